@@ -1,0 +1,246 @@
+// Ridge: the worker model and the request/response bridge.
+//
+// A worker is either an ES module (`export default { fetch(request, env, ctx) }`)
+// or a service-worker script (`addEventListener("fetch", e => e.respondWith(...))`).
+// Rust starts it through `start()` below, then this file pulls requests from
+// Rust with `op_ridge_next_request`, calls the worker, and hands the Response
+// back: small bodies in one op call, streams chunk by chunk.
+import { core, primordials } from "ext:core/mod.js";
+import {
+  op_ridge_log,
+  op_ridge_next_request,
+  op_ridge_pipe_response_body,
+  op_ridge_respond,
+  op_ridge_respond_error,
+  op_ridge_wait_until_settled,
+} from "ext:core/ops";
+import { formatError, internals } from "ext:ridge/00_globals.js";
+
+const {
+  ArrayPrototypePush,
+  JSONParse,
+  ObjectDefineProperty,
+  ObjectFreeze,
+  ObjectPrototypeIsPrototypeOf,
+  PromisePrototypeThen,
+  PromiseResolve,
+  SafePromiseAllSettled,
+  TypeError,
+} = primordials;
+const { InnerBody } = internals.body;
+const { fromInnerRequest, newInnerRequest } = internals.request;
+const { ResponsePrototype, toInnerResponse, wireHeaderList } = internals.response;
+const { readableStreamForRid, resourceForReadableStream, ReadableStreamPrototype } = internals.streams;
+const { Event } = internals.event;
+
+// ---- service-worker format -------------------------------------------------
+
+const fetchListeners = [];
+
+class FetchEvent extends Event {
+  #respondWith = null;
+  #waitUntil;
+  constructor(request, waitUntil) {
+    super("fetch");
+    this.request = request;
+    this.#waitUntil = waitUntil;
+  }
+  respondWith(response) {
+    if (this.#respondWith !== null) {
+      throw new DOMException("respondWith() was already called for this event", "InvalidStateError");
+    }
+    this.#respondWith = PromiseResolve(response);
+  }
+  waitUntil(promise) {
+    this.#waitUntil(promise);
+  }
+  passThroughOnException() {}
+  get responded() {
+    return this.#respondWith;
+  }
+}
+
+function addEventListener(type, listener) {
+  if (type === "fetch") {
+    if (typeof listener !== "function" && typeof listener?.handleEvent !== "function") {
+      throw new TypeError("addEventListener('fetch', listener): listener must be a function");
+    }
+    ArrayPrototypePush(fetchListeners, listener);
+  }
+}
+
+function removeEventListener(type, listener) {
+  if (type !== "fetch") return;
+  const index = fetchListeners.indexOf(listener);
+  if (index !== -1) fetchListeners.splice(index, 1);
+}
+
+ObjectDefineProperty(globalThis, "addEventListener", {
+  value: addEventListener,
+  enumerable: true,
+  configurable: true,
+  writable: true,
+});
+ObjectDefineProperty(globalThis, "removeEventListener", {
+  value: removeEventListener,
+  enumerable: true,
+  configurable: true,
+  writable: true,
+});
+ObjectDefineProperty(globalThis, "FetchEvent", {
+  value: FetchEvent,
+  enumerable: false,
+  configurable: true,
+  writable: true,
+});
+
+async function dispatchFetchEvent(request, waitUntil) {
+  const event = new FetchEvent(request, waitUntil);
+  for (const listener of fetchListeners) {
+    if (typeof listener === "function") listener.call(globalThis, event);
+    else listener.handleEvent(event);
+    if (event.responded !== null) break;
+  }
+  if (event.responded === null) {
+    throw new TypeError("No fetch event listener called event.respondWith(); every request needs a Response");
+  }
+  return await event.responded;
+}
+
+// ---- the worker -----------------------------------------------------------
+
+/** Describes a value that is not a Response, for the error message. */
+function describe(value) {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "object") return `an object (${value.constructor?.name ?? "Object"})`;
+  return `a ${typeof value}`;
+}
+
+function makeEnv(envJson) {
+  const env = JSONParse(envJson);
+  return env;
+}
+
+/**
+ * Called once by Rust after the worker's main module has been evaluated.
+ * Returns the worker's format ("modules" or "service-worker"), or throws if
+ * the worker has no fetch handler.
+ */
+function start(namespace, envJson) {
+  const env = makeEnv(envJson);
+  const exported = namespace.default;
+  let callHandler;
+  let format;
+  if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
+    format = "modules";
+    callHandler = (request, ctx) => exported.fetch(request, env, ctx);
+  } else if (fetchListeners.length > 0) {
+    format = "service-worker";
+    callHandler = (request, ctx) => dispatchFetchEvent(request, ctx.waitUntil);
+  } else {
+    throw new TypeError(
+      "The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } } " +
+        "or call addEventListener('fetch', event => event.respondWith(...))",
+    );
+  }
+  serve(callHandler);
+  return format;
+}
+
+async function serve(callHandler) {
+  while (true) {
+    const next = await op_ridge_next_request();
+    if (next === null) return;
+    handleRequest(next, callHandler);
+  }
+}
+
+async function handleRequest(next, callHandler) {
+  const { 0: rid, 1: method, 2: url, 3: headerList, 4: bodyRid } = next;
+  const body = bodyRid === null ? null : new InnerBody(readableStreamForRid(bodyRid));
+  const request = fromInnerRequest(newInnerRequest(method, url, () => headerList, body, false), "immutable");
+
+  const pending = [];
+  const ctx = ObjectFreeze({
+    waitUntil(promise) {
+      ArrayPrototypePush(pending, PromiseResolve(promise));
+    },
+    passThroughOnException() {},
+    props: {},
+  });
+
+  // Every log line written while handling this request, including in its
+  // callbacks and waitUntil work, carries the request id.
+  const previousContext = core.getAsyncContext();
+  core.setAsyncContext(rid);
+  let result;
+  try {
+    result = callHandler(request, ctx);
+  } catch (error) {
+    result = Promise.reject(error);
+  } finally {
+    core.setAsyncContext(previousContext);
+  }
+
+  try {
+    const response = await result;
+    sendResponse(rid, response);
+  } catch (error) {
+    op_ridge_respond_error(rid, formatError(error));
+  }
+  if (pending.length > 0) {
+    const outcomes = await SafePromiseAllSettled(pending);
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") {
+        op_ridge_log(3, `Uncaught (in waitUntil) ${formatError(outcome.reason)}`, rid);
+      }
+    }
+  }
+  op_ridge_wait_until_settled(rid);
+}
+
+function sendResponse(rid, response) {
+  if (!ObjectPrototypeIsPrototypeOf(ResponsePrototype, response)) {
+    throw new TypeError(`The fetch handler returned ${describe(response)} instead of a Response`);
+  }
+  const inner = toInnerResponse(response);
+  const headers = wireHeaderList(inner);
+  const body = inner.body;
+  if (body === null) {
+    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, false);
+    return;
+  }
+  const source = body.streamOrStatic;
+  if (!ObjectPrototypeIsPrototypeOf(ReadableStreamPrototype, source)) {
+    if (source.consumed) throw new TypeError("The Response body has already been used");
+    source.consumed = true;
+    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, source.body, false);
+    return;
+  }
+  const streamRid = resourceForReadableStream(body.stream, body.length);
+  op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, true);
+  PromisePrototypeThen(op_ridge_pipe_response_body(rid, streamRid), undefined, (error) => {
+    op_ridge_log(3, `Response body stream failed: ${formatError(error)}`, rid);
+  });
+}
+
+// Rust calls this once per isolate, before the worker's code runs: it hides
+// Deno's internals (deno_core needs them on the global object until the
+// isolate is restored from the snapshot) and hands back `start`.
+ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
+  value: () => {
+    delete globalThis.__ridgeTakeStart;
+    delete globalThis.Deno;
+    delete globalThis.__bootstrap;
+    return start;
+  },
+  enumerable: false,
+  configurable: true,
+  writable: false,
+});
+
+core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
+  op_ridge_log(3, `Uncaught (in promise) ${formatError(reason)}`, -1);
+  return true;
+});

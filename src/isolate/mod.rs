@@ -1,0 +1,9 @@
+//! V8 isolates: creating them from the startup snapshot, loading a worker's
+//! modules into one, and scheduling requests onto isolate threads.
+
+pub mod loader;
+pub mod runtime;
+pub mod scheduler;
+pub mod snapshot;
+
+pub use scheduler::{Scheduler, SchedulerOptions};

@@ -1,0 +1,12 @@
+//! Ridge: an edge-worker runtime. Cloudflare-style JavaScript/WebAssembly
+//! workers, each in its own V8 isolate, served over HTTP/1.1 and HTTP/2.
+//!
+//! Start with [`server::EdgeHandler`] (HTTP in), [`isolate::Scheduler`]
+//! (which isolate thread runs a request) and [`ops`] (the JS bridge).
+
+pub mod config;
+pub mod deploy;
+pub mod isolate;
+pub mod ops;
+pub mod server;
+pub mod worker;

@@ -1,0 +1,52 @@
+//! Ops exposed to Ridge's JS glue (`js/`), and the `ridge` extension that
+//! bundles them with that glue.
+//!
+//! This module is compiled twice: into the library, and into `build.rs`,
+//! which evaluates the extension's JS into the startup snapshot. The two must
+//! register identical op lists, so everything here depends only on crates
+//! that are also build-dependencies (deno_core, tokio, bytes, tracing).
+
+pub mod http;
+pub mod log;
+
+pub use http::{RequestBody, RequestHead, RequestInbox, ResponseBody, WorkerReply, WorkerResponse};
+pub use log::WorkerLogContext;
+
+deno_core::extension!(
+  ridge,
+  deps = [deno_webidl, deno_web, deno_crypto, deno_fetch],
+  ops = [
+    http::op_ridge_next_request,
+    http::op_ridge_respond,
+    http::op_ridge_respond_error,
+    http::op_ridge_pipe_response_body,
+    http::op_ridge_wait_until_settled,
+    log::op_ridge_log,
+  ],
+  esm_entry_point = "ext:ridge/10_worker.js",
+  esm = [dir "js", "00_globals.js", "10_worker.js"],
+  lazy_loaded_js = [dir "js", "ext:deno_net/02_tls.js" = "05_no_client_tls.js"],
+);
+
+/// Every extension an isolate runs with, in load order. The snapshot is built
+/// from this same list (build.rs), which is what keeps the op tables equal.
+pub fn extensions() -> Vec<deno_core::Extension> {
+  vec![
+    deno_webidl::deno_webidl::init(),
+    deno_web::deno_web::init(
+      deno_web::BlobStore::default_arc(),
+      None,
+      false,
+      Default::default(),
+    ),
+    deno_crypto::deno_crypto::init(None),
+    deno_fetch::deno_fetch::init(deno_fetch::Options {
+      user_agent: USER_AGENT.to_string(),
+      ..Default::default()
+    }),
+    ridge::init(),
+  ]
+}
+
+/// The User-Agent of outbound `fetch` requests.
+pub const USER_AGENT: &str = concat!("Ridge/", env!("CARGO_PKG_VERSION"));

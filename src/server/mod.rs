@@ -1,0 +1,12 @@
+//! The data plane: HTTP/1.1 and HTTP/2 (cleartext and TLS) in front of the
+//! isolate scheduler, with host/path routing to workers.
+
+pub mod body;
+pub mod handler;
+pub mod router;
+pub mod tcp;
+pub mod tls;
+
+pub use handler::{EdgeHandler, ErrorDetail};
+pub use router::Router;
+pub use tcp::{serve_tcp, ServerHandle};
