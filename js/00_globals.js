@@ -7,8 +7,19 @@
 import { core, internals as coreInternals, primordials } from "ext:core/mod.js";
 import { op_ridge_log } from "ext:core/ops";
 
-const { ObjectDefineProperty, ObjectDefineProperties, StringPrototypeEndsWith, StringPrototypeSlice } =
-  primordials;
+const {
+  ArrayPrototypeFilter,
+  ArrayPrototypeJoin,
+  ObjectDefineProperty,
+  ObjectDefineProperties,
+  RegExpPrototypeTest,
+  StringPrototypeEndsWith,
+  StringPrototypeSlice,
+  StringPrototypeSplit,
+} = primordials;
+
+/** Stack frames of Ridge's and Deno's own JS, hidden from users. */
+const INTERNAL_FRAME = /^\s+at .*\bext:/;
 
 // deno_fetch reports spans to Deno's OpenTelemetry integration when it is
 // enabled; Ridge keeps it disabled and provides the inert parts it reads.
@@ -30,10 +41,12 @@ coreInternals.__telemetryUtil = {
 const webidl = core.loadExtScript("ext:deno_webidl/00_webidl.js");
 const url = core.loadExtScript("ext:deno_web/00_url.js");
 const consoleNs = core.loadExtScript("ext:deno_web/01_console.js");
-const DOMException = core.loadExtScript("ext:deno_web/01_dom_exception.js");
+const { DOMException } = core.loadExtScript("ext:deno_web/01_dom_exception.js");
 const urlPattern = core.loadExtScript("ext:deno_web/01_urlpattern.js");
 const event = core.loadExtScript("ext:deno_web/02_event.js");
 const timers = core.loadExtScript("ext:deno_web/02_timers.js");
+// Called without a receiver: deno_web's timers reject any `this` but the global.
+const { setTimeout: setTimeoutImpl, setInterval: setIntervalImpl } = timers;
 const abortSignal = core.loadExtScript("ext:deno_web/03_abort_signal.js");
 const globalInterfaces = core.loadExtScript("ext:deno_web/04_global_interfaces.js");
 const base64 = core.loadExtScript("ext:deno_web/05_base64.js");
@@ -55,9 +68,14 @@ const fetch = core.loadExtScript("ext:deno_fetch/26_fetch.js");
 // (see 10_worker.js for the request tag carried in the async context).
 const printToLog = (message, level) => {
   const text = StringPrototypeEndsWith(message, "\n") ? StringPrototypeSlice(message, 0, -1) : message;
+  log(level, text);
+};
+
+/** Writes a log line tagged with the request being handled, if any. */
+export function log(level, text) {
   const request = core.getAsyncContext();
   op_ridge_log(level, text, typeof request === "number" ? request : -1);
-};
+}
 
 // An exception thrown by a timer callback is reported like an uncaught
 // exception in Workers: logged, without stopping the isolate's event loop.
@@ -67,14 +85,16 @@ const reporting = (callback) => {
     try {
       return callback.apply(this, args);
     } catch (error) {
-      op_ridge_log(3, `Uncaught ${formatError(error)}`, -1);
+      log(3, `Uncaught ${formatError(error)}`);
     }
   };
 };
 
+/** An error as users should see it: message and stack, without Ridge's own frames. */
 export function formatError(error) {
-  if (error instanceof Error || (error !== null && typeof error === "object" && "stack" in error)) {
-    return String(error.stack ?? error);
+  if (error !== null && typeof error === "object" && "stack" in error) {
+    const lines = StringPrototypeSplit(String(error.stack ?? error), "\n");
+    return ArrayPrototypeJoin(ArrayPrototypeFilter(lines, (line) => !RegExpPrototypeTest(INTERNAL_FRAME, line)), "\n");
   }
   return String(error);
 }
@@ -102,8 +122,12 @@ ObjectDefineProperties(globalThis, {
   AbortController: nonEnumerable(abortSignal.AbortController),
   AbortSignal: nonEnumerable(abortSignal.AbortSignal),
   // Timers and scheduling
-  setTimeout: enumerable((callback, delay, ...args) => timers.setTimeout(reporting(callback), delay, ...args)),
-  setInterval: enumerable((callback, delay, ...args) => timers.setInterval(reporting(callback), delay, ...args)),
+  setTimeout: enumerable(function setTimeout(callback, delay = 0, ...args) {
+    return setTimeoutImpl(reporting(callback), delay, ...args);
+  }),
+  setInterval: enumerable(function setInterval(callback, delay = 0, ...args) {
+    return setIntervalImpl(reporting(callback), delay, ...args);
+  }),
   clearTimeout: enumerable(timers.clearTimeout),
   clearInterval: enumerable(timers.clearInterval),
   // Encoding
@@ -170,6 +194,8 @@ function makeNavigator() {
 }
 
 core.setWasmStreamingCallback(fetch.handleWasmStreaming);
+// Console output goes to a log, not a terminal: no ANSI colours.
+consoleNs.setNoColorFns(() => true, () => true);
 
 // What the worker bridge (10_worker.js) needs from the extension scripts.
 export const internals = {

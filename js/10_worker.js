@@ -14,7 +14,7 @@ import {
   op_ridge_respond_error,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
-import { formatError, internals } from "ext:ridge/00_globals.js";
+import { formatError, internals, log } from "ext:ridge/00_globals.js";
 
 const {
   ArrayPrototypePush,
@@ -241,6 +241,6 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
 });
 
 core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
-  op_ridge_log(3, `Uncaught (in promise) ${formatError(reason)}`, -1);
+  log(3, `Uncaught (in promise) ${formatError(reason)}`);
   return true;
 });

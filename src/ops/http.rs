@@ -248,6 +248,7 @@ pub async fn op_ridge_pipe_response_body(
         }
       }
       Err(error) => {
+        tracing::warn!(target: "worker", %error, "the worker's response stream failed");
         let _ = sink.send(Err(error.to_string())).await;
         break;
       }
