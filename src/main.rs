@@ -1,6 +1,7 @@
 //! The `ridge` command line.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,7 +111,10 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 fn main() -> Result<()> {
   let cli = Cli::parse();
   let filter = EnvFilter::try_from_env("RIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-  let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+  let subscriber = tracing_subscriber::fmt()
+    .with_env_filter(filter)
+    .with_writer(std::io::stderr)
+    .with_ansi(std::io::stderr().is_terminal());
   if cli.log_format == "json" {
     subscriber.json().init();
   } else {

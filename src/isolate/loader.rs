@@ -9,7 +9,7 @@ use std::sync::Arc;
 use deno_core::v8;
 use deno_core::{
   CustomModuleEvaluationKind, FastString, ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader,
-  ModuleResolveResponse, ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType, ResolutionKind,
+  ModuleResolveResponse, ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
 };
 use deno_error::JsErrorBox;
 
@@ -60,7 +60,7 @@ impl ModuleLoader for BundleLoader {
     &self,
     specifier: &ModuleSpecifier,
     referrer: Option<&ModuleLoadReferrer>,
-    _options: ModuleLoadOptions,
+    options: ModuleLoadOptions,
   ) -> ModuleLoadResponse {
     let name = module_name(specifier);
     let Some(module) = self.bundle().modules.get(&name) else {
@@ -71,14 +71,29 @@ impl ModuleLoader for BundleLoader {
     };
     let text = || ModuleSourceCode::String(FastString::from(String::from_utf8_lossy(&module.content).into_owned()));
     let bytes = || ModuleSourceCode::Bytes(deno_core::ModuleCodeBytes::Boxed(module.content.to_vec().into_boxed_slice()));
-    let (module_type, code) = match module.kind {
-      ModuleKind::JavaScript => (ModuleType::JavaScript, text()),
-      ModuleKind::Wasm => (ModuleType::Other(Cow::Borrowed(WASM)), bytes()),
-      ModuleKind::Text => (ModuleType::Other(Cow::Borrowed(TEXT)), text()),
-      ModuleKind::Json => (ModuleType::Other(Cow::Borrowed(JSON)), text()),
-      ModuleKind::Data => (ModuleType::Other(Cow::Borrowed(DATA)), bytes()),
+    let data_type = match module.kind {
+      ModuleKind::JavaScript => {
+        return ModuleLoadResponse::Sync(Ok(ModuleSource::new(ModuleType::JavaScript, text(), specifier, None)));
+      }
+      ModuleKind::Wasm => WASM,
+      ModuleKind::Text => TEXT,
+      ModuleKind::Json => JSON,
+      ModuleKind::Data => DATA,
     };
-    ModuleLoadResponse::Sync(Ok(ModuleSource::new(module_type, code, specifier, None)))
+    // deno_core registers a module under the type its import asked for, and a
+    // plain `import x from "./a.wasm"` asks for JavaScript. So the plain
+    // import gets a one-line JavaScript module that re-imports the same file
+    // with Ridge's own type attribute; that second load is evaluated into its
+    // value by `evaluate_data_module`.
+    let requested_data = matches!(&options.requested_module_type, RequestedModuleType::Other(t) if t.as_ref() == data_type);
+    let source = if requested_data {
+      let code = if module.kind == ModuleKind::Wasm || module.kind == ModuleKind::Data { bytes() } else { text() };
+      ModuleSource::new(ModuleType::Other(Cow::Borrowed(data_type)), code, specifier, None)
+    } else {
+      let reexport = format!("export {{ default }} from {:?} with {{ type: {data_type:?} }};", specifier.as_str());
+      ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(reexport.into()), specifier, None)
+    };
+    ModuleLoadResponse::Sync(Ok(source))
   }
 }
 
