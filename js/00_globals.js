@@ -5,11 +5,13 @@
 // WinterTC Minimum Common API on `globalThis`. It runs once, while build.rs
 // creates the startup snapshot, so every isolate starts with it done.
 import { core, internals as coreInternals, primordials } from "ext:core/mod.js";
-import { op_ridge_log } from "ext:core/ops";
+import { op_ridge_log, op_ridge_now } from "ext:core/ops";
 
 const {
   ArrayPrototypeFilter,
   ArrayPrototypeJoin,
+  MathFloor,
+  ReflectConstruct,
   ObjectDefineProperty,
   ObjectDefineProperties,
   RegExpPrototypeTest,
@@ -194,11 +196,61 @@ function makeNavigator() {
 }
 
 core.setWasmStreamingCallback(fetch.handleWasmStreaming);
+
+// As on Cloudflare, the clock stands still while JS runs and moves on between
+// I/O events: Date.now(), new Date() and performance.now() read the time Ridge
+// set when this turn of the event loop began. That makes timing attacks much
+// harder and loops that wait for the clock finish (at the CPU limit).
+const OriginalDate = globalThis.Date;
+const frozenNow = () => op_ridge_now();
+ObjectDefineProperty(OriginalDate, "now", {
+  value: function now() {
+    return MathFloor(frozenNow());
+  },
+  enumerable: false,
+  configurable: true,
+  writable: true,
+});
+const FrozenDate = new Proxy(OriginalDate, {
+  construct(target, args, newTarget) {
+    return ReflectConstruct(target, args.length === 0 ? [MathFloor(frozenNow())] : args, newTarget);
+  },
+  apply() {
+    return new OriginalDate(MathFloor(frozenNow())).toString();
+  },
+});
+ObjectDefineProperty(globalThis, "Date", nonEnumerable(FrozenDate));
+let timeOrigin = 0;
+ObjectDefineProperty(performance.Performance.prototype, "now", {
+  value: function now() {
+    return frozenNow() - timeOrigin;
+  },
+  enumerable: true,
+  configurable: true,
+  writable: true,
+});
+ObjectDefineProperty(performance.Performance.prototype, "timeOrigin", {
+  get() {
+    return timeOrigin;
+  },
+  enumerable: true,
+  configurable: true,
+});
+/** Called when an isolate starts: performance.now() counts from here. */
+export function resetTimeOrigin() {
+  timeOrigin = frozenNow();
+}
+
+// No shared memory between threads in a worker, as on Cloudflare.
+delete globalThis.SharedArrayBuffer;
+delete globalThis.Atomics.wait;
+delete globalThis.Atomics.waitAsync;
 // Console output goes to a log, not a terminal: no ANSI colours.
 consoleNs.setNoColorFns(() => true, () => true);
 
 // What the worker bridge (10_worker.js) needs from the extension scripts.
 export const internals = {
+  fetch,
   webidl,
   streams,
   request,

@@ -14,7 +14,7 @@ import {
   op_ridge_respond_error,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
-import { formatError, internals, log } from "ext:ridge/00_globals.js";
+import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
 
 const {
   ArrayPrototypePush,
@@ -23,7 +23,10 @@ const {
   ObjectFreeze,
   ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
+  PromiseRace,
+  PromiseReject,
   PromiseResolve,
+  SafeMap,
   SafePromiseAllSettled,
   TypeError,
 } = primordials;
@@ -107,6 +110,30 @@ async function dispatchFetchEvent(request, waitUntil) {
   return await event.responded;
 }
 
+// ---- limits ------------------------------------------------------------------
+
+/** Per-request limits, from the worker's configuration (see `start`). */
+const limits = { subrequests: 50, wallMs: 30000 };
+/** Outbound fetches made so far, by request. */
+const subrequests = new SafeMap();
+const fetchImpl = internals.fetch.fetch;
+
+function fetch(input, init = undefined) {
+  const rid = core.getAsyncContext();
+  if (typeof rid === "number") {
+    const made = (subrequests.get(rid) ?? 0) + 1;
+    subrequests.set(rid, made);
+    if (made > limits.subrequests) {
+      return PromiseReject(
+        new Error(`Too many subrequests: a worker may call fetch() at most ${limits.subrequests} times per request`),
+      );
+    }
+  }
+  return fetchImpl(input, init);
+}
+
+ObjectDefineProperty(globalThis, "fetch", { value: fetch, enumerable: true, configurable: true, writable: true });
+
 // ---- the worker -----------------------------------------------------------
 
 /** Describes a value that is not a Response, for the error message. */
@@ -127,8 +154,12 @@ function makeEnv(envJson) {
  * Returns the worker's format ("modules" or "service-worker"), or throws if
  * the worker has no fetch handler.
  */
-function start(namespace, envJson) {
+function start(namespace, envJson, limitsJson) {
   const env = makeEnv(envJson);
+  const configured = JSONParse(limitsJson);
+  limits.subrequests = configured.subrequests;
+  limits.wallMs = configured.wallMs;
+  resetTimeOrigin();
   const exported = namespace.default;
   let callHandler;
   let format;
@@ -190,13 +221,23 @@ async function handleRequest(next, callHandler) {
     op_ridge_respond_error(rid, formatError(error));
   }
   if (pending.length > 0) {
-    const outcomes = await SafePromiseAllSettled(pending);
-    for (const outcome of outcomes) {
-      if (outcome.status === "rejected") {
-        op_ridge_log(3, `Uncaught (in waitUntil) ${formatError(outcome.reason)}`, rid);
+    // waitUntil work may run on after the response, within the wall-clock
+    // limit of the request.
+    let timer;
+    const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve(null), limits.wallMs)));
+    const outcomes = await PromiseRace([SafePromiseAllSettled(pending), timedOut]);
+    clearTimeout(timer);
+    if (outcomes === null) {
+      op_ridge_log(3, `waitUntil work abandoned: worker exceeded its wall-clock time limit (${limits.wallMs} ms)`, rid);
+    } else {
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") {
+          op_ridge_log(3, `Uncaught (in waitUntil) ${formatError(outcome.reason)}`, rid);
+        }
       }
     }
   }
+  subrequests.delete(rid);
   op_ridge_wait_until_settled(rid);
 }
 

@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use ridge::config::CONFIG_FILE;
 use ridge::isolate::{Scheduler, SchedulerOptions};
+use ridge::ops::net::OutboundPolicy;
 use ridge::server::tls::CertifiedKey;
 use ridge::server::{serve_tcp, EdgeHandler, ErrorDetail, Router};
 use ridge::worker::WorkerVersion;
@@ -21,166 +22,201 @@ use ridge::worker::WorkerVersion;
 #[derive(Parser)]
 #[command(name = "ridge", version, about, long_about = None)]
 struct Cli {
-  /// Log format: "pretty" for people, "json" for log collectors.
-  #[arg(long, global = true, default_value = "pretty", value_parser = ["pretty", "json"])]
-  log_format: String,
+    /// Log format: "pretty" for people, "json" for log collectors.
+    #[arg(long, global = true, default_value = "pretty", value_parser = ["pretty", "json"])]
+    log_format: String,
 
-  #[command(subcommand)]
-  command: Command,
+    #[command(subcommand)]
+    command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-  /// Run one worker locally, with errors and stack traces shown in responses.
-  Dev(DevArgs),
-  /// Run an edge node serving every worker folder in a directory.
-  Serve(ServeArgs),
+    /// Run one worker locally, with errors and stack traces shown in responses.
+    Dev(DevArgs),
+    /// Run an edge node serving every worker folder in a directory.
+    Serve(ServeArgs),
 }
 
 #[derive(Args)]
 struct DevArgs {
-  /// The worker: a .js/.mjs file, or a folder with ridge.toml.
-  #[arg(default_value = ".")]
-  path: PathBuf,
-  /// Address to listen on.
-  #[arg(long, default_value = "127.0.0.1")]
-  host: IpAddr,
-  /// Port to listen on (0 picks a free one).
-  #[arg(long, default_value_t = 8787)]
-  port: u16,
-  /// Add or override a variable in `env`, as KEY=VALUE (repeatable).
-  #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-  vars: Vec<(String, String)>,
-  #[command(flatten)]
-  tls: TlsArgs,
-  /// Isolate threads (0: one per CPU core).
-  #[arg(long, default_value_t = 1)]
-  isolate_threads: usize,
+    /// The worker: a .js/.mjs file, or a folder with ridge.toml.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// Add or override a variable in `env`, as KEY=VALUE (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Isolate threads (0: one per CPU core).
+    #[arg(long, default_value_t = 1)]
+    isolate_threads: usize,
 }
 
 #[derive(Args)]
 struct ServeArgs {
-  /// Folder whose subfolders are workers, each with its ridge.toml.
-  #[arg(long, value_name = "DIR")]
-  workers: PathBuf,
-  /// Address for HTTP traffic to workers.
-  #[arg(long, default_value = "0.0.0.0:8080")]
-  listen: SocketAddr,
-  /// Also route `<worker name>.<DOMAIN>` to each worker.
-  #[arg(long, value_name = "DOMAIN")]
-  base_domain: Option<String>,
-  #[command(flatten)]
-  tls: TlsArgs,
-  /// Isolate threads (0: one per CPU core).
-  #[arg(long, default_value_t = 0)]
-  isolate_threads: usize,
+    /// Folder whose subfolders are workers, each with its ridge.toml.
+    #[arg(long, value_name = "DIR")]
+    workers: PathBuf,
+    /// Address for HTTP traffic to workers.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Also route `<worker name>.<DOMAIN>` to each worker.
+    #[arg(long, value_name = "DOMAIN")]
+    base_domain: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Isolate threads (0: one per CPU core).
+    #[arg(long, default_value_t = 0)]
+    isolate_threads: usize,
+    /// Let workers fetch this host even though it is (or resolves to) a
+    /// private, loopback or link-local address (repeatable).
+    #[arg(long = "allow-outbound", value_name = "HOST")]
+    allow_outbound: Vec<String>,
 }
 
 #[derive(Args)]
 struct TlsArgs {
-  /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN); without --cert/--key a
-  /// self-signed certificate for localhost is generated.
-  #[arg(long)]
-  https: bool,
-  /// TLS certificate chain (PEM). Implies --https.
-  #[arg(long, value_name = "FILE", requires = "key")]
-  cert: Option<PathBuf>,
-  /// TLS private key (PEM). Implies --https.
-  #[arg(long, value_name = "FILE", requires = "cert")]
-  key: Option<PathBuf>,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN); without --cert/--key a
+    /// self-signed certificate for localhost is generated.
+    #[arg(long)]
+    https: bool,
+    /// TLS certificate chain (PEM). Implies --https.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// TLS private key (PEM). Implies --https.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
 }
 
 impl TlsArgs {
-  fn server_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>> {
-    let certified = match (&self.cert, &self.key) {
-      (Some(cert), Some(key)) => CertifiedKey::from_pem_files(cert, key)?,
-      _ if self.https => CertifiedKey::self_signed()?,
-      _ => return Ok(None),
-    };
-    Ok(Some(certified.server_config()?))
-  }
+    fn server_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>> {
+        let certified = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => CertifiedKey::from_pem_files(cert, key)?,
+            _ if self.https => CertifiedKey::self_signed()?,
+            _ => return Ok(None),
+        };
+        Ok(Some(certified.server_config()?))
+    }
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
-  match text.split_once('=') {
-    Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-    _ => Err(format!("expected KEY=VALUE, got {text:?}")),
-  }
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
 }
 
 fn main() -> Result<()> {
-  let cli = Cli::parse();
-  let filter = EnvFilter::try_from_env("RIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-  let subscriber = tracing_subscriber::fmt()
-    .with_env_filter(filter)
-    .with_writer(std::io::stderr)
-    .with_ansi(std::io::stderr().is_terminal());
-  if cli.log_format == "json" {
-    subscriber.json().init();
-  } else {
-    subscriber.init();
-  }
-  let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-  runtime.block_on(async move {
-    match cli.command {
-      Command::Dev(args) => dev(args).await,
-      Command::Serve(args) => serve(args).await,
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("RIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    if cli.log_format == "json" {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
     }
-  })
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Dev(args) => dev(args).await,
+            Command::Serve(args) => serve(args).await,
+        }
+    })
 }
 
 async fn dev(args: DevArgs) -> Result<()> {
-  let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
-  let worker = WorkerVersion::load(&args.path, &vars)?;
-  let tls = args.tls.server_config()?;
-  let scheduler = Scheduler::new(SchedulerOptions { threads: args.isolate_threads })?;
-  let handler = Arc::new(EdgeHandler::new(Router::single(worker.clone()), scheduler, ErrorDetail::Full));
-  let listener = tokio::net::TcpListener::bind((args.host, args.port))
-    .await
-    .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-  let scheme = if tls.is_some() { "https" } else { "http" };
-  let server = serve_tcp(listener, tls, handler)?;
-  tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {scheme}://{}", server.local_addr);
-  run_until_signal(server).await
+    // Local development talks to local services: no outbound restrictions.
+    OutboundPolicy {
+        allow_private: true,
+        allow_hosts: Vec::new(),
+    }
+    .install();
+    let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
+    let worker = WorkerVersion::load(&args.path, &vars)?;
+    let tls = args.tls.server_config()?;
+    let scheduler = Scheduler::new(SchedulerOptions {
+        threads: args.isolate_threads,
+    })?;
+    let handler = Arc::new(EdgeHandler::new(
+        Router::single(worker.clone()),
+        scheduler,
+        ErrorDetail::Full,
+    ));
+    let listener = tokio::net::TcpListener::bind((args.host, args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = serve_tcp(listener, tls, handler)?;
+    tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {scheme}://{}", server.local_addr);
+    run_until_signal(server).await
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-  let workers = load_worker_folders(&args.workers)?;
-  let router = Router::new(workers.clone(), args.base_domain)?;
-  let tls = args.tls.server_config()?;
-  let scheduler = Scheduler::new(SchedulerOptions { threads: args.isolate_threads })?;
-  let handler = Arc::new(EdgeHandler::new(router, scheduler, ErrorDetail::Opaque));
-  let listener = tokio::net::TcpListener::bind(args.listen)
-    .await
-    .with_context(|| format!("cannot listen on {}", args.listen))?;
-  let scheme = if tls.is_some() { "https" } else { "http" };
-  let server = serve_tcp(listener, tls, handler)?;
-  for worker in &workers {
-    tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
-  }
-  tracing::info!(workers = workers.len(), "ready on {scheme}://{}", server.local_addr);
-  run_until_signal(server).await
+    OutboundPolicy {
+        allow_private: false,
+        allow_hosts: args.allow_outbound.clone(),
+    }
+    .install();
+    let workers = load_worker_folders(&args.workers)?;
+    let router = Router::new(workers.clone(), args.base_domain)?;
+    let tls = args.tls.server_config()?;
+    let scheduler = Scheduler::new(SchedulerOptions {
+        threads: args.isolate_threads,
+    })?;
+    let handler = Arc::new(EdgeHandler::new(router, scheduler, ErrorDetail::Opaque));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = serve_tcp(listener, tls, handler)?;
+    for worker in &workers {
+        tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
+    }
+    tracing::info!(
+        workers = workers.len(),
+        "ready on {scheme}://{}",
+        server.local_addr
+    );
+    run_until_signal(server).await
 }
 
 fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>> {
-  let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-    .with_context(|| format!("cannot read the workers folder {}", dir.display()))?
-    .filter_map(|entry| entry.ok().map(|e| e.path()))
-    .filter(|path| path.join(CONFIG_FILE).is_file())
-    .collect();
-  folders.sort();
-  if folders.is_empty() {
-    bail!("{} has no worker folders (subfolders with {CONFIG_FILE})", dir.display());
-  }
-  folders
-    .iter()
-    .map(|folder| WorkerVersion::load(folder, &BTreeMap::new()).with_context(|| format!("loading the worker in {}", folder.display())))
-    .collect()
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the workers folder {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join(CONFIG_FILE).is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        bail!(
+            "{} has no worker folders (subfolders with {CONFIG_FILE})",
+            dir.display()
+        );
+    }
+    folders
+        .iter()
+        .map(|folder| {
+            WorkerVersion::load(folder, &BTreeMap::new())
+                .with_context(|| format!("loading the worker in {}", folder.display()))
+        })
+        .collect()
 }
 
 async fn run_until_signal(server: ridge::server::ServerHandle) -> Result<()> {
-  tokio::signal::ctrl_c().await?;
-  tracing::info!("shutting down: finishing requests in flight");
-  server.shutdown().await;
-  Ok(())
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down: finishing requests in flight");
+    server.shutdown().await;
+    Ok(())
 }

@@ -10,167 +10,237 @@ pub const MAX_BUNDLE_BYTES: u64 = 10 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-  #[error("cannot read {path}: {source}")]
-  Read { path: PathBuf, source: std::io::Error },
-  #[error("invalid module name {name:?}: {reason}")]
-  InvalidName { name: String, reason: &'static str },
-  #[error("main module {0:?} is not in the bundle")]
-  MissingMain(String),
-  #[error("main module {0:?} must be a JavaScript module (.js or .mjs)")]
-  MainNotJavaScript(String),
-  #[error("the bundle is {size} bytes, more than the {max} byte limit")]
-  TooLarge { size: u64, max: u64 },
-  #[error("module {0:?} is not valid UTF-8")]
-  NotUtf8(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid module name {name:?}: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+    #[error("main module {0:?} is not in the bundle")]
+    MissingMain(String),
+    #[error("main module {0:?} must be a JavaScript module (.js or .mjs)")]
+    MainNotJavaScript(String),
+    #[error("the bundle is {size} bytes, more than the {max} byte limit")]
+    TooLarge { size: u64, max: u64 },
+    #[error("module {0:?} is not valid UTF-8")]
+    NotUtf8(String),
 }
 
 /// How a module is imported, by file extension, as in Cloudflare's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModuleKind {
-  /// `.js`, `.mjs`: an ES module.
-  JavaScript,
-  /// `.wasm`: imported as a `WebAssembly.Module`.
-  Wasm,
-  /// `.txt`, `.html`, `.css`, `.svg`, `.md`, `.csv`, `.xml`: imported as a string.
-  Text,
-  /// `.json`: imported as the parsed value.
-  Json,
-  /// `.bin`: imported as an `ArrayBuffer`.
-  Data,
+    /// `.js`, `.mjs`: an ES module.
+    JavaScript,
+    /// `.wasm`: imported as a `WebAssembly.Module`.
+    Wasm,
+    /// `.txt`, `.html`, `.css`, `.svg`, `.md`, `.csv`, `.xml`: imported as a string.
+    Text,
+    /// `.json`: imported as the parsed value.
+    Json,
+    /// `.bin`: imported as an `ArrayBuffer`.
+    Data,
 }
 
 impl ModuleKind {
-  pub fn from_name(name: &str) -> Option<Self> {
-    let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
-    Some(match extension.as_str() {
-      "js" | "mjs" => Self::JavaScript,
-      "wasm" => Self::Wasm,
-      "txt" | "html" | "css" | "svg" | "md" | "csv" | "xml" => Self::Text,
-      "json" => Self::Json,
-      "bin" => Self::Data,
-      _ => return None,
-    })
-  }
+    pub fn from_name(name: &str) -> Option<Self> {
+        let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "js" | "mjs" => Self::JavaScript,
+            "wasm" => Self::Wasm,
+            "txt" | "html" | "css" | "svg" | "md" | "csv" | "xml" => Self::Text,
+            "json" => Self::Json,
+            "bin" => Self::Data,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Module {
-  pub kind: ModuleKind,
-  pub content: Arc<[u8]>,
+    pub kind: ModuleKind,
+    pub content: Arc<[u8]>,
 }
 
 /// The modules of one worker version, by name (a relative path with `/`).
 #[derive(Clone, Debug)]
 pub struct Bundle {
-  pub main: String,
-  pub modules: BTreeMap<String, Module>,
+    pub main: String,
+    pub modules: BTreeMap<String, Module>,
 }
 
 impl Bundle {
-  /// Builds a bundle, checking names, the main module and the size limit.
-  pub fn new(main: String, modules: BTreeMap<String, Module>) -> Result<Self, BundleError> {
-    for name in modules.keys() {
-      validate_module_name(name)?;
+    /// Builds a bundle, checking names, the main module and the size limit.
+    pub fn new(main: String, modules: BTreeMap<String, Module>) -> Result<Self, BundleError> {
+        for name in modules.keys() {
+            validate_module_name(name)?;
+        }
+        let main_module = modules
+            .get(&main)
+            .ok_or_else(|| BundleError::MissingMain(main.clone()))?;
+        if main_module.kind != ModuleKind::JavaScript {
+            return Err(BundleError::MainNotJavaScript(main));
+        }
+        for (name, module) in &modules {
+            let textual = matches!(
+                module.kind,
+                ModuleKind::JavaScript | ModuleKind::Text | ModuleKind::Json
+            );
+            if textual && std::str::from_utf8(&module.content).is_err() {
+                return Err(BundleError::NotUtf8(name.clone()));
+            }
+        }
+        let size = modules
+            .values()
+            .map(|m| m.content.len() as u64)
+            .sum::<u64>();
+        if size > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge {
+                size,
+                max: MAX_BUNDLE_BYTES,
+            });
+        }
+        Ok(Self { main, modules })
     }
-    let main_module = modules.get(&main).ok_or_else(|| BundleError::MissingMain(main.clone()))?;
-    if main_module.kind != ModuleKind::JavaScript {
-      return Err(BundleError::MainNotJavaScript(main));
-    }
-    for (name, module) in &modules {
-      let textual = matches!(module.kind, ModuleKind::JavaScript | ModuleKind::Text | ModuleKind::Json);
-      if textual && std::str::from_utf8(&module.content).is_err() {
-        return Err(BundleError::NotUtf8(name.clone()));
-      }
-    }
-    let size = modules.values().map(|m| m.content.len() as u64).sum::<u64>();
-    if size > MAX_BUNDLE_BYTES {
-      return Err(BundleError::TooLarge { size, max: MAX_BUNDLE_BYTES });
-    }
-    Ok(Self { main, modules })
-  }
 
-  /// Reads every importable file under `root` (skipping hidden folders and
-  /// `node_modules`); `main` is the entry module's path relative to `root`.
-  pub fn from_directory(root: &Path, main: &str) -> Result<Self, BundleError> {
-    let mut modules = BTreeMap::new();
-    collect_modules(root, root, &mut modules)?;
-    Self::new(main.trim_start_matches("./").to_string(), modules)
-  }
+    /// Reads every importable file under `root` (skipping hidden folders and
+    /// `node_modules`); `main` is the entry module's path relative to `root`.
+    pub fn from_directory(root: &Path, main: &str) -> Result<Self, BundleError> {
+        let mut modules = BTreeMap::new();
+        collect_modules(root, root, &mut modules)?;
+        Self::new(main.trim_start_matches("./").to_string(), modules)
+    }
 
-  /// Total size of all modules, in bytes.
-  pub fn size(&self) -> u64 {
-    self.modules.values().map(|m| m.content.len() as u64).sum()
-  }
+    /// Total size of all modules, in bytes.
+    pub fn size(&self) -> u64 {
+        self.modules.values().map(|m| m.content.len() as u64).sum()
+    }
 }
 
-fn collect_modules(root: &Path, dir: &Path, modules: &mut BTreeMap<String, Module>) -> Result<(), BundleError> {
-  let read_error = |source| BundleError::Read { path: dir.to_path_buf(), source };
-  let mut entries = std::fs::read_dir(dir)
-    .map_err(read_error)?
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(read_error)?;
-  entries.sort_by_key(|e| e.file_name());
-  for entry in entries {
-    let path = entry.path();
-    let file_name = entry.file_name();
-    let file_name = file_name.to_string_lossy();
-    if file_name.starts_with('.') || file_name == "node_modules" {
-      continue;
+fn collect_modules(
+    root: &Path,
+    dir: &Path,
+    modules: &mut BTreeMap<String, Module>,
+) -> Result<(), BundleError> {
+    let read_error = |source| BundleError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(read_error)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read_error)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with('.') || file_name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            collect_modules(root, &path, modules)?;
+            continue;
+        }
+        let Ok(relative) = path.strip_prefix(root) else {
+            continue;
+        };
+        let name = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let Some(kind) = ModuleKind::from_name(&name) else {
+            continue;
+        };
+        let content = std::fs::read(&path).map_err(|source| BundleError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        modules.insert(
+            name,
+            Module {
+                kind,
+                content: content.into(),
+            },
+        );
     }
-    if path.is_dir() {
-      collect_modules(root, &path, modules)?;
-      continue;
-    }
-    let Ok(relative) = path.strip_prefix(root) else { continue };
-    let name = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-    let Some(kind) = ModuleKind::from_name(&name) else { continue };
-    let content = std::fs::read(&path).map_err(|source| BundleError::Read { path: path.clone(), source })?;
-    modules.insert(name, Module { kind, content: content.into() });
-  }
-  Ok(())
+    Ok(())
 }
 
 /// Module names are relative paths inside the bundle: no `..`, no absolute
 /// paths, no NUL or backslashes, nothing empty.
 pub fn validate_module_name(name: &str) -> Result<(), BundleError> {
-  let invalid = |reason| Err(BundleError::InvalidName { name: name.to_string(), reason });
-  if name.is_empty() {
-    return invalid("it is empty");
-  }
-  if name.contains('\0') {
-    return invalid("it contains a NUL byte");
-  }
-  if name.contains('\\') {
-    return invalid("it contains a backslash; use '/' between folders");
-  }
-  if name.starts_with('/') || name.chars().nth(1) == Some(':') {
-    return invalid("it is an absolute path; module names are relative to the bundle");
-  }
-  if name.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
-    return invalid("it contains an empty, '.' or '..' path segment");
-  }
-  Ok(())
+    let invalid = |reason| {
+        Err(BundleError::InvalidName {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return invalid("it is empty");
+    }
+    if name.contains('\0') {
+        return invalid("it contains a NUL byte");
+    }
+    if name.contains('\\') {
+        return invalid("it contains a backslash; use '/' between folders");
+    }
+    if name.starts_with('/') || name.chars().nth(1) == Some(':') {
+        return invalid("it is an absolute path; module names are relative to the bundle");
+    }
+    if name
+        .split('/')
+        .any(|part| part == ".." || part == "." || part.is_empty())
+    {
+        return invalid("it contains an empty, '.' or '..' path segment");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-  use super::*;
+    use super::*;
 
-  #[test]
-  fn module_names_must_stay_inside_the_bundle() {
-    assert!(validate_module_name("src/index.js").is_ok());
-    for bad in ["../etc/passwd", "/abs.js", "a/../b.js", "a\0b.js", "", "a//b.js", "C:/x.js", "a\\b.js"] {
-      assert!(validate_module_name(bad).is_err(), "{bad:?} should be rejected");
+    #[test]
+    fn module_names_must_stay_inside_the_bundle() {
+        assert!(validate_module_name("src/index.js").is_ok());
+        for bad in [
+            "../etc/passwd",
+            "/abs.js",
+            "a/../b.js",
+            "a\0b.js",
+            "",
+            "a//b.js",
+            "C:/x.js",
+            "a\\b.js",
+        ] {
+            assert!(
+                validate_module_name(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
     }
-  }
 
-  #[test]
-  fn main_module_must_exist_and_be_javascript() {
-    let js = Module { kind: ModuleKind::JavaScript, content: b"export default {}".to_vec().into() };
-    let wasm = Module { kind: ModuleKind::Wasm, content: b"\0asm".to_vec().into() };
-    let modules = BTreeMap::from([("a.js".to_string(), js), ("b.wasm".to_string(), wasm)]);
-    assert!(Bundle::new("a.js".into(), modules.clone()).is_ok());
-    assert!(matches!(Bundle::new("c.js".into(), modules.clone()), Err(BundleError::MissingMain(_))));
-    assert!(matches!(Bundle::new("b.wasm".into(), modules), Err(BundleError::MainNotJavaScript(_))));
-  }
+    #[test]
+    fn main_module_must_exist_and_be_javascript() {
+        let js = Module {
+            kind: ModuleKind::JavaScript,
+            content: b"export default {}".to_vec().into(),
+        };
+        let wasm = Module {
+            kind: ModuleKind::Wasm,
+            content: b"\0asm".to_vec().into(),
+        };
+        let modules = BTreeMap::from([("a.js".to_string(), js), ("b.wasm".to_string(), wasm)]);
+        assert!(Bundle::new("a.js".into(), modules.clone()).is_ok());
+        assert!(matches!(
+            Bundle::new("c.js".into(), modules.clone()),
+            Err(BundleError::MissingMain(_))
+        ));
+        assert!(matches!(
+            Bundle::new("b.wasm".into(), modules),
+            Err(BundleError::MainNotJavaScript(_))
+        ));
+    }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use deno_core::v8;
 use deno_core::{
-  CustomModuleEvaluationKind, FastString, ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader,
-  ModuleResolveResponse, ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
+    CustomModuleEvaluationKind, FastString, ModuleLoadOptions, ModuleLoadReferrer,
+    ModuleLoadResponse, ModuleLoader, ModuleResolveResponse, ModuleSource, ModuleSourceCode,
+    ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
 };
 use deno_error::JsErrorBox;
 
@@ -18,7 +19,7 @@ use crate::worker::WorkerVersion;
 
 /// Module specifiers of a worker are `file:///<module name>`.
 pub fn module_specifier(name: &str) -> ModuleSpecifier {
-  ModuleSpecifier::parse(&format!("file:///{name}")).expect("module names are valid URL paths")
+    ModuleSpecifier::parse(&format!("file:///{name}")).expect("module names are valid URL paths")
 }
 
 const WASM: &str = "ridge-wasm";
@@ -27,114 +28,170 @@ const JSON: &str = "ridge-json";
 const DATA: &str = "ridge-data";
 
 pub struct BundleLoader {
-  version: Arc<WorkerVersion>,
+    version: Arc<WorkerVersion>,
 }
 
 impl BundleLoader {
-  pub fn new(version: Arc<WorkerVersion>) -> Self {
-    Self { version }
-  }
+    pub fn new(version: Arc<WorkerVersion>) -> Self {
+        Self { version }
+    }
 
-  fn bundle(&self) -> &Bundle {
-    &self.version.bundle
-  }
+    fn bundle(&self) -> &Bundle {
+        &self.version.bundle
+    }
 }
 
 fn module_name(specifier: &ModuleSpecifier) -> String {
-  let path = specifier.path().trim_start_matches('/');
-  percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
+    let path = specifier.path().trim_start_matches('/');
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl ModuleLoader for BundleLoader {
-  fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
-    let is_path = specifier.starts_with("./") || specifier.starts_with("../") || specifier.starts_with('/');
-    if !is_path && !specifier.starts_with("file:///") {
-      return Err(JsErrorBox::type_error(format!(
+    fn resolve(
+        &self,
+        specifier: &str,
+        referrer: &str,
+        _kind: ResolutionKind,
+    ) -> ModuleResolveResponse {
+        let is_path = specifier.starts_with("./")
+            || specifier.starts_with("../")
+            || specifier.starts_with('/');
+        if !is_path && !specifier.starts_with("file:///") {
+            return Err(JsErrorBox::type_error(format!(
         "Cannot resolve \"{specifier}\" from \"{referrer}\": workers can only import modules of their own bundle, with relative paths such as \"./{specifier}.js\""
       )));
+        }
+        deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
-    deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
-  }
 
-  fn load(
-    &self,
-    specifier: &ModuleSpecifier,
-    referrer: Option<&ModuleLoadReferrer>,
-    options: ModuleLoadOptions,
-  ) -> ModuleLoadResponse {
-    let name = module_name(specifier);
-    let Some(module) = self.bundle().modules.get(&name) else {
-      let from = referrer.map(|r| format!(" (imported from {})", r.specifier)).unwrap_or_default();
-      return ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!(
-        "Module not found: \"{name}\" is not part of the worker's bundle{from}"
-      ))));
-    };
-    let text = || ModuleSourceCode::String(FastString::from(String::from_utf8_lossy(&module.content).into_owned()));
-    let bytes = || ModuleSourceCode::Bytes(deno_core::ModuleCodeBytes::Boxed(module.content.to_vec().into_boxed_slice()));
-    let data_type = match module.kind {
-      ModuleKind::JavaScript => {
-        return ModuleLoadResponse::Sync(Ok(ModuleSource::new(ModuleType::JavaScript, text(), specifier, None)));
-      }
-      ModuleKind::Wasm => WASM,
-      ModuleKind::Text => TEXT,
-      ModuleKind::Json => JSON,
-      ModuleKind::Data => DATA,
-    };
-    // deno_core registers a module under the type its import asked for, and a
-    // plain `import x from "./a.wasm"` asks for JavaScript. So the plain
-    // import gets a one-line JavaScript module that re-imports the same file
-    // with Ridge's own type attribute; that second load is evaluated into its
-    // value by `evaluate_data_module`.
-    let requested_data = matches!(&options.requested_module_type, RequestedModuleType::Other(t) if t.as_ref() == data_type);
-    let source = if requested_data {
-      let code = if module.kind == ModuleKind::Wasm || module.kind == ModuleKind::Data { bytes() } else { text() };
-      ModuleSource::new(ModuleType::Other(Cow::Borrowed(data_type)), code, specifier, None)
-    } else {
-      let reexport = format!("export {{ default }} from {:?} with {{ type: {data_type:?} }};", specifier.as_str());
-      ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(reexport.into()), specifier, None)
-    };
-    ModuleLoadResponse::Sync(Ok(source))
-  }
+    fn load(
+        &self,
+        specifier: &ModuleSpecifier,
+        referrer: Option<&ModuleLoadReferrer>,
+        options: ModuleLoadOptions,
+    ) -> ModuleLoadResponse {
+        let name = module_name(specifier);
+        let Some(module) = self.bundle().modules.get(&name) else {
+            let from = referrer
+                .map(|r| format!(" (imported from {})", r.specifier))
+                .unwrap_or_default();
+            return ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!(
+                "Module not found: \"{name}\" is not part of the worker's bundle{from}"
+            ))));
+        };
+        let text = || {
+            ModuleSourceCode::String(FastString::from(
+                String::from_utf8_lossy(&module.content).into_owned(),
+            ))
+        };
+        let bytes = || {
+            ModuleSourceCode::Bytes(deno_core::ModuleCodeBytes::Boxed(
+                module.content.to_vec().into_boxed_slice(),
+            ))
+        };
+        let data_type = match module.kind {
+            ModuleKind::JavaScript => {
+                return ModuleLoadResponse::Sync(Ok(ModuleSource::new(
+                    ModuleType::JavaScript,
+                    text(),
+                    specifier,
+                    None,
+                )));
+            }
+            ModuleKind::Wasm => WASM,
+            ModuleKind::Text => TEXT,
+            ModuleKind::Json => JSON,
+            ModuleKind::Data => DATA,
+        };
+        // deno_core registers a module under the type its import asked for, and a
+        // plain `import x from "./a.wasm"` asks for JavaScript. So the plain
+        // import gets a one-line JavaScript module that re-imports the same file
+        // with Ridge's own type attribute; that second load is evaluated into its
+        // value by `evaluate_data_module`.
+        let requested_data = matches!(&options.requested_module_type, RequestedModuleType::Other(t) if t.as_ref() == data_type);
+        let source = if requested_data {
+            let code = if module.kind == ModuleKind::Wasm || module.kind == ModuleKind::Data {
+                bytes()
+            } else {
+                text()
+            };
+            ModuleSource::new(
+                ModuleType::Other(Cow::Borrowed(data_type)),
+                code,
+                specifier,
+                None,
+            )
+        } else {
+            let reexport = format!(
+                "export {{ default }} from {:?} with {{ type: {data_type:?} }};",
+                specifier.as_str()
+            );
+            ModuleSource::new(
+                ModuleType::JavaScript,
+                ModuleSourceCode::String(reexport.into()),
+                specifier,
+                None,
+            )
+        };
+        ModuleLoadResponse::Sync(Ok(source))
+    }
 }
 
 /// Evaluates the non-JavaScript module types into their default export.
 pub fn evaluate_data_module(
-  scope: &mut v8::PinScope,
-  module_type: Cow<'_, str>,
-  name: &FastString,
-  code: ModuleSourceCode,
+    scope: &mut v8::PinScope,
+    module_type: Cow<'_, str>,
+    name: &FastString,
+    code: ModuleSourceCode,
 ) -> Result<CustomModuleEvaluationKind, JsErrorBox> {
-  let name = name.as_str();
-  let value: v8::Local<v8::Value> = match (module_type.as_ref(), code) {
-    (WASM, ModuleSourceCode::Bytes(bytes)) => {
-      let wire = v8::WasmModuleObject::compile(scope, bytes.as_bytes());
-      wire
-        .ok_or_else(|| JsErrorBox::new("CompileError", format!("{name} is not a valid WebAssembly module")))?
-        .into()
-    }
-    (TEXT, ModuleSourceCode::String(text)) => v8::String::new(scope, text.as_str())
-      .ok_or_else(|| JsErrorBox::range_error(format!("{name} is too large to be a string")))?
-      .into(),
-    (JSON, ModuleSourceCode::String(text)) => {
-      let source = v8::String::new(scope, text.as_str())
-        .ok_or_else(|| JsErrorBox::range_error(format!("{name} is too large to be a string")))?;
-      v8::tc_scope!(let tc, scope);
-      match v8::json::parse(tc, source) {
-        Some(value) => value,
-        None => {
-          let detail = tc
-            .exception()
-            .map(|e| e.to_rust_string_lossy(tc))
-            .unwrap_or_else(|| "invalid JSON".to_string());
-          return Err(JsErrorBox::new("SyntaxError", format!("{name} is not valid JSON: {detail}")));
+    let name = name.as_str();
+    let value: v8::Local<v8::Value> = match (module_type.as_ref(), code) {
+        (WASM, ModuleSourceCode::Bytes(bytes)) => {
+            let wire = v8::WasmModuleObject::compile(scope, bytes.as_bytes());
+            wire.ok_or_else(|| {
+                JsErrorBox::new(
+                    "CompileError",
+                    format!("{name} is not a valid WebAssembly module"),
+                )
+            })?
+            .into()
         }
-      }
-    }
-    (DATA, ModuleSourceCode::Bytes(bytes)) => {
-      let store = v8::ArrayBuffer::new_backing_store_from_vec(bytes.as_bytes().to_vec()).make_shared();
-      v8::ArrayBuffer::with_backing_store(scope, &store).into()
-    }
-    (other, _) => return Err(JsErrorBox::type_error(format!("{name}: unknown module type {other}"))),
-  };
-  Ok(CustomModuleEvaluationKind::Synthetic(v8::Global::new(scope, value)))
+        (TEXT, ModuleSourceCode::String(text)) => v8::String::new(scope, text.as_str())
+            .ok_or_else(|| JsErrorBox::range_error(format!("{name} is too large to be a string")))?
+            .into(),
+        (JSON, ModuleSourceCode::String(text)) => {
+            let source = v8::String::new(scope, text.as_str()).ok_or_else(|| {
+                JsErrorBox::range_error(format!("{name} is too large to be a string"))
+            })?;
+            v8::tc_scope!(let tc, scope);
+            match v8::json::parse(tc, source) {
+                Some(value) => value,
+                None => {
+                    let detail = tc
+                        .exception()
+                        .map(|e| e.to_rust_string_lossy(tc))
+                        .unwrap_or_else(|| "invalid JSON".to_string());
+                    return Err(JsErrorBox::new(
+                        "SyntaxError",
+                        format!("{name} is not valid JSON: {detail}"),
+                    ));
+                }
+            }
+        }
+        (DATA, ModuleSourceCode::Bytes(bytes)) => {
+            let store = v8::ArrayBuffer::new_backing_store_from_vec(bytes.as_bytes().to_vec())
+                .make_shared();
+            v8::ArrayBuffer::with_backing_store(scope, &store).into()
+        }
+        (other, _) => {
+            return Err(JsErrorBox::type_error(format!(
+                "{name}: unknown module type {other}"
+            )))
+        }
+    };
+    Ok(CustomModuleEvaluationKind::Synthetic(v8::Global::new(
+        scope, value,
+    )))
 }

@@ -1,6 +1,7 @@
 //! V8 isolates: creating them from the startup snapshot, loading a worker's
 //! modules into one, and scheduling requests onto isolate threads.
 
+pub mod limits;
 pub mod loader;
 pub mod runtime;
 pub mod scheduler;

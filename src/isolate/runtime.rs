@@ -1,112 +1,288 @@
 //! One worker isolate: a `JsRuntime` restored from the startup snapshot,
-//! with the worker's modules loaded and its fetch handler started.
+//! with the worker's modules loaded and its fetch handler started, run under
+//! the worker's limits (see `limits.rs`).
 
+use std::cell::Cell;
+use std::future::poll_fn;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use deno_core::error::CoreError;
 use deno_core::v8;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use deno_permissions::PermissionsContainer;
 
+use super::limits::{thread_cpu_time, LimitExceeded, Watchdog};
 use super::loader::{evaluate_data_module, module_specifier, BundleLoader};
 use super::snapshot;
-use crate::ops::{self, RequestInbox, WorkerLogContext};
+use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
+
+const MIB: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-  /// The worker's code failed to compile, link or run its top level. The
-  /// message comes from V8 and names the module, line and column.
-  #[error("{0}")]
-  Script(String),
-  #[error("internal error starting the isolate: {0}")]
-  Internal(String),
+    /// The worker's code failed to compile, link or run its top level. The
+    /// message comes from V8 and names the module, line and column.
+    #[error("{0}")]
+    Script(String),
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
+    #[error("internal error starting the isolate: {0}")]
+    Internal(String),
 }
 
 impl From<CoreError> for StartError {
-  fn from(error: CoreError) -> Self {
-    StartError::Script(error.to_string())
-  }
+    fn from(error: CoreError) -> Self {
+        StartError::Script(error.to_string())
+    }
 }
 
 impl From<Box<deno_core::error::JsError>> for StartError {
-  fn from(error: Box<deno_core::error::JsError>) -> Self {
-    StartError::Script(error.to_string())
-  }
+    fn from(error: Box<deno_core::error::JsError>) -> Self {
+        StartError::Script(error.to_string())
+    }
+}
+
+/// Why a running isolate stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StopReason {
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
+    #[error("uncaught error: {0}")]
+    Failed(String),
 }
 
 /// A running worker isolate.
 pub struct WorkerIsolate {
-  runtime: JsRuntime,
+    runtime: JsRuntime,
+    version: Arc<WorkerVersion>,
+    handle: v8::IsolateHandle,
+    /// Set by whoever terminated the isolate for exceeding a limit.
+    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+    clock: Rc<Cell<f64>>,
 }
 
 impl WorkerIsolate {
-  /// Creates an isolate from the snapshot, evaluates the worker's modules and
-  /// starts its fetch handler, which then takes requests from `inbox`.
-  pub async fn start(version: Arc<WorkerVersion>, inbox: RequestInbox) -> Result<Self, StartError> {
-    let started = Instant::now();
-    let mut runtime = JsRuntime::try_new(RuntimeOptions {
-      module_loader: Some(Rc::new(BundleLoader::new(version.clone()))),
-      extensions: ops::extensions(),
-      startup_snapshot: Some(snapshot::RUNTIME_SNAPSHOT),
-      residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
-      residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
-      custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
-      ..Default::default()
-    })
-    .map_err(|e| StartError::Internal(e.to_string()))?;
-    {
-      let state = runtime.op_state();
-      let mut state = state.borrow_mut();
-      state.put(inbox);
-      state.put(WorkerLogContext { worker: version.name.clone() });
-      state.put(outbound_permissions());
+    /// Creates an isolate from the snapshot, evaluates the worker's modules and
+    /// starts its fetch handler, which then takes requests from `inbox`.
+    pub async fn start(
+        version: Arc<WorkerVersion>,
+        inbox: RequestInbox,
+    ) -> Result<Self, StartError> {
+        let started = Instant::now();
+        let limits = &version.limits;
+        let heap_limit = limits.memory_mb as usize * MIB;
+        let mut runtime = JsRuntime::try_new(RuntimeOptions {
+            module_loader: Some(Rc::new(BundleLoader::new(version.clone()))),
+            extensions: ops::extensions(),
+            startup_snapshot: Some(snapshot::RUNTIME_SNAPSHOT),
+            residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
+            residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
+            custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
+            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
+            ..Default::default()
+        })
+        .map_err(|e| StartError::Internal(e.to_string()))?;
+        let handle = runtime.v8_isolate().thread_safe_handle();
+        let exceeded = Arc::new(Mutex::new(None));
+        {
+            // Near the heap limit V8 would abort the whole process; stop this
+            // isolate instead, with room left to unwind.
+            let (handle, exceeded, memory_mb) =
+                (handle.clone(), exceeded.clone(), limits.memory_mb);
+            runtime.add_near_heap_limit_callback(move |current, _initial| {
+                exceeded
+                    .lock()
+                    .expect("limit flag")
+                    .get_or_insert(LimitExceeded::Memory(memory_mb));
+                handle.terminate_execution();
+                current + 64 * MIB
+            });
+        }
+        let clock = Rc::new(Cell::new(epoch_ms()));
+        {
+            let state = runtime.op_state();
+            let mut state = state.borrow_mut();
+            state.put(inbox);
+            state.put(WorkerLogContext {
+                worker: version.name.clone(),
+            });
+            state.put(outbound_permissions());
+            state.put(CpuLedger::default());
+            state.put(FrozenClock(clock.clone()));
+        }
+        {
+            // No eval() or new Function(): code generation from strings is off.
+            deno_core::scope!(scope, &mut runtime);
+            scope
+                .get_current_context()
+                .set_allow_generation_from_strings(false);
+        }
+
+        let startup_cpu = Duration::from_millis(limits.startup_cpu_ms);
+        let watch = Watchdog::global().arm(
+            startup_cpu,
+            handle.clone(),
+            LimitExceeded::StartupCpu(limits.startup_cpu_ms),
+            exceeded.clone(),
+        );
+        let result = Self::load(&mut runtime, &version).await;
+        drop(watch);
+        if let Some(limit) = exceeded.lock().expect("limit flag").take() {
+            return Err(StartError::Limit(limit));
+        }
+        result?;
+        tracing::debug!(worker = %version.name, version = %version.id, elapsed_us = started.elapsed().as_micros() as u64, "isolate started");
+        Ok(Self {
+            runtime,
+            version,
+            handle,
+            exceeded,
+            clock,
+        })
     }
 
-    // Take the bridge's start function, and hide Deno's internals, before
-    // any worker code runs.
-    let start = runtime
-      .execute_script("ext:ridge/start.js", "globalThis.__ridgeTakeStart()")
-      .map_err(|e| StartError::Internal(e.to_string()))?;
-    let start: v8::Global<v8::Function> = {
-      deno_core::scope!(scope, &mut runtime);
-      let local = v8::Local::new(scope, start);
-      let function = v8::Local::<v8::Function>::try_from(local).map_err(|e| StartError::Internal(e.to_string()))?;
-      v8::Global::new(scope, function)
-    };
+    /// Loads and evaluates the worker's modules and calls the bridge's `start`.
+    async fn load(runtime: &mut JsRuntime, version: &WorkerVersion) -> Result<(), StartError> {
+        // Take the bridge's start function, and hide Deno's internals, before
+        // any worker code runs.
+        let start = runtime
+            .execute_script("ext:ridge/start.js", "globalThis.__ridgeTakeStart()")
+            .map_err(|e| StartError::Internal(e.to_string()))?;
+        let start: v8::Global<v8::Function> = {
+            deno_core::scope!(scope, runtime);
+            let local = v8::Local::new(scope, start);
+            let function = v8::Local::<v8::Function>::try_from(local)
+                .map_err(|e| StartError::Internal(e.to_string()))?;
+            v8::Global::new(scope, function)
+        };
 
-    let main = module_specifier(&version.bundle.main);
-    let module_id = runtime.load_main_es_module(&main).await?;
-    let evaluation = runtime.mod_evaluate(module_id);
-    runtime.with_event_loop_future(evaluation, PollEventLoopOptions::default()).await?;
-    let namespace = runtime.get_module_namespace(module_id)?;
+        let main = module_specifier(&version.bundle.main);
+        let module_id = runtime.load_main_es_module(&main).await?;
+        let evaluation = runtime.mod_evaluate(module_id);
+        runtime
+            .with_event_loop_future(evaluation, PollEventLoopOptions::default())
+            .await?;
+        let namespace = runtime.get_module_namespace(module_id)?;
 
-    let env_json = serde_json::Value::Object(version.env.clone()).to_string();
-    let args = {
-      deno_core::scope!(scope, &mut runtime);
-      let namespace: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
-      let env = v8::String::new(scope, &env_json).ok_or_else(|| StartError::Internal("env too large".into()))?;
-      [v8::Global::new(scope, namespace), v8::Global::new(scope, v8::Local::<v8::Value>::from(env))]
-    };
-    runtime.call_with_args(&start, &args).await?;
-    tracing::debug!(worker = %version.name, version = %version.id, elapsed_us = started.elapsed().as_micros() as u64, "isolate started");
-    Ok(Self { runtime })
-  }
+        let env_json = serde_json::Value::Object(version.env.clone()).to_string();
+        let limits_json = serde_json::json!({
+          "subrequests": version.limits.subrequests,
+          "wallMs": version.limits.wall_ms,
+        })
+        .to_string();
+        let args = {
+            deno_core::scope!(scope, runtime);
+            let namespace: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
+            let mut args = vec![v8::Global::new(scope, namespace)];
+            for json in [&env_json, &limits_json] {
+                let text = v8::String::new(scope, json)
+                    .ok_or_else(|| StartError::Internal("env too large".into()))?;
+                args.push(v8::Global::new(scope, v8::Local::<v8::Value>::from(text)));
+            }
+            args
+        };
+        runtime.call_with_args(&start, &args).await?;
+        Ok(())
+    }
 
-  /// Serves requests until the inbox closes or the isolate fails (an error
-  /// the worker's code could not catch). Either way the isolate is done.
-  pub async fn run(mut self) -> Result<(), StartError> {
-    self.runtime.run_event_loop(PollEventLoopOptions::default()).await?;
-    Ok(())
-  }
+    /// Serves requests until the inbox closes (`Ok`), or the isolate must be
+    /// discarded: it exceeded a limit or failed with an error its code could
+    /// not catch. Requests still in flight then get an answer saying why.
+    pub async fn run(mut self) -> Result<(), StopReason> {
+        let cpu_ms = self.version.limits.cpu_ms;
+        let cpu_limit = Duration::from_millis(cpu_ms);
+        let memory_mb = self.version.limits.memory_mb;
+        let memory_limit = memory_mb as usize * MIB;
+        let ledger = self
+            .runtime
+            .op_state()
+            .borrow()
+            .borrow::<CpuLedger>()
+            .clone();
+        let result = poll_fn(|cx| {
+            // Date.now() and performance.now() stand still while JS runs.
+            self.clock.set(epoch_ms());
+            let budget = ledger.smallest_remaining(cpu_limit);
+            let watch = Watchdog::global().arm(
+                budget,
+                self.handle.clone(),
+                LimitExceeded::Cpu(cpu_ms),
+                self.exceeded.clone(),
+            );
+            let cpu_before = thread_cpu_time();
+            let poll = self
+                .runtime
+                .poll_event_loop(cx, PollEventLoopOptions::default());
+            drop(watch);
+            if let Some(exhausted) =
+                ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit)
+            {
+                tracing::debug!(requests = exhausted, "requests spent their CPU budget");
+                self.exceeded
+                    .lock()
+                    .expect("limit flag")
+                    .get_or_insert(LimitExceeded::Cpu(cpu_ms));
+                return Poll::Ready(Err(()));
+            }
+            match poll {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, "isolate event loop failed");
+                    Poll::Ready(Err(()))
+                }
+                Poll::Pending => {
+                    // ArrayBuffers and Wasm memories live outside V8's heap limit.
+                    let stats = self.runtime.v8_isolate().get_heap_statistics();
+                    if stats.used_heap_size() + stats.external_memory() > memory_limit {
+                        self.exceeded
+                            .lock()
+                            .expect("limit flag")
+                            .get_or_insert(LimitExceeded::Memory(memory_mb));
+                        return Poll::Ready(Err(()));
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await;
+        let Err(()) = result else {
+            return Ok(());
+        };
+        let reason = match self.exceeded.lock().expect("limit flag").take() {
+            Some(limit) => StopReason::Limit(limit),
+            None => StopReason::Failed("the worker's event loop failed".into()),
+        };
+        let message = reason.to_string();
+        let is_limit = matches!(reason, StopReason::Limit(_));
+        ops::fail_in_flight(&mut self.runtime.op_state().borrow_mut(), &ledger, || {
+            if is_limit {
+                WorkerReply::LimitExceeded(message.clone())
+            } else {
+                WorkerReply::Error(message.clone())
+            }
+        });
+        Err(reason)
+    }
 }
 
-/// Permissions for Deno's fetch: outbound network is allowed; everything
-/// else Deno could check (files, env, processes) has no API in a worker.
+fn epoch_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Permissions for Deno's fetch: outbound network is allowed here, and
+/// restricted by `ops::net`'s policy; everything else Deno could check
+/// (files, env, processes) has no API in a worker.
 fn outbound_permissions() -> PermissionsContainer {
-  use deno_permissions::{Permissions, RuntimePermissionDescriptorParser};
-  let parser = Arc::new(RuntimePermissionDescriptorParser::new(sys_traits::impls::RealSys));
-  PermissionsContainer::new(parser, Permissions::allow_all())
+    use deno_permissions::{Permissions, RuntimePermissionDescriptorParser};
+    let parser = Arc::new(RuntimePermissionDescriptorParser::new(
+        sys_traits::impls::RealSys,
+    ));
+    PermissionsContainer::new(parser, Permissions::allow_all())
 }

@@ -34,17 +34,17 @@ const RESPONSE_READ_SIZE: usize = 64 * 1024;
 
 /// A request on its way into an isolate.
 pub struct RequestHead {
-  /// Node-wide request number, used to tag logs.
-  pub request_id: u64,
-  pub method: String,
-  pub url: String,
-  pub headers: Vec<(ByteString, ByteString)>,
-  /// `None` when the request has no body (GET, HEAD, or an empty body).
-  pub body: Option<RequestBody>,
-  /// Where the worker's answer goes.
-  pub reply: oneshot::Sender<WorkerReply>,
-  /// Fires once the response is sent and all `ctx.waitUntil` work settled.
-  pub settled: Option<oneshot::Sender<()>>,
+    /// Node-wide request number, used to tag logs.
+    pub request_id: u64,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(ByteString, ByteString)>,
+    /// `None` when the request has no body (GET, HEAD, or an empty body).
+    pub body: Option<RequestBody>,
+    /// Where the worker's answer goes.
+    pub reply: oneshot::Sender<WorkerReply>,
+    /// Fires once the response is sent and all `ctx.waitUntil` work settled.
+    pub settled: Option<oneshot::Sender<()>>,
 }
 
 /// A request body streamed from the network side: chunks, or an error
@@ -56,99 +56,166 @@ pub type RequestBody = mpsc::Receiver<Result<Bytes, String>>;
 pub struct RequestInbox(Rc<AsyncRefCell<mpsc::UnboundedReceiver<RequestHead>>>);
 
 impl RequestInbox {
-  pub fn new(receiver: mpsc::UnboundedReceiver<RequestHead>) -> Self {
-    Self(Rc::new(AsyncRefCell::new(receiver)))
-  }
+    pub fn new(receiver: mpsc::UnboundedReceiver<RequestHead>) -> Self {
+        Self(Rc::new(AsyncRefCell::new(receiver)))
+    }
 }
 
 /// What a worker made of a request.
 #[derive(Debug)]
 pub enum WorkerReply {
-  Response(WorkerResponse),
-  /// The worker threw or returned something that is not a Response; the
-  /// message includes the stack trace when there is one.
-  Error(String),
+    Response(WorkerResponse),
+    /// The worker threw or returned something that is not a Response; the
+    /// message includes the stack trace when there is one.
+    Error(String),
+    /// The worker was stopped for exceeding a limit; the message names it.
+    LimitExceeded(String),
 }
 
 #[derive(Debug)]
 pub struct WorkerResponse {
-  pub status: u16,
-  pub status_text: String,
-  pub headers: Vec<(ByteString, ByteString)>,
-  pub body: ResponseBody,
+    pub status: u16,
+    pub status_text: String,
+    pub headers: Vec<(ByteString, ByteString)>,
+    pub body: ResponseBody,
 }
 
 #[derive(Debug)]
 pub enum ResponseBody {
-  Empty,
-  Full(Bytes),
-  /// Chunks as the worker produces them; `Err` if its stream failed midway.
-  Stream(mpsc::Receiver<Result<Bytes, String>>),
+    Empty,
+    Full(Bytes),
+    /// Chunks as the worker produces them, then an empty chunk marking the
+    /// end. `Err`, or a channel closed without the end marker, means the
+    /// stream failed midway and the response must not look complete.
+    Stream(mpsc::Receiver<Result<Bytes, String>>),
+}
+
+/// CPU time charged to each request in flight on an isolate, so the CPU
+/// limit applies per request (see `isolate/limits.rs`).
+#[derive(Clone, Default)]
+pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, std::time::Duration>>>);
+
+impl CpuLedger {
+    fn open(&self, rid: ResourceId) {
+        self.0.borrow_mut().insert(rid, std::time::Duration::ZERO);
+    }
+
+    fn close(&self, rid: ResourceId) {
+        self.0.borrow_mut().remove(&rid);
+    }
+
+    /// The CPU time the next turn of the event loop may use: what is left of
+    /// the most charged request's budget, or a whole budget when idle.
+    pub fn smallest_remaining(&self, limit: std::time::Duration) -> std::time::Duration {
+        let most_charged = self.0.borrow().values().max().copied().unwrap_or_default();
+        limit.saturating_sub(most_charged)
+    }
+
+    /// Splits `used` between the requests in flight; returns how many have
+    /// now spent their whole budget, if any have.
+    pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> Option<usize> {
+        let mut requests = self.0.borrow_mut();
+        if requests.is_empty() {
+            return None;
+        }
+        let share = used / requests.len() as u32;
+        let mut exhausted = 0;
+        for charged in requests.values_mut() {
+            *charged += share;
+            if *charged >= limit {
+                exhausted += 1;
+            }
+        }
+        (exhausted > 0).then_some(exhausted)
+    }
+
+    fn in_flight(&self) -> Vec<ResourceId> {
+        self.0.borrow().keys().copied().collect()
+    }
+}
+
+/// The time `Date.now()` reports: set by the isolate before each turn of its
+/// event loop, in milliseconds since the epoch.
+#[derive(Clone)]
+pub struct FrozenClock(pub Rc<std::cell::Cell<f64>>);
+
+/// Answers every request still in flight on a failed isolate.
+pub fn fail_in_flight(state: &mut OpState, ledger: &CpuLedger, reply: impl Fn() -> WorkerReply) {
+    for rid in ledger.in_flight() {
+        if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
+            request.send(reply());
+        }
+    }
+}
+
+#[op2(fast)]
+pub fn op_ridge_now(state: &OpState) -> f64 {
+    state.borrow::<FrozenClock>().0.get()
 }
 
 /// A request the worker is handling: lives in the isolate's resource table
 /// from `op_ridge_next_request` until its `waitUntil` work has settled.
 pub struct PendingRequest {
-  pub request_id: u64,
-  reply: RefCell<Option<oneshot::Sender<WorkerReply>>>,
-  stream: RefCell<Option<mpsc::Sender<Result<Bytes, String>>>>,
-  settled: RefCell<Option<oneshot::Sender<()>>>,
+    pub request_id: u64,
+    reply: RefCell<Option<oneshot::Sender<WorkerReply>>>,
+    stream: RefCell<Option<mpsc::Sender<Result<Bytes, String>>>>,
+    settled: RefCell<Option<oneshot::Sender<()>>>,
 }
 
 impl Resource for PendingRequest {
-  fn name(&self) -> Cow<'_, str> {
-    "ridgeRequest".into()
-  }
+    fn name(&self) -> Cow<'_, str> {
+        "ridgeRequest".into()
+    }
 }
 
 impl PendingRequest {
-  fn send(&self, reply: WorkerReply) {
-    if let Some(sender) = self.reply.borrow_mut().take() {
-      // The client may have gone away already; nothing to do then.
-      let _ = sender.send(reply);
+    fn send(&self, reply: WorkerReply) {
+        if let Some(sender) = self.reply.borrow_mut().take() {
+            // The client may have gone away already; nothing to do then.
+            let _ = sender.send(reply);
+        }
     }
-  }
 }
 
 /// A request body as a deno_core resource, read by `readableStreamForRid`.
 struct RequestBodyResource {
-  chunks: AsyncRefCell<RequestBody>,
-  /// Part of a chunk larger than the reader asked for.
-  leftover: RefCell<Bytes>,
-  cancel: CancelHandle,
+    chunks: AsyncRefCell<RequestBody>,
+    /// Part of a chunk larger than the reader asked for.
+    leftover: RefCell<Bytes>,
+    cancel: CancelHandle,
 }
 
 impl RequestBodyResource {
-  async fn next_chunk(self: Rc<Self>, limit: usize) -> Result<BufView, deno_error::JsErrorBox> {
-    let mut chunk = std::mem::take(&mut *self.leftover.borrow_mut());
-    if chunk.is_empty() {
-      let mut chunks = RcRef::map(&self, |r| &r.chunks).borrow_mut().await;
-      let cancel = RcRef::map(&self, |r| &r.cancel);
-      match deno_core::CancelFuture::or_cancel(chunks.recv(), cancel).await {
-        Ok(Some(Ok(bytes))) => chunk = bytes,
-        Ok(Some(Err(message))) => return Err(deno_error::JsErrorBox::type_error(message)),
-        Ok(None) | Err(_) => return Ok(BufView::empty()),
-      }
+    async fn next_chunk(self: Rc<Self>, limit: usize) -> Result<BufView, deno_error::JsErrorBox> {
+        let mut chunk = std::mem::take(&mut *self.leftover.borrow_mut());
+        if chunk.is_empty() {
+            let mut chunks = RcRef::map(&self, |r| &r.chunks).borrow_mut().await;
+            let cancel = RcRef::map(&self, |r| &r.cancel);
+            match deno_core::CancelFuture::or_cancel(chunks.recv(), cancel).await {
+                Ok(Some(Ok(bytes))) => chunk = bytes,
+                Ok(Some(Err(message))) => return Err(deno_error::JsErrorBox::type_error(message)),
+                Ok(None) | Err(_) => return Ok(BufView::empty()),
+            }
+        }
+        if chunk.len() > limit {
+            *self.leftover.borrow_mut() = chunk.split_off(limit);
+        }
+        Ok(BufView::from(chunk))
     }
-    if chunk.len() > limit {
-      *self.leftover.borrow_mut() = chunk.split_off(limit);
-    }
-    Ok(BufView::from(chunk))
-  }
 }
 
 impl Resource for RequestBodyResource {
-  fn name(&self) -> Cow<'_, str> {
-    "ridgeRequestBody".into()
-  }
+    fn name(&self) -> Cow<'_, str> {
+        "ridgeRequestBody".into()
+    }
 
-  fn read(self: Rc<Self>, limit: usize) -> AsyncResult<BufView> {
-    Box::pin(self.next_chunk(limit))
-  }
+    fn read(self: Rc<Self>, limit: usize) -> AsyncResult<BufView> {
+        Box::pin(self.next_chunk(limit))
+    }
 
-  fn close(self: Rc<Self>) {
-    self.cancel.cancel();
-  }
+    fn close(self: Rc<Self>) {
+        self.cancel.cancel();
+    }
 }
 
 /// Waits for the next request: `[rid, method, url, headers, bodyRid | null]`,
@@ -156,65 +223,78 @@ impl Resource for RequestBodyResource {
 #[op2]
 #[serde]
 pub async fn op_ridge_next_request(
-  state: Rc<RefCell<OpState>>,
-) -> Option<(ResourceId, String, String, Vec<(ByteString, ByteString)>, Option<ResourceId>)> {
-  let inbox = state.borrow().borrow::<RequestInbox>().clone();
-  let head = inbox.0.borrow_mut().await.recv().await?;
-  let mut state = state.borrow_mut();
-  let body_rid = head.body.map(|chunks| {
-    state.resource_table.add(RequestBodyResource {
-      chunks: AsyncRefCell::new(chunks),
-      leftover: RefCell::new(Bytes::new()),
-      cancel: CancelHandle::new(),
-    })
-  });
-  let rid = state.resource_table.add(PendingRequest {
-    request_id: head.request_id,
-    reply: RefCell::new(Some(head.reply)),
-    stream: RefCell::new(None),
-    settled: RefCell::new(head.settled),
-  });
-  Some((rid, head.method, head.url, head.headers, body_rid))
+    state: Rc<RefCell<OpState>>,
+) -> Option<(
+    ResourceId,
+    String,
+    String,
+    Vec<(ByteString, ByteString)>,
+    Option<ResourceId>,
+)> {
+    let inbox = state.borrow().borrow::<RequestInbox>().clone();
+    let head = inbox.0.borrow_mut().await.recv().await?;
+    let mut state = state.borrow_mut();
+    let body_rid = head.body.map(|chunks| {
+        state.resource_table.add(RequestBodyResource {
+            chunks: AsyncRefCell::new(chunks),
+            leftover: RefCell::new(Bytes::new()),
+            cancel: CancelHandle::new(),
+        })
+    });
+    let rid = state.resource_table.add(PendingRequest {
+        request_id: head.request_id,
+        reply: RefCell::new(Some(head.reply)),
+        stream: RefCell::new(None),
+        settled: RefCell::new(head.settled),
+    });
+    state.borrow::<CpuLedger>().open(rid);
+    Some((rid, head.method, head.url, head.headers, body_rid))
 }
 
 /// Sends the response head, with the whole body, or with a streamed body
 /// when `streamed` is true (then `op_ridge_pipe_response_body` follows).
 #[op2]
 pub fn op_ridge_respond(
-  state: &mut OpState,
-  #[smi] rid: ResourceId,
-  #[smi] status: u16,
-  #[string] status_text: String,
-  #[serde] headers: Vec<(ByteString, ByteString)>,
-  #[serde] body: Option<StringOrBuffer>,
-  streamed: bool,
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+    #[smi] status: u16,
+    #[string] status_text: String,
+    #[serde] headers: Vec<(ByteString, ByteString)>,
+    #[serde] body: Option<StringOrBuffer>,
+    streamed: bool,
 ) -> Result<(), deno_core::error::ResourceError> {
-  let request = state.resource_table.get::<PendingRequest>(rid)?;
-  let body = if streamed {
-    let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
-    *request.stream.borrow_mut() = Some(sender);
-    ResponseBody::Stream(receiver)
-  } else {
-    match body {
-      None => ResponseBody::Empty,
-      Some(StringOrBuffer::String(text)) => ResponseBody::Full(Bytes::from(text)),
-      Some(StringOrBuffer::Buffer(buffer)) => ResponseBody::Full(Bytes::copy_from_slice(&buffer)),
-    }
-  };
-  request.send(WorkerReply::Response(WorkerResponse {
-    status,
-    status_text,
-    headers,
-    body,
-  }));
-  Ok(())
+    let request = state.resource_table.get::<PendingRequest>(rid)?;
+    let body = if streamed {
+        let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
+        *request.stream.borrow_mut() = Some(sender);
+        ResponseBody::Stream(receiver)
+    } else {
+        match body {
+            None => ResponseBody::Empty,
+            Some(StringOrBuffer::String(text)) => ResponseBody::Full(Bytes::from(text)),
+            Some(StringOrBuffer::Buffer(buffer)) => {
+                ResponseBody::Full(Bytes::copy_from_slice(&buffer))
+            }
+        }
+    };
+    request.send(WorkerReply::Response(WorkerResponse {
+        status,
+        status_text,
+        headers,
+        body,
+    }));
+    Ok(())
 }
 
 #[op2(fast)]
-pub fn op_ridge_respond_error(state: &mut OpState, #[smi] rid: ResourceId, #[string] message: String) {
-  if let Ok(request) = state.resource_table.get::<PendingRequest>(rid) {
-    request.send(WorkerReply::Error(message));
-  }
+pub fn op_ridge_respond_error(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+    #[string] message: String,
+) {
+    if let Ok(request) = state.resource_table.get::<PendingRequest>(rid) {
+        request.send(WorkerReply::Error(message));
+    }
 }
 
 /// Copies a worker's response stream (a `resourceForReadableStream`
@@ -222,65 +302,69 @@ pub fn op_ridge_respond_error(state: &mut OpState, #[smi] rid: ResourceId, #[str
 /// when the client goes away.
 #[op2]
 pub async fn op_ridge_pipe_response_body(
-  state: Rc<RefCell<OpState>>,
-  #[smi] rid: ResourceId,
-  #[smi] stream_rid: ResourceId,
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[smi] stream_rid: ResourceId,
 ) -> Result<(), deno_core::error::ResourceError> {
-  let (sink, source) = {
-    let state = state.borrow();
-    let request = state.resource_table.get::<PendingRequest>(rid)?;
-    let sink = request.stream.borrow_mut().take();
-    (sink, state.resource_table.get_any(stream_rid)?)
-  };
-  let Some(sink) = sink else {
-    return Ok(());
-  };
-  loop {
-    let chunk = tokio::select! {
-      chunk = source.clone().read(RESPONSE_READ_SIZE) => chunk,
-      _ = sink.closed() => break,
+    let (sink, source) = {
+        let state = state.borrow();
+        let request = state.resource_table.get::<PendingRequest>(rid)?;
+        let sink = request.stream.borrow_mut().take();
+        (sink, state.resource_table.get_any(stream_rid)?)
     };
-    match chunk {
-      Ok(view) if view.is_empty() => break,
-      Ok(view) => {
-        if sink.send(Ok(Bytes::copy_from_slice(&view))).await.is_err() {
-          break;
+    let Some(sink) = sink else {
+        return Ok(());
+    };
+    loop {
+        let chunk = tokio::select! {
+          chunk = source.clone().read(RESPONSE_READ_SIZE) => chunk,
+          _ = sink.closed() => break,
+        };
+        match chunk {
+            Ok(view) if view.is_empty() => {
+                let _ = sink.send(Ok(Bytes::new())).await;
+                break;
+            }
+            Ok(view) => {
+                if sink.send(Ok(Bytes::copy_from_slice(&view))).await.is_err() {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(target: "worker", %error, "the worker's response stream failed");
+                let _ = sink.send(Err(error.to_string())).await;
+                break;
+            }
         }
-      }
-      Err(error) => {
-        tracing::warn!(target: "worker", %error, "the worker's response stream failed");
-        let _ = sink.send(Err(error.to_string())).await;
-        break;
-      }
     }
-  }
-  // Closing the resource cancels the JS stream if it was not finished.
-  if let Ok(resource) = state.borrow_mut().resource_table.take_any(stream_rid) {
-    resource.close();
-  }
-  Ok(())
+    // Closing the resource cancels the JS stream if it was not finished.
+    if let Ok(resource) = state.borrow_mut().resource_table.take_any(stream_rid) {
+        resource.close();
+    }
+    Ok(())
 }
 
 /// The response is out and every `ctx.waitUntil` promise settled.
 #[op2(fast)]
 pub fn op_ridge_wait_until_settled(state: &mut OpState, #[smi] rid: ResourceId) {
-  if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
-    if let Some(settled) = request.settled.borrow_mut().take() {
-      let _ = settled.send(());
+    state.borrow::<CpuLedger>().close(rid);
+    if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
+        if let Some(settled) = request.settled.borrow_mut().take() {
+            let _ = settled.send(());
+        }
     }
-  }
 }
 
 impl RequestInbox {
-  /// Answers every request still waiting in the inbox and closes it: used
-  /// when the isolate could not start.
-  pub fn fail_waiting(&self, reply: impl Fn() -> WorkerReply) {
-    let Some(mut receiver) = self.0.try_borrow_mut() else {
-      return;
-    };
-    receiver.close();
-    while let Ok(head) = receiver.try_recv() {
-      let _ = head.reply.send(reply());
+    /// Answers every request still waiting in the inbox and closes it: used
+    /// when the isolate could not start.
+    pub fn fail_waiting(&self, reply: impl Fn() -> WorkerReply) {
+        let Some(mut receiver) = self.0.try_borrow_mut() else {
+            return;
+        };
+        receiver.close();
+        while let Ok(head) = receiver.try_recv() {
+            let _ = head.reply.send(reply());
+        }
     }
-  }
 }

@@ -8,8 +8,12 @@
 
 pub mod http;
 pub mod log;
+pub mod net;
 
-pub use http::{RequestBody, RequestHead, RequestInbox, ResponseBody, WorkerReply, WorkerResponse};
+pub use http::{
+    fail_in_flight, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, ResponseBody,
+    WorkerReply, WorkerResponse,
+};
 pub use log::WorkerLogContext;
 
 deno_core::extension!(
@@ -21,6 +25,7 @@ deno_core::extension!(
     http::op_ridge_respond_error,
     http::op_ridge_pipe_response_body,
     http::op_ridge_wait_until_settled,
+    http::op_ridge_now,
     log::op_ridge_log,
   ],
   esm_entry_point = "ext:ridge/10_worker.js",
@@ -31,21 +36,23 @@ deno_core::extension!(
 /// Every extension an isolate runs with, in load order. The snapshot is built
 /// from this same list (build.rs), which is what keeps the op tables equal.
 pub fn extensions() -> Vec<deno_core::Extension> {
-  vec![
-    deno_webidl::deno_webidl::init(),
-    deno_web::deno_web::init(
-      deno_web::BlobStore::default_arc(),
-      None,
-      false,
-      Default::default(),
-    ),
-    deno_crypto::deno_crypto::init(None),
-    deno_fetch::deno_fetch::init(deno_fetch::Options {
-      user_agent: USER_AGENT.to_string(),
-      ..Default::default()
-    }),
-    ridge::init(),
-  ]
+    vec![
+        deno_webidl::deno_webidl::init(),
+        deno_web::deno_web::init(
+            deno_web::BlobStore::default_arc(),
+            None,
+            false,
+            Default::default(),
+        ),
+        deno_crypto::deno_crypto::init(None),
+        deno_fetch::deno_fetch::init(deno_fetch::Options {
+            user_agent: USER_AGENT.to_string(),
+            resolver: deno_fetch::dns::Resolver::custom(std::sync::Arc::new(net::PolicyResolver)),
+            request_builder_hook: Some(net::check_outbound_request),
+            ..Default::default()
+        }),
+        ridge::init(),
+    ]
 }
 
 /// The User-Agent of outbound `fetch` requests.

@@ -1,8 +1,9 @@
 //! Turns an HTTP request into a worker request and the worker's answer back
 //! into an HTTP response. Protocol-neutral: the TCP (h1/h2) server calls it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use deno_core::ByteString;
@@ -14,188 +15,313 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::body::WireBody;
 use super::router::Router;
+use crate::isolate::limits::LimitExceeded;
 use crate::isolate::Scheduler;
 use crate::ops::{RequestHead, WorkerReply, WorkerResponse};
 
 /// How much of a worker's error reaches the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorDetail {
-  /// `ridge dev`: the message and stack trace, in the response body.
-  Full,
-  /// `ridge serve`: an opaque 500; the details go to the log.
-  Opaque,
+    /// `ridge dev`: the message and stack trace, in the response body.
+    Full,
+    /// `ridge serve`: an opaque 500; the details go to the log.
+    Opaque,
 }
 
 /// Request-body chunks in flight between the connection and the isolate.
 const REQUEST_CHUNKS_IN_FLIGHT: usize = 4;
+/// Longest request URL (path and query), as on Cloudflare.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+/// Largest total size of the request headers, as on Cloudflare.
+pub const MAX_HEADER_BYTES: usize = 128 * 1024;
 
 /// Hop-by-hop headers never forwarded from a worker's response.
-const HOP_BY_HOP: [&str; 6] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te"];
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+    "te",
+];
 
 pub struct EdgeHandler {
-  router: RwLock<Arc<Router>>,
-  scheduler: Scheduler,
-  errors: ErrorDetail,
-  next_request_id: AtomicU64,
+    router: RwLock<Arc<Router>>,
+    scheduler: Scheduler,
+    errors: ErrorDetail,
+    next_request_id: AtomicU64,
 }
 
 impl EdgeHandler {
-  pub fn new(router: Router, scheduler: Scheduler, errors: ErrorDetail) -> Self {
-    Self {
-      router: RwLock::new(Arc::new(router)),
-      scheduler,
-      errors,
-      next_request_id: AtomicU64::new(1),
+    pub fn new(router: Router, scheduler: Scheduler, errors: ErrorDetail) -> Self {
+        Self {
+            router: RwLock::new(Arc::new(router)),
+            scheduler,
+            errors,
+            next_request_id: AtomicU64::new(1),
+        }
     }
-  }
 
-  /// Replaces the routing table; requests already routed are unaffected.
-  pub fn set_router(&self, router: Router) {
-    *self.router.write().expect("router lock") = Arc::new(router);
-  }
-
-  fn router(&self) -> Arc<Router> {
-    self.router.read().expect("router lock").clone()
-  }
-
-  /// Handles one request; `scheme` is "http" or "https".
-  pub async fn handle<B>(&self, request: Request<B>, scheme: &str) -> Response<WireBody>
-  where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: std::fmt::Display + Send,
-  {
-    let (parts, body) = request.into_parts();
-    let host = parts
-      .uri
-      .authority()
-      .map(|a| a.as_str().to_string())
-      .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
-      .unwrap_or_else(|| "localhost".to_string());
-    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let hostname = host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host.as_str(), |(h, _)| h);
-
-    let Some(worker) = self.router().route(hostname, parts.uri.path()) else {
-      return plain(StatusCode::NOT_FOUND, format!("No worker is routed for {hostname}{}\n", parts.uri.path()));
-    };
-
-    let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-    let url = format!("{scheme}://{host}{path_and_query}");
-    let headers = parts
-      .headers
-      .iter()
-      .map(|(name, value)| (ByteString::from(name.as_str()), ByteString::from(value.as_bytes())))
-      .collect();
-    let body = if body.is_end_stream() { None } else { Some(stream_request_body(body)) };
-    let (reply, answer) = oneshot::channel();
-    let is_head = parts.method == Method::HEAD;
-    self.scheduler.dispatch(
-      worker.clone(),
-      RequestHead {
-        request_id,
-        method: parts.method.to_string(),
-        url,
-        headers,
-        body,
-        reply,
-        settled: None,
-      },
-    );
-
-    match answer.await {
-      Ok(WorkerReply::Response(response)) => to_http_response(response, is_head),
-      Ok(WorkerReply::Error(message)) => {
-        tracing::error!(worker = %worker.name, request = request_id, "{message}");
-        self.error_response(&message)
-      }
-      Err(_) => {
-        let message = "The worker stopped before it responded";
-        tracing::error!(worker = %worker.name, request = request_id, "{message}");
-        self.error_response(message)
-      }
+    /// Replaces the routing table; requests already routed are unaffected.
+    pub fn set_router(&self, router: Router) {
+        *self.router.write().expect("router lock") = Arc::new(router);
     }
-  }
 
-  fn error_response(&self, message: &str) -> Response<WireBody> {
-    match self.errors {
-      ErrorDetail::Full => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{message}\n")),
-      ErrorDetail::Opaque => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
+    fn router(&self) -> Arc<Router> {
+        self.router.read().expect("router lock").clone()
     }
-  }
+
+    /// Handles one request; `scheme` is "http" or "https".
+    pub async fn handle<B>(&self, request: Request<B>, scheme: &str) -> Response<WireBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display + Send,
+    {
+        let (parts, body) = request.into_parts();
+        let host = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "localhost".to_string());
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let hostname = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.parse::<u16>().is_ok())
+            .map_or(host.as_str(), |(h, _)| h);
+
+        if path_and_query.len() > MAX_URL_BYTES {
+            return plain(
+                StatusCode::URI_TOO_LONG,
+                format!("The URL is longer than {MAX_URL_BYTES} bytes\n"),
+            );
+        }
+        let header_bytes: usize = parts
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return plain(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        format!("The request headers total {header_bytes} bytes, more than the {MAX_HEADER_BYTES} byte limit\n"),
+      );
+        }
+        let Some(worker) = self.router().route(hostname, parts.uri.path()) else {
+            return plain(
+                StatusCode::NOT_FOUND,
+                format!("No worker is routed for {hostname}{}\n", parts.uri.path()),
+            );
+        };
+        let max_body = worker.limits.request_body_mb * 1024 * 1024;
+        let declared_length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > max_body) {
+            return body_too_large(worker.limits.request_body_mb);
+        }
+
+        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{scheme}://{host}{path_and_query}");
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    ByteString::from(name.as_str()),
+                    ByteString::from(value.as_bytes()),
+                )
+            })
+            .collect();
+        let too_large = Arc::new(AtomicBool::new(false));
+        let body = if body.is_end_stream() {
+            None
+        } else {
+            Some(stream_request_body(body, max_body, too_large.clone()))
+        };
+        let (reply, answer) = oneshot::channel();
+        let is_head = parts.method == Method::HEAD;
+        self.scheduler.dispatch(
+            worker.clone(),
+            RequestHead {
+                request_id,
+                method: parts.method.to_string(),
+                url,
+                headers,
+                body,
+                reply,
+                settled: None,
+            },
+        );
+
+        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
+        let answer = tokio::time::timeout(wall_limit, answer).await;
+        if too_large.load(Ordering::Relaxed) {
+            return body_too_large(worker.limits.request_body_mb);
+        }
+        let Ok(answer) = answer else {
+            let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
+            tracing::warn!(worker = %worker.name, request = request_id, "{limit}");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
+        };
+        match answer {
+            Ok(WorkerReply::Response(response)) => to_http_response(response, is_head),
+            Ok(WorkerReply::LimitExceeded(message)) => {
+                tracing::warn!(worker = %worker.name, request = request_id, "{message}");
+                plain(StatusCode::SERVICE_UNAVAILABLE, format!("{message}\n"))
+            }
+            Ok(WorkerReply::Error(message)) => {
+                tracing::error!(worker = %worker.name, request = request_id, "{message}");
+                self.error_response(&message)
+            }
+            Err(_) => {
+                let message = "The worker stopped before it responded";
+                tracing::error!(worker = %worker.name, request = request_id, "{message}");
+                self.error_response(message)
+            }
+        }
+    }
+
+    fn error_response(&self, message: &str) -> Response<WireBody> {
+        match self.errors {
+            ErrorDetail::Full => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{message}\n")),
+            ErrorDetail::Opaque => {
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+            }
+        }
+    }
+}
+
+fn body_too_large(limit_mb: u64) -> Response<WireBody> {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The request body is larger than the worker's {limit_mb} MiB limit\n"),
+    )
 }
 
 /// Forwards a request body to the isolate chunk by chunk, so that a large
-/// upload is never held in memory whole.
-fn stream_request_body<B>(mut body: B) -> mpsc::Receiver<Result<Bytes, String>>
+/// upload is never held in memory whole. Past `max_bytes` the worker's
+/// stream fails and `too_large` is set, so the client gets a 413.
+fn stream_request_body<B>(
+    mut body: B,
+    max_bytes: u64,
+    too_large: Arc<AtomicBool>,
+) -> mpsc::Receiver<Result<Bytes, String>>
 where
-  B: Body<Data = Bytes> + Send + Unpin + 'static,
-  B::Error: std::fmt::Display + Send,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display + Send,
 {
-  let (sender, receiver) = mpsc::channel(REQUEST_CHUNKS_IN_FLIGHT);
-  tokio::spawn(async move {
-    while let Some(frame) = body.frame().await {
-      let chunk = match frame {
-        Ok(frame) => match frame.into_data() {
-          Ok(data) if data.is_empty() => continue,
-          Ok(data) => Ok(data),
-          Err(_trailers) => continue,
-        },
-        Err(error) => Err(format!("the request body could not be read: {error}")),
-      };
-      let failed = chunk.is_err();
-      if sender.send(chunk).await.is_err() || failed {
-        return;
-      }
-    }
-  });
-  receiver
+    let (sender, receiver) = mpsc::channel(REQUEST_CHUNKS_IN_FLIGHT);
+    tokio::spawn(async move {
+        let mut received = 0u64;
+        while let Some(frame) = body.frame().await {
+            let chunk = match frame {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) if data.is_empty() => continue,
+                    Ok(data) => {
+                        received += data.len() as u64;
+                        if received > max_bytes {
+                            too_large.store(true, Ordering::Relaxed);
+                            Err(format!(
+                                "the request body is larger than the {} MiB limit",
+                                max_bytes / 1024 / 1024
+                            ))
+                        } else {
+                            Ok(data)
+                        }
+                    }
+                    Err(_trailers) => continue,
+                },
+                Err(error) => Err(format!("the request body could not be read: {error}")),
+            };
+            let failed = chunk.is_err();
+            if sender.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
 }
 
 fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBody> {
-  let WorkerResponse { status, status_text, headers, body } = response;
-  let Ok(status_code) = StatusCode::from_u16(status) else {
-    return plain(StatusCode::INTERNAL_SERVER_ERROR, format!("The worker returned an invalid status code {status}\n"));
-  };
-  let mut builder = Response::builder().status(status_code);
-  let full_length = match &body {
-    crate::ops::ResponseBody::Full(bytes) => Some(bytes.len()),
-    crate::ops::ResponseBody::Empty => Some(0),
-    crate::ops::ResponseBody::Stream(_) => None,
-  };
-  let map = builder.headers_mut().expect("fresh builder");
-  for (name, value) in headers {
-    let (Ok(name), Ok(value)) = (HeaderName::from_bytes(&name), HeaderValue::from_bytes(&value)) else {
-      continue;
+    let WorkerResponse {
+        status,
+        status_text,
+        headers,
+        body,
+    } = response;
+    let Ok(status_code) = StatusCode::from_u16(status) else {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("The worker returned an invalid status code {status}\n"),
+        );
     };
-    if HOP_BY_HOP.contains(&name.as_str()) {
-      continue;
+    let mut builder = Response::builder().status(status_code);
+    let full_length = match &body {
+        crate::ops::ResponseBody::Full(bytes) => Some(bytes.len()),
+        crate::ops::ResponseBody::Empty => Some(0),
+        crate::ops::ResponseBody::Stream(_) => None,
+    };
+    let map = builder.headers_mut().expect("fresh builder");
+    for (name, value) in headers {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&name),
+            HeaderValue::from_bytes(&value),
+        ) else {
+            continue;
+        };
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        // hyper computes the length of a whole body itself.
+        if name == header::CONTENT_LENGTH && full_length.is_some() && !is_head {
+            continue;
+        }
+        map.append(name, value);
     }
-    // hyper computes the length of a whole body itself.
-    if name == header::CONTENT_LENGTH && full_length.is_some() && !is_head {
-      continue;
+    if is_head && !map.contains_key(header::CONTENT_LENGTH) {
+        if let Some(length) = full_length.filter(|l| *l > 0) {
+            map.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
     }
-    map.append(name, value);
-  }
-  if is_head && !map.contains_key(header::CONTENT_LENGTH) {
-    if let Some(length) = full_length.filter(|l| *l > 0) {
-      map.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    let canonical = status_code.canonical_reason().unwrap_or("");
+    if !status_text.is_empty() && status_text != canonical {
+        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(status_text.into_bytes()) {
+            builder = builder.extension(reason);
+        }
     }
-  }
-  let canonical = status_code.canonical_reason().unwrap_or("");
-  if !status_text.is_empty() && status_text != canonical {
-    if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(status_text.into_bytes()) {
-      builder = builder.extension(reason);
-    }
-  }
-  let body = if is_head { WireBody::empty() } else { WireBody::from(body) };
-  builder.body(body).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Invalid response from the worker\n"))
+    let body = if is_head {
+        WireBody::empty()
+    } else {
+        WireBody::from(body)
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Invalid response from the worker\n",
+        )
+    })
 }
 
 /// A short plain-text response.
 pub fn plain(status: StatusCode, text: impl Into<String>) -> Response<WireBody> {
-  let mut response = Response::new(WireBody::text(text));
-  *response.status_mut() = status;
-  response
-    .headers_mut()
-    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-  response
+    let mut response = Response::new(WireBody::text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }

@@ -10,113 +10,137 @@ use crate::worker::WorkerVersion;
 #[derive(Debug, thiserror::Error)]
 #[error("invalid route {pattern:?} for worker {worker:?}: {reason}")]
 pub struct RouteError {
-  pattern: String,
-  worker: String,
-  reason: &'static str,
+    pattern: String,
+    worker: String,
+    reason: &'static str,
 }
 
 #[derive(Debug, Clone)]
 struct Route {
-  /// Host to match, lowercase, without a `*.` prefix.
-  host: String,
-  /// `*.example.com`: any subdomain of `host` (not `host` itself).
-  wildcard_host: bool,
-  /// Path prefix when the pattern ends in `*`, else the exact path.
-  path: String,
-  prefix: bool,
-  worker: Arc<WorkerVersion>,
+    /// Host to match, lowercase, without a `*.` prefix.
+    host: String,
+    /// `*.example.com`: any subdomain of `host` (not `host` itself).
+    wildcard_host: bool,
+    /// Path prefix when the pattern ends in `*`, else the exact path.
+    path: String,
+    prefix: bool,
+    worker: Arc<WorkerVersion>,
 }
 
 impl Route {
-  fn parse(pattern: &str, worker: Arc<WorkerVersion>) -> Result<Self, RouteError> {
-    let error = |reason| RouteError { pattern: pattern.to_string(), worker: worker.name.clone(), reason };
-    let without_scheme = pattern.trim_start_matches("https://").trim_start_matches("http://");
-    let (host, path) = match without_scheme.find('/') {
-      Some(i) => (&without_scheme[..i], &without_scheme[i..]),
-      None => return Err(error("a route needs a path, e.g. \"example.com/*\"")),
-    };
-    let (wildcard_host, host) = match host.strip_prefix("*.") {
-      Some(rest) => (true, rest),
-      None => (false, host),
-    };
-    if host.is_empty() || host.contains('*') {
-      return Err(error("the host may only use '*' as a leading \"*.\""));
+    fn parse(pattern: &str, worker: Arc<WorkerVersion>) -> Result<Self, RouteError> {
+        let error = |reason| RouteError {
+            pattern: pattern.to_string(),
+            worker: worker.name.clone(),
+            reason,
+        };
+        let without_scheme = pattern
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        let (host, path) = match without_scheme.find('/') {
+            Some(i) => (&without_scheme[..i], &without_scheme[i..]),
+            None => return Err(error("a route needs a path, e.g. \"example.com/*\"")),
+        };
+        let (wildcard_host, host) = match host.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, host),
+        };
+        if host.is_empty() || host.contains('*') {
+            return Err(error("the host may only use '*' as a leading \"*.\""));
+        }
+        let (prefix, path) = match path.strip_suffix('*') {
+            Some(rest) => (true, rest),
+            None => (false, path),
+        };
+        if path.contains('*') {
+            return Err(error("the path may only use '*' at its end"));
+        }
+        Ok(Self {
+            host: host.to_ascii_lowercase(),
+            wildcard_host,
+            path: path.to_string(),
+            prefix,
+            worker,
+        })
     }
-    let (prefix, path) = match path.strip_suffix('*') {
-      Some(rest) => (true, rest),
-      None => (false, path),
-    };
-    if path.contains('*') {
-      return Err(error("the path may only use '*' at its end"));
+
+    fn matches(&self, host: &str, path: &str) -> bool {
+        let host_ok = if self.wildcard_host {
+            host.len() > self.host.len() + 1
+                && host.ends_with(&self.host)
+                && host[..host.len() - self.host.len()].ends_with('.')
+        } else {
+            host == self.host
+        };
+        host_ok
+            && if self.prefix {
+                path.starts_with(&self.path)
+            } else {
+                path == self.path
+            }
     }
-    Ok(Self {
-      host: host.to_ascii_lowercase(),
-      wildcard_host,
-      path: path.to_string(),
-      prefix,
-      worker,
-    })
-  }
 
-  fn matches(&self, host: &str, path: &str) -> bool {
-    let host_ok = if self.wildcard_host {
-      host.len() > self.host.len() + 1 && host.ends_with(&self.host) && host[..host.len() - self.host.len()].ends_with('.')
-    } else {
-      host == self.host
-    };
-    host_ok && if self.prefix { path.starts_with(&self.path) } else { path == self.path }
-  }
-
-  /// Orders routes from most to least specific.
-  fn specificity(&self) -> (bool, usize, usize, bool) {
-    (!self.wildcard_host, self.host.len(), self.path.len(), !self.prefix)
-  }
+    /// Orders routes from most to least specific.
+    fn specificity(&self) -> (bool, usize, usize, bool) {
+        (
+            !self.wildcard_host,
+            self.host.len(),
+            self.path.len(),
+            !self.prefix,
+        )
+    }
 }
 
 /// The routing table of a node.
 #[derive(Debug, Default)]
 pub struct Router {
-  routes: Vec<Route>,
-  /// `<worker name>.<base domain>` reaches a worker without routes.
-  base_domain: Option<String>,
-  by_name: Vec<Arc<WorkerVersion>>,
-  /// Serves every request (`ridge dev`).
-  catch_all: Option<Arc<WorkerVersion>>,
+    routes: Vec<Route>,
+    /// `<worker name>.<base domain>` reaches a worker without routes.
+    base_domain: Option<String>,
+    by_name: Vec<Arc<WorkerVersion>>,
+    /// Serves every request (`ridge dev`).
+    catch_all: Option<Arc<WorkerVersion>>,
 }
 
 impl Router {
-  /// A router that sends everything to one worker.
-  pub fn single(worker: Arc<WorkerVersion>) -> Self {
-    Self { catch_all: Some(worker), ..Default::default() }
-  }
+    /// A router that sends everything to one worker.
+    pub fn single(worker: Arc<WorkerVersion>) -> Self {
+        Self {
+            catch_all: Some(worker),
+            ..Default::default()
+        }
+    }
 
-  pub fn new(workers: Vec<Arc<WorkerVersion>>, base_domain: Option<String>) -> Result<Self, RouteError> {
-    let mut routes = Vec::new();
-    for worker in &workers {
-      for pattern in &worker.routes {
-        routes.push(Route::parse(pattern, worker.clone())?);
-      }
+    pub fn new(
+        workers: Vec<Arc<WorkerVersion>>,
+        base_domain: Option<String>,
+    ) -> Result<Self, RouteError> {
+        let mut routes = Vec::new();
+        for worker in &workers {
+            for pattern in &worker.routes {
+                routes.push(Route::parse(pattern, worker.clone())?);
+            }
+        }
+        routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
+        Ok(Self {
+            routes,
+            base_domain: base_domain.map(|d| d.to_ascii_lowercase()),
+            by_name: workers,
+            catch_all: None,
+        })
     }
-    routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
-    Ok(Self {
-      routes,
-      base_domain: base_domain.map(|d| d.to_ascii_lowercase()),
-      by_name: workers,
-      catch_all: None,
-    })
-  }
 
-  /// The worker for a request's host (without port) and path.
-  pub fn route(&self, host: &str, path: &str) -> Option<Arc<WorkerVersion>> {
-    if let Some(worker) = &self.catch_all {
-      return Some(worker.clone());
+    /// The worker for a request's host (without port) and path.
+    pub fn route(&self, host: &str, path: &str) -> Option<Arc<WorkerVersion>> {
+        if let Some(worker) = &self.catch_all {
+            return Some(worker.clone());
+        }
+        let host = host.to_ascii_lowercase();
+        if let Some(route) = self.routes.iter().find(|r| r.matches(&host, path)) {
+            return Some(route.worker.clone());
+        }
+        let base = self.base_domain.as_deref()?;
+        let name = host.strip_suffix(base)?.strip_suffix('.')?;
+        self.by_name.iter().find(|w| w.name == name).cloned()
     }
-    let host = host.to_ascii_lowercase();
-    if let Some(route) = self.routes.iter().find(|r| r.matches(&host, path)) {
-      return Some(route.worker.clone());
-    }
-    let base = self.base_domain.as_deref()?;
-    let name = host.strip_suffix(base)?.strip_suffix('.')?;
-    self.by_name.iter().find(|w| w.name == name).cloned()
-  }
 }

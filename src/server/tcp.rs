@@ -16,80 +16,92 @@ use super::handler::EdgeHandler;
 
 /// A running listener: its address, and a way to stop it.
 pub struct ServerHandle {
-  pub local_addr: SocketAddr,
-  shutdown: watch::Sender<bool>,
-  task: tokio::task::JoinHandle<()>,
+    pub local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl ServerHandle {
-  /// Stops accepting connections, lets open connections finish their
-  /// requests, and waits for the accept loop to end.
-  pub async fn shutdown(self) {
-    let _ = self.shutdown.send(true);
-    let _ = self.task.await;
-  }
+    /// Stops accepting connections, lets open connections finish their
+    /// requests, and waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
 
-  /// Waits until the listener stops (it only stops on shutdown).
-  pub async fn wait(self) {
-    let _ = self.task.await;
-  }
+    /// Waits until the listener stops (it only stops on shutdown).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
 }
 
 /// Serves `handler` on `listener`, with TLS when `tls` is set.
-pub fn serve_tcp(listener: TcpListener, tls: Option<Arc<ServerConfig>>, handler: Arc<EdgeHandler>) -> std::io::Result<ServerHandle> {
-  let local_addr = listener.local_addr()?;
-  let (shutdown, mut stopping) = watch::channel(false);
-  let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-  let task = tokio::spawn(async move {
-    loop {
-      let (stream, peer) = tokio::select! {
-        accepted = listener.accept() => match accepted {
-          Ok(accepted) => accepted,
-          Err(error) => {
-            tracing::warn!(%error, "accept failed");
-            continue;
-          }
-        },
-        _ = stopping.changed() => break,
-      };
-      let _ = stream.set_nodelay(true);
-      let handler = handler.clone();
-      let acceptor = acceptor.clone();
-      let stopping = stopping.clone();
-      tokio::spawn(async move {
-        match acceptor {
-          None => serve_connection(stream, "http", handler, stopping).await,
-          Some(acceptor) => match acceptor.accept(stream).await {
-            Ok(stream) => serve_connection(stream, "https", handler, stopping).await,
-            Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-          },
+pub fn serve_tcp(
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    handler: Arc<EdgeHandler>,
+) -> std::io::Result<ServerHandle> {
+    let local_addr = listener.local_addr()?;
+    let (shutdown, mut stopping) = watch::channel(false);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let task = tokio::spawn(async move {
+        loop {
+            let (stream, peer) = tokio::select! {
+              accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                  tracing::warn!(%error, "accept failed");
+                  continue;
+                }
+              },
+              _ = stopping.changed() => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let handler = handler.clone();
+            let acceptor = acceptor.clone();
+            let stopping = stopping.clone();
+            tokio::spawn(async move {
+                match acceptor {
+                    None => serve_connection(stream, "http", handler, stopping).await,
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(stream) => serve_connection(stream, "https", handler, stopping).await,
+                        Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    },
+                }
+            });
         }
-      });
-    }
-  });
-  Ok(ServerHandle { local_addr, shutdown, task })
+    });
+    Ok(ServerHandle {
+        local_addr,
+        shutdown,
+        task,
+    })
 }
 
-async fn serve_connection<S>(stream: S, scheme: &'static str, handler: Arc<EdgeHandler>, mut stopping: watch::Receiver<bool>)
-where
-  S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+async fn serve_connection<S>(
+    stream: S,
+    scheme: &'static str,
+    handler: Arc<EdgeHandler>,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-  let service = service_fn(move |request: hyper::Request<Incoming>| {
-    let handler = handler.clone();
-    async move { Ok::<_, std::convert::Infallible>(handler.handle(request, scheme).await) }
-  });
-  let builder = auto::Builder::new(TokioExecutor::new());
-  let connection = builder.serve_connection(TokioIo::new(stream), service);
-  tokio::pin!(connection);
-  tokio::select! {
-    result = connection.as_mut() => {
-      if let Err(error) = result {
-        tracing::debug!(%error, "connection ended with an error");
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let handler = handler.clone();
+        async move { Ok::<_, std::convert::Infallible>(handler.handle(request, scheme).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+      result = connection.as_mut() => {
+        if let Err(error) = result {
+          tracing::debug!(%error, "connection ended with an error");
+        }
+      }
+      _ = stopping.changed() => {
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
       }
     }
-    _ = stopping.changed() => {
-      connection.as_mut().graceful_shutdown();
-      let _ = connection.await;
-    }
-  }
 }

@@ -4,39 +4,93 @@ use crate::support::{http1, root, Ridge};
 
 #[tokio::test]
 async fn hello() {
-  let ridge = Ridge::dev(&root().join("workers/hello"), &[]);
-  let body = http1().get(ridge.url("/?name=Ridge")).send().await.unwrap().text().await.unwrap();
-  assert_eq!(body, "Hello, Ridge!\n");
+    let ridge = Ridge::dev(&root().join("workers/hello"), &[]);
+    let body = http1()
+        .get(ridge.url("/?name=Ridge"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "Hello, Ridge!\n");
 }
 
 #[tokio::test]
 async fn json_api_routes_by_method_and_path() {
-  let ridge = Ridge::dev(&root().join("workers/json-api"), &[]);
-  let client = http1();
-  let created = client.post(ridge.url("/todos")).body(r#"{"title":"write tests"}"#).send().await.unwrap();
-  assert_eq!(created.status(), 201);
-  assert_eq!(created.headers()["location"], "/todos/2");
-  let todo: serde_json::Value = client.get(ridge.url("/todos/2")).send().await.unwrap().json().await.unwrap();
-  assert_eq!(todo["title"], "write tests");
-  let list: serde_json::Value = client.get(ridge.url("/todos")).send().await.unwrap().json().await.unwrap();
-  assert_eq!(list.as_array().unwrap().len(), 2);
-  let bad = client.post(ridge.url("/todos")).body("not json").send().await.unwrap();
-  assert_eq!(bad.status(), 400);
-  assert_eq!(client.get(ridge.url("/nope")).send().await.unwrap().status(), 404);
+    let ridge = Ridge::dev(&root().join("workers/json-api"), &[]);
+    let client = http1();
+    let created = client
+        .post(ridge.url("/todos"))
+        .body(r#"{"title":"write tests"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["location"], "/todos/2");
+    let todo: serde_json::Value = client
+        .get(ridge.url("/todos/2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(todo["title"], "write tests");
+    let list: serde_json::Value = client
+        .get(ridge.url("/todos"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let bad = client
+        .post(ridge.url("/todos"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        client
+            .get(ridge.url("/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
 async fn streaming_sends_every_line() {
-  let ridge = Ridge::dev(&root().join("workers/streaming"), &[]);
-  let body = http1().get(ridge.url("/?lines=3")).send().await.unwrap().text().await.unwrap();
-  assert_eq!(body, "line 1 of 3\nline 2 of 3\nline 3 of 3\n");
+    let ridge = Ridge::dev(&root().join("workers/streaming"), &[]);
+    let body = http1()
+        .get(ridge.url("/?lines=3"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "line 1 of 3\nline 2 of 3\nline 3 of 3\n");
 }
 
 #[tokio::test]
 async fn echo_returns_the_body_and_logs_its_size() {
-  let ridge = Ridge::dev(&root().join("workers/echo"), &[]);
-  let payload = vec![7u8; 1_000_000];
-  let body = http1().post(ridge.url("/")).body(payload.clone()).send().await.unwrap().bytes().await.unwrap();
-  assert_eq!(body.as_ref(), payload.as_slice());
-  ridge.wait_for_log("echoed 1000000 bytes");
+    let ridge = Ridge::dev(&root().join("workers/echo"), &[]);
+    let payload = vec![7u8; 1_000_000];
+    let body = http1()
+        .post(ridge.url("/"))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.as_ref(), payload.as_slice());
+    ridge.wait_for_log("echoed 1000000 bytes");
 }

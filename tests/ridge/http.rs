@@ -7,112 +7,150 @@ use crate::support::{fixture, h2c, http1, https, Ridge};
 
 #[tokio::test]
 async fn request_reaches_the_worker_faithfully_over_h1_h2c_and_h2() {
-  let plain = Ridge::dev(&fixture("http.js"), &[]);
-  let tls = Ridge::dev(&fixture("http.js"), &["--https"]);
-  for (client, ridge, version, scheme) in [
-    (http1(), &plain, Version::HTTP_11, "http"),
-    (h2c(), &plain, Version::HTTP_2, "http"),
-    (https(), &tls, Version::HTTP_2, "https"),
-  ] {
-    let response = client
-      .put(ridge.url("/reflect?x=1&y=two%20words"))
-      .header("x-repeated", "a")
-      .header("x-custom", "Value With Case")
-      .header("cookie", "session=1")
-      .body("payload")
-      .send()
-      .await
-      .unwrap();
-    assert_eq!(response.version(), version);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["method"], "PUT");
-    assert_eq!(body["url"], format!("{scheme}://{}/reflect?x=1&y=two%20words", ridge.addr), "{version:?}");
-    assert_eq!(body["body"], "payload");
-    let headers = body["headers"].as_array().unwrap();
-    let has = |name: &str, value: &str| headers.iter().any(|h| h[0] == name && h[1] == value);
-    assert!(has("x-custom", "Value With Case"), "{headers:?}");
-    assert!(has("cookie", "session=1"), "{headers:?}");
-  }
+    let plain = Ridge::dev(&fixture("http.js"), &[]);
+    let tls = Ridge::dev(&fixture("http.js"), &["--https"]);
+    for (client, ridge, version, scheme) in [
+        (http1(), &plain, Version::HTTP_11, "http"),
+        (h2c(), &plain, Version::HTTP_2, "http"),
+        (https(), &tls, Version::HTTP_2, "https"),
+    ] {
+        let response = client
+            .put(ridge.url("/reflect?x=1&y=two%20words"))
+            .header("x-repeated", "a")
+            .header("x-custom", "Value With Case")
+            .header("cookie", "session=1")
+            .body("payload")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), version);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["method"], "PUT");
+        assert_eq!(
+            body["url"],
+            format!("{scheme}://{}/reflect?x=1&y=two%20words", ridge.addr),
+            "{version:?}"
+        );
+        assert_eq!(body["body"], "payload");
+        let headers = body["headers"].as_array().unwrap();
+        let has = |name: &str, value: &str| headers.iter().any(|h| h[0] == name && h[1] == value);
+        assert!(has("x-custom", "Value With Case"), "{headers:?}");
+        assert!(has("cookie", "session=1"), "{headers:?}");
+    }
 }
 
 #[tokio::test]
 async fn repeated_request_headers_reach_the_worker() {
-  let ridge = Ridge::dev(&fixture("http.js"), &[]);
-  let response = http1()
-    .get(ridge.url("/reflect"))
-    .header("x-multi", "one")
-    .header("x-multi", "two")
-    .send()
-    .await
-    .unwrap();
-  let body: serde_json::Value = response.json().await.unwrap();
-  let headers = body["headers"].as_array().unwrap();
-  assert!(headers.iter().any(|h| h[0] == "x-multi" && h[1] == "one, two"), "{headers:?}");
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let response = http1()
+        .get(ridge.url("/reflect"))
+        .header("x-multi", "one")
+        .header("x-multi", "two")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let headers = body["headers"].as_array().unwrap();
+    assert!(
+        headers
+            .iter()
+            .any(|h| h[0] == "x-multi" && h[1] == "one, two"),
+        "{headers:?}"
+    );
 }
 
 #[tokio::test]
 async fn repeated_response_headers_and_several_set_cookies_reach_the_client() {
-  let ridge = Ridge::dev(&fixture("http.js"), &[]);
-  for client in [http1(), h2c()] {
-    let response = client.get(ridge.url("/cookies")).send().await.unwrap();
-    let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    assert_eq!(cookies, ["a=1; Path=/", "b=2; HttpOnly"]);
-    assert_eq!(response.headers()["x-list"], "one, two");
-  }
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    for client in [http1(), h2c()] {
+        let response = client.get(ridge.url("/cookies")).send().await.unwrap();
+        let cookies: Vec<_> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, ["a=1; Path=/", "b=2; HttpOnly"]);
+        assert_eq!(response.headers()["x-list"], "one, two");
+    }
 }
 
 #[tokio::test]
 async fn status_codes_and_status_text() {
-  let ridge = Ridge::dev(&fixture("http.js"), &[]);
-  let client = http1();
-  for code in [200u16, 201, 204, 304, 400, 404, 418, 451, 503, 599] {
-    let response = client.get(ridge.url(&format!("/status?code={code}"))).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), code);
-    let body = response.text().await.unwrap();
-    if [204, 304].contains(&code) {
-      assert_eq!(body, "");
-    } else {
-      assert_eq!(body, format!("status {code}"));
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let client = http1();
+    for code in [200u16, 201, 204, 304, 400, 404, 418, 451, 503, 599] {
+        let response = client
+            .get(ridge.url(&format!("/status?code={code}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), code);
+        let body = response.text().await.unwrap();
+        if [204, 304].contains(&code) {
+            assert_eq!(body, "");
+        } else {
+            assert_eq!(body, format!("status {code}"));
+        }
     }
-  }
-  // A custom reason phrase reaches HTTP/1.1 clients on the status line.
-  let raw = raw_http1(ridge.addr, "GET /status?code=299&text=Quite%20Fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-  assert!(raw.starts_with("HTTP/1.1 299 "), "{raw}");
-  let redirect = crate::support::client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-  let response = redirect.get(ridge.url("/redirect")).send().await.unwrap();
-  assert_eq!(response.status(), 302);
-  assert_eq!(response.headers()["location"], "https://example.com/elsewhere");
+    // A custom reason phrase reaches HTTP/1.1 clients on the status line.
+    let raw = raw_http1(
+        ridge.addr,
+        "GET /status?code=299&text=Quite%20Fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 299 "), "{raw}");
+    let redirect = crate::support::client()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = redirect.get(ridge.url("/redirect")).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "https://example.com/elsewhere"
+    );
 }
 
 #[tokio::test]
 async fn head_responses_have_headers_but_no_body() {
-  let ridge = Ridge::dev(&fixture("http.js"), &[]);
-  let raw = raw_http1(ridge.addr, "HEAD /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-  let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-  assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
-  assert!(head.to_ascii_lowercase().contains("x-kind: fixed"), "{head}");
-  assert!(head.to_ascii_lowercase().contains("content-length: 12"), "{head}");
-  assert_eq!(body, "");
-  let response = h2c().head(ridge.url("/length")).send().await.unwrap();
-  assert_eq!(response.status(), 200);
-  assert_eq!(response.bytes().await.unwrap().len(), 0);
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let raw = raw_http1(
+        ridge.addr,
+        "HEAD /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-kind: fixed"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("content-length: 12"),
+        "{head}"
+    );
+    assert_eq!(body, "");
+    let response = h2c().head(ridge.url("/length")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().len(), 0);
 }
 
 #[tokio::test]
 async fn tls_negotiates_http1_when_the_client_asks_for_it() {
-  let ridge = Ridge::dev(&fixture("http.js"), &["--https"]);
-  let client = crate::support::client().http1_only().build().unwrap();
-  let response = client.get(ridge.url("/length")).send().await.unwrap();
-  assert_eq!(response.version(), Version::HTTP_11);
-  assert_eq!(response.text().await.unwrap(), "twelve bytes");
+    let ridge = Ridge::dev(&fixture("http.js"), &["--https"]);
+    let client = crate::support::client().http1_only().build().unwrap();
+    let response = client.get(ridge.url("/length")).send().await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_11);
+    assert_eq!(response.text().await.unwrap(), "twelve bytes");
 }
 
 /// Sends raw bytes over HTTP/1.1 and returns everything the server sent.
 async fn raw_http1(addr: std::net::SocketAddr, request: &str) -> String {
-  use tokio::io::{AsyncReadExt, AsyncWriteExt};
-  let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-  stream.write_all(request.as_bytes()).await.unwrap();
-  let mut response = Vec::new();
-  stream.read_to_end(&mut response).await.unwrap();
-  String::from_utf8_lossy(&response).into_owned()
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }

@@ -8,158 +8,196 @@ use std::time::{Duration, Instant};
 
 /// A `ridge` process, killed when dropped.
 pub struct Ridge {
-  child: Child,
-  pub addr: std::net::SocketAddr,
-  pub https: bool,
-  logs: Arc<Mutex<Vec<String>>>,
+    child: Child,
+    pub addr: std::net::SocketAddr,
+    pub https: bool,
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 pub fn root() -> PathBuf {
-  PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-  root().join("fixtures/workers").join(name)
+    root().join("fixtures/workers").join(name)
 }
 
 impl Ridge {
-  /// `ridge dev PATH --port 0` plus extra arguments.
-  pub fn dev(path: &Path, extra: &[&str]) -> Self {
-    let mut args = vec!["dev".to_string(), path.display().to_string(), "--port".into(), "0".into()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Self::start(&args)
-  }
-
-  /// Runs `ridge` with `args` and waits for its "ready on" line.
-  pub fn start(args: &[String]) -> Self {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
-      .args(args)
-      .env("RIDGE_LOG", "info")
-      .stdout(Stdio::null())
-      .stderr(Stdio::piped())
-      .spawn()
-      .expect("start ridge");
-    let stderr = child.stderr.take().unwrap();
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let sink = logs.clone();
-    std::thread::spawn(move || {
-      for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if let Some(rest) = line.split("ready on ").nth(1) {
-          let url = rest.split_whitespace().next().unwrap_or_default().to_string();
-          let _ = ready_tx.send(url);
-        }
-        sink.lock().unwrap().push(line);
-      }
-    });
-    let url = match ready_rx.recv_timeout(Duration::from_secs(30)) {
-      Ok(url) => url,
-      Err(_) => {
-        let _ = child.kill();
-        panic!("ridge did not become ready; its output:\n{}", logs.lock().unwrap().join("\n"));
-      }
-    };
-    let https = url.starts_with("https://");
-    let addr = url.trim_start_matches("https://").trim_start_matches("http://").parse().expect("address");
-    Self { child, addr, https, logs }
-  }
-
-  pub fn url(&self, path: &str) -> String {
-    let scheme = if self.https { "https" } else { "http" };
-    format!("{scheme}://{}{path}", self.addr)
-  }
-
-  pub fn pid(&self) -> u32 {
-    self.child.id()
-  }
-
-  /// Everything ridge logged so far.
-  pub fn logs(&self) -> String {
-    self.logs.lock().unwrap().join("\n")
-  }
-
-  /// Waits until a log line contains `needle`.
-  pub fn wait_for_log(&self, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-      if let Some(line) = self.logs.lock().unwrap().iter().find(|l| l.contains(needle)) {
-        return line.clone();
-      }
-      assert!(Instant::now() < deadline, "no log line containing {needle:?}; logs:\n{}", self.logs());
-      std::thread::sleep(Duration::from_millis(20));
+    /// `ridge dev PATH --port 0` plus extra arguments.
+    pub fn dev(path: &Path, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "dev".to_string(),
+            path.display().to_string(),
+            "--port".into(),
+            "0".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start(&args)
     }
-  }
 
+    /// Runs `ridge` with `args` and waits for its "ready on" line.
+    pub fn start(args: &[String]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
+            .args(args)
+            .env("RIDGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ridge");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("ready on ").nth(1) {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = ready_tx.send(url);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let url = match ready_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "ridge did not become ready; its output:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
+            }
+        };
+        let https = url.starts_with("https://");
+        let addr = url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address");
+        Self {
+            child,
+            addr,
+            https,
+            logs,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything ridge logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line containing {needle:?}; logs:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Ridge {
-  fn drop(&mut self) {
-    let _ = self.child.kill();
-    let _ = self.child.wait();
-  }
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A client builder; TLS clients accept ridge's self-signed certificates.
 pub fn client() -> reqwest::ClientBuilder {
-  let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-  reqwest::Client::builder().danger_accept_invalid_certs(true)
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder().danger_accept_invalid_certs(true)
 }
 
 /// An HTTP/1.1 client.
 pub fn http1() -> reqwest::Client {
-  client().http1_only().build().unwrap()
+    client().http1_only().build().unwrap()
 }
 
 /// An HTTP/2 cleartext client (prior knowledge, no upgrade).
 pub fn h2c() -> reqwest::Client {
-  client().http2_prior_knowledge().build().unwrap()
+    client().http2_prior_knowledge().build().unwrap()
 }
 
 /// A TLS client offering h2 and http/1.1 by ALPN.
 pub fn https() -> reqwest::Client {
-  client().build().unwrap()
+    client().build().unwrap()
 }
 
 /// Resident memory high-water mark of a process, in bytes.
 pub fn peak_rss(pid: u32) -> u64 {
-  let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-  let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
-  line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
 }
 
 /// A temporary workers folder with one worker routed at `<name>.test/*`.
 pub fn tempdir_with_worker(name: &str, source: &str) -> TempDir {
-  let dir = TempDir::new();
-  let worker = dir.path().join(name);
-  std::fs::create_dir_all(&worker).unwrap();
-  std::fs::write(worker.join(format!("{name}.js")), source).unwrap();
-  std::fs::write(
-    worker.join("ridge.toml"),
-    format!("name = \"{name}\"\nmain = \"{name}.js\"\nroutes = [\"{name}.test/*\"]\n"),
-  )
-  .unwrap();
-  dir
+    let dir = TempDir::new();
+    let worker = dir.path().join(name);
+    std::fs::create_dir_all(&worker).unwrap();
+    std::fs::write(worker.join(format!("{name}.js")), source).unwrap();
+    std::fs::write(
+        worker.join("ridge.toml"),
+        format!("name = \"{name}\"\nmain = \"{name}.js\"\nroutes = [\"{name}.test/*\"]\n"),
+    )
+    .unwrap();
+    dir
 }
 
 /// A directory removed when dropped.
 pub struct TempDir(std::path::PathBuf);
 
 impl TempDir {
-  pub fn new() -> Self {
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("ridge-test-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&path).unwrap();
-    Self(path)
-  }
+    pub fn new() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("ridge-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
 
-  pub fn path(&self) -> &std::path::Path {
-    &self.0
-  }
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
 }
 
 impl Drop for TempDir {
-  fn drop(&mut self) {
-    let _ = std::fs::remove_dir_all(&self.0);
-  }
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

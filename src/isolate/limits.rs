@@ -1,0 +1,198 @@
+//! Resource limits, enforced in one place.
+//!
+//! - **CPU time** is measured on the isolate thread's own CPU clock. While an
+//!   isolate runs JS, a [`Watchdog`] thread watches that clock and calls
+//!   `terminate_execution` once the budget is spent, so even `while (true) {}`
+//!   stops. Time is charged to the requests in flight on the isolate, split
+//!   evenly between them.
+//! - **Memory**: V8's heap limit plus a near-heap-limit callback that
+//!   terminates instead of letting V8 abort the process; ArrayBuffer and Wasm
+//!   memory (outside V8's heap) is checked after every turn of the event loop.
+//! - **Wall clock**, **request size** and **subrequests** are enforced where
+//!   they are visible: the HTTP handler and the JS bridge, using the numbers
+//!   in [`Limits`](crate::config::Limits).
+//!
+//! A worker that exceeds a limit has its isolate discarded; the requests it
+//! held get a 503 naming the limit, and the next request starts a new one.
+
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+use deno_core::v8;
+
+/// A limit a worker exceeded. The message names the limit and its value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("worker exceeded its CPU time limit ({0} ms)")]
+    Cpu(u64),
+    #[error(
+        "worker exceeded its startup CPU time limit ({0} ms) while evaluating its top-level code"
+    )]
+    StartupCpu(u64),
+    #[error("worker exceeded its memory limit ({0} MiB)")]
+    Memory(u64),
+    #[error("worker exceeded its wall-clock time limit ({0} ms)")]
+    WallClock(u64),
+}
+
+/// CPU time the calling thread has used so far.
+pub fn thread_cpu_time() -> Duration {
+    clock_time(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The calling thread's CPU clock, readable from any thread.
+pub fn current_thread_cpu_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self() is always a valid thread id, and `clock` is a
+    // valid out-pointer for the duration of the call.
+    let status = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    assert_eq!(status, 0, "pthread_getcpuclockid failed");
+    clock
+}
+
+fn clock_time(clock: libc::clockid_t) -> Duration {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid out-pointer; an invalid clock id only makes
+    // clock_gettime return an error, which leaves `time` at zero.
+    unsafe { libc::clock_gettime(clock, &mut time) };
+    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+}
+
+/// One armed CPU budget: terminate `isolate` once `clock` passes `deadline`.
+struct Watch {
+    id: u64,
+    clock: libc::clockid_t,
+    deadline: Duration,
+    isolate: v8::IsolateHandle,
+    fired: Arc<Mutex<Option<LimitExceeded>>>,
+    limit: LimitExceeded,
+}
+
+#[derive(Default)]
+struct Watches {
+    next_id: u64,
+    active: Vec<Watch>,
+}
+
+/// The process-wide watchdog thread that enforces CPU budgets.
+pub struct Watchdog {
+    watches: Mutex<Watches>,
+    wake: Condvar,
+}
+
+/// How often the watchdog looks at the armed clocks: the precision of the
+/// CPU limit.
+const WATCHDOG_TICK: Duration = Duration::from_millis(2);
+
+impl Watchdog {
+    /// The watchdog, started on first use.
+    pub fn global() -> &'static Watchdog {
+        static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
+        WATCHDOG.get_or_init(|| {
+            let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
+                watches: Mutex::default(),
+                wake: Condvar::new(),
+            }));
+            std::thread::Builder::new()
+                .name("ridge-watchdog".into())
+                .spawn(move || watchdog.run())
+                .expect("spawn the watchdog thread");
+            watchdog
+        })
+    }
+
+    /// Terminates `isolate` if the calling thread's CPU clock passes
+    /// `budget` from now before the returned guard is dropped. What fired is
+    /// recorded in `fired`.
+    pub fn arm(
+        &'static self,
+        budget: Duration,
+        isolate: v8::IsolateHandle,
+        limit: LimitExceeded,
+        fired: Arc<Mutex<Option<LimitExceeded>>>,
+    ) -> WatchGuard {
+        let clock = current_thread_cpu_clock();
+        let deadline = clock_time(clock) + budget;
+        let mut watches = self.watches.lock().expect("watchdog lock");
+        watches.next_id += 1;
+        let id = watches.next_id;
+        watches.active.push(Watch {
+            id,
+            clock,
+            deadline,
+            isolate,
+            fired,
+            limit,
+        });
+        drop(watches);
+        self.wake.notify_one();
+        WatchGuard { watchdog: self, id }
+    }
+
+    fn run(&self) {
+        let mut watches = self.watches.lock().expect("watchdog lock");
+        loop {
+            if watches.active.is_empty() {
+                watches = self.wake.wait(watches).expect("watchdog lock");
+                continue;
+            }
+            watches.active.retain(|watch| {
+                if clock_time(watch.clock) < watch.deadline {
+                    return true;
+                }
+                *watch.fired.lock().expect("limit flag") = Some(watch.limit.clone());
+                watch.isolate.terminate_execution();
+                false
+            });
+            watches = self
+                .wake
+                .wait_timeout(watches, WATCHDOG_TICK)
+                .expect("watchdog lock")
+                .0;
+        }
+    }
+}
+
+/// Disarms its watch when dropped.
+pub struct WatchGuard {
+    watchdog: &'static Watchdog,
+    id: u64,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        let mut watches = self.watchdog.watches.lock().expect("watchdog lock");
+        watches.active.retain(|w| w.id != self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_cpu_time_advances_with_work() {
+        let before = thread_cpu_time();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_add(i ^ (x >> 3));
+        }
+        std::hint::black_box(x);
+        assert!(thread_cpu_time() > before);
+    }
+
+    #[test]
+    fn limit_messages_name_the_limit() {
+        assert_eq!(
+            LimitExceeded::Cpu(50).to_string(),
+            "worker exceeded its CPU time limit (50 ms)"
+        );
+        assert_eq!(
+            LimitExceeded::Memory(128).to_string(),
+            "worker exceeded its memory limit (128 MiB)"
+        );
+    }
+}
