@@ -241,10 +241,6 @@ export function resetTimeOrigin() {
   timeOrigin = frozenNow();
 }
 
-// No shared memory between threads in a worker, as on Cloudflare.
-delete globalThis.SharedArrayBuffer;
-delete globalThis.Atomics.wait;
-delete globalThis.Atomics.waitAsync;
 // Console output goes to a log, not a terminal: no ANSI colours.
 consoleNs.setNoColorFns(() => true, () => true);
 

@@ -274,6 +274,11 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
     delete globalThis.__ridgeTakeStart;
     delete globalThis.Deno;
     delete globalThis.__bootstrap;
+    // No shared memory between threads in a worker, as on Cloudflare. (V8
+    // installs these when the context is restored, so this runs per isolate.)
+    delete globalThis.SharedArrayBuffer;
+    delete globalThis.Atomics.wait;
+    delete globalThis.Atomics.waitAsync;
     return start;
   },
   enumerable: false,

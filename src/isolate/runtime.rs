@@ -3,7 +3,8 @@
 //! the worker's limits (see `limits.rs`).
 
 use std::cell::Cell;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -55,9 +56,77 @@ pub enum StopReason {
     Failed(String),
 }
 
+/// A `JsRuntime` whose isolate is entered only while Ridge works with it.
+///
+/// rusty_v8 enters an isolate when it is created and exits it when it is
+/// dropped, which assumes one live isolate per thread (or strictly nested
+/// lifetimes). Ridge hosts many isolates per thread, created and dropped in
+/// any order, so each isolate is exited right after it is set up, entered
+/// around every poll of work that touches it, and entered once more just
+/// before it is dropped.
+struct HostedRuntime(ManuallyDrop<JsRuntime>);
+
+impl HostedRuntime {
+    /// Takes a freshly created runtime whose isolate is still entered.
+    fn new(mut runtime: JsRuntime) -> Self {
+        // SAFETY: creating the runtime entered its isolate, and everything
+        // entered since has been exited again, so it is the current one.
+        unsafe { runtime.v8_isolate().exit() };
+        Self(ManuallyDrop::new(runtime))
+    }
+
+    fn isolate_ptr(&mut self) -> *const v8::Isolate {
+        &**self.0.v8_isolate() as *const v8::Isolate
+    }
+
+    /// Polls `future`, which works with this runtime, with the isolate
+    /// entered during each poll and exited between polls.
+    fn entered<F: Future>(
+        isolate: *const v8::Isolate,
+        future: F,
+    ) -> impl Future<Output = F::Output> {
+        let mut future = Box::pin(future);
+        poll_fn(move |cx| {
+            // SAFETY: `isolate` points into the runtime that `future`
+            // borrows, so it outlives every poll; enter and exit are paired
+            // within the poll, so other isolates on this thread never see
+            // this one entered.
+            unsafe { (*isolate).enter() };
+            let result = future.as_mut().poll(cx);
+            unsafe { (*isolate).exit() };
+            result
+        })
+    }
+}
+
+impl std::ops::Deref for HostedRuntime {
+    type Target = JsRuntime;
+    fn deref(&self) -> &JsRuntime {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HostedRuntime {
+    fn deref_mut(&mut self) -> &mut JsRuntime {
+        &mut self.0
+    }
+}
+
+impl Drop for HostedRuntime {
+    fn drop(&mut self) {
+        // SAFETY: dropping the isolate exits it, so it must be the entered
+        // one; between polls no isolate is entered on this thread. The
+        // runtime is not used after this.
+        unsafe {
+            self.0.v8_isolate().enter();
+            ManuallyDrop::drop(&mut self.0);
+        }
+    }
+}
+
 /// A running worker isolate.
 pub struct WorkerIsolate {
-    runtime: JsRuntime,
+    runtime: HostedRuntime,
     version: Arc<WorkerVersion>,
     handle: v8::IsolateHandle,
     /// Set by whoever terminated the isolate for exceeding a limit.
@@ -122,6 +191,9 @@ impl WorkerIsolate {
                 .set_allow_generation_from_strings(false);
         }
 
+        let mut runtime = HostedRuntime::new(runtime);
+        let isolate = runtime.isolate_ptr();
+
         let startup_cpu = Duration::from_millis(limits.startup_cpu_ms);
         let watch = Watchdog::global().arm(
             startup_cpu,
@@ -129,7 +201,7 @@ impl WorkerIsolate {
             LimitExceeded::StartupCpu(limits.startup_cpu_ms),
             exceeded.clone(),
         );
-        let result = Self::load(&mut runtime, &version).await;
+        let result = HostedRuntime::entered(isolate, Self::load(&mut runtime, &version)).await;
         drop(watch);
         if let Some(limit) = exceeded.lock().expect("limit flag").take() {
             return Err(StartError::Limit(limit));
@@ -214,9 +286,14 @@ impl WorkerIsolate {
                 self.exceeded.clone(),
             );
             let cpu_before = thread_cpu_time();
+            let isolate = self.runtime.isolate_ptr();
+            // SAFETY: paired enter/exit within this poll; see HostedRuntime.
+            unsafe { (*isolate).enter() };
             let poll = self
                 .runtime
                 .poll_event_loop(cx, PollEventLoopOptions::default());
+            let stats = self.runtime.v8_isolate().get_heap_statistics();
+            unsafe { (*isolate).exit() };
             drop(watch);
             if let Some(exhausted) =
                 ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit)
@@ -236,7 +313,6 @@ impl WorkerIsolate {
                 }
                 Poll::Pending => {
                     // ArrayBuffers and Wasm memories live outside V8's heap limit.
-                    let stats = self.runtime.v8_isolate().get_heap_statistics();
                     if stats.used_heap_size() + stats.external_memory() > memory_limit {
                         self.exceeded
                             .lock()

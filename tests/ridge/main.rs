@@ -6,6 +6,8 @@ mod support;
 mod errors;
 mod examples;
 mod http;
+mod limits;
+mod routing;
 mod streaming;
 mod web_api;
 mod worker_model;

@@ -12,6 +12,8 @@ pub struct Ridge {
     pub addr: std::net::SocketAddr,
     pub https: bool,
     logs: Arc<Mutex<Vec<String>>>,
+    /// Temporary folders the process uses, removed after it stops.
+    folders: Vec<TempDir>,
 }
 
 pub fn root() -> PathBuf {
@@ -82,12 +84,18 @@ impl Ridge {
             addr,
             https,
             logs,
+            folders: Vec::new(),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// Keeps `dir` until this process is dropped.
+    pub fn keep(&mut self, dir: TempDir) {
+        self.folders.push(dir);
     }
 
     pub fn pid(&self) -> u32 {
@@ -199,5 +207,38 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `ridge serve` over a temporary workers folder holding copies of the
+/// given worker folders.
+pub fn serve(workers: &[(&str, PathBuf)], extra: &[&str]) -> Ridge {
+    let dir = TempDir::new();
+    for (name, source) in workers {
+        copy_dir(source, &dir.path().join(name));
+    }
+    let mut args = vec![
+        "serve".to_string(),
+        "--workers".into(),
+        dir.path().display().to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut ridge = Ridge::start(&args);
+    ridge.keep(dir);
+    ridge
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
     }
 }
