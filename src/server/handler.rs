@@ -130,6 +130,7 @@ impl EdgeHandler {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared_length.is_some_and(|length| length > max_body) {
+            tokio::spawn(drain(body, max_body));
             return body_too_large(worker.limits.request_body_mb);
         }
 
@@ -248,11 +249,34 @@ where
             };
             let failed = chunk.is_err();
             if sender.send(chunk).await.is_err() || failed {
-                return;
+                break;
             }
+        }
+        if too_large.load(Ordering::Relaxed) {
+            drain(body, max_bytes).await;
         }
     });
     receiver
+}
+
+/// Reads and discards what is left of a refused upload, for a while, so that
+/// an HTTP/1.1 client still writing it gets to read the 413 instead of a
+/// reset connection.
+async fn drain<B>(mut body: B, limit: u64)
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let budget = limit.saturating_mul(4).max(4 * 1024 * 1024);
+    let discard = async {
+        let mut drained = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if drained > budget {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), discard).await;
 }
 
 fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBody> {
