@@ -57,6 +57,8 @@ struct DevArgs {
     /// Isolate threads (0: one per CPU core).
     #[arg(long, default_value_t = 1)]
     isolate_threads: usize,
+    #[command(flatten)]
+    isolates: IsolateArgs,
 }
 
 #[derive(Args)]
@@ -75,10 +77,37 @@ struct ServeArgs {
     /// Isolate threads (0: one per CPU core).
     #[arg(long, default_value_t = 0)]
     isolate_threads: usize,
+    #[command(flatten)]
+    isolates: IsolateArgs,
     /// Let workers fetch this host even though it is (or resolves to) a
     /// private, loopback or link-local address (repeatable).
     #[arg(long = "allow-outbound", value_name = "HOST")]
     allow_outbound: Vec<String>,
+}
+
+#[derive(Args)]
+struct IsolateArgs {
+    /// Blank isolates each isolate thread keeps ready for cold starts.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    warm_isolates: usize,
+    /// Drop a worker's isolate after this many seconds without requests.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    isolate_idle_timeout: u64,
+    /// Memory all isolates may use together before the least recently used
+    /// are dropped, in MiB.
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    isolate_memory_budget: usize,
+}
+
+impl IsolateArgs {
+    fn scheduler(&self, threads: usize) -> std::io::Result<Scheduler> {
+        Scheduler::new(SchedulerOptions {
+            threads,
+            warm_isolates: self.warm_isolates,
+            idle_timeout: std::time::Duration::from_secs(self.isolate_idle_timeout),
+            memory_budget: self.isolate_memory_budget * 1024 * 1024,
+        })
+    }
 }
 
 #[derive(Args)]
@@ -146,9 +175,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let worker = WorkerVersion::load(&args.path, &vars)?;
     let tls = args.tls.server_config()?;
-    let scheduler = Scheduler::new(SchedulerOptions {
-        threads: args.isolate_threads,
-    })?;
+    let scheduler = args.isolates.scheduler(args.isolate_threads)?;
     let handler = Arc::new(EdgeHandler::new(
         Router::single(worker.clone()),
         scheduler,
@@ -172,9 +199,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let workers = load_worker_folders(&args.workers)?;
     let router = Router::new(workers.clone(), args.base_domain)?;
     let tls = args.tls.server_config()?;
-    let scheduler = Scheduler::new(SchedulerOptions {
-        threads: args.isolate_threads,
-    })?;
+    let scheduler = args.isolates.scheduler(args.isolate_threads)?;
     let handler = Arc::new(EdgeHandler::new(router, scheduler, ErrorDetail::Opaque));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

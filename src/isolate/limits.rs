@@ -75,6 +75,8 @@ struct Watch {
 struct Watches {
     next_id: u64,
     active: Vec<Watch>,
+    /// The watchdog thread waits for a notification (instead of ticking).
+    asleep: bool,
 }
 
 /// The process-wide watchdog thread that enforces CPU budgets.
@@ -86,6 +88,10 @@ pub struct Watchdog {
 /// How often the watchdog looks at the armed clocks: the precision of the
 /// CPU limit.
 const WATCHDOG_TICK: Duration = Duration::from_millis(2);
+/// Ticks without any armed watch before the watchdog sleeps until the next
+/// arm. While isolates are busy it keeps ticking, so arming a watch for each
+/// turn of an event loop costs no wake-up.
+const IDLE_TICKS_BEFORE_SLEEP: u32 = 50;
 
 impl Watchdog {
     /// The watchdog, started on first use.
@@ -127,17 +133,31 @@ impl Watchdog {
             fired,
             limit,
         });
+        let asleep = std::mem::take(&mut watches.asleep);
         drop(watches);
-        self.wake.notify_one();
+        if asleep {
+            self.wake.notify_one();
+        }
         WatchGuard { watchdog: self, id }
     }
 
     fn run(&self) {
         let mut watches = self.watches.lock().expect("watchdog lock");
+        let mut idle_ticks = 0;
         loop {
             if watches.active.is_empty() {
-                watches = self.wake.wait(watches).expect("watchdog lock");
-                continue;
+                idle_ticks += 1;
+                if idle_ticks > IDLE_TICKS_BEFORE_SLEEP {
+                    watches.asleep = true;
+                    watches = self
+                        .wake
+                        .wait_while(watches, |w| w.asleep)
+                        .expect("watchdog lock");
+                    idle_ticks = 0;
+                    continue;
+                }
+            } else {
+                idle_ticks = 0;
             }
             watches.active.retain(|watch| {
                 if clock_time(watch.clock) < watch.deadline {

@@ -4,6 +4,7 @@
 //! `.bin` an `ArrayBuffer`.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use deno_core::v8;
@@ -27,17 +28,21 @@ const TEXT: &str = "ridge-text";
 const JSON: &str = "ridge-json";
 const DATA: &str = "ridge-data";
 
+/// Loads the modules of the worker version an isolate runs. Pre-warmed
+/// isolates are created before their worker is known, so the version is set
+/// when the isolate is assigned.
+#[derive(Default)]
 pub struct BundleLoader {
-    version: Arc<WorkerVersion>,
+    version: OnceCell<Arc<WorkerVersion>>,
 }
 
 impl BundleLoader {
-    pub fn new(version: Arc<WorkerVersion>) -> Self {
-        Self { version }
+    pub fn set_version(&self, version: Arc<WorkerVersion>) {
+        let _ = self.version.set(version);
     }
 
-    fn bundle(&self) -> &Bundle {
-        &self.version.bundle
+    fn bundle(&self) -> Option<&Bundle> {
+        self.version.get().map(|v| &v.bundle)
     }
 }
 
@@ -73,7 +78,7 @@ impl ModuleLoader for BundleLoader {
         options: ModuleLoadOptions,
     ) -> ModuleLoadResponse {
         let name = module_name(specifier);
-        let Some(module) = self.bundle().modules.get(&name) else {
+        let Some(module) = self.bundle().and_then(|b| b.modules.get(&name)) else {
             let from = referrer
                 .map(|r| format!(" (imported from {})", r.specifier))
                 .unwrap_or_default();

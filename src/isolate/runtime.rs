@@ -124,6 +124,16 @@ impl Drop for HostedRuntime {
     }
 }
 
+/// What an isolate's thread needs to know about it, updated after every
+/// turn of its event loop.
+#[derive(Default)]
+pub struct IsolateStatus {
+    /// Heap and external (ArrayBuffer, Wasm) memory in use, in bytes.
+    pub memory: Cell<usize>,
+    /// Requests being handled, including `waitUntil` work.
+    pub in_flight: Cell<usize>,
+}
+
 /// A running worker isolate.
 pub struct WorkerIsolate {
     runtime: HostedRuntime,
@@ -134,24 +144,34 @@ pub struct WorkerIsolate {
     clock: Rc<Cell<f64>>,
 }
 
-impl WorkerIsolate {
-    /// Creates an isolate from the snapshot, evaluates the worker's modules and
-    /// starts its fetch handler, which then takes requests from `inbox`.
-    pub async fn start(
-        version: Arc<WorkerVersion>,
-        inbox: RequestInbox,
-    ) -> Result<Self, StartError> {
+/// An isolate restored from the startup snapshot that runs no worker yet.
+/// Isolate threads keep a few ready, so that a cold start only has to load
+/// the worker's own modules.
+pub struct BlankIsolate {
+    runtime: HostedRuntime,
+    loader: Rc<BundleLoader>,
+    handle: v8::IsolateHandle,
+    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+    clock: Rc<Cell<f64>>,
+    heap_limit_mb: u64,
+}
+
+impl BlankIsolate {
+    /// Restores an isolate from the snapshot, with a heap limit of
+    /// `heap_limit_mb`.
+    pub fn new(heap_limit_mb: u64) -> Result<Self, StartError> {
         let started = Instant::now();
-        let limits = &version.limits;
-        let heap_limit = limits.memory_mb as usize * MIB;
+        let loader = Rc::new(BundleLoader::default());
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            module_loader: Some(Rc::new(BundleLoader::new(version.clone()))),
+            module_loader: Some(loader.clone()),
             extensions: ops::extensions(),
             startup_snapshot: Some(snapshot::RUNTIME_SNAPSHOT),
             residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
             residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
             custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
-            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
+            create_params: Some(
+                v8::CreateParams::default().heap_limits(0, heap_limit_mb as usize * MIB),
+            ),
             ..Default::default()
         })
         .map_err(|e| StartError::Internal(e.to_string()))?;
@@ -160,13 +180,12 @@ impl WorkerIsolate {
         {
             // Near the heap limit V8 would abort the whole process; stop this
             // isolate instead, with room left to unwind.
-            let (handle, exceeded, memory_mb) =
-                (handle.clone(), exceeded.clone(), limits.memory_mb);
+            let (handle, exceeded) = (handle.clone(), exceeded.clone());
             runtime.add_near_heap_limit_callback(move |current, _initial| {
                 exceeded
                     .lock()
                     .expect("limit flag")
-                    .get_or_insert(LimitExceeded::Memory(memory_mb));
+                    .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
                 handle.terminate_execution();
                 current + 64 * MIB
             });
@@ -175,10 +194,6 @@ impl WorkerIsolate {
         {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
-            state.put(inbox);
-            state.put(WorkerLogContext {
-                worker: version.name.clone(),
-            });
             state.put(outbound_permissions());
             state.put(CpuLedger::default());
             state.put(FrozenClock(clock.clone()));
@@ -190,31 +205,92 @@ impl WorkerIsolate {
                 .get_current_context()
                 .set_allow_generation_from_strings(false);
         }
+        tracing::trace!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "blank isolate restored"
+        );
+        Ok(Self {
+            runtime: HostedRuntime::new(runtime),
+            loader,
+            handle,
+            exceeded,
+            clock,
+            heap_limit_mb,
+        })
+    }
 
-        let mut runtime = HostedRuntime::new(runtime);
+    /// The heap limit this isolate was created with, in MiB.
+    pub fn heap_limit_mb(&self) -> u64 {
+        self.heap_limit_mb
+    }
+
+    /// Loads `version` into this isolate and starts its fetch handler, which
+    /// then takes requests from `inbox`.
+    pub async fn start(
+        self,
+        version: Arc<WorkerVersion>,
+        inbox: RequestInbox,
+    ) -> Result<WorkerIsolate, StartError> {
+        let started = Instant::now();
+        let Self {
+            mut runtime,
+            loader,
+            handle,
+            exceeded,
+            clock,
+            ..
+        } = self;
+        loader.set_version(version.clone());
+        {
+            let state = runtime.op_state();
+            let mut state = state.borrow_mut();
+            state.put(inbox);
+            state.put(WorkerLogContext {
+                worker: version.name.clone(),
+            });
+        }
+        clock.set(epoch_ms());
         let isolate = runtime.isolate_ptr();
-
-        let startup_cpu = Duration::from_millis(limits.startup_cpu_ms);
+        let startup_ms = version.limits.startup_cpu_ms;
         let watch = Watchdog::global().arm(
-            startup_cpu,
+            Duration::from_millis(startup_ms),
             handle.clone(),
-            LimitExceeded::StartupCpu(limits.startup_cpu_ms),
+            LimitExceeded::StartupCpu(startup_ms),
             exceeded.clone(),
         );
-        let result = HostedRuntime::entered(isolate, Self::load(&mut runtime, &version)).await;
+        let result =
+            HostedRuntime::entered(isolate, WorkerIsolate::load(&mut runtime, &version)).await;
         drop(watch);
         if let Some(limit) = exceeded.lock().expect("limit flag").take() {
             return Err(StartError::Limit(limit));
         }
         result?;
-        tracing::debug!(worker = %version.name, version = %version.id, elapsed_us = started.elapsed().as_micros() as u64, "isolate started");
-        Ok(Self {
+        tracing::debug!(
+            worker = %version.name,
+            version = %version.id,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "worker loaded into an isolate"
+        );
+        Ok(WorkerIsolate {
             runtime,
             version,
             handle,
             exceeded,
             clock,
         })
+    }
+}
+
+impl WorkerIsolate {
+    /// Creates an isolate from the snapshot, evaluates the worker's modules and
+    /// starts its fetch handler, which then takes requests from `inbox`.
+    pub async fn start(
+        version: Arc<WorkerVersion>,
+        inbox: RequestInbox,
+    ) -> Result<Self, StartError> {
+        BlankIsolate::new(version.limits.memory_mb)?
+            .start(version, inbox)
+            .await
     }
 
     /// Loads and evaluates the worker's modules and calls the bridge's `start`.
@@ -264,7 +340,7 @@ impl WorkerIsolate {
     /// Serves requests until the inbox closes (`Ok`), or the isolate must be
     /// discarded: it exceeded a limit or failed with an error its code could
     /// not catch. Requests still in flight then get an answer saying why.
-    pub async fn run(mut self) -> Result<(), StopReason> {
+    pub async fn run(mut self, status: Rc<IsolateStatus>) -> Result<(), StopReason> {
         let cpu_ms = self.version.limits.cpu_ms;
         let cpu_limit = Duration::from_millis(cpu_ms);
         let memory_mb = self.version.limits.memory_mb;
@@ -295,6 +371,9 @@ impl WorkerIsolate {
             let stats = self.runtime.v8_isolate().get_heap_statistics();
             unsafe { (*isolate).exit() };
             drop(watch);
+            let memory = stats.used_heap_size() + stats.external_memory();
+            status.memory.set(memory);
+            status.in_flight.set(ledger.len());
             if let Some(exhausted) =
                 ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit)
             {
@@ -313,7 +392,7 @@ impl WorkerIsolate {
                 }
                 Poll::Pending => {
                     // ArrayBuffers and Wasm memories live outside V8's heap limit.
-                    if stats.used_heap_size() + stats.external_memory() > memory_limit {
+                    if memory > memory_limit {
                         self.exceeded
                             .lock()
                             .expect("limit flag")

@@ -4,16 +4,25 @@
 //! Each isolate thread runs a current-thread tokio runtime with a `LocalSet`;
 //! every isolate on it is a local task that owns its `JsRuntime` and takes
 //! requests from its own inbox. A request crosses threads once, by channel.
-//! An isolate that fails is dropped, and the next request for its version
+//!
+//! A thread keeps a few pre-warmed blank isolates, so a cold start only loads
+//! the worker's modules. Isolates idle for longer than the idle timeout are
+//! dropped, and so are the least recently used ones while the thread's
+//! isolates together use more memory than its share of the budget. An
+//! isolate that fails is dropped too; the next request for its version
 //! starts a new one.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::runtime::{StartError, StopReason, WorkerIsolate};
+use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
+use crate::config::Limits;
 use crate::ops::{RequestHead, RequestInbox, WorkerReply};
 use crate::worker::WorkerVersion;
 
@@ -21,7 +30,28 @@ use crate::worker::WorkerVersion;
 pub struct SchedulerOptions {
     /// Number of isolate threads; 0 means one per CPU core.
     pub threads: usize,
+    /// Blank isolates each thread keeps ready.
+    pub warm_isolates: usize,
+    /// An isolate with no request for this long is dropped.
+    pub idle_timeout: Duration,
+    /// Memory all isolates together may use before the least recently used
+    /// are dropped, in bytes.
+    pub memory_budget: usize,
 }
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            warm_isolates: 2,
+            idle_timeout: Duration::from_secs(300),
+            memory_budget: 4096 * 1024 * 1024,
+        }
+    }
+}
+
+/// How often each thread looks for isolates to drop.
+const EVICTION_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Hands requests to isolate threads. Cheap to share behind an `Arc`.
 pub struct Scheduler {
@@ -37,12 +67,18 @@ impl Scheduler {
         } else {
             options.threads
         };
+        let per_thread = ThreadOptions {
+            warm_isolates: options.warm_isolates,
+            idle_timeout: options.idle_timeout,
+            memory_budget: options.memory_budget / count,
+        };
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
             let (sender, receiver) = mpsc::unbounded_channel();
+            let options = per_thread.clone();
             std::thread::Builder::new()
                 .name(format!("ridge-isolates-{index}"))
-                .spawn(move || isolate_thread(receiver))?;
+                .spawn(move || IsolateThread::new(options).run(receiver))?;
             threads.push(sender);
         }
         Ok(Self { threads })
@@ -60,56 +96,198 @@ impl Scheduler {
     }
 }
 
-fn isolate_thread(mut requests: mpsc::UnboundedReceiver<(Arc<WorkerVersion>, RequestHead)>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("isolate thread runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
-        let mut isolates: HashMap<String, mpsc::UnboundedSender<RequestHead>> = HashMap::new();
-        while let Some((version, head)) = requests.recv().await {
-            let inbox = isolates
-                .entry(version.id.clone())
-                .or_insert_with(|| spawn_isolate(version.clone()));
-            if let Err(mpsc::error::SendError(head)) = inbox.send(head) {
-                // The isolate has stopped since its last request: start a new one.
-                let inbox = spawn_isolate(version.clone());
-                let _ = inbox.send(head);
-                isolates.insert(version.id.clone(), inbox);
-            }
-        }
-    });
+#[derive(Clone)]
+struct ThreadOptions {
+    warm_isolates: usize,
+    idle_timeout: Duration,
+    memory_budget: usize,
 }
 
-fn spawn_isolate(version: Arc<WorkerVersion>) -> mpsc::UnboundedSender<RequestHead> {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(async move {
-        let inbox = RequestInbox::new(receiver);
-        match WorkerIsolate::start(version.clone(), inbox.clone()).await {
-            Ok(isolate) => match isolate.run().await {
-                Ok(()) => {}
-                Err(StopReason::Limit(limit)) => {
-                    tracing::warn!(worker = %version.name, version = %version.id, "{limit}; isolate discarded");
-                }
-                Err(StopReason::Failed(error)) => {
-                    tracing::error!(worker = %version.name, version = %version.id, %error, "isolate discarded");
-                }
-            },
-            Err(error) => {
-                tracing::error!(worker = %version.name, version = %version.id, %error, "worker failed to start");
-                // Every request already waiting gets the start error.
-                let message = format!("Worker failed to start: {error}");
-                let limit = matches!(error, StartError::Limit(_));
-                inbox.fail_waiting(|| {
-                    if limit {
-                        WorkerReply::LimitExceeded(message.clone())
-                    } else {
-                        WorkerReply::Error(message.clone())
-                    }
-                });
-            }
+/// A worker isolate as its thread sees it.
+struct Hosted {
+    inbox: mpsc::UnboundedSender<RequestHead>,
+    /// Dropping this stops the isolate.
+    _stop: oneshot::Sender<()>,
+    status: Rc<IsolateStatus>,
+    last_used: Instant,
+}
+
+/// The state of one isolate thread.
+struct IsolateThread {
+    options: ThreadOptions,
+    isolates: HashMap<String, Hosted>,
+    warm: Rc<RefCell<Vec<BlankIsolate>>>,
+    refilling: Rc<Cell<bool>>,
+}
+
+impl IsolateThread {
+    fn new(options: ThreadOptions) -> Self {
+        Self {
+            options,
+            isolates: HashMap::new(),
+            warm: Rc::default(),
+            refilling: Rc::default(),
         }
-    });
-    sender
+    }
+
+    fn run(mut self, mut requests: mpsc::UnboundedReceiver<(Arc<WorkerVersion>, RequestHead)>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("isolate thread runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            self.refill_warm_pool();
+            let mut eviction = tokio::time::interval(EVICTION_INTERVAL);
+            loop {
+                tokio::select! {
+                    request = requests.recv() => match request {
+                        Some((version, head)) => self.dispatch(version, head),
+                        None => break,
+                    },
+                    _ = eviction.tick() => self.evict(),
+                }
+            }
+        });
+    }
+
+    fn dispatch(&mut self, version: Arc<WorkerVersion>, head: RequestHead) {
+        let now = Instant::now();
+        if !self.isolates.contains_key(&version.id) {
+            let hosted = self.spawn_isolate(version.clone());
+            self.isolates.insert(version.id.clone(), hosted);
+            self.evict_over_budget();
+        }
+        let hosted = self.isolates.get_mut(&version.id).expect("inserted above");
+        hosted.last_used = now;
+        if let Err(mpsc::error::SendError(head)) = hosted.inbox.send(head) {
+            // The isolate has stopped since its last request: start a new one.
+            let hosted = self.spawn_isolate(version.clone());
+            let _ = hosted.inbox.send(head);
+            self.isolates.insert(version.id.clone(), hosted);
+        }
+    }
+
+    fn spawn_isolate(&mut self, version: Arc<WorkerVersion>) -> Hosted {
+        let (inbox, requests) = mpsc::unbounded_channel();
+        let (stop, stopped) = oneshot::channel();
+        let status = Rc::new(IsolateStatus::default());
+        let blank = self.take_warm(&version.limits);
+        self.refill_warm_pool();
+        let task_status = status.clone();
+        tokio::task::spawn_local(async move {
+            let inbox = RequestInbox::new(requests);
+            let started = match blank {
+                Some(blank) => blank.start(version.clone(), inbox.clone()).await,
+                None => WorkerIsolate::start(version.clone(), inbox.clone()).await,
+            };
+            match started {
+                Ok(isolate) => {
+                    let outcome = tokio::select! {
+                        outcome = isolate.run(task_status) => outcome,
+                        _ = stopped => Ok(()),
+                    };
+                    match outcome {
+                        Ok(()) => {}
+                        Err(StopReason::Limit(limit)) => {
+                            tracing::warn!(worker = %version.name, version = %version.id, "{limit}; isolate discarded");
+                        }
+                        Err(StopReason::Failed(error)) => {
+                            tracing::error!(worker = %version.name, version = %version.id, %error, "isolate discarded");
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(worker = %version.name, version = %version.id, %error, "worker failed to start");
+                    // Every request already waiting gets the start error.
+                    let message = format!("Worker failed to start: {error}");
+                    let limit = matches!(error, StartError::Limit(_));
+                    inbox.fail_waiting(|| {
+                        if limit {
+                            WorkerReply::LimitExceeded(message.clone())
+                        } else {
+                            WorkerReply::Error(message.clone())
+                        }
+                    });
+                }
+            }
+        });
+        Hosted {
+            inbox,
+            _stop: stop,
+            status,
+            last_used: Instant::now(),
+        }
+    }
+
+    /// A pre-warmed isolate with the heap limit `limits` asks for, if any.
+    fn take_warm(&self, limits: &Limits) -> Option<BlankIsolate> {
+        let mut warm = self.warm.borrow_mut();
+        let index = warm
+            .iter()
+            .position(|b| b.heap_limit_mb() == limits.memory_mb)?;
+        Some(warm.swap_remove(index))
+    }
+
+    /// Tops the pool of blank isolates up, one at a time, in the background.
+    fn refill_warm_pool(&self) {
+        if self.refilling.get() || self.warm.borrow().len() >= self.options.warm_isolates {
+            return;
+        }
+        self.refilling.set(true);
+        let (warm, refilling, target) = (
+            self.warm.clone(),
+            self.refilling.clone(),
+            self.options.warm_isolates,
+        );
+        tokio::task::spawn_local(async move {
+            while warm.borrow().len() < target {
+                // Let requests that are already waiting go first.
+                tokio::task::yield_now().await;
+                match BlankIsolate::new(Limits::default().memory_mb) {
+                    Ok(blank) => warm.borrow_mut().push(blank),
+                    Err(error) => {
+                        tracing::error!(%error, "cannot pre-warm an isolate");
+                        break;
+                    }
+                }
+            }
+            refilling.set(false);
+        });
+    }
+
+    /// Drops isolates idle for longer than the idle timeout, and the least
+    /// recently used while over the memory budget.
+    fn evict(&mut self) {
+        let timeout = self.options.idle_timeout;
+        let before = self.isolates.len();
+        self.isolates.retain(|_, hosted| {
+            hosted.status.in_flight.get() > 0 || hosted.last_used.elapsed() < timeout
+        });
+        let idle = before - self.isolates.len();
+        if idle > 0 {
+            tracing::debug!(isolates = idle, "dropped idle isolates");
+        }
+        self.evict_over_budget();
+    }
+
+    fn evict_over_budget(&mut self) {
+        let used = |isolates: &HashMap<String, Hosted>| {
+            isolates
+                .values()
+                .map(|h| h.status.memory.get())
+                .sum::<usize>()
+        };
+        while used(&self.isolates) > self.options.memory_budget {
+            let least_recent = self
+                .isolates
+                .iter()
+                .filter(|(_, h)| h.status.in_flight.get() == 0)
+                .min_by_key(|(_, h)| h.last_used)
+                .map(|(id, _)| id.clone());
+            let Some(id) = least_recent else { break };
+            tracing::debug!(version = %id, "memory budget reached: dropped the least recently used isolate");
+            self.isolates.remove(&id);
+        }
+    }
 }

@@ -129,6 +129,11 @@ impl CpuLedger {
         (exhausted > 0).then_some(exhausted)
     }
 
+    /// Requests in flight.
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
     fn in_flight(&self) -> Vec<ResourceId> {
         self.0.borrow().keys().copied().collect()
     }
