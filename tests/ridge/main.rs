@@ -6,6 +6,7 @@ mod support;
 mod errors;
 mod examples;
 mod http;
+mod isolates;
 mod limits;
 mod routing;
 mod streaming;
