@@ -1,16 +1,47 @@
-//! Cold start: from nothing to the first response of the hello worker, in a
-//! fresh isolate restored from the startup snapshot (no isolate reuse).
+//! Cold start: from nothing to the first response of the hello worker in a
+//! new isolate, (1) restoring the startup snapshot as part of the start, and
+//! (2) starting from a pre-warmed blank isolate, as isolate threads do when
+//! their pool has one ready.
 //!
 //! Run: `cargo bench --bench cold_start`
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use ridge::isolate::runtime::WorkerIsolate;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use ridge::isolate::runtime::{BlankIsolate, WorkerIsolate};
 use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
 use ridge::worker::WorkerVersion;
 use tokio::sync::{mpsc, oneshot};
+
+/// Starts `worker` (in `blank`, or in a new isolate) and waits for its
+/// answer to one request.
+async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>) {
+    let (inbox, requests) = mpsc::unbounded_channel();
+    let (reply, answer) = oneshot::channel();
+    inbox
+        .send(RequestHead {
+            request_id: 1,
+            method: "GET".into(),
+            url: "http://localhost/?name=bench".into(),
+            headers: Vec::new(),
+            body: None,
+            reply,
+            settled: None,
+        })
+        .unwrap();
+    let requests = RequestInbox::new(requests);
+    let isolate = match blank {
+        Some(blank) => blank.start(worker, requests).await.unwrap(),
+        None => WorkerIsolate::start(worker, requests).await.unwrap(),
+    };
+    tokio::select! {
+        _ = isolate.run(Rc::default()) => panic!("the isolate stopped"),
+        answer = answer => assert!(matches!(answer, Ok(WorkerReply::Response(_)))),
+    }
+}
 
 fn cold_start(c: &mut Criterion) {
     let worker =
@@ -20,37 +51,24 @@ fn cold_start(c: &mut Criterion) {
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
-    c.bench_function("cold start to first response (hello)", |b| {
-        b.iter(|| {
-            local.block_on(&runtime, async {
-                let (inbox, requests) = mpsc::unbounded_channel();
-                let (reply, answer) = oneshot::channel();
-                inbox
-                    .send(RequestHead {
-                        request_id: 1,
-                        method: "GET".into(),
-                        url: "http://localhost/?name=bench".into(),
-                        headers: Vec::new(),
-                        body: None,
-                        reply,
-                        settled: None,
-                    })
-                    .unwrap();
-                let isolate = WorkerIsolate::start(worker.clone(), RequestInbox::new(requests))
-                    .await
-                    .unwrap();
-                tokio::select! {
-                  _ = isolate.run() => panic!("the isolate stopped"),
-                  answer = answer => assert!(matches!(answer, Ok(WorkerReply::Response(_)))),
-                }
-            })
-        })
+    c.bench_function("cold start, snapshot restore included (hello)", |b| {
+        b.iter(|| local.block_on(&runtime, first_response(worker.clone(), None)))
+    });
+    c.bench_function("cold start from a pre-warmed isolate (hello)", |b| {
+        b.iter_batched(
+            || {
+                let _inside_runtime = runtime.enter();
+                BlankIsolate::new(worker.limits.memory_mb).unwrap()
+            },
+            |blank| local.block_on(&runtime, first_response(worker.clone(), Some(blank))),
+            BatchSize::PerIteration,
+        )
     });
 }
 
 criterion_group! {
-  name = benches;
-  config = Criterion::default().sample_size(50);
-  targets = cold_start
+    name = benches;
+    config = Criterion::default().sample_size(50);
+    targets = cold_start
 }
 criterion_main!(benches);

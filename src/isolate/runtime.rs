@@ -373,7 +373,7 @@ impl WorkerIsolate {
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
             status.memory.set(memory);
-            status.in_flight.set(ledger.len());
+            status.in_flight.set(ledger.in_flight_count());
             if let Some(exhausted) =
                 ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit)
             {

@@ -130,7 +130,7 @@ impl CpuLedger {
     }
 
     /// Requests in flight.
-    pub fn len(&self) -> usize {
+    pub fn in_flight_count(&self) -> usize {
         self.0.borrow().len()
     }
 
