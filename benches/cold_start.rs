@@ -29,7 +29,6 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
             headers: Vec::new(),
             body: None,
             reply,
-            settled: None,
         })
         .unwrap();
     let requests = RequestInbox::new(requests);

@@ -43,8 +43,6 @@ pub struct RequestHead {
     pub body: Option<RequestBody>,
     /// Where the worker's answer goes.
     pub reply: oneshot::Sender<WorkerReply>,
-    /// Fires once the response is sent and all `ctx.waitUntil` work settled.
-    pub settled: Option<oneshot::Sender<()>>,
 }
 
 /// A request body streamed from the network side: chunks, or an error
@@ -164,7 +162,6 @@ pub struct PendingRequest {
     pub request_id: u64,
     reply: RefCell<Option<oneshot::Sender<WorkerReply>>>,
     stream: RefCell<Option<mpsc::Sender<Result<Bytes, String>>>>,
-    settled: RefCell<Option<oneshot::Sender<()>>>,
 }
 
 impl Resource for PendingRequest {
@@ -250,7 +247,6 @@ pub async fn op_ridge_next_request(
         request_id: head.request_id,
         reply: RefCell::new(Some(head.reply)),
         stream: RefCell::new(None),
-        settled: RefCell::new(head.settled),
     });
     state.borrow::<CpuLedger>().open(rid);
     Some((rid, head.method, head.url, head.headers, body_rid))
@@ -349,15 +345,12 @@ pub async fn op_ridge_pipe_response_body(
     Ok(())
 }
 
-/// The response is out and every `ctx.waitUntil` promise settled.
+/// The response is out and every `ctx.waitUntil` promise settled: the
+/// request is done and no longer charged for CPU time.
 #[op2(fast)]
 pub fn op_ridge_wait_until_settled(state: &mut OpState, #[smi] rid: ResourceId) {
     state.borrow::<CpuLedger>().close(rid);
-    if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
-        if let Some(settled) = request.settled.borrow_mut().take() {
-            let _ = settled.send(());
-        }
-    }
+    let _ = state.resource_table.take::<PendingRequest>(rid);
 }
 
 impl RequestInbox {

@@ -163,7 +163,6 @@ impl EdgeHandler {
                 headers,
                 body,
                 reply,
-                settled: None,
             },
         );
 

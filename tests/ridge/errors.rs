@@ -1,10 +1,10 @@
 //! Broken workers: errors reach the developer, the process survives.
 
-use crate::support::{fixture, http1, tempdir_with_worker, Ridge};
+use crate::support::{fixture, http1, serve, Ridge};
 
 #[tokio::test]
 async fn handler_errors_are_500s_with_the_stack_in_dev() {
-    let ridge = Ridge::dev(&fixture("errors.js"), &[]);
+    let ridge = Ridge::dev(&fixture("errors"), &[]);
     let client = http1();
     let cases = [
         ("/throw", "Error: thrown from the handler"),
@@ -23,7 +23,7 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
         assert!(body.contains(expected), "{path}: {body}");
         if path == "/throw" {
             assert!(
-                body.contains("errors.js:6:"),
+                body.contains("index.js:6:"),
                 "stack trace with file and line: {body}"
             );
             assert!(
@@ -49,7 +49,7 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
 
 #[tokio::test]
 async fn unhandled_rejections_and_timer_exceptions_are_logged_not_fatal() {
-    let ridge = Ridge::dev(&fixture("errors.js"), &[]);
+    let ridge = Ridge::dev(&fixture("errors"), &[]);
     let client = http1();
     assert_eq!(
         client
@@ -81,7 +81,7 @@ async fn unhandled_rejections_and_timer_exceptions_are_logged_not_fatal() {
 
 #[tokio::test]
 async fn console_output_is_tagged_with_worker_and_request() {
-    let ridge = Ridge::dev(&fixture("errors.js"), &[]);
+    let ridge = Ridge::dev(&fixture("errors"), &[]);
     http1().get(ridge.url("/warn")).send().await.unwrap();
     let line = ridge.wait_for_log("handling /warn");
     assert!(line.contains("worker=\"errors\""), "{line}");
@@ -143,17 +143,7 @@ async fn workers_without_a_handler_or_with_a_failing_top_level_are_reported() {
 
 #[tokio::test]
 async fn serve_mode_hides_error_details_from_clients() {
-    let dir = tempdir_with_worker(
-        "errors",
-        &std::fs::read_to_string(fixture("errors.js")).unwrap(),
-    );
-    let ridge = Ridge::start(&[
-        "serve".into(),
-        "--workers".into(),
-        dir.path().display().to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-    ]);
+    let ridge = serve(&[("errors", fixture("errors"))], &[]);
     let response = http1()
         .get(ridge.url("/throw"))
         .header("host", "errors.test")
@@ -165,7 +155,7 @@ async fn serve_mode_hides_error_details_from_clients() {
     assert_eq!(body, "Internal Server Error\n");
     ridge.wait_for_log("thrown from the handler");
     assert!(
-        ridge.logs().contains("errors.js:6:"),
+        ridge.logs().contains("index.js:6:"),
         "the log has the stack trace"
     );
 }

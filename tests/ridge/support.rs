@@ -173,20 +173,6 @@ pub fn peak_rss(pid: u32) -> u64 {
         * 1024
 }
 
-/// A temporary workers folder with one worker routed at `<name>.test/*`.
-pub fn tempdir_with_worker(name: &str, source: &str) -> TempDir {
-    let dir = TempDir::new();
-    let worker = dir.path().join(name);
-    std::fs::create_dir_all(&worker).unwrap();
-    std::fs::write(worker.join(format!("{name}.js")), source).unwrap();
-    std::fs::write(
-        worker.join("ridge.toml"),
-        format!("name = \"{name}\"\nmain = \"{name}.js\"\nroutes = [\"{name}.test/*\"]\n"),
-    )
-    .unwrap();
-    dir
-}
-
 /// A directory removed when dropped.
 pub struct TempDir(std::path::PathBuf);
 
