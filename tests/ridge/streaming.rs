@@ -78,7 +78,8 @@ async fn a_client_disconnect_cancels_the_worker_stream() {
 async fn a_100_mib_upload_streams_through_without_being_buffered() {
     const TOTAL: usize = 100 * 1024 * 1024;
     const CHUNK: usize = 256 * 1024;
-    let ridge = Ridge::dev(&fixture("streaming"), &[]);
+    // No pre-warmed spare isolates: their memory would blur the measurement.
+    let ridge = Ridge::dev(&fixture("streaming"), &["--warm-isolates", "0"]);
     // Warm the isolate up so the baseline includes V8's own memory.
     http1()
         .get(ridge.url("/cancelled?id=warm"))
@@ -103,9 +104,11 @@ async fn a_100_mib_upload_streams_through_without_being_buffered() {
         "the worker saw the body in many chunks: {counted}"
     );
 
+    // Garbage chunks wait for V8's next GC, so some growth is expected; a
+    // buffered body would add all 100 MiB.
     let growth = peak_rss(ridge.pid()).saturating_sub(baseline);
     assert!(
-        growth < 48 * 1024 * 1024,
+        growth < 64 * 1024 * 1024,
         "peak memory grew by {} MiB for a 100 MiB upload",
         growth / 1024 / 1024
     );
