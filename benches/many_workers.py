@@ -17,7 +17,8 @@ One run measures, against `ridge serve` with N generated hello-style workers
     to the same workers give the warm latency for comparison.
  3. Throughput: wrk (-t1 -cC) with 1 worker loaded vs --tp-workers loaded, the
     load spread round-robin over all hosts by a wrk Lua script (the same script
-    with one host is used for the 1-worker case, so client cost is equal).
+    with one host is used for the 1-worker case, so client cost is equal), plus
+    a diagnostic row: --tp-workers loaded, load on one host only.
     Server CPU per request = utime+stime of the server pid over the run / requests.
 
 Python 3.11 stdlib only; Markdown on stdout, progress on stderr.
@@ -353,8 +354,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         main()
     except KeyboardInterrupt as e:
