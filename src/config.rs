@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const CONFIG_FILE: &str = "ridge.toml";
 
@@ -51,7 +51,7 @@ pub struct WorkerConfig {
     pub limits: Limits,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KvNamespaceBinding {
     pub binding: String,
@@ -66,7 +66,7 @@ pub struct Triggers {
 }
 
 /// Per-worker resource limits; the defaults are Cloudflare's paid plan.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// CPU time per request, in milliseconds.
@@ -93,6 +93,19 @@ impl Default for Limits {
             request_body_mb: 100,
             startup_cpu_ms: 400,
         }
+    }
+}
+
+/// Worker names appear in URLs and hostnames: 1-63 characters of a-z, 0-9,
+/// '-' and '_'.
+pub fn validate_worker_name(name: &str) -> Result<(), &'static str> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 1-63 characters of a-z, 0-9, '-' and '_'")
     }
 }
 
@@ -124,17 +137,8 @@ impl WorkerConfig {
             field: field.to_string(),
             problem: problem.to_string(),
         };
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 63
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !name_ok {
-            return Err(field(
-                "name",
-                "must be 1-63 characters of a-z, 0-9, '-' and '_'",
-            ));
+        if let Err(problem) = validate_worker_name(&self.name) {
+            return Err(field("name", problem));
         }
         if self.main.trim().is_empty() {
             return Err(field(

@@ -9,4 +9,5 @@ pub mod deploy;
 pub mod isolate;
 pub mod ops;
 pub mod server;
+pub mod store;
 pub mod worker;

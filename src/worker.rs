@@ -1,5 +1,5 @@
 //! A worker version: the immutable unit Ridge runs, made of a bundle, its
-//! environment (vars and secrets) and its limits, with a content-hashed id.
+//! environment (vars and secrets) and its limits.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::{ConfigError, Limits, WorkerConfig, CONFIG_FILE};
-use crate::deploy::{Bundle, BundleError};
+use crate::deploy::{content_hash, Bundle, BundleError, VersionMetadata};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerLoadError {
@@ -19,77 +19,83 @@ pub enum WorkerLoadError {
     NotAWorker(PathBuf),
 }
 
-/// One immutable version of a worker.
+/// One immutable version of a worker, as isolates run it.
 #[derive(Debug)]
 pub struct WorkerVersion {
-    /// Content hash of the bundle and environment: two identical uploads
-    /// share an id, and isolates are keyed by it.
+    /// Isolates are keyed by this: the version's content hash, plus a hash
+    /// of its secrets when it has any (new secrets need a new isolate).
     pub id: String,
+    /// The content hash of the upload.
+    pub version_id: String,
     pub name: String,
     pub routes: Vec<String>,
     pub bundle: Bundle,
-    /// `env` as the worker sees it: vars (and, later, secrets), as JSON.
+    /// `env` as the worker sees it: vars and secrets, as JSON.
     pub env: serde_json::Map<String, serde_json::Value>,
     pub limits: Limits,
 }
 
 impl WorkerVersion {
     pub fn new(
-        config: &WorkerConfig,
+        name: &str,
+        version_id: &str,
+        metadata: &VersionMetadata,
         bundle: Bundle,
-        extra_vars: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, String>,
     ) -> Self {
-        let mut env = serde_json::Map::new();
-        for (key, value) in &config.vars {
-            let json = match value {
-                toml::Value::String(s) => serde_json::Value::String(s.clone()),
-                other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
-            };
-            env.insert(key.clone(), json);
-        }
-        for (key, value) in extra_vars {
+        let mut env: serde_json::Map<_, _> = metadata.vars.clone().into_iter().collect();
+        for (key, value) in secrets {
             env.insert(key.clone(), serde_json::Value::String(value.clone()));
         }
-        let mut hasher = DefaultHasher::new();
-        config.name.hash(&mut hasher);
-        bundle.main.hash(&mut hasher);
-        for (name, module) in &bundle.modules {
-            name.hash(&mut hasher);
-            module.content.hash(&mut hasher);
-        }
-        serde_json::Value::Object(env.clone())
-            .to_string()
-            .hash(&mut hasher);
-        format!("{:?}", config.limits).hash(&mut hasher);
+        let id = if secrets.is_empty() {
+            version_id.to_string()
+        } else {
+            let mut hasher = DefaultHasher::new();
+            secrets.hash(&mut hasher);
+            format!("{version_id}+{:016x}", hasher.finish())
+        };
         Self {
-            id: format!("{:016x}", hasher.finish()),
-            name: config.name.clone(),
-            routes: config.routes.clone(),
+            id,
+            version_id: version_id.to_string(),
+            name: name.to_string(),
+            routes: metadata.routes.clone(),
             bundle,
             env,
-            limits: config.limits.clone(),
+            limits: metadata.limits.clone(),
         }
     }
 
-    /// Loads a worker from a folder with `ridge.toml`, or from a lone script.
-    pub fn load(
-        path: &Path,
-        extra_vars: &BTreeMap<String, String>,
-    ) -> Result<Arc<Self>, WorkerLoadError> {
-        let (config, root) = if path.is_dir() {
-            (WorkerConfig::from_dir(path)?, path.to_path_buf())
-        } else if path.is_file()
-            && matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("js" | "mjs")
-            )
-        {
-            let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (WorkerConfig::for_script(path), root)
-        } else {
-            return Err(WorkerLoadError::NotAWorker(path.to_path_buf()));
-        };
+    /// Loads a worker from a folder with `ridge.toml`, or from a lone script;
+    /// `extra_vars` add to or override its `[vars]`.
+    pub fn load(path: &Path, extra_vars: &BTreeMap<String, String>) -> Result<Arc<Self>, WorkerLoadError> {
+        let (config, root) = load_config(path)?;
         let bundle = Bundle::from_directory(&root, &config.main)?;
-        Ok(Arc::new(Self::new(&config, bundle, extra_vars)))
+        let mut metadata = VersionMetadata::from_config(&config);
+        for (key, value) in extra_vars {
+            metadata.vars.insert(key.clone(), serde_json::Value::String(value.clone()));
+        }
+        let version_id = content_hash(&metadata, &bundle);
+        Ok(Arc::new(Self::new(&config.name, &version_id, &metadata, bundle, &BTreeMap::new())))
+    }
+}
+
+/// The worker's config and the folder its modules are in: `ridge.toml` in a
+/// folder, or defaults for a lone script.
+pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadError> {
+    if path.is_dir() {
+        Ok((WorkerConfig::from_dir(path)?, path.to_path_buf()))
+    } else if path.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "mjs")) {
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok((WorkerConfig::for_script(path), root))
+    } else {
+        Err(WorkerLoadError::NotAWorker(path.to_path_buf()))
+    }
+}
+
+/// A `ridge.toml` value as the JSON a worker sees in `env`.
+pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+    match value {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
     }
 }

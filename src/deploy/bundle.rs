@@ -25,6 +25,10 @@ pub enum BundleError {
     TooLarge { size: u64, max: u64 },
     #[error("module {0:?} is not valid UTF-8")]
     NotUtf8(String),
+    #[error("module {0:?} has an unknown type: use .js, .mjs, .wasm, .json, .bin or a text extension (.txt, .html, .css, .svg, .md, .csv, .xml)")]
+    UnknownKind(String),
+    #[error("a stored bundle is corrupt")]
+    Corrupt,
 }
 
 /// How a module is imported, by file extension, as in Cloudflare's rules.
@@ -114,6 +118,37 @@ impl Bundle {
     /// Total size of all modules, in bytes.
     pub fn size(&self) -> u64 {
         self.modules.values().map(|m| m.content.len() as u64).sum()
+    }
+
+    /// The modules in a compact binary form for storage: for each module,
+    /// its name length (u32 LE), name, content length (u64 LE), content.
+    /// The kind follows from the name; the main module is stored apart.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.size() as usize + self.modules.len() * 32);
+        for (name, module) in &self.modules {
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(module.content.len() as u64).to_le_bytes());
+            out.extend_from_slice(&module.content);
+        }
+        out
+    }
+
+    /// The inverse of [`Bundle::encode`].
+    pub fn decode(main: String, mut bytes: &[u8]) -> Result<Self, BundleError> {
+        let corrupt = || BundleError::Corrupt;
+        let mut modules = BTreeMap::new();
+        while !bytes.is_empty() {
+            let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let (name, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize).ok_or_else(corrupt)?;
+            let (len, rest) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
+            let (content, rest) = rest.split_at_checked(u64::from_le_bytes(*len) as usize).ok_or_else(corrupt)?;
+            let name = String::from_utf8(name.to_vec()).map_err(|_| corrupt())?;
+            let kind = ModuleKind::from_name(&name).ok_or_else(corrupt)?;
+            modules.insert(name, Module { kind, content: content.into() });
+            bytes = rest;
+        }
+        Self::new(main, modules)
     }
 }
 
@@ -220,6 +255,18 @@ mod tests {
                 "{bad:?} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn bundles_survive_encoding() {
+        let js = Module { kind: ModuleKind::JavaScript, content: b"export default {}".to_vec().into() };
+        let wasm = Module { kind: ModuleKind::Wasm, content: vec![0, 97, 115, 109, 255].into() };
+        let modules = BTreeMap::from([("a.js".to_string(), js), ("lib/b.wasm".to_string(), wasm)]);
+        let bundle = Bundle::new("a.js".into(), modules).unwrap();
+        let decoded = Bundle::decode("a.js".into(), &bundle.encode()).unwrap();
+        assert_eq!(decoded.modules.len(), 2);
+        assert_eq!(&*decoded.modules["lib/b.wasm"].content, &[0, 97, 115, 109, 255]);
+        assert!(matches!(Bundle::decode("a.js".into(), &bundle.encode()[..7]), Err(BundleError::Corrupt)));
     }
 
     #[test]

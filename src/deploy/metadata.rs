@@ -1,0 +1,100 @@
+//! The metadata of an uploaded worker version: everything but its modules,
+//! in the shape `ridge deploy` sends and the admin API stores.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{KvNamespaceBinding, Limits, WorkerConfig};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionMetadata {
+    /// The entry module's name in the bundle.
+    pub main_module: String,
+    #[serde(default)]
+    pub compatibility_date: Option<String>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub kv_namespaces: Vec<KvNamespaceBinding>,
+    #[serde(default)]
+    pub routes: Vec<String>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub crons: Vec<String>,
+    /// Who or what uploaded it (free text, e.g. "alice via ridge deploy").
+    #[serde(default)]
+    pub author: Option<String>,
+    /// A note about the change.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid metadata: `{field}` {problem}")]
+pub struct MetadataError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl VersionMetadata {
+    /// The metadata `ridge.toml` describes.
+    pub fn from_config(config: &WorkerConfig) -> Self {
+        Self {
+            main_module: config.main.trim_start_matches("./").to_string(),
+            compatibility_date: config.compatibility_date.clone(),
+            vars: config
+                .vars
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::worker::toml_to_json(v)))
+                .collect(),
+            kv_namespaces: config.kv_namespaces.clone(),
+            routes: config.routes.clone(),
+            limits: config.limits.clone(),
+            crons: config.triggers.crons.clone(),
+            author: None,
+            message: None,
+        }
+    }
+
+    /// Checks what serde cannot: values in range, well-formed crons.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        let error = |field: &str, problem: String| MetadataError { field: field.into(), problem };
+        let limits = &self.limits;
+        for (field, value) in [
+            ("limits.cpu_ms", limits.cpu_ms),
+            ("limits.memory_mb", limits.memory_mb),
+            ("limits.wall_ms", limits.wall_ms),
+            ("limits.startup_cpu_ms", limits.startup_cpu_ms),
+        ] {
+            if value == 0 {
+                return Err(error(field, "must be greater than 0".into()));
+            }
+        }
+        if limits.memory_mb > 4096 {
+            return Err(error("limits.memory_mb", format!("is {}, more than the 4096 MiB maximum", limits.memory_mb)));
+        }
+        for (index, cron) in self.crons.iter().enumerate() {
+            let fields = cron.split_whitespace().count();
+            if fields != 5 {
+                return Err(error(
+                    &format!("crons[{index}]"),
+                    format!("{cron:?} must have 5 fields (minute hour day month weekday), found {fields}"),
+                ));
+            }
+        }
+        for (index, binding) in self.kv_namespaces.iter().enumerate() {
+            if binding.binding.is_empty() || binding.id.is_empty() {
+                return Err(error(&format!("kv_namespaces[{index}]"), "needs a non-empty `binding` and `id`".into()));
+            }
+        }
+        for name in self.vars.keys() {
+            if name.is_empty() {
+                return Err(error("vars", "has an empty variable name".into()));
+            }
+        }
+        Ok(())
+    }
+}

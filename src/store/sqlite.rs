@@ -1,0 +1,292 @@
+//! The embedded store: one SQLite file in the data directory, in WAL mode
+//! with full synchronous commits, so that a crash (even `kill -9` during an
+//! upload) loses nothing committed and exposes nothing half-written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::broadcast;
+
+use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
+use crate::deploy::{Bundle, VersionMetadata};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS workers (
+    name TEXT PRIMARY KEY,
+    active_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    worker TEXT NOT NULL REFERENCES workers(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    bundle BLOB NOT NULL,
+    PRIMARY KEY (worker, id)
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    worker TEXT NOT NULL REFERENCES workers(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (worker, name)
+);
+";
+
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    changes: broadcast::Sender<()>,
+}
+
+fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let connection = Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(backend)?;
+        connection.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            changes: broadcast::channel(16).0,
+        })
+    }
+
+    /// Runs `work` on the connection on a blocking thread.
+    async fn with<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || work(&mut connection.lock().expect("store lock")))
+            .await
+            .map_err(backend)?
+    }
+
+    fn changed(&self) {
+        let _ = self.changes.send(());
+    }
+}
+
+fn read_version(worker: &str, id: String, created_at: i64, metadata: String, bundle: Vec<u8>) -> Result<StoredVersion, StoreError> {
+    let metadata: VersionMetadata = serde_json::from_str(&metadata).map_err(backend)?;
+    let bundle = Bundle::decode(metadata.main_module.clone(), &bundle)?;
+    Ok(StoredVersion { worker: worker.to_string(), id, created_at, metadata, bundle })
+}
+
+fn load_version(connection: &Connection, worker: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+    let row = connection
+        .query_row(
+            "SELECT created_at, metadata, bundle FROM versions WHERE worker = ?1 AND id = ?2",
+            params![worker, id],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    row.map(|(created_at, metadata, bundle)| read_version(worker, id.to_string(), created_at, metadata, bundle))
+        .transpose()
+}
+
+fn worker_exists(connection: &Connection, worker: &str) -> Result<bool, StoreError> {
+    connection
+        .query_row("SELECT 1 FROM workers WHERE name = ?1", params![worker], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend)
+}
+
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError> {
+        let info = VersionInfo::new(&version, true);
+        self.with(move |connection| {
+            let tx = connection.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO workers (name, active_version) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version",
+                params![version.worker, version.id],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO versions (worker, id, created_at, metadata, bundle) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (worker, id) DO NOTHING",
+                params![
+                    version.worker,
+                    version.id,
+                    version.created_at,
+                    serde_json::to_string(&version.metadata).map_err(backend)?,
+                    version.bundle.encode()
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await?;
+        self.changed();
+        Ok(info)
+    }
+
+    async fn activate(&self, worker: &str, version: &str) -> Result<VersionInfo, StoreError> {
+        let (worker, version) = (worker.to_string(), version.to_string());
+        let info = self
+            .with(move |connection| {
+                let stored = load_version(connection, &worker, &version)?.ok_or_else(|| {
+                    if worker_exists(connection, &worker).unwrap_or(false) {
+                        StoreError::VersionNotFound { worker: worker.clone(), version: version.clone() }
+                    } else {
+                        StoreError::WorkerNotFound(worker.clone())
+                    }
+                })?;
+                connection
+                    .execute("UPDATE workers SET active_version = ?2 WHERE name = ?1", params![worker, version])
+                    .map_err(backend)?;
+                Ok(VersionInfo::new(&stored, true))
+            })
+            .await?;
+        self.changed();
+        Ok(info)
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT w.name, w.active_version,
+                        (SELECT COUNT(*) FROM versions v WHERE v.worker = w.name),
+                        (SELECT group_concat(s.name, char(10)) FROM secrets s WHERE s.worker = w.name)
+                     FROM workers w ORDER BY w.name",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| {
+                    let secrets: Option<String> = row.get(3)?;
+                    let mut secrets: Vec<String> =
+                        secrets.map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default();
+                    secrets.sort();
+                    Ok(WorkerInfo {
+                        name: row.get(0)?,
+                        active_version: row.get(1)?,
+                        versions: row.get::<_, i64>(2)? as usize,
+                        secrets,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn versions(&self, worker: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let active: String = connection
+                .query_row("SELECT active_version FROM workers WHERE name = ?1", params![worker], |row| row.get(0))
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::WorkerNotFound(worker.clone()))?;
+            let mut statement = connection
+                .prepare("SELECT id, created_at, metadata, bundle FROM versions WHERE worker = ?1 ORDER BY created_at DESC, rowid DESC")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .map_err(backend)?;
+            let mut versions = Vec::new();
+            for row in rows {
+                let (id, created_at, metadata, bundle) = row.map_err(backend)?;
+                let version = read_version(&worker, id, created_at, metadata, bundle)?;
+                versions.push(VersionInfo::new(&version, version.id == active));
+            }
+            Ok(versions)
+        })
+        .await
+    }
+
+    async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection.prepare("SELECT name, active_version FROM workers ORDER BY name").map_err(backend)?;
+            let workers: Vec<(String, String)> = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            let mut secrets_query = connection.prepare("SELECT name, value FROM secrets WHERE worker = ?1").map_err(backend)?;
+            let mut active = Vec::new();
+            for (worker, id) in workers {
+                let Some(version) = load_version(connection, &worker, &id)? else { continue };
+                let secrets: BTreeMap<String, String> = secrets_query
+                    .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(backend)?;
+                active.push(ActiveWorker { version, secrets });
+            }
+            Ok(active)
+        })
+        .await
+    }
+
+    async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let deleted = connection.execute("DELETE FROM workers WHERE name = ?1", params![worker]).map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::WorkerNotFound(worker));
+            }
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    async fn put_secret(&self, worker: &str, name: &str, value: &str) -> Result<(), StoreError> {
+        let (worker, name, value) = (worker.to_string(), name.to_string(), value.to_string());
+        self.with(move |connection| {
+            if !worker_exists(connection, &worker)? {
+                return Err(StoreError::WorkerNotFound(worker));
+            }
+            connection
+                .execute(
+                    "INSERT INTO secrets (worker, name, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (worker, name) DO UPDATE SET value = excluded.value",
+                    params![worker, name, value],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    async fn delete_secret(&self, worker: &str, name: &str) -> Result<(), StoreError> {
+        let (worker, name) = (worker.to_string(), name.to_string());
+        self.with(move |connection| {
+            let deleted = connection
+                .execute("DELETE FROM secrets WHERE worker = ?1 AND name = ?2", params![worker, name])
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(if worker_exists(connection, &worker)? {
+                    StoreError::SecretNotFound { worker, name }
+                } else {
+                    StoreError::WorkerNotFound(worker)
+                });
+            }
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    fn changes(&self) -> broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+}
