@@ -7,6 +7,7 @@
 pub mod config;
 pub mod deploy;
 pub mod isolate;
+pub mod node;
 pub mod ops;
 pub mod server;
 pub mod store;

@@ -12,9 +12,11 @@ use tracing_subscriber::EnvFilter;
 
 use ridge::config::CONFIG_FILE;
 use ridge::isolate::{Scheduler, SchedulerOptions};
+use ridge::node::Node;
 use ridge::ops::net::OutboundPolicy;
+use ridge::server::admin::AdminApi;
 use ridge::server::tls::CertifiedKey;
-use ridge::server::{serve_tcp, EdgeHandler, ErrorDetail, Router};
+use ridge::server::{admin_service, edge_service, serve_tcp, EdgeHandler, ErrorDetail, Router};
 use ridge::worker::WorkerVersion;
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
@@ -63,9 +65,29 @@ struct DevArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Folder whose subfolders are workers, each with its ridge.toml.
+    /// Serve every subfolder of DIR that has a ridge.toml, without a store
+    /// or admin API. Without --workers, Ridge serves what was uploaded
+    /// through the admin API into --store.
     #[arg(long, value_name = "DIR")]
-    workers: PathBuf,
+    workers: Option<PathBuf>,
+    /// Where uploaded workers are kept: sqlite:PATH (default: ridge.db in
+    /// --data-dir).
+    #[arg(long, value_name = "URL", conflicts_with = "workers")]
+    store: Option<String>,
+    /// Folder for the embedded store.
+    #[arg(long, value_name = "DIR", default_value = "ridge-data")]
+    data_dir: PathBuf,
+    /// Address of the admin API (upload, versions, rollback, secrets).
+    #[arg(long, default_value = "127.0.0.1:8788", conflicts_with = "workers")]
+    admin_listen: SocketAddr,
+    /// Bearer token the admin API requires.
+    #[arg(
+        long,
+        env = "RIDGE_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    admin_token: Option<String>,
     /// Address for HTTP traffic to workers.
     #[arg(long, default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
@@ -185,7 +207,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = serve_tcp(listener, tls, handler)?;
+    let server = serve_tcp(listener, tls, edge_service(handler))?;
     tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {scheme}://{}", server.local_addr);
     run_until_signal(server).await
 }
@@ -196,25 +218,52 @@ async fn serve(args: ServeArgs) -> Result<()> {
         allow_hosts: args.allow_outbound.clone(),
     }
     .install();
-    let workers = load_worker_folders(&args.workers)?;
-    let router = Router::new(workers.clone(), args.base_domain)?;
     let tls = args.tls.server_config()?;
     let scheduler = args.isolates.scheduler(args.isolate_threads)?;
-    let handler = Arc::new(EdgeHandler::new(router, scheduler, ErrorDetail::Opaque));
+    let handler = Arc::new(EdgeHandler::new(
+        Router::default(),
+        scheduler,
+        ErrorDetail::Opaque,
+    ));
+    let mut admin = None;
+    if let Some(dir) = &args.workers {
+        let workers = load_worker_folders(dir)?;
+        handler.set_router(Router::new(workers.clone(), args.base_domain.clone())?);
+        for worker in &workers {
+            tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
+        }
+    } else {
+        let token = args
+            .admin_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .context("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")?;
+        let store = ridge::store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir)?;
+        let node = Node::new(store.clone(), handler.clone(), args.base_domain.clone());
+        let count = node.reload().await?;
+        node.watch();
+        tracing::info!(workers = count, "workers loaded from the store");
+        let api = Arc::new(AdminApi::new(store, node, token));
+        let listener = tokio::net::TcpListener::bind(args.admin_listen)
+            .await
+            .with_context(|| format!("cannot listen on {} for the admin API", args.admin_listen))?;
+        let server = serve_tcp(listener, None, admin_service(api))?;
+        tracing::info!("admin API on http://{}", server.local_addr);
+        admin = Some(server);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = serve_tcp(listener, tls, handler)?;
-    for worker in &workers {
-        tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
+    let server = serve_tcp(listener, tls, edge_service(handler))?;
+    tracing::info!("ready on {scheme}://{}", server.local_addr);
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down: finishing requests in flight");
+    if let Some(admin) = admin {
+        admin.shutdown().await;
     }
-    tracing::info!(
-        workers = workers.len(),
-        "ready on {scheme}://{}",
-        server.local_addr
-    );
-    run_until_signal(server).await
+    server.shutdown().await;
+    Ok(())
 }
 
 fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>> {

@@ -67,15 +67,26 @@ impl WorkerVersion {
 
     /// Loads a worker from a folder with `ridge.toml`, or from a lone script;
     /// `extra_vars` add to or override its `[vars]`.
-    pub fn load(path: &Path, extra_vars: &BTreeMap<String, String>) -> Result<Arc<Self>, WorkerLoadError> {
+    pub fn load(
+        path: &Path,
+        extra_vars: &BTreeMap<String, String>,
+    ) -> Result<Arc<Self>, WorkerLoadError> {
         let (config, root) = load_config(path)?;
         let bundle = Bundle::from_directory(&root, &config.main)?;
         let mut metadata = VersionMetadata::from_config(&config);
         for (key, value) in extra_vars {
-            metadata.vars.insert(key.clone(), serde_json::Value::String(value.clone()));
+            metadata
+                .vars
+                .insert(key.clone(), serde_json::Value::String(value.clone()));
         }
         let version_id = content_hash(&metadata, &bundle);
-        Ok(Arc::new(Self::new(&config.name, &version_id, &metadata, bundle, &BTreeMap::new())))
+        Ok(Arc::new(Self::new(
+            &config.name,
+            &version_id,
+            &metadata,
+            bundle,
+            &BTreeMap::new(),
+        )))
     }
 }
 
@@ -84,7 +95,12 @@ impl WorkerVersion {
 pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadError> {
     if path.is_dir() {
         Ok((WorkerConfig::from_dir(path)?, path.to_path_buf()))
-    } else if path.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "mjs")) {
+    } else if path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("js" | "mjs")
+        )
+    {
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok((WorkerConfig::for_script(path), root))
     } else {

@@ -140,12 +140,22 @@ impl Bundle {
         let mut modules = BTreeMap::new();
         while !bytes.is_empty() {
             let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
-            let (name, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize).ok_or_else(corrupt)?;
+            let (name, rest) = rest
+                .split_at_checked(u32::from_le_bytes(*len) as usize)
+                .ok_or_else(corrupt)?;
             let (len, rest) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
-            let (content, rest) = rest.split_at_checked(u64::from_le_bytes(*len) as usize).ok_or_else(corrupt)?;
+            let (content, rest) = rest
+                .split_at_checked(u64::from_le_bytes(*len) as usize)
+                .ok_or_else(corrupt)?;
             let name = String::from_utf8(name.to_vec()).map_err(|_| corrupt())?;
             let kind = ModuleKind::from_name(&name).ok_or_else(corrupt)?;
-            modules.insert(name, Module { kind, content: content.into() });
+            modules.insert(
+                name,
+                Module {
+                    kind,
+                    content: content.into(),
+                },
+            );
             bytes = rest;
         }
         Self::new(main, modules)
@@ -259,14 +269,26 @@ mod tests {
 
     #[test]
     fn bundles_survive_encoding() {
-        let js = Module { kind: ModuleKind::JavaScript, content: b"export default {}".to_vec().into() };
-        let wasm = Module { kind: ModuleKind::Wasm, content: vec![0, 97, 115, 109, 255].into() };
+        let js = Module {
+            kind: ModuleKind::JavaScript,
+            content: b"export default {}".to_vec().into(),
+        };
+        let wasm = Module {
+            kind: ModuleKind::Wasm,
+            content: vec![0, 97, 115, 109, 255].into(),
+        };
         let modules = BTreeMap::from([("a.js".to_string(), js), ("lib/b.wasm".to_string(), wasm)]);
         let bundle = Bundle::new("a.js".into(), modules).unwrap();
         let decoded = Bundle::decode("a.js".into(), &bundle.encode()).unwrap();
         assert_eq!(decoded.modules.len(), 2);
-        assert_eq!(&*decoded.modules["lib/b.wasm"].content, &[0, 97, 115, 109, 255]);
-        assert!(matches!(Bundle::decode("a.js".into(), &bundle.encode()[..7]), Err(BundleError::Corrupt)));
+        assert_eq!(
+            &*decoded.modules["lib/b.wasm"].content,
+            &[0, 97, 115, 109, 255]
+        );
+        assert!(matches!(
+            Bundle::decode("a.js".into(), &bundle.encode()[..7]),
+            Err(BundleError::Corrupt)
+        ));
     }
 
     #[test]

@@ -61,7 +61,10 @@ impl VersionMetadata {
 
     /// Checks what serde cannot: values in range, well-formed crons.
     pub fn validate(&self) -> Result<(), MetadataError> {
-        let error = |field: &str, problem: String| MetadataError { field: field.into(), problem };
+        let error = |field: &str, problem: String| MetadataError {
+            field: field.into(),
+            problem,
+        };
         let limits = &self.limits;
         for (field, value) in [
             ("limits.cpu_ms", limits.cpu_ms),
@@ -74,7 +77,10 @@ impl VersionMetadata {
             }
         }
         if limits.memory_mb > 4096 {
-            return Err(error("limits.memory_mb", format!("is {}, more than the 4096 MiB maximum", limits.memory_mb)));
+            return Err(error(
+                "limits.memory_mb",
+                format!("is {}, more than the 4096 MiB maximum", limits.memory_mb),
+            ));
         }
         for (index, cron) in self.crons.iter().enumerate() {
             let fields = cron.split_whitespace().count();
@@ -87,7 +93,10 @@ impl VersionMetadata {
         }
         for (index, binding) in self.kv_namespaces.iter().enumerate() {
             if binding.binding.is_empty() || binding.id.is_empty() {
-                return Err(error(&format!("kv_namespaces[{index}]"), "needs a non-empty `binding` and `id`".into()));
+                return Err(error(
+                    &format!("kv_namespaces[{index}]"),
+                    "needs a non-empty `binding` and `id`".into(),
+                ));
             }
         }
         for name in self.vars.keys() {

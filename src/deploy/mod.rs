@@ -9,6 +9,9 @@ pub mod upload;
 use sha2::{Digest, Sha256};
 
 pub use bundle::{Bundle, BundleError, Module, ModuleKind};
+
+/// Largest secret value (and other small admin bodies), as on Cloudflare.
+pub const MAX_SECRET_BYTES: usize = 5 * 1024;
 pub use metadata::{MetadataError, VersionMetadata};
 
 /// A version's id: the SHA-256 of its metadata and modules (first 20 hex

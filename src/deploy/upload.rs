@@ -46,18 +46,25 @@ impl UploadError {
 
 /// Reads an upload into its metadata and bundle, checking module names,
 /// sizes and metadata, without buffering more than the size limit.
-pub async fn parse_upload<S, E>(content_type: Option<&str>, body: S) -> Result<(VersionMetadata, Bundle), UploadError>
+pub async fn parse_upload<S, E>(
+    content_type: Option<&str>,
+    body: S,
+) -> Result<(VersionMetadata, Bundle), UploadError>
 where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let content_type = content_type.ok_or_else(|| UploadError::NotMultipart("no Content-Type header".into()))?;
-    let boundary = multer::parse_boundary(content_type).map_err(|e| UploadError::NotMultipart(e.to_string()))?;
+    let content_type =
+        content_type.ok_or_else(|| UploadError::NotMultipart("no Content-Type header".into()))?;
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|e| UploadError::NotMultipart(e.to_string()))?;
     let limits = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_BUNDLE_BYTES + MAX_UPLOAD_OVERHEAD));
     let mut multipart = multer::Multipart::with_constraints(body, boundary, limits);
     let too_large = |error: multer::Error| match error {
-        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => UploadError::TooLarge,
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            UploadError::TooLarge
+        }
         other => UploadError::Malformed(other.to_string()),
     };
 
@@ -67,16 +74,26 @@ where
         let part = field.name().unwrap_or_default().to_string();
         if part == "metadata" {
             let bytes = field.bytes().await.map_err(too_large)?;
-            let parsed: VersionMetadata =
-                serde_json::from_slice(&bytes).map_err(|e| UploadError::MetadataJson(e.to_string()))?;
+            let parsed: VersionMetadata = serde_json::from_slice(&bytes)
+                .map_err(|e| UploadError::MetadataJson(e.to_string()))?;
             metadata = Some(parsed);
             continue;
         }
         let name = field.file_name().map(str::to_string).unwrap_or(part);
         validate_module_name(&name)?;
-        let kind = ModuleKind::from_name(&name).ok_or_else(|| BundleError::UnknownKind(name.clone()))?;
+        let kind =
+            ModuleKind::from_name(&name).ok_or_else(|| BundleError::UnknownKind(name.clone()))?;
         let content = field.bytes().await.map_err(too_large)?;
-        if modules.insert(name.clone(), Module { kind, content: content.to_vec().into() }).is_some() {
+        if modules
+            .insert(
+                name.clone(),
+                Module {
+                    kind,
+                    content: content.to_vec().into(),
+                },
+            )
+            .is_some()
+        {
             return Err(UploadError::DuplicateModule(name));
         }
     }
@@ -90,7 +107,9 @@ where
 mod tests {
     use super::*;
 
-    async fn parse(parts: &[(&str, &str, &[u8])]) -> Result<(VersionMetadata, Bundle), UploadError> {
+    async fn parse(
+        parts: &[(&str, &str, &[u8])],
+    ) -> Result<(VersionMetadata, Bundle), UploadError> {
         let mut body = Vec::new();
         for (name, filename, content) in parts {
             body.extend_from_slice(b"--XYZ\r\n");
@@ -104,14 +123,19 @@ mod tests {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(b"--XYZ--\r\n");
-        let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(body)) });
+        let stream =
+            futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(body)) });
         parse_upload(Some("multipart/form-data; boundary=XYZ"), stream).await
     }
 
     #[tokio::test]
     async fn a_valid_upload_becomes_metadata_and_bundle() {
         let (metadata, bundle) = parse(&[
-            ("metadata", "", br#"{"main_module":"index.js","vars":{"A":"1"}}"#),
+            (
+                "metadata",
+                "",
+                br#"{"main_module":"index.js","vars":{"A":"1"}}"#,
+            ),
             ("index.js", "index.js", b"export default {}"),
             ("lib", "lib/add.wasm", b"\0asm"),
         ])
@@ -125,15 +149,37 @@ mod tests {
     async fn bad_uploads_name_the_problem() {
         let err = parse(&[("index.js", "index.js", b"x")]).await.unwrap_err();
         assert!(matches!(err, UploadError::MissingMetadata));
-        let err = parse(&[("metadata", "", br#"{"main_module":"index.js","limits":{"cpu_ms":0}}"#), ("a", "index.js", b"x")])
+        let err = parse(&[
+            (
+                "metadata",
+                "",
+                br#"{"main_module":"index.js","limits":{"cpu_ms":0}}"#,
+            ),
+            ("a", "index.js", b"x"),
+        ])
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("limits.cpu_ms"), "{err}");
+        let err = parse(&[("metadata", "", br#"{"main":"index.js"}"#)])
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("limits.cpu_ms"), "{err}");
-        let err = parse(&[("metadata", "", br#"{"main":"index.js"}"#)]).await.unwrap_err();
         assert!(err.to_string().contains("main"), "{err}");
-        let err = parse(&[("metadata", "", br#"{"main_module":"x.js"}"#), ("a", "../x.js", b"x")]).await.unwrap_err();
-        assert!(err.to_string().contains("..") && err.status() == 400, "{err}");
-        let err = parse(&[("metadata", "", br#"{"main_module":"x.js"}"#), ("a", "x.exe", b"x")]).await.unwrap_err();
+        let err = parse(&[
+            ("metadata", "", br#"{"main_module":"x.js"}"#),
+            ("a", "../x.js", b"x"),
+        ])
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("..") && err.status() == 400,
+            "{err}"
+        );
+        let err = parse(&[
+            ("metadata", "", br#"{"main_module":"x.js"}"#),
+            ("a", "x.exe", b"x"),
+        ])
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("unknown type"), "{err}");
     }
 }

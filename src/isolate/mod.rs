@@ -6,5 +6,6 @@ pub mod loader;
 pub mod runtime;
 pub mod scheduler;
 pub mod snapshot;
+pub mod validate;
 
 pub use scheduler::{Scheduler, SchedulerOptions};

@@ -1,6 +1,7 @@
 //! The data plane: HTTP/1.1 and HTTP/2 (cleartext and TLS) in front of the
 //! isolate scheduler, with host/path routing to workers.
 
+pub mod admin;
 pub mod body;
 pub mod handler;
 pub mod router;
@@ -9,4 +10,4 @@ pub mod tls;
 
 pub use handler::{EdgeHandler, ErrorDetail};
 pub use router::Router;
-pub use tcp::{serve_tcp, ServerHandle};
+pub use tcp::{admin_service, edge_service, serve_tcp, ServerHandle, Service};

@@ -29,39 +29,50 @@ struct Route {
 
 impl Route {
     fn parse(pattern: &str, worker: Arc<WorkerVersion>) -> Result<Self, RouteError> {
-        let error = |reason| RouteError {
-            pattern: pattern.to_string(),
-            worker: worker.name.clone(),
-            reason,
-        };
+        let (host, wildcard_host, path, prefix) =
+            Self::parse_pattern(pattern).map_err(|reason| RouteError {
+                pattern: pattern.to_string(),
+                worker: worker.name.clone(),
+                reason,
+            })?;
+        Ok(Self {
+            host,
+            wildcard_host,
+            path,
+            prefix,
+            worker,
+        })
+    }
+
+    /// Splits a pattern into (host, wildcard host?, path, path prefix?).
+    fn parse_pattern(pattern: &str) -> Result<(String, bool, String, bool), &'static str> {
         let without_scheme = pattern
             .trim_start_matches("https://")
             .trim_start_matches("http://");
-        let (host, path) = match without_scheme.find('/') {
-            Some(i) => (&without_scheme[..i], &without_scheme[i..]),
-            None => return Err(error("a route needs a path, e.g. \"example.com/*\"")),
+        let Some(slash) = without_scheme.find('/') else {
+            return Err("a route needs a path, e.g. \"example.com/*\"");
         };
+        let (host, path) = without_scheme.split_at(slash);
         let (wildcard_host, host) = match host.strip_prefix("*.") {
             Some(rest) => (true, rest),
             None => (false, host),
         };
         if host.is_empty() || host.contains('*') {
-            return Err(error("the host may only use '*' as a leading \"*.\""));
+            return Err("the host may only use '*' as a leading \"*.\"");
         }
         let (prefix, path) = match path.strip_suffix('*') {
             Some(rest) => (true, rest),
             None => (false, path),
         };
         if path.contains('*') {
-            return Err(error("the path may only use '*' at its end"));
+            return Err("the path may only use '*' at its end");
         }
-        Ok(Self {
-            host: host.to_ascii_lowercase(),
+        Ok((
+            host.to_ascii_lowercase(),
             wildcard_host,
-            path: path.to_string(),
+            path.to_string(),
             prefix,
-            worker,
-        })
+        ))
     }
 
     fn matches(&self, host: &str, path: &str) -> bool {
@@ -89,6 +100,13 @@ impl Route {
             !self.prefix,
         )
     }
+}
+
+/// Checks a route pattern; the error says what is wrong with it.
+pub fn validate_route(pattern: &str) -> Result<(), String> {
+    Route::parse_pattern(pattern)
+        .map(drop)
+        .map_err(str::to_string)
 }
 
 /// The routing table of a node.

@@ -1,5 +1,6 @@
-//! The TCP listener: HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2
-//! negotiated by ALPN over TLS), served by hyper.
+//! TCP listeners: HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2
+//! negotiated by ALPN over TLS), served by hyper, for the data plane and the
+//! admin API alike.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,37 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::admin::AdminApi;
+use super::body::WireBody;
 use super::handler::EdgeHandler;
+
+/// What answers requests on a listener: given a request and its scheme
+/// ("http" or "https"), the response.
+pub type Service = Arc<
+    dyn Fn(
+            hyper::Request<Incoming>,
+            &'static str,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Response<WireBody>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The data plane: requests go to workers.
+pub fn edge_service(handler: Arc<EdgeHandler>) -> Service {
+    Arc::new(move |request, scheme| {
+        let handler = handler.clone();
+        Box::pin(async move { handler.handle(request, scheme).await })
+    })
+}
+
+/// The admin API.
+pub fn admin_service(api: Arc<AdminApi>) -> Service {
+    Arc::new(move |request, _scheme| {
+        let api = api.clone();
+        Box::pin(async move { api.handle(request).await })
+    })
+}
 
 /// A running listener: its address, and a way to stop it.
 pub struct ServerHandle {
@@ -35,11 +66,11 @@ impl ServerHandle {
     }
 }
 
-/// Serves `handler` on `listener`, with TLS when `tls` is set.
+/// Serves `service` on `listener`, with TLS when `tls` is set.
 pub fn serve_tcp(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    handler: Arc<EdgeHandler>,
+    service: Service,
 ) -> std::io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (shutdown, mut stopping) = watch::channel(false);
@@ -57,14 +88,14 @@ pub fn serve_tcp(
               _ = stopping.changed() => break,
             };
             let _ = stream.set_nodelay(true);
-            let handler = handler.clone();
+            let service = service.clone();
             let acceptor = acceptor.clone();
             let stopping = stopping.clone();
             tokio::spawn(async move {
                 match acceptor {
-                    None => serve_connection(stream, "http", handler, stopping).await,
+                    None => serve_connection(stream, "http", service, stopping).await,
                     Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => serve_connection(stream, "https", handler, stopping).await,
+                        Ok(stream) => serve_connection(stream, "https", service, stopping).await,
                         Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                     },
                 }
@@ -81,14 +112,14 @@ pub fn serve_tcp(
 async fn serve_connection<S>(
     stream: S,
     scheme: &'static str,
-    handler: Arc<EdgeHandler>,
+    service: Service,
     mut stopping: watch::Receiver<bool>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request: hyper::Request<Incoming>| {
-        let handler = handler.clone();
-        async move { Ok::<_, std::convert::Infallible>(handler.handle(request, scheme).await) }
+        let response = service(request, scheme);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
     let connection = builder.serve_connection(TokioIo::new(stream), service);

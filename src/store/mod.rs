@@ -116,6 +116,10 @@ pub fn open(url: &str, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     if url.contains("://") {
         return Err(StoreError::UnsupportedUrl(url.to_string()));
     }
-    let path = if url.is_empty() { data_dir.join("ridge.db") } else { Path::new(url).to_path_buf() };
+    let path = if url.is_empty() {
+        data_dir.join("ridge.db")
+    } else {
+        Path::new(url).to_path_buf()
+    };
     Ok(Arc::new(sqlite::SqliteStore::open(&path)?))
 }

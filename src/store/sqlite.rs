@@ -45,11 +45,16 @@ fn backend(error: impl std::fmt::Display) -> StoreError {
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
-        let connection = Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        let connection = Connection::open(path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
         connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
             .map_err(backend)?;
         connection.execute_batch(SCHEMA).map_err(backend)?;
         Ok(Self {
@@ -75,28 +80,56 @@ impl SqliteStore {
     }
 }
 
-fn read_version(worker: &str, id: String, created_at: i64, metadata: String, bundle: Vec<u8>) -> Result<StoredVersion, StoreError> {
+fn read_version(
+    worker: &str,
+    id: String,
+    created_at: i64,
+    metadata: String,
+    bundle: Vec<u8>,
+) -> Result<StoredVersion, StoreError> {
     let metadata: VersionMetadata = serde_json::from_str(&metadata).map_err(backend)?;
     let bundle = Bundle::decode(metadata.main_module.clone(), &bundle)?;
-    Ok(StoredVersion { worker: worker.to_string(), id, created_at, metadata, bundle })
+    Ok(StoredVersion {
+        worker: worker.to_string(),
+        id,
+        created_at,
+        metadata,
+        bundle,
+    })
 }
 
-fn load_version(connection: &Connection, worker: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+fn load_version(
+    connection: &Connection,
+    worker: &str,
+    id: &str,
+) -> Result<Option<StoredVersion>, StoreError> {
     let row = connection
         .query_row(
             "SELECT created_at, metadata, bundle FROM versions WHERE worker = ?1 AND id = ?2",
             params![worker, id],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?)),
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                ))
+            },
         )
         .optional()
         .map_err(backend)?;
-    row.map(|(created_at, metadata, bundle)| read_version(worker, id.to_string(), created_at, metadata, bundle))
-        .transpose()
+    row.map(|(created_at, metadata, bundle)| {
+        read_version(worker, id.to_string(), created_at, metadata, bundle)
+    })
+    .transpose()
 }
 
 fn worker_exists(connection: &Connection, worker: &str) -> Result<bool, StoreError> {
     connection
-        .query_row("SELECT 1 FROM workers WHERE name = ?1", params![worker], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM workers WHERE name = ?1",
+            params![worker],
+            |_| Ok(()),
+        )
         .optional()
         .map(|found| found.is_some())
         .map_err(backend)
@@ -139,13 +172,19 @@ impl super::Store for SqliteStore {
             .with(move |connection| {
                 let stored = load_version(connection, &worker, &version)?.ok_or_else(|| {
                     if worker_exists(connection, &worker).unwrap_or(false) {
-                        StoreError::VersionNotFound { worker: worker.clone(), version: version.clone() }
+                        StoreError::VersionNotFound {
+                            worker: worker.clone(),
+                            version: version.clone(),
+                        }
                     } else {
                         StoreError::WorkerNotFound(worker.clone())
                     }
                 })?;
                 connection
-                    .execute("UPDATE workers SET active_version = ?2 WHERE name = ?1", params![worker, version])
+                    .execute(
+                        "UPDATE workers SET active_version = ?2 WHERE name = ?1",
+                        params![worker, version],
+                    )
                     .map_err(backend)?;
                 Ok(VersionInfo::new(&stored, true))
             })
@@ -210,16 +249,22 @@ impl super::Store for SqliteStore {
 
     async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError> {
         self.with(|connection| {
-            let mut statement = connection.prepare("SELECT name, active_version FROM workers ORDER BY name").map_err(backend)?;
+            let mut statement = connection
+                .prepare("SELECT name, active_version FROM workers ORDER BY name")
+                .map_err(backend)?;
             let workers: Vec<(String, String)> = statement
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
-            let mut secrets_query = connection.prepare("SELECT name, value FROM secrets WHERE worker = ?1").map_err(backend)?;
+            let mut secrets_query = connection
+                .prepare("SELECT name, value FROM secrets WHERE worker = ?1")
+                .map_err(backend)?;
             let mut active = Vec::new();
             for (worker, id) in workers {
-                let Some(version) = load_version(connection, &worker, &id)? else { continue };
+                let Some(version) = load_version(connection, &worker, &id)? else {
+                    continue;
+                };
                 let secrets: BTreeMap<String, String> = secrets_query
                     .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?)))
                     .map_err(backend)?
@@ -235,7 +280,9 @@ impl super::Store for SqliteStore {
     async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {
         let worker = worker.to_string();
         self.with(move |connection| {
-            let deleted = connection.execute("DELETE FROM workers WHERE name = ?1", params![worker]).map_err(backend)?;
+            let deleted = connection
+                .execute("DELETE FROM workers WHERE name = ?1", params![worker])
+                .map_err(backend)?;
             if deleted == 0 {
                 return Err(StoreError::WorkerNotFound(worker));
             }
@@ -270,7 +317,10 @@ impl super::Store for SqliteStore {
         let (worker, name) = (worker.to_string(), name.to_string());
         self.with(move |connection| {
             let deleted = connection
-                .execute("DELETE FROM secrets WHERE worker = ?1 AND name = ?2", params![worker, name])
+                .execute(
+                    "DELETE FROM secrets WHERE worker = ?1 AND name = ?2",
+                    params![worker, name],
+                )
                 .map_err(backend)?;
             if deleted == 0 {
                 return Err(if worker_exists(connection, &worker)? {

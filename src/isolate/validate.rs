@@ -1,0 +1,41 @@
+//! Checks an uploaded version before it is stored: its modules must compile
+//! and link within the bundle, its top level must run within the startup
+//! limit, and it must have a fetch handler. Done by starting it in a
+//! throwaway isolate on a thread of its own.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::runtime::WorkerIsolate;
+use crate::ops::RequestInbox;
+use crate::worker::WorkerVersion;
+
+/// `Err` holds V8's message (module, line and column for syntax errors).
+pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), String> {
+    let (sender, receiver) = oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ridge-validate".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let result = match runtime {
+                Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, async {
+                    let (_requests, inbox) = mpsc::unbounded_channel();
+                    WorkerIsolate::start(version, RequestInbox::new(inbox))
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }),
+                Err(error) => Err(format!("cannot start a validation runtime: {error}")),
+            };
+            let _ = sender.send(result);
+        });
+    if let Err(error) = spawned {
+        return Err(format!("cannot start a validation thread: {error}"));
+    }
+    receiver
+        .await
+        .unwrap_or_else(|_| Err("the validation isolate crashed".into()))
+}

@@ -1,0 +1,291 @@
+//! The admin API: JSON over HTTP on its own listener, every call
+//! authenticated with a bearer token (compared in constant time).
+//!
+//! | call | does |
+//! | --- | --- |
+//! | `GET /health`, `GET /ready` | liveness; readiness (the store answers) |
+//! | `GET /workers` | workers, active versions, secret names |
+//! | `PUT /workers/{name}` | upload a version (multipart) and activate it |
+//! | `DELETE /workers/{name}` | delete a worker, its versions and secrets |
+//! | `GET /workers/{name}/versions` | versions, newest first |
+//! | `POST /workers/{name}/activate` | `{"version": id}`: roll back or forward |
+//! | `PUT /workers/{name}/secrets/{secret}` | set a secret (body: the value) |
+//! | `DELETE /workers/{name}/secrets/{secret}` | delete a secret |
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::body::WireBody;
+use crate::config::validate_worker_name;
+use crate::deploy::upload::parse_upload;
+use crate::deploy::{content_hash, MAX_SECRET_BYTES};
+use crate::isolate::validate::check_version;
+use crate::node::Node;
+use crate::server::router::validate_route;
+use crate::store::{Store, StoreError, StoredVersion};
+use crate::worker::WorkerVersion;
+
+pub struct AdminApi {
+    store: Arc<dyn Store>,
+    node: Arc<Node>,
+    token: String,
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response<WireBody> {
+    let mut response = Response::new(WireBody::text(format!("{body}\n")));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response<WireBody> {
+    json_response(status, json!({ "error": message.to_string() }))
+}
+
+fn store_error(failure: StoreError) -> Response<WireBody> {
+    let status = match failure {
+        StoreError::WorkerNotFound(_)
+        | StoreError::VersionNotFound { .. }
+        | StoreError::SecretNotFound { .. } => StatusCode::NOT_FOUND,
+        _ => {
+            tracing::error!(error = %failure, "admin API store failure");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    error(status, failure)
+}
+
+impl AdminApi {
+    pub fn new(store: Arc<dyn Store>, node: Arc<Node>, token: String) -> Self {
+        Self { store, node, token }
+    }
+
+    fn authorized(&self, request: &Request<Incoming>) -> bool {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        bool::from(presented.as_bytes().ct_eq(self.token.as_bytes()))
+    }
+
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<WireBody> {
+        if !self.authorized(&request) {
+            let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+        let path: Vec<String> = request
+            .uri()
+            .path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let segments: Vec<&str> = path.iter().map(String::as_str).collect();
+        let method = request.method().clone();
+        match (&method, segments.as_slice()) {
+            (&Method::GET, ["health"]) => json_response(StatusCode::OK, json!({ "status": "ok" })),
+            (&Method::GET, ["ready"]) => match self.store.workers().await {
+                Ok(_) => json_response(StatusCode::OK, json!({ "status": "ready" })),
+                Err(failure) => error(StatusCode::SERVICE_UNAVAILABLE, failure),
+            },
+            (&Method::GET, ["workers"]) => match self.store.workers().await {
+                Ok(workers) => json_response(StatusCode::OK, json!({ "workers": workers })),
+                Err(failure) => store_error(failure),
+            },
+            (&Method::PUT, ["workers", name]) => self.upload(name, request).await,
+            (&Method::DELETE, ["workers", name]) => match self.store.delete_worker(name).await {
+                Ok(()) => self.applied(json!({ "deleted": name })).await,
+                Err(failure) => store_error(failure),
+            },
+            (&Method::GET, ["workers", name, "versions"]) => {
+                match self.store.versions(name).await {
+                    Ok(versions) => json_response(
+                        StatusCode::OK,
+                        json!({ "worker": name, "versions": versions }),
+                    ),
+                    Err(failure) => store_error(failure),
+                }
+            }
+            (&Method::POST, ["workers", name, "activate"]) => self.activate(name, request).await,
+            (&Method::PUT, ["workers", name, "secrets", secret]) => {
+                self.put_secret(name, secret, request).await
+            }
+            (&Method::DELETE, ["workers", name, "secrets", secret]) => {
+                match self.store.delete_secret(name, secret).await {
+                    Ok(()) => {
+                        self.applied(json!({ "worker": name, "secret": secret, "deleted": true }))
+                            .await
+                    }
+                    Err(failure) => store_error(failure),
+                }
+            }
+            _ => error(
+                StatusCode::NOT_FOUND,
+                format!("no admin API call {method} {}", request.uri().path()),
+            ),
+        }
+    }
+
+    /// Answers after this node serves the change (other nodes follow by
+    /// the store's change notices).
+    async fn applied(&self, body: serde_json::Value) -> Response<WireBody> {
+        match self.node.reload().await {
+            Ok(_) => json_response(StatusCode::OK, body),
+            Err(failure) => store_error(failure),
+        }
+    }
+
+    async fn upload(&self, name: &str, request: Request<Incoming>) -> Response<WireBody> {
+        if let Err(problem) = validate_worker_name(name) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid worker name {name:?}: {problem}"),
+            );
+        }
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = request.into_body().into_data_stream();
+        let (metadata, bundle) = match parse_upload(content_type.as_deref(), body).await {
+            Ok(parsed) => parsed,
+            Err(failure) => {
+                let status =
+                    StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                return error(status, failure);
+            }
+        };
+        for (index, route) in metadata.routes.iter().enumerate() {
+            if let Err(problem) = validate_route(route) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid metadata: `routes[{index}]` {route:?}: {problem}"),
+                );
+            }
+        }
+        let id = content_hash(&metadata, &bundle);
+        let candidate =
+            WorkerVersion::new(name, &id, &metadata, bundle.clone(), &Default::default());
+        if let Err(problem) = check_version(Arc::new(candidate)).await {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the worker does not start: {problem}"),
+            );
+        }
+        let created_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let stored = StoredVersion {
+            worker: name.to_string(),
+            id,
+            created_at,
+            metadata,
+            bundle,
+        };
+        match self.store.deploy(stored).await {
+            Ok(info) => {
+                tracing::info!(worker = name, version = %info.id, size = info.size, "version deployed");
+                self.applied(json!({ "worker": name, "version": info }))
+                    .await
+            }
+            Err(failure) => store_error(failure),
+        }
+    }
+
+    async fn activate(&self, name: &str, request: Request<Incoming>) -> Response<WireBody> {
+        let body = match read_small_body(request).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        let version = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("version")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            });
+        let Some(version) = version else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "expected a JSON body {\"version\": \"<version id>\"}",
+            );
+        };
+        match self.store.activate(name, &version).await {
+            Ok(info) => {
+                tracing::info!(worker = name, version = %info.id, "version activated");
+                self.applied(json!({ "worker": name, "version": info }))
+                    .await
+            }
+            Err(failure) => store_error(failure),
+        }
+    }
+
+    async fn put_secret(
+        &self,
+        name: &str,
+        secret: &str,
+        request: Request<Incoming>,
+    ) -> Response<WireBody> {
+        let valid_name = !secret.is_empty()
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid secret name {secret:?}: use A-Z, a-z, 0-9 and '_'"),
+            );
+        }
+        let body = match read_small_body(request).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        let Ok(value) = String::from_utf8(body.to_vec()) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the secret value must be UTF-8 text",
+            );
+        };
+        match self.store.put_secret(name, secret, &value).await {
+            Ok(()) => {
+                self.applied(json!({ "worker": name, "secret": secret }))
+                    .await
+            }
+            Err(failure) => store_error(failure),
+        }
+    }
+}
+
+/// Reads a body of at most [`MAX_SECRET_BYTES`].
+async fn read_small_body(request: Request<Incoming>) -> Result<Bytes, Response<WireBody>> {
+    let limited = http_body_util::Limited::new(request.into_body(), MAX_SECRET_BYTES);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_SECRET_BYTES} bytes"),
+        )),
+    }
+}
