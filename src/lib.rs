@@ -4,6 +4,7 @@
 //! Start with [`server::EdgeHandler`] (HTTP in), [`isolate::Scheduler`]
 //! (which isolate thread runs a request) and [`ops`] (the JS bridge).
 
+pub mod client;
 pub mod config;
 pub mod deploy;
 pub mod isolate;

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use ridge::client::AdminClient;
 use ridge::config::CONFIG_FILE;
 use ridge::isolate::{Scheduler, SchedulerOptions};
 use ridge::node::Node;
@@ -36,8 +37,97 @@ struct Cli {
 enum Command {
     /// Run one worker locally, with errors and stack traces shown in responses.
     Dev(DevArgs),
-    /// Run an edge node serving every worker folder in a directory.
+    /// Run an edge node: workers uploaded through its admin API, or every
+    /// worker folder in a directory.
     Serve(ServeArgs),
+    /// Upload the worker described by ridge.toml as a new version and
+    /// activate it.
+    Deploy(DeployArgs),
+    /// List the workers on a node.
+    Workers(AdminArgs),
+    /// List a worker's versions, newest first.
+    Versions(WorkerArgs),
+    /// Make an earlier (or later) version of a worker active again.
+    Rollback(RollbackArgs),
+    /// Set or delete a worker's secrets (values are never shown).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Delete a worker with all its versions and secrets.
+    Delete(WorkerArgs),
+}
+
+/// Where the admin API is, and the token it wants.
+#[derive(Args)]
+struct AdminArgs {
+    /// The node's admin API.
+    #[arg(long, env = "RIDGE_SERVER", default_value = "http://127.0.0.1:8788")]
+    server: String,
+    /// The admin API's bearer token.
+    #[arg(long, env = "RIDGE_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl AdminArgs {
+    fn client(&self) -> AdminClient {
+        AdminClient::new(&self.server, &self.token)
+    }
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    /// The worker: a folder with ridge.toml, or a .js file.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// A note stored with the version.
+    #[arg(long, short)]
+    message: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// The worker's name (default: `name` in ./ridge.toml).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+impl WorkerArgs {
+    fn worker(&self) -> Result<String> {
+        match &self.name {
+            Some(name) => Ok(name.clone()),
+            None => Ok(ridge::config::WorkerConfig::from_dir(Path::new("."))
+                .context("no --name given and no ridge.toml here to take it from")?
+                .name),
+        }
+    }
+}
+
+#[derive(Args)]
+struct RollbackArgs {
+    /// The version to activate (see `ridge versions`).
+    version: String,
+    #[command(flatten)]
+    worker: WorkerArgs,
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Set a secret; the value is read from standard input.
+    Put {
+        /// The name the worker sees in `env`.
+        secret: String,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// Delete a secret.
+    Delete {
+        secret: String,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
 }
 
 #[derive(Args)]
@@ -183,6 +273,83 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Dev(args) => dev(args).await,
             Command::Serve(args) => serve(args).await,
+            Command::Deploy(args) => {
+                let client = args.admin.client();
+                let answer = client
+                    .deploy(&args.path, args.message, |line| eprintln!("{line}"))
+                    .await?;
+                let version = &answer["version"];
+                println!(
+                    "Deployed {} version {}",
+                    answer["worker"].as_str().unwrap_or("?"),
+                    version["id"].as_str().unwrap_or("?")
+                );
+                for route in version["routes"].as_array().into_iter().flatten() {
+                    println!("  route {}", route.as_str().unwrap_or_default());
+                }
+                Ok(())
+            }
+            Command::Workers(admin) => {
+                let answer = admin.client().workers().await?;
+                for worker in answer["workers"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<24} active {}  ({} versions)",
+                        worker["name"].as_str().unwrap_or("?"),
+                        worker["active_version"].as_str().unwrap_or("-"),
+                        worker["versions"]
+                    );
+                }
+                Ok(())
+            }
+            Command::Versions(args) => {
+                let answer = args.admin.client().versions(&args.worker()?).await?;
+                for version in answer["versions"].as_array().into_iter().flatten() {
+                    let marker = if version["active"] == true { "*" } else { " " };
+                    println!(
+                        "{marker} {}  created {}  {} bytes  {}",
+                        version["id"].as_str().unwrap_or("?"),
+                        version["created_at"],
+                        version["size"],
+                        version["message"].as_str().unwrap_or("")
+                    );
+                }
+                Ok(())
+            }
+            Command::Rollback(args) => {
+                let worker = args.worker.worker()?;
+                args.worker
+                    .admin
+                    .client()
+                    .activate(&worker, &args.version)
+                    .await?;
+                println!("{worker} now serves version {}", args.version);
+                Ok(())
+            }
+            Command::Secret(SecretCommand::Put { secret, worker }) => {
+                let mut value = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut value)?;
+                let value = value.strip_suffix('\n').unwrap_or(&value).to_string();
+                let name = worker.worker()?;
+                worker
+                    .admin
+                    .client()
+                    .put_secret(&name, &secret, value)
+                    .await?;
+                println!("Secret {secret} set for {name}");
+                Ok(())
+            }
+            Command::Secret(SecretCommand::Delete { secret, worker }) => {
+                let name = worker.worker()?;
+                worker.admin.client().delete_secret(&name, &secret).await?;
+                println!("Secret {secret} deleted from {name}");
+                Ok(())
+            }
+            Command::Delete(args) => {
+                let name = args.worker()?;
+                args.admin.client().delete_worker(&name).await?;
+                println!("Deleted {name}");
+                Ok(())
+            }
         }
     })
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod control;
 mod errors;
 mod examples;
 mod http;

@@ -39,8 +39,14 @@ impl Ridge {
 
     /// Runs `ridge` with `args` and waits for its "ready on" line.
     pub fn start(args: &[String]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like [`Ridge::start`], with extra environment variables.
+    pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
             .args(args)
+            .envs(env.iter().copied())
             .env("RIDGE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -105,6 +111,22 @@ impl Ridge {
     /// Everything ridge logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// The URL a log line announced after `prefix` (e.g. "admin API on ").
+    pub fn announced_url(&self, prefix: &str) -> String {
+        let line = self.wait_for_log(prefix);
+        let rest = line.split(prefix).nth(1).unwrap_or_default();
+        rest.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Stops the process at once, as `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Waits until a log line contains `needle`.

@@ -1,0 +1,160 @@
+//! The client side of the admin API, behind `ridge deploy`, `ridge
+//! versions`, `ridge rollback`, `ridge secret` and `ridge workers`.
+
+use std::path::Path;
+
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+
+use crate::deploy::Bundle;
+use crate::deploy::VersionMetadata;
+use crate::worker::{load_config, WorkerLoadError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Load(#[from] WorkerLoadError),
+    #[error(transparent)]
+    Bundle(#[from] crate::deploy::BundleError),
+    #[error("cannot reach the admin API at {server}: {source}")]
+    Unreachable {
+        server: String,
+        source: reqwest::Error,
+    },
+    #[error("the admin API answered {status}: {message}")]
+    Api { status: u16, message: String },
+}
+
+/// A connection to one node's admin API.
+pub struct AdminClient {
+    server: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl AdminClient {
+    pub fn new(server: &str, token: &str) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Self {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+        let unreachable = |source| ClientError::Unreachable {
+            server: self.server.clone(),
+            source,
+        };
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            let message = body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no details")
+                .to_string();
+            return Err(ClientError::Api { status, message });
+        }
+        Ok(body)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server)
+    }
+
+    /// Uploads the worker in `path` (a folder with ridge.toml, or a script)
+    /// and returns the API's answer. `progress` hears about the upload.
+    pub async fn deploy(
+        &self,
+        path: &Path,
+        message: Option<String>,
+        progress: impl Fn(&str),
+    ) -> Result<Value, ClientError> {
+        let (config, root) = load_config(path)?;
+        let bundle = Bundle::from_directory(&root, &config.main)?;
+        let mut metadata = VersionMetadata::from_config(&config);
+        metadata.message = message;
+        metadata.author = std::env::var("USER")
+            .ok()
+            .map(|user| format!("{user} via ridge deploy"));
+        progress(&format!(
+            "Uploading {} ({} modules, {:.1} KiB)",
+            config.name,
+            bundle.modules.len(),
+            bundle.size() as f64 / 1024.0
+        ));
+        let mut form = Form::new().part(
+            "metadata",
+            Part::text(serde_json::to_string(&metadata).expect("metadata serializes"))
+                .mime_str("application/json")
+                .expect("valid mime"),
+        );
+        for (name, module) in &bundle.modules {
+            form = form.part(
+                name.clone(),
+                Part::bytes(module.content.to_vec()).file_name(name.clone()),
+            );
+        }
+        let request = self
+            .http
+            .put(self.url(&format!("/workers/{}", config.name)))
+            .multipart(form);
+        self.call(request).await
+    }
+
+    pub async fn workers(&self) -> Result<Value, ClientError> {
+        self.call(self.http.get(self.url("/workers"))).await
+    }
+
+    pub async fn versions(&self, worker: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .get(self.url(&format!("/workers/{worker}/versions"))),
+        )
+        .await
+    }
+
+    pub async fn activate(&self, worker: &str, version: &str) -> Result<Value, ClientError> {
+        let body = serde_json::json!({ "version": version });
+        self.call(
+            self.http
+                .post(self.url(&format!("/workers/{worker}/activate")))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn put_secret(
+        &self,
+        worker: &str,
+        name: &str,
+        value: String,
+    ) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .put(self.url(&format!("/workers/{worker}/secrets/{name}")))
+                .body(value),
+        )
+        .await
+    }
+
+    pub async fn delete_secret(&self, worker: &str, name: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .delete(self.url(&format!("/workers/{worker}/secrets/{name}"))),
+        )
+        .await
+    }
+
+    pub async fn delete_worker(&self, worker: &str) -> Result<Value, ClientError> {
+        self.call(self.http.delete(self.url(&format!("/workers/{worker}"))))
+            .await
+    }
+}

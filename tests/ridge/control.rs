@@ -1,0 +1,459 @@
+//! The control plane over the admin API and the `ridge` CLI: upload,
+//! validation, versions, rollback, secrets, authentication, durability.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use reqwest::multipart::{Form, Part};
+
+use crate::support::{fixture, http1, root, Ridge, TempDir};
+
+const TOKEN: &str = "test-admin-token";
+
+/// A node serving from an embedded store in `data`, with its admin API.
+struct Node {
+    ridge: Ridge,
+    admin: String,
+}
+
+impl Node {
+    fn start(data: &Path) -> Self {
+        let args: Vec<String> = [
+            "serve",
+            "--data-dir",
+            &data.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let ridge = Ridge::start_with_env(&args, &[("RIDGE_ADMIN_TOKEN", TOKEN)]);
+        let admin = ridge.announced_url("admin API on ");
+        Self { ridge, admin }
+    }
+
+    /// Runs a `ridge` client command against this node.
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
+            .args(args)
+            .env("RIDGE_SERVER", &self.admin)
+            .env("RIDGE_ADMIN_TOKEN", TOKEN)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let output = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    }
+
+    async fn get(&self, host: &str, path: &str) -> (u16, String) {
+        let response = http1()
+            .get(self.ridge.url(path))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        http1()
+            .request(method, format!("{}{path}", self.admin))
+            .bearer_auth(TOKEN)
+    }
+
+    async fn upload(
+        &self,
+        worker: &str,
+        metadata: &str,
+        modules: &[(&str, &[u8])],
+    ) -> (u16, serde_json::Value) {
+        let mut form = Form::new().part("metadata", Part::text(metadata.to_string()));
+        for (name, content) in modules {
+            form = form.part(
+                name.to_string(),
+                Part::bytes(content.to_vec()).file_name(name.to_string()),
+            );
+        }
+        let response = self
+            .admin(reqwest::Method::PUT, &format!("/workers/{worker}"))
+            .await
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    async fn versions(&self, worker: &str) -> Vec<String> {
+        let response = self
+            .admin(reqwest::Method::GET, &format!("/workers/{worker}/versions"))
+            .await
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// A copy of workers/hello with its greeting changed, to make a new version.
+fn hello_variant(dir: &TempDir, greeting: &str) -> std::path::PathBuf {
+    let path = dir.path().join(greeting);
+    std::fs::create_dir_all(path.join("src")).unwrap();
+    std::fs::copy(
+        root().join("workers/hello/src/index.js"),
+        path.join("src/index.js"),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(root().join("workers/hello/ridge.toml"))
+        .unwrap()
+        .replace("\"Hello\"", &format!("\"{greeting}\""));
+    std::fs::write(path.join("ridge.toml"), config).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn deploy_serve_reject_a_broken_version_and_roll_back() {
+    let data = TempDir::new();
+    let node = Node::start(data.path());
+    let dir = TempDir::new();
+
+    let (ok, out) = node.cli(
+        &[
+            "deploy",
+            &hello_variant(&dir, "Hello").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Deployed hello version ") && out.contains("route hello.localhost/*"),
+        "{out}"
+    );
+    assert_eq!(
+        node.get("hello.localhost", "/?name=v1").await,
+        (200, "Hello, v1!\n".to_string())
+    );
+    let first = node.versions("hello").await[0].clone();
+
+    // A version that does not compile is refused and changes nothing.
+    let (status, body) = node
+        .upload(
+            "hello",
+            r#"{"main_module":"index.js","routes":["hello.localhost/*"]}"#,
+            &[(
+                "index.js",
+                b"export default {\n  fetch() { return new Response(1 +); }\n};\n",
+            )],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("SyntaxError") && message.contains("index.js:2:"),
+        "{message}"
+    );
+    assert_eq!(
+        node.get("hello.localhost", "/?name=v1").await.1,
+        "Hello, v1!\n"
+    );
+    assert_eq!(node.versions("hello").await, vec![first.clone()]);
+
+    let (ok, out) = node.cli(
+        &[
+            "deploy",
+            &hello_variant(&dir, "Howdy").display().to_string(),
+            "-m",
+            "friendlier",
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        node.get("hello.localhost", "/?name=v2").await.1,
+        "Howdy, v2!\n"
+    );
+    let (ok, out) = node.cli(&["versions", "--name", "hello"], None);
+    assert!(
+        ok && out.contains("friendlier") && out.contains(&first),
+        "{out}"
+    );
+
+    let (ok, out) = node.cli(&["rollback", &first, "--name", "hello"], None);
+    assert!(ok, "{out}");
+    assert_eq!(
+        node.get("hello.localhost", "/?name=back").await.1,
+        "Hello, back!\n"
+    );
+    let (ok, out) = node.cli(&["rollback", "nope", "--name", "hello"], None);
+    assert!(
+        !ok && out.contains("404") && out.contains("no version"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn secrets_reach_the_worker_but_never_the_api() {
+    let data = TempDir::new();
+    let node = Node::start(data.path());
+    let (ok, out) = node.cli(&["deploy", &fixture("secrets").display().to_string()], None);
+    assert!(ok, "{out}");
+    assert_eq!(node.get("secrets.test", "/").await.1, "visible unset");
+    let (ok, out) = node.cli(
+        &["secret", "put", "API_KEY", "--name", "secrets"],
+        Some("s3cr3t-value\n"),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        node.get("secrets.test", "/").await.1,
+        "visible s3cr3t-value"
+    );
+    let listing = node
+        .admin(reqwest::Method::GET, "/workers")
+        .await
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listing.contains("API_KEY") && !listing.contains("s3cr3t-value"),
+        "{listing}"
+    );
+    let versions = node
+        .admin(reqwest::Method::GET, "/workers/secrets/versions")
+        .await
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!versions.contains("s3cr3t-value"), "{versions}");
+    assert!(
+        !node.ridge.logs().contains("s3cr3t-value"),
+        "secrets stay out of the logs"
+    );
+    let (ok, _) = node.cli(&["secret", "delete", "API_KEY", "--name", "secrets"], None);
+    assert!(ok);
+    assert_eq!(node.get("secrets.test", "/").await.1, "visible unset");
+}
+
+#[tokio::test]
+async fn every_admin_call_needs_the_token() {
+    let data = TempDir::new();
+    let node = Node::start(data.path());
+    for (token, expected) in [(None, 401), (Some("wrong"), 401), (Some(TOKEN), 200)] {
+        for path in ["/workers", "/health", "/ready"] {
+            let mut request = http1().get(format!("{}{path}", node.admin));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            assert_eq!(
+                request.send().await.unwrap().status().as_u16(),
+                expected,
+                "{path} with {token:?}"
+            );
+        }
+    }
+    assert!(
+        !node.ridge.logs().contains(TOKEN),
+        "the token never appears in logs"
+    );
+}
+
+#[tokio::test]
+async fn bad_uploads_get_a_precise_4xx_and_change_nothing() {
+    let data = TempDir::new();
+    let node = Node::start(data.path());
+    let good = r#"{"main_module":"index.js","routes":["v.test/*"]}"#;
+    let handler: &[u8] = b"export default { fetch: () => new Response('ok') };";
+    let (status, _) = node.upload("valid", good, &[("index.js", handler)]).await;
+    assert_eq!(status, 200);
+    let versions_before = node.versions("valid").await;
+
+    let too_big = vec![b'a'; 11 * 1024 * 1024];
+    let cases: Vec<(&str, &str, Vec<(&str, &[u8])>, u16, &str)> = vec![
+        (
+            "traversal",
+            good,
+            vec![("index.js", handler), ("../evil.js", b"x")],
+            400,
+            "'..'",
+        ),
+        (
+            "absolute",
+            good,
+            vec![("index.js", handler), ("/etc/x.js", b"x")],
+            400,
+            "absolute path",
+        ),
+        (
+            "missing-main",
+            good,
+            vec![("other.js", handler)],
+            400,
+            "main module \"index.js\" is not in the bundle",
+        ),
+        (
+            "bad-metadata",
+            r#"{"main_module":"index.js","limits":{"cpu_ms":0}}"#,
+            vec![("index.js", handler)],
+            400,
+            "limits.cpu_ms",
+        ),
+        (
+            "unknown-field",
+            r#"{"main_module":"index.js","rotues":[]}"#,
+            vec![("index.js", handler)],
+            400,
+            "rotues",
+        ),
+        (
+            "bad-route",
+            r#"{"main_module":"index.js","routes":["no-path"]}"#,
+            vec![("index.js", handler)],
+            400,
+            "routes[0]",
+        ),
+        (
+            "bad-cron",
+            r#"{"main_module":"index.js","crons":["* *"]}"#,
+            vec![("index.js", handler)],
+            400,
+            "crons[0]",
+        ),
+        (
+            "no-handler",
+            good,
+            vec![("index.js", b"export const x = 1;")],
+            400,
+            "no fetch handler",
+        ),
+        (
+            "missing-import",
+            good,
+            vec![(
+                "index.js",
+                b"import x from './gone.js'; export default { fetch: () => new Response(x) };",
+            )],
+            400,
+            "gone.js",
+        ),
+        (
+            "bad-wasm",
+            good,
+            vec![
+                (
+                    "index.js",
+                    b"import m from './m.wasm'; export default { fetch: () => new Response('x') };",
+                ),
+                ("m.wasm", b"not wasm"),
+            ],
+            400,
+            "m.wasm is not a valid WebAssembly module",
+        ),
+        (
+            "too-big",
+            good,
+            vec![("index.js", handler), ("big.txt", &too_big)],
+            413,
+            "larger than the 10 MiB limit",
+        ),
+    ];
+    for (worker, metadata, modules, status, message) in cases {
+        let (got, body) = node.upload(worker, metadata, &modules).await;
+        assert_eq!(got, status, "{worker}: {body}");
+        assert!(
+            body["error"].as_str().unwrap_or_default().contains(message),
+            "{worker}: {body}"
+        );
+    }
+    // Not multipart at all, and multipart that is cut short.
+    let response = node
+        .admin(reqwest::Method::PUT, "/workers/plain")
+        .await
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let response = node
+        .admin(reqwest::Method::PUT, "/workers/cut")
+        .await
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body("--XYZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"main")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = node
+        .admin(reqwest::Method::PUT, "/workers/Bad%20Name")
+        .await
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    // Nothing changed: one worker, its one version, still serving.
+    let workers = node
+        .admin(reqwest::Method::GET, "/workers")
+        .await
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(workers["workers"].as_array().unwrap().len(), 1, "{workers}");
+    assert_eq!(node.versions("valid").await, versions_before);
+    assert_eq!(node.get("v.test", "/").await, (200, "ok".to_string()));
+}
+
+#[tokio::test]
+async fn deployed_workers_survive_a_hard_restart() {
+    let data = TempDir::new();
+    let mut node = Node::start(data.path());
+    let (ok, out) = node.cli(
+        &[
+            "deploy",
+            &root().join("workers/hello").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    node.ridge.kill();
+    let node = Node::start(data.path());
+    assert_eq!(
+        node.get("hello.localhost", "/?name=again").await,
+        (200, "Hello, again!\n".to_string())
+    );
+    let (ok, out) = node.cli(&["delete", "--name", "hello"], None);
+    assert!(ok, "{out}");
+    assert_eq!(node.get("hello.localhost", "/").await.0, 404);
+}
