@@ -160,7 +160,8 @@ struct ServeArgs {
     /// through the admin API into --store.
     #[arg(long, value_name = "DIR")]
     workers: Option<PathBuf>,
-    /// Where uploaded workers are kept: sqlite:PATH (default: ridge.db in
+    /// Where uploaded workers are kept: postgres://USER:PASSWORD@HOST/DB
+    /// (shared by several nodes), or sqlite:PATH (default: ridge.db in
     /// --data-dir).
     #[arg(long, value_name = "URL", conflicts_with = "workers")]
     store: Option<String>,
@@ -405,7 +406,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .clone()
             .filter(|t| !t.is_empty())
             .context("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")?;
-        let store = ridge::store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir)?;
+        let store =
+            ridge::store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir).await?;
         let node = Node::new(store.clone(), handler.clone(), args.base_domain.clone());
         let count = node.reload().await?;
         node.watch();

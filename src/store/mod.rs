@@ -1,7 +1,9 @@
 //! Durable storage for the control plane: workers, their immutable versions,
-//! which version is active, and secrets. `sqlite.rs` is the embedded default.
+//! which version is active, and secrets. `sqlite.rs` is the embedded default;
+//! `postgres.rs` is shared by several nodes.
 //! Nothing here touches V8.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -21,7 +23,7 @@ pub enum StoreError {
     VersionNotFound { worker: String, version: String },
     #[error("worker {worker:?} has no secret {name:?}")]
     SecretNotFound { worker: String, name: String },
-    #[error("unsupported store URL {0:?}: use sqlite:PATH (or a plain path)")]
+    #[error("unsupported store URL {0:?}: use postgres://… or sqlite:PATH (or a plain path)")]
     UnsupportedUrl(String),
     #[error("storage failed: {0}")]
     Backend(String),
@@ -107,8 +109,12 @@ pub trait Store: Send + Sync {
     fn changes(&self) -> broadcast::Receiver<()>;
 }
 
-/// Opens the store a URL names: `sqlite:PATH`, or a plain file path.
-pub fn open(url: &str, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a URL names: `postgres://…`, `sqlite:PATH`, or a plain
+/// file path (empty: `ridge.db` in `data_dir`).
+pub async fn open(url: &str, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
+    }
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.trim_start_matches("//");
         return Ok(Arc::new(sqlite::SqliteStore::open(Path::new(path))?));

@@ -1,27 +1,49 @@
 //! The control plane over the admin API and the `ridge` CLI: upload,
 //! validation, versions, rollback, secrets, authentication, durability.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use reqwest::multipart::{Form, Part};
 
-use crate::support::{fixture, http1, root, Ridge, TempDir};
+use std::time::{Duration, Instant};
+
+use crate::support::{fixture, http1, root, PgDatabase, Ridge, TempDir};
 
 const TOKEN: &str = "test-admin-token";
 
-/// A node serving from an embedded store in `data`, with its admin API.
+/// Where a test's nodes keep their state.
+enum Backend {
+    Sqlite(TempDir),
+    Postgres(PgDatabase),
+}
+
+impl Backend {
+    fn sqlite() -> Self {
+        Backend::Sqlite(TempDir::new())
+    }
+
+    fn postgres() -> Self {
+        Backend::Postgres(PgDatabase::create())
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Backend::Sqlite(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
+            Backend::Postgres(db) => vec!["--store".into(), db.url.clone()],
+        }
+    }
+}
+
+/// A node serving what its store holds, with its admin API.
 struct Node {
     ridge: Ridge,
     admin: String,
 }
 
 impl Node {
-    fn start(data: &Path) -> Self {
-        let args: Vec<String> = [
+    fn start(backend: &Backend) -> Self {
+        let mut args: Vec<String> = [
             "serve",
-            "--data-dir",
-            &data.display().to_string(),
             "--listen",
             "127.0.0.1:0",
             "--admin-listen",
@@ -30,6 +52,7 @@ impl Node {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        args.extend(backend.args());
         let ridge = Ridge::start_with_env(&args, &[("RIDGE_ADMIN_TOKEN", TOKEN)]);
         let admin = ridge.announced_url("admin API on ");
         Self { ridge, admin }
@@ -135,10 +158,8 @@ fn hello_variant(dir: &TempDir, greeting: &str) -> std::path::PathBuf {
     path
 }
 
-#[tokio::test]
-async fn deploy_serve_reject_a_broken_version_and_roll_back() {
-    let data = TempDir::new();
-    let node = Node::start(data.path());
+async fn deploy_serve_reject_a_broken_version_and_roll_back(backend: Backend) {
+    let node = Node::start(&backend);
     let dir = TempDir::new();
 
     let (ok, out) = node.cli(
@@ -215,10 +236,8 @@ async fn deploy_serve_reject_a_broken_version_and_roll_back() {
     );
 }
 
-#[tokio::test]
-async fn secrets_reach_the_worker_but_never_the_api() {
-    let data = TempDir::new();
-    let node = Node::start(data.path());
+async fn secrets_reach_the_worker_but_never_the_api(backend: Backend) {
+    let node = Node::start(&backend);
     let (ok, out) = node.cli(&["deploy", &fixture("secrets").display().to_string()], None);
     assert!(ok, "{out}");
     assert_eq!(node.get("secrets.test", "/").await.1, "visible unset");
@@ -263,10 +282,8 @@ async fn secrets_reach_the_worker_but_never_the_api() {
     assert_eq!(node.get("secrets.test", "/").await.1, "visible unset");
 }
 
-#[tokio::test]
-async fn every_admin_call_needs_the_token() {
-    let data = TempDir::new();
-    let node = Node::start(data.path());
+async fn every_admin_call_needs_the_token(backend: Backend) {
+    let node = Node::start(&backend);
     for (token, expected) in [(None, 401), (Some("wrong"), 401), (Some(TOKEN), 200)] {
         for path in ["/workers", "/health", "/ready"] {
             let mut request = http1().get(format!("{}{path}", node.admin));
@@ -286,10 +303,8 @@ async fn every_admin_call_needs_the_token() {
     );
 }
 
-#[tokio::test]
-async fn bad_uploads_get_a_precise_4xx_and_change_nothing() {
-    let data = TempDir::new();
-    let node = Node::start(data.path());
+async fn bad_uploads_get_a_precise_4xx_and_change_nothing(backend: Backend) {
+    let node = Node::start(&backend);
     let good = r#"{"main_module":"index.js","routes":["v.test/*"]}"#;
     let handler: &[u8] = b"export default { fetch: () => new Response('ok') };";
     let (status, _) = node.upload("valid", good, &[("index.js", handler)]).await;
@@ -297,7 +312,8 @@ async fn bad_uploads_get_a_precise_4xx_and_change_nothing() {
     let versions_before = node.versions("valid").await;
 
     let too_big = vec![b'a'; 11 * 1024 * 1024];
-    let cases: Vec<(&str, &str, Vec<(&str, &[u8])>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a [u8])>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "traversal",
             good,
@@ -435,10 +451,8 @@ async fn bad_uploads_get_a_precise_4xx_and_change_nothing() {
     assert_eq!(node.get("v.test", "/").await, (200, "ok".to_string()));
 }
 
-#[tokio::test]
-async fn deployed_workers_survive_a_hard_restart() {
-    let data = TempDir::new();
-    let mut node = Node::start(data.path());
+async fn deployed_workers_survive_a_hard_restart(backend: Backend) {
+    let mut node = Node::start(&backend);
     let (ok, out) = node.cli(
         &[
             "deploy",
@@ -448,7 +462,7 @@ async fn deployed_workers_survive_a_hard_restart() {
     );
     assert!(ok, "{out}");
     node.ridge.kill();
-    let node = Node::start(data.path());
+    let node = Node::start(&backend);
     assert_eq!(
         node.get("hello.localhost", "/?name=again").await,
         (200, "Hello, again!\n".to_string())
@@ -456,4 +470,54 @@ async fn deployed_workers_survive_a_hard_restart() {
     let (ok, out) = node.cli(&["delete", "--name", "hello"], None);
     assert!(ok, "{out}");
     assert_eq!(node.get("hello.localhost", "/").await.0, 404);
+}
+
+async fn a_deploy_on_one_node_is_served_by_another(backend: Backend) {
+    let a = Node::start(&backend);
+    let b = Node::start(&backend);
+    assert_eq!(b.get("hello.localhost", "/").await.0, 404);
+    let (ok, out) = a.cli(
+        &[
+            "deploy",
+            &root().join("workers/hello").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    let deployed = Instant::now();
+    loop {
+        if b.get("hello.localhost", "/?name=b").await == (200, "Hello, b!\n".to_string()) {
+            break;
+        }
+        assert!(
+            deployed.elapsed() < Duration::from_secs(1),
+            "node B did not serve the new version within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Runs each scenario against the embedded store and against PostgreSQL.
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $scenario() { super::$scenario(super::Backend::sqlite()).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $scenario() { super::$scenario(super::Backend::postgres()).await })*
+        }
+    };
+}
+
+on_both_stores!(
+    deploy_serve_reject_a_broken_version_and_roll_back,
+    secrets_reach_the_worker_but_never_the_api,
+    every_admin_call_needs_the_token,
+    bad_uploads_get_a_precise_4xx_and_change_nothing,
+    deployed_workers_survive_a_hard_restart,
+);
+
+#[tokio::test]
+async fn a_deploy_on_one_node_is_served_by_another_through_postgres() {
+    a_deploy_on_one_node_is_served_by_another(Backend::postgres()).await;
 }

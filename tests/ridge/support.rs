@@ -250,3 +250,66 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A fresh PostgreSQL database for one test, dropped afterwards. The server
+/// comes from `RIDGE_TEST_POSTGRES_URL` (a database whose role may create
+/// databases); `.ci/run` sets one up.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let admin_url = std::env::var("RIDGE_TEST_POSTGRES_URL").expect(
+            "RIDGE_TEST_POSTGRES_URL is not set: the PostgreSQL tests need a server \
+             (e.g. postgres://ridge:ridge@127.0.0.1:5432/ridge_test); .ci/run installs and starts one",
+        );
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("ridge_test_{}_{n}", std::process::id());
+        run_sql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("a database URL ends in /DBNAME");
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        run_sql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// Runs one statement on its own thread and runtime (usable from Drop).
+fn run_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect to PostgreSQL");
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+    })
+    .join()
+    .expect("SQL thread");
+}

@@ -1,0 +1,370 @@
+//! The shared store for several nodes: PostgreSQL. Every write notifies the
+//! `ridge_changes` channel in the same transaction, so every node listening
+//! reloads as soon as the write commits; nodes also poll, which covers
+//! notices lost while a listener reconnects.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Mutex};
+use tokio_postgres::{Client, NoTls};
+
+use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
+use crate::deploy::{Bundle, VersionMetadata};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ridge_workers (
+    name TEXT PRIMARY KEY,
+    active_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ridge_versions (
+    worker TEXT NOT NULL REFERENCES ridge_workers(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    seq BIGSERIAL,
+    metadata TEXT NOT NULL,
+    bundle BYTEA NOT NULL,
+    PRIMARY KEY (worker, id)
+);
+CREATE TABLE IF NOT EXISTS ridge_secrets (
+    worker TEXT NOT NULL REFERENCES ridge_workers(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (worker, name)
+);
+";
+
+const CHANNEL: &str = "ridge_changes";
+
+pub struct PostgresStore {
+    url: String,
+    client: Mutex<Option<Client>>,
+    changes: broadcast::Sender<()>,
+}
+
+fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+async fn connect(url: &str) -> Result<Client, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "PostgreSQL connection lost");
+        }
+    });
+    Ok(client)
+}
+
+fn read_version(worker: &str, row: &tokio_postgres::Row) -> Result<StoredVersion, StoreError> {
+    let metadata: VersionMetadata =
+        serde_json::from_str(row.get::<_, &str>("metadata")).map_err(backend)?;
+    let bundle = Bundle::decode(metadata.main_module.clone(), row.get::<_, &[u8]>("bundle"))?;
+    Ok(StoredVersion {
+        worker: worker.to_string(),
+        id: row.get("id"),
+        created_at: row.get("created_at"),
+        metadata,
+        bundle,
+    })
+}
+
+impl PostgresStore {
+    /// Connects, creates the tables if needed, and starts listening for
+    /// other nodes' changes.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let client = connect(url).await?;
+        client.batch_execute(SCHEMA).await.map_err(backend)?;
+        let store = Self {
+            url: url.to_string(),
+            client: Mutex::new(Some(client)),
+            changes: broadcast::channel(16).0,
+        };
+        store.listen();
+        Ok(store)
+    }
+
+    /// Listens on the change channel, reconnecting when the connection drops
+    /// (and announcing a change then, since notices may have been missed).
+    fn listen(&self) {
+        let (url, changes) = (self.url.clone(), self.changes.clone());
+        tokio::spawn(async move {
+            loop {
+                match tokio_postgres::connect(&url, NoTls).await {
+                    Ok((client, mut connection)) => {
+                        let messages =
+                            futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+                        let listening = async {
+                            client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+                            Ok::<_, tokio_postgres::Error>(())
+                        };
+                        let changes = changes.clone();
+                        let forward = futures::StreamExt::for_each(messages, move |message| {
+                            if let Ok(tokio_postgres::AsyncMessage::Notification(_)) = message {
+                                let _ = changes.send(());
+                            }
+                            futures::future::ready(())
+                        });
+                        let (listened, ()) = tokio::join!(listening, forward);
+                        if let Err(error) = listened {
+                            tracing::warn!(%error, "cannot LISTEN for changes");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "change listener cannot connect to PostgreSQL")
+                    }
+                }
+                let _ = changes.send(());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// The shared connection, re-established if it was lost.
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, StoreError> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(connect(&self.url).await?);
+        }
+        Ok(guard)
+    }
+
+    fn changed(&self) {
+        let _ = self.changes.send(());
+    }
+}
+
+async fn worker_exists(
+    client: &impl tokio_postgres::GenericClient,
+    worker: &str,
+) -> Result<bool, StoreError> {
+    let row = client
+        .query_opt("SELECT 1 FROM ridge_workers WHERE name = $1", &[&worker])
+        .await
+        .map_err(backend)?;
+    Ok(row.is_some())
+}
+
+#[async_trait::async_trait]
+impl super::Store for PostgresStore {
+    async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError> {
+        let info = VersionInfo::new(&version, true);
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        tx.execute(
+            "INSERT INTO ridge_workers (name, active_version) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version",
+            &[&version.worker, &version.id],
+        )
+        .await
+        .map_err(backend)?;
+        let metadata = serde_json::to_string(&version.metadata).map_err(backend)?;
+        tx.execute(
+            "INSERT INTO ridge_versions (worker, id, created_at, metadata, bundle) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (worker, id) DO NOTHING",
+            &[&version.worker, &version.id, &version.created_at, &metadata, &version.bundle.encode()],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &version.worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        drop(guard);
+        self.changed();
+        Ok(info)
+    }
+
+    async fn activate(&self, worker: &str, version: &str) -> Result<VersionInfo, StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        let row = tx
+            .query_opt("SELECT id, created_at, metadata, bundle FROM ridge_versions WHERE worker = $1 AND id = $2", &[&worker, &version])
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(if worker_exists(&tx, worker).await? {
+                StoreError::VersionNotFound {
+                    worker: worker.to_string(),
+                    version: version.to_string(),
+                }
+            } else {
+                StoreError::WorkerNotFound(worker.to_string())
+            });
+        };
+        let stored = read_version(worker, &row)?;
+        tx.execute(
+            "UPDATE ridge_workers SET active_version = $2 WHERE name = $1",
+            &[&worker, &version],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        drop(guard);
+        self.changed();
+        Ok(VersionInfo::new(&stored, true))
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let rows = client
+            .query(
+                "SELECT w.name, w.active_version,
+                    (SELECT COUNT(*) FROM ridge_versions v WHERE v.worker = w.name) AS versions,
+                    ARRAY(SELECT s.name FROM ridge_secrets s WHERE s.worker = w.name ORDER BY s.name) AS secrets
+                 FROM ridge_workers w ORDER BY w.name",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| WorkerInfo {
+                name: row.get("name"),
+                active_version: row.get("active_version"),
+                versions: row.get::<_, i64>("versions") as usize,
+                secrets: row.get("secrets"),
+            })
+            .collect())
+    }
+
+    async fn versions(&self, worker: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let active: String = client
+            .query_opt(
+                "SELECT active_version FROM ridge_workers WHERE name = $1",
+                &[&worker],
+            )
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::WorkerNotFound(worker.to_string()))?
+            .get(0);
+        let rows = client
+            .query("SELECT id, created_at, metadata, bundle FROM ridge_versions WHERE worker = $1 ORDER BY created_at DESC, seq DESC", &[&worker])
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| read_version(worker, row).map(|v| VersionInfo::new(&v, v.id == active)))
+            .collect()
+    }
+
+    async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let rows = client
+            .query(
+                "SELECT v.worker, v.id, v.created_at, v.metadata, v.bundle FROM ridge_workers w
+                 JOIN ridge_versions v ON v.worker = w.name AND v.id = w.active_version ORDER BY w.name",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        let secret_rows = client
+            .query("SELECT worker, name, value FROM ridge_secrets", &[])
+            .await
+            .map_err(backend)?;
+        let mut secrets: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for row in &secret_rows {
+            secrets
+                .entry(row.get("worker"))
+                .or_default()
+                .insert(row.get("name"), row.get("value"));
+        }
+        rows.iter()
+            .map(|row| {
+                let worker: String = row.get("worker");
+                let version = read_version(&worker, row)?;
+                Ok(ActiveWorker {
+                    version,
+                    secrets: secrets.remove(&worker).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        let deleted = tx
+            .execute("DELETE FROM ridge_workers WHERE name = $1", &[&worker])
+            .await
+            .map_err(backend)?;
+        if deleted == 0 {
+            return Err(StoreError::WorkerNotFound(worker.to_string()));
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        drop(guard);
+        self.changed();
+        Ok(())
+    }
+
+    async fn put_secret(&self, worker: &str, name: &str, value: &str) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        if !worker_exists(&tx, worker).await? {
+            return Err(StoreError::WorkerNotFound(worker.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO ridge_secrets (worker, name, value) VALUES ($1, $2, $3)
+             ON CONFLICT (worker, name) DO UPDATE SET value = excluded.value",
+            &[&worker, &name, &value],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        drop(guard);
+        self.changed();
+        Ok(())
+    }
+
+    async fn delete_secret(&self, worker: &str, name: &str) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM ridge_secrets WHERE worker = $1 AND name = $2",
+                &[&worker, &name],
+            )
+            .await
+            .map_err(backend)?;
+        if deleted == 0 {
+            return Err(if worker_exists(&tx, worker).await? {
+                StoreError::SecretNotFound {
+                    worker: worker.to_string(),
+                    name: name.to_string(),
+                }
+            } else {
+                StoreError::WorkerNotFound(worker.to_string())
+            });
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        drop(guard);
+        self.changed();
+        Ok(())
+    }
+
+    fn changes(&self) -> broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+}
