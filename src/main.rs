@@ -293,11 +293,12 @@ fn main() -> Result<()> {
             Command::Workers(admin) => {
                 let answer = admin.client().workers().await?;
                 for worker in answer["workers"].as_array().into_iter().flatten() {
+                    let versions = worker["versions"].as_u64().unwrap_or(0);
                     println!(
-                        "{:<24} active {}  ({} versions)",
+                        "{:<24} active {}  ({versions} version{})",
                         worker["name"].as_str().unwrap_or("?"),
                         worker["active_version"].as_str().unwrap_or("-"),
-                        worker["versions"]
+                        if versions == 1 { "" } else { "s" }
                     );
                 }
                 Ok(())
@@ -307,9 +308,9 @@ fn main() -> Result<()> {
                 for version in answer["versions"].as_array().into_iter().flatten() {
                     let marker = if version["active"] == true { "*" } else { " " };
                     println!(
-                        "{marker} {}  created {}  {} bytes  {}",
+                        "{marker} {}  {}  {} bytes  {}",
                         version["id"].as_str().unwrap_or("?"),
-                        version["created_at"],
+                        utc_time(version["created_at"].as_i64().unwrap_or(0)),
                         version["size"],
                         version["message"].as_str().unwrap_or("")
                     );
@@ -353,6 +354,16 @@ fn main() -> Result<()> {
             }
         }
     })
+}
+
+/// A Unix time as people read it, e.g. "2026-11-22 16:54:34 UTC".
+fn utc_time(seconds: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| seconds.to_string())
 }
 
 async fn dev(args: DevArgs) -> Result<()> {
