@@ -182,7 +182,8 @@ def main() -> None:
         "RIDGE_TEST_POSTGRES_URL", "postgres://ridge:ridge@127.0.0.1:5432/ridge_test"),
         help="database to connect to for CREATE/DROP DATABASE (env RIDGE_TEST_POSTGRES_URL)")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, _on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT may arrive ignored (background job)
+        signal.signal(sig, _on_signal)
 
     command = " ".join(shlex.quote(a) for a in ["python3", *sys.argv])
     model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text()
@@ -260,4 +261,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as e:  # cleanup already ran in main's `finally`
+        log(f"interrupted ({e or 'Ctrl-C'}); cleaned up")
+        sys.exit(130)

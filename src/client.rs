@@ -2,6 +2,8 @@
 //! versions`, `ridge rollback`, `ridge secret` and `ridge workers`.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -23,6 +25,38 @@ pub enum ClientError {
     },
     #[error("the admin API answered {status}: {message}")]
     Api { status: u16, message: String },
+}
+
+/// Bundles larger than this report their upload progress.
+const LARGE_UPLOAD: u64 = 1024 * 1024;
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+/// Counts the bytes of an upload sent and reports each tenth done.
+struct UploadProgress<F> {
+    total: u64,
+    sent: AtomicU64,
+    report: F,
+}
+
+impl<F: Fn(&str)> UploadProgress<F> {
+    fn new(total: u64, report: F) -> Self {
+        Self {
+            total,
+            sent: AtomicU64::new(0),
+            report,
+        }
+    }
+
+    fn sent(&self, bytes: u64) {
+        if self.total < LARGE_UPLOAD {
+            return;
+        }
+        let before = self.sent.fetch_add(bytes, Ordering::Relaxed);
+        let (was, now) = (before * 10 / self.total, (before + bytes) * 10 / self.total);
+        if now > was {
+            (self.report)(&format!("  {}% sent", now.min(10) * 10));
+        }
+    }
 }
 
 /// A connection to one node's admin API.
@@ -75,7 +109,7 @@ impl AdminClient {
         &self,
         path: &Path,
         message: Option<String>,
-        progress: impl Fn(&str),
+        progress: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Value, ClientError> {
         let (config, root) = load_config(path)?;
         let bundle = Bundle::from_directory(&root, &config.main)?;
@@ -96,11 +130,20 @@ impl AdminClient {
                 .mime_str("application/json")
                 .expect("valid mime"),
         );
+        let tracker = Arc::new(UploadProgress::new(bundle.size(), progress));
         for (name, module) in &bundle.modules {
-            form = form.part(
-                name.clone(),
-                Part::bytes(module.content.to_vec()).file_name(name.clone()),
-            );
+            let content = module.content.clone();
+            let length = content.len() as u64;
+            let tracker = tracker.clone();
+            let chunks =
+                futures::stream::iter((0..content.len()).step_by(UPLOAD_CHUNK).map(move |start| {
+                    let end = (start + UPLOAD_CHUNK).min(content.len());
+                    tracker.sent((end - start) as u64);
+                    Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(&content[start..end]))
+                }));
+            let part = Part::stream_with_length(reqwest::Body::wrap_stream(chunks), length)
+                .file_name(name.clone());
+            form = form.part(name.clone(), part);
         }
         let request = self
             .http

@@ -257,7 +257,7 @@ impl IsolateThread {
     }
 
     /// Drops isolates idle for longer than the idle timeout, and the least
-    /// recently used while over the memory budget.
+    /// recently used (but never the most recent) while over the memory budget.
     fn evict(&mut self) {
         let timeout = self.options.idle_timeout;
         let before = self.isolates.len();
@@ -278,11 +278,14 @@ impl IsolateThread {
                 .map(|h| h.status.memory.get())
                 .sum::<usize>()
         };
+        // The most recently used isolate always stays: dropping the one in
+        // use would only make the next request start it again.
+        let newest = self.isolates.values().map(|h| h.last_used).max();
         while used(&self.isolates) > self.options.memory_budget {
             let least_recent = self
                 .isolates
                 .iter()
-                .filter(|(_, h)| h.status.in_flight.get() == 0)
+                .filter(|(_, h)| h.status.in_flight.get() == 0 && Some(h.last_used) != newest)
                 .min_by_key(|(_, h)| h.last_used)
                 .map(|(id, _)| id.clone());
             let Some(id) = least_recent else { break };

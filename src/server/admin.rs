@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `GET /health`, `GET /ready` | liveness; readiness (the store answers) |
 //! | `GET /workers` | workers, active versions, secret names |
+//! | `GET /workers/{name}` | the active version |
 //! | `PUT /workers/{name}` | upload a version (multipart) and activate it |
 //! | `DELETE /workers/{name}` | delete a worker, its versions and secrets |
 //! | `GET /workers/{name}/versions` | versions, newest first |
@@ -110,6 +111,16 @@ impl AdminApi {
             },
             (&Method::GET, ["workers"]) => match self.store.workers().await {
                 Ok(workers) => json_response(StatusCode::OK, json!({ "workers": workers })),
+                Err(failure) => store_error(failure),
+            },
+            (&Method::GET, ["workers", name]) => match self.store.versions(name).await {
+                Ok(versions) => {
+                    let active = versions.into_iter().find(|v| v.active);
+                    json_response(
+                        StatusCode::OK,
+                        json!({ "worker": name, "active_version": active }),
+                    )
+                }
                 Err(failure) => store_error(failure),
             },
             (&Method::PUT, ["workers", name]) => self.upload(name, request).await,

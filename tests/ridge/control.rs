@@ -203,16 +203,18 @@ async fn deploy_serve_reject_a_broken_version_and_roll_back(backend: Backend) {
     );
     assert_eq!(node.versions("hello").await, vec![first.clone()]);
 
+    // A large bundle reports its upload progress.
+    let howdy = hello_variant(&dir, "Howdy");
+    std::fs::write(howdy.join("src/big.txt"), "x".repeat(2 * 1024 * 1024)).unwrap();
     let (ok, out) = node.cli(
-        &[
-            "deploy",
-            &hello_variant(&dir, "Howdy").display().to_string(),
-            "-m",
-            "friendlier",
-        ],
+        &["deploy", &howdy.display().to_string(), "-m", "friendlier"],
         None,
     );
     assert!(ok, "{out}");
+    assert!(
+        out.contains("50% sent") && out.contains("100% sent"),
+        "{out}"
+    );
     assert_eq!(
         node.get("hello.localhost", "/?name=v2").await.1,
         "Howdy, v2!\n"

@@ -51,7 +51,8 @@ async fn idle_isolates_are_dropped_and_recreated_on_demand() {
 
 #[tokio::test]
 async fn the_least_recently_used_isolate_goes_when_over_the_memory_budget() {
-    // A 1 MiB budget holds no isolate: each new one pushes out the previous.
+    // A 1 MiB budget holds only the isolate in use: each new one pushes out
+    // the previous.
     let ridge = counters(&["--isolate-memory-budget", "1", "--isolate-threads", "1"]);
     assert_eq!(count(&ridge, "a").await, "1");
     assert_eq!(count(&ridge, "a").await, "2");
