@@ -100,22 +100,8 @@ impl EdgeHandler {
             .filter(|(_, port)| port.parse::<u16>().is_ok())
             .map_or(host.as_str(), |(h, _)| h);
 
-        if path_and_query.len() > MAX_URL_BYTES {
-            return plain(
-                StatusCode::URI_TOO_LONG,
-                format!("The URL is longer than {MAX_URL_BYTES} bytes\n"),
-            );
-        }
-        let header_bytes: usize = parts
-            .headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len() + 4)
-            .sum();
-        if header_bytes > MAX_HEADER_BYTES {
-            return plain(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        format!("The request headers total {header_bytes} bytes, more than the {MAX_HEADER_BYTES} byte limit\n"),
-      );
+        if let Some(refusal) = oversized(&parts) {
+            return refusal;
         }
         let Some(worker) = self.router().route(hostname, parts.uri.path()) else {
             return plain(
@@ -176,19 +162,30 @@ impl EdgeHandler {
             tracing::warn!(worker = %worker.name, request = request_id, "{limit}");
             return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
         };
+        self.reply_to_response(answer, &worker.name, request_id, is_head)
+    }
+
+    /// The HTTP response for what the worker (or its isolate) answered.
+    fn reply_to_response(
+        &self,
+        answer: Result<WorkerReply, oneshot::error::RecvError>,
+        worker: &str,
+        request_id: u64,
+        is_head: bool,
+    ) -> Response<WireBody> {
         match answer {
             Ok(WorkerReply::Response(response)) => to_http_response(response, is_head),
             Ok(WorkerReply::LimitExceeded(message)) => {
-                tracing::warn!(worker = %worker.name, request = request_id, "{message}");
+                tracing::warn!(worker, request = request_id, "{message}");
                 plain(StatusCode::SERVICE_UNAVAILABLE, format!("{message}\n"))
             }
             Ok(WorkerReply::Error(message)) => {
-                tracing::error!(worker = %worker.name, request = request_id, "{message}");
+                tracing::error!(worker, request = request_id, "{message}");
                 self.error_response(&message)
             }
             Err(_) => {
                 let message = "The worker stopped before it responded";
-                tracing::error!(worker = %worker.name, request = request_id, "{message}");
+                tracing::error!(worker, request = request_id, "{message}");
                 self.error_response(message)
             }
         }
@@ -202,6 +199,25 @@ impl EdgeHandler {
             }
         }
     }
+}
+
+/// A 414 or 431 for a URL or headers over Cloudflare's limits.
+fn oversized(parts: &http::request::Parts) -> Option<Response<WireBody>> {
+    let url_bytes = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    if url_bytes > MAX_URL_BYTES {
+        let message = format!("The URL is longer than {MAX_URL_BYTES} bytes\n");
+        return Some(plain(StatusCode::URI_TOO_LONG, message));
+    }
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let message = format!("The request headers total {header_bytes} bytes, over the {MAX_HEADER_BYTES} byte limit\n");
+        return Some(plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message));
+    }
+    None
 }
 
 fn body_too_large(limit_mb: u64) -> Response<WireBody> {
