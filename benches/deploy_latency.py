@@ -235,8 +235,9 @@ def main() -> None:
     print(f"- Binary: `{args.ridge_bin}`")
     print(f"- PostgreSQL: fresh database `{db}` on {parts.hostname}:{parts.port or 5432} (dropped after)")
     print(f"- {args.iterations} timed uploads per scenario after 1 warm-up; nearest-rank "
-          "percentiles (with 30 samples p99 = max); times in ms from t0 = just before the "
+          "percentiles (p99 = max below 100 samples); times in ms from t0 = just before the "
           "upload is sent\n")
+    print("'ok' counts timed iterations served; 'failed' includes the warm-up (v0).\n")
     print("| scenario | ok | failed | upload p50 | upload p90 | upload max "
           "| served p50 | served p90 | served p99 | served max | ≤ 1 s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
