@@ -112,21 +112,71 @@ struct Hosted {
     last_used: Instant,
 }
 
+/// Blank isolates restored from the snapshot ahead of need, so a cold
+/// start only loads the worker's modules.
+#[derive(Clone)]
+struct WarmPool {
+    isolates: Rc<RefCell<Vec<BlankIsolate>>>,
+    refilling: Rc<Cell<bool>>,
+    target: usize,
+}
+
+impl WarmPool {
+    fn new(target: usize) -> Self {
+        Self {
+            isolates: Rc::default(),
+            refilling: Rc::default(),
+            target,
+        }
+    }
+
+    /// A pre-warmed isolate with the heap limit `limits` asks for, if any.
+    fn take(&self, limits: &Limits) -> Option<BlankIsolate> {
+        let mut isolates = self.isolates.borrow_mut();
+        let index = isolates
+            .iter()
+            .position(|b| b.heap_limit_mb() == limits.memory_mb)?;
+        Some(isolates.swap_remove(index))
+    }
+
+    /// Tops the pool up, one isolate at a time, in the background. Called
+    /// after a cold start has finished, so that it never delays one.
+    fn refill(&self) {
+        if self.refilling.get() || self.isolates.borrow().len() >= self.target {
+            return;
+        }
+        self.refilling.set(true);
+        let pool = self.clone();
+        tokio::task::spawn_local(async move {
+            while pool.isolates.borrow().len() < pool.target {
+                // Let work that is already waiting go first.
+                tokio::task::yield_now().await;
+                match BlankIsolate::new(Limits::default().memory_mb) {
+                    Ok(blank) => pool.isolates.borrow_mut().push(blank),
+                    Err(error) => {
+                        tracing::error!(%error, "cannot pre-warm an isolate");
+                        break;
+                    }
+                }
+            }
+            pool.refilling.set(false);
+        });
+    }
+}
+
 /// The state of one isolate thread.
 struct IsolateThread {
     options: ThreadOptions,
     isolates: HashMap<String, Hosted>,
-    warm: Rc<RefCell<Vec<BlankIsolate>>>,
-    refilling: Rc<Cell<bool>>,
+    pool: WarmPool,
 }
 
 impl IsolateThread {
     fn new(options: ThreadOptions) -> Self {
         Self {
+            pool: WarmPool::new(options.warm_isolates),
             options,
             isolates: HashMap::new(),
-            warm: Rc::default(),
-            refilling: Rc::default(),
         }
     }
 
@@ -137,7 +187,7 @@ impl IsolateThread {
             .expect("isolate thread runtime");
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async move {
-            self.refill_warm_pool();
+            self.pool.refill();
             let mut eviction = tokio::time::interval(EVICTION_INTERVAL);
             loop {
                 tokio::select! {
@@ -172,8 +222,8 @@ impl IsolateThread {
         let (inbox, requests) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
         let status = Rc::new(IsolateStatus::default());
-        let blank = self.take_warm(&version.limits);
-        self.refill_warm_pool();
+        let blank = self.pool.take(&version.limits);
+        let pool = self.pool.clone();
         let task_status = status.clone();
         tokio::task::spawn_local(async move {
             let inbox = RequestInbox::new(requests);
@@ -181,6 +231,7 @@ impl IsolateThread {
                 Some(blank) => blank.start(version.clone(), inbox.clone()).await,
                 None => WorkerIsolate::start(version.clone(), inbox.clone()).await,
             };
+            pool.refill();
             match started {
                 Ok(isolate) => {
                     let outcome = tokio::select! {
@@ -218,42 +269,6 @@ impl IsolateThread {
             status,
             last_used: Instant::now(),
         }
-    }
-
-    /// A pre-warmed isolate with the heap limit `limits` asks for, if any.
-    fn take_warm(&self, limits: &Limits) -> Option<BlankIsolate> {
-        let mut warm = self.warm.borrow_mut();
-        let index = warm
-            .iter()
-            .position(|b| b.heap_limit_mb() == limits.memory_mb)?;
-        Some(warm.swap_remove(index))
-    }
-
-    /// Tops the pool of blank isolates up, one at a time, in the background.
-    fn refill_warm_pool(&self) {
-        if self.refilling.get() || self.warm.borrow().len() >= self.options.warm_isolates {
-            return;
-        }
-        self.refilling.set(true);
-        let (warm, refilling, target) = (
-            self.warm.clone(),
-            self.refilling.clone(),
-            self.options.warm_isolates,
-        );
-        tokio::task::spawn_local(async move {
-            while warm.borrow().len() < target {
-                // Let requests that are already waiting go first.
-                tokio::task::yield_now().await;
-                match BlankIsolate::new(Limits::default().memory_mb) {
-                    Ok(blank) => warm.borrow_mut().push(blank),
-                    Err(error) => {
-                        tracing::error!(%error, "cannot pre-warm an isolate");
-                        break;
-                    }
-                }
-            }
-            refilling.set(false);
-        });
     }
 
     /// Drops isolates idle for longer than the idle timeout, and the least
