@@ -6,19 +6,25 @@
 //! Run: `cargo bench --bench cold_start`
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use ridge::isolate::runtime::{BlankIsolate, WorkerIsolate};
+use criterion::{criterion_group, criterion_main, Criterion};
+use ridge::isolate::runtime::{BlankIsolate, StopReason, WorkerIsolate};
 use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
 use ridge::worker::WorkerVersion;
 use tokio::sync::{mpsc, oneshot};
 
+/// The isolate, still running: returned so that tearing it down is not timed.
+type Running = Pin<Box<dyn Future<Output = Result<(), StopReason>>>>;
+
 /// Starts `worker` (in `blank`, or in a new isolate) and waits for its
 /// answer to one request.
-async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>) {
+async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>) -> Running {
     let (inbox, requests) = mpsc::unbounded_channel();
     let (reply, answer) = oneshot::channel();
     inbox
@@ -36,10 +42,12 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
         Some(blank) => blank.start(worker, requests).await.unwrap(),
         None => WorkerIsolate::start(worker, requests).await.unwrap(),
     };
+    let mut running: Running = Box::pin(isolate.run(Rc::default()));
     tokio::select! {
-        _ = isolate.run(Rc::default()) => panic!("the isolate stopped"),
+        _ = &mut running => panic!("the isolate stopped"),
         answer = answer => assert!(matches!(answer, Ok(WorkerReply::Response(_)))),
     }
+    running
 }
 
 fn cold_start(c: &mut Criterion) {
@@ -50,18 +58,29 @@ fn cold_start(c: &mut Criterion) {
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
+    // Times only start + first response: setting a blank isolate up for the
+    // second benchmark, and tearing isolates down, happen off the clock.
+    let measure = |iters: u64, warm: bool| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let _inside_runtime = runtime.enter();
+            let blank = warm.then(|| {
+                let mut blank = BlankIsolate::new(worker.limits.memory_mb).unwrap();
+                blank.warm_up().unwrap();
+                blank
+            });
+            let started = Instant::now();
+            let running = local.block_on(&runtime, first_response(worker.clone(), blank));
+            total += started.elapsed();
+            drop(running);
+        }
+        total
+    };
     c.bench_function("cold start, snapshot restore included (hello)", |b| {
-        b.iter(|| local.block_on(&runtime, first_response(worker.clone(), None)))
+        b.iter_custom(|iters| measure(iters, false))
     });
     c.bench_function("cold start from a pre-warmed isolate (hello)", |b| {
-        b.iter_batched(
-            || {
-                let _inside_runtime = runtime.enter();
-                BlankIsolate::new(worker.limits.memory_mb).unwrap()
-            },
-            |blank| local.block_on(&runtime, first_response(worker.clone(), Some(blank))),
-            BatchSize::PerIteration,
-        )
+        b.iter_custom(|iters| measure(iters, true))
     });
 }
 
