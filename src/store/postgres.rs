@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, Mutex};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Transaction};
 
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
@@ -131,8 +131,15 @@ impl PostgresStore {
         Ok(guard)
     }
 
-    fn changed(&self) {
+    /// Notifies every node of a change to `worker` and commits; the notice
+    /// is only delivered if the commit succeeds.
+    async fn commit_change(&self, tx: Transaction<'_>, worker: &str) -> Result<(), StoreError> {
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         let _ = self.changes.send(());
+        Ok(())
     }
 }
 
@@ -169,12 +176,7 @@ impl super::Store for PostgresStore {
         )
         .await
         .map_err(backend)?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &version.worker])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        drop(guard);
-        self.changed();
+        self.commit_change(tx, &version.worker).await?;
         Ok(info)
     }
 
@@ -203,12 +205,7 @@ impl super::Store for PostgresStore {
         )
         .await
         .map_err(backend)?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        drop(guard);
-        self.changed();
+        self.commit_change(tx, worker).await?;
         Ok(VersionInfo::new(&stored, true))
     }
 
@@ -302,12 +299,7 @@ impl super::Store for PostgresStore {
         if deleted == 0 {
             return Err(StoreError::WorkerNotFound(worker.to_string()));
         }
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        drop(guard);
-        self.changed();
+        self.commit_change(tx, worker).await?;
         Ok(())
     }
 
@@ -325,12 +317,7 @@ impl super::Store for PostgresStore {
         )
         .await
         .map_err(backend)?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        drop(guard);
-        self.changed();
+        self.commit_change(tx, worker).await?;
         Ok(())
     }
 
@@ -355,12 +342,7 @@ impl super::Store for PostgresStore {
                 StoreError::WorkerNotFound(worker.to_string())
             });
         }
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &worker])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        drop(guard);
-        self.changed();
+        self.commit_change(tx, worker).await?;
         Ok(())
     }
 

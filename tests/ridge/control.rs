@@ -86,13 +86,7 @@ impl Node {
     }
 
     async fn get(&self, host: &str, path: &str) -> (u16, String) {
-        let response = http1()
-            .get(self.ridge.url(path))
-            .header("host", host)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+        self.ridge.get_host(host, path).await
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

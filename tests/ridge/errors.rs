@@ -33,17 +33,7 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
         }
     }
     // The isolate survived all of it.
-    assert_eq!(
-        client
-            .get(ridge.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(ridge.text("/").await, "ok");
     assert!(ridge.logs().contains("thrown from the handler"));
 }
 
@@ -51,32 +41,12 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
 async fn unhandled_rejections_and_timer_exceptions_are_logged_not_fatal() {
     let ridge = Ridge::dev(&fixture("errors"), &[]);
     let client = http1();
-    assert_eq!(
-        client
-            .get(ridge.url("/unhandled"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "still fine"
-    );
+    assert_eq!(ridge.text("/unhandled").await, "still fine");
     ridge.wait_for_log("nobody awaits this");
     let response = client.get(ridge.url("/timer-throws")).send().await.unwrap();
     assert_eq!(response.text().await.unwrap(), "timer threw; isolate alive");
     ridge.wait_for_log("thrown in a timer");
-    assert_eq!(
-        client
-            .get(ridge.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(ridge.text("/").await, "ok");
 }
 
 #[tokio::test]
@@ -106,14 +76,7 @@ async fn syntax_errors_name_module_line_and_column() {
 #[tokio::test]
 async fn a_missing_import_is_named() {
     let ridge = Ridge::dev(&fixture("missing-import"), &[]);
-    let body = http1()
-        .get(ridge.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = ridge.text("/").await;
     assert!(body.contains("helpers/missing.js"), "{body}");
     assert!(body.contains("not part of the worker's bundle"), "{body}");
 }
@@ -121,14 +84,7 @@ async fn a_missing_import_is_named() {
 #[tokio::test]
 async fn workers_without_a_handler_or_with_a_failing_top_level_are_reported() {
     let ridge = Ridge::dev(&fixture("no-handler.js"), &[]);
-    let body = http1()
-        .get(ridge.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = ridge.text("/").await;
     assert!(body.contains("no fetch handler"), "{body}");
 
     let ridge = Ridge::dev(&fixture("top-level-throw.js"), &[]);

@@ -5,14 +5,7 @@ use crate::support::{http1, root, Ridge};
 #[tokio::test]
 async fn hello() {
     let ridge = Ridge::dev(&root().join("workers/hello"), &[]);
-    let body = http1()
-        .get(ridge.url("/?name=Ridge"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = ridge.text("/?name=Ridge").await;
     assert_eq!(body, "Hello, Ridge!\n");
 }
 
@@ -28,23 +21,9 @@ async fn json_api_routes_by_method_and_path() {
         .unwrap();
     assert_eq!(created.status(), 201);
     assert_eq!(created.headers()["location"], "/todos/2");
-    let todo: serde_json::Value = client
-        .get(ridge.url("/todos/2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let todo: serde_json::Value = ridge.json("/todos/2").await;
     assert_eq!(todo["title"], "write tests");
-    let list: serde_json::Value = client
-        .get(ridge.url("/todos"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = ridge.json("/todos").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     let bad = client
         .post(ridge.url("/todos"))
@@ -67,14 +46,7 @@ async fn json_api_routes_by_method_and_path() {
 #[tokio::test]
 async fn streaming_sends_every_line() {
     let ridge = Ridge::dev(&root().join("workers/streaming"), &[]);
-    let body = http1()
-        .get(ridge.url("/?lines=3"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = ridge.text("/?lines=3").await;
     assert_eq!(body, "line 1 of 3\nline 2 of 3\nline 3 of 3\n");
 }
 

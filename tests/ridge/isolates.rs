@@ -3,18 +3,12 @@
 
 use std::time::Duration;
 
-use crate::support::{fixture, http1, serve, Ridge};
+use crate::support::{fixture, serve, Ridge};
 
 async fn count(ridge: &Ridge, worker: &str) -> String {
-    let host = format!("{worker}.counter.test");
-    let response = http1()
-        .get(ridge.url("/"))
-        .header("host", host)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
+    let (status, body) = ridge.get_host(&format!("{worker}.counter.test"), "/").await;
+    assert_eq!(status, 200);
+    body
 }
 
 fn counters(extra: &[&str]) -> Ridge {

@@ -4,13 +4,7 @@
 use crate::support::{fixture, http1, serve, Ridge};
 
 async fn get(ridge: &Ridge, path: &str) -> (u16, String) {
-    let response = http1()
-        .get(ridge.url(path))
-        .header("host", "limits.test")
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    ridge.get_host("limits.test", path).await
 }
 
 #[tokio::test]

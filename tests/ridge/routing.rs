@@ -13,13 +13,7 @@ fn routes_node(extra: &[&str]) -> Ridge {
 }
 
 async fn route(ridge: &Ridge, host: &str, path: &str) -> (u16, String) {
-    let response = http1()
-        .get(ridge.url(path))
-        .header("host", host)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    ridge.get_host(host, path).await
 }
 
 #[tokio::test]

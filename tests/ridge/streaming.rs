@@ -24,14 +24,7 @@ async fn the_first_chunk_arrives_before_the_worker_makes_the_last() {
             .unwrap()
             .unwrap();
         assert_eq!(&first[..], b"first\n");
-        let released = http1()
-            .get(ridge.url(&format!("/release?id={id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let released = ridge.text(&format!("/release?id={id}")).await;
         assert_eq!(released, "released");
         let mut rest = Vec::new();
         while let Some(chunk) = body.next().await {
@@ -55,14 +48,7 @@ async fn a_client_disconnect_cancels_the_worker_stream() {
     drop(body);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let cancelled = http1()
-            .get(ridge.url("/cancelled?id=gone"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let cancelled = ridge.text("/cancelled?id=gone").await;
         if cancelled == "true" {
             break;
         }

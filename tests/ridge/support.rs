@@ -99,6 +99,41 @@ impl Ridge {
         format!("{scheme}://{}{path}", self.addr)
     }
 
+    /// `GET path` over HTTP/1.1: the body as text.
+    pub async fn text(&self, path: &str) -> String {
+        http1()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` over HTTP/1.1: the body as JSON.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        http1()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` over HTTP/1.1 with a Host header: status and body.
+    pub async fn get_host(&self, host: &str, path: &str) -> (u16, String) {
+        let response = http1()
+            .get(self.url(path))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     /// Keeps `dir` until this process is dropped.
     pub fn keep(&mut self, dir: TempDir) {
         self.folders.push(dir);

@@ -1,18 +1,11 @@
 //! The WinterTC globals are present and work; Deno's namespace is not.
 
-use crate::support::{fixture, http1, Ridge};
+use crate::support::{fixture, Ridge};
 
 #[tokio::test]
 async fn wintertc_globals_are_present_and_work() {
     let ridge = Ridge::dev(&fixture("web-api.js"), &[]);
-    let report: serde_json::Value = http1()
-        .get(ridge.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: serde_json::Value = ridge.json("/").await;
 
     for (name, kind) in report["present"].as_object().unwrap() {
         let expected = match name.as_str() {

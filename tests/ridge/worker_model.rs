@@ -21,14 +21,7 @@ async fn env_carries_string_and_json_vars_and_cli_overrides() {
         &fixture("env"),
         &["--var", "GREETING=overridden", "--var", "EXTRA=1"],
     );
-    let body: serde_json::Value = http1()
-        .get(ridge.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = ridge.json("/").await;
     assert_eq!(body["env"]["GREETING"], "overridden");
     assert_eq!(body["env"]["EXTRA"], "1");
     assert_eq!(body["env"]["COUNT"], 3);
@@ -44,39 +37,12 @@ async fn wait_until_work_completes_after_the_response() {
     let client = http1();
     // The waitUntil work cannot finish before /release, so getting this
     // response proves the response did not wait for it.
-    assert_eq!(
-        client
-            .get(ridge.url("/start"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "scheduled"
-    );
-    assert_eq!(
-        client
-            .get(ridge.url("/status"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "0"
-    );
+    assert_eq!(ridge.text("/start").await, "scheduled");
+    assert_eq!(ridge.text("/status").await, "0");
     client.get(ridge.url("/release")).send().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let done = client
-            .get(ridge.url("/status"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let done = ridge.text("/status").await;
         if done == "1" {
             break;
         }
@@ -114,13 +80,6 @@ async fn multi_module_worker_with_text_and_json_imports() {
 #[tokio::test]
 async fn wasm_imports_are_webassembly_modules() {
     let ridge = Ridge::dev(&root().join("workers/wasm"), &[]);
-    let body = http1()
-        .get(ridge.url("/?a=20&b=22"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = ridge.text("/?a=20&b=22").await;
     assert_eq!(body, "42\n");
 }
