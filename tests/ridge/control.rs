@@ -493,6 +493,60 @@ async fn a_deploy_on_one_node_is_served_by_another(backend: Backend) {
     }
 }
 
+async fn requests_in_flight_finish_on_the_version_they_started_on(backend: Backend) {
+    let node = Node::start(&backend);
+    // Each version answers /slow after 300 ms with its own tag.
+    let version = |tag: &str| {
+        format!("export default {{ async fetch(request) {{ if (new URL(request.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 300)); return new Response('{tag}'); }} }};")
+    };
+    let metadata = r#"{"main_module":"index.js","routes":["atomic.test/*"]}"#;
+    assert_eq!(
+        node.upload(
+            "atomic",
+            metadata,
+            &[("index.js", version("v1").as_bytes())]
+        )
+        .await
+        .0,
+        200
+    );
+    let slow = {
+        let url = node.ridge.url("/slow");
+        tokio::spawn(async move {
+            http1()
+                .get(url)
+                .header("host", "atomic.test")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        node.upload(
+            "atomic",
+            metadata,
+            &[("index.js", version("v2").as_bytes())]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        node.get("atomic.test", "/").await.1,
+        "v2",
+        "new requests see the new version"
+    );
+    assert_eq!(
+        slow.await.unwrap(),
+        "v1",
+        "the request in flight finished on the old version"
+    );
+}
+
 /// Runs each scenario against the embedded store and against PostgreSQL.
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
@@ -511,6 +565,7 @@ on_both_stores!(
     every_admin_call_needs_the_token,
     bad_uploads_get_a_precise_4xx_and_change_nothing,
     deployed_workers_survive_a_hard_restart,
+    requests_in_flight_finish_on_the_version_they_started_on,
 );
 
 #[tokio::test]
