@@ -59,17 +59,57 @@ enum Command {
 /// Where the admin API is, and the token it wants.
 #[derive(Args)]
 struct AdminArgs {
-    /// The node's admin API.
-    #[arg(long, env = "RIDGE_SERVER", default_value = "http://127.0.0.1:8788")]
-    server: String,
-    /// The admin API's bearer token.
+    /// The node's admin API [default: `server` in ~/.config/ridge/config.toml,
+    /// else http://127.0.0.1:8788].
+    #[arg(long, env = "RIDGE_SERVER")]
+    server: Option<String>,
+    /// The admin API's bearer token [default: `token` in
+    /// ~/.config/ridge/config.toml].
     #[arg(long, env = "RIDGE_ADMIN_TOKEN", hide_env_values = true)]
-    token: String,
+    token: Option<String>,
 }
 
 impl AdminArgs {
-    fn client(&self) -> AdminClient {
-        AdminClient::new(&self.server, &self.token)
+    /// A client for the server and token from the flags, the environment,
+    /// or the user's config file, in that order.
+    fn client(&self) -> Result<AdminClient> {
+        let file = UserConfig::load()?;
+        let server = self
+            .server
+            .clone()
+            .or(file.server)
+            .unwrap_or_else(|| "http://127.0.0.1:8788".into());
+        let token = self.token.clone().or(file.token).context(
+            "no admin token: pass --token, set RIDGE_ADMIN_TOKEN, or put token = \"…\" in ~/.config/ridge/config.toml",
+        )?;
+        Ok(AdminClient::new(&server, &token))
+    }
+}
+
+/// `~/.config/ridge/config.toml` (or `$XDG_CONFIG_HOME/ridge/config.toml`):
+/// where the client commands find a node when no flag or variable says.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserConfig {
+    server: Option<String>,
+    token: Option<String>,
+}
+
+impl UserConfig {
+    fn load() -> Result<Self> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")));
+        let Some(path) = base.map(|b| b.join("ridge/config.toml")) else {
+            return Ok(Self::default());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
     }
 }
 
@@ -275,7 +315,7 @@ fn main() -> Result<()> {
             Command::Dev(args) => dev(args).await,
             Command::Serve(args) => serve(args).await,
             Command::Deploy(args) => {
-                let client = args.admin.client();
+                let client = args.admin.client()?;
                 let answer = client
                     .deploy(&args.path, args.message, |line| eprintln!("{line}"))
                     .await?;
@@ -291,7 +331,7 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Workers(admin) => {
-                let answer = admin.client().workers().await?;
+                let answer = admin.client()?.workers().await?;
                 for worker in answer["workers"].as_array().into_iter().flatten() {
                     let versions = worker["versions"].as_u64().unwrap_or(0);
                     println!(
@@ -304,7 +344,7 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Versions(args) => {
-                let answer = args.admin.client().versions(&args.worker()?).await?;
+                let answer = args.admin.client()?.versions(&args.worker()?).await?;
                 for version in answer["versions"].as_array().into_iter().flatten() {
                     let marker = if version["active"] == true { "*" } else { " " };
                     println!(
@@ -321,7 +361,7 @@ fn main() -> Result<()> {
                 let worker = args.worker.worker()?;
                 args.worker
                     .admin
-                    .client()
+                    .client()?
                     .activate(&worker, &args.version)
                     .await?;
                 println!("{worker} now serves version {}", args.version);
@@ -334,7 +374,7 @@ fn main() -> Result<()> {
                 let name = worker.worker()?;
                 worker
                     .admin
-                    .client()
+                    .client()?
                     .put_secret(&name, &secret, value)
                     .await?;
                 println!("Secret {secret} set for {name}");
@@ -342,13 +382,13 @@ fn main() -> Result<()> {
             }
             Command::Secret(SecretCommand::Delete { secret, worker }) => {
                 let name = worker.worker()?;
-                worker.admin.client().delete_secret(&name, &secret).await?;
+                worker.admin.client()?.delete_secret(&name, &secret).await?;
                 println!("Secret {secret} deleted from {name}");
                 Ok(())
             }
             Command::Delete(args) => {
                 let name = args.worker()?;
-                args.admin.client().delete_worker(&name).await?;
+                args.admin.client()?.delete_worker(&name).await?;
                 println!("Deleted {name}");
                 Ok(())
             }
