@@ -412,14 +412,11 @@ impl WorkerIsolate {
                     .lock()
                     .expect("limit flag")
                     .get_or_insert(LimitExceeded::Cpu(cpu_ms));
-                return Poll::Ready(Err(()));
+                return Poll::Ready(Err(None));
             }
             match poll {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
-                Poll::Ready(Err(error)) => {
-                    tracing::debug!(%error, "isolate event loop failed");
-                    Poll::Ready(Err(()))
-                }
+                Poll::Ready(Err(error)) => Poll::Ready(Err(Some(error.to_string()))),
                 Poll::Pending => {
                     // ArrayBuffers and Wasm memories live outside V8's heap limit.
                     if memory > memory_limit {
@@ -427,19 +424,22 @@ impl WorkerIsolate {
                             .lock()
                             .expect("limit flag")
                             .get_or_insert(LimitExceeded::Memory(memory_mb));
-                        return Poll::Ready(Err(()));
+                        return Poll::Ready(Err(None));
                     }
                     Poll::Pending
                 }
             }
         })
         .await;
-        let Err(()) = result else {
+        // `Err` carries the event loop's error, if it failed with one.
+        let Err(failure) = result else {
             return Ok(());
         };
         let reason = match self.exceeded.lock().expect("limit flag").take() {
             Some(limit) => StopReason::Limit(limit),
-            None => StopReason::Failed("the worker's event loop failed".into()),
+            None => StopReason::Failed(
+                failure.unwrap_or_else(|| "the worker's event loop failed".into()),
+            ),
         };
         let message = reason.to_string();
         let is_limit = matches!(reason, StopReason::Limit(_));
