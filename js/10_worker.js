@@ -39,6 +39,8 @@ const { Event } = internals.event;
 // ---- service-worker format -------------------------------------------------
 
 const fetchListeners = [];
+/** The Response promise given to respondWith(), read by the dispatcher. */
+const kResponded = Symbol("responded");
 
 class FetchEvent extends Event {
   #respondWith = null;
@@ -58,7 +60,7 @@ class FetchEvent extends Event {
     this.#waitUntil(promise);
   }
   passThroughOnException() {}
-  get responded() {
+  get [kResponded]() {
     return this.#respondWith;
   }
 }
@@ -102,12 +104,12 @@ async function dispatchFetchEvent(request, waitUntil) {
   for (const listener of fetchListeners) {
     if (typeof listener === "function") listener.call(globalThis, event);
     else listener.handleEvent(event);
-    if (event.responded !== null) break;
+    if (event[kResponded] !== null) break;
   }
-  if (event.responded === null) {
+  if (event[kResponded] === null) {
     throw new TypeError("No fetch event listener called event.respondWith(); every request needs a Response");
   }
-  return await event.responded;
+  return await event[kResponded];
 }
 
 // ---- limits ------------------------------------------------------------------
@@ -144,18 +146,13 @@ function describe(value) {
   return `a ${typeof value}`;
 }
 
-function makeEnv(envJson) {
-  const env = JSONParse(envJson);
-  return env;
-}
-
 /**
  * Called once by Rust after the worker's main module has been evaluated.
  * Returns the worker's format ("modules" or "service-worker"), or throws if
  * the worker has no fetch handler.
  */
 function start(namespace, envJson, limitsJson) {
-  const env = makeEnv(envJson);
+  const env = JSONParse(envJson);
   const configured = JSONParse(limitsJson);
   limits.subrequests = configured.subrequests;
   limits.wallMs = configured.wallMs;
