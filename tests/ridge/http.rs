@@ -154,3 +154,21 @@ async fn raw_http1(addr: std::net::SocketAddr, request: &str) -> String {
     stream.read_to_end(&mut response).await.unwrap();
     String::from_utf8_lossy(&response).into_owned()
 }
+
+#[tokio::test]
+async fn incoming_requests_clone_and_derive_like_any_request() {
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let response = http1()
+        .post(ridge.url("/clone?q=1"))
+        .body("payload")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["method"], "POST");
+    assert_eq!(body["url"], ridge.url("/clone?q=1"));
+    assert_eq!(body["body"], "payload");
+    assert_eq!(body["derivedHeader"], "yes");
+    assert_eq!(body["derivedMethod"], "POST");
+    assert_eq!(body["aborted"], false);
+}
