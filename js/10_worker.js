@@ -20,7 +20,6 @@ const {
   ArrayPrototypePush,
   JSONParse,
   ObjectDefineProperty,
-  ObjectFreeze,
   ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
   PromiseRace,
@@ -156,6 +155,21 @@ class IncomingInnerRequest {
   }
 }
 
+/** `ctx`: what a module worker's fetch handler gets as its third argument. */
+const kPending = Symbol("pending");
+
+class ExecutionContext {
+  constructor() {
+    this[kPending] = [];
+    this.props = {};
+  }
+  /** Keeps the request's work going after the response, within its limits. */
+  waitUntil(promise) {
+    ArrayPrototypePush(this[kPending], PromiseResolve(promise));
+  }
+  passThroughOnException() {}
+}
+
 // ---- limits ------------------------------------------------------------------
 
 /** Per-request limits, from the worker's configuration (see `start`). */
@@ -209,7 +223,7 @@ function start(namespace, envJson, limitsJson) {
     callHandler = (request, ctx) => exported.fetch(request, env, ctx);
   } else if (fetchListeners.length > 0) {
     format = "service-worker";
-    callHandler = (request, ctx) => dispatchFetchEvent(request, ctx.waitUntil);
+    callHandler = (request, ctx) => dispatchFetchEvent(request, (promise) => ctx.waitUntil(promise));
   } else {
     throw new TypeError(
       "The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } } " +
@@ -233,14 +247,8 @@ async function handleRequest(next, callHandler) {
   const body = bodyRid === null ? null : new InnerBody(readableStreamForRid(bodyRid));
   const request = fromInnerRequest(new IncomingInnerRequest(method, url, headerList, body), "immutable");
 
-  const pending = [];
-  const ctx = ObjectFreeze({
-    waitUntil(promise) {
-      ArrayPrototypePush(pending, PromiseResolve(promise));
-    },
-    passThroughOnException() {},
-    props: {},
-  });
+  const ctx = new ExecutionContext();
+  const pending = ctx[kPending];
 
   // Every log line written while handling this request, including in its
   // callbacks and waitUntil work, carries the request id.
