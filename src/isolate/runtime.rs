@@ -150,14 +150,21 @@ pub struct IsolateStatus {
     pub in_flight: Cell<usize>,
 }
 
+/// How Ridge reaches into a running isolate from outside its JS.
+struct Controls {
+    /// Terminates the isolate from another thread (the watchdog).
+    handle: v8::IsolateHandle,
+    /// Set by whoever terminated the isolate for exceeding a limit.
+    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+    /// What `Date.now()` reports during the current turn of the event loop.
+    clock: Rc<Cell<f64>>,
+}
+
 /// A running worker isolate.
 pub struct WorkerIsolate {
     runtime: HostedRuntime,
     version: Arc<WorkerVersion>,
-    handle: v8::IsolateHandle,
-    /// Set by whoever terminated the isolate for exceeding a limit.
-    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
-    clock: Rc<Cell<f64>>,
+    controls: Controls,
 }
 
 /// An isolate restored from the startup snapshot that runs no worker yet.
@@ -166,9 +173,7 @@ pub struct WorkerIsolate {
 pub struct BlankIsolate {
     runtime: HostedRuntime,
     loader: Rc<BundleLoader>,
-    handle: v8::IsolateHandle,
-    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
-    clock: Rc<Cell<f64>>,
+    controls: Controls,
     heap_limit_mb: u64,
 }
 
@@ -228,9 +233,11 @@ impl BlankIsolate {
         Ok(Self {
             runtime: HostedRuntime::new(runtime),
             loader,
-            handle,
-            exceeded,
-            clock,
+            controls: Controls {
+                handle,
+                exceeded,
+                clock,
+            },
             heap_limit_mb,
         })
     }
@@ -265,9 +272,7 @@ impl BlankIsolate {
         let Self {
             mut runtime,
             loader,
-            handle,
-            exceeded,
-            clock,
+            controls,
             ..
         } = self;
         loader.set_version(version.clone());
@@ -279,19 +284,19 @@ impl BlankIsolate {
                 worker: version.name.clone(),
             });
         }
-        clock.set(epoch_ms());
+        controls.clock.set(epoch_ms());
         let isolate = runtime.isolate_ptr();
         let startup_ms = version.limits.startup_cpu_ms;
         let watch = Watchdog::global().arm(
             Duration::from_millis(startup_ms),
-            handle.clone(),
+            controls.handle.clone(),
             LimitExceeded::StartupCpu(startup_ms),
-            exceeded.clone(),
+            controls.exceeded.clone(),
         );
         let result =
             HostedRuntime::entered(isolate, WorkerIsolate::load(&mut runtime, &version)).await;
         drop(watch);
-        if let Some(limit) = exceeded.lock().expect("limit flag").take() {
+        if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
             return Err(StartError::Limit(limit));
         }
         result?;
@@ -304,9 +309,7 @@ impl BlankIsolate {
         Ok(WorkerIsolate {
             runtime,
             version,
-            handle,
-            exceeded,
-            clock,
+            controls,
         })
     }
 }
@@ -383,13 +386,13 @@ impl WorkerIsolate {
             .clone();
         let result = poll_fn(|cx| {
             // Date.now() and performance.now() stand still while JS runs.
-            self.clock.set(epoch_ms());
+            self.controls.clock.set(epoch_ms());
             let budget = ledger.smallest_remaining(cpu_limit);
             let watch = Watchdog::global().arm(
                 budget,
-                self.handle.clone(),
+                self.controls.handle.clone(),
                 LimitExceeded::Cpu(cpu_ms),
-                self.exceeded.clone(),
+                self.controls.exceeded.clone(),
             );
             let cpu_before = thread_cpu_time();
             let isolate = self.runtime.isolate_ptr();
@@ -408,7 +411,8 @@ impl WorkerIsolate {
                 ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit)
             {
                 tracing::debug!(requests = exhausted, "requests spent their CPU budget");
-                self.exceeded
+                self.controls
+                    .exceeded
                     .lock()
                     .expect("limit flag")
                     .get_or_insert(LimitExceeded::Cpu(cpu_ms));
@@ -420,7 +424,8 @@ impl WorkerIsolate {
                 Poll::Pending => {
                     // ArrayBuffers and Wasm memories live outside V8's heap limit.
                     if memory > memory_limit {
-                        self.exceeded
+                        self.controls
+                            .exceeded
                             .lock()
                             .expect("limit flag")
                             .get_or_insert(LimitExceeded::Memory(memory_mb));
@@ -435,7 +440,7 @@ impl WorkerIsolate {
         let Err(failure) = result else {
             return Ok(());
         };
-        let reason = match self.exceeded.lock().expect("limit flag").take() {
+        let reason = match self.controls.exceeded.lock().expect("limit flag").take() {
             Some(limit) => StopReason::Limit(limit),
             None => StopReason::Failed(
                 failure.unwrap_or_else(|| "the worker's event loop failed".into()),

@@ -95,6 +95,17 @@ impl Node {
             .bearer_auth(TOKEN)
     }
 
+    /// `GET path` on the admin API: the body as text.
+    async fn admin_text(&self, path: &str) -> String {
+        let response = self
+            .admin(reqwest::Method::GET, path)
+            .await
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     async fn upload(
         &self,
         worker: &str,
@@ -246,28 +257,12 @@ async fn secrets_reach_the_worker_but_never_the_api(backend: Backend) {
         node.get("secrets.test", "/").await.1,
         "visible s3cr3t-value"
     );
-    let listing = node
-        .admin(reqwest::Method::GET, "/workers")
-        .await
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = node.admin_text("/workers").await;
     assert!(
         listing.contains("API_KEY") && !listing.contains("s3cr3t-value"),
         "{listing}"
     );
-    let versions = node
-        .admin(reqwest::Method::GET, "/workers/secrets/versions")
-        .await
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let versions = node.admin_text("/workers/secrets/versions").await;
     assert!(!versions.contains("s3cr3t-value"), "{versions}");
     assert!(
         !node.ridge.logs().contains("s3cr3t-value"),
