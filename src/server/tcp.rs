@@ -59,11 +59,6 @@ impl ServerHandle {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
     }
-
-    /// Waits until the listener stops (it only stops on shutdown).
-    pub async fn wait(self) {
-        let _ = self.task.await;
-    }
 }
 
 /// Serves `service` on `listener`, with TLS when `tls` is set.

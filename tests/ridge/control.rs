@@ -505,39 +505,26 @@ async fn requests_in_flight_finish_on_the_version_they_started_on(backend: Backe
         .0,
         200
     );
-    let slow = {
-        let url = node.ridge.url("/slow");
-        tokio::spawn(async move {
-            http1()
-                .get(url)
-                .header("host", "atomic.test")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
+    // The slow request starts on v1; v2 is activated while it is in flight.
+    let redeploy = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, _) = node
+            .upload(
+                "atomic",
+                metadata,
+                &[("index.js", version("v2").as_bytes())],
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            node.get("atomic.test", "/").await.1,
+            "v2",
+            "new requests see the new version"
+        );
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ((_, slow), ()) = tokio::join!(node.get("atomic.test", "/slow"), redeploy);
     assert_eq!(
-        node.upload(
-            "atomic",
-            metadata,
-            &[("index.js", version("v2").as_bytes())]
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        node.get("atomic.test", "/").await.1,
-        "v2",
-        "new requests see the new version"
-    );
-    assert_eq!(
-        slow.await.unwrap(),
-        "v1",
+        slow, "v1",
         "the request in flight finished on the old version"
     );
 }
