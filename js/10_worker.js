@@ -15,11 +15,14 @@ import {
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
 import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
+import { kvBinding } from "ext:ridge/06_kv.js";
+import "ext:ridge/07_cache.js";
 
 const {
   ArrayPrototypePush,
   JSONParse,
   ObjectDefineProperty,
+  ObjectKeys,
   ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
   PromiseRace,
@@ -205,15 +208,19 @@ function describe(value) {
 }
 
 /**
- * Called once by Rust after the worker's main module has been evaluated.
- * Returns the worker's format ("modules" or "service-worker"), or throws if
- * the worker has no fetch handler.
+ * Called once by Rust after the worker's main module has been evaluated,
+ * with the worker's vars and secrets, and its limits and bindings. Returns
+ * the worker's format ("modules" or "service-worker"), or throws if the
+ * worker has no fetch handler.
  */
-function start(namespace, envJson, limitsJson) {
+function start(namespace, envJson, configJson) {
   const env = JSONParse(envJson);
-  const configured = JSONParse(limitsJson);
+  const configured = JSONParse(configJson);
   limits.subrequests = configured.subrequests;
   limits.wallMs = configured.wallMs;
+  for (let index = 0; index < configured.kv.length; index++) {
+    env[configured.kv[index]] = kvBinding(index);
+  }
   resetTimeOrigin();
   const exported = namespace.default;
   let callHandler;
@@ -223,6 +230,10 @@ function start(namespace, envJson, limitsJson) {
     callHandler = (request, ctx) => exported.fetch(request, env, ctx);
   } else if (fetchListeners.length > 0) {
     format = "service-worker";
+    // Service-worker scripts see their bindings as globals.
+    for (const name of ObjectKeys(env)) {
+      ObjectDefineProperty(globalThis, name, { value: env[name], enumerable: true, configurable: true, writable: true });
+    }
     callHandler = (request, ctx) => dispatchFetchEvent(request, (promise) => ctx.waitUntil(promise));
   } else {
     throw new TypeError(

@@ -4,10 +4,12 @@
 //! Start with [`server::EdgeHandler`] (HTTP in), [`isolate::Scheduler`]
 //! (which isolate thread runs a request) and [`ops`] (the JS bridge).
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod deploy;
 pub mod isolate;
+pub mod kv;
 pub mod node;
 pub mod ops;
 pub mod server;

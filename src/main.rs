@@ -10,14 +10,17 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
 use ridge::config::CONFIG_FILE;
-use ridge::isolate::{Scheduler, SchedulerOptions};
+use ridge::isolate::{Scheduler, SchedulerOptions, Services};
+use ridge::kv::{Kv, KvClock};
 use ridge::node::Node;
 use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
 use ridge::server::tls::CertifiedKey;
 use ridge::server::{admin_service, edge_service, serve_tcp, EdgeHandler, ErrorDetail, Router};
+use ridge::store::kv::KvStore;
 use ridge::worker::WorkerVersion;
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
@@ -191,6 +194,12 @@ struct DevArgs {
     isolate_threads: usize,
     #[command(flatten)]
     isolates: IsolateArgs,
+    /// Keep local state (KV) in DIR [default: .ridge/state beside ridge.toml].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_persist")]
+    persist_to: Option<PathBuf>,
+    /// Keep no state between runs: KV starts empty and is forgotten on exit.
+    #[arg(long)]
+    no_persist: bool,
 }
 
 #[derive(Args)]
@@ -250,15 +259,34 @@ struct IsolateArgs {
     /// are dropped, in MiB.
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     isolate_memory_budget: usize,
+    /// Size of the node's cache of KV reads, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    kv_cache_mb: u64,
+    /// Size of the node's Cache API storage (caches.default, caches.open),
+    /// in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    cache_mb: u64,
 }
 
 impl IsolateArgs {
-    fn scheduler(&self, threads: usize) -> std::io::Result<Scheduler> {
+    /// The node's services, with KV kept in `store` when there is one.
+    fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
+        let clock = KvClock {
+            offset_file: std::env::var_os("RIDGE_KV_CLOCK_OFFSET_FILE").map(PathBuf::from),
+        };
+        Services {
+            kv: store.map(|store| Kv::new(store, self.kv_cache_mb * 1024 * 1024, clock)),
+            cache: HttpCache::new(self.cache_mb * 1024 * 1024),
+        }
+    }
+
+    fn scheduler(&self, threads: usize, services: Services) -> std::io::Result<Scheduler> {
         Scheduler::new(SchedulerOptions {
             threads,
             warm_isolates: self.warm_isolates,
             idle_timeout: std::time::Duration::from_secs(self.isolate_idle_timeout),
             memory_budget: self.isolate_memory_budget * 1024 * 1024,
+            services,
         })
     }
 }
@@ -416,7 +444,18 @@ async fn dev(args: DevArgs) -> Result<()> {
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let worker = WorkerVersion::load(&args.path, &vars)?;
     let tls = args.tls.server_config()?;
-    let scheduler = args.isolates.scheduler(args.isolate_threads)?;
+    let (_, root) = ridge::worker::load_config(&args.path)?;
+    let state_db = if args.no_persist {
+        PathBuf::from(":memory:")
+    } else {
+        args.persist_to
+            .unwrap_or_else(|| root.join(".ridge/state"))
+            .join("ridge.db")
+    };
+    let store = ridge::store::sqlite::SqliteStore::open(&state_db)?;
+    let services = args.isolates.services(Some(Arc::new(store)));
+    create_bound_namespaces(&services, std::slice::from_ref(&worker)).await?;
+    let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(EdgeHandler::new(
         Router::single(worker.clone()),
         scheduler,
@@ -438,15 +477,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     .install();
     let tls = args.tls.server_config()?;
-    let scheduler = args.isolates.scheduler(args.isolate_threads)?;
-    let handler = Arc::new(EdgeHandler::new(
-        Router::default(),
-        scheduler,
-        ErrorDetail::Opaque,
-    ));
     let mut admin = None;
+    let handler;
     if let Some(dir) = &args.workers {
         let workers = load_worker_folders(dir)?;
+        // KV for a folder of workers lives in the embedded store.
+        let store = ridge::store::sqlite::SqliteStore::open(&args.data_dir.join("ridge.db"))?;
+        let services = args.isolates.services(Some(Arc::new(store)));
+        create_bound_namespaces(&services, &workers).await?;
+        let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
+        handler = Arc::new(EdgeHandler::new(
+            Router::default(),
+            scheduler,
+            ErrorDetail::Opaque,
+        ));
         handler.set_router(Router::new(workers.clone(), args.base_domain.clone())?);
         for worker in &workers {
             tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
@@ -459,11 +503,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .context("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")?;
         let store =
             ridge::store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir).await?;
+        let services = args.isolates.services(Some(store.clone()));
+        let kv = services.kv.clone().expect("KV has a store");
+        let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
+        handler = Arc::new(EdgeHandler::new(
+            Router::default(),
+            scheduler,
+            ErrorDetail::Opaque,
+        ));
         let node = Node::new(store.clone(), handler.clone(), args.base_domain.clone());
         let count = node.reload().await?;
         node.watch();
         tracing::info!(workers = count, "workers loaded from the store");
-        let api = Arc::new(AdminApi::new(store, node, token));
+        let api = Arc::new(AdminApi::new(store, node, kv, token));
         let listener = tokio::net::TcpListener::bind(args.admin_listen)
             .await
             .with_context(|| format!("cannot listen on {} for the admin API", args.admin_listen))?;
@@ -483,6 +535,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
         admin.shutdown().await;
     }
     server.shutdown().await;
+    Ok(())
+}
+
+/// Creates the KV namespaces local workers are bound to (`ridge dev`,
+/// `ridge serve --workers`): locally, a binding is all it takes.
+async fn create_bound_namespaces(
+    services: &Services,
+    workers: &[Arc<WorkerVersion>],
+) -> Result<()> {
+    let Some(kv) = &services.kv else {
+        return Ok(());
+    };
+    for worker in workers {
+        for binding in &worker.kv_namespaces {
+            kv.create_namespace(&binding.id).await.with_context(|| {
+                format!("KV binding {} of worker {}", binding.binding, worker.name)
+            })?;
+        }
+    }
     Ok(())
 }
 

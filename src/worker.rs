@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{ConfigError, Limits, WorkerConfig, CONFIG_FILE};
+use crate::config::{ConfigError, KvNamespaceBinding, Limits, WorkerConfig, CONFIG_FILE};
 use crate::deploy::{content_hash, Bundle, BundleError, VersionMetadata};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,8 @@ pub struct WorkerVersion {
     pub bundle: Bundle,
     /// `env` as the worker sees it: vars and secrets, as JSON.
     pub env: serde_json::Map<String, serde_json::Value>,
+    /// KV namespaces bound into `env`.
+    pub kv_namespaces: Vec<KvNamespaceBinding>,
     pub limits: Limits,
 }
 
@@ -61,6 +63,7 @@ impl WorkerVersion {
             routes: metadata.routes.clone(),
             bundle,
             env,
+            kv_namespaces: metadata.kv_namespaces.clone(),
             limits: metadata.limits.clone(),
         }
     }

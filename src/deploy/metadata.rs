@@ -92,10 +92,24 @@ impl VersionMetadata {
             }
         }
         for (index, binding) in self.kv_namespaces.iter().enumerate() {
+            let field = format!("kv_namespaces[{index}]");
             if binding.binding.is_empty() || binding.id.is_empty() {
+                return Err(error(&field, "needs a non-empty `binding` and `id`".into()));
+            }
+            if let Err(problem) = crate::kv::validate_namespace_id(&binding.id) {
+                return Err(error(&format!("{field}.id"), problem.to_string()));
+            }
+            let taken = self.vars.contains_key(&binding.binding)
+                || self.kv_namespaces[..index]
+                    .iter()
+                    .any(|other| other.binding == binding.binding);
+            if taken {
                 return Err(error(
-                    &format!("kv_namespaces[{index}]"),
-                    "needs a non-empty `binding` and `id`".into(),
+                    &format!("{field}.binding"),
+                    format!(
+                        "{:?} is already used by another binding or var",
+                        binding.binding
+                    ),
                 ));
             }
         }

@@ -1,6 +1,7 @@
 //! V8 isolates: creating them from the startup snapshot, loading a worker's
 //! modules into one, and scheduling requests onto isolate threads.
 
+pub mod bindings;
 pub mod limits;
 pub mod loader;
 pub mod runtime;
@@ -8,4 +9,5 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod validate;
 
+pub use bindings::Services;
 pub use scheduler::{Scheduler, SchedulerOptions};

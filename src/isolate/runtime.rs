@@ -15,6 +15,7 @@ use deno_core::v8;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use deno_permissions::PermissionsContainer;
 
+use super::bindings::Services;
 use super::limits::{thread_cpu_time, LimitExceeded, Watchdog};
 use super::loader::{evaluate_data_module, module_specifier, BundleLoader};
 use super::snapshot;
@@ -267,6 +268,7 @@ impl BlankIsolate {
         self,
         version: Arc<WorkerVersion>,
         inbox: RequestInbox,
+        services: &Services,
     ) -> Result<WorkerIsolate, StartError> {
         let started = Instant::now();
         let Self {
@@ -283,6 +285,7 @@ impl BlankIsolate {
             state.put(WorkerLogContext {
                 worker: version.name.clone(),
             });
+            services.install(&mut state, &version);
         }
         controls.clock.set(epoch_ms());
         let isolate = runtime.isolate_ptr();
@@ -320,9 +323,10 @@ impl WorkerIsolate {
     pub async fn start(
         version: Arc<WorkerVersion>,
         inbox: RequestInbox,
+        services: &Services,
     ) -> Result<Self, StartError> {
         BlankIsolate::new(version.limits.memory_mb)?
-            .start(version, inbox)
+            .start(version, inbox, services)
             .await
     }
 
@@ -350,16 +354,17 @@ impl WorkerIsolate {
         let namespace = runtime.get_module_namespace(module_id)?;
 
         let env_json = serde_json::Value::Object(version.env.clone()).to_string();
-        let limits_json = serde_json::json!({
+        let config_json = serde_json::json!({
           "subrequests": version.limits.subrequests,
           "wallMs": version.limits.wall_ms,
+          "kv": version.kv_namespaces.iter().map(|b| &b.binding).collect::<Vec<_>>(),
         })
         .to_string();
         let args = {
             deno_core::scope!(scope, runtime);
             let namespace: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
             let mut args = vec![v8::Global::new(scope, namespace)];
-            for json in [&env_json, &limits_json] {
+            for json in [&env_json, &config_json] {
                 let text = v8::String::new(scope, json)
                     .ok_or_else(|| StartError::Internal("env too large".into()))?;
                 args.push(v8::Global::new(scope, v8::Local::<v8::Value>::from(text)));

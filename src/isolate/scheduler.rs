@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::bindings::{Services, DEFAULT_CACHE_BYTES};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
 use crate::config::Limits;
 use crate::ops::{RequestHead, RequestInbox, WorkerReply};
 use crate::worker::WorkerVersion;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SchedulerOptions {
     /// Number of isolate threads; 0 means one per CPU core.
     pub threads: usize,
@@ -37,6 +38,8 @@ pub struct SchedulerOptions {
     /// Memory all isolates together may use before the least recently used
     /// are dropped, in bytes.
     pub memory_budget: usize,
+    /// What workers' bindings reach.
+    pub services: Services,
 }
 
 impl Default for SchedulerOptions {
@@ -46,6 +49,7 @@ impl Default for SchedulerOptions {
             warm_isolates: 2,
             idle_timeout: Duration::from_secs(300),
             memory_budget: 4096 * 1024 * 1024,
+            services: Services::without_kv(DEFAULT_CACHE_BYTES),
         }
     }
 }
@@ -71,6 +75,7 @@ impl Scheduler {
             warm_isolates: options.warm_isolates,
             idle_timeout: options.idle_timeout,
             memory_budget: options.memory_budget / count,
+            services: options.services,
         };
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
@@ -101,6 +106,7 @@ struct ThreadOptions {
     warm_isolates: usize,
     idle_timeout: Duration,
     memory_budget: usize,
+    services: Services,
 }
 
 /// A worker isolate as its thread sees it.
@@ -226,12 +232,13 @@ impl IsolateThread {
         let status = Rc::new(IsolateStatus::default());
         let blank = self.pool.take(&version.limits);
         let pool = self.pool.clone();
+        let services = self.options.services.clone();
         let task_status = status.clone();
         tokio::task::spawn_local(async move {
             let inbox = RequestInbox::new(requests);
             let started = match blank {
-                Some(blank) => blank.start(version.clone(), inbox.clone()).await,
-                None => WorkerIsolate::start(version.clone(), inbox.clone()).await,
+                Some(blank) => blank.start(version.clone(), inbox.clone(), &services).await,
+                None => WorkerIsolate::start(version.clone(), inbox.clone(), &services).await,
             };
             pool.refill();
             match started {

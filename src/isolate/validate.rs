@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::bindings::Services;
 use super::runtime::WorkerIsolate;
 use crate::ops::RequestInbox;
 use crate::worker::WorkerVersion;
@@ -23,7 +24,10 @@ pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), String> {
             let result = match runtime {
                 Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, async {
                     let (_requests, inbox) = mpsc::unbounded_channel();
-                    WorkerIsolate::start(version, RequestInbox::new(inbox))
+                    // Top-level code has no request to do I/O for: no KV,
+                    // and a Cache API nothing can reach afterwards.
+                    let services = Services::without_kv(1024 * 1024);
+                    WorkerIsolate::start(version, RequestInbox::new(inbox), &services)
                         .await
                         .map(drop)
                         .map_err(|e| e.to_string())

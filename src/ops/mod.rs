@@ -6,9 +6,17 @@
 //! register identical op lists, so everything here depends only on crates
 //! that are also build-dependencies (deno_core, tokio, bytes, tracing).
 
+pub mod cache;
 pub mod http;
+pub mod kv;
 pub mod log;
 pub mod net;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use deno_core::{OpState, ResourceId};
 
 pub use http::{
     fail_in_flight, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, ResponseBody,
@@ -27,9 +35,18 @@ deno_core::extension!(
     http::op_ridge_wait_until_settled,
     http::op_ridge_now,
     log::op_ridge_log,
+    kv::op_ridge_kv_get_cached,
+    kv::op_ridge_kv_get,
+    kv::op_ridge_kv_put,
+    kv::op_ridge_kv_put_stream,
+    kv::op_ridge_kv_delete,
+    kv::op_ridge_kv_list,
+    cache::op_ridge_cache_match,
+    cache::op_ridge_cache_put,
+    cache::op_ridge_cache_delete,
   ],
   esm_entry_point = "ext:ridge/10_worker.js",
-  esm = [dir "js", "00_globals.js", "10_worker.js"],
+  esm = [dir "js", "00_globals.js", "06_kv.js", "07_cache.js", "10_worker.js"],
   lazy_loaded_js = [dir "js", "ext:deno_net/02_tls.js" = "05_no_client_tls.js"],
 );
 
@@ -57,3 +74,43 @@ pub fn extensions() -> Vec<deno_core::Extension> {
 
 /// The User-Agent of outbound `fetch` requests.
 pub const USER_AGENT: &str = concat!("Ridge/", env!("CARGO_PKG_VERSION"));
+
+/// Largest chunk read from a worker's stream at once.
+const STREAM_READ_SIZE: usize = 64 * 1024;
+
+/// Reads a worker's stream (a `resourceForReadableStream` resource) into
+/// one buffer, stopping once it holds `limit` bytes (the caller refuses or
+/// skips what is that large). The stream is closed either way.
+pub async fn read_stream(
+    state: &Rc<RefCell<OpState>>,
+    rid: ResourceId,
+    limit: usize,
+) -> Result<Bytes, deno_error::JsErrorBox> {
+    let source = state
+        .borrow()
+        .resource_table
+        .get_any(rid)
+        .map_err(deno_error::JsErrorBox::from_err)?;
+    let mut buffer = BytesMut::new();
+    let outcome = loop {
+        match source.clone().read(STREAM_READ_SIZE).await {
+            Ok(view) if view.is_empty() => break Ok(()),
+            Ok(view) => {
+                buffer.extend_from_slice(&view);
+                if buffer.len() >= limit {
+                    break Ok(());
+                }
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    close_stream(state, rid);
+    outcome.map(|()| buffer.freeze())
+}
+
+/// Closes a stream resource, cancelling the JS stream if unfinished.
+pub fn close_stream(state: &Rc<RefCell<OpState>>, rid: ResourceId) {
+    if let Ok(resource) = state.borrow_mut().resource_table.take_any(rid) {
+        resource.close();
+    }
+}

@@ -12,6 +12,7 @@
 //! | `POST /workers/{name}/activate` | `{"version": id}`: roll back or forward |
 //! | `PUT /workers/{name}/secrets/{secret}` | set a secret (body: the value) |
 //! | `DELETE /workers/{name}/secrets/{secret}` | delete a secret |
+//! | `/kv/…` | KV namespaces and keys (see `admin_kv.rs`) |
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,18 +29,20 @@ use crate::config::validate_worker_name;
 use crate::deploy::upload::parse_upload;
 use crate::deploy::{content_hash, MAX_SECRET_BYTES};
 use crate::isolate::validate::check_version;
+use crate::kv::Kv;
 use crate::node::Node;
 use crate::server::router::validate_route;
 use crate::store::{Store, StoreError, StoredVersion};
 use crate::worker::WorkerVersion;
 
 pub struct AdminApi {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) kv: Arc<Kv>,
     node: Arc<Node>,
     token: String,
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response<WireBody> {
+pub(super) fn json_response(status: StatusCode, body: serde_json::Value) -> Response<WireBody> {
     let mut response = Response::new(WireBody::text(format!("{body}\n")));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -49,15 +52,16 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response<WireBo
     response
 }
 
-fn error(status: StatusCode, message: impl std::fmt::Display) -> Response<WireBody> {
+pub(super) fn error(status: StatusCode, message: impl std::fmt::Display) -> Response<WireBody> {
     json_response(status, json!({ "error": message.to_string() }))
 }
 
-fn store_error(failure: StoreError) -> Response<WireBody> {
+pub(super) fn store_error(failure: StoreError) -> Response<WireBody> {
     let status = match failure {
         StoreError::WorkerNotFound(_)
         | StoreError::VersionNotFound { .. }
-        | StoreError::SecretNotFound { .. } => StatusCode::NOT_FOUND,
+        | StoreError::SecretNotFound { .. }
+        | StoreError::NamespaceNotFound(_) => StatusCode::NOT_FOUND,
         _ => {
             tracing::error!(error = %failure, "admin API store failure");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -67,8 +71,13 @@ fn store_error(failure: StoreError) -> Response<WireBody> {
 }
 
 impl AdminApi {
-    pub fn new(store: Arc<dyn Store>, node: Arc<Node>, token: String) -> Self {
-        Self { store, node, token }
+    pub fn new(store: Arc<dyn Store>, node: Arc<Node>, kv: Arc<Kv>, token: String) -> Self {
+        Self {
+            store,
+            kv,
+            node,
+            token,
+        }
     }
 
     fn authorized(&self, request: &Request<Incoming>) -> bool {
@@ -150,6 +159,7 @@ impl AdminApi {
                     Err(failure) => store_error(failure),
                 }
             }
+            (_, ["kv", rest @ ..]) => self.kv_call(&method, rest, request).await,
             _ => error(
                 StatusCode::NOT_FOUND,
                 format!("no admin API call {method} {}", request.uri().path()),
@@ -193,6 +203,21 @@ impl AdminApi {
                     StatusCode::BAD_REQUEST,
                     format!("invalid metadata: `routes[{index}]` {route:?}: {problem}"),
                 );
+            }
+        }
+        for (index, binding) in metadata.kv_namespaces.iter().enumerate() {
+            match self.kv.namespace_exists(&binding.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "invalid metadata: `kv_namespaces[{index}]` binds {} to KV namespace {:?}, which does not exist; create it with `ridge kv namespace create {}`",
+                            binding.binding, binding.id, binding.id
+                        ),
+                    )
+                }
+                Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, failure),
             }
         }
         let id = content_hash(&metadata, &bundle);

@@ -2,6 +2,7 @@
 //! isolate scheduler, with host/path routing to workers.
 
 pub mod admin;
+mod admin_kv;
 pub mod body;
 pub mod handler;
 pub mod router;

@@ -1,8 +1,9 @@
-//! Durable storage for the control plane: workers, their immutable versions,
-//! which version is active, and secrets. `sqlite.rs` is the embedded default;
-//! `postgres.rs` is shared by several nodes.
-//! Nothing here touches V8.
+//! Durable storage: the control plane (workers, their immutable versions,
+//! which version is active, secrets) and KV namespaces (`kv.rs`).
+//! `sqlite.rs` is the embedded default; `postgres.rs` is shared by several
+//! nodes. Nothing here touches V8.
 
+pub mod kv;
 pub mod postgres;
 pub mod sqlite;
 
@@ -21,6 +22,8 @@ pub enum StoreError {
     WorkerNotFound(String),
     #[error("worker {worker:?} has no version {version:?}")]
     VersionNotFound { worker: String, version: String },
+    #[error("no KV namespace {0:?}")]
+    NamespaceNotFound(String),
     #[error("worker {worker:?} has no secret {name:?}")]
     SecretNotFound { worker: String, name: String },
     #[error("unsupported store URL {0:?}: use postgres://… or sqlite:PATH (or a plain path)")]
@@ -87,10 +90,10 @@ pub struct ActiveWorker {
     pub secrets: BTreeMap<String, String>,
 }
 
-/// The control-plane store. Every write is atomic: a failed or interrupted
-/// write leaves nothing half-done behind.
+/// The control-plane store, which also keeps KV. Every write is atomic: a
+/// failed or interrupted write leaves nothing half-done behind.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: kv::KvStore {
     /// Stores a version (a no-op if that id exists already) and makes it the
     /// worker's active version, in one transaction.
     async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError>;

@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, Mutex};
-use tokio_postgres::{Client, NoTls, Transaction};
+use std::sync::Arc;
 
+use tokio::sync::{broadcast, Mutex, RwLock};
+use tokio_postgres::{Client, NoTls, Statement, Transaction};
+
+use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -32,14 +35,54 @@ CREATE TABLE IF NOT EXISTS ridge_secrets (
     value TEXT NOT NULL,
     PRIMARY KEY (worker, name)
 );
+CREATE TABLE IF NOT EXISTS ridge_kv_namespaces (
+    id TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ridge_kv_entries (
+    namespace TEXT NOT NULL REFERENCES ridge_kv_namespaces(id) ON DELETE CASCADE,
+    key BYTEA NOT NULL,
+    value BYTEA NOT NULL,
+    metadata TEXT,
+    expiration BIGINT,
+    PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS ridge_kv_entries_expiration ON ridge_kv_entries (expiration)
+    WHERE expiration IS NOT NULL;
 ";
 
+/// Control-plane changes: the payload is the worker's name.
 const CHANNEL: &str = "ridge_changes";
+/// KV writes: the payload is a [`KvNotice`] as JSON, or "*" for "anything".
+const KV_CHANNEL: &str = "ridge_kv";
+
+/// What a node announces about a KV write, so that the others drop their
+/// cached copy of the key.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KvNotice {
+    /// The writing node, which ignores its own notices.
+    node: String,
+    namespace: String,
+    key: String,
+}
 
 pub struct PostgresStore {
     url: String,
+    /// The control plane's connection (writes there are transactions).
     client: Mutex<Option<Client>>,
+    /// KV's connection: every KV operation is one statement, so requests
+    /// share it without a lock and tokio-postgres pipelines them.
+    kv: RwLock<Option<Arc<KvConnection>>>,
+    /// Tells this node's notices apart from other nodes'.
+    node_id: String,
     changes: broadcast::Sender<()>,
+    kv_changes: broadcast::Sender<KvChange>,
+}
+
+/// A connection for KV with the hot statement prepared once.
+struct KvConnection {
+    client: Client,
+    get: Statement,
 }
 
 fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -77,19 +120,31 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let client = connect(url).await?;
         client.batch_execute(SCHEMA).await.map_err(backend)?;
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let store = Self {
             url: url.to_string(),
             client: Mutex::new(Some(client)),
+            kv: RwLock::new(None),
+            node_id: format!("{}-{}", std::process::id(), started.as_nanos()),
             changes: broadcast::channel(16).0,
+            kv_changes: broadcast::channel(1024).0,
         };
         store.listen();
         Ok(store)
     }
 
-    /// Listens on the change channel, reconnecting when the connection drops
-    /// (and announcing a change then, since notices may have been missed).
+    /// Listens on the change channels, reconnecting when the connection
+    /// drops (and announcing that anything may have changed then, since
+    /// notices may have been missed).
     fn listen(&self) {
-        let (url, changes) = (self.url.clone(), self.changes.clone());
+        let (url, changes, kv_changes, node_id) = (
+            self.url.clone(),
+            self.changes.clone(),
+            self.kv_changes.clone(),
+            self.node_id.clone(),
+        );
         tokio::spawn(async move {
             loop {
                 match tokio_postgres::connect(&url, NoTls).await {
@@ -97,13 +152,23 @@ impl PostgresStore {
                         let messages =
                             futures::stream::poll_fn(move |cx| connection.poll_message(cx));
                         let listening = async {
-                            client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+                            client
+                                .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {KV_CHANNEL}"))
+                                .await?;
                             Ok::<_, tokio_postgres::Error>(())
                         };
-                        let changes = changes.clone();
+                        let (changes, kv_changes, node_id) =
+                            (changes.clone(), kv_changes.clone(), node_id.clone());
                         let forward = futures::StreamExt::for_each(messages, move |message| {
-                            if let Ok(tokio_postgres::AsyncMessage::Notification(_)) = message {
-                                let _ = changes.send(());
+                            if let Ok(tokio_postgres::AsyncMessage::Notification(notice)) = message
+                            {
+                                if notice.channel() == KV_CHANNEL {
+                                    if let Some(change) = kv_change(notice.payload(), &node_id) {
+                                        let _ = kv_changes.send(change);
+                                    }
+                                } else {
+                                    let _ = changes.send(());
+                                }
                             }
                             futures::future::ready(())
                         });
@@ -117,9 +182,44 @@ impl PostgresStore {
                     }
                 }
                 let _ = changes.send(());
+                let _ = kv_changes.send(KvChange::All);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+    }
+
+    /// KV's shared connection, re-established if it was lost.
+    async fn kv(&self) -> Result<Arc<KvConnection>, StoreError> {
+        if let Some(connection) = self.kv.read().await.as_ref() {
+            if !connection.client.is_closed() {
+                return Ok(connection.clone());
+            }
+        }
+        let mut slot = self.kv.write().await;
+        if let Some(connection) = slot.as_ref().filter(|c| !c.client.is_closed()) {
+            return Ok(connection.clone());
+        }
+        let client = connect(&self.url).await?;
+        let get = client
+            .prepare(
+                "SELECT value, metadata, expiration FROM ridge_kv_entries
+                 WHERE namespace = $1 AND key = $2 AND (expiration IS NULL OR expiration > $3)",
+            )
+            .await
+            .map_err(backend)?;
+        let connection = Arc::new(KvConnection { client, get });
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// The notice announcing a write of `key`.
+    fn kv_notice(&self, namespace: &str, key: &str) -> String {
+        serde_json::to_string(&KvNotice {
+            node: self.node_id.clone(),
+            namespace: namespace.to_string(),
+            key: key.to_string(),
+        })
+        .expect("notice serializes")
     }
 
     /// The shared connection, re-established if it was lost.
@@ -348,5 +448,212 @@ impl super::Store for PostgresStore {
 
     fn changes(&self) -> broadcast::Receiver<()> {
         self.changes.subscribe()
+    }
+}
+
+/// The change a KV notice announces, unless this node sent it.
+fn kv_change(payload: &str, node_id: &str) -> Option<KvChange> {
+    if payload == "*" {
+        return Some(KvChange::All);
+    }
+    match serde_json::from_str::<KvNotice>(payload) {
+        Ok(notice) if notice.node == node_id => None,
+        Ok(notice) => Some(KvChange::Key {
+            namespace: notice.namespace,
+            key: notice.key,
+        }),
+        Err(_) => Some(KvChange::All),
+    }
+}
+
+/// Maps a foreign-key violation on KV entries to the namespace missing.
+fn kv_write_error(error: tokio_postgres::Error, namespace: &str) -> StoreError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+        StoreError::NamespaceNotFound(namespace.to_string())
+    } else {
+        backend(error)
+    }
+}
+
+#[async_trait::async_trait]
+impl KvStore for PostgresStore {
+    async fn create_namespace(&self, id: &str) -> Result<bool, StoreError> {
+        let connection = self.kv().await?;
+        let inserted = connection
+            .client
+            .execute(
+                "INSERT INTO ridge_kv_namespaces (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&id, &crate::kv::unix_now()],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(inserted == 1)
+    }
+
+    async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, StoreError> {
+        let connection = self.kv().await?;
+        let rows = connection
+            .client
+            .query(
+                "SELECT id, created_at FROM ridge_kv_namespaces ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| NamespaceInfo {
+                id: row.get(0),
+                created_at: row.get(1),
+            })
+            .collect())
+    }
+
+    async fn delete_namespace(&self, id: &str) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        let deleted = tx
+            .execute("DELETE FROM ridge_kv_namespaces WHERE id = $1", &[&id])
+            .await
+            .map_err(backend)?;
+        if deleted == 0 {
+            return Err(StoreError::NamespaceNotFound(id.to_string()));
+        }
+        tx.execute("SELECT pg_notify($1, '*')", &[&KV_CHANNEL])
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let _ = self.kv_changes.send(KvChange::All);
+        Ok(())
+    }
+
+    async fn namespace_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let connection = self.kv().await?;
+        let row = connection
+            .client
+            .query_opt("SELECT 1 FROM ridge_kv_namespaces WHERE id = $1", &[&id])
+            .await
+            .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    async fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<KvEntry>, StoreError> {
+        let connection = self.kv().await?;
+        let row = connection
+            .client
+            .query_opt(&connection.get, &[&namespace, &key.as_bytes(), &now])
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|row| KvEntry {
+            value: row.get::<_, Vec<u8>>(0).into(),
+            metadata: row.get(1),
+            expiration: row.get(2),
+        }))
+    }
+
+    async fn put(&self, namespace: &str, key: &str, entry: KvEntry) -> Result<(), StoreError> {
+        let connection = self.kv().await?;
+        let notice = self.kv_notice(namespace, key);
+        // One statement: the write and its notice commit together.
+        connection
+            .client
+            .execute(
+                "WITH written AS (
+                    INSERT INTO ridge_kv_entries (namespace, key, value, metadata, expiration)
+                    VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
+                       metadata = excluded.metadata, expiration = excluded.expiration
+                    RETURNING 1)
+                 SELECT pg_notify($6, $7) FROM written",
+                &[
+                    &namespace,
+                    &key.as_bytes(),
+                    &&entry.value[..],
+                    &entry.metadata,
+                    &entry.expiration,
+                    &KV_CHANNEL,
+                    &notice,
+                ],
+            )
+            .await
+            .map_err(|error| kv_write_error(error, namespace))?;
+        Ok(())
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError> {
+        let connection = self.kv().await?;
+        let notice = self.kv_notice(namespace, key);
+        connection
+            .client
+            .execute(
+                "WITH gone AS (
+                    DELETE FROM ridge_kv_entries WHERE namespace = $1 AND key = $2 RETURNING 1)
+                 SELECT pg_notify($3, $4) FROM gone",
+                &[&namespace, &key.as_bytes(), &KV_CHANNEL, &notice],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<KvKey>, StoreError> {
+        let connection = self.kv().await?;
+        let upper = prefix_upper_bound(prefix.as_bytes());
+        let after = after.map(str::as_bytes);
+        let rows = connection
+            .client
+            .query(
+                "SELECT key, expiration, metadata FROM ridge_kv_entries
+                 WHERE namespace = $1 AND key >= $2 AND ($3::BYTEA IS NULL OR key < $3)
+                   AND ($4::BYTEA IS NULL OR key > $4) AND (expiration IS NULL OR expiration > $5)
+                 ORDER BY key LIMIT $6",
+                &[
+                    &namespace,
+                    &prefix.as_bytes(),
+                    &upper,
+                    &after,
+                    &now,
+                    &(limit as i64),
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| KvKey {
+                name: String::from_utf8_lossy(row.get::<_, &[u8]>(0)).into_owned(),
+                expiration: row.get(1),
+                metadata: row.get(2),
+            })
+            .collect())
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let connection = self.kv().await?;
+        connection
+            .client
+            .execute(
+                "DELETE FROM ridge_kv_entries WHERE expiration IS NOT NULL AND expiration <= $1",
+                &[&now],
+            )
+            .await
+            .map_err(backend)
+    }
+
+    fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
+        self.kv_changes.subscribe()
     }
 }

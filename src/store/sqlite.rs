@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::broadcast;
 
+use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -31,11 +32,28 @@ CREATE TABLE IF NOT EXISTS secrets (
     value TEXT NOT NULL,
     PRIMARY KEY (worker, name)
 );
+CREATE TABLE IF NOT EXISTS kv_namespaces (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv_entries (
+    namespace TEXT NOT NULL REFERENCES kv_namespaces(id) ON DELETE CASCADE,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    metadata TEXT,
+    expiration INTEGER,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_entries_expiration ON kv_entries (expiration)
+    WHERE expiration IS NOT NULL;
 ";
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     changes: broadcast::Sender<()>,
+    /// Never sent on: one node owns the file and its KV layer sees every
+    /// write itself.
+    kv_changes: broadcast::Sender<KvChange>,
 }
 
 fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -60,6 +78,7 @@ impl SqliteStore {
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             changes: broadcast::channel(16).0,
+            kv_changes: broadcast::channel(1).0,
         })
     }
 
@@ -338,5 +357,195 @@ impl super::Store for SqliteStore {
 
     fn changes(&self) -> broadcast::Receiver<()> {
         self.changes.subscribe()
+    }
+}
+
+fn namespace_exists(connection: &Connection, id: &str) -> Result<bool, StoreError> {
+    connection
+        .query_row(
+            "SELECT 1 FROM kv_namespaces WHERE id = ?1",
+            params![id],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend)
+}
+
+#[async_trait::async_trait]
+impl KvStore for SqliteStore {
+    async fn create_namespace(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let now = crate::kv::unix_now();
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO kv_namespaces (id, created_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                    params![id, now],
+                )
+                .map(|inserted| inserted == 1)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare("SELECT id, created_at FROM kv_namespaces ORDER BY id")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(NamespaceInfo {
+                        id: row.get(0)?,
+                        created_at: row.get(1)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_namespace(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.with(move |connection| {
+            let deleted = connection
+                .execute("DELETE FROM kv_namespaces WHERE id = ?1", params![id])
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::NamespaceNotFound(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn namespace_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.with(move |connection| namespace_exists(connection, &id))
+            .await
+    }
+
+    async fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<KvEntry>, StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            connection
+                .query_row(
+                    "SELECT value, metadata, expiration FROM kv_entries
+                     WHERE namespace = ?1 AND key = ?2 AND (expiration IS NULL OR expiration > ?3)",
+                    params![namespace, key.as_bytes(), now],
+                    |row| {
+                        Ok(KvEntry {
+                            value: row.get::<_, Vec<u8>>(0)?.into(),
+                            metadata: row.get(1)?,
+                            expiration: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put(&self, namespace: &str, key: &str, entry: KvEntry) -> Result<(), StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            if !namespace_exists(connection, &namespace)? {
+                return Err(StoreError::NamespaceNotFound(namespace));
+            }
+            connection
+                .execute(
+                    "INSERT INTO kv_entries (namespace, key, value, metadata, expiration)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
+                        metadata = excluded.metadata, expiration = excluded.expiration",
+                    params![
+                        namespace,
+                        key.as_bytes(),
+                        &entry.value[..],
+                        entry.metadata,
+                        entry.expiration
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM kv_entries WHERE namespace = ?1 AND key = ?2",
+                    params![namespace, key.as_bytes()],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<KvKey>, StoreError> {
+        let namespace = namespace.to_string();
+        let lower = prefix.as_bytes().to_vec();
+        let upper = prefix_upper_bound(prefix.as_bytes());
+        let after = after.map(|a| a.as_bytes().to_vec());
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT key, expiration, metadata FROM kv_entries
+                     WHERE namespace = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3)
+                       AND (?4 IS NULL OR key > ?4) AND (expiration IS NULL OR expiration > ?5)
+                     ORDER BY key LIMIT ?6",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(
+                    params![namespace, lower, upper, after, now, limit as i64],
+                    |row| {
+                        Ok(KvKey {
+                            name: String::from_utf8_lossy(&row.get::<_, Vec<u8>>(0)?).into_owned(),
+                            expiration: row.get(1)?,
+                            metadata: row.get(2)?,
+                        })
+                    },
+                )
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM kv_entries WHERE expiration IS NOT NULL AND expiration <= ?1",
+                    params![now],
+                )
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
+        self.kv_changes.subscribe()
     }
 }

@@ -1,0 +1,240 @@
+//! The node services a worker's bindings reach (KV namespaces, the Cache
+//! API), and the adapters that serve the ops' host traits with them: errors
+//! become the JS classes Cloudflare throws (`TypeError`, `RangeError`).
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use deno_core::OpState;
+use deno_error::JsErrorBox;
+
+use crate::cache::{check_put, storage_ttl, HttpCache, StoredResponse};
+use crate::kv::{Kv, KvError, PutOptions, MAX_VALUE_BYTES};
+use crate::ops::cache::{CacheBinding, CacheHost, CachedResponse};
+use crate::ops::kv::{HostFuture, KvBindings, KvHost, KvListPage, KvPutOptions, KvValue};
+use crate::worker::WorkerVersion;
+
+/// What a node offers its workers besides the Web APIs.
+#[derive(Clone)]
+pub struct Services {
+    /// `None` where there is no store to keep KV in.
+    pub kv: Option<Arc<Kv>>,
+    pub cache: Arc<HttpCache>,
+}
+
+/// Default size of the Cache API storage, in bytes.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Services {
+    /// No KV, and a Cache API of `cache_bytes`.
+    pub fn without_kv(cache_bytes: u64) -> Self {
+        Self {
+            kv: None,
+            cache: HttpCache::new(cache_bytes),
+        }
+    }
+
+    /// Gives an isolate about to run `version` its bindings.
+    pub fn install(&self, state: &mut OpState, version: &WorkerVersion) {
+        state.put(KvBindings {
+            host: self
+                .kv
+                .clone()
+                .map(|kv| Rc::new(KvAdapter(kv)) as Rc<dyn KvHost>),
+            namespaces: version
+                .kv_namespaces
+                .iter()
+                .map(|binding| binding.id.clone())
+                .collect(),
+        });
+        state.put(CacheBinding(Rc::new(CacheAdapter {
+            cache: self.cache.clone(),
+            scope: version.name.clone(),
+        })));
+    }
+}
+
+fn js_error(error: KvError) -> JsErrorBox {
+    match error {
+        KvError::Invalid(message) => JsErrorBox::type_error(message),
+        KvError::OutOfRange(message) => JsErrorBox::range_error(message),
+        other => JsErrorBox::generic(other.to_string()),
+    }
+}
+
+struct KvAdapter(Arc<Kv>);
+
+fn kv_value(read: crate::kv::KvRead) -> Option<KvValue> {
+    read.entry.map(|entry| KvValue {
+        value: entry.value.clone(),
+        metadata: entry.metadata.clone(),
+        cache_hit: read.cache_hit,
+    })
+}
+
+fn put_options(options: KvPutOptions) -> PutOptions {
+    PutOptions {
+        expiration: options.expiration,
+        expiration_ttl: options.expiration_ttl,
+        metadata: options.metadata,
+    }
+}
+
+impl KvHost for KvAdapter {
+    fn get_cached(
+        &self,
+        namespace: &str,
+        key: &str,
+        cache_ttl: Option<f64>,
+    ) -> Result<Option<Option<KvValue>>, JsErrorBox> {
+        let read = self
+            .0
+            .get_cached(namespace, key, cache_ttl)
+            .map_err(js_error)?;
+        Ok(read.map(kv_value))
+    }
+
+    fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+        cache_ttl: Option<f64>,
+    ) -> HostFuture<Option<KvValue>> {
+        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        Box::pin(async move {
+            let read = kv
+                .get(&namespace, &key, cache_ttl)
+                .await
+                .map_err(js_error)?;
+            Ok(kv_value(read))
+        })
+    }
+
+    fn check_put(&self, key: &str, options: &KvPutOptions) -> Result<(), JsErrorBox> {
+        let options = PutOptions {
+            expiration: options.expiration,
+            expiration_ttl: options.expiration_ttl,
+            metadata: options.metadata.clone(),
+        };
+        self.0.check_put(key, &options).map_err(js_error)
+    }
+
+    fn put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Bytes,
+        options: KvPutOptions,
+    ) -> HostFuture<()> {
+        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        Box::pin(async move {
+            kv.put(&namespace, &key, value, put_options(options))
+                .await
+                .map_err(js_error)
+        })
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> HostFuture<()> {
+        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        Box::pin(async move { kv.delete(&namespace, &key).await.map_err(js_error) })
+    }
+
+    fn list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        limit: Option<f64>,
+        cursor: Option<String>,
+    ) -> HostFuture<KvListPage> {
+        let (kv, namespace, prefix) = (self.0.clone(), namespace.to_string(), prefix.to_string());
+        Box::pin(async move {
+            let page = kv
+                .list(&namespace, &prefix, limit, cursor.as_deref())
+                .await
+                .map_err(js_error)?;
+            let keys = page
+                .keys
+                .into_iter()
+                .map(|key| (key.name, key.expiration, key.metadata))
+                .collect();
+            Ok((keys, page.list_complete, page.cursor))
+        })
+    }
+
+    fn max_value_bytes(&self) -> usize {
+        MAX_VALUE_BYTES
+    }
+}
+
+/// The node's Cache API storage as one worker sees it.
+struct CacheAdapter {
+    cache: Arc<HttpCache>,
+    scope: String,
+}
+
+impl CacheHost for CacheAdapter {
+    fn lookup(
+        &self,
+        cache: &str,
+        url: &str,
+        if_none_match: Option<&str>,
+    ) -> Option<CachedResponse> {
+        let stored = self.cache.get(&self.scope, cache, url)?;
+        let mut headers = stored.headers.clone();
+        headers.push(("cf-cache-status".into(), "HIT".into()));
+        let not_modified = if_none_match.is_some_and(|tags| stored.matches_etag(tags));
+        Some(CachedResponse {
+            status: if not_modified { 304 } else { stored.status },
+            status_text: if not_modified {
+                "Not Modified".into()
+            } else {
+                stored.status_text.clone()
+            },
+            headers,
+            body: if not_modified {
+                Bytes::new()
+            } else {
+                stored.body.clone()
+            },
+        })
+    }
+
+    fn check_put(
+        &self,
+        method: &str,
+        status: u16,
+        headers: &[(String, String)],
+    ) -> Result<(), JsErrorBox> {
+        check_put(method, status, headers)
+            .map_err(|error| JsErrorBox::type_error(error.to_string()))
+    }
+
+    fn store(&self, cache: &str, url: &str, response: CachedResponse) -> bool {
+        let Some(ttl) = storage_ttl(&response.headers, SystemTime::now()) else {
+            return false;
+        };
+        self.cache.put(
+            &self.scope,
+            cache,
+            url,
+            StoredResponse {
+                status: response.status,
+                status_text: response.status_text,
+                headers: response.headers,
+                body: response.body,
+                ttl,
+            },
+        );
+        true
+    }
+
+    fn remove(&self, cache: &str, url: &str) -> bool {
+        self.cache.delete(&self.scope, cache, url)
+    }
+
+    fn max_body_bytes(&self) -> usize {
+        self.cache.max_entry_bytes()
+    }
+}
