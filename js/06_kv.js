@@ -27,6 +27,7 @@ const {
   MathMin,
   NumberIsNaN,
   ObjectPrototypeIsPrototypeOf,
+  RangeError,
   TypeError,
   TypedArrayPrototypeGetBuffer,
   TypedArrayPrototypeGetByteLength,
@@ -38,6 +39,9 @@ const {
 const { ReadableStream, ReadableStreamPrototype, resourceForReadableStream } = internals.streams;
 
 const TYPES = ["text", "json", "arrayBuffer", "stream"];
+/** Largest value, as kv::MAX_VALUE_BYTES: checked here too so that an
+ * oversized buffer is refused before it is handed to Rust. */
+const MAX_VALUE_BYTES = 25 * 1024 * 1024;
 /** Chunk size of `get(key, "stream")`. */
 const STREAM_CHUNK = 64 * 1024;
 /** Only Ridge creates KvNamespace objects. */
@@ -71,8 +75,9 @@ function toNumber(value, name) {
 
 function bytesStream(bytes) {
   let offset = 0;
+  // A default (not "bytes") stream: enqueueing must not transfer, and so
+  // detach, the buffer every chunk shares.
   return new ReadableStream({
-    type: "bytes",
     pull(controller) {
       if (offset >= bytes.length) {
         controller.close();
@@ -170,6 +175,11 @@ export class KvNamespace {
       const rid = resourceForReadableStream(value);
       await op_ridge_kv_put_stream(this.#index, key, rid, expiration, expirationTtl, metadata);
     } else {
+      if (bytes.length > MAX_VALUE_BYTES) {
+        throw new RangeError(
+          `KV value is ${bytes.length} bytes, more than the ${MAX_VALUE_BYTES}-byte (25 MiB) limit`,
+        );
+      }
       await op_ridge_kv_put(this.#index, key, bytes, expiration, expirationTtl, metadata);
     }
   }

@@ -1,5 +1,6 @@
 //! The client side of the admin API, behind `ridge deploy`, `ridge
-//! versions`, `ridge rollback`, `ridge secret` and `ridge workers`.
+//! versions`, `ridge rollback`, `ridge secret`, `ridge workers` and
+//! `ridge kv`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,7 +77,12 @@ impl AdminClient {
         }
     }
 
-    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+    /// Sends an authenticated request; an error status becomes an error
+    /// carrying the API's message.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
         let unreachable = |source| ClientError::Unreachable {
             server: self.server.clone(),
             source,
@@ -87,8 +93,8 @@ impl AdminClient {
             .await
             .map_err(unreachable)?;
         let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
         if status >= 400 {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
             let message = body
                 .get("error")
                 .and_then(Value::as_str)
@@ -96,7 +102,12 @@ impl AdminClient {
                 .to_string();
             return Err(ClientError::Api { status, message });
         }
-        Ok(body)
+        Ok(response)
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+        let response = self.send(request).await?;
+        Ok(response.json().await.unwrap_or(Value::Null))
     }
 
     fn url(&self, path: &str) -> String {
@@ -200,4 +211,92 @@ impl AdminClient {
         self.call(self.http.delete(self.url(&format!("/workers/{worker}"))))
             .await
     }
+
+    pub async fn kv_namespaces(&self) -> Result<Value, ClientError> {
+        self.call(self.http.get(self.url("/kv/namespaces"))).await
+    }
+
+    pub async fn kv_create_namespace(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .put(self.url(&format!("/kv/namespaces/{}", segment(id)))),
+        )
+        .await
+    }
+
+    pub async fn kv_delete_namespace(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .delete(self.url(&format!("/kv/namespaces/{}", segment(id)))),
+        )
+        .await
+    }
+
+    /// One page of keys.
+    pub async fn kv_list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let mut query = vec![("prefix", prefix)];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        self.call(
+            self.http
+                .get(self.url(&format!("/kv/namespaces/{}/keys", segment(namespace))))
+                .query(&query),
+        )
+        .await
+    }
+
+    pub async fn kv_get(&self, namespace: &str, key: &str) -> Result<bytes::Bytes, ClientError> {
+        let response = self
+            .send(self.http.get(self.value_url(namespace, key)))
+            .await?;
+        response
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                server: self.server.clone(),
+                source,
+            })
+    }
+
+    pub async fn kv_put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Vec<u8>,
+        expiration_ttl: Option<u64>,
+        metadata: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let mut request = self.http.put(self.value_url(namespace, key)).body(value);
+        if let Some(ttl) = expiration_ttl {
+            request = request.query(&[("expiration_ttl", ttl)]);
+        }
+        if let Some(metadata) = metadata {
+            request = request.header("ridge-kv-metadata", metadata);
+        }
+        self.call(request).await
+    }
+
+    pub async fn kv_delete(&self, namespace: &str, key: &str) -> Result<Value, ClientError> {
+        self.call(self.http.delete(self.value_url(namespace, key)))
+            .await
+    }
+
+    fn value_url(&self, namespace: &str, key: &str) -> String {
+        self.url(&format!(
+            "/kv/namespaces/{}/values/{}",
+            segment(namespace),
+            segment(key)
+        ))
+    }
+}
+
+/// A KV key or id as one URL path segment ('/' and all included).
+fn segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -57,6 +57,83 @@ enum Command {
     Secret(SecretCommand),
     /// Delete a worker with all its versions and secrets.
     Delete(WorkerArgs),
+    /// Manage KV namespaces and the keys in them.
+    #[command(subcommand)]
+    Kv(KvCommand),
+}
+
+#[derive(Subcommand)]
+enum KvCommand {
+    /// Create, list or delete namespaces.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+    /// Print a key's value to standard output.
+    Get {
+        key: String,
+        #[command(flatten)]
+        namespace: NamespaceArg,
+    },
+    /// Write a key: the value is VALUE, the contents of --path, or standard
+    /// input.
+    Put {
+        key: String,
+        /// The value (omit to read --path or standard input).
+        value: Option<String>,
+        /// Read the value from this file.
+        #[arg(long, value_name = "FILE", conflicts_with = "value")]
+        path: Option<PathBuf>,
+        /// Delete the key after this many seconds (at least 60).
+        #[arg(long, value_name = "SECONDS")]
+        ttl: Option<u64>,
+        /// Metadata stored with the key, as JSON.
+        #[arg(long, value_name = "JSON")]
+        metadata: Option<String>,
+        #[command(flatten)]
+        namespace: NamespaceArg,
+    },
+    /// List keys, one per line, in byte order.
+    List {
+        /// Only keys starting with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        #[command(flatten)]
+        namespace: NamespaceArg,
+    },
+    /// Delete a key.
+    Delete {
+        key: String,
+        #[command(flatten)]
+        namespace: NamespaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum NamespaceCommand {
+    /// Create a namespace (ids: 1-64 of A-Z, a-z, 0-9, '-', '_').
+    Create {
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// List namespaces.
+    List(AdminArgs),
+    /// Delete a namespace and every key in it (refused while a worker's
+    /// active version is bound to it).
+    Delete {
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// Which namespace a key command is about.
+#[derive(Args)]
+struct NamespaceArg {
+    /// The namespace id.
+    #[arg(long, short = 'n', value_name = "ID")]
+    namespace: String,
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 /// Where the admin API is, and the token it wants.
@@ -214,7 +291,8 @@ struct ServeArgs {
     /// --data-dir).
     #[arg(long, value_name = "URL", conflicts_with = "workers")]
     store: Option<String>,
-    /// Folder for the embedded store.
+    /// Folder for the embedded store (uploaded workers and KV; with
+    /// --workers, only KV).
     #[arg(long, value_name = "DIR", default_value = "ridge-data")]
     data_dir: PathBuf,
     /// Address of the admin API (upload, versions, rollback, secrets).
@@ -420,8 +498,95 @@ fn main() -> Result<()> {
                 println!("Deleted {name}");
                 Ok(())
             }
+            Command::Kv(command) => kv_command(command).await,
         }
     })
+}
+
+async fn kv_command(command: KvCommand) -> Result<()> {
+    match command {
+        KvCommand::Namespace(NamespaceCommand::Create { id, admin }) => {
+            let answer = admin.client()?.kv_create_namespace(&id).await?;
+            if answer["created"] == true {
+                println!("Created KV namespace {id}");
+            } else {
+                println!("KV namespace {id} exists already");
+            }
+        }
+        KvCommand::Namespace(NamespaceCommand::List(admin)) => {
+            let answer = admin.client()?.kv_namespaces().await?;
+            for namespace in answer["namespaces"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<32} created {}",
+                    namespace["id"].as_str().unwrap_or("?"),
+                    utc_time(namespace["created_at"].as_i64().unwrap_or(0))
+                );
+            }
+        }
+        KvCommand::Namespace(NamespaceCommand::Delete { id, admin }) => {
+            admin.client()?.kv_delete_namespace(&id).await?;
+            println!("Deleted KV namespace {id}");
+        }
+        KvCommand::Get { key, namespace } => {
+            let value = namespace
+                .admin
+                .client()?
+                .kv_get(&namespace.namespace, &key)
+                .await?;
+            std::io::Write::write_all(&mut std::io::stdout(), &value)?;
+        }
+        KvCommand::Put {
+            key,
+            value,
+            path,
+            ttl,
+            metadata,
+            namespace,
+        } => {
+            let bytes = match (value, path) {
+                (Some(value), _) => value.into_bytes(),
+                (None, Some(path)) => std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                (None, None) => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+                    bytes
+                }
+            };
+            let size = bytes.len();
+            namespace
+                .admin
+                .client()?
+                .kv_put(&namespace.namespace, &key, bytes, ttl, metadata.as_deref())
+                .await?;
+            println!("Wrote {key} ({size} bytes) to {}", namespace.namespace);
+        }
+        KvCommand::List { prefix, namespace } => {
+            let client = namespace.admin.client()?;
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = client
+                    .kv_list(&namespace.namespace, &prefix, cursor.as_deref())
+                    .await?;
+                for key in page["keys"].as_array().into_iter().flatten() {
+                    println!("{}", key["name"].as_str().unwrap_or("?"));
+                }
+                match page["cursor"].as_str() {
+                    Some(next) if page["list_complete"] == false => cursor = Some(next.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        KvCommand::Delete { key, namespace } => {
+            namespace
+                .admin
+                .client()?
+                .kv_delete(&namespace.namespace, &key)
+                .await?;
+            println!("Deleted {key} from {}", namespace.namespace);
+        }
+    }
+    Ok(())
 }
 
 /// A Unix time as people read it, e.g. "2026-11-22 16:54:34 UTC".
@@ -481,9 +646,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let handler;
     if let Some(dir) = &args.workers {
         let workers = load_worker_folders(dir)?;
-        // KV for a folder of workers lives in the embedded store.
-        let store = ridge::store::sqlite::SqliteStore::open(&args.data_dir.join("ridge.db"))?;
-        let services = args.isolates.services(Some(Arc::new(store)));
+        // KV for a folder of workers lives in the embedded store, opened
+        // only if some worker has a KV binding.
+        let store: Option<Arc<dyn KvStore>> = if workers.iter().any(|w| !w.kv_namespaces.is_empty())
+        {
+            let path = args.data_dir.join("ridge.db");
+            Some(Arc::new(ridge::store::sqlite::SqliteStore::open(&path)?))
+        } else {
+            None
+        };
+        let services = args.isolates.services(store);
         create_bound_namespaces(&services, &workers).await?;
         let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
         handler = Arc::new(EdgeHandler::new(
@@ -493,7 +665,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ));
         handler.set_router(Router::new(workers.clone(), args.base_domain.clone())?);
         for worker in &workers {
-            tracing::info!(worker = %worker.name, version = %worker.id, routes = ?worker.routes, "worker loaded");
+            tracing::info!(worker = %worker.name, version = %worker.version_id, routes = ?worker.routes, "worker loaded");
         }
     } else {
         let token = args

@@ -22,8 +22,10 @@ pub enum WorkerLoadError {
 /// One immutable version of a worker, as isolates run it.
 #[derive(Debug)]
 pub struct WorkerVersion {
-    /// Isolates are keyed by this: the version's content hash, plus a hash
-    /// of its secrets when it has any (new secrets need a new isolate).
+    /// Isolates are keyed by this: the worker's name and the version's
+    /// content hash (two workers may upload identical code, but each has its
+    /// own isolate, bindings and caches), plus a hash of its secrets when it
+    /// has any (new secrets need a new isolate).
     pub id: String,
     /// The content hash of the upload.
     pub version_id: String,
@@ -50,11 +52,11 @@ impl WorkerVersion {
             env.insert(key.clone(), serde_json::Value::String(value.clone()));
         }
         let id = if secrets.is_empty() {
-            version_id.to_string()
+            format!("{name}@{version_id}")
         } else {
             let mut hasher = DefaultHasher::new();
             secrets.hash(&mut hasher);
-            format!("{version_id}+{:016x}", hasher.finish())
+            format!("{name}@{version_id}+{:016x}", hasher.finish())
         };
         Self {
             id,

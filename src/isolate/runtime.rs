@@ -305,7 +305,7 @@ impl BlankIsolate {
         result?;
         tracing::debug!(
             worker = %version.name,
-            version = %version.id,
+            version = %version.version_id,
             elapsed_us = started.elapsed().as_micros() as u64,
             "worker loaded into an isolate"
         );

@@ -250,15 +250,15 @@ impl IsolateThread {
                     match outcome {
                         Ok(()) => {}
                         Err(StopReason::Limit(limit)) => {
-                            tracing::warn!(worker = %version.name, version = %version.id, "{limit}; isolate discarded");
+                            tracing::warn!(worker = %version.name, version = %version.version_id, "{limit}; isolate discarded");
                         }
                         Err(StopReason::Failed(error)) => {
-                            tracing::error!(worker = %version.name, version = %version.id, %error, "isolate discarded");
+                            tracing::error!(worker = %version.name, version = %version.version_id, %error, "isolate discarded");
                         }
                     }
                 }
                 Err(error) => {
-                    tracing::error!(worker = %version.name, version = %version.id, %error, "worker failed to start");
+                    tracing::error!(worker = %version.name, version = %version.version_id, %error, "worker failed to start");
                     // Every request already waiting gets the start error.
                     let message = format!("Worker failed to start: {error}");
                     let limit = matches!(error, StartError::Limit(_));

@@ -9,20 +9,20 @@ use std::time::{Duration, Instant};
 
 use crate::support::{fixture, http1, root, PgDatabase, Ridge, TempDir};
 
-const TOKEN: &str = "test-admin-token";
+pub const TOKEN: &str = "test-admin-token";
 
 /// Where a test's nodes keep their state.
-enum Backend {
+pub enum Backend {
     Sqlite(TempDir),
     Postgres(PgDatabase),
 }
 
 impl Backend {
-    fn sqlite() -> Self {
+    pub fn sqlite() -> Self {
         Backend::Sqlite(TempDir::new())
     }
 
-    fn postgres() -> Self {
+    pub fn postgres() -> Self {
         Backend::Postgres(PgDatabase::create())
     }
 
@@ -35,13 +35,13 @@ impl Backend {
 }
 
 /// A node serving what its store holds, with its admin API.
-struct Node {
-    ridge: Ridge,
-    admin: String,
+pub struct Node {
+    pub ridge: Ridge,
+    pub admin: String,
 }
 
 impl Node {
-    fn start(backend: &Backend) -> Self {
+    pub fn start(backend: &Backend) -> Self {
         let mut args: Vec<String> = [
             "serve",
             "--listen",
@@ -59,7 +59,7 @@ impl Node {
     }
 
     /// Runs a `ridge` client command against this node.
-    fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
             .args(args)
             .env("RIDGE_SERVER", &self.admin)
@@ -85,11 +85,11 @@ impl Node {
         (output.status.success(), text)
     }
 
-    async fn get(&self, host: &str, path: &str) -> (u16, String) {
+    pub async fn get(&self, host: &str, path: &str) -> (u16, String) {
         self.ridge.get_host(host, path).await
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         http1()
             .request(method, format!("{}{path}", self.admin))
             .bearer_auth(TOKEN)
@@ -530,6 +530,7 @@ async fn requests_in_flight_finish_on_the_version_they_started_on(backend: Backe
 }
 
 /// Runs each scenario against the embedded store and against PostgreSQL.
+/// (Scenarios take a `Backend`, which the calling module must import.)
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite {

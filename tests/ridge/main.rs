@@ -3,11 +3,14 @@
 
 mod support;
 
+#[macro_use]
 mod control;
+mod cache_api;
 mod errors;
 mod examples;
 mod http;
 mod isolates;
+mod kv;
 mod limits;
 mod routing;
 mod streaming;

@@ -266,6 +266,8 @@ pub fn serve(workers: &[(&str, PathBuf)], extra: &[&str]) -> Ridge {
         dir.path().display().to_string(),
         "--listen".into(),
         "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        dir.path().join(".data").display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut ridge = Ridge::start(&args);
