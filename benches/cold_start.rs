@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ridge::isolate::bindings::DEFAULT_CACHE_BYTES;
 use ridge::isolate::runtime::{BlankIsolate, StopReason, WorkerIsolate};
+use ridge::isolate::Services;
 use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
 use ridge::worker::WorkerVersion;
 use tokio::sync::{mpsc, oneshot};
@@ -38,9 +40,12 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
         })
         .unwrap();
     let requests = RequestInbox::new(requests);
+    let services = Services::without_kv(DEFAULT_CACHE_BYTES);
     let isolate = match blank {
-        Some(blank) => blank.start(worker, requests).await.unwrap(),
-        None => WorkerIsolate::start(worker, requests).await.unwrap(),
+        Some(blank) => blank.start(worker, requests, &services).await.unwrap(),
+        None => WorkerIsolate::start(worker, requests, &services)
+            .await
+            .unwrap(),
     };
     let mut running: Running = Box::pin(isolate.run(Rc::default()));
     tokio::select! {

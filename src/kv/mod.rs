@@ -10,7 +10,7 @@
 //!
 //! Nothing here touches V8.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -274,9 +274,7 @@ impl Kv {
     }
 
     fn epoch(&self, cache_key: &str) -> &AtomicU64 {
-        let mut hasher = self.hasher.build_hasher();
-        cache_key.hash(&mut hasher);
-        &self.epochs[hasher.finish() as usize % EPOCH_STRIPES]
+        &self.epochs[self.hasher.hash_one(cache_key) as usize % EPOCH_STRIPES]
     }
 
     fn forget(&self, namespace: &str, key: &str) {

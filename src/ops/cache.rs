@@ -64,7 +64,10 @@ fn text_headers(headers: Vec<(ByteString, ByteString)>) -> Vec<(String, String)>
         .collect()
 }
 
-/// `[status, statusText, headers, body]`, or null on a miss.
+/// A cached response as JS gets it: `[status, statusText, headers, body]`.
+type ResponseForJs = (u16, String, Vec<(String, String)>, ToJsBuffer);
+
+/// The cached response, or null on a miss.
 #[op2]
 #[serde]
 pub fn op_ridge_cache_match(
@@ -72,7 +75,7 @@ pub fn op_ridge_cache_match(
     #[string] cache: &str,
     #[string] url: &str,
     #[string] if_none_match: &str,
-) -> Result<Option<(u16, String, Vec<(String, String)>, ToJsBuffer)>, JsErrorBox> {
+) -> Result<Option<ResponseForJs>, JsErrorBox> {
     let host = host(state)?;
     let condition = (!if_none_match.is_empty()).then_some(if_none_match);
     Ok(host.lookup(cache, url, condition).map(|response| {

@@ -46,16 +46,14 @@ fn query(request: &Request<Incoming>) -> HashMap<String, String> {
         .collect()
 }
 
-/// A number from the query string, if given.
-fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<f64>, Response<WireBody>> {
+/// A number from the query string, if given; `Err` says what is wrong.
+fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<f64>, String> {
     match query.get(name) {
         None => Ok(None),
-        Some(text) => text.parse::<f64>().map(Some).map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("`{name}` must be a number, got {text:?}"),
-            )
-        }),
+        Some(text) => text
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("`{name}` must be a number, got {text:?}")),
     }
 }
 
@@ -91,7 +89,7 @@ impl AdminApi {
                 let query = query(&request);
                 let limit = match number(&query, "limit") {
                     Ok(limit) => limit,
-                    Err(response) => return response,
+                    Err(problem) => return error(StatusCode::BAD_REQUEST, problem),
                 };
                 if let Err(response) = self.namespace_must_exist(id).await {
                     return response;
@@ -234,7 +232,9 @@ impl AdminApi {
             number(&query, "expiration_ttl"),
         ) {
             (Ok(expiration), Ok(ttl)) => (expiration, ttl),
-            (Err(response), _) | (_, Err(response)) => return response,
+            (Err(problem), _) | (_, Err(problem)) => {
+                return error(StatusCode::BAD_REQUEST, problem)
+            }
         };
         let metadata = match request.headers().get(METADATA_HEADER) {
             None => None,
