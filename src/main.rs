@@ -609,16 +609,22 @@ async fn dev(args: DevArgs) -> Result<()> {
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let worker = WorkerVersion::load(&args.path, &vars)?;
     let tls = args.tls.server_config()?;
-    let (_, root) = ridge::worker::load_config(&args.path)?;
-    let state_db = if args.no_persist {
-        PathBuf::from(":memory:")
-    } else {
-        args.persist_to
-            .unwrap_or_else(|| root.join(".ridge/state"))
-            .join("ridge.db")
-    };
-    let store = ridge::store::sqlite::SqliteStore::open(&state_db)?;
-    let services = args.isolates.services(Some(Arc::new(store)));
+    // Local state exists only for workers that have some (KV bindings).
+    let mut store: Option<Arc<dyn KvStore>> = None;
+    if !worker.kv_namespaces.is_empty() {
+        let (_, root) = ridge::worker::load_config(&args.path)?;
+        let state_db = if args.no_persist {
+            PathBuf::from(":memory:")
+        } else {
+            args.persist_to
+                .unwrap_or_else(|| root.join(".ridge/state"))
+                .join("ridge.db")
+        };
+        store = Some(Arc::new(ridge::store::sqlite::SqliteStore::open(
+            &state_db,
+        )?));
+    }
+    let services = args.isolates.services(store);
     create_bound_namespaces(&services, std::slice::from_ref(&worker)).await?;
     let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(EdgeHandler::new(

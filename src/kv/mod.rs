@@ -266,7 +266,7 @@ impl Kv {
                 let Some(kv) = kv.upgrade() else { return };
                 match kv.store.purge_expired(kv.clock.now()).await {
                     Ok(0) => {}
-                    Ok(purged) => tracing::debug!(purged, "expired KV entries deleted"),
+                    Ok(purged) => tracing::info!(purged, "expired KV entries deleted"),
                     Err(error) => tracing::warn!(%error, "cannot delete expired KV entries"),
                 }
             }

@@ -66,3 +66,15 @@ async fn echo_returns_the_body_and_logs_its_size() {
     assert_eq!(body.as_ref(), payload.as_slice());
     ridge.wait_for_log("echoed 1000000 bytes");
 }
+
+#[tokio::test]
+async fn kv_counter_counts_visits_per_path() {
+    let ridge = Ridge::dev(&root().join("workers/kv-counter"), &["--no-persist"]);
+    assert_eq!(ridge.text("/a").await, "/a has been visited 1 time\n");
+    assert_eq!(ridge.text("/a").await, "/a has been visited 2 times\n");
+    assert_eq!(ridge.text("/b").await, "/b has been visited 1 time\n");
+    assert_eq!(
+        ridge.json("/__counts").await,
+        serde_json::json!({ "/a": 2, "/b": 1 })
+    );
+}

@@ -231,6 +231,38 @@ async fn expired_keys_are_never_returned() {
 }
 
 #[tokio::test]
+async fn expired_keys_are_deleted_from_the_store_in_the_background() {
+    let state = TempDir::new();
+    let clock = state.path().join("clock-offset");
+    std::fs::write(&clock, "0").unwrap();
+    let env = [("RIDGE_KV_CLOCK_OFFSET_FILE", clock.to_str().unwrap())];
+    let mut ridge = dev_kv(&state, &env);
+    put(&ridge, "key=brief&ttl=60", "soon gone").await;
+    put(&ridge, "key=kept", "stays").await;
+    ridge.kill();
+    let rows = || {
+        let db = rusqlite::Connection::open(state.path().join("ridge.db")).unwrap();
+        let mut keys: Vec<Vec<u8>> = db
+            .prepare("SELECT key FROM kv_entries ORDER BY key")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(rows(), [b"brief".to_vec(), b"kept".to_vec()]);
+
+    // The node purges at start and every minute after.
+    std::fs::write(&clock, "120").unwrap();
+    let ridge = dev_kv(&state, &env);
+    ridge.wait_for_log("expired KV entries deleted");
+    assert_eq!(rows(), [b"kept".to_vec()]);
+    assert_eq!(ridge.json("/get?key=kept").await["value"], "stays");
+}
+
+#[tokio::test]
 async fn list_pages_through_2500_keys_with_stable_cursors() {
     let state = TempDir::new();
     let ridge = dev_kv(&state, &[]);
