@@ -18,8 +18,11 @@ use ridge::kv::{Kv, KvClock};
 use ridge::node::Node;
 use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
-use ridge::server::tls::CertifiedKey;
-use ridge::server::{admin_service, edge_service, serve_tcp, EdgeHandler, ErrorDetail, Router};
+use ridge::server::h3::QuicOptions;
+use ridge::server::tls::{CertifiedKey, Certificates};
+use ridge::server::{
+    admin_service, serve_tcp, start_edge, Edge, EdgeHandler, EdgeOptions, ErrorDetail, Router,
+};
 use ridge::store::kv::KvStore;
 use ridge::worker::WorkerVersion;
 
@@ -371,26 +374,72 @@ impl IsolateArgs {
 
 #[derive(Args)]
 struct TlsArgs {
-    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN); without --cert/--key a
-    /// self-signed certificate for localhost is generated.
+    /// Serve HTTPS: HTTP/2 and HTTP/1.1 by ALPN over TCP, and HTTP/3 over
+    /// QUIC on the same port number (UDP). Without --cert/--key or
+    /// --certs-dir a self-signed certificate for localhost is generated.
     #[arg(long)]
     https: bool,
     /// TLS certificate chain (PEM). Implies --https.
-    #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(long, value_name = "FILE", requires = "key", conflicts_with = "certs_dir")]
     cert: Option<PathBuf>,
     /// TLS private key (PEM). Implies --https.
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
+    /// Certificates for many hostnames, chosen by SNI: NAME.pem (chain and
+    /// key) or NAME.crt with NAME.key, for the names in each certificate
+    /// (wildcards too); default.* answers any other name. Changes are
+    /// picked up without a restart. Implies --https.
+    #[arg(long, value_name = "DIR")]
+    certs_dir: Option<PathBuf>,
+    /// Serve HTTPS without HTTP/3.
+    #[arg(long)]
+    no_http3: bool,
+    /// Close QUIC connections idle this long, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    quic_idle_timeout: u64,
+    /// Concurrent HTTP/3 requests per connection.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    quic_max_streams: u32,
+    /// QUIC flow-control window per stream, in KiB.
+    #[arg(long, default_value_t = 1024, value_name = "KIB")]
+    quic_stream_window: u32,
+    /// QUIC flow-control window per connection, in KiB.
+    #[arg(long, default_value_t = 8192, value_name = "KIB")]
+    quic_connection_window: u32,
+    /// Make every new QUIC client prove its address with a Retry (one more
+    /// round trip); otherwise Retry is used only when many handshakes are
+    /// in progress at once.
+    #[arg(long)]
+    quic_retry: bool,
 }
 
 impl TlsArgs {
-    fn server_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>> {
+    fn certificates(&self) -> Result<Option<Arc<Certificates>>> {
+        if let Some(dir) = &self.certs_dir {
+            return Ok(Some(Certificates::from_dir(dir)?));
+        }
         let certified = match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => CertifiedKey::from_pem_files(cert, key)?,
             _ if self.https => CertifiedKey::self_signed()?,
             _ => return Ok(None),
         };
-        Ok(Some(certified.server_config()?))
+        Ok(Some(Certificates::single(certified)?))
+    }
+
+    /// Where and how the edge listens.
+    fn edge(&self, addr: SocketAddr) -> Result<EdgeOptions> {
+        let quic = (!self.no_http3).then(|| QuicOptions {
+            idle_timeout: std::time::Duration::from_secs(self.quic_idle_timeout),
+            max_streams: self.quic_max_streams,
+            stream_window: self.quic_stream_window.saturating_mul(1024),
+            connection_window: self.quic_connection_window.saturating_mul(1024),
+            retry_always: self.quic_retry,
+        });
+        Ok(EdgeOptions {
+            addr,
+            certificates: self.certificates()?,
+            quic,
+        })
     }
 }
 
@@ -608,7 +657,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     .install();
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let worker = WorkerVersion::load(&args.path, &vars)?;
-    let tls = args.tls.server_config()?;
+    let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
     // Local state exists only for workers that have some (KV bindings).
     let mut store: Option<Arc<dyn KvStore>> = None;
     if !worker.kv_namespaces.is_empty() {
@@ -632,13 +681,23 @@ async fn dev(args: DevArgs) -> Result<()> {
         scheduler,
         ErrorDetail::Full,
     ));
-    let listener = tokio::net::TcpListener::bind((args.host, args.port))
-        .await
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = serve_tcp(listener, tls, edge_service(handler))?;
-    tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {scheme}://{}", server.local_addr);
-    run_until_signal(server).await
+    let tls = edge_options.certificates.is_some();
+    let edge = start_edge(handler, edge_options).await?;
+    announce_http3(&edge);
+    tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {}", edge.url(tls));
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down: finishing requests in flight");
+    edge.shutdown(SHUTDOWN_DEADLINE).await;
+    Ok(())
+}
+
+/// How long requests in flight may take to finish at shutdown.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn announce_http3(edge: &Edge) {
+    if let Some(h3) = &edge.h3 {
+        tracing::info!("HTTP/3 on udp://{}", h3.local_addr);
+    }
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -647,7 +706,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         allow_hosts: args.allow_outbound.clone(),
     }
     .install();
-    let tls = args.tls.server_config()?;
+    let edge_options = args.tls.edge(args.listen)?;
     let mut admin = None;
     let handler;
     if let Some(dir) = &args.workers {
@@ -701,18 +760,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!("admin API on http://{}", server.local_addr);
         admin = Some(server);
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = serve_tcp(listener, tls, edge_service(handler))?;
-    tracing::info!("ready on {scheme}://{}", server.local_addr);
+    let tls = edge_options.certificates.is_some();
+    let edge = start_edge(handler, edge_options).await?;
+    announce_http3(&edge);
+    tracing::info!("ready on {}", edge.url(tls));
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
     if let Some(admin) = admin {
         admin.shutdown().await;
     }
-    server.shutdown().await;
+    edge.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
 }
 
@@ -757,9 +814,3 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>> {
         .collect()
 }
 
-async fn run_until_signal(server: ridge::server::ServerHandle) -> Result<()> {
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("shutting down: finishing requests in flight");
-    server.shutdown().await;
-    Ok(())
-}

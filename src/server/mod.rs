@@ -1,7 +1,10 @@
-//! The data plane: HTTP/1.1 and HTTP/2 (cleartext and TLS) in front of the
-//! isolate scheduler, with host/path routing to workers.
+//! The data plane: HTTP/1.1 and HTTP/2 (cleartext and TLS) and HTTP/3 in
+//! front of the isolate scheduler, with host/path routing to workers; and
+//! the admin API.
 
 pub mod admin;
+pub mod edge;
+pub mod h3;
 mod admin_kv;
 pub mod body;
 pub mod handler;
@@ -9,6 +12,7 @@ pub mod router;
 pub mod tcp;
 pub mod tls;
 
+pub use edge::{start_edge, Edge, EdgeOptions};
 pub use handler::{EdgeHandler, ErrorDetail};
 pub use router::Router;
 pub use tcp::{admin_service, edge_service, serve_tcp, ServerHandle, Service};

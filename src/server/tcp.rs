@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -29,11 +30,19 @@ pub type Service = Arc<
         + Sync,
 >;
 
-/// The data plane: requests go to workers.
-pub fn edge_service(handler: Arc<EdgeHandler>) -> Service {
+/// The data plane: requests go to workers. `alt_svc`, when set, is added
+/// to every response (it announces HTTP/3).
+pub fn edge_service(handler: Arc<EdgeHandler>, alt_svc: Option<HeaderValue>) -> Service {
     Arc::new(move |request, scheme| {
         let handler = handler.clone();
-        Box::pin(async move { handler.handle(request, scheme).await })
+        let alt_svc = alt_svc.clone();
+        Box::pin(async move {
+            let mut response = handler.handle(request, scheme).await;
+            if let Some(alt_svc) = alt_svc {
+                response.headers_mut().insert(http::header::ALT_SVC, alt_svc);
+            }
+            response
+        })
     })
 }
 
