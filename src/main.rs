@@ -19,7 +19,7 @@ use ridge::node::Node;
 use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
 use ridge::server::h3::QuicOptions;
-use ridge::server::tls::{CertifiedKey, Certificates};
+use ridge::server::tls::{Certificates, CertifiedKey};
 use ridge::server::{
     admin_service, serve_tcp, start_edge, Edge, EdgeHandler, EdgeOptions, ErrorDetail, Router,
 };
@@ -380,7 +380,12 @@ struct TlsArgs {
     #[arg(long)]
     https: bool,
     /// TLS certificate chain (PEM). Implies --https.
-    #[arg(long, value_name = "FILE", requires = "key", conflicts_with = "certs_dir")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "key",
+        conflicts_with = "certs_dir"
+    )]
     cert: Option<PathBuf>,
     /// TLS private key (PEM). Implies --https.
     #[arg(long, value_name = "FILE", requires = "cert")]
@@ -813,4 +818,3 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>> {
         })
         .collect()
 }
-

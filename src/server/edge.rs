@@ -66,18 +66,30 @@ impl Edge {
 }
 
 /// Starts the edge listeners for `handler`.
-pub async fn start_edge(handler: Arc<EdgeHandler>, options: EdgeOptions) -> Result<Edge, EdgeError> {
+pub async fn start_edge(
+    handler: Arc<EdgeHandler>,
+    options: EdgeOptions,
+) -> Result<Edge, EdgeError> {
     let Some(certificates) = &options.certificates else {
         let listener = bind_tcp(options.addr).await?;
-        let tcp = serve_tcp(listener, None, edge_service(handler, None))
-            .map_err(|source| EdgeError::Bind { addr: options.addr, source })?;
+        let tcp = serve_tcp(listener, None, edge_service(handler, None)).map_err(|source| {
+            EdgeError::Bind {
+                addr: options.addr,
+                source,
+            }
+        })?;
         return Ok(Edge { tcp, h3: None });
     };
     let tls = certificates.tcp_config()?;
     let Some(quic) = &options.quic else {
         let listener = bind_tcp(options.addr).await?;
-        let tcp = serve_tcp(listener, Some(tls), edge_service(handler, None))
-            .map_err(|source| EdgeError::Bind { addr: options.addr, source })?;
+        let tcp =
+            serve_tcp(listener, Some(tls), edge_service(handler, None)).map_err(|source| {
+                EdgeError::Bind {
+                    addr: options.addr,
+                    source,
+                }
+            })?;
         return Ok(Edge { tcp, h3: None });
     };
     // TCP and UDP on one port number: with port 0, take the TCP port the
@@ -86,9 +98,10 @@ pub async fn start_edge(handler: Arc<EdgeHandler>, options: EdgeOptions) -> Resu
     let (listener, h3) = loop {
         attempt += 1;
         let listener = bind_tcp(options.addr).await?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EdgeError::Bind { addr: options.addr, source })?;
+        let addr = listener.local_addr().map_err(|source| EdgeError::Bind {
+            addr: options.addr,
+            source,
+        })?;
         match serve_h3(addr, certificates, quic, handler.clone()) {
             Ok(h3) => break (listener, h3),
             Err(H3Error::Bind { .. }) if options.addr.port() == 0 && attempt < PORT_ATTEMPTS => {
@@ -102,8 +115,13 @@ pub async fn start_edge(handler: Arc<EdgeHandler>, options: EdgeOptions) -> Resu
         h3.local_addr.port()
     ))
     .expect("a valid header value");
-    let tcp = serve_tcp(listener, Some(tls), edge_service(handler, Some(alt_svc)))
-        .map_err(|source| EdgeError::Bind { addr: options.addr, source })?;
+    let tcp =
+        serve_tcp(listener, Some(tls), edge_service(handler, Some(alt_svc))).map_err(|source| {
+            EdgeError::Bind {
+                addr: options.addr,
+                source,
+            }
+        })?;
     Ok(Edge { tcp, h3: Some(h3) })
 }
 

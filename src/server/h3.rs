@@ -99,8 +99,10 @@ impl H3Handle {
                 "HTTP/3 requests still running at the shutdown deadline; closing"
             );
         }
-        self.endpoint
-            .close(quinn::VarInt::from_u32(H3_NO_ERROR), b"server shutting down");
+        self.endpoint.close(
+            quinn::VarInt::from_u32(H3_NO_ERROR),
+            b"server shutting down",
+        );
         self.endpoint.wait_idle().await;
     }
 }

@@ -3,10 +3,10 @@
 //! the admin API.
 
 pub mod admin;
-pub mod edge;
-pub mod h3;
 mod admin_kv;
 pub mod body;
+pub mod edge;
+pub mod h3;
 pub mod handler;
 pub mod router;
 pub mod tcp;

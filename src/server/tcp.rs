@@ -39,7 +39,9 @@ pub fn edge_service(handler: Arc<EdgeHandler>, alt_svc: Option<HeaderValue>) -> 
         Box::pin(async move {
             let mut response = handler.handle(request, scheme).await;
             if let Some(alt_svc) = alt_svc {
-                response.headers_mut().insert(http::header::ALT_SVC, alt_svc);
+                response
+                    .headers_mut()
+                    .insert(http::header::ALT_SVC, alt_svc);
             }
             response
         })

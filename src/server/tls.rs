@@ -35,7 +35,9 @@ pub enum TlsError {
     NoKey { path: PathBuf },
     #[error("{path}: the certificate cannot be parsed: {message}")]
     BadCertificate { path: PathBuf, message: String },
-    #[error("{0} holds no certificates (NAME.pem with certificate and key, or NAME.crt with NAME.key)")]
+    #[error(
+        "{0} holds no certificates (NAME.pem with certificate and key, or NAME.crt with NAME.key)"
+    )]
     EmptyDirectory(PathBuf),
     #[error("the certificate and key do not make a valid TLS configuration: {0}")]
     Config(#[from] rustls::Error),

@@ -9,6 +9,7 @@ mod cache_api;
 mod errors;
 mod examples;
 mod http;
+mod http3;
 mod isolates;
 mod kv;
 mod limits;
