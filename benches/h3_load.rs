@@ -43,7 +43,10 @@ impl Options {
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
-            let mut value = || args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+            let mut value = || {
+                args.next()
+                    .unwrap_or_else(|| panic!("{flag} needs a value"))
+            };
             match flag.as_str() {
                 "--ridge-bin" => options.ridge_bin = value(),
                 "--connections" => options.connections = value().parse().expect("a number"),
@@ -105,7 +108,12 @@ impl Node {
     /// User + system CPU seconds of the server so far.
     fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
         let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
         ticks / 100.0
     }
@@ -138,7 +146,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -146,7 +159,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -315,8 +333,10 @@ async fn main() {
         };
         load(&node, protocol, &warm).await;
     }
-    let mut results: Vec<(Protocol, Vec<Round>, Vec<f64>)> =
-        protocols.iter().map(|p| (*p, Vec::new(), Vec::new())).collect();
+    let mut results: Vec<(Protocol, Vec<Round>, Vec<f64>)> = protocols
+        .iter()
+        .map(|p| (*p, Vec::new(), Vec::new()))
+        .collect();
     for round in 0..options.rounds {
         for (protocol, rounds, downloads) in results.iter_mut() {
             let measured = load(&node, *protocol, &options).await;
@@ -352,7 +372,10 @@ async fn main() {
         options.rounds,
         options.download_mb
     );
-    println!("| protocol | requests/s | server CPU µs/request | {} MiB download, s | MiB/s |", options.download_mb);
+    println!(
+        "| protocol | requests/s | server CPU µs/request | {} MiB download, s | MiB/s |",
+        options.download_mb
+    );
     println!("|---|---|---|---|---|");
     let mut rps = Vec::new();
     for (protocol, rounds, downloads) in &results {
