@@ -70,59 +70,56 @@ pub async fn start_edge(
     handler: Arc<EdgeHandler>,
     options: EdgeOptions,
 ) -> Result<Edge, EdgeError> {
-    let Some(certificates) = &options.certificates else {
-        let listener = bind_tcp(options.addr).await?;
-        let tcp = serve_tcp(listener, None, edge_service(handler, None)).map_err(|source| {
-            EdgeError::Bind {
-                addr: options.addr,
-                source,
-            }
-        })?;
-        return Ok(Edge { tcp, h3: None });
+    let tls = options
+        .certificates
+        .as_ref()
+        .map(|certificates| certificates.tcp_config())
+        .transpose()?;
+    let (listener, h3) = match (&options.certificates, &options.quic) {
+        (Some(certificates), Some(quic)) => {
+            let (listener, h3) =
+                bind_tcp_and_quic(options.addr, certificates, quic, &handler).await?;
+            (listener, Some(h3))
+        }
+        _ => (bind_tcp(options.addr).await?, None),
     };
-    let tls = certificates.tcp_config()?;
-    let Some(quic) = &options.quic else {
-        let listener = bind_tcp(options.addr).await?;
-        let tcp =
-            serve_tcp(listener, Some(tls), edge_service(handler, None)).map_err(|source| {
-                EdgeError::Bind {
-                    addr: options.addr,
-                    source,
-                }
-            })?;
-        return Ok(Edge { tcp, h3: None });
-    };
-    // TCP and UDP on one port number: with port 0, take the TCP port the
-    // system picks and try again if its UDP twin is in use.
-    let mut attempt = 0;
-    let (listener, h3) = loop {
-        attempt += 1;
-        let listener = bind_tcp(options.addr).await?;
-        let addr = listener.local_addr().map_err(|source| EdgeError::Bind {
+    let alt_svc = h3.as_ref().map(|h3| {
+        HeaderValue::try_from(format!(
+            "h3=\":{}\"; ma={ALT_SVC_MAX_AGE}",
+            h3.local_addr.port()
+        ))
+        .expect("a valid header value")
+    });
+    let tcp = serve_tcp(listener, tls, edge_service(handler, alt_svc)).map_err(|source| {
+        EdgeError::Bind {
             addr: options.addr,
             source,
-        })?;
-        match serve_h3(addr, certificates, quic, handler.clone()) {
-            Ok(h3) => break (listener, h3),
-            Err(H3Error::Bind { .. }) if options.addr.port() == 0 && attempt < PORT_ATTEMPTS => {
-                continue
-            }
+        }
+    })?;
+    Ok(Edge { tcp, h3 })
+}
+
+/// TCP and UDP on one port number: with port 0, takes the TCP port the
+/// system picks, and tries again if its UDP twin is in use.
+async fn bind_tcp_and_quic(
+    addr: SocketAddr,
+    certificates: &Arc<Certificates>,
+    quic: &QuicOptions,
+    handler: &Arc<EdgeHandler>,
+) -> Result<(tokio::net::TcpListener, H3Handle), EdgeError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let listener = bind_tcp(addr).await?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EdgeError::Bind { addr, source })?;
+        match serve_h3(bound, certificates, quic, handler.clone()) {
+            Ok(h3) => return Ok((listener, h3)),
+            Err(H3Error::Bind { .. }) if addr.port() == 0 && attempt < PORT_ATTEMPTS => continue,
             Err(error) => return Err(error.into()),
         }
-    };
-    let alt_svc = HeaderValue::try_from(format!(
-        "h3=\":{}\"; ma={ALT_SVC_MAX_AGE}",
-        h3.local_addr.port()
-    ))
-    .expect("a valid header value");
-    let tcp =
-        serve_tcp(listener, Some(tls), edge_service(handler, Some(alt_svc))).map_err(|source| {
-            EdgeError::Bind {
-                addr: options.addr,
-                source,
-            }
-        })?;
-    Ok(Edge { tcp, h3: Some(h3) })
+    }
 }
 
 async fn bind_tcp(addr: SocketAddr) -> Result<tokio::net::TcpListener, EdgeError> {

@@ -87,12 +87,7 @@ impl CertifiedKey {
 
     /// A self-signed certificate for `localhost` and the loopback addresses.
     pub fn self_signed() -> Result<Self, TlsError> {
-        Self::self_signed_for(&["localhost", "127.0.0.1", "::1"])
-    }
-
-    /// A self-signed certificate for `names`.
-    pub fn self_signed_for(names: &[&str]) -> Result<Self, TlsError> {
-        let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
         let generated = rcgen::generate_simple_self_signed(names)?;
         Ok(Self {
             chain: vec![generated.cert.der().clone()],
@@ -314,18 +309,14 @@ impl Certificates {
             .expect("start the certificate watcher");
     }
 
-    fn config(self: &Arc<Self>, alpn: &[&[u8]]) -> Result<ServerConfig, TlsError> {
+    /// TLS over TCP, with ALPN for HTTP/2 and HTTP/1.1.
+    pub fn tcp_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>, TlsError> {
         let mut config = ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Ok(config)
-    }
-
-    /// TLS over TCP, with ALPN for HTTP/2 and HTTP/1.1.
-    pub fn tcp_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>, TlsError> {
-        Ok(Arc::new(self.config(&[b"h2", b"http/1.1"])?))
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
     }
 
     /// TLS for QUIC (TLS 1.3 only), with ALPN for HTTP/3.

@@ -6,6 +6,7 @@ mod support;
 #[macro_use]
 mod control;
 mod cache_api;
+mod conformance;
 mod errors;
 mod examples;
 mod http;

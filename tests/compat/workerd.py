@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Runs the conformance corpus (fixtures/compat/) on workerd, the reference
+implementation, and writes what it answered as the expected results
+(fixtures/compat/expected/). With --ridge, also runs the cases on a Ridge
+binary and shows where the two differ (nothing is written then).
+
+A case is fixtures/compat/AREA/NAME.js (an ES module worker, or a
+service-worker script when it has no `export default`), or a folder
+fixtures/compat/AREA/NAME/ whose entry is index.js, with more modules beside
+it (.js, .wasm, .txt, .json, .bin). Each case is requested once:
+GET http://compat.test/AREA/NAME/?q=1 (Host: compat.test).
+
+workerd comes from npm (benches/peers, installed on first use). One workerd
+process serves every case, each on its own port.
+
+    python3 tests/compat/workerd.py                 # regenerate expected/
+    python3 tests/compat/workerd.py --ridge target/debug/ridge [--only AREA/NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "fixtures" / "compat"
+EXPECTED = CORPUS / "expected"
+PEERS = REPO / "benches" / "peers"
+COMPAT_DATE = "2025-09-01"
+HOST = "compat.test"
+# Headers every runtime sets its own way; not part of a case's answer.
+IGNORED_HEADERS = {"date", "content-length", "transfer-encoding", "connection", "keep-alive", "server", "alt-svc"}
+
+
+def cases(only: list[str]) -> list[tuple[str, Path]]:
+    """(id, path) of every case, id = AREA/NAME, sorted."""
+    found = []
+    for area in sorted(p for p in CORPUS.iterdir() if p.is_dir() and p.name != "expected"):
+        for entry in sorted(area.iterdir()):
+            name = entry.stem if entry.is_file() else entry.name
+            if entry.is_file() and entry.suffix != ".js":
+                continue
+            case_id = f"{area.name}/{name}"
+            if not only or case_id in only or area.name in only:
+                found.append((case_id, entry))
+    return found
+
+
+def modules(entry: Path) -> list[tuple[str, Path]]:
+    """(module name, file) of a case; the entry module first."""
+    if entry.is_file():
+        return [("index.js", entry)]
+    files = sorted(p for p in entry.rglob("*") if p.is_file())
+    names = [(str(p.relative_to(entry)), p) for p in files]
+    names.sort(key=lambda item: item[0] != "index.js")
+    return names
+
+
+def is_service_worker(source: str) -> bool:
+    return "export default" not in source and "addEventListener" in source
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def workerd_binary() -> Path:
+    binary = PEERS / "node_modules" / "@cloudflare" / "workerd-linux-64" / "bin" / "workerd"
+    if not binary.exists():
+        subprocess.run(["npm", "install", "--prefix", str(PEERS), "--no-audit", "--no-fund"],
+                       check=True, stdout=subprocess.DEVNULL)
+    return binary
+
+
+def capnp_module(name: str, path: Path) -> str:
+    kinds = {".js": "esModule", ".mjs": "esModule", ".wasm": "wasm", ".txt": "text",
+             ".html": "text", ".json": "json", ".bin": "data"}
+    return f'(name = "{name}", {kinds[path.suffix]} = embed "{path}")'
+
+
+def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subprocess.Popen, dict[str, int]]:
+    services, sockets, ports = [], [], {}
+    for index, (case_id, entry) in enumerate(selected):
+        # Copies beside the config, since `embed` paths are relative to it.
+        target = work / f"case{index}"
+        target.mkdir()
+        mods = []
+        for name, path in modules(entry):
+            copy = target / name
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
+            mods.append((name, copy.relative_to(work)))
+        source = (target / "index.js").read_text()
+        if entry.is_file() and is_service_worker(source):
+            worker = f'serviceWorkerScript = embed "{mods[0][1]}"'
+        else:
+            worker = "modules = [" + ", ".join(capnp_module(n, p) for n, p in mods) + "]"
+        services.append(f'(name = "case{index}", worker = ({worker}, '
+                        f'compatibilityDate = "{COMPAT_DATE}"))')
+        port = free_port()
+        ports[case_id] = port
+        sockets.append(f'(name = "s{index}", address = "127.0.0.1:{port}", http = (), '
+                       f'service = "case{index}")')
+    config = work / "config.capnp"
+    config.write_text('using Workerd = import "/workerd/workerd.capnp";\n'
+                      "const config :Workerd.Config = (\n"
+                      f"  services = [{', '.join(services)}],\n"
+                      f"  sockets = [{', '.join(sockets)}],\n);\n")
+    log = open(work / "workerd.log", "wb")
+    process = subprocess.Popen([str(workerd_binary()), "serve", str(config)],
+                               stdout=log, stderr=log, cwd=work)
+    return process, ports
+
+
+def start_ridge(binary: str, selected: list[tuple[str, Path]], work: Path) -> tuple[subprocess.Popen, int]:
+    workers = work / "ridge-workers"
+    for index, (case_id, entry) in enumerate(selected):
+        folder = workers / f"case{index}"
+        folder.mkdir(parents=True)
+        for name, path in modules(entry):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, folder / name)
+        (folder / "ridge.toml").write_text(
+            f'name = "case{index}"\nmain = "index.js"\nroutes = ["{HOST}/{case_id}/*"]\n')
+    log = open(work / "ridge.log", "w+")
+    process = subprocess.Popen([binary, "serve", "--workers", str(workers), "--listen", "127.0.0.1:0",
+                                "--data-dir", str(work / "ridge-data")],
+                               stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        log.seek(0)
+        found = re.search(r"ready on http://127\.0\.0\.1:(\d+)", re.sub(r"\x1b\[[0-9;]*m", "", log.read()))
+        if found:
+            return process, int(found.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    log.seek(0)
+    raise SystemExit(f"ridge did not start:\n{log.read()[-3000:]}")
+
+
+def fetch(port: int, case_id: str) -> dict:
+    for attempt in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", f"/{case_id}/?q=1", headers={"Host": HOST})
+            response = conn.getresponse()
+            body = response.read()
+            headers: dict[str, list[str]] = {}
+            for name, value in response.getheaders():
+                if name.lower() not in IGNORED_HEADERS:
+                    headers.setdefault(name.lower(), []).append(value)
+            return {"status": response.status,
+                    "headers": {k: ", ".join(v) for k, v in sorted(headers.items())},
+                    "body": body.decode("utf-8", errors="replace")}
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    raise SystemExit(f"{case_id}: nothing listens on port {port}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ridge", metavar="BINARY", help="compare with this ridge binary instead of writing")
+    parser.add_argument("--only", nargs="*", default=[], help="AREA or AREA/NAME to run")
+    args = parser.parse_args()
+    selected = cases(args.only)
+    work = Path(tempfile.mkdtemp(prefix="ridge-compat-"))
+    processes = []
+    try:
+        workerd, ports = start_workerd(selected, work)
+        processes.append(workerd)
+        reference = {case_id: fetch(ports[case_id], case_id) for case_id, _ in selected}
+        if not args.ridge:
+            for case_id, answer in reference.items():
+                target = EXPECTED / f"{case_id}.json"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
+            print(f"wrote {len(reference)} expected results under {EXPECTED.relative_to(REPO)}")
+            return
+        ridge, port = start_ridge(args.ridge, selected, work)
+        processes.append(ridge)
+        differing = 0
+        for case_id, _ in selected:
+            ours = fetch(port, case_id)
+            if ours == reference[case_id]:
+                print(f"same  {case_id}")
+                continue
+            differing += 1
+            print(f"DIFF  {case_id}\n  workerd: {json.dumps(reference[case_id], ensure_ascii=False)}"
+                  f"\n  ridge:   {json.dumps(ours, ensure_ascii=False)}")
+        print(f"{len(selected) - differing}/{len(selected)} cases answer the same")
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
