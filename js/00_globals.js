@@ -82,7 +82,10 @@ export function log(level, text) {
 // An exception thrown by a timer callback is reported like an uncaught
 // exception in Workers: logged, without stopping the isolate's event loop.
 const reporting = (callback) => {
-  if (typeof callback !== "function") return callback;
+  // No code from strings: setTimeout("code") is refused, as on Cloudflare.
+  if (typeof callback !== "function") {
+    throw new TypeError("setTimeout and setInterval take a function, not a string of code");
+  }
   return function (...args) {
     try {
       return callback.apply(this, args);
@@ -162,11 +165,7 @@ ObjectDefineProperties(globalThis, {
   MessageChannel: nonEnumerable(messagePort.MessageChannel),
   MessagePort: nonEnumerable(messagePort.MessagePort),
   structuredClone: enumerable(messagePort.structuredClone),
-  // Performance
-  Performance: nonEnumerable(performance.Performance),
-  PerformanceEntry: nonEnumerable(performance.PerformanceEntry),
-  PerformanceMark: nonEnumerable(performance.PerformanceMark),
-  PerformanceMeasure: nonEnumerable(performance.PerformanceMeasure),
+  // Performance: the object only, as on Cloudflare (no Performance* classes).
   performance: enumerable(performance.performance),
   // Crypto
   Crypto: nonEnumerable(crypto.Crypto),
@@ -191,8 +190,36 @@ ObjectDefineProperties(globalThis, {
 function makeNavigator() {
   // Cloudflare reports this user agent; libraries use it to detect a
   // Workers-compatible runtime, so Ridge reports the same.
-  const navigator = { userAgent: "Cloudflare-Workers", hardwareConcurrency: 1, language: "en" };
+  const navigator = {
+    userAgent: "Cloudflare-Workers",
+    hardwareConcurrency: 1,
+    language: "en",
+    /** Fire-and-forget POST, as in browsers and on Cloudflare. */
+    sendBeacon(url, data = null) {
+      fetch.fetch(url, { method: "POST", body: data }).catch(() => {});
+      return true;
+    },
+  };
   return primordials.ObjectFreeze(navigator);
+}
+
+// deno_crypto and deno_web raise DOMExceptions from Rust under these class
+// names; without a builder they would reach JS as `undefined`.
+for (
+  const name of [
+    "DataError", "IndexSizeError", "InvalidAccessError", "InvalidCharacterError", "InvalidStateError",
+    "NotSupportedError", "OperationError", "QuotaExceededError", "SyntaxError", "TypeMismatchError",
+  ]
+) {
+  core.registerErrorBuilder(`DOMException${name}`, (message) => new DOMException(message, name));
+}
+// Deno's I/O error classes, as plain Errors that keep their name.
+for (const name of ["NotFound", "NotSupported", "TimedOut", "Http"]) {
+  core.registerErrorBuilder(name, (message) => {
+    const error = new Error(message);
+    error.name = name;
+    return error;
+  });
 }
 
 core.setWasmStreamingCallback(fetch.handleWasmStreaming);

@@ -15,6 +15,7 @@ import {
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
 import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
+import { requestInit } from "ext:ridge/02_workers_compat.js";
 import { kvBinding } from "ext:ridge/06_kv.js";
 import "ext:ridge/07_cache.js";
 
@@ -40,17 +41,31 @@ const { Event } = internals.event;
 
 // ---- service-worker format -------------------------------------------------
 
-const fetchListeners = [];
+/** Listeners added with addEventListener, by event type. */
+const listeners = new SafeMap();
 /** The Response promise given to respondWith(), read by the dispatcher. */
 const kResponded = Symbol("responded");
 
-class FetchEvent extends Event {
-  #respondWith = null;
+/** An event whose handling may go on after it was dispatched (`waitUntil`). */
+class ExtendableEvent extends Event {
   #waitUntil;
-  constructor(request, waitUntil) {
-    super("fetch");
-    this.request = request;
+  constructor(type, init = undefined, waitUntil = undefined) {
+    super(type, init);
     this.#waitUntil = waitUntil;
+  }
+  waitUntil(promise) {
+    if (this.#waitUntil === undefined) {
+      throw new DOMException("waitUntil() is only available while the event is handled", "InvalidStateError");
+    }
+    this.#waitUntil(promise);
+  }
+}
+
+class FetchEvent extends ExtendableEvent {
+  #respondWith = null;
+  constructor(request, waitUntil) {
+    super("fetch", undefined, waitUntil);
+    this.request = request;
   }
   respondWith(response) {
     if (this.#respondWith !== null) {
@@ -58,52 +73,60 @@ class FetchEvent extends Event {
     }
     this.#respondWith = PromiseResolve(response);
   }
-  waitUntil(promise) {
-    this.#waitUntil(promise);
-  }
   passThroughOnException() {}
   get [kResponded]() {
     return this.#respondWith;
   }
 }
 
-function addEventListener(type, listener) {
-  if (type === "fetch") {
-    if (typeof listener !== "function" && typeof listener?.handleEvent !== "function") {
-      throw new TypeError("addEventListener('fetch', listener): listener must be a function");
-    }
-    ArrayPrototypePush(fetchListeners, listener);
+/** What a service-worker script's "scheduled" listeners receive. */
+class ScheduledEvent extends ExtendableEvent {
+  constructor(type, init = {}, waitUntil = undefined) {
+    super(type, undefined, waitUntil);
+    this.scheduledTime = init.scheduledTime ?? 0;
+    this.cron = init.cron ?? "";
   }
+  noRetry() {}
+}
+
+function addEventListener(type, listener) {
+  if (typeof listener !== "function" && typeof listener?.handleEvent !== "function") {
+    throw new TypeError(`addEventListener('${type}', listener): listener must be a function`);
+  }
+  const list = listeners.get(type) ?? [];
+  if (!list.includes(listener)) ArrayPrototypePush(list, listener);
+  listeners.set(type, list);
 }
 
 function removeEventListener(type, listener) {
-  if (type !== "fetch") return;
-  const index = fetchListeners.indexOf(listener);
-  if (index !== -1) fetchListeners.splice(index, 1);
+  const list = listeners.get(type);
+  const index = list?.indexOf(listener) ?? -1;
+  if (index !== -1) list.splice(index, 1);
 }
 
-ObjectDefineProperty(globalThis, "addEventListener", {
-  value: addEventListener,
-  enumerable: true,
-  configurable: true,
-  writable: true,
-});
-ObjectDefineProperty(globalThis, "removeEventListener", {
-  value: removeEventListener,
-  enumerable: true,
-  configurable: true,
-  writable: true,
-});
-ObjectDefineProperty(globalThis, "FetchEvent", {
-  value: FetchEvent,
-  enumerable: false,
-  configurable: true,
-  writable: true,
-});
+/** Calls the global listeners for `event.type`; false if one cancelled it. */
+function dispatchEvent(event) {
+  for (const listener of listeners.get(event.type) ?? []) {
+    if (typeof listener === "function") listener.call(globalThis, event);
+    else listener.handleEvent(event);
+  }
+  return !event.defaultPrevented;
+}
+
+for (const [name, value, enumerable] of [
+  ["addEventListener", addEventListener, true],
+  ["removeEventListener", removeEventListener, true],
+  ["dispatchEvent", dispatchEvent, true],
+  ["ExtendableEvent", ExtendableEvent, false],
+  ["FetchEvent", FetchEvent, false],
+  ["ScheduledEvent", ScheduledEvent, false],
+]) {
+  ObjectDefineProperty(globalThis, name, { value, enumerable, configurable: true, writable: true });
+}
 
 async function dispatchFetchEvent(request, waitUntil) {
   const event = new FetchEvent(request, waitUntil);
-  for (const listener of fetchListeners) {
+  for (const listener of listeners.get("fetch") ?? []) {
     if (typeof listener === "function") listener.call(globalThis, event);
     else listener.handleEvent(event);
     if (event[kResponded] !== null) break;
@@ -192,7 +215,7 @@ function fetch(input, init = undefined) {
       );
     }
   }
-  return fetchImpl(input, init);
+  return fetchImpl(input, requestInit(init));
 }
 
 ObjectDefineProperty(globalThis, "fetch", { value: fetch, enumerable: true, configurable: true, writable: true });
@@ -228,7 +251,7 @@ function start(namespace, envJson, configJson) {
   if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
     format = "modules";
     callHandler = (request, ctx) => exported.fetch(request, env, ctx);
-  } else if (fetchListeners.length > 0) {
+  } else if ((listeners.get("fetch")?.length ?? 0) > 0) {
     format = "service-worker";
     // Service-worker scripts see their bindings as globals.
     for (const name of ObjectKeys(env)) {

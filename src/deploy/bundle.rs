@@ -74,6 +74,31 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// The source of a service-worker script: a bundle of one JavaScript
+    /// module that neither imports nor exports (the words do not occur at
+    /// all, so anything ambiguous is still taken as a module).
+    pub fn classic_script(&self) -> Option<String> {
+        if self.modules.len() != 1 {
+            return None;
+        }
+        let module = self.modules.get(&self.main)?;
+        if module.kind != ModuleKind::JavaScript {
+            return None;
+        }
+        let source = std::str::from_utf8(&module.content).ok()?;
+        let mentions = |word: &str| {
+            source.match_indices(word).any(|(at, _)| {
+                let before = source[..at].chars().next_back();
+                let after = source[at + word.len()..].chars().next();
+                let part_of_name = |c: Option<char>| {
+                    c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                };
+                !part_of_name(before) && !part_of_name(after)
+            })
+        };
+        (!mentions("import") && !mentions("export")).then(|| source.to_string())
+    }
+
     /// Builds a bundle, checking names, the main module and the size limit.
     pub fn new(main: String, modules: BTreeMap<String, Module>) -> Result<Self, BundleError> {
         for name in modules.keys() {

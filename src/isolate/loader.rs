@@ -82,7 +82,8 @@ impl ModuleLoader for BundleLoader {
             let from = referrer
                 .map(|r| format!(" (imported from {})", r.specifier))
                 .unwrap_or_default();
-            return ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!(
+            // A plain Error, as workerd throws for a missing module.
+            return ModuleLoadResponse::Sync(Err(JsErrorBox::generic(format!(
                 "Module not found: \"{name}\" is not part of the worker's bundle{from}"
             ))));
         };
@@ -154,7 +155,10 @@ pub fn evaluate_data_module(
     let name = name.as_str();
     let value: v8::Local<v8::Value> = match (module_type.as_ref(), code) {
         (WASM, ModuleSourceCode::Bytes(bytes)) => {
-            let wire = v8::WasmModuleObject::compile(scope, bytes.as_bytes());
+            let wire = {
+                let _allowed = WasmCompileAllowed::enter();
+                v8::WasmModuleObject::compile(scope, bytes.as_bytes())
+            };
             wire.ok_or_else(|| {
                 JsErrorBox::new(
                     "CompileError",
@@ -199,4 +203,39 @@ pub fn evaluate_data_module(
     Ok(CustomModuleEvaluationKind::Synthetic(v8::Global::new(
         scope, value,
     )))
+}
+
+thread_local! {
+    /// True while the loader compiles one of the bundle's `.wasm` modules.
+    static COMPILING_BUNDLE_WASM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Allows WebAssembly compilation while alive: the bundle's own `.wasm`
+/// modules compile, while worker code cannot compile bytes it makes at run
+/// time (as on Cloudflare, where that is code generation, like `eval`).
+struct WasmCompileAllowed;
+
+impl WasmCompileAllowed {
+    fn enter() -> Self {
+        COMPILING_BUNDLE_WASM.with(|allowed| allowed.set(true));
+        Self
+    }
+}
+
+impl Drop for WasmCompileAllowed {
+    fn drop(&mut self) {
+        COMPILING_BUNDLE_WASM.with(|allowed| allowed.set(false));
+    }
+}
+
+/// V8 asks this before compiling WebAssembly (see [`WasmCompileAllowed`]).
+///
+/// # Safety
+///
+/// Only V8 calls it, with handles valid for the call; it reads neither.
+pub unsafe extern "C" fn allow_wasm_code_generation(
+    _context: v8::Local<v8::Context>,
+    _source: v8::Local<v8::String>,
+) -> bool {
+    COMPILING_BUNDLE_WASM.with(|allowed| allowed.get())
 }

@@ -17,7 +17,9 @@ use deno_permissions::PermissionsContainer;
 
 use super::bindings::Services;
 use super::limits::{thread_cpu_time, LimitExceeded, Watchdog};
-use super::loader::{evaluate_data_module, module_specifier, BundleLoader};
+use super::loader::{
+    allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
+};
 use super::snapshot;
 use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
@@ -191,6 +193,9 @@ impl BlankIsolate {
             residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
             residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
             custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
+            // Where structuredClone puts the ArrayBuffers it transfers (and
+            // detaches); one per isolate, shared with no other.
+            shared_array_buffer_store: Some(Default::default()),
             create_params: Some(
                 v8::CreateParams::default().heap_limits(0, heap_limit_mb as usize * MIB),
             ),
@@ -220,6 +225,9 @@ impl BlankIsolate {
             state.put(CpuLedger::default());
             state.put(FrozenClock(clock.clone()));
         }
+        runtime
+            .v8_isolate()
+            .set_allow_wasm_code_generation_callback(allow_wasm_code_generation);
         {
             // No eval() or new Function(): code generation from strings is off.
             deno_core::scope!(scope, &mut runtime);
@@ -346,12 +354,24 @@ impl WorkerIsolate {
         };
 
         let main = module_specifier(&version.bundle.main);
-        let module_id = runtime.load_main_es_module(&main).await?;
-        let evaluation = runtime.mod_evaluate(module_id);
-        runtime
-            .with_event_loop_future(evaluation, PollEventLoopOptions::default())
-            .await?;
-        let namespace = runtime.get_module_namespace(module_id)?;
+        let namespace = match version.bundle.classic_script() {
+            // A service-worker script runs as a classic script, as on
+            // Cloudflare: top-level `this` and `var`s are the global's.
+            Some(source) => {
+                runtime.execute_script(main.to_string(), source)?;
+                deno_core::scope!(scope, runtime);
+                let empty = v8::Object::new(scope);
+                v8::Global::new(scope, empty)
+            }
+            None => {
+                let module_id = runtime.load_main_es_module(&main).await?;
+                let evaluation = runtime.mod_evaluate(module_id);
+                runtime
+                    .with_event_loop_future(evaluation, PollEventLoopOptions::default())
+                    .await?;
+                runtime.get_module_namespace(module_id)?
+            }
+        };
 
         let env_json = serde_json::Value::Object(version.env.clone()).to_string();
         let config_json = serde_json::json!({

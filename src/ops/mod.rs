@@ -7,6 +7,7 @@
 //! that are also build-dependencies (deno_core, tokio, bytes, tracing).
 
 pub mod cache;
+pub mod digest;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -44,9 +45,10 @@ deno_core::extension!(
     cache::op_ridge_cache_match,
     cache::op_ridge_cache_put,
     cache::op_ridge_cache_delete,
+    digest::op_ridge_md5,
   ],
   esm_entry_point = "ext:ridge/10_worker.js",
-  esm = [dir "js", "00_globals.js", "06_kv.js", "07_cache.js", "10_worker.js"],
+  esm = [dir "js", "00_globals.js", "02_workers_compat.js", "06_kv.js", "07_cache.js", "10_worker.js"],
   lazy_loaded_js = [dir "js", "ext:deno_net/02_tls.js" = "05_no_client_tls.js"],
 );
 

@@ -70,10 +70,17 @@ def is_service_worker(source: str) -> bool:
     return "export default" not in source and "addEventListener" in source
 
 
-def free_port() -> int:
-    with socket.socket() as s:
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (all held open while choosing)."""
+    held = []
+    for _ in range(count):
+        s = socket.socket()
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        held.append(s)
+    ports = [s.getsockname()[1] for s in held]
+    for s in held:
+        s.close()
+    return ports
 
 
 def workerd_binary() -> Path:
@@ -92,6 +99,7 @@ def capnp_module(name: str, path: Path) -> str:
 
 def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subprocess.Popen, dict[str, int]]:
     services, sockets, ports = [], [], {}
+    free = free_ports(len(selected))
     for index, (case_id, entry) in enumerate(selected):
         # Copies beside the config, since `embed` paths are relative to it.
         target = work / f"case{index}"
@@ -109,7 +117,7 @@ def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subproc
             worker = "modules = [" + ", ".join(capnp_module(n, p) for n, p in mods) + "]"
         services.append(f'(name = "case{index}", worker = ({worker}, '
                         f'compatibilityDate = "{COMPAT_DATE}"))')
-        port = free_port()
+        port = free[index]
         ports[case_id] = port
         sockets.append(f'(name = "s{index}", address = "127.0.0.1:{port}", http = (), '
                        f'service = "case{index}")')
@@ -165,9 +173,9 @@ def fetch(port: int, case_id: str) -> dict:
             return {"status": response.status,
                     "headers": {k: ", ".join(v) for k, v in sorted(headers.items())},
                     "body": body.decode("utf-8", errors="replace")}
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
             time.sleep(0.05)
-    raise SystemExit(f"{case_id}: nothing listens on port {port}")
+    raise SystemExit(f"{case_id}: nothing answers on port {port}")
 
 
 def main() -> None:
@@ -181,6 +189,9 @@ def main() -> None:
     try:
         workerd, ports = start_workerd(selected, work)
         processes.append(workerd)
+        time.sleep(0.5)
+        if workerd.poll() is not None:
+            raise SystemExit("workerd stopped:\n" + (work / "workerd.log").read_text()[-3000:])
         reference = {case_id: fetch(ports[case_id], case_id) for case_id, _ in selected}
         if not args.ridge:
             for case_id, answer in reference.items():

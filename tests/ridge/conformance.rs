@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::support::{fixture, http1, root, Ridge, TempDir};
+use crate::support::{client, fixture, root, Ridge, TempDir};
 
 const HOST: &str = "compat.test";
 /// Headers every runtime sets its own way (the generator skips them too).
@@ -78,7 +78,13 @@ fn copy_case(entry: &Path, folder: &Path) {
 
 /// The answer to the one request every case gets, as the generator records it.
 async fn answer(ridge: &Ridge, id: &str) -> Value {
-    let response = http1()
+    // Redirects are answers to compare, not to follow.
+    let client = client()
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
         .get(ridge.url(&format!("/{id}/?q=1")))
         .header("host", HOST)
         .send()
