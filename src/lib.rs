@@ -8,6 +8,7 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod deploy;
+pub mod dev;
 pub mod isolate;
 pub mod kv;
 pub mod node;

@@ -12,7 +12,8 @@ use tracing_subscriber::EnvFilter;
 
 use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
-use ridge::config::CONFIG_FILE;
+use ridge::config::{KvNamespaceBinding, CONFIG_FILE};
+use ridge::dev::Reloader;
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge::kv::{Kv, KvClock};
 use ridge::node::Node;
@@ -661,12 +662,11 @@ async fn dev(args: DevArgs) -> Result<()> {
     }
     .install();
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
-    let worker = WorkerVersion::load(&args.path, &vars)?;
+    let (config, root) = ridge::worker::load_config(&args.path)?;
     let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
     // Local state exists only for workers that have some (KV bindings).
     let mut store: Option<Arc<dyn KvStore>> = None;
-    if !worker.kv_namespaces.is_empty() {
-        let (_, root) = ridge::worker::load_config(&args.path)?;
+    if !config.kv_namespaces.is_empty() {
         let state_db = if args.no_persist {
             PathBuf::from(":memory:")
         } else {
@@ -679,17 +679,23 @@ async fn dev(args: DevArgs) -> Result<()> {
         )?));
     }
     let services = args.isolates.services(store);
-    create_bound_namespaces(&services, std::slice::from_ref(&worker)).await?;
+    create_bound_namespaces(&services, &config.name, &config.kv_namespaces).await?;
     let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(EdgeHandler::new(
-        Router::single(worker.clone()),
+        Router::default(),
         scheduler,
         ErrorDetail::Full,
     ));
+    // Serves the worker, or the reason it does not load, and follows edits.
+    let reloader = Reloader::new(&args.path, vars, handler.clone()).map_err(anyhow::Error::msg)?;
+    reloader.reload().await;
+    let _watcher = reloader
+        .watch()
+        .with_context(|| format!("cannot watch {} for changes", root.display()))?;
     let tls = edge_options.certificates.is_some();
     let edge = start_edge(handler, edge_options).await?;
     announce_http3(&edge);
-    tracing::info!(worker = %worker.name, modules = worker.bundle.modules.len(), "ready on {}", edge.url(tls));
+    tracing::info!(worker = %config.name, "ready on {}", edge.url(tls));
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
     edge.shutdown(SHUTDOWN_DEADLINE).await;
@@ -726,7 +732,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
             None
         };
         let services = args.isolates.services(store);
-        create_bound_namespaces(&services, &workers).await?;
+        for worker in &workers {
+            create_bound_namespaces(&services, &worker.name, &worker.kv_namespaces).await?;
+        }
         let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
         handler = Arc::new(EdgeHandler::new(
             Router::default(),
@@ -778,21 +786,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Creates the KV namespaces local workers are bound to (`ridge dev`,
+/// Creates the KV namespaces a local worker is bound to (`ridge dev`,
 /// `ridge serve --workers`): locally, a binding is all it takes.
 async fn create_bound_namespaces(
     services: &Services,
-    workers: &[Arc<WorkerVersion>],
+    worker: &str,
+    bindings: &[KvNamespaceBinding],
 ) -> Result<()> {
     let Some(kv) = &services.kv else {
         return Ok(());
     };
-    for worker in workers {
-        for binding in &worker.kv_namespaces {
-            kv.create_namespace(&binding.id).await.with_context(|| {
-                format!("KV binding {} of worker {}", binding.binding, worker.name)
-            })?;
-        }
+    for binding in bindings {
+        kv.create_namespace(&binding.id)
+            .await
+            .with_context(|| format!("KV binding {} of worker {worker}", binding.binding))?;
     }
     Ok(())
 }

@@ -57,9 +57,18 @@ impl Default for SchedulerOptions {
 /// How often each thread looks for isolates to drop.
 const EVICTION_INTERVAL: Duration = Duration::from_secs(1);
 
+/// What an isolate thread is asked to do.
+enum Message {
+    /// Run a request on the version's isolate, starting one if needed.
+    Request(Arc<WorkerVersion>, RequestHead),
+    /// The version will get no more requests: its isolate takes none after
+    /// those it has, finishes them, and is dropped.
+    Retire(String),
+}
+
 /// Hands requests to isolate threads. Cheap to share behind an `Arc`.
 pub struct Scheduler {
-    threads: Vec<mpsc::UnboundedSender<(Arc<WorkerVersion>, RequestHead)>>,
+    threads: Vec<mpsc::UnboundedSender<Message>>,
 }
 
 impl Scheduler {
@@ -79,7 +88,7 @@ impl Scheduler {
         };
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
-            let (sender, receiver) = mpsc::unbounded_channel();
+            let (sender, receiver) = mpsc::unbounded_channel::<Message>();
             let options = per_thread.clone();
             std::thread::Builder::new()
                 .name(format!("ridge-isolates-{index}"))
@@ -93,11 +102,25 @@ impl Scheduler {
     /// The answer arrives on `head.reply`; if the isolate dies first, that
     /// sender is dropped.
     pub fn dispatch(&self, version: Arc<WorkerVersion>, head: RequestHead) {
-        let mut hasher = DefaultHasher::new();
-        version.id.hash(&mut hasher);
-        let thread = &self.threads[(hasher.finish() % self.threads.len() as u64) as usize];
         // The thread only stops when the scheduler is dropped.
-        let _ = thread.send((version, head));
+        let _ = self
+            .thread_of(&version.id)
+            .send(Message::Request(version, head));
+    }
+
+    /// Lets the isolate of a version that will get no more requests finish
+    /// what it has and go (`ridge dev` after a reload).
+    pub fn retire(&self, version: &WorkerVersion) {
+        let _ = self
+            .thread_of(&version.id)
+            .send(Message::Retire(version.id.clone()));
+    }
+
+    /// Every version always goes to the same thread.
+    fn thread_of(&self, isolate_key: &str) -> &mpsc::UnboundedSender<Message> {
+        let mut hasher = DefaultHasher::new();
+        isolate_key.hash(&mut hasher);
+        &self.threads[(hasher.finish() % self.threads.len() as u64) as usize]
     }
 }
 
@@ -188,7 +211,7 @@ impl IsolateThread {
         }
     }
 
-    fn run(mut self, mut requests: mpsc::UnboundedReceiver<(Arc<WorkerVersion>, RequestHead)>) {
+    fn run(mut self, mut requests: mpsc::UnboundedReceiver<Message>) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -199,8 +222,9 @@ impl IsolateThread {
             let mut eviction = tokio::time::interval(EVICTION_INTERVAL);
             loop {
                 tokio::select! {
-                    request = requests.recv() => match request {
-                        Some((version, head)) => self.dispatch(version, head),
+                    message = requests.recv() => match message {
+                        Some(Message::Request(version, head)) => self.dispatch(version, head),
+                        Some(Message::Retire(id)) => self.retire(&id),
                         None => break,
                     },
                     _ = eviction.tick() => self.evict(),
@@ -282,6 +306,20 @@ impl IsolateThread {
 
     /// Drops isolates idle for longer than the idle timeout, and the least
     /// recently used (but never the most recent) while over the memory budget.
+    /// Closes the isolate's inbox: it finishes the requests (and waitUntil
+    /// work) it has, then its task ends and the isolate is dropped.
+    fn retire(&mut self, id: &str) {
+        let Some(Hosted {
+            inbox, mut _stop, ..
+        }) = self.isolates.remove(id)
+        else {
+            return;
+        };
+        drop(inbox);
+        // Dropping the stop handle now would stop the isolate mid-request.
+        tokio::task::spawn_local(async move { _stop.closed().await });
+    }
+
     fn evict(&mut self) {
         let timeout = self.options.idle_timeout;
         let before = self.isolates.len();

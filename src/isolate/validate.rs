@@ -8,12 +8,13 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::bindings::Services;
-use super::runtime::WorkerIsolate;
+use super::runtime::{StartError, WorkerIsolate};
 use crate::ops::RequestInbox;
 use crate::worker::WorkerVersion;
 
-/// `Err` holds V8's message (module, line and column for syntax errors).
-pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), String> {
+/// `Err` says why it does not start: V8's message (module, line and column
+/// for syntax errors), or the limit its top level exceeded.
+pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), StartError> {
     let (sender, receiver) = oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("ridge-validate".into())
@@ -30,16 +31,21 @@ pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), String> {
                     WorkerIsolate::start(version, RequestInbox::new(inbox), &services)
                         .await
                         .map(drop)
-                        .map_err(|e| e.to_string())
                 }),
-                Err(error) => Err(format!("cannot start a validation runtime: {error}")),
+                Err(error) => Err(StartError::Internal(format!(
+                    "cannot start a validation runtime: {error}"
+                ))),
             };
             let _ = sender.send(result);
         });
     if let Err(error) = spawned {
-        return Err(format!("cannot start a validation thread: {error}"));
+        return Err(StartError::Internal(format!(
+            "cannot start a validation thread: {error}"
+        )));
     }
-    receiver
-        .await
-        .unwrap_or_else(|_| Err("the validation isolate crashed".into()))
+    receiver.await.unwrap_or_else(|_| {
+        Err(StartError::Internal(
+            "the validation isolate crashed".into(),
+        ))
+    })
 }

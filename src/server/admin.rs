@@ -223,7 +223,10 @@ impl AdminApi {
         let id = content_hash(&metadata, &bundle);
         let candidate =
             WorkerVersion::new(name, &id, &metadata, bundle.clone(), &Default::default());
-        if let Err(problem) = check_version(Arc::new(candidate)).await {
+        if let Err(problem) = check_version(Arc::new(candidate))
+            .await
+            .map_err(|e| e.to_string())
+        {
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("the worker does not start: {problem}"),

@@ -50,6 +50,9 @@ pub struct EdgeHandler {
     scheduler: Scheduler,
     errors: ErrorDetail,
     next_request_id: AtomicU64,
+    /// `ridge dev` with code that does not load: every request gets this
+    /// explanation until the code is fixed.
+    failure: RwLock<Option<Arc<(StatusCode, String)>>>,
 }
 
 impl EdgeHandler {
@@ -59,7 +62,18 @@ impl EdgeHandler {
             scheduler,
             errors,
             next_request_id: AtomicU64::new(1),
+            failure: RwLock::new(None),
         }
+    }
+
+    /// Answers every request with this status and explanation until cleared.
+    pub fn set_failure(&self, failure: Option<(StatusCode, String)>) {
+        *self.failure.write().expect("failure lock") = failure.map(Arc::new);
+    }
+
+    /// Lets the isolate of a version no route leads to any more go.
+    pub fn retire(&self, version: &crate::worker::WorkerVersion) {
+        self.scheduler.retire(version);
     }
 
     /// Replaces the routing table; requests already routed are unaffected.
@@ -102,6 +116,9 @@ impl EdgeHandler {
 
         if let Some(refusal) = oversized(&parts) {
             return refusal;
+        }
+        if let Some(failure) = self.failure.read().expect("failure lock").clone() {
+            return plain(failure.0, failure.1.clone());
         }
         let Some(worker) = self.router().route(hostname, parts.uri.path()) else {
             return plain(

@@ -7,6 +7,7 @@ mod support;
 mod control;
 mod cache_api;
 mod conformance;
+mod dev;
 mod errors;
 mod examples;
 mod http;

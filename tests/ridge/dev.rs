@@ -1,0 +1,152 @@
+//! `ridge dev` follows the worker's files: edits reload it, broken code
+//! keeps the server up with a precise error until fixed, `.dev.vars`
+//! reaches `env`, and old isolates go away.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{http1, Ridge, TempDir};
+
+fn write_worker(dir: &Path, body: &str) {
+    std::fs::write(
+        dir.join("index.js"),
+        format!("export default {{\n  fetch(request, env) {{\n    {body}\n  }},\n}};\n"),
+    )
+    .unwrap();
+}
+
+fn dev_in(dir: &TempDir) -> Ridge {
+    std::fs::write(
+        dir.path().join("ridge.toml"),
+        "name = \"live\"\nmain = \"index.js\"\n",
+    )
+    .unwrap();
+    Ridge::dev(dir.path(), &[])
+}
+
+async fn get(ridge: &Ridge) -> (u16, String) {
+    let response = http1().get(ridge.url("/")).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Waits until the answer satisfies `done`; returns it and how long it took.
+async fn wait_for(
+    ridge: &Ridge,
+    done: impl Fn(&(u16, String)) -> bool,
+) -> ((u16, String), Duration) {
+    let started = Instant::now();
+    loop {
+        let answer = get(ridge).await;
+        if done(&answer) {
+            return (answer, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still {answer:?}; logs:\n{}",
+            ridge.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+#[tokio::test]
+async fn an_edit_is_served_within_a_second() {
+    let dir = TempDir::new();
+    write_worker(dir.path(), "return new Response(\"first\");");
+    let ridge = dev_in(&dir);
+    assert_eq!(get(&ridge).await, (200, "first".to_string()));
+    write_worker(dir.path(), "return new Response(\"second\");");
+    let (_, took) = wait_for(&ridge, |a| a.1 == "second").await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the edit took {took:?} to be served"
+    );
+    ridge.wait_for_log("reloaded");
+}
+
+#[tokio::test]
+async fn broken_code_keeps_the_server_up_until_it_is_fixed() {
+    let dir = TempDir::new();
+    write_worker(dir.path(), "return new Response(\"ok\");");
+    let ridge = dev_in(&dir);
+    assert_eq!(get(&ridge).await.0, 200);
+
+    write_worker(dir.path(), "return new Response(1 +);");
+    let ((status, body), _) = wait_for(&ridge, |a| a.0 == 500).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("SyntaxError"), "{body}");
+    assert!(body.contains("index.js:3:"), "file:line:col in {body}");
+    assert!(
+        body.contains("> 3 |     return new Response(1 +);"),
+        "a code frame in {body}"
+    );
+    assert!(
+        ridge.logs().contains("index.js:3:"),
+        "the terminal shows it too"
+    );
+    // Still broken on the next request, not a crash.
+    assert_eq!(get(&ridge).await.0, 500);
+
+    write_worker(dir.path(), "return new Response(\"fixed\");");
+    wait_for(&ridge, |a| *a == (200, "fixed".to_string())).await;
+}
+
+#[tokio::test]
+async fn dev_vars_reach_env_and_reload_on_change() {
+    let dir = TempDir::new();
+    write_worker(
+        dir.path(),
+        "return new Response(`${env.API_KEY} ${env.MODE}`);",
+    );
+    std::fs::write(
+        dir.path().join(".dev.vars"),
+        "# local secrets\nAPI_KEY=\"sk_test_1\"\nMODE=dev\n",
+    )
+    .unwrap();
+    let ridge = dev_in(&dir);
+    assert_eq!(get(&ridge).await, (200, "sk_test_1 dev".to_string()));
+    std::fs::write(
+        dir.path().join(".dev.vars"),
+        "API_KEY=sk_test_2\nMODE=dev\n",
+    )
+    .unwrap();
+    wait_for(&ridge, |a| a.1 == "sk_test_2 dev").await;
+}
+
+#[tokio::test]
+async fn two_hundred_reloads_do_not_pile_up_isolates() {
+    let dir = TempDir::new();
+    write_worker(dir.path(), "return new Response(\"v0\");");
+    let ridge = dev_in(&dir);
+    assert_eq!(get(&ridge).await.1, "v0");
+    let mut baseline = 0;
+    for version in 1..=200 {
+        // A big constant makes each isolate's heap noticeable.
+        write_worker(
+            dir.path(),
+            &format!("const table = new Array(20000).fill({version}); return new Response(\"v{version} \" + table.length);"),
+        );
+        let expected = format!("v{version} 20000");
+        wait_for(&ridge, |a| a.1 == expected).await;
+        if version == 20 {
+            baseline = resident_bytes(ridge.pid());
+        }
+    }
+    let grown = resident_bytes(ridge.pid()).saturating_sub(baseline);
+    assert!(
+        grown < 48 * 1024 * 1024,
+        "resident memory grew by {} MiB over 180 reloads",
+        grown / 1024 / 1024
+    );
+}
