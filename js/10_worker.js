@@ -246,34 +246,80 @@ function start(namespace, envJson, configJson) {
   }
   resetTimeOrigin();
   const exported = namespace.default;
-  let callHandler;
+  const has = (name) => exported !== undefined && exported !== null && typeof exported[name] === "function";
+  const listening = (type) => (listeners.get(type)?.length ?? 0) > 0;
+  let handlers;
   let format;
-  if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
+  if (has("fetch") || has("scheduled")) {
     format = "modules";
-    callHandler = (request, ctx) => exported.fetch(request, env, ctx);
-  } else if ((listeners.get("fetch")?.length ?? 0) > 0) {
+    handlers = {
+      fetch: has("fetch") ? (request, ctx) => exported.fetch(request, env, ctx) : null,
+      scheduled: has("scheduled") ? (event, ctx) => exported.scheduled(event, env, ctx) : null,
+    };
+  } else if (listening("fetch") || listening("scheduled")) {
     format = "service-worker";
     // Service-worker scripts see their bindings as globals.
     for (const name of ObjectKeys(env)) {
       ObjectDefineProperty(globalThis, name, { value: env[name], enumerable: true, configurable: true, writable: true });
     }
-    callHandler = (request, ctx) => dispatchFetchEvent(request, (promise) => ctx.waitUntil(promise));
+    handlers = {
+      fetch: listening("fetch")
+        ? (request, ctx) => dispatchFetchEvent(request, (promise) => ctx.waitUntil(promise))
+        : null,
+      scheduled: listening("scheduled")
+        ? (event, ctx) => dispatchEvent(new ScheduledEvent("scheduled", event, (promise) => ctx.waitUntil(promise)))
+        : null,
+    };
   } else {
     throw new TypeError(
-      "The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } } " +
+      "The worker has no handler: export default { fetch(request, env, ctx) { ... } } " +
         "or call addEventListener('fetch', event => event.respondWith(...))",
     );
   }
-  serve(callHandler);
+  serve(handlers);
   return format;
 }
 
-async function serve(callHandler) {
+/**
+ * The method of the requests Ridge makes to run a worker's scheduled handler
+ * (`/__scheduled` in `ridge dev`, cron triggers); no client can send it.
+ */
+const SCHEDULED_METHOD = "RIDGE-SCHEDULED";
+
+async function serve(handlers) {
   while (true) {
     const next = await op_ridge_next_request();
     if (next === null) return;
-    handleRequest(next, callHandler);
+    if (next[1] === SCHEDULED_METHOD) {
+      handleRequest(next, (request, ctx) => runScheduled(handlers.scheduled, request, ctx));
+    } else {
+      handleRequest(next, handlers.fetch ?? noFetchHandler);
+    }
   }
+}
+
+function noFetchHandler() {
+  throw new TypeError("The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } }");
+}
+
+/** Runs the scheduled handler for a RIDGE-SCHEDULED request (`?cron=&time=`). */
+async function runScheduled(scheduled, request, ctx) {
+  if (scheduled === null) {
+    throw new TypeError("The worker has no scheduled handler: export default { scheduled(event, env, ctx) { ... } }");
+  }
+  const params = new URL(request.url).searchParams;
+  const event = { cron: params.get("cron") ?? "", scheduledTime: Number(params.get("time") ?? 0) };
+  await scheduled(
+    {
+      type: "scheduled",
+      cron: event.cron,
+      scheduledTime: event.scheduledTime,
+      noRetry() {},
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    },
+    ctx,
+  );
+  return new Response("Ran scheduled event\n");
 }
 
 async function handleRequest(next, callHandler) {

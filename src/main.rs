@@ -681,11 +681,9 @@ async fn dev(args: DevArgs) -> Result<()> {
     let services = args.isolates.services(store);
     create_bound_namespaces(&services, &config.name, &config.kv_namespaces).await?;
     let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
-    let handler = Arc::new(EdgeHandler::new(
-        Router::default(),
-        scheduler,
-        ErrorDetail::Full,
-    ));
+    let handler = Arc::new(
+        EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
+    );
     // Serves the worker, or the reason it does not load, and follows edits.
     let reloader = Reloader::new(&args.path, vars, handler.clone()).map_err(anyhow::Error::msg)?;
     reloader.reload().await;

@@ -53,7 +53,13 @@ pub struct EdgeHandler {
     /// `ridge dev` with code that does not load: every request gets this
     /// explanation until the code is fixed.
     failure: RwLock<Option<Arc<(StatusCode, String)>>>,
+    /// `ridge dev`: `GET /__scheduled?cron=…` runs the scheduled handler.
+    test_scheduled: bool,
 }
+
+/// The method of requests that run a worker's scheduled handler (see
+/// js/10_worker.js); clients cannot send it, Ridge makes them.
+pub const SCHEDULED_METHOD: &str = "RIDGE-SCHEDULED";
 
 impl EdgeHandler {
     pub fn new(router: Router, scheduler: Scheduler, errors: ErrorDetail) -> Self {
@@ -63,7 +69,15 @@ impl EdgeHandler {
             errors,
             next_request_id: AtomicU64::new(1),
             failure: RwLock::new(None),
+            test_scheduled: false,
         }
+    }
+
+    /// Lets `GET /__scheduled?cron=…` run the worker's scheduled handler,
+    /// as `wrangler dev --test-scheduled` does.
+    pub fn with_test_scheduled(mut self) -> Self {
+        self.test_scheduled = true;
+        self
     }
 
     /// Answers every request with this status and explanation until cleared.
@@ -117,6 +131,10 @@ impl EdgeHandler {
         if let Some(refusal) = oversized(&parts) {
             return refusal;
         }
+        if parts.method.as_str().eq_ignore_ascii_case(SCHEDULED_METHOD) {
+            // Only Ridge itself runs scheduled handlers.
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
+        }
         if let Some(failure) = self.failure.read().expect("failure lock").clone() {
             return plain(failure.0, failure.1.clone());
         }
@@ -138,7 +156,20 @@ impl EdgeHandler {
         }
 
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{scheme}://{host}{path_and_query}");
+        let mut url = format!("{scheme}://{host}{path_and_query}");
+        let mut method = parts.method.to_string();
+        if self.test_scheduled && parts.uri.path() == "/__scheduled" {
+            method = SCHEDULED_METHOD.to_string();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let separator = if parts.uri.query().is_some() {
+                '&'
+            } else {
+                '?'
+            };
+            url.push_str(&format!("{separator}time={now}"));
+        }
         let headers = parts
             .headers
             .iter()
@@ -161,7 +192,7 @@ impl EdgeHandler {
             worker.clone(),
             RequestHead {
                 request_id,
-                method: parts.method.to_string(),
+                method,
                 url,
                 headers,
                 body,

@@ -150,3 +150,38 @@ async fn two_hundred_reloads_do_not_pile_up_isolates() {
         grown / 1024 / 1024
     );
 }
+
+#[tokio::test]
+async fn test_scheduled_runs_the_scheduled_handler() {
+    let ridge = Ridge::dev(&crate::support::fixture("scheduled"), &[]);
+    let response = http1()
+        .get(ridge.url("/__scheduled?cron=*/5+*+*+*+*"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "Ran scheduled event\n");
+    assert_eq!(
+        ridge.json("/runs").await,
+        serde_json::json!([{ "cron": "*/5 * * * *", "hasTime": true, "greeting": "hi" }])
+    );
+    // Clients cannot run it with the internal method.
+    let forged = http1()
+        .request(
+            reqwest::Method::from_bytes(b"RIDGE-SCHEDULED").unwrap(),
+            ridge.url("/"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 405);
+    // A worker without a scheduled handler says so.
+    let hello = Ridge::dev(&crate::support::root().join("workers/hello"), &[]);
+    let response = http1().get(hello.url("/__scheduled")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("no scheduled handler"));
+}
