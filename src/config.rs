@@ -96,6 +96,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Limits high enough not to get in the way of a debugger
+    /// (`ridge dev --no-limits`); the request body limit stays.
+    pub fn relaxed(&self) -> Self {
+        Self {
+            cpu_ms: 3_600_000,
+            memory_mb: 4096,
+            wall_ms: 3_600_000,
+            subrequests: 100_000,
+            request_body_mb: self.request_body_mb,
+            startup_cpu_ms: 3_600_000,
+        }
+    }
+}
+
 /// Worker names appear in URLs and hostnames: 1-63 characters of a-z, 0-9,
 /// '-' and '_'.
 pub fn validate_worker_name(name: &str) -> Result<(), &'static str> {

@@ -281,6 +281,10 @@ struct DevArgs {
     /// Keep no state between runs: KV starts empty and is forgotten on exit.
     #[arg(long)]
     no_persist: bool,
+    /// Relax the CPU, memory, wall-clock and subrequest limits (which are
+    /// otherwise those of production), e.g. to step through code.
+    #[arg(long)]
+    no_limits: bool,
 }
 
 #[derive(Args)]
@@ -458,7 +462,14 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("RIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // `ridge dev` logs a line per request; an edge node does not by default
+    // (RIDGE_LOG=info,ridge::request=info turns the records on).
+    let default_filter = match cli.command {
+        Command::Dev(_) => "info",
+        _ => "info,ridge::request=warn",
+    };
+    let filter =
+        EnvFilter::try_from_env("RIDGE_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -685,7 +696,8 @@ async fn dev(args: DevArgs) -> Result<()> {
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
     // Serves the worker, or the reason it does not load, and follows edits.
-    let reloader = Reloader::new(&args.path, vars, handler.clone()).map_err(anyhow::Error::msg)?;
+    let reloader = Reloader::new(&args.path, vars, args.no_limits, handler.clone())
+        .map_err(anyhow::Error::msg)?;
     reloader.reload().await;
     let _watcher = reloader
         .watch()

@@ -20,7 +20,7 @@ pub enum WorkerLoadError {
 }
 
 /// One immutable version of a worker, as isolates run it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct WorkerVersion {
     /// Isolates are keyed by this: the worker's name and the version's
     /// content hash (two workers may upload identical code, but each has its

@@ -112,6 +112,8 @@ pub struct Reloader {
     root: PathBuf,
     /// `--var` overrides, applied over `.dev.vars`.
     cli_vars: BTreeMap<String, String>,
+    /// `--no-limits`: relaxed limits, for debugging.
+    no_limits: bool,
     handler: Arc<EdgeHandler>,
     current: Mutex<Option<Arc<WorkerVersion>>>,
 }
@@ -120,6 +122,7 @@ impl Reloader {
     pub fn new(
         path: &Path,
         cli_vars: BTreeMap<String, String>,
+        no_limits: bool,
         handler: Arc<EdgeHandler>,
     ) -> Result<Arc<Self>, String> {
         let (_, root) = load_config(path).map_err(|e| e.to_string())?;
@@ -127,6 +130,7 @@ impl Reloader {
             path: path.to_path_buf(),
             root,
             cli_vars,
+            no_limits,
             handler,
             current: Mutex::new(None),
         }))
@@ -138,7 +142,13 @@ impl Reloader {
         let failed = |message: String| (StatusCode::INTERNAL_SERVER_ERROR, message);
         let mut vars = read_dev_vars(&self.root).map_err(failed)?;
         vars.extend(self.cli_vars.clone());
-        let version = WorkerVersion::load(&self.path, &vars).map_err(|e| failed(e.to_string()))?;
+        let mut version =
+            WorkerVersion::load(&self.path, &vars).map_err(|e| failed(e.to_string()))?;
+        if self.no_limits {
+            let mut relaxed = Arc::unwrap_or_clone(version);
+            relaxed.limits = relaxed.limits.relaxed();
+            version = Arc::new(relaxed);
+        }
         match check_version(version.clone()).await {
             Ok(()) => Ok(version),
             // A limit is a 503, as when it is hit while serving.

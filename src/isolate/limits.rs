@@ -35,6 +35,18 @@ pub enum LimitExceeded {
     WallClock(u64),
 }
 
+impl LimitExceeded {
+    /// The outcome a request stopped by this limit is logged with.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            LimitExceeded::Cpu(_) => "exceeded CPU",
+            LimitExceeded::StartupCpu(_) => "exceeded startup CPU",
+            LimitExceeded::Memory(_) => "exceeded memory",
+            LimitExceeded::WallClock(_) => "exceeded wall clock",
+        }
+    }
+}
+
 /// CPU time the calling thread has used so far.
 pub fn thread_cpu_time() -> Duration {
     clock_time(libc::CLOCK_THREAD_CPUTIME_ID)

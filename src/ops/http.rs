@@ -88,29 +88,73 @@ pub enum ResponseBody {
     Stream(mpsc::Receiver<Result<Bytes, String>>),
 }
 
-/// CPU time charged to each request in flight on an isolate, so the CPU
-/// limit applies per request (see `isolate/limits.rs`).
+/// What is known of a request an isolate is handling, for the CPU limit
+/// and for the one log record each request produces.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    pub request_id: u64,
+    pub method: String,
+    pub url: String,
+    pub started: std::time::Instant,
+    /// The response status, once the worker answered.
+    pub status: Option<u16>,
+    /// "ok", "exception" (the handler threw), or the limit it exceeded.
+    pub outcome: &'static str,
+    /// CPU time charged to it so far.
+    pub cpu: std::time::Duration,
+    /// Response sent and `waitUntil` work settled.
+    done: bool,
+}
+
+/// The requests an isolate is handling, with the CPU time charged to each,
+/// so the CPU limit applies per request (see `isolate/limits.rs`).
 #[derive(Clone, Default)]
-pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, std::time::Duration>>>);
+pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, RequestRecord>>>);
 
 impl CpuLedger {
-    fn open(&self, rid: ResourceId) {
-        self.0.borrow_mut().insert(rid, std::time::Duration::ZERO);
+    fn open(&self, rid: ResourceId, request_id: u64, method: &str, url: &str) {
+        self.0.borrow_mut().insert(
+            rid,
+            RequestRecord {
+                request_id,
+                method: method.to_string(),
+                url: url.to_string(),
+                started: std::time::Instant::now(),
+                status: None,
+                outcome: "ok",
+                cpu: std::time::Duration::ZERO,
+                done: false,
+            },
+        );
     }
 
+    fn update(&self, rid: ResourceId, change: impl FnOnce(&mut RequestRecord)) {
+        if let Some(record) = self.0.borrow_mut().get_mut(&rid) {
+            change(record);
+        }
+    }
+
+    /// The request is finished; it leaves the ledger after the turn of the
+    /// event loop it finished in has been charged (see [`CpuLedger::take_done`]).
     fn close(&self, rid: ResourceId) {
-        self.0.borrow_mut().remove(&rid);
+        self.update(rid, |record| record.done = true);
     }
 
     /// The CPU time the next turn of the event loop may use: what is left of
     /// the most charged request's budget, or a whole budget when idle.
     pub fn smallest_remaining(&self, limit: std::time::Duration) -> std::time::Duration {
-        let most_charged = self.0.borrow().values().max().copied().unwrap_or_default();
+        let most_charged = self
+            .0
+            .borrow()
+            .values()
+            .map(|r| r.cpu)
+            .max()
+            .unwrap_or_default();
         limit.saturating_sub(most_charged)
     }
 
-    /// Splits `used` between the requests in flight; returns how many have
-    /// now spent their whole budget, if any have.
+    /// Splits `used` between the requests of this turn; returns how many
+    /// have now spent their whole budget, if any have.
     pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> Option<usize> {
         let mut requests = self.0.borrow_mut();
         if requests.is_empty() {
@@ -118,22 +162,46 @@ impl CpuLedger {
         }
         let share = used / requests.len() as u32;
         let mut exhausted = 0;
-        for charged in requests.values_mut() {
-            *charged += share;
-            if *charged >= limit {
+        for record in requests.values_mut() {
+            record.cpu += share;
+            if record.cpu >= limit && !record.done {
                 exhausted += 1;
             }
         }
         (exhausted > 0).then_some(exhausted)
     }
 
-    /// Requests in flight.
-    pub fn in_flight_count(&self) -> usize {
-        self.0.borrow().len()
+    /// Removes and returns the requests that finished.
+    pub fn take_done(&self) -> Vec<RequestRecord> {
+        let mut requests = self.0.borrow_mut();
+        let done: Vec<ResourceId> = requests
+            .iter()
+            .filter(|(_, r)| r.done)
+            .map(|(rid, _)| *rid)
+            .collect();
+        done.iter().filter_map(|rid| requests.remove(rid)).collect()
     }
 
-    fn in_flight(&self) -> Vec<ResourceId> {
-        self.0.borrow().keys().copied().collect()
+    /// Requests in flight.
+    pub fn in_flight_count(&self) -> usize {
+        self.0.borrow().values().filter(|r| !r.done).count()
+    }
+
+    /// Takes every unfinished request out, marked with `outcome`.
+    fn take_in_flight(&self, outcome: &'static str) -> Vec<(ResourceId, RequestRecord)> {
+        let mut requests = self.0.borrow_mut();
+        let open: Vec<ResourceId> = requests
+            .iter()
+            .filter(|(_, r)| !r.done)
+            .map(|(rid, _)| *rid)
+            .collect();
+        open.iter()
+            .filter_map(|rid| {
+                let mut record = requests.remove(rid)?;
+                record.outcome = outcome;
+                Some((*rid, record))
+            })
+            .collect()
     }
 }
 
@@ -142,13 +210,22 @@ impl CpuLedger {
 #[derive(Clone)]
 pub struct FrozenClock(pub Rc<std::cell::Cell<f64>>);
 
-/// Answers every request still in flight on a failed isolate.
-pub fn fail_in_flight(state: &mut OpState, ledger: &CpuLedger, reply: impl Fn() -> WorkerReply) {
-    for rid in ledger.in_flight() {
+/// Answers every request still in flight on a failed isolate, and returns
+/// their records, marked with `outcome`.
+pub fn fail_in_flight(
+    state: &mut OpState,
+    ledger: &CpuLedger,
+    outcome: &'static str,
+    reply: impl Fn() -> WorkerReply,
+) -> Vec<RequestRecord> {
+    let mut records = Vec::new();
+    for (rid, record) in ledger.take_in_flight(outcome) {
         if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
             request.send(reply());
         }
+        records.push(record);
     }
+    records
 }
 
 #[op2(fast)]
@@ -248,7 +325,9 @@ pub async fn op_ridge_next_request(
         reply: RefCell::new(Some(head.reply)),
         stream: RefCell::new(None),
     });
-    state.borrow::<CpuLedger>().open(rid);
+    state
+        .borrow::<CpuLedger>()
+        .open(rid, head.request_id, &head.method, &head.url);
     Some((rid, head.method, head.url, head.headers, body_rid))
 }
 
@@ -265,6 +344,9 @@ pub fn op_ridge_respond(
     streamed: bool,
 ) -> Result<(), deno_core::error::ResourceError> {
     let request = state.resource_table.get::<PendingRequest>(rid)?;
+    state
+        .borrow::<CpuLedger>()
+        .update(rid, |record| record.status = Some(status));
     let body = if streamed {
         let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
         *request.stream.borrow_mut() = Some(sender);
@@ -296,6 +378,10 @@ pub fn op_ridge_respond_error(
     if let Ok(request) = state.resource_table.get::<PendingRequest>(rid) {
         request.send(WorkerReply::Error(message));
     }
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.status = Some(500);
+        record.outcome = "exception";
+    });
 }
 
 /// Copies a worker's response stream (a `resourceForReadableStream`

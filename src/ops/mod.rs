@@ -20,8 +20,8 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    fail_in_flight, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, ResponseBody,
-    WorkerReply, WorkerResponse,
+    fail_in_flight, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, RequestRecord,
+    ResponseBody, WorkerReply, WorkerResponse,
 };
 pub use log::WorkerLogContext;
 

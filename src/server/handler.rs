@@ -225,7 +225,16 @@ impl EdgeHandler {
             Ok(WorkerReply::Response(response)) => to_http_response(response, is_head),
             Ok(WorkerReply::LimitExceeded(message)) => {
                 tracing::warn!(worker, request = request_id, "{message}");
-                plain(StatusCode::SERVICE_UNAVAILABLE, format!("{message}\n"))
+                let hint = match self.errors {
+                    ErrorDetail::Full => {
+                        " (limits are as in production; ridge dev --no-limits relaxes them)"
+                    }
+                    ErrorDetail::Opaque => "",
+                };
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{message}{hint}\n"),
+                )
             }
             Ok(WorkerReply::Error(message)) => {
                 tracing::error!(worker, request = request_id, "{message}");

@@ -14,7 +14,9 @@ async fn an_endless_loop_hits_the_cpu_limit_and_the_next_request_succeeds() {
         let (status, body) = get(&ridge, path).await;
         assert_eq!(status, 503, "{path}: {body}");
         assert_eq!(
-            body, "worker exceeded its CPU time limit (50 ms)\n",
+            body,
+            "worker exceeded its CPU time limit (50 ms) \
+             (limits are as in production; ridge dev --no-limits relaxes them)\n",
             "{path}"
         );
         assert_eq!(
@@ -233,4 +235,12 @@ async fn another_worker_keeps_answering_while_one_spins() {
         assert_eq!(response.text().await.unwrap(), "Hello, neighbour!\n");
     }
     spinner.await.unwrap();
+}
+
+#[tokio::test]
+async fn no_limits_lets_a_busy_request_finish_in_dev() {
+    let limited = Ridge::dev(&fixture("limits"), &[]);
+    assert_eq!(get(&limited, "/busy").await.0, 503);
+    let relaxed = Ridge::dev(&fixture("limits"), &["--no-limits"]);
+    assert_eq!(get(&relaxed, "/busy").await, (200, "busy true".to_string()));
 }
