@@ -103,7 +103,7 @@ pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadErr
     } else if path.is_file()
         && matches!(
             path.extension().and_then(|e| e.to_str()),
-            Some("js" | "mjs")
+            Some("js" | "mjs" | "ts" | "mts")
         )
     {
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -36,6 +36,8 @@ pub enum BundleError {
 pub enum ModuleKind {
     /// `.js`, `.mjs`: an ES module.
     JavaScript,
+    /// `.ts`, `.mts`: an ES module in TypeScript, transpiled when loaded.
+    TypeScript,
     /// `.wasm`: imported as a `WebAssembly.Module`.
     Wasm,
     /// `.txt`, `.html`, `.css`, `.svg`, `.md`, `.csv`, `.xml`: imported as a string.
@@ -51,6 +53,7 @@ impl ModuleKind {
         let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
         Some(match extension.as_str() {
             "js" | "mjs" => Self::JavaScript,
+            "ts" | "mts" => Self::TypeScript,
             "wasm" => Self::Wasm,
             "txt" | "html" | "css" | "svg" | "md" | "csv" | "xml" => Self::Text,
             "json" => Self::Json,
@@ -107,13 +110,19 @@ impl Bundle {
         let main_module = modules
             .get(&main)
             .ok_or_else(|| BundleError::MissingMain(main.clone()))?;
-        if main_module.kind != ModuleKind::JavaScript {
+        if !matches!(
+            main_module.kind,
+            ModuleKind::JavaScript | ModuleKind::TypeScript
+        ) {
             return Err(BundleError::MainNotJavaScript(main));
         }
         for (name, module) in &modules {
             let textual = matches!(
                 module.kind,
-                ModuleKind::JavaScript | ModuleKind::Text | ModuleKind::Json
+                ModuleKind::JavaScript
+                    | ModuleKind::TypeScript
+                    | ModuleKind::Text
+                    | ModuleKind::Json
             );
             if textual && std::str::from_utf8(&module.content).is_err() {
                 return Err(BundleError::NotUtf8(name.clone()));

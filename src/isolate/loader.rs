@@ -15,7 +15,8 @@ use deno_core::{
 };
 use deno_error::JsErrorBox;
 
-use crate::deploy::{Bundle, ModuleKind};
+use super::typescript;
+use crate::deploy::{Bundle, Module, ModuleKind};
 use crate::worker::WorkerVersion;
 
 /// Module specifiers of a worker are `file:///<module name>`.
@@ -44,6 +45,22 @@ impl BundleLoader {
     fn bundle(&self) -> Option<&Bundle> {
         self.version.get().map(|v| &v.bundle)
     }
+
+    /// The module an import names: the exact name, or, as TypeScript code
+    /// writes its imports, `./lib.js` for `lib.ts` and `./lib` for `lib.ts`
+    /// or `lib.js`.
+    fn find_module(&self, name: &str) -> Option<&Module> {
+        let modules = &self.bundle()?.modules;
+        let stem = name.strip_suffix(".js").unwrap_or(name);
+        [
+            name.to_string(),
+            format!("{stem}.ts"),
+            format!("{stem}.mts"),
+            format!("{name}.js"),
+        ]
+        .iter()
+        .find_map(|candidate| modules.get(candidate))
+    }
 }
 
 fn module_name(specifier: &ModuleSpecifier) -> String {
@@ -71,6 +88,17 @@ impl ModuleLoader for BundleLoader {
         deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
 
+    /// Source maps of transpiled TypeScript, so stack traces name `.ts` lines.
+    fn get_source_map(&self, file_name: &str) -> Option<Cow<'_, [u8]>> {
+        let specifier = ModuleSpecifier::parse(file_name).ok()?;
+        let module = self.find_module(&module_name(&specifier))?;
+        if module.kind != ModuleKind::TypeScript {
+            return None;
+        }
+        typescript::source_map(specifier.as_str(), &module.content)
+            .map(|map| Cow::Owned(map.to_vec()))
+    }
+
     fn load(
         &self,
         specifier: &ModuleSpecifier,
@@ -78,7 +106,7 @@ impl ModuleLoader for BundleLoader {
         options: ModuleLoadOptions,
     ) -> ModuleLoadResponse {
         let name = module_name(specifier);
-        let Some(module) = self.bundle().and_then(|b| b.modules.get(&name)) else {
+        let Some(module) = self.find_module(&name) else {
             let from = referrer
                 .map(|r| format!(" (imported from {})", r.specifier))
                 .unwrap_or_default();
@@ -105,6 +133,19 @@ impl ModuleLoader for BundleLoader {
                     specifier,
                     None,
                 )));
+            }
+            ModuleKind::TypeScript => {
+                let source = typescript::transpile(specifier, &module.content)
+                    .map(|transpiled| {
+                        ModuleSource::new(
+                            ModuleType::JavaScript,
+                            ModuleSourceCode::String(transpiled.code.to_string().into()),
+                            specifier,
+                            None,
+                        )
+                    })
+                    .map_err(|message| JsErrorBox::new("SyntaxError", message));
+                return ModuleLoadResponse::Sync(source);
             }
             ModuleKind::Wasm => WASM,
             ModuleKind::Text => TEXT,

@@ -7,6 +7,7 @@ pub mod loader;
 pub mod runtime;
 pub mod scheduler;
 pub mod snapshot;
+pub mod typescript;
 pub mod validate;
 
 pub use bindings::Services;

@@ -185,3 +185,38 @@ async fn test_scheduled_runs_the_scheduled_handler() {
         .unwrap()
         .contains("no scheduled handler"));
 }
+
+#[tokio::test]
+async fn typescript_runs_without_a_build_step_and_traces_name_ts_lines() {
+    let ridge = Ridge::dev(&crate::support::fixture("typescript"), &[]);
+    assert_eq!(get(&ridge).await, (200, "Hello, TypeScript!".to_string()));
+    let response = http1().get(ridge.url("/throw")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    // Line 12, column 13 of the .ts file (the transpiled JavaScript differs).
+    assert!(body.contains("src/index.ts:12:13"), "{body}");
+}
+
+#[tokio::test]
+async fn init_scaffolds_a_worker_that_runs() {
+    let dir = TempDir::new();
+    let target = dir.path().join("my-worker");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["init", target.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    for file in ["ridge.toml", "src/index.ts", ".gitignore"] {
+        assert!(target.join(file).is_file(), "{file} was not created");
+    }
+    let config = std::fs::read_to_string(target.join("ridge.toml")).unwrap();
+    assert!(config.contains("name = \"my-worker\""), "{config}");
+    let ridge = Ridge::dev(&target, &[]);
+    assert_eq!(get(&ridge).await, (200, "Hello, world!\n".to_string()));
+    let again = run(&["init", target.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a ridge.toml"));
+}
