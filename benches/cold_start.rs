@@ -70,7 +70,7 @@ fn cold_start(c: &mut Criterion) {
         for _ in 0..iters {
             let _inside_runtime = runtime.enter();
             let blank = warm.then(|| {
-                let mut blank = BlankIsolate::new(worker.limits.memory_mb).unwrap();
+                let mut blank = BlankIsolate::new(worker.limits.memory_mb, false).unwrap();
                 blank.warm_up().unwrap();
                 blank
             });

@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
 use ridge::config::{KvNamespaceBinding, CONFIG_FILE};
+use ridge::dev::inspector::InspectorHub;
 use ridge::dev::Reloader;
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge::kv::{Kv, KvClock};
@@ -302,6 +303,14 @@ struct DevArgs {
     /// otherwise those of production), e.g. to step through code.
     #[arg(long)]
     no_limits: bool,
+    /// Expose the V8 inspector for Chrome DevTools / VS Code (default
+    /// 127.0.0.1:9229); limits are relaxed so breakpoints can hold.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229")]
+    inspect: Option<SocketAddr>,
+    /// Like --inspect, and wait for a debugger, paused before the worker's
+    /// first statement.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", conflicts_with = "inspect")]
+    inspect_brk: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -380,6 +389,7 @@ impl IsolateArgs {
         Services {
             kv: store.map(|store| Kv::new(store, self.kv_cache_mb * 1024 * 1024, clock)),
             cache: HttpCache::new(self.cache_mb * 1024 * 1024),
+            inspector: None,
         }
     }
 
@@ -777,15 +787,28 @@ async fn dev(args: DevArgs) -> Result<()> {
             &state_db,
         )?));
     }
-    let services = args.isolates.services(store);
+    let mut services = args.isolates.services(store);
     create_bound_namespaces(&services, &config.name, &config.kv_namespaces).await?;
-    let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
+    let mut isolates = args.isolates;
+    let mut no_limits = args.no_limits;
+    if let Some(addr) = args.inspect.or(args.inspect_brk) {
+        let hub = InspectorHub::start(addr, args.inspect_brk.is_some())
+            .await
+            .with_context(|| format!("cannot listen on {addr} for the inspector"))?;
+        tracing::info!("inspector on http://{}/json/list", hub.local_addr());
+        services.inspector = Some(hub);
+        // Each isolate needs its inspector from birth: no pre-warmed ones;
+        // and a paused debugger must not trip the CPU limit.
+        isolates.warm_isolates = 0;
+        no_limits = true;
+    }
+    let scheduler = isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
     // Serves the worker, or the reason it does not load, and follows edits.
-    let reloader = Reloader::new(&args.path, vars, args.no_limits, handler.clone())
-        .map_err(anyhow::Error::msg)?;
+    let reloader =
+        Reloader::new(&args.path, vars, no_limits, handler.clone()).map_err(anyhow::Error::msg)?;
     reloader.reload().await;
     let _watcher = reloader
         .watch()

@@ -6,6 +6,8 @@
 //! if it does not, every request gets the error with a code frame (and the
 //! terminal shows the same) until the code is fixed.
 
+pub mod inspector;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -11,6 +11,7 @@ use deno_core::OpState;
 use deno_error::JsErrorBox;
 
 use crate::cache::{check_put, storage_ttl, HttpCache, StoredResponse};
+use crate::dev::inspector::InspectorHub;
 use crate::kv::{Kv, KvError, PutOptions, MAX_VALUE_BYTES};
 use crate::ops::cache::{CacheBinding, CacheHost, CachedResponse};
 use crate::ops::kv::{HostFuture, KvBindings, KvHost, KvListPage, KvPutOptions, KvValue};
@@ -22,6 +23,8 @@ pub struct Services {
     /// `None` where there is no store to keep KV in.
     pub kv: Option<Arc<Kv>>,
     pub cache: Arc<HttpCache>,
+    /// `ridge dev --inspect`: where new isolates offer their inspector.
+    pub inspector: Option<Arc<InspectorHub>>,
 }
 
 /// Default size of the Cache API storage, in bytes.
@@ -33,6 +36,7 @@ impl Services {
         Self {
             kv: None,
             cache: HttpCache::new(cache_bytes),
+            inspector: None,
         }
     }
 

@@ -184,8 +184,8 @@ pub struct BlankIsolate {
 
 impl BlankIsolate {
     /// Restores an isolate from the snapshot, with a heap limit of
-    /// `heap_limit_mb`.
-    pub fn new(heap_limit_mb: u64) -> Result<Self, StartError> {
+    /// `heap_limit_mb`, and a V8 inspector when `inspector` is set.
+    pub fn new(heap_limit_mb: u64, inspector: bool) -> Result<Self, StartError> {
         let started = Instant::now();
         let loader = Rc::new(BundleLoader::default());
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
@@ -195,6 +195,8 @@ impl BlankIsolate {
             residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
             residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
             custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
+            inspector,
+            is_main: true,
             // Where structuredClone puts the ArrayBuffers it transfers (and
             // detaches); one per isolate, shared with no other.
             shared_array_buffer_store: Some(Default::default()),
@@ -297,6 +299,18 @@ impl BlankIsolate {
             });
             services.install(&mut state, &version);
         }
+        let break_on_start = match &services.inspector {
+            Some(hub) => {
+                let main = module_specifier(&version.bundle.main);
+                hub.register(
+                    &version.name,
+                    main.as_str(),
+                    runtime.inspector().get_session_sender(),
+                );
+                hub.break_on_start
+            }
+            None => false,
+        };
         controls.clock.set(epoch_ms());
         let isolate = runtime.isolate_ptr();
         let startup_ms = version.limits.startup_cpu_ms;
@@ -306,8 +320,11 @@ impl BlankIsolate {
             LimitExceeded::StartupCpu(startup_ms),
             controls.exceeded.clone(),
         );
-        let result =
-            HostedRuntime::entered(isolate, WorkerIsolate::load(&mut runtime, &version)).await;
+        let result = HostedRuntime::entered(
+            isolate,
+            WorkerIsolate::load(&mut runtime, &version, break_on_start),
+        )
+        .await;
         drop(watch);
         if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
             return Err(StartError::Limit(limit));
@@ -335,13 +352,24 @@ impl WorkerIsolate {
         inbox: RequestInbox,
         services: &Services,
     ) -> Result<Self, StartError> {
-        BlankIsolate::new(version.limits.memory_mb)?
+        BlankIsolate::new(version.limits.memory_mb, services.inspector.is_some())?
             .start(version, inbox, services)
             .await
     }
 
-    /// Loads and evaluates the worker's modules and calls the bridge's `start`.
-    async fn load(runtime: &mut JsRuntime, version: &WorkerVersion) -> Result<(), StartError> {
+    /// Loads and evaluates the worker's modules and calls the bridge's `start`;
+    /// with `break_on_start`, first waits for a debugger and pauses there.
+    async fn load(
+        runtime: &mut JsRuntime,
+        version: &WorkerVersion,
+        break_on_start: bool,
+    ) -> Result<(), StartError> {
+        if break_on_start {
+            tracing::info!("waiting for a debugger before running the worker (--inspect-brk)");
+            runtime
+                .inspector()
+                .wait_for_session_and_break_on_next_statement();
+        }
         // Take the bridge's start function, and hide Deno's internals, before
         // any worker code runs.
         let start = runtime

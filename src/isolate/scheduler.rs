@@ -180,7 +180,7 @@ impl WarmPool {
             while pool.isolates.borrow().len() < pool.target {
                 // Let work that is already waiting go first.
                 tokio::task::yield_now().await;
-                match BlankIsolate::new(Limits::default().memory_mb)
+                match BlankIsolate::new(Limits::default().memory_mb, false)
                     .and_then(|mut blank| blank.warm_up().map(|()| blank))
                 {
                     Ok(blank) => pool.isolates.borrow_mut().push(blank),

@@ -220,3 +220,64 @@ async fn init_scaffolds_a_worker_that_runs() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has a ridge.toml"));
 }
+
+#[tokio::test]
+async fn the_inspector_speaks_the_devtools_protocol() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let ridge = Ridge::dev(
+        &crate::support::root().join("workers/hello"),
+        &["--inspect=127.0.0.1:0"],
+    );
+    let list_url = ridge.announced_url("inspector on ");
+    // The worker's isolate (and its inspector) starts with the first request.
+    assert_eq!(get(&ridge).await, (200, "Hello, world!\n".to_string()));
+    let targets: serde_json::Value = http1()
+        .get(&list_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let target = &targets[0];
+    assert_eq!(target["title"], "hello");
+    let ws_url = target["webSocketDebuggerUrl"].as_str().unwrap();
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    socket
+        .send(Message::Text(
+            r#"{"id":1,"method":"Debugger.enable"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut enabled, mut worker_script) = (false, false);
+    while !(enabled && worker_script) {
+        assert!(
+            Instant::now() < deadline,
+            "enabled {enabled}, script seen {worker_script}"
+        );
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if value["id"] == 1 {
+            enabled = true;
+        }
+        if value["method"] == "Debugger.scriptParsed"
+            && value["params"]["url"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("src/index.js")
+        {
+            worker_script = true;
+        }
+    }
+}
