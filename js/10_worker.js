@@ -272,7 +272,7 @@ function start(namespace, envJson, configJson) {
     };
   } else {
     throw new TypeError(
-      "The worker has no handler: export default { fetch(request, env, ctx) { ... } } " +
+      "The worker has no fetch handler (nor a scheduled one): export default { fetch(request, env, ctx) { ... } } " +
         "or call addEventListener('fetch', event => event.respondWith(...))",
     );
   }

@@ -1,7 +1,9 @@
 //! The Cache API's storage (`caches.default`, `caches.open(name)`): which
 //! responses may be stored and for how long, following HTTP caching rules
 //! as Cloudflare applies them, kept in a byte-bounded moka cache per node.
-//! Each worker sees only its own caches. Nothing here touches V8.
+//! Each worker sees only its own caches. `ridge dev` also keeps the cache
+//! in a SQLite file under `.ridge/state`, so it survives restarts. Nothing
+//! here touches V8.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -142,6 +144,54 @@ impl Expiry<String, Arc<StoredResponse>> for StoredTtl {
 pub struct HttpCache {
     entries: Cache<String, Arc<StoredResponse>>,
     max_entry_bytes: usize,
+    /// Where `ridge dev` persists the cache, opened on first use.
+    disk: Option<DiskCache>,
+}
+
+/// A SQLite file holding cached responses with their expiry time.
+struct DiskCache {
+    path: std::path::PathBuf,
+    connection: std::sync::OnceLock<Option<std::sync::Mutex<rusqlite::Connection>>>,
+}
+
+impl DiskCache {
+    fn connection(&self) -> Option<std::sync::MutexGuard<'_, rusqlite::Connection>> {
+        let connection = self.connection.get_or_init(|| {
+            let open = || -> rusqlite::Result<rusqlite::Connection> {
+                if let Some(dir) = self.path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let connection = rusqlite::Connection::open(&self.path)?;
+                connection.busy_timeout(Duration::from_secs(5))?;
+                connection.execute_batch(
+                    "PRAGMA journal_mode = WAL;
+                     CREATE TABLE IF NOT EXISTS cache_entries (
+                        key TEXT PRIMARY KEY, status INTEGER NOT NULL, status_text TEXT NOT NULL,
+                        headers TEXT NOT NULL, body BLOB NOT NULL, expires_at INTEGER NOT NULL);",
+                )?;
+                connection.execute(
+                    "DELETE FROM cache_entries WHERE expires_at <= ?1",
+                    [unix_ms(SystemTime::now())],
+                )?;
+                Ok(connection)
+            };
+            match open() {
+                Ok(connection) => Some(std::sync::Mutex::new(connection)),
+                Err(error) => {
+                    tracing::warn!(path = %self.path.display(), %error, "the Cache API will not persist");
+                    None
+                }
+            }
+        });
+        connection
+            .as_ref()
+            .map(|c| c.lock().expect("cache file lock"))
+    }
+}
+
+fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn entry_key(scope: &str, cache: &str, url: &str) -> String {
@@ -164,7 +214,18 @@ impl HttpCache {
             entries,
             // One response may take at most a quarter of the cache.
             max_entry_bytes: (capacity_bytes / 4) as usize,
+            disk: None,
         })
+    }
+
+    /// A cache that also keeps what it stores in the SQLite file `path`.
+    pub fn persistent(capacity_bytes: u64, path: std::path::PathBuf) -> Arc<Self> {
+        let mut cache = Arc::into_inner(Self::new(capacity_bytes)).expect("a fresh cache");
+        cache.disk = Some(DiskCache {
+            path,
+            connection: std::sync::OnceLock::new(),
+        });
+        Arc::new(cache)
     }
 
     /// The largest body worth reading for `put`.
@@ -173,18 +234,77 @@ impl HttpCache {
     }
 
     pub fn get(&self, scope: &str, cache: &str, url: &str) -> Option<Arc<StoredResponse>> {
-        self.entries.get(&entry_key(scope, cache, url))
+        let key = entry_key(scope, cache, url);
+        if let Some(found) = self.entries.get(&key) {
+            return Some(found);
+        }
+        let disk = self.disk.as_ref()?.connection()?;
+        let now = SystemTime::now();
+        let row = disk
+            .query_row(
+                "SELECT status, status_text, headers, body, expires_at FROM cache_entries
+                 WHERE key = ?1 AND expires_at > ?2",
+                rusqlite::params![key, unix_ms(now)],
+                |row| {
+                    Ok((
+                        row.get::<_, u16>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Vec<u8>>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .ok()?;
+        let (status, status_text, headers, body, expires_at) = row;
+        let response = Arc::new(StoredResponse {
+            status,
+            status_text,
+            headers: serde_json::from_str(&headers).ok()?,
+            body: body.into(),
+            ttl: Duration::from_millis((expires_at - unix_ms(now)).max(1) as u64),
+        });
+        self.entries.insert(key, response.clone());
+        Some(response)
     }
 
     /// Stores a response whose `ttl` came from [`storage_ttl`].
     pub fn put(&self, scope: &str, cache: &str, url: &str, response: StoredResponse) {
-        self.entries
-            .insert(entry_key(scope, cache, url), Arc::new(response));
+        let key = entry_key(scope, cache, url);
+        if let Some(disk) = self.disk.as_ref().and_then(DiskCache::connection) {
+            let expires_at = unix_ms(SystemTime::now() + response.ttl);
+            let written = disk.execute(
+                "INSERT OR REPLACE INTO cache_entries (key, status, status_text, headers, body, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    key,
+                    response.status,
+                    response.status_text,
+                    serde_json::to_string(&response.headers).unwrap_or_default(),
+                    &response.body[..],
+                    expires_at
+                ],
+            );
+            if let Err(error) = written {
+                tracing::warn!(%error, "a cached response was not written to disk");
+            }
+        }
+        self.entries.insert(key, Arc::new(response));
     }
 
     /// Whether there was something to delete.
     pub fn delete(&self, scope: &str, cache: &str, url: &str) -> bool {
-        self.entries.remove(&entry_key(scope, cache, url)).is_some()
+        let key = entry_key(scope, cache, url);
+        let on_disk = self
+            .disk
+            .as_ref()
+            .and_then(DiskCache::connection)
+            .and_then(|disk| {
+                disk.execute("DELETE FROM cache_entries WHERE key = ?1", [&key])
+                    .ok()
+            })
+            .is_some_and(|deleted| deleted > 0);
+        self.entries.remove(&key).is_some() || on_disk
     }
 }
 

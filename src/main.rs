@@ -773,21 +773,27 @@ async fn dev(args: DevArgs) -> Result<()> {
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let (config, root) = ridge::worker::load_config(&args.path)?;
     let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
-    // Local state exists only for workers that have some (KV bindings).
+    // Local state: KV (a store opened for workers with KV bindings) and the
+    // Cache API (its file is created when first used).
+    let state_dir = (!args.no_persist).then(|| {
+        args.persist_to
+            .clone()
+            .unwrap_or_else(|| root.join(".ridge/state"))
+    });
     let mut store: Option<Arc<dyn KvStore>> = None;
     if !config.kv_namespaces.is_empty() {
-        let state_db = if args.no_persist {
-            PathBuf::from(":memory:")
-        } else {
-            args.persist_to
-                .unwrap_or_else(|| root.join(".ridge/state"))
-                .join("ridge.db")
-        };
+        let state_db = state_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
         store = Some(Arc::new(ridge::store::sqlite::SqliteStore::open(
             &state_db,
         )?));
     }
     let mut services = args.isolates.services(store);
+    if let Some(dir) = &state_dir {
+        services.cache =
+            HttpCache::persistent(args.isolates.cache_mb * 1024 * 1024, dir.join("cache.db"));
+    }
     create_bound_namespaces(&services, &config.name, &config.kv_namespaces).await?;
     let mut isolates = args.isolates;
     let mut no_limits = args.no_limits;
@@ -817,10 +823,41 @@ async fn dev(args: DevArgs) -> Result<()> {
     let edge = start_edge(handler, edge_options).await?;
     announce_http3(&edge);
     tracing::info!(worker = %config.name, "ready on {}", edge.url(tls));
+    for line in bindings_banner(&config, &root) {
+        tracing::info!("  {line}");
+    }
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
     edge.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
+}
+
+/// What `ridge dev` tells about the worker's bindings when it starts.
+fn bindings_banner(config: &ridge::config::WorkerConfig, root: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !config.vars.is_empty() {
+        let names: Vec<&str> = config.vars.keys().map(String::as_str).collect();
+        lines.push(format!("env vars: {}", names.join(", ")));
+    }
+    if let Ok(secrets) = ridge::dev::read_dev_vars(root) {
+        if !secrets.is_empty() {
+            let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
+            lines.push(format!("env from .dev.vars: {}", names.join(", ")));
+        }
+    }
+    for binding in &config.kv_namespaces {
+        lines.push(format!(
+            "env.{}: KV namespace {}",
+            binding.binding, binding.id
+        ));
+    }
+    if !config.triggers.crons.is_empty() {
+        lines.push(format!(
+            "crons: {} (run one with GET /__scheduled?cron=…)",
+            config.triggers.crons.join(", ")
+        ));
+    }
+    lines
 }
 
 /// How long requests in flight may take to finish at shutdown.

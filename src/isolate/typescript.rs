@@ -66,8 +66,17 @@ pub fn transpile(specifier: &url::Url, source: &[u8]) -> Result<Arc<Transpiled>,
         )
         .map_err(|error| error.to_string())?
         .into_source();
+    // The map also goes inline, for debuggers (DevTools shows the .ts).
+    let mut code = emitted.text;
+    if let Some(map) = &emitted.source_map {
+        let encoded =
+            percent_encoding::utf8_percent_encode(map, percent_encoding::NON_ALPHANUMERIC);
+        code.push_str(&format!(
+            "\n//# sourceMappingURL=data:application/json,{encoded}\n"
+        ));
+    }
     let transpiled = Arc::new(Transpiled {
-        code: emitted.text.into(),
+        code: code.into(),
         source_map: emitted.source_map.map(|map| Arc::from(map.into_bytes())),
     });
     CACHE.insert(key, transpiled.clone());
@@ -88,16 +97,10 @@ mod tests {
         let specifier = url::Url::parse("file:///src/index.ts").unwrap();
         let source = b"interface Greeting { text: string }\nconst g: Greeting = { text: \"hi\" };\nexport default g;\n";
         let transpiled = transpile(&specifier, source).unwrap();
-        assert!(
-            !transpiled.code.contains("interface"),
-            "{}",
-            transpiled.code
-        );
-        assert!(
-            transpiled.code.contains("text: \"hi\""),
-            "{}",
-            transpiled.code
-        );
+        let (code, inline_map) = transpiled.code.split_once("//# sourceMappingURL=").unwrap();
+        assert!(!code.contains("interface"), "{code}");
+        assert!(code.contains("text: \"hi\""), "{code}");
+        assert!(inline_map.starts_with("data:application/json,"));
         assert!(source_map(specifier.as_str(), source).is_some());
         let error = transpile(&specifier, b"const x: = 1;\n").err().unwrap();
         assert!(error.contains("index.ts:1:"), "{error}");

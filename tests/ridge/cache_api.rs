@@ -6,8 +6,10 @@ use serde_json::{json, Value};
 
 use crate::support::{fixture, serve, Ridge, TempDir};
 
+/// `ridge dev` on the Cache API fixture, with nothing persisted (tests run
+/// at the same time must not share a cache).
 fn dev_cache() -> Ridge {
-    Ridge::dev(&fixture("cache-api"), &[])
+    Ridge::dev(&fixture("cache-api"), &["--no-persist"])
 }
 
 #[tokio::test]
@@ -162,4 +164,26 @@ async fn named_caches_and_workers_are_separate() {
         false,
         "another worker does not see this worker's cache"
     );
+}
+
+#[tokio::test]
+async fn dev_keeps_the_cache_across_restarts() {
+    let state = TempDir::new();
+    let persist = ["--persist-to", state.path().to_str().unwrap()];
+    let mut ridge = Ridge::dev(&fixture("cache-api"), &persist);
+    ridge
+        .json("/put?url=kept&h-cache-control=max-age%3D600&body=persisted")
+        .await;
+    ridge
+        .json("/put?url=brief&h-cache-control=max-age%3D1")
+        .await;
+    ridge.kill();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let ridge = Ridge::dev(&fixture("cache-api"), &persist);
+    let found = ridge.json("/match?url=kept").await;
+    assert_eq!(found["body"], "persisted", "{found}");
+    assert_eq!(ridge.json("/match?url=brief").await["found"], false);
+    assert_eq!(ridge.json("/delete?url=kept").await["deleted"], true);
+    let fresh = Ridge::dev(&fixture("cache-api"), &persist);
+    assert_eq!(fresh.json("/match?url=kept").await["found"], false);
 }
