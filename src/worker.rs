@@ -106,7 +106,10 @@ pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadErr
             Some("js" | "mjs" | "ts" | "mts")
         )
     {
-        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Ok((WorkerConfig::for_script(path), root))
     } else {
         Err(WorkerLoadError::NotAWorker(path.to_path_buf()))

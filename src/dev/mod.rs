@@ -128,6 +128,9 @@ impl Reloader {
         handler: Arc<EdgeHandler>,
     ) -> Result<Arc<Self>, String> {
         let (_, root) = load_config(path).map_err(|e| e.to_string())?;
+        // Watcher events carry absolute paths: compare with an absolute root.
+        let root = std::fs::canonicalize(&root)
+            .map_err(|e| format!("cannot resolve {}: {e}", root.display()))?;
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
             root,

@@ -76,6 +76,22 @@ async fn an_edit_is_served_within_a_second() {
 }
 
 #[tokio::test]
+async fn edits_reload_when_started_with_a_relative_path() {
+    let dir = TempDir::new();
+    write_worker(dir.path(), "return new Response(\"before\");");
+    std::fs::write(
+        dir.path().join("ridge.toml"),
+        "name = \"here\"\nmain = \"index.js\"\n",
+    )
+    .unwrap();
+    let args: Vec<String> = ["dev", ".", "--port", "0"].map(String::from).to_vec();
+    let ridge = Ridge::start_in(&args, &[], dir.path());
+    assert_eq!(get(&ridge).await.1, "before");
+    write_worker(dir.path(), "return new Response(\"after\");");
+    wait_for(&ridge, |a| a.1 == "after").await;
+}
+
+#[tokio::test]
 async fn broken_code_keeps_the_server_up_until_it_is_fixed() {
     let dir = TempDir::new();
     write_worker(dir.path(), "return new Response(\"ok\");");

@@ -44,7 +44,13 @@ impl Ridge {
 
     /// Like [`Ridge::start`], with extra environment variables.
     pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Self {
+        Self::start_in(args, env, &root())
+    }
+
+    /// Like [`Ridge::start_with_env`], in the working directory `cwd`.
+    pub fn start_in(args: &[String], env: &[(&str, &str)], cwd: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
+            .current_dir(cwd)
             .args(args)
             .envs(env.iter().copied())
             .env("RIDGE_LOG", "info")
