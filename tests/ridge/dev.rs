@@ -297,3 +297,53 @@ async fn the_inspector_speaks_the_devtools_protocol() {
         }
     }
 }
+
+#[tokio::test]
+async fn inspect_brk_waits_for_the_debugger() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let ridge = Ridge::dev(
+        &crate::support::root().join("workers/hello"),
+        &["--inspect-brk=127.0.0.1:0"],
+    );
+    let list_url = ridge.announced_url("inspector on ");
+    let first = tokio::spawn({
+        let url = ridge.url("/?name=brk");
+        async move { http1().get(url).send().await.unwrap().text().await.unwrap() }
+    });
+    // The isolate registers, then waits: the request must not be answered.
+    let ws_url = loop {
+        let targets: serde_json::Value = http1()
+            .get(&list_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(url) = targets[0]["webSocketDebuggerUrl"].as_str() {
+            break url.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !first.is_finished(),
+        "the request ran before a debugger attached"
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .unwrap();
+    socket
+        .send(Message::Text(
+            r#"{"id":1,"method":"Runtime.runIfWaitingForDebugger"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(10), first)
+        .await
+        .expect("the request ran once the debugger said go")
+        .unwrap();
+    assert_eq!(body, "Hello, brk!\n");
+}
