@@ -196,7 +196,8 @@ function makeNavigator() {
     language: "en",
     /** Fire-and-forget POST, as in browsers and on Cloudflare. */
     sendBeacon(url, data = null) {
-      fetch.fetch(url, { method: "POST", body: data }).catch(() => {});
+      // The global fetch: counted against the request's subrequests.
+      globalThis.fetch(url, { method: "POST", body: data }).catch(() => {});
       return true;
     },
   };

@@ -16,6 +16,9 @@ use moka::Expiry;
 /// as Cloudflare's default edge TTL for cacheable statuses.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 
+/// Longer freshness is capped to a year (and absurd values cannot overflow).
+const MAX_TTL_SECONDS: u64 = 365 * 24 * 60 * 60;
+
 /// A response as the cache keeps it.
 #[derive(Clone, Debug)]
 pub struct StoredResponse {
@@ -108,11 +111,15 @@ pub fn storage_ttl(headers: &[(String, String)], now: SystemTime) -> Option<Dura
         }
     }
     if let Some(seconds) = shared_max_age.or(max_age) {
-        return (seconds > 0).then(|| Duration::from_secs(seconds));
+        return (seconds > 0).then(|| Duration::from_secs(seconds.min(MAX_TTL_SECONDS)));
     }
     if let Some(expires) = values(headers, "expires").next() {
         let at = httpdate::parse_http_date(expires).ok()?;
-        return at.duration_since(now).ok().filter(|d| !d.is_zero());
+        return at
+            .duration_since(now)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .map(|d| d.min(Duration::from_secs(MAX_TTL_SECONDS)));
     }
     Some(DEFAULT_TTL)
 }

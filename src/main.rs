@@ -794,7 +794,6 @@ async fn dev(args: DevArgs) -> Result<()> {
         services.cache =
             HttpCache::persistent(args.isolates.cache_mb * 1024 * 1024, dir.join("cache.db"));
     }
-    create_bound_namespaces(&services, &config.name, &config.kv_namespaces).await?;
     let mut isolates = args.isolates;
     let mut no_limits = args.no_limits;
     if let Some(addr) = args.inspect.or(args.inspect_brk) {
@@ -808,13 +807,14 @@ async fn dev(args: DevArgs) -> Result<()> {
         isolates.warm_isolates = 0;
         no_limits = true;
     }
+    let kv = services.kv.clone();
     let scheduler = isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
     // Serves the worker, or the reason it does not load, and follows edits.
-    let reloader =
-        Reloader::new(&args.path, vars, no_limits, handler.clone()).map_err(anyhow::Error::msg)?;
+    let reloader = Reloader::new(&args.path, vars, no_limits, kv, handler.clone())
+        .map_err(anyhow::Error::msg)?;
     reloader.reload().await;
     let _watcher = reloader
         .watch()
@@ -944,8 +944,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Creates the KV namespaces a local worker is bound to (`ridge dev`,
-/// `ridge serve --workers`): locally, a binding is all it takes.
+/// Creates the KV namespaces a worker of `ridge serve --workers` is bound
+/// to: locally, a binding is all it takes (`ridge dev` does the same on
+/// every reload).
 async fn create_bound_namespaces(
     services: &Services,
     worker: &str,

@@ -93,6 +93,26 @@ impl InspectorHub {
     }
 
     fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        // A web page the developer visits must not reach the debugger (DNS
+        // rebinding): only local Host names, and no web Origin.
+        if !local_host(request.headers().get(header::HOST)) {
+            return plain(
+                StatusCode::FORBIDDEN,
+                "the inspector answers local host names only",
+            );
+        }
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        if origin
+            .is_some_and(|o| !o.starts_with("devtools://") && !o.starts_with("chrome-devtools://"))
+        {
+            return plain(
+                StatusCode::FORBIDDEN,
+                "the inspector refuses requests from web pages",
+            );
+        }
         let path = request.uri().path().to_string();
         match path.as_str() {
             "/json/version" => json_response(json!({
@@ -201,6 +221,25 @@ async fn relay<S>(
             },
         }
     }
+}
+
+/// `localhost` or an IP address, with or without a port.
+fn local_host(host: Option<&http::HeaderValue>) -> bool {
+    let Some(host) = host else {
+        return true;
+    };
+    let Some(authority) = host
+        .to_str()
+        .ok()
+        .and_then(|h| h.parse::<http::uri::Authority>().ok())
+    else {
+        return false;
+    };
+    let name = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 fn json_response(value: serde_json::Value) -> Response<Full<Bytes>> {

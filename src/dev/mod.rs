@@ -19,6 +19,7 @@ use http::StatusCode;
 
 use crate::isolate::runtime::StartError;
 use crate::isolate::validate::check_version;
+use crate::kv::Kv;
 use crate::server::{EdgeHandler, Router};
 use crate::worker::{load_config, WorkerVersion};
 
@@ -116,6 +117,8 @@ pub struct Reloader {
     cli_vars: BTreeMap<String, String>,
     /// `--no-limits`: relaxed limits, for debugging.
     no_limits: bool,
+    /// Local KV, where namespaces the worker binds are created.
+    kv: Option<Arc<Kv>>,
     handler: Arc<EdgeHandler>,
     current: Mutex<Option<Arc<WorkerVersion>>>,
 }
@@ -125,6 +128,7 @@ impl Reloader {
         path: &Path,
         cli_vars: BTreeMap<String, String>,
         no_limits: bool,
+        kv: Option<Arc<Kv>>,
         handler: Arc<EdgeHandler>,
     ) -> Result<Arc<Self>, String> {
         let (_, root) = load_config(path).map_err(|e| e.to_string())?;
@@ -136,6 +140,7 @@ impl Reloader {
             root,
             cli_vars,
             no_limits,
+            kv,
             handler,
             current: Mutex::new(None),
         }))
@@ -153,6 +158,18 @@ impl Reloader {
             let mut relaxed = Arc::unwrap_or_clone(version);
             relaxed.limits = relaxed.limits.relaxed();
             version = Arc::new(relaxed);
+        }
+        // Locally, a binding is all it takes for a namespace to exist.
+        for binding in &version.kv_namespaces {
+            let Some(kv) = &self.kv else {
+                return Err(failed(format!(
+                    "ridge.toml now binds KV namespace {:?}, but ridge dev started without KV bindings: restart it\n",
+                    binding.id
+                )));
+            };
+            kv.create_namespace(&binding.id)
+                .await
+                .map_err(|error| failed(format!("KV binding {}: {error}\n", binding.binding)))?;
         }
         match check_version(version.clone()).await {
             Ok(()) => Ok(version),

@@ -304,8 +304,6 @@ impl IsolateThread {
         }
     }
 
-    /// Drops isolates idle for longer than the idle timeout, and the least
-    /// recently used (but never the most recent) while over the memory budget.
     /// Closes the isolate's inbox: it finishes the requests (and waitUntil
     /// work) it has, then its task ends and the isolate is dropped.
     fn retire(&mut self, id: &str) {
@@ -320,6 +318,8 @@ impl IsolateThread {
         tokio::task::spawn_local(async move { _stop.closed().await });
     }
 
+    /// Drops isolates idle for longer than the idle timeout, and the least
+    /// recently used (but never the most recent) while over the memory budget.
     fn evict(&mut self) {
         let timeout = self.options.idle_timeout;
         let before = self.isolates.len();

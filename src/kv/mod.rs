@@ -2,8 +2,8 @@
 //! Cloudflare's KV applies, expiration, list cursors, and the per-node
 //! moka cache that makes repeated reads of a key cost no I/O.
 //!
-//! Consistency: a write or delete on a node updates that node's cache at
-//! once (read-your-writes). Other nodes sharing PostgreSQL drop their copy
+//! Consistency: a write or delete on a node drops that node's cached copy
+//! once the store has committed it, so later reads see it (read-your-writes). Other nodes sharing PostgreSQL drop their copy
 //! when the write's notice arrives (normally within milliseconds); a node
 //! that loses its notice connection drops its whole cache on reconnecting.
 //! Entries cached without any notice expire after `cacheTtl` seconds.
@@ -12,8 +12,7 @@
 
 use std::hash::BuildHasher;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -204,8 +203,9 @@ pub struct Kv {
     store: Arc<dyn KvStore>,
     cache: Cache<String, Cached>,
     /// Bumped by every write or invalidation of a key in the stripe, so that
-    /// a read that raced with a write does not cache what it read.
-    epochs: Vec<AtomicU64>,
+    /// a read that raced with a write does not cache what it read. Bumping
+    /// and invalidating, or checking and inserting, happen under the lock.
+    epochs: Vec<Mutex<u64>>,
     hasher: std::collections::hash_map::RandomState,
     clock: KvClock,
     runtime: tokio::runtime::Handle,
@@ -231,7 +231,7 @@ impl Kv {
         let kv = Arc::new(Self {
             store,
             cache,
-            epochs: (0..EPOCH_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            epochs: (0..EPOCH_STRIPES).map(|_| Mutex::new(0)).collect(),
             hasher: Default::default(),
             clock,
             runtime: tokio::runtime::Handle::current(),
@@ -273,19 +273,29 @@ impl Kv {
         });
     }
 
-    fn epoch(&self, cache_key: &str) -> &AtomicU64 {
-        &self.epochs[self.hasher.hash_one(cache_key) as usize % EPOCH_STRIPES]
+    fn epoch(&self, cache_key: &str) -> std::sync::MutexGuard<'_, u64> {
+        self.epochs[self.hasher.hash_one(cache_key) as usize % EPOCH_STRIPES]
+            .lock()
+            .expect("epoch lock")
     }
 
+    /// Drops the cached copy of a key that was written (here or elsewhere):
+    /// the next read goes to the store.
     fn forget(&self, namespace: &str, key: &str) {
         let cache_key = cache_key(namespace, key);
-        self.epoch(&cache_key).fetch_add(1, Ordering::SeqCst);
+        let mut epoch = self.epoch(&cache_key);
+        *epoch += 1;
         self.cache.invalidate(&cache_key);
     }
 
     fn forget_all(&self) {
-        for epoch in &self.epochs {
-            epoch.fetch_add(1, Ordering::SeqCst);
+        let mut epochs: Vec<_> = self
+            .epochs
+            .iter()
+            .map(|e| e.lock().expect("epoch lock"))
+            .collect();
+        for epoch in epochs.iter_mut() {
+            **epoch += 1;
         }
         self.cache.invalidate_all();
     }
@@ -336,7 +346,7 @@ impl Kv {
         }
         let ttl = validate_cache_ttl(cache_ttl)?;
         let cache_key = cache_key(namespace, key);
-        let epoch = self.epoch(&cache_key).load(Ordering::SeqCst);
+        let epoch = *self.epoch(&cache_key);
         let now = self.clock.now();
         let store = self.store.clone();
         let (ns, k) = (namespace.to_string(), key.to_string());
@@ -349,15 +359,17 @@ impl Kv {
             Some(at) => ttl.min(Duration::from_secs(at.saturating_sub(now).max(0) as u64)),
             None => ttl,
         };
-        if self.epoch(&cache_key).load(Ordering::SeqCst) == epoch && !ttl.is_zero() {
+        let current = self.epoch(&cache_key);
+        if *current == epoch && !ttl.is_zero() {
             self.cache.insert(
-                cache_key,
+                cache_key.clone(),
                 Cached {
                     entry: entry.clone(),
                     ttl,
                 },
             );
         }
+        drop(current);
         Ok(KvRead {
             entry,
             cache_hit: false,
@@ -373,7 +385,10 @@ impl Kv {
                     "expirationTtl is {ttl}, it must be at least {MIN_EXPIRATION_TTL} seconds"
                 )));
             }
-            return Ok(Some(now + ttl as i64));
+            return (ttl as i64)
+                .checked_add(now)
+                .map(Some)
+                .ok_or_else(|| KvError::OutOfRange(format!("expirationTtl {ttl} is too large")));
         }
         let Some(at) = options.expiration else {
             return Ok(None);
@@ -426,18 +441,12 @@ impl Kv {
             expiration: self.expiration(&options)?,
         };
         let store = self.store.clone();
-        let (ns, k, stored) = (namespace.to_string(), key.to_string(), entry.clone());
+        let (ns, k, stored) = (namespace.to_string(), key.to_string(), entry);
         self.on_runtime(async move { store.put(&ns, &k, stored).await })
             .await?;
-        let cache_key = cache_key(namespace, key);
-        self.epoch(&cache_key).fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(
-            cache_key,
-            Cached {
-                entry: Some(Arc::new(entry)),
-                ttl: Duration::from_secs(DEFAULT_CACHE_TTL),
-            },
-        );
+        // Not written into the cache: a later write may already have
+        // committed, so the next read goes to the store instead.
+        self.forget(namespace, key);
         Ok(())
     }
 
@@ -447,15 +456,7 @@ impl Kv {
         let (ns, k) = (namespace.to_string(), key.to_string());
         self.on_runtime(async move { store.delete(&ns, &k).await })
             .await?;
-        let cache_key = cache_key(namespace, key);
-        self.epoch(&cache_key).fetch_add(1, Ordering::SeqCst);
-        self.cache.insert(
-            cache_key,
-            Cached {
-                entry: None,
-                ttl: Duration::from_secs(DEFAULT_CACHE_TTL),
-            },
-        );
+        self.forget(namespace, key);
         Ok(())
     }
 

@@ -23,7 +23,7 @@ use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use tokio::sync::watch;
 
-use super::handler::EdgeHandler;
+use super::handler::{EdgeHandler, MAX_HEADER_BYTES};
 use super::tls::{Certificates, TlsError};
 
 /// QUIC transport settings.
@@ -193,7 +193,11 @@ async fn serve_connection(
     mut stopping: watch::Receiver<bool>,
     in_flight: Arc<AtomicUsize>,
 ) {
-    let mut h3 = match h3::server::Connection::new(h3_quinn::Connection::new(connection)).await {
+    let mut h3 = match h3::server::builder()
+        .max_field_section_size(MAX_HEADER_BYTES as u64)
+        .build(h3_quinn::Connection::new(connection))
+        .await
+    {
         Ok(h3) => h3,
         Err(error) => {
             tracing::debug!(%error, "HTTP/3 connection setup failed");

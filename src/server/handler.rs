@@ -163,12 +163,20 @@ impl EdgeHandler {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
-            let separator = if parts.uri.query().is_some() {
-                '&'
-            } else {
-                '?'
-            };
-            url.push_str(&format!("{separator}time={now}"));
+            // Ridge's time wins over a `time` the client put in the query.
+            if let Ok(mut parsed) = url::Url::parse(&url) {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .filter(|(name, _)| name != "time")
+                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                    .collect();
+                parsed
+                    .query_pairs_mut()
+                    .clear()
+                    .extend_pairs(pairs)
+                    .append_pair("time", &now.to_string());
+                url = parsed.into();
+            }
         }
         let headers = parts
             .headers

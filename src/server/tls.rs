@@ -95,9 +95,12 @@ impl CertifiedKey {
         })
     }
 
+    /// The key ready to sign handshakes; refuses a key that does not match
+    /// the certificate.
     fn signing(self, provider: &CryptoProvider) -> Result<Arc<sign::CertifiedKey>, TlsError> {
-        let key = provider.key_provider.load_private_key(self.key)?;
-        Ok(Arc::new(sign::CertifiedKey::new(self.chain, key)))
+        Ok(Arc::new(sign::CertifiedKey::from_der(
+            self.chain, self.key, provider,
+        )?))
     }
 }
 

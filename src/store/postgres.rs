@@ -151,10 +151,15 @@ impl PostgresStore {
                     Ok((client, mut connection)) => {
                         let messages =
                             futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-                        let listening = async {
+                        let (reloads, forgets) = (changes.clone(), kv_changes.clone());
+                        let listening = async move {
                             client
                                 .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {KV_CHANNEL}"))
                                 .await?;
+                            // Listening again: what changed while nobody
+                            // listened is unknown, so anything may have.
+                            let _ = reloads.send(());
+                            let _ = forgets.send(KvChange::All);
                             Ok::<_, tokio_postgres::Error>(())
                         };
                         let (changes, kv_changes, node_id) =
