@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
-use ridge::config::{KvNamespaceBinding, CONFIG_FILE};
+use ridge::config::CONFIG_FILE;
 use ridge::dev::inspector::InspectorHub;
 use ridge::dev::Reloader;
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
@@ -890,8 +890,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             None
         };
         let services = args.isolates.services(store);
-        for worker in &workers {
-            create_bound_namespaces(&services, &worker.name, &worker.kv_namespaces).await?;
+        if let Some(kv) = &services.kv {
+            for worker in &workers {
+                kv.create_bound(&worker.kv_namespaces)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("worker {}: {error}", worker.name))?;
+            }
         }
         let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
         handler = Arc::new(EdgeHandler::new(
@@ -941,25 +945,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
         admin.shutdown().await;
     }
     edge.shutdown(SHUTDOWN_DEADLINE).await;
-    Ok(())
-}
-
-/// Creates the KV namespaces a worker of `ridge serve --workers` is bound
-/// to: locally, a binding is all it takes (`ridge dev` does the same on
-/// every reload).
-async fn create_bound_namespaces(
-    services: &Services,
-    worker: &str,
-    bindings: &[KvNamespaceBinding],
-) -> Result<()> {
-    let Some(kv) = &services.kv else {
-        return Ok(());
-    };
-    for binding in bindings {
-        kv.create_namespace(&binding.id)
-            .await
-            .with_context(|| format!("KV binding {} of worker {worker}", binding.binding))?;
-    }
     Ok(())
 }
 

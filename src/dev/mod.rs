@@ -159,17 +159,16 @@ impl Reloader {
             relaxed.limits = relaxed.limits.relaxed();
             version = Arc::new(relaxed);
         }
-        // Locally, a binding is all it takes for a namespace to exist.
-        for binding in &version.kv_namespaces {
+        if let Some(binding) = version.kv_namespaces.first() {
             let Some(kv) = &self.kv else {
                 return Err(failed(format!(
                     "ridge.toml now binds KV namespace {:?}, but ridge dev started without KV bindings: restart it\n",
                     binding.id
                 )));
             };
-            kv.create_namespace(&binding.id)
+            kv.create_bound(&version.kv_namespaces)
                 .await
-                .map_err(|error| failed(format!("KV binding {}: {error}\n", binding.binding)))?;
+                .map_err(|error| failed(format!("{error}\n")))?;
         }
         match check_version(version.clone()).await {
             Ok(()) => Ok(version),

@@ -78,11 +78,11 @@ fn kv_value(read: crate::kv::KvRead) -> Option<KvValue> {
     })
 }
 
-fn put_options(options: KvPutOptions) -> PutOptions {
+fn put_options(options: &KvPutOptions) -> PutOptions {
     PutOptions {
         expiration: options.expiration,
         expiration_ttl: options.expiration_ttl,
-        metadata: options.metadata,
+        metadata: options.metadata.clone(),
     }
 }
 
@@ -117,12 +117,9 @@ impl KvHost for KvAdapter {
     }
 
     fn check_put(&self, key: &str, options: &KvPutOptions) -> Result<(), JsErrorBox> {
-        let options = PutOptions {
-            expiration: options.expiration,
-            expiration_ttl: options.expiration_ttl,
-            metadata: options.metadata.clone(),
-        };
-        self.0.check_put(key, &options).map_err(js_error)
+        self.0
+            .check_put(key, &put_options(options))
+            .map_err(js_error)
     }
 
     fn put(
@@ -134,7 +131,7 @@ impl KvHost for KvAdapter {
     ) -> HostFuture<()> {
         let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
         Box::pin(async move {
-            kv.put(&namespace, &key, value, put_options(options))
+            kv.put(&namespace, &key, value, put_options(&options))
                 .await
                 .map_err(js_error)
         })

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use moka::sync::Cache;
 use moka::Expiry;
 
+use crate::config::KvNamespaceBinding;
 use crate::store::kv::{KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use crate::store::StoreError;
 
@@ -526,6 +527,18 @@ impl Kv {
         let id = id.to_string();
         self.on_runtime(async move { store.create_namespace(&id).await })
             .await
+    }
+
+    /// Creates the namespaces local workers bind (`ridge dev`, `ridge serve
+    /// --workers`): locally, a binding is all it takes. `Err` names the
+    /// binding that failed.
+    pub async fn create_bound(&self, bindings: &[KvNamespaceBinding]) -> Result<(), String> {
+        for binding in bindings {
+            self.create_namespace(&binding.id)
+                .await
+                .map_err(|error| format!("KV binding {}: {error}", binding.binding))?;
+        }
+        Ok(())
     }
 
     pub async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, KvError> {
