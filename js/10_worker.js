@@ -366,8 +366,9 @@ async function handleRequest(next, callHandler) {
       }
     }
   }
+  const made = subrequests.get(rid) ?? 0;
   subrequests.delete(rid);
-  op_ridge_wait_until_settled(rid);
+  op_ridge_wait_until_settled(rid, made);
 }
 
 function sendResponse(rid, response) {

@@ -1,6 +1,6 @@
 //! The client side of the admin API, behind `ridge deploy`, `ridge
-//! versions`, `ridge rollback`, `ridge secret`, `ridge workers` and
-//! `ridge kv`.
+//! versions`, `ridge rollback`, `ridge secret`, `ridge workers`,
+//! `ridge kv`, `ridge tail` and `ridge usage`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -160,6 +160,29 @@ impl AdminClient {
             .http
             .put(self.url(&format!("/workers/{}", config.name)))
             .multipart(form);
+        self.call(request).await
+    }
+
+    /// Opens a worker's live tail: the response streams one JSON object per
+    /// line. `filter` holds the query parameters (status, method, …).
+    pub async fn tail(
+        &self,
+        worker: &str,
+        filter: &[(&str, String)],
+    ) -> Result<reqwest::Response, ClientError> {
+        let request = self
+            .http
+            .get(self.url(&format!("/workers/{}/tail", segment(worker))))
+            .query(filter);
+        self.send(request).await
+    }
+
+    /// A worker's hourly usage from `since` (seconds since the epoch).
+    pub async fn usage(&self, worker: &str, since: i64) -> Result<Value, ClientError> {
+        let request = self
+            .http
+            .get(self.url(&format!("/workers/{}/usage", segment(worker))))
+            .query(&[("since", since)]);
         self.call(request).await
     }
 

@@ -6,12 +6,15 @@
 
 pub mod cache;
 pub mod client;
+pub mod clock;
 pub mod config;
+pub mod cron;
 pub mod deploy;
 pub mod dev;
 pub mod isolate;
 pub mod kv;
 pub mod node;
+pub mod observe;
 pub mod ops;
 pub mod server;
 pub mod store;

@@ -12,12 +12,15 @@ use tracing_subscriber::EnvFilter;
 
 use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
+use ridge::clock::Clock;
 use ridge::config::CONFIG_FILE;
+use ridge::cron::CronRunner;
 use ridge::dev::inspector::InspectorHub;
 use ridge::dev::Reloader;
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
-use ridge::kv::{Kv, KvClock};
+use ridge::kv::Kv;
 use ridge::node::Node;
+use ridge::observe::UsageMeter;
 use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
 use ridge::server::h3::QuicOptions;
@@ -68,6 +71,61 @@ enum Command {
     /// Manage KV namespaces and the keys in them.
     #[command(subcommand)]
     Kv(KvCommand),
+    /// Stream a worker's requests live from a node: each with its status,
+    /// console output and uncaught exceptions.
+    Tail(TailArgs),
+    /// Show a worker's usage per hour (requests, CPU and wall time,
+    /// subrequests, KV operations, bytes), summed across nodes.
+    Usage(UsageArgs),
+}
+
+#[derive(Args)]
+struct TailArgs {
+    /// The worker to watch (default: `name` in ./ridge.toml).
+    worker: Option<String>,
+    /// Only successful requests ("ok"), or only failed ones ("error": an
+    /// exception, an exceeded limit or a 5xx status).
+    #[arg(long, value_parser = ["ok", "error"])]
+    status: Option<String>,
+    /// Only requests with this method (repeatable).
+    #[arg(long = "method", value_name = "METHOD")]
+    methods: Vec<String>,
+    /// Only requests whose URL, console output or exceptions contain TEXT.
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Show this share of the matching requests, from 0 to 1.
+    #[arg(long, default_value_t = 1.0, value_name = "RATE")]
+    sampling_rate: f64,
+    /// "pretty" for people, "json" for one JSON object per line.
+    #[arg(long, default_value = "pretty", value_parser = ["pretty", "json"])]
+    format: String,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+#[derive(Args)]
+struct UsageArgs {
+    /// The worker (default: `name` in ./ridge.toml).
+    worker: Option<String>,
+    /// From when: a duration back from now (30m, 24h, 7d), a date-time
+    /// (2026-11-22T10:00:00Z) or seconds since the Unix epoch.
+    #[arg(long, default_value = "24h")]
+    since: String,
+    /// Print the API's JSON answer instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// The worker named on the command line, or in ./ridge.toml.
+fn worker_or_config(name: &Option<String>) -> Result<String> {
+    match name {
+        Some(name) => Ok(name.clone()),
+        None => Ok(ridge::config::WorkerConfig::from_dir(Path::new("."))
+            .context("no worker named and no ridge.toml here to take it from")?
+            .name),
+    }
 }
 
 #[derive(Subcommand)]
@@ -238,12 +296,7 @@ struct WorkerArgs {
 
 impl WorkerArgs {
     fn worker(&self) -> Result<String> {
-        match &self.name {
-            Some(name) => Ok(name.clone()),
-            None => Ok(ridge::config::WorkerConfig::from_dir(Path::new("."))
-                .context("no --name given and no ridge.toml here to take it from")?
-                .name),
-        }
+        worker_or_config(&self.name)
     }
 }
 
@@ -357,6 +410,9 @@ struct ServeArgs {
     /// private, loopback or link-local address (repeatable).
     #[arg(long = "allow-outbound", value_name = "HOST")]
     allow_outbound: Vec<String>,
+    /// How often usage counts are added to the store, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    usage_flush_interval: u64,
 }
 
 #[derive(Args)]
@@ -383,9 +439,7 @@ struct IsolateArgs {
 impl IsolateArgs {
     /// The node's services, with KV kept in `store` when there is one.
     fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
-        let clock = KvClock {
-            offset_file: std::env::var_os("RIDGE_KV_CLOCK_OFFSET_FILE").map(PathBuf::from),
-        };
+        let clock = Clock::from_env();
         Services {
             kv: store.map(|store| Kv::new(store, self.kv_cache_mb * 1024 * 1024, clock)),
             cache: HttpCache::new(self.cache_mb * 1024 * 1024),
@@ -593,8 +647,147 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Kv(command) => kv_command(command).await,
+            Command::Tail(args) => tail(args).await,
+            Command::Usage(args) => usage(args).await,
         }
     })
+}
+
+async fn tail(args: TailArgs) -> Result<()> {
+    let worker = worker_or_config(&args.worker)?;
+    let mut filter = vec![("sampling_rate", args.sampling_rate.to_string())];
+    if let Some(status) = &args.status {
+        filter.push(("status", status.clone()));
+    }
+    if !args.methods.is_empty() {
+        filter.push(("method", args.methods.join(",")));
+    }
+    if let Some(search) = &args.search {
+        filter.push(("search", search.clone()));
+    }
+    let mut response = args.admin.client()?.tail(&worker, &filter).await?;
+    let mut pending = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if args.format == "json" {
+                print!("{}", String::from_utf8_lossy(&line));
+                continue;
+            }
+            let Ok(event) = serde_json::from_slice::<serde_json::Value>(&line) else {
+                continue;
+            };
+            print_tail_event(&event);
+        }
+    }
+    bail!("the node closed the tail")
+}
+
+/// One tail line as people read it.
+fn print_tail_event(event: &serde_json::Value) {
+    let text = |field: &str| event[field].as_str().unwrap_or_default().to_string();
+    match event["type"].as_str() {
+        Some("connected") => eprintln!("Tailing {}; Ctrl-C to stop", text("worker")),
+        Some("dropped") => println!(
+            "[{} events dropped: this tail could not keep up]",
+            event["count"]
+        ),
+        Some("event") => {
+            let time = utc_time(event["eventTimestamp"].as_i64().unwrap_or(0) / 1000);
+            let what = if event["eventType"] == "scheduled" {
+                format!("cron \"{}\"", text("cron"))
+            } else {
+                format!("{} {}", text("method"), text("url"))
+            };
+            println!(
+                "{time}  {what}  {} {}  ({:.1} ms, CPU {:.2} ms)",
+                event["status"],
+                text("outcome"),
+                event["wallMs"].as_f64().unwrap_or(0.0),
+                event["cpuMs"].as_f64().unwrap_or(0.0),
+            );
+            for log in event["logs"].as_array().into_iter().flatten() {
+                println!(
+                    "  ({}) {}",
+                    log["level"].as_str().unwrap_or("log"),
+                    log["message"].as_str().unwrap_or_default()
+                );
+            }
+            for exception in event["exceptions"].as_array().into_iter().flatten() {
+                println!("  (exception) {}", exception.as_str().unwrap_or_default());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `--since` as seconds since the Unix epoch.
+fn parse_since(text: &str, now: i64) -> Result<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let unit = match text.chars().last() {
+        Some('m') => Some(60),
+        Some('h') => Some(3600),
+        Some('d') => Some(86400),
+        _ => None,
+    };
+    if let Some(unit) = unit {
+        if let Ok(count) = text[..text.len() - 1].parse::<i64>() {
+            return Ok(now - count * unit);
+        }
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "--since {text:?}: use a duration (30m, 24h, 7d), a date-time (2026-11-22T10:00:00Z) or seconds since the epoch"
+            )
+        })
+}
+
+async fn usage(args: UsageArgs) -> Result<()> {
+    let worker = worker_or_config(&args.worker)?;
+    let since = parse_since(&args.since, ridge::clock::unix_now())?;
+    let answer = args.admin.client()?.usage(&worker, since).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<18} {:>9} {:>11} {:>11} {:>6} {:>6} {:>10} {:>10}",
+        "hour",
+        "version",
+        "requests",
+        "cpu ms",
+        "wall ms",
+        "subreq",
+        "kv ops",
+        "bytes in",
+        "bytes out"
+    );
+    let rows = answer["hours"].as_array().into_iter().flatten();
+    for row in rows.chain(std::iter::once(&answer["total"])) {
+        let hour = match row["hour"].as_i64() {
+            Some(hour) => utc_time(hour),
+            None => "total".to_string(),
+        };
+        let number = |field: &str| row[field].as_i64().unwrap_or(0);
+        let version = row["version"].as_str().unwrap_or("");
+        println!(
+            "{hour:<24} {:<18} {:>9} {:>11.1} {:>11.1} {:>6} {:>6} {:>10} {:>10}",
+            &version[..version.len().min(18)],
+            number("requests"),
+            number("cpu_us") as f64 / 1000.0,
+            number("wall_us") as f64 / 1000.0,
+            number("subrequests"),
+            number("kv_operations"),
+            number("bytes_in"),
+            number("bytes_out"),
+        );
+    }
+    Ok(())
 }
 
 async fn kv_command(command: KvCommand) -> Result<()> {
@@ -877,6 +1070,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .install();
     let edge_options = args.tls.edge(args.listen)?;
     let mut admin = None;
+    let mut usage_store = None;
     let handler;
     if let Some(dir) = &args.workers {
         let workers = load_worker_folders(dir)?;
@@ -907,6 +1101,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         for worker in &workers {
             tracing::info!(worker = %worker.name, version = %worker.version_id, routes = ?worker.routes, "worker loaded");
         }
+        CronRunner::new(handler.clone(), None, Clock::from_env()).start();
     } else {
         let token = args
             .admin_token
@@ -927,11 +1122,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let count = node.reload().await?;
         node.watch();
         tracing::info!(workers = count, "workers loaded from the store");
+        CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
+        let flush_interval = std::time::Duration::from_secs(args.usage_flush_interval.max(1));
+        UsageMeter::global().start_flushing(store.clone(), flush_interval);
+        usage_store = Some(store.clone());
         let api = Arc::new(AdminApi::new(store, node, kv, token));
         let listener = tokio::net::TcpListener::bind(args.admin_listen)
             .await
             .with_context(|| format!("cannot listen on {} for the admin API", args.admin_listen))?;
-        let server = serve_tcp(listener, None, admin_service(api))?;
+        let server = serve_tcp(listener, None, admin_service(api), false)?;
         tracing::info!("admin API on http://{}", server.local_addr);
         admin = Some(server);
     }
@@ -945,6 +1144,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         admin.shutdown().await;
     }
     edge.shutdown(SHUTDOWN_DEADLINE).await;
+    if let Some(store) = usage_store {
+        UsageMeter::global().flush(store.as_ref()).await;
+    }
     Ok(())
 }
 

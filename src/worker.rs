@@ -36,6 +36,8 @@ pub struct WorkerVersion {
     pub env: serde_json::Map<String, serde_json::Value>,
     /// KV namespaces bound into `env`.
     pub kv_namespaces: Vec<KvNamespaceBinding>,
+    /// Cron expressions that run the worker's scheduled handler.
+    pub crons: Vec<String>,
     pub limits: Limits,
 }
 
@@ -66,6 +68,7 @@ impl WorkerVersion {
             bundle,
             env,
             kv_namespaces: metadata.kv_namespaces.clone(),
+            crons: metadata.crons.clone(),
             limits: metadata.limits.clone(),
         }
     }

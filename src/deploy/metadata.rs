@@ -83,12 +83,8 @@ impl VersionMetadata {
             ));
         }
         for (index, cron) in self.crons.iter().enumerate() {
-            let fields = cron.split_whitespace().count();
-            if fields != 5 {
-                return Err(error(
-                    &format!("crons[{index}]"),
-                    format!("{cron:?} must have 5 fields (minute hour day month weekday), found {fields}"),
-                ));
+            if let Err(problem) = crate::cron::parse(cron) {
+                return Err(error(&format!("crons[{index}]"), problem));
             }
         }
         for (index, binding) in self.kv_namespaces.iter().enumerate() {

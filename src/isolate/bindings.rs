@@ -13,8 +13,10 @@ use deno_error::JsErrorBox;
 use crate::cache::{check_put, storage_ttl, HttpCache, StoredResponse};
 use crate::dev::inspector::InspectorHub;
 use crate::kv::{Kv, KvError, PutOptions, MAX_VALUE_BYTES};
+use crate::observe::{Metrics, TailHub, UsageMeter};
 use crate::ops::cache::{CacheBinding, CacheHost, CachedResponse};
 use crate::ops::kv::{HostFuture, KvBindings, KvHost, KvListPage, KvPutOptions, KvValue};
+use crate::ops::ConsoleCapture;
 use crate::worker::WorkerVersion;
 
 /// What a node offers its workers besides the Web APIs.
@@ -43,16 +45,23 @@ impl Services {
     /// Gives an isolate about to run `version` its bindings.
     pub fn install(&self, state: &mut OpState, version: &WorkerVersion) {
         state.put(KvBindings {
-            host: self
-                .kv
-                .clone()
-                .map(|kv| Rc::new(KvAdapter(kv)) as Rc<dyn KvHost>),
+            host: self.kv.clone().map(|kv| {
+                Rc::new(KvAdapter {
+                    kv,
+                    worker: version.name.clone(),
+                    version: version.version_id.clone(),
+                }) as Rc<dyn KvHost>
+            }),
             namespaces: version
                 .kv_namespaces
                 .iter()
                 .map(|binding| binding.id.clone())
                 .collect(),
         });
+        let worker = version.name.clone();
+        state.put(ConsoleCapture(Rc::new(move || {
+            TailHub::global().is_watched(&worker)
+        })));
         state.put(CacheBinding(Rc::new(CacheAdapter {
             cache: self.cache.clone(),
             scope: version.name.clone(),
@@ -68,7 +77,19 @@ fn js_error(error: KvError) -> JsErrorBox {
     }
 }
 
-struct KvAdapter(Arc<Kv>);
+/// The node's KV as one worker version sees it; counts its operations.
+struct KvAdapter {
+    kv: Arc<Kv>,
+    worker: String,
+    version: String,
+}
+
+impl KvAdapter {
+    /// One KV operation for usage metering.
+    fn count(&self) {
+        UsageMeter::global().record(&self.worker, &self.version, |row| row.kv_operations += 1);
+    }
+}
 
 fn kv_value(read: crate::kv::KvRead) -> Option<KvValue> {
     read.entry.map(|entry| KvValue {
@@ -94,9 +115,14 @@ impl KvHost for KvAdapter {
         cache_ttl: Option<f64>,
     ) -> Result<Option<Option<KvValue>>, JsErrorBox> {
         let read = self
-            .0
+            .kv
             .get_cached(namespace, key, cache_ttl)
             .map_err(js_error)?;
+        if read.is_some() {
+            // A miss is counted by the `get` that follows it.
+            Metrics::global().kv_read(true);
+            self.count();
+        }
         Ok(read.map(kv_value))
     }
 
@@ -106,18 +132,20 @@ impl KvHost for KvAdapter {
         key: &str,
         cache_ttl: Option<f64>,
     ) -> HostFuture<Option<KvValue>> {
-        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        self.count();
+        let (kv, namespace, key) = (self.kv.clone(), namespace.to_string(), key.to_string());
         Box::pin(async move {
             let read = kv
                 .get(&namespace, &key, cache_ttl)
                 .await
                 .map_err(js_error)?;
+            Metrics::global().kv_read(read.cache_hit);
             Ok(kv_value(read))
         })
     }
 
     fn check_put(&self, key: &str, options: &KvPutOptions) -> Result<(), JsErrorBox> {
-        self.0
+        self.kv
             .check_put(key, &put_options(options))
             .map_err(js_error)
     }
@@ -129,7 +157,8 @@ impl KvHost for KvAdapter {
         value: Bytes,
         options: KvPutOptions,
     ) -> HostFuture<()> {
-        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        self.count();
+        let (kv, namespace, key) = (self.kv.clone(), namespace.to_string(), key.to_string());
         Box::pin(async move {
             kv.put(&namespace, &key, value, put_options(&options))
                 .await
@@ -138,7 +167,8 @@ impl KvHost for KvAdapter {
     }
 
     fn delete(&self, namespace: &str, key: &str) -> HostFuture<()> {
-        let (kv, namespace, key) = (self.0.clone(), namespace.to_string(), key.to_string());
+        self.count();
+        let (kv, namespace, key) = (self.kv.clone(), namespace.to_string(), key.to_string());
         Box::pin(async move { kv.delete(&namespace, &key).await.map_err(js_error) })
     }
 
@@ -149,7 +179,8 @@ impl KvHost for KvAdapter {
         limit: Option<f64>,
         cursor: Option<String>,
     ) -> HostFuture<KvListPage> {
-        let (kv, namespace, prefix) = (self.0.clone(), namespace.to_string(), prefix.to_string());
+        self.count();
+        let (kv, namespace, prefix) = (self.kv.clone(), namespace.to_string(), prefix.to_string());
         Box::pin(async move {
             let page = kv
                 .list(&namespace, &prefix, limit, cursor.as_deref())
@@ -182,7 +213,9 @@ impl CacheHost for CacheAdapter {
         url: &str,
         if_none_match: Option<&str>,
     ) -> Option<CachedResponse> {
-        let stored = self.cache.get(&self.scope, cache, url)?;
+        let stored = self.cache.get(&self.scope, cache, url);
+        Metrics::global().cache_lookup(stored.is_some());
+        let stored = stored?;
         let mut headers = stored.headers.clone();
         headers.push(("cf-cache-status".into(), "HIT".into()));
         let not_modified = if_none_match.is_some_and(|tags| stored.matches_etag(tags));

@@ -21,9 +21,7 @@ use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
 use super::snapshot;
-use crate::ops::{
-    self, CpuLedger, FrozenClock, RequestInbox, RequestRecord, WorkerLogContext, WorkerReply,
-};
+use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
 
 const MIB: usize = 1024 * 1024;
@@ -464,7 +462,7 @@ impl WorkerIsolate {
             status.in_flight.set(ledger.in_flight_count());
             let exhausted = ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit);
             for record in ledger.take_done() {
-                log_request(&self.version, &record);
+                crate::observe::request_finished(&self.version, &record);
             }
             if let Some(exhausted) = exhausted {
                 tracing::debug!(requests = exhausted, "requests spent their CPU budget");
@@ -521,35 +519,10 @@ impl WorkerIsolate {
             },
         );
         for record in failed {
-            log_request(&self.version, &record);
+            crate::observe::request_finished(&self.version, &record);
         }
         Err(reason)
     }
-}
-
-/// The one log record of a finished request (target `ridge::request`): in
-/// `ridge dev` a line per request; in production, structured fields.
-fn log_request(version: &WorkerVersion, record: &RequestRecord) {
-    let path = url::Url::parse(&record.url)
-        .map(|url| url.path().to_string())
-        .unwrap_or_else(|_| record.url.clone());
-    let wall_ms = record.started.elapsed().as_secs_f64() * 1000.0;
-    let cpu_ms = record.cpu.as_secs_f64() * 1000.0;
-    let status = record.status.unwrap_or(500);
-    tracing::info!(
-        target: "ridge::request",
-        worker = %version.name,
-        version = %version.version_id,
-        request = record.request_id,
-        method = %record.method,
-        path = %path,
-        status,
-        wall_ms = format!("{wall_ms:.1}"),
-        cpu_ms = format!("{cpu_ms:.2}"),
-        outcome = record.outcome,
-        "{} {path} {status} {wall_ms:.1} ms (CPU {cpu_ms:.2} ms)",
-        record.method,
-    );
 }
 
 fn epoch_ms() -> f64 {

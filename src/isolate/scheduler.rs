@@ -24,6 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::bindings::{Services, DEFAULT_CACHE_BYTES};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
 use crate::config::Limits;
+use crate::observe::metrics::WorkerLabels;
+use crate::observe::Metrics;
 use crate::ops::{RequestHead, RequestInbox, WorkerReply};
 use crate::worker::WorkerVersion;
 
@@ -259,6 +261,8 @@ impl IsolateThread {
         let services = self.options.services.clone();
         let task_status = status.clone();
         tokio::task::spawn_local(async move {
+            let metrics = Metrics::global();
+            let starting = Instant::now();
             let inbox = RequestInbox::new(requests);
             let started = match blank {
                 Some(blank) => blank.start(version.clone(), inbox.clone(), &services).await,
@@ -267,16 +271,29 @@ impl IsolateThread {
             pool.refill();
             match started {
                 Ok(isolate) => {
+                    metrics
+                        .cold_starts
+                        .get_or_create(&WorkerLabels {
+                            worker: version.name.clone(),
+                        })
+                        .inc();
+                    metrics
+                        .cold_start_duration
+                        .observe(starting.elapsed().as_secs_f64());
+                    metrics.isolates_alive.inc();
                     let outcome = tokio::select! {
                         outcome = isolate.run(task_status) => outcome,
                         _ = stopped => Ok(()),
                     };
+                    metrics.isolates_alive.dec();
                     match outcome {
                         Ok(()) => {}
                         Err(StopReason::Limit(limit)) => {
+                            metrics.isolate_evicted("limit", 1);
                             tracing::warn!(worker = %version.name, version = %version.version_id, "{limit}; isolate discarded");
                         }
                         Err(StopReason::Failed(error)) => {
+                            metrics.isolate_evicted("failed", 1);
                             tracing::error!(worker = %version.name, version = %version.version_id, %error, "isolate discarded");
                         }
                     }
@@ -314,6 +331,7 @@ impl IsolateThread {
             return;
         };
         drop(inbox);
+        Metrics::global().isolate_evicted("retired", 1);
         // Dropping the stop handle now would stop the isolate mid-request.
         tokio::task::spawn_local(async move { _stop.closed().await });
     }
@@ -328,6 +346,7 @@ impl IsolateThread {
         });
         let idle = before - self.isolates.len();
         if idle > 0 {
+            Metrics::global().isolate_evicted("idle", idle);
             tracing::debug!(isolates = idle, "dropped idle isolates");
         }
         self.evict_over_budget();
@@ -351,6 +370,7 @@ impl IsolateThread {
                 .min_by_key(|(_, h)| h.last_used)
                 .map(|(id, _)| id.clone());
             let Some(id) = least_recent else { break };
+            Metrics::global().isolate_evicted("memory", 1);
             tracing::debug!(version = %id, "memory budget reached: dropped the least recently used isolate");
             self.isolates.remove(&id);
         }

@@ -11,14 +11,14 @@
 //! Nothing here touches V8.
 
 use std::hash::BuildHasher;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use moka::sync::Cache;
 use moka::Expiry;
 
+use crate::clock::Clock;
 use crate::config::KvNamespaceBinding;
 use crate::store::kv::{KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use crate::store::StoreError;
@@ -56,33 +56,6 @@ impl From<StoreError> for KvError {
             StoreError::NamespaceNotFound(id) => KvError::NamespaceNotFound(id),
             other => KvError::Store(other.to_string()),
         }
-    }
-}
-
-/// Seconds since the Unix epoch, by the system clock.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// KV's notion of the current time. Tests move it forward to see entries
-/// expire without waiting minutes: `offset_file` holds seconds to add.
-#[derive(Clone, Debug, Default)]
-pub struct KvClock {
-    pub offset_file: Option<PathBuf>,
-}
-
-impl KvClock {
-    pub fn now(&self) -> i64 {
-        let offset = self
-            .offset_file
-            .as_ref()
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .and_then(|text| text.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        unix_now() + offset
     }
 }
 
@@ -208,13 +181,13 @@ pub struct Kv {
     /// and invalidating, or checking and inserting, happen under the lock.
     epochs: Vec<Mutex<u64>>,
     hasher: std::collections::hash_map::RandomState,
-    clock: KvClock,
+    clock: Clock,
     runtime: tokio::runtime::Handle,
 }
 
 impl Kv {
     /// Must be called within the node's main tokio runtime.
-    pub fn new(store: Arc<dyn KvStore>, cache_bytes: u64, clock: KvClock) -> Arc<Self> {
+    pub fn new(store: Arc<dyn KvStore>, cache_bytes: u64, clock: Clock) -> Arc<Self> {
         let cache = Cache::builder()
             .max_capacity(cache_bytes)
             .weigher(|key: &String, value: &Cached| {

@@ -36,6 +36,8 @@ const RESPONSE_READ_SIZE: usize = 64 * 1024;
 pub struct RequestHead {
     /// Node-wide request number, used to tag logs.
     pub request_id: u64,
+    /// The route pattern that led here, for the request's log record.
+    pub route: String,
     pub method: String,
     pub url: String,
     pub headers: Vec<(ByteString, ByteString)>,
@@ -93,6 +95,7 @@ pub enum ResponseBody {
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
     pub request_id: u64,
+    pub route: String,
     pub method: String,
     pub url: String,
     pub started: std::time::Instant,
@@ -102,9 +105,29 @@ pub struct RequestRecord {
     pub outcome: &'static str,
     /// CPU time charged to it so far.
     pub cpu: std::time::Duration,
+    /// Outbound fetches it made.
+    pub subrequests: u32,
+    /// Console output, kept only while someone tails the worker.
+    pub console: Vec<ConsoleLine>,
+    /// Uncaught exceptions, with their stack traces.
+    pub exceptions: Vec<String>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
 }
+
+/// A console line a worker wrote while handling a request.
+#[derive(Clone, Debug)]
+pub struct ConsoleLine {
+    /// deno_web's console level: 0 debug, 1 log/info, 2 warn, 3 error.
+    pub level: u32,
+    pub message: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+}
+
+/// Console lines kept per request: a worker that logs in a loop must not
+/// grow a record without bound.
+const MAX_CONSOLE_LINES: usize = 512;
 
 /// The requests an isolate is handling, with the CPU time charged to each,
 /// so the CPU limit applies per request (see `isolate/limits.rs`).
@@ -112,20 +135,33 @@ pub struct RequestRecord {
 pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, RequestRecord>>>);
 
 impl CpuLedger {
-    fn open(&self, rid: ResourceId, request_id: u64, method: &str, url: &str) {
+    fn open(&self, rid: ResourceId, request_id: u64, route: &str, method: &str, url: &str) {
         self.0.borrow_mut().insert(
             rid,
             RequestRecord {
                 request_id,
+                route: route.to_string(),
                 method: method.to_string(),
                 url: url.to_string(),
                 started: std::time::Instant::now(),
                 status: None,
                 outcome: "ok",
                 cpu: std::time::Duration::ZERO,
+                subrequests: 0,
+                console: Vec::new(),
+                exceptions: Vec::new(),
                 done: false,
             },
         );
+    }
+
+    /// Keeps a console line of a request (for live tail).
+    pub fn note_console(&self, rid: ResourceId, line: ConsoleLine) {
+        self.update(rid, |record| {
+            if record.console.len() < MAX_CONSOLE_LINES {
+                record.console.push(line);
+            }
+        });
     }
 
     fn update(&self, rid: ResourceId, change: impl FnOnce(&mut RequestRecord)) {
@@ -320,15 +356,24 @@ pub async fn op_ridge_next_request(
             cancel: CancelHandle::new(),
         })
     });
+    let RequestHead {
+        request_id,
+        route,
+        method,
+        url,
+        headers,
+        reply,
+        ..
+    } = head;
     let rid = state.resource_table.add(PendingRequest {
-        request_id: head.request_id,
-        reply: RefCell::new(Some(head.reply)),
+        request_id,
+        reply: RefCell::new(Some(reply)),
         stream: RefCell::new(None),
     });
     state
         .borrow::<CpuLedger>()
-        .open(rid, head.request_id, &head.method, &head.url);
-    Some((rid, head.method, head.url, head.headers, body_rid))
+        .open(rid, request_id, &route, &method, &url);
+    Some((rid, method, url, headers, body_rid))
 }
 
 /// Sends the response head, with the whole body, or with a streamed body
@@ -376,11 +421,12 @@ pub fn op_ridge_respond_error(
     #[string] message: String,
 ) {
     if let Ok(request) = state.resource_table.get::<PendingRequest>(rid) {
-        request.send(WorkerReply::Error(message));
+        request.send(WorkerReply::Error(message.clone()));
     }
     state.borrow::<CpuLedger>().update(rid, |record| {
         record.status = Some(500);
         record.outcome = "exception";
+        record.exceptions.push(message);
     });
 }
 
@@ -434,8 +480,14 @@ pub async fn op_ridge_pipe_response_body(
 /// The response is out and every `ctx.waitUntil` promise settled: the
 /// request is done and no longer charged for CPU time.
 #[op2(fast)]
-pub fn op_ridge_wait_until_settled(state: &mut OpState, #[smi] rid: ResourceId) {
-    state.borrow::<CpuLedger>().close(rid);
+pub fn op_ridge_wait_until_settled(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+    #[smi] subrequests: u32,
+) {
+    let ledger = state.borrow::<CpuLedger>();
+    ledger.update(rid, |record| record.subrequests = subrequests);
+    ledger.close(rid);
     let _ = state.resource_table.take::<PendingRequest>(rid);
 }
 

@@ -20,10 +20,10 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    fail_in_flight, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, RequestRecord,
-    ResponseBody, WorkerReply, WorkerResponse,
+    fail_in_flight, ConsoleLine, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox,
+    RequestRecord, ResponseBody, WorkerReply, WorkerResponse,
 };
-pub use log::WorkerLogContext;
+pub use log::{ConsoleCapture, WorkerLogContext};
 
 deno_core::extension!(
   ridge,

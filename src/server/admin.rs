@@ -13,6 +13,7 @@
 //! | `PUT /workers/{name}/secrets/{secret}` | set a secret (body: the value) |
 //! | `DELETE /workers/{name}/secrets/{secret}` | delete a secret |
 //! | `/kv/…` | KV namespaces and keys (see `admin_kv.rs`) |
+//! | `GET /metrics`, `GET /workers/{name}/tail`, `GET /workers/{name}/usage` | metrics, live tail, usage (see `admin_observe.rs`) |
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -147,6 +148,9 @@ impl AdminApi {
                 }
             }
             (&Method::POST, ["workers", name, "activate"]) => self.activate(name, request).await,
+            (&Method::GET, ["metrics"]) => self.metrics(),
+            (&Method::GET, ["workers", name, "tail"]) => self.tail(name, &request).await,
+            (&Method::GET, ["workers", name, "usage"]) => self.usage(name, &request).await,
             (&Method::PUT, ["workers", name, "secrets", secret]) => {
                 self.put_secret(name, secret, request).await
             }

@@ -40,7 +40,7 @@ fn kv_error(failure: KvError) -> Response<WireBody> {
     error(status, failure)
 }
 
-fn query(request: &Request<Incoming>) -> HashMap<String, String> {
+pub(super) fn query(request: &Request<Incoming>) -> HashMap<String, String> {
     url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
         .into_owned()
         .collect()

@@ -1,30 +1,59 @@
 //! The response body type the server hands to hyper: nothing, one buffer,
-//! or a stream of chunks coming from a worker's isolate.
+//! or a stream of chunks coming from a worker's isolate; a worker's bodies
+//! count the bytes sent for usage metering.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
+use crate::observe::UsageMeter;
 use crate::ops::ResponseBody;
+use crate::worker::WorkerVersion;
 
 /// A worker's response body, as hyper sends it.
-pub struct WireBody(ResponseBody);
+pub struct WireBody {
+    body: ResponseBody,
+    meter: Option<BytesOut>,
+}
+
+/// Bytes of a worker version's response sent so far; recorded as usage
+/// when the body is done or dropped (a client that went away).
+struct BytesOut {
+    version: Arc<WorkerVersion>,
+    sent: u64,
+}
+
+impl Drop for BytesOut {
+    fn drop(&mut self) {
+        let sent = self.sent as i64;
+        UsageMeter::global().record(&self.version.name, &self.version.version_id, |row| {
+            row.bytes_out += sent;
+        });
+    }
+}
 
 impl WireBody {
     pub fn empty() -> Self {
-        Self(ResponseBody::Empty)
+        ResponseBody::Empty.into()
     }
 
     pub fn text(text: impl Into<String>) -> Self {
-        Self(ResponseBody::Full(Bytes::from(text.into())))
+        ResponseBody::Full(Bytes::from(text.into())).into()
+    }
+
+    /// Counts the bytes sent as `version`'s usage.
+    pub fn metered(mut self, version: Arc<WorkerVersion>) -> Self {
+        self.meter = Some(BytesOut { version, sent: 0 });
+        self
     }
 }
 
 impl From<ResponseBody> for WireBody {
     fn from(body: ResponseBody) -> Self {
-        Self(body)
+        Self { body, meter: None }
     }
 }
 
@@ -39,19 +68,45 @@ impl http_body::Body for WireBody {
     type Error = StreamError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamError>>> {
-        match &mut self.0 {
+        let this = self.get_mut();
+        let frame = this.next_frame(cx);
+        if let (Poll::Ready(Some(Ok(frame))), Some(meter)) = (&frame, &mut this.meter) {
+            meter.sent += frame.data_ref().map_or(0, |d| d.len() as u64);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(&self.body, ResponseBody::Empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.body {
+            ResponseBody::Empty => SizeHint::with_exact(0),
+            ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
+            ResponseBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+impl WireBody {
+    fn next_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamError>>> {
+        match &mut self.body {
             ResponseBody::Empty => Poll::Ready(None),
             ResponseBody::Full(bytes) => {
                 let bytes = std::mem::take(bytes);
-                self.0 = ResponseBody::Empty;
+                self.body = ResponseBody::Empty;
                 Poll::Ready((!bytes.is_empty()).then(|| Ok(Frame::data(bytes))))
             }
             ResponseBody::Stream(chunks) => match chunks.poll_recv(cx) {
                 Poll::Ready(Some(Ok(bytes))) if bytes.is_empty() => {
-                    self.0 = ResponseBody::Empty;
+                    self.body = ResponseBody::Empty;
                     Poll::Ready(None)
                 }
                 Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
@@ -61,18 +116,6 @@ impl http_body::Body for WireBody {
                 )))),
                 Poll::Pending => Poll::Pending,
             },
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(&self.0, ResponseBody::Empty)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.0 {
-            ResponseBody::Empty => SizeHint::with_exact(0),
-            ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
-            ResponseBody::Stream(_) => SizeHint::default(),
         }
     }
 }

@@ -90,7 +90,7 @@ pub async fn start_edge(
         ))
         .expect("a valid header value")
     });
-    let tcp = serve_tcp(listener, tls, edge_service(handler, alt_svc)).map_err(|source| {
+    let tcp = serve_tcp(listener, tls, edge_service(handler, alt_svc), true).map_err(|source| {
         EdgeError::Bind {
             addr: options.addr,
             source,

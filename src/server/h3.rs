@@ -180,7 +180,10 @@ async fn accept_loop(
             };
             handshakes.fetch_sub(1, Ordering::Relaxed);
             match connection {
-                Ok(connection) => serve_connection(connection, handler, stopping, in_flight).await,
+                Ok(connection) => {
+                    crate::observe::Metrics::global().connection("h3");
+                    serve_connection(connection, handler, stopping, in_flight).await
+                }
                 Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),
             }
         });

@@ -17,7 +17,10 @@ use super::body::WireBody;
 use super::router::Router;
 use crate::isolate::limits::LimitExceeded;
 use crate::isolate::Scheduler;
+use crate::observe::metrics::OutcomeLabels;
+use crate::observe::{Metrics, UsageMeter};
 use crate::ops::{RequestHead, WorkerReply, WorkerResponse};
+use crate::worker::WorkerVersion;
 
 /// How much of a worker's error reaches the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +141,7 @@ impl EdgeHandler {
         if let Some(failure) = self.failure.read().expect("failure lock").clone() {
             return plain(failure.0, failure.1.clone());
         }
-        let Some(worker) = self.router().route(hostname, parts.uri.path()) else {
+        let Some((worker, route)) = self.router().route(hostname, parts.uri.path()) else {
             return plain(
                 StatusCode::NOT_FOUND,
                 format!("No worker is routed for {hostname}{}\n", parts.uri.path()),
@@ -192,7 +195,12 @@ impl EdgeHandler {
         let body = if body.is_end_stream() {
             None
         } else {
-            Some(stream_request_body(body, max_body, too_large.clone()))
+            Some(stream_request_body(
+                body,
+                max_body,
+                too_large.clone(),
+                worker.clone(),
+            ))
         };
         let (reply, answer) = oneshot::channel();
         let is_head = parts.method == Method::HEAD;
@@ -200,6 +208,7 @@ impl EdgeHandler {
             worker.clone(),
             RequestHead {
                 request_id,
+                route: route.to_string(),
                 method,
                 url,
                 headers,
@@ -218,19 +227,78 @@ impl EdgeHandler {
             tracing::warn!(worker = %worker.name, request = request_id, "{limit}");
             return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
         };
-        self.reply_to_response(answer, &worker.name, request_id, is_head)
+        self.reply_to_response(answer, &worker, request_id, is_head)
+    }
+
+    /// Every worker version the routing table leads to.
+    pub fn workers(&self) -> Vec<Arc<WorkerVersion>> {
+        self.router().workers().cloned().collect()
+    }
+
+    /// Runs `worker`'s scheduled handler for its cron `cron`, scheduled for
+    /// `scheduled_ms`, under the same limits as a request; logs how it went.
+    pub async fn run_scheduled(&self, worker: Arc<WorkerVersion>, cron: &str, scheduled_ms: i64) {
+        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let mut url = url::Url::parse("http://localhost/__scheduled").expect("valid URL");
+        url.query_pairs_mut()
+            .append_pair("cron", cron)
+            .append_pair("time", &scheduled_ms.to_string());
+        let (reply, answer) = oneshot::channel();
+        self.scheduler.dispatch(
+            worker.clone(),
+            RequestHead {
+                request_id,
+                route: "cron".into(),
+                method: SCHEDULED_METHOD.into(),
+                url: url.into(),
+                headers: Vec::new(),
+                body: None,
+                reply,
+            },
+        );
+        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
+        let outcome = match tokio::time::timeout(wall_limit, answer).await {
+            Ok(Ok(WorkerReply::Response(_))) => "ok",
+            Ok(Ok(WorkerReply::LimitExceeded(message))) => {
+                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {message}");
+                "exceeded limit"
+            }
+            Ok(Ok(WorkerReply::Error(message))) => {
+                tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
+                "exception"
+            }
+            Ok(Err(_)) => {
+                tracing::error!(worker = %worker.name, cron, request = request_id, "the worker stopped during a scheduled run");
+                "exception"
+            }
+            Err(_) => {
+                let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
+                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {limit}");
+                "exceeded wall clock"
+            }
+        };
+        Metrics::global()
+            .cron_runs
+            .get_or_create(&OutcomeLabels {
+                worker: worker.name.clone(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// The HTTP response for what the worker (or its isolate) answered.
     fn reply_to_response(
         &self,
         answer: Result<WorkerReply, oneshot::error::RecvError>,
-        worker: &str,
+        version: &Arc<WorkerVersion>,
         request_id: u64,
         is_head: bool,
     ) -> Response<WireBody> {
+        let worker = version.name.as_str();
         match answer {
-            Ok(WorkerReply::Response(response)) => to_http_response(response, is_head),
+            Ok(WorkerReply::Response(response)) => {
+                to_http_response(response, is_head).map(|body| body.metered(version.clone()))
+            }
             Ok(WorkerReply::LimitExceeded(message)) => {
                 tracing::warn!(worker, request = request_id, "{message}");
                 let hint = match self.errors {
@@ -299,6 +367,7 @@ fn stream_request_body<B>(
     mut body: B,
     max_bytes: u64,
     too_large: Arc<AtomicBool>,
+    version: Arc<WorkerVersion>,
 ) -> mpsc::Receiver<Result<Bytes, String>>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
@@ -332,6 +401,9 @@ where
                 break;
             }
         }
+        UsageMeter::global().record(&version.name, &version.version_id, |row| {
+            row.bytes_in += received as i64;
+        });
         if too_large.load(Ordering::Relaxed) {
             drain(body, max_bytes).await;
         }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod admin_kv;
+mod admin_observe;
 pub mod body;
 pub mod edge;
 pub mod h3;

@@ -17,6 +17,8 @@ pub struct RouteError {
 
 #[derive(Debug, Clone)]
 struct Route {
+    /// The pattern as written, for log records.
+    pattern: Arc<str>,
     /// Host to match, lowercase, without a `*.` prefix.
     host: String,
     /// `*.example.com`: any subdomain of `host` (not `host` itself).
@@ -36,6 +38,7 @@ impl Route {
                 reason,
             })?;
         Ok(Self {
+            pattern: Arc::from(pattern),
             host,
             wildcard_host,
             path,
@@ -148,17 +151,24 @@ impl Router {
         })
     }
 
-    /// The worker for a request's host (without port) and path.
-    pub fn route(&self, host: &str, path: &str) -> Option<Arc<WorkerVersion>> {
+    /// The worker for a request's host (without port) and path, and the
+    /// route pattern that chose it.
+    pub fn route(&self, host: &str, path: &str) -> Option<(Arc<WorkerVersion>, Arc<str>)> {
         if let Some(worker) = &self.catch_all {
-            return Some(worker.clone());
+            return Some((worker.clone(), Arc::from("*")));
         }
         let host = host.to_ascii_lowercase();
         if let Some(route) = self.routes.iter().find(|r| r.matches(&host, path)) {
-            return Some(route.worker.clone());
+            return Some((route.worker.clone(), route.pattern.clone()));
         }
         let base = self.base_domain.as_deref()?;
         let name = host.strip_suffix(base)?.strip_suffix('.')?;
-        self.by_name.iter().find(|w| w.name == name).cloned()
+        let worker = self.by_name.iter().find(|w| w.name == name)?;
+        Some((worker.clone(), Arc::from(format!("{name}.{base}/*"))))
+    }
+
+    /// Every worker in the table.
+    pub fn workers(&self) -> impl Iterator<Item = &Arc<WorkerVersion>> {
+        self.catch_all.iter().chain(self.by_name.iter())
     }
 }

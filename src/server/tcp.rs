@@ -3,6 +3,7 @@
 //! admin API alike.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 use super::admin::AdminApi;
 use super::body::WireBody;
 use super::handler::EdgeHandler;
+use crate::observe::Metrics;
 
 /// What answers requests on a listener: given a request and its scheme
 /// ("http" or "https"), the response.
@@ -72,11 +74,13 @@ impl ServerHandle {
     }
 }
 
-/// Serves `service` on `listener`, with TLS when `tls` is set.
+/// Serves `service` on `listener`, with TLS when `tls` is set; with
+/// `count_connections`, connections are counted in the metrics by protocol.
 pub fn serve_tcp(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     service: Service,
+    count_connections: bool,
 ) -> std::io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (shutdown, mut stopping) = watch::channel(false);
@@ -99,9 +103,14 @@ pub fn serve_tcp(
             let stopping = stopping.clone();
             tokio::spawn(async move {
                 match acceptor {
-                    None => serve_connection(stream, "http", service, stopping).await,
+                    None => {
+                        serve_connection(stream, "http", service, count_connections, stopping).await
+                    }
                     Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => serve_connection(stream, "https", service, stopping).await,
+                        Ok(stream) => {
+                            serve_connection(stream, "https", service, count_connections, stopping)
+                                .await
+                        }
                         Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                     },
                 }
@@ -119,16 +128,27 @@ async fn serve_connection<S>(
     stream: S,
     scheme: &'static str,
     service: Service,
+    count_connections: bool,
     mut stopping: watch::Receiver<bool>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // The first request tells which protocol the client chose.
+    let first_request = AtomicBool::new(count_connections);
     let service = service_fn(move |request: hyper::Request<Incoming>| {
+        if first_request.swap(false, Ordering::Relaxed) {
+            let protocol = match request.version() {
+                http::Version::HTTP_2 => "h2",
+                _ => "http1",
+            };
+            Metrics::global().connection(protocol);
+        }
         let response = service(request, scheme);
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    // With upgrades: WebSocket handshakes hand the connection to the worker.
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
       result = connection.as_mut() => {

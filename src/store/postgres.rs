@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, Mutex, RwLock};
 use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
+use super::operations::{OperationsStore, UsageRow, CRON_CLAIM_RETENTION_SECONDS};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -49,6 +50,26 @@ CREATE TABLE IF NOT EXISTS ridge_kv_entries (
 );
 CREATE INDEX IF NOT EXISTS ridge_kv_entries_expiration ON ridge_kv_entries (expiration)
     WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ridge_cron_runs (
+    worker TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    scheduled_ms BIGINT NOT NULL,
+    claimed_at BIGINT NOT NULL,
+    PRIMARY KEY (worker, cron, scheduled_ms)
+);
+CREATE TABLE IF NOT EXISTS ridge_usage (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    requests BIGINT NOT NULL,
+    cpu_us BIGINT NOT NULL,
+    wall_us BIGINT NOT NULL,
+    subrequests BIGINT NOT NULL,
+    kv_operations BIGINT NOT NULL,
+    bytes_in BIGINT NOT NULL,
+    bytes_out BIGINT NOT NULL,
+    PRIMARY KEY (worker, hour, version)
+);
 ";
 
 /// Control-plane changes: the payload is the worker's name.
@@ -488,7 +509,7 @@ impl KvStore for PostgresStore {
             .client
             .execute(
                 "INSERT INTO ridge_kv_namespaces (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&id, &crate::kv::unix_now()],
+                &[&id, &crate::clock::unix_now()],
             )
             .await
             .map_err(backend)?;
@@ -660,5 +681,102 @@ impl KvStore for PostgresStore {
 
     fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
         self.kv_changes.subscribe()
+    }
+}
+
+#[async_trait::async_trait]
+impl OperationsStore for PostgresStore {
+    async fn claim_cron_run(
+        &self,
+        worker: &str,
+        cron: &str,
+        scheduled_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let kv = self.kv().await?;
+        let now = crate::clock::unix_now();
+        kv.client
+            .execute(
+                "DELETE FROM ridge_cron_runs WHERE claimed_at < $1",
+                &[&(now - CRON_CLAIM_RETENTION_SECONDS)],
+            )
+            .await
+            .map_err(backend)?;
+        // The primary key decides: one node inserts the row, the others
+        // find it there.
+        let inserted = kv
+            .client
+            .execute(
+                "INSERT INTO ridge_cron_runs (worker, cron, scheduled_ms, claimed_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&worker, &cron, &scheduled_ms, &now],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(inserted == 1)
+    }
+
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        for row in rows {
+            tx.execute(
+                "INSERT INTO ridge_usage AS u (worker, version, hour, requests, cpu_us, wall_us,
+                     subrequests, kv_operations, bytes_in, bytes_out)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (worker, hour, version) DO UPDATE SET
+                     requests = u.requests + excluded.requests,
+                     cpu_us = u.cpu_us + excluded.cpu_us,
+                     wall_us = u.wall_us + excluded.wall_us,
+                     subrequests = u.subrequests + excluded.subrequests,
+                     kv_operations = u.kv_operations + excluded.kv_operations,
+                     bytes_in = u.bytes_in + excluded.bytes_in,
+                     bytes_out = u.bytes_out + excluded.bytes_out",
+                &[
+                    &row.worker,
+                    &row.version,
+                    &row.hour,
+                    &row.requests,
+                    &row.cpu_us,
+                    &row.wall_us,
+                    &row.subrequests,
+                    &row.kv_operations,
+                    &row.bytes_in,
+                    &row.bytes_out,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn usage(&self, worker: &str, since: i64) -> Result<Vec<UsageRow>, StoreError> {
+        let kv = self.kv().await?;
+        let rows = kv
+            .client
+            .query(
+                "SELECT worker, version, hour, requests, cpu_us, wall_us, subrequests,
+                     kv_operations, bytes_in, bytes_out
+                 FROM ridge_usage WHERE worker = $1 AND hour >= $2 ORDER BY hour, version",
+                &[&worker, &since],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| UsageRow {
+                worker: row.get(0),
+                version: row.get(1),
+                hour: row.get(2),
+                requests: row.get(3),
+                cpu_us: row.get(4),
+                wall_us: row.get(5),
+                subrequests: row.get(6),
+                kv_operations: row.get(7),
+                bytes_in: row.get(8),
+                bytes_out: row.get(9),
+            })
+            .collect())
     }
 }

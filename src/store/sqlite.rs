@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::broadcast;
 
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
+use super::operations::{OperationsStore, UsageRow, CRON_CLAIM_RETENTION_SECONDS};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -46,6 +47,26 @@ CREATE TABLE IF NOT EXISTS kv_entries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kv_entries_expiration ON kv_entries (expiration)
     WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS cron_runs (
+    worker TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    scheduled_ms INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    PRIMARY KEY (worker, cron, scheduled_ms)
+);
+CREATE TABLE IF NOT EXISTS usage (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    cpu_us INTEGER NOT NULL,
+    wall_us INTEGER NOT NULL,
+    subrequests INTEGER NOT NULL,
+    kv_operations INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    PRIMARY KEY (worker, hour, version)
+);
 ";
 
 pub struct SqliteStore {
@@ -376,7 +397,7 @@ fn namespace_exists(connection: &Connection, id: &str) -> Result<bool, StoreErro
 impl KvStore for SqliteStore {
     async fn create_namespace(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
-        let now = crate::kv::unix_now();
+        let now = crate::clock::unix_now();
         self.with(move |connection| {
             connection
                 .execute(
@@ -547,5 +568,103 @@ impl KvStore for SqliteStore {
 
     fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
         self.kv_changes.subscribe()
+    }
+}
+
+#[async_trait::async_trait]
+impl OperationsStore for SqliteStore {
+    async fn claim_cron_run(
+        &self,
+        worker: &str,
+        cron: &str,
+        scheduled_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (worker, cron) = (worker.to_string(), cron.to_string());
+        self.with(move |connection| {
+            let now = crate::clock::unix_now();
+            connection
+                .execute(
+                    "DELETE FROM cron_runs WHERE claimed_at < ?1",
+                    params![now - CRON_CLAIM_RETENTION_SECONDS],
+                )
+                .map_err(backend)?;
+            let inserted = connection
+                .execute(
+                    "INSERT OR IGNORE INTO cron_runs (worker, cron, scheduled_ms, claimed_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![worker, cron, scheduled_ms, now],
+                )
+                .map_err(backend)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.with(move |connection| {
+            let tx = connection.transaction().map_err(backend)?;
+            for row in &rows {
+                tx.execute(
+                    "INSERT INTO usage (worker, version, hour, requests, cpu_us, wall_us,
+                         subrequests, kv_operations, bytes_in, bytes_out)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (worker, hour, version) DO UPDATE SET
+                         requests = requests + excluded.requests,
+                         cpu_us = cpu_us + excluded.cpu_us,
+                         wall_us = wall_us + excluded.wall_us,
+                         subrequests = subrequests + excluded.subrequests,
+                         kv_operations = kv_operations + excluded.kv_operations,
+                         bytes_in = bytes_in + excluded.bytes_in,
+                         bytes_out = bytes_out + excluded.bytes_out",
+                    params![
+                        row.worker,
+                        row.version,
+                        row.hour,
+                        row.requests,
+                        row.cpu_us,
+                        row.wall_us,
+                        row.subrequests,
+                        row.kv_operations,
+                        row.bytes_in,
+                        row.bytes_out
+                    ],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn usage(&self, worker: &str, since: i64) -> Result<Vec<UsageRow>, StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT worker, version, hour, requests, cpu_us, wall_us, subrequests,
+                         kv_operations, bytes_in, bytes_out
+                     FROM usage WHERE worker = ?1 AND hour >= ?2 ORDER BY hour, version",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![worker, since], |row| {
+                    Ok(UsageRow {
+                        worker: row.get(0)?,
+                        version: row.get(1)?,
+                        hour: row.get(2)?,
+                        requests: row.get(3)?,
+                        cpu_us: row.get(4)?,
+                        wall_us: row.get(5)?,
+                        subrequests: row.get(6)?,
+                        kv_operations: row.get(7)?,
+                        bytes_in: row.get(8)?,
+                        bytes_out: row.get(9)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
     }
 }

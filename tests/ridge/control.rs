@@ -355,6 +355,13 @@ async fn bad_uploads_get_a_precise_4xx_and_change_nothing(backend: Backend) {
             "crons[0]",
         ),
         (
+            "cron-out-of-range",
+            r#"{"main_module":"index.js","crons":["*/5 * * * *","61 * * * *"]}"#,
+            vec![("index.js", handler)],
+            400,
+            "`crons[1]` \"61 * * * *\" is not a valid cron expression",
+        ),
+        (
             "no-handler",
             good,
             vec![("index.js", b"export const x = 1;")],

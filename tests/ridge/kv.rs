@@ -194,7 +194,7 @@ async fn expired_keys_are_never_returned() {
     std::fs::write(&clock, "0").unwrap();
     let ridge = dev_kv(
         &state,
-        &[("RIDGE_KV_CLOCK_OFFSET_FILE", clock.to_str().unwrap())],
+        &[("RIDGE_TEST_CLOCK_OFFSET_FILE", clock.to_str().unwrap())],
     );
     let far = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -235,7 +235,7 @@ async fn expired_keys_are_deleted_from_the_store_in_the_background() {
     let state = TempDir::new();
     let clock = state.path().join("clock-offset");
     std::fs::write(&clock, "0").unwrap();
-    let env = [("RIDGE_KV_CLOCK_OFFSET_FILE", clock.to_str().unwrap())];
+    let env = [("RIDGE_TEST_CLOCK_OFFSET_FILE", clock.to_str().unwrap())];
     let mut ridge = dev_kv(&state, &env);
     put(&ridge, "key=brief&ttl=60", "soon gone").await;
     put(&ridge, "key=kept", "stays").await;

@@ -1,0 +1,253 @@
+//! Prometheus metrics for the whole node, served as OpenMetrics text on the
+//! admin listener's `/metrics`. One registry per process ([`Metrics::global`]):
+//! the parts that count (the request path, isolate threads, KV, the Cache
+//! API, the listeners) update it in place, without locks on the hot path
+//! beyond the label lookup.
+
+use std::sync::atomic::AtomicI64;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabels {
+    pub worker: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub worker: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub worker: String,
+    /// The outcome naming the limit: "exceeded CPU", "exceeded memory", …
+    pub limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub worker: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProtocolLabels {
+    pub protocol: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 65 s.
+    Histogram::new(exponential_buckets(0.00025, 2.0, 19))
+}
+
+fn cpu_histogram() -> Histogram {
+    // 0.05 ms to about 400 ms.
+    Histogram::new(exponential_buckets(0.00005, 2.0, 14))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: Histograms<WorkerLabels>,
+    pub request_cpu: Histograms<WorkerLabels>,
+    pub limit_violations: Family<LimitLabels, Counter>,
+    pub cold_starts: Family<WorkerLabels, Counter>,
+    pub cold_start_duration: Histogram,
+    pub isolates_alive: Gauge<i64, AtomicI64>,
+    pub isolates_evicted: Family<ReasonLabels, Counter>,
+    pub kv_reads: Family<ResultLabels, Counter>,
+    pub cache_lookups: Family<ResultLabels, Counter>,
+    pub connections: Family<ProtocolLabels, Counter>,
+    pub cron_runs: Family<OutcomeLabels, Counter>,
+    pub websockets_open: Gauge<i64, AtomicI64>,
+    pub tail_dropped: Counter,
+}
+
+impl Metrics {
+    pub fn global() -> &'static Metrics {
+        static METRICS: OnceLock<Metrics> = OnceLock::new();
+        METRICS.get_or_init(Metrics::new)
+    }
+
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("ridge");
+        let metrics = Self {
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram),
+            request_cpu: Family::new_with_constructor(cpu_histogram),
+            limit_violations: Family::default(),
+            cold_starts: Family::default(),
+            cold_start_duration: latency_histogram(),
+            isolates_alive: Gauge::default(),
+            isolates_evicted: Family::default(),
+            kv_reads: Family::default(),
+            cache_lookups: Family::default(),
+            connections: Family::default(),
+            cron_runs: Family::default(),
+            websockets_open: Gauge::default(),
+            tail_dropped: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "requests",
+            "Requests answered by workers, by worker and HTTP status",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Wall-clock time from request arrival to the end of its work (waitUntil included)",
+            metrics.request_duration.clone(),
+        );
+        registry.register(
+            "request_cpu_seconds",
+            "CPU time a worker spent on a request",
+            metrics.request_cpu.clone(),
+        );
+        registry.register(
+            "limit_violations",
+            "Requests stopped for exceeding a limit, by worker and limit",
+            metrics.limit_violations.clone(),
+        );
+        registry.register(
+            "cold_starts",
+            "Isolates started for a worker version",
+            metrics.cold_starts.clone(),
+        );
+        registry.register(
+            "cold_start_duration_seconds",
+            "Time to load a worker into an isolate and start it",
+            metrics.cold_start_duration.clone(),
+        );
+        registry.register(
+            "isolates_alive",
+            "Worker isolates running on this node",
+            metrics.isolates_alive.clone(),
+        );
+        registry.register(
+            "isolates_evicted",
+            "Isolates dropped, by reason (idle, memory, limit, failed, retired)",
+            metrics.isolates_evicted.clone(),
+        );
+        registry.register(
+            "kv_reads",
+            "KV reads by result: hit (the node's cache) or miss (the store)",
+            metrics.kv_reads.clone(),
+        );
+        registry.register(
+            "cache_lookups",
+            "Cache API match() calls by result (hit or miss)",
+            metrics.cache_lookups.clone(),
+        );
+        registry.register(
+            "connections",
+            "Client connections accepted, by protocol (http1, h2, h3)",
+            metrics.connections.clone(),
+        );
+        registry.register(
+            "cron_runs",
+            "Scheduled handler runs started by cron triggers, by worker and outcome",
+            metrics.cron_runs.clone(),
+        );
+        registry.register(
+            "websockets_open",
+            "WebSocket connections open between clients and workers",
+            metrics.websockets_open.clone(),
+        );
+        registry.register(
+            "tail_dropped_events",
+            "Live tail events dropped because a tail client read too slowly",
+            metrics.tail_dropped.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The metrics as OpenMetrics text, which Prometheus scrapes.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+
+    /// Counts a request's answer, its time, and the limit it exceeded.
+    pub fn request_finished(
+        &self,
+        worker: &str,
+        status: u16,
+        outcome: &str,
+        wall: Duration,
+        cpu: Duration,
+    ) {
+        let labels = WorkerLabels {
+            worker: worker.to_string(),
+        };
+        self.requests
+            .get_or_create(&RequestLabels {
+                worker: worker.to_string(),
+                status,
+            })
+            .inc();
+        self.request_duration
+            .get_or_create(&labels)
+            .observe(wall.as_secs_f64());
+        self.request_cpu
+            .get_or_create(&labels)
+            .observe(cpu.as_secs_f64());
+        if outcome.starts_with("exceeded") {
+            self.limit_violations
+                .get_or_create(&LimitLabels {
+                    worker: worker.to_string(),
+                    limit: outcome.to_string(),
+                })
+                .inc();
+        }
+    }
+
+    pub fn kv_read(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.kv_reads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    pub fn cache_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    pub fn connection(&self, protocol: &'static str) {
+        self.connections
+            .get_or_create(&ProtocolLabels { protocol })
+            .inc();
+    }
+
+    pub fn isolate_evicted(&self, reason: &'static str, count: usize) {
+        self.isolates_evicted
+            .get_or_create(&ReasonLabels { reason })
+            .inc_by(count as u64);
+    }
+}

@@ -1,0 +1,85 @@
+//! Usage metering: per worker version and hour, the requests, CPU and wall
+//! time, subrequests, KV operations and bytes in and out. Requests add to
+//! counters in memory (a short lock, no I/O); a background task adds them to
+//! the store's hourly rows every flush interval, where the counts of every
+//! node meet. A failed flush keeps the counts for the next one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::store::operations::UsageRow;
+use crate::store::Store;
+
+/// The counts of this node not yet flushed, by (worker, version, hour).
+#[derive(Default)]
+pub struct UsageMeter {
+    pending: Mutex<HashMap<(String, String, i64), UsageRow>>,
+    /// Off until a store to flush to is attached: a node without one
+    /// keeps no usage.
+    enabled: OnceLock<()>,
+}
+
+impl UsageMeter {
+    pub fn global() -> &'static UsageMeter {
+        static METER: OnceLock<UsageMeter> = OnceLock::new();
+        METER.get_or_init(UsageMeter::default)
+    }
+
+    /// Adds to the current hour's counts of `worker`'s `version`.
+    pub fn record(&self, worker: &str, version: &str, count: impl FnOnce(&mut UsageRow)) {
+        if self.enabled.get().is_none() {
+            return;
+        }
+        let hour = crate::clock::unix_now().div_euclid(3600) * 3600;
+        let mut pending = self.pending.lock().expect("usage lock");
+        let row = pending
+            .entry((worker.to_string(), version.to_string(), hour))
+            .or_insert_with(|| UsageRow {
+                worker: worker.to_string(),
+                version: version.to_string(),
+                hour,
+                ..Default::default()
+            });
+        count(row);
+    }
+
+    /// Adds the pending counts to the store; on failure they stay pending.
+    pub async fn flush(&self, store: &dyn Store) {
+        let rows: Vec<UsageRow> = {
+            let mut pending = self.pending.lock().expect("usage lock");
+            std::mem::take(&mut *pending).into_values().collect()
+        };
+        if rows.is_empty() {
+            return;
+        }
+        if let Err(error) = store.add_usage(&rows).await {
+            tracing::warn!(%error, rows = rows.len(), "cannot record usage; will retry");
+            let mut pending = self.pending.lock().expect("usage lock");
+            for row in rows {
+                pending
+                    .entry((row.worker.clone(), row.version.clone(), row.hour))
+                    .or_insert_with(|| UsageRow {
+                        worker: row.worker.clone(),
+                        version: row.version.clone(),
+                        hour: row.hour,
+                        ..Default::default()
+                    })
+                    .add(&row);
+            }
+        }
+    }
+
+    /// Starts recording, and flushing to `store` every `interval`.
+    pub fn start_flushing(&'static self, store: Arc<dyn Store>, interval: Duration) {
+        let _ = self.enabled.set(());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                self.flush(store.as_ref()).await;
+            }
+        });
+    }
+}
