@@ -12,6 +12,7 @@ const {
   ObjectDefineProperty,
   ObjectSetPrototypeOf,
   ReflectConstruct,
+  SafeWeakMap,
   StringPrototypeToLowerCase,
   StringPrototypeToUpperCase,
   JSONStringify,
@@ -115,11 +116,31 @@ function adjustingConstructor(Original, name, construct) {
 }
 
 adjustingConstructor(DenoRequest, "Request", constructRequest);
-adjustingConstructor(
-  DenoResponse,
-  "Response",
-  (newTarget, [body, init, ...rest]) => ReflectConstruct(DenoResponse, [responseBody(body, init), init, ...rest], newTarget),
-);
+/** The `webSocket` a 101 Response carries (see 08_websocket.js). */
+const responseWebSockets = new SafeWeakMap();
+
+export function responseWebSocket(response) {
+  return responseWebSockets.get(response) ?? null;
+}
+
+adjustingConstructor(DenoResponse, "Response", (newTarget, [body, init, ...rest]) => {
+  const response = ReflectConstruct(DenoResponse, [responseBody(body, init), init, ...rest], newTarget);
+  if (init !== null && typeof init === "object" && init.webSocket !== undefined && init.webSocket !== null) {
+    if (init.status !== 101) {
+      throw new RangeError("A Response with a webSocket must have status 101");
+    }
+    responseWebSockets.set(response, init.webSocket);
+  }
+  return response;
+});
+
+ObjectDefineProperty(DenoResponse.prototype, "webSocket", {
+  get() {
+    return responseWebSocket(this);
+  },
+  enumerable: true,
+  configurable: true,
+});
 
 /** Only the formats the Compression Streams standard names (Deno also takes "brotli"). */
 const COMPRESSION_FORMATS = ["deflate", "deflate-raw", "gzip"];

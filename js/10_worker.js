@@ -12,12 +12,14 @@ import {
   op_ridge_pipe_response_body,
   op_ridge_respond,
   op_ridge_respond_error,
+  op_ridge_respond_websocket,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
 import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
-import { requestInit } from "ext:ridge/02_workers_compat.js";
+import { requestInit, responseWebSocket } from "ext:ridge/02_workers_compat.js";
 import { kvBinding } from "ext:ridge/06_kv.js";
 import "ext:ridge/07_cache.js";
+import { clientEndRid } from "ext:ridge/08_websocket.js";
 
 const {
   ArrayPrototypePush,
@@ -377,6 +379,11 @@ function sendResponse(rid, response) {
   }
   const inner = toInnerResponse(response);
   const headers = wireHeaderList(inner);
+  const webSocket = responseWebSocket(response);
+  if (webSocket !== null) {
+    op_ridge_respond_websocket(rid, headers, clientEndRid(webSocket));
+    return;
+  }
   const body = inner.body;
   if (body === null) {
     op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, false);

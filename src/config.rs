@@ -81,6 +81,11 @@ pub struct Limits {
     pub request_body_mb: u64,
     /// CPU time for evaluating the worker's top-level code, in milliseconds.
     pub startup_cpu_ms: u64,
+    /// Largest WebSocket message, either way, in KiB.
+    pub websocket_message_kb: u64,
+    /// A WebSocket with no message either way for this long is closed, in
+    /// seconds.
+    pub websocket_idle_s: u64,
 }
 
 impl Default for Limits {
@@ -92,6 +97,8 @@ impl Default for Limits {
             subrequests: 50,
             request_body_mb: 100,
             startup_cpu_ms: 400,
+            websocket_message_kb: 1024,
+            websocket_idle_s: 300,
         }
     }
 }
@@ -107,6 +114,8 @@ impl Limits {
             subrequests: 100_000,
             request_body_mb: self.request_body_mb,
             startup_cpu_ms: 3_600_000,
+            websocket_message_kb: self.websocket_message_kb,
+            websocket_idle_s: 24 * 3600,
         }
     }
 }

@@ -44,7 +44,8 @@ pub fn parse(expression: &str) -> Result<Cron, String> {
 fn due(cron: &Cron, after: i64, until: i64) -> Option<i64> {
     let until_time = DateTime::<Utc>::from_timestamp_millis(until)?;
     let point = cron.find_previous_occurrence(&until_time, true).ok()?;
-    let point = point.timestamp_millis();
+    // Whole seconds: croner keeps the milliseconds of the time it started from.
+    let point = point.timestamp() * 1000;
     (point > after).then_some(point)
 }
 

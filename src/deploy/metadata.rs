@@ -71,6 +71,8 @@ impl VersionMetadata {
             ("limits.memory_mb", limits.memory_mb),
             ("limits.wall_ms", limits.wall_ms),
             ("limits.startup_cpu_ms", limits.startup_cpu_ms),
+            ("limits.websocket_message_kb", limits.websocket_message_kb),
+            ("limits.websocket_idle_s", limits.websocket_idle_s),
         ] {
             if value == 0 {
                 return Err(error(field, "must be greater than 0".into()));

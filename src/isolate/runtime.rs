@@ -21,6 +21,7 @@ use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
 use super::snapshot;
+use crate::ops::websocket::{MaxMessageBytes, OpenSockets};
 use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
 
@@ -225,6 +226,7 @@ impl BlankIsolate {
             let mut state = state.borrow_mut();
             state.put(outbound_permissions());
             state.put(CpuLedger::default());
+            state.put(OpenSockets::default());
             state.put(FrozenClock(clock.clone()));
         }
         runtime
@@ -295,6 +297,9 @@ impl BlankIsolate {
             state.put(WorkerLogContext {
                 worker: version.name.clone(),
             });
+            state.put(MaxMessageBytes(
+                (version.limits.websocket_message_kb * 1024) as usize,
+            ));
             services.install(&mut state, &version);
         }
         let break_on_start = match &services.inspector {
@@ -431,12 +436,14 @@ impl WorkerIsolate {
         let cpu_limit = Duration::from_millis(cpu_ms);
         let memory_mb = self.version.limits.memory_mb;
         let memory_limit = memory_mb as usize * MIB;
-        let ledger = self
-            .runtime
-            .op_state()
-            .borrow()
-            .borrow::<CpuLedger>()
-            .clone();
+        let (ledger, sockets) = {
+            let state = self.runtime.op_state();
+            let state = state.borrow();
+            (
+                state.borrow::<CpuLedger>().clone(),
+                state.borrow::<OpenSockets>().clone(),
+            )
+        };
         let result = poll_fn(|cx| {
             // Date.now() and performance.now() stand still while JS runs.
             self.controls.clock.set(epoch_ms());
@@ -459,7 +466,10 @@ impl WorkerIsolate {
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
             status.memory.set(memory);
-            status.in_flight.set(ledger.in_flight_count());
+            // Open WebSockets keep an isolate busy, like requests.
+            status
+                .in_flight
+                .set(ledger.in_flight_count() + sockets.0.get());
             let exhausted = ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit);
             for record in ledger.take_done() {
                 crate::observe::request_finished(&self.version, &record);
@@ -471,6 +481,11 @@ impl WorkerIsolate {
                     .lock()
                     .expect("limit flag")
                     .get_or_insert(LimitExceeded::Cpu(cpu_ms));
+                return Poll::Ready(Err(None));
+            }
+            // The watchdog stopped JS that no request was charged for (a
+            // WebSocket handler, a timer): the isolate goes all the same.
+            if self.controls.exceeded.lock().expect("limit flag").is_some() {
                 return Poll::Ready(Err(None));
             }
             match poll {
@@ -506,6 +521,8 @@ impl WorkerIsolate {
             StopReason::Limit(limit) => (true, limit.outcome()),
             StopReason::Failed(_) => (false, "isolate failed"),
         };
+        // 1011: the server hit a condition that kept it from going on.
+        ops::websocket::close_all(&mut self.runtime.op_state().borrow_mut(), 1011, &message);
         let failed = ops::fail_in_flight(
             &mut self.runtime.op_state().borrow_mut(),
             &ledger,

@@ -70,6 +70,8 @@ pub enum WorkerReply {
     Error(String),
     /// The worker was stopped for exceeding a limit; the message names it.
     LimitExceeded(String),
+    /// The worker accepted a WebSocket (a 101 with a `webSocket`).
+    WebSocket(super::websocket::WebSocketReply),
 }
 
 #[derive(Debug)]
@@ -153,6 +155,10 @@ impl CpuLedger {
                 done: false,
             },
         );
+    }
+
+    pub(super) fn set_status(&self, rid: ResourceId, status: u16) {
+        self.update(rid, |record| record.status = Some(status));
     }
 
     /// Keeps a console line of a request (for live tail).
@@ -284,7 +290,7 @@ impl Resource for PendingRequest {
 }
 
 impl PendingRequest {
-    fn send(&self, reply: WorkerReply) {
+    pub(super) fn send(&self, reply: WorkerReply) {
         if let Some(sender) = self.reply.borrow_mut().take() {
             // The client may have gone away already; nothing to do then.
             let _ = sender.send(reply);
@@ -389,9 +395,7 @@ pub fn op_ridge_respond(
     streamed: bool,
 ) -> Result<(), deno_core::error::ResourceError> {
     let request = state.resource_table.get::<PendingRequest>(rid)?;
-    state
-        .borrow::<CpuLedger>()
-        .update(rid, |record| record.status = Some(status));
+    state.borrow::<CpuLedger>().set_status(rid, status);
     let body = if streamed {
         let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
         *request.stream.borrow_mut() = Some(sender);

@@ -12,6 +12,7 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod net;
+pub mod websocket;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -46,9 +47,16 @@ deno_core::extension!(
     cache::op_ridge_cache_put,
     cache::op_ridge_cache_delete,
     digest::op_ridge_md5,
+    websocket::op_ridge_ws_pair,
+    websocket::op_ridge_ws_accept,
+    websocket::op_ridge_ws_send_text,
+    websocket::op_ridge_ws_send_binary,
+    websocket::op_ridge_ws_close,
+    websocket::op_ridge_ws_next,
+    websocket::op_ridge_respond_websocket,
   ],
   esm_entry_point = "ext:ridge/10_worker.js",
-  esm = [dir "js", "00_globals.js", "02_workers_compat.js", "06_kv.js", "07_cache.js", "10_worker.js"],
+  esm = [dir "js", "00_globals.js", "02_workers_compat.js", "06_kv.js", "07_cache.js", "08_websocket.js", "10_worker.js"],
   lazy_loaded_js = [dir "js", "ext:deno_net/02_tls.js" = "05_no_client_tls.js"],
 );
 

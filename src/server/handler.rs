@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::body::WireBody;
 use super::router::Router;
+use super::websocket;
 use crate::isolate::limits::LimitExceeded;
 use crate::isolate::Scheduler;
 use crate::observe::metrics::OutcomeLabels;
@@ -108,7 +109,7 @@ impl EdgeHandler {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display + Send,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let host = parts
             .uri
             .authority()
@@ -159,6 +160,11 @@ impl EdgeHandler {
         }
 
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let websocket = websocket::Handshake::from_request(
+            parts.version,
+            &parts.headers,
+            &mut parts.extensions,
+        );
         let mut url = format!("{scheme}://{host}{path_and_query}");
         let mut method = parts.method.to_string();
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
@@ -227,6 +233,9 @@ impl EdgeHandler {
             tracing::warn!(worker = %worker.name, request = request_id, "{limit}");
             return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
         };
+        if let Ok(WorkerReply::WebSocket(reply)) = answer {
+            return websocket::accept(websocket, reply, &worker);
+        }
         self.reply_to_response(answer, &worker, request_id, is_head)
     }
 
@@ -258,7 +267,7 @@ impl EdgeHandler {
         );
         let wall_limit = Duration::from_millis(worker.limits.wall_ms);
         let outcome = match tokio::time::timeout(wall_limit, answer).await {
-            Ok(Ok(WorkerReply::Response(_))) => "ok",
+            Ok(Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_))) => "ok",
             Ok(Ok(WorkerReply::LimitExceeded(message))) => {
                 tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {message}");
                 "exceeded limit"
@@ -315,6 +324,11 @@ impl EdgeHandler {
             Ok(WorkerReply::Error(message)) => {
                 tracing::error!(worker, request = request_id, "{message}");
                 self.error_response(&message)
+            }
+            Ok(WorkerReply::WebSocket(_)) => {
+                let message = "The worker answered a request that is not a WebSocket upgrade with a WebSocket";
+                tracing::error!(worker, request = request_id, "{message}");
+                self.error_response(message)
             }
             Err(_) => {
                 let message = "The worker stopped before it responded";

@@ -12,6 +12,7 @@ pub mod handler;
 pub mod router;
 pub mod tcp;
 pub mod tls;
+pub mod websocket;
 
 pub use edge::{start_edge, Edge, EdgeOptions};
 pub use handler::{EdgeHandler, ErrorDetail};

@@ -42,6 +42,11 @@ pub struct Node {
 
 impl Node {
     pub fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, &[], &[])
+    }
+
+    /// A node with extra `ridge serve` arguments and environment variables.
+    pub fn start_with(backend: &Backend, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut args: Vec<String> = [
             "serve",
             "--listen",
@@ -53,7 +58,10 @@ impl Node {
         .map(|s| s.to_string())
         .collect();
         args.extend(backend.args());
-        let ridge = Ridge::start_with_env(&args, &[("RIDGE_ADMIN_TOKEN", TOKEN)]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut env = env.to_vec();
+        env.push(("RIDGE_ADMIN_TOKEN", TOKEN));
+        let ridge = Ridge::start_with_env(&args, &env);
         let admin = ridge.announced_url("admin API on ");
         Self { ridge, admin }
     }

@@ -262,6 +262,11 @@ impl Drop for TempDir {
 /// `ridge serve` over a temporary workers folder holding copies of the
 /// given worker folders.
 pub fn serve(workers: &[(&str, PathBuf)], extra: &[&str]) -> Ridge {
+    serve_with_env(workers, extra, &[])
+}
+
+/// Like [`serve`], with extra environment variables.
+pub fn serve_with_env(workers: &[(&str, PathBuf)], extra: &[&str], env: &[(&str, &str)]) -> Ridge {
     let dir = TempDir::new();
     for (name, source) in workers {
         copy_dir(source, &dir.path().join(name));
@@ -276,7 +281,7 @@ pub fn serve(workers: &[(&str, PathBuf)], extra: &[&str]) -> Ridge {
         dir.path().join(".data").display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let mut ridge = Ridge::start(&args);
+    let mut ridge = Ridge::start_with_env(&args, env);
     ridge.keep(dir);
     ridge
 }
