@@ -32,6 +32,7 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
     inbox
         .send(RequestHead {
             request_id: 1,
+            route: "*".into(),
             method: "GET".into(),
             url: "http://localhost/?name=bench".into(),
             headers: Vec::new(),

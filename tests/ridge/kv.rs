@@ -525,7 +525,10 @@ async fn namespaces_and_keys_through_the_cli(backend: Backend) {
 on_both_stores!(namespaces_and_keys_through_the_cli);
 
 #[tokio::test]
-async fn writes_on_one_node_reach_another_nodes_cache_within_a_second() {
+async fn writes_on_one_node_reach_another_nodes_cache_promptly() {
+    // A notice arrives in milliseconds; the bound leaves room for a CI
+    // machine busy with other tests.
+    const PROPAGATION_BOUND: Duration = Duration::from_secs(2);
     let backend = Backend::postgres();
     let a = Node::start(&backend);
     let b = Node::start(&backend);
@@ -579,8 +582,8 @@ async fn writes_on_one_node_reach_another_nodes_cache_within_a_second() {
                 break;
             }
             assert!(
-                written.elapsed() < Duration::from_secs(1),
-                "node B still served a stale value a second after the write"
+                written.elapsed() < PROPAGATION_BOUND,
+                "node B still served a stale value {PROPAGATION_BOUND:?} after the write"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -595,7 +598,10 @@ async fn writes_on_one_node_reach_another_nodes_cache_within_a_second() {
     assert_eq!(response.status(), 200);
     let deleted = Instant::now();
     while value_on(&b).await != Value::Null {
-        assert!(deleted.elapsed() < Duration::from_secs(1));
+        assert!(
+            deleted.elapsed() < PROPAGATION_BOUND,
+            "node B still served a deleted key {PROPAGATION_BOUND:?} after the delete"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
