@@ -78,3 +78,27 @@ async fn kv_counter_counts_visits_per_path() {
         serde_json::json!({ "/a": 2, "/b": 1 })
     );
 }
+
+#[tokio::test]
+async fn websocket_echo_answers_and_runs_its_cron_on_demand() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let ridge = Ridge::dev(&root().join("workers/websocket-echo"), &[]);
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/", ridge.addr))
+        .await
+        .unwrap();
+    socket.send(Message::text("hi")).await.unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, Message::text("echo: hi"));
+    socket.close(None).await.unwrap();
+    ridge.wait_for_log("client left: 1005");
+    assert_eq!(
+        ridge.text("/__scheduled?cron=*+*+*+*+*").await,
+        "Ran scheduled event\n"
+    );
+    ridge.wait_for_log("heartbeat for * * * * * at ");
+}
