@@ -11,6 +11,7 @@ import {
   op_ridge_ws_close,
   op_ridge_ws_next,
   op_ridge_ws_pair,
+  op_ridge_ws_release,
   op_ridge_ws_send_binary,
   op_ridge_ws_send_text,
 } from "ext:core/ops";
@@ -22,6 +23,7 @@ const {
   ObjectDefineProperty,
   ObjectPrototypeIsPrototypeOf,
   RangeError,
+  SafeFinalizationRegistry,
   TypeError,
   TypedArrayPrototypeGetBuffer,
   TypedArrayPrototypeGetByteLength,
@@ -101,8 +103,10 @@ class WebSocket extends EventTarget {
 
   close(code = undefined, reason = undefined) {
     this.#checkOpen("close");
-    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) {
-      throw new RangeError(`Invalid WebSocket close code ${code}: use 1000 or a code from 3000 to 4999`);
+    if (code !== undefined && !validCloseCode(code)) {
+      throw new RangeError(
+        `Invalid WebSocket close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`,
+      );
     }
     const text = reason === undefined ? "" : `${reason}`;
     if (new TextEncoder().encode(text).length > 123) {
@@ -114,6 +118,7 @@ class WebSocket extends EventTarget {
   }
 
   #checkOpen(what) {
+    if (what === "close" && this.#state === CLOSED) return;
     if (!this[kServer]) {
       throw new TypeError(`${what}() is for the server end of a WebSocketPair; the client end belongs to the client`);
     }
@@ -151,12 +156,16 @@ class WebSocket extends EventTarget {
 
   #finish(code, reason, wasClean, error) {
     if (this.#state === CLOSED) return;
-    const wasClosing = this.#state === CLOSING;
     this.#state = CLOSED;
+    op_ridge_ws_release(this[kRid]);
+    // 1006: the connection was lost without a close frame.
+    if (code === 1006 && error === null) {
+      error = new Error("The WebSocket connection was lost");
+    }
     if (error !== null) {
       this.#dispatch(new ErrorEvent("error", { error, message: error.message }));
     }
-    this.#dispatch(new CloseEvent("close", { code, reason, wasClean: wasClean || wasClosing }));
+    this.#dispatch(new CloseEvent("close", { code, reason, wasClean: wasClean && code !== 1006 }));
   }
 
   /** Listeners' errors are the worker's: logged, and the socket goes on. */
@@ -183,11 +192,22 @@ defineEventHandler(WebSocket.prototype, "close");
 defineEventHandler(WebSocket.prototype, "error");
 defineEventHandler(WebSocket.prototype, "open");
 
+/** Close codes a worker may send: the standard's, less those only a
+ * stack reports (1004-1006, 1015), and the application range. */
+function validCloseCode(code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/** A pair whose server end is garbage (never accepted, or dropped by the
+ * worker) is released; an accepted end stays alive through its receive loop. */
+const unusedPairs = new SafeFinalizationRegistry((rid) => op_ridge_ws_release(rid));
+
 class WebSocketPair {
   constructor() {
     const rid = op_ridge_ws_pair();
     this[0] = new WebSocket(kCreate, rid, false);
     this[1] = new WebSocket(kCreate, rid, true);
+    unusedPairs.register(this[1], rid);
   }
 }
 

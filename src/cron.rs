@@ -99,7 +99,10 @@ impl CronRunner {
                     continue;
                 };
                 let (handler, claims) = (self.handler.clone(), self.claims.clone());
-                let (worker, expression) = (worker.clone(), expression.clone());
+                let worker = worker.clone();
+                // One claim per run however the expression is spaced (two
+                // versions may write it differently during a rollout).
+                let expression = expression.split_whitespace().collect::<Vec<_>>().join(" ");
                 tokio::spawn(async move {
                     if let Some(store) = claims {
                         match store

@@ -78,6 +78,25 @@ impl VersionMetadata {
                 return Err(error(field, "must be greater than 0".into()));
             }
         }
+        for (field, value, maximum) in [
+            (
+                "limits.websocket_message_kb",
+                limits.websocket_message_kb,
+                32 * 1024,
+            ),
+            (
+                "limits.websocket_idle_s",
+                limits.websocket_idle_s,
+                24 * 3600,
+            ),
+        ] {
+            if value > maximum {
+                return Err(error(
+                    field,
+                    format!("is {value}, more than the {maximum} maximum"),
+                ));
+            }
+        }
         if limits.memory_mb > 4096 {
             return Err(error(
                 "limits.memory_mb",

@@ -469,7 +469,7 @@ impl WorkerIsolate {
             // Open WebSockets keep an isolate busy, like requests.
             status
                 .in_flight
-                .set(ledger.in_flight_count() + sockets.0.get());
+                .set(ledger.in_flight_count() + sockets.open_count());
             let exhausted = ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit);
             for record in ledger.take_done() {
                 crate::observe::request_finished(&self.version, &record);

@@ -127,9 +127,10 @@ pub struct ConsoleLine {
     pub timestamp_ms: i64,
 }
 
-/// Console lines kept per request: a worker that logs in a loop must not
-/// grow a record without bound.
+/// Console output kept per request: a worker that logs in a loop (or logs
+/// huge strings) must not grow a record without bound.
 const MAX_CONSOLE_LINES: usize = 512;
+const MAX_CONSOLE_BYTES: usize = 256 * 1024;
 
 /// The requests an isolate is handling, with the CPU time charged to each,
 /// so the CPU limit applies per request (see `isolate/limits.rs`).
@@ -161,12 +162,24 @@ impl CpuLedger {
         self.update(rid, |record| record.status = Some(status));
     }
 
-    /// Keeps a console line of a request (for live tail).
-    pub fn note_console(&self, rid: ResourceId, line: ConsoleLine) {
+    /// Keeps a console line of a request (for live tail), within the
+    /// per-request bounds; the line that crosses them is cut short.
+    pub fn note_console(&self, rid: ResourceId, mut line: ConsoleLine) {
         self.update(rid, |record| {
-            if record.console.len() < MAX_CONSOLE_LINES {
-                record.console.push(line);
+            let used: usize = record.console.iter().map(|l| l.message.len()).sum();
+            let room = MAX_CONSOLE_BYTES.saturating_sub(used);
+            if record.console.len() >= MAX_CONSOLE_LINES || room == 0 {
+                return;
             }
+            if line.message.len() > room {
+                let mut end = room;
+                while !line.message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                line.message.truncate(end);
+                line.message.push_str("… [truncated]");
+            }
+            record.console.push(line);
         });
     }
 

@@ -49,6 +49,7 @@ deno_core::extension!(
     digest::op_ridge_md5,
     websocket::op_ridge_ws_pair,
     websocket::op_ridge_ws_accept,
+    websocket::op_ridge_ws_release,
     websocket::op_ridge_ws_send_text,
     websocket::op_ridge_ws_send_binary,
     websocket::op_ridge_ws_close,

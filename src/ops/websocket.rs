@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use deno_core::op2;
@@ -25,8 +27,11 @@ use tokio::sync::mpsc;
 use super::http::{CpuLedger, PendingRequest, WorkerReply};
 
 /// Messages a worker may queue for a client before `send()` fails: a
-/// worker that sends faster than its client reads must not fill memory.
+/// worker that sends faster than its client reads must not fill memory
+/// (queued bytes are bounded too, see [`queue_limit`]).
 const SEND_QUEUE: usize = 1024;
+/// WebSocket pairs an isolate may hold at once.
+const MAX_PAIRS: usize = 1024;
 /// Messages from the client waiting for the worker.
 const RECEIVE_QUEUE: usize = 16;
 
@@ -49,15 +54,32 @@ pub struct WebSocketReply {
     pub to_client: mpsc::Receiver<WsMessage>,
     /// What the client sends.
     pub from_client: mpsc::Sender<WsMessage>,
+    /// Bytes queued in `to_client`: the relay subtracts what it takes.
+    pub queued: Arc<AtomicUsize>,
 }
 
 /// The largest message, in bytes, a worker may send (set per isolate).
 pub struct MaxMessageBytes(pub usize);
 
-/// Open WebSockets of an isolate: an isolate with open sockets is busy,
-/// so it is not dropped as idle.
+/// The WebSockets of an isolate: `open` (accepted and not yet closed)
+/// keep the isolate busy, so it is not dropped as idle; `pairs` counts
+/// every pair alive, to bound them.
 #[derive(Clone, Default)]
-pub struct OpenSockets(pub Rc<Cell<usize>>);
+pub struct OpenSockets {
+    pub open: Rc<Cell<usize>>,
+    pairs: Rc<Cell<usize>>,
+}
+
+impl OpenSockets {
+    pub fn open_count(&self) -> usize {
+        self.open.get()
+    }
+}
+
+/// Bytes a worker may have queued for one client: a few messages' worth.
+fn queue_limit(max_message: usize) -> usize {
+    max_message.saturating_mul(4).max(1024 * 1024)
+}
 
 /// The server end of a pair, in the isolate's resource table.
 struct WebSocketResource {
@@ -65,6 +87,7 @@ struct WebSocketResource {
     from_client: AsyncRefCell<mpsc::Receiver<WsMessage>>,
     /// The connection's ends, until the worker returns the client end.
     client_ends: RefCell<Option<(mpsc::Receiver<WsMessage>, mpsc::Sender<WsMessage>)>>,
+    queued: Arc<AtomicUsize>,
     open: OpenSockets,
     counted: Cell<bool>,
     cancel: CancelHandle,
@@ -83,29 +106,45 @@ impl Resource for WebSocketResource {
 impl Drop for WebSocketResource {
     fn drop(&mut self) {
         if self.counted.get() {
-            self.open.0.set(self.open.0.get().saturating_sub(1));
+            self.open.open.set(self.open.open.get().saturating_sub(1));
         }
+        self.open.pairs.set(self.open.pairs.get().saturating_sub(1));
     }
 }
 
 /// Makes a pair; returns the rid both JS ends share.
 #[op2(fast)]
 #[smi]
-pub fn op_ridge_ws_pair(state: &mut OpState) -> ResourceId {
-    let (to_client, to_client_rx) = mpsc::channel(SEND_QUEUE);
-    let (from_client_tx, from_client) = mpsc::channel(RECEIVE_QUEUE);
+pub fn op_ridge_ws_pair(state: &mut OpState) -> Result<ResourceId, JsErrorBox> {
     let open = state
         .try_borrow::<OpenSockets>()
         .cloned()
         .unwrap_or_default();
-    state.resource_table.add(WebSocketResource {
+    if open.pairs.get() >= MAX_PAIRS {
+        return Err(JsErrorBox::range_error(format!(
+            "A worker may hold at most {MAX_PAIRS} WebSocket pairs at once; close some first"
+        )));
+    }
+    open.pairs.set(open.pairs.get() + 1);
+    let (to_client, to_client_rx) = mpsc::channel(SEND_QUEUE);
+    let (from_client_tx, from_client) = mpsc::channel(RECEIVE_QUEUE);
+    Ok(state.resource_table.add(WebSocketResource {
         to_client,
         from_client: AsyncRefCell::new(from_client),
         client_ends: RefCell::new(Some((to_client_rx, from_client_tx))),
+        queued: Arc::default(),
         open,
         counted: Cell::new(false),
         cancel: CancelHandle::new(),
-    })
+    }))
+}
+
+/// Forgets a pair the worker is done with (closed, or never used).
+#[op2(fast)]
+pub fn op_ridge_ws_release(state: &mut OpState, #[smi] socket: ResourceId) {
+    if let Ok(resource) = state.resource_table.take::<WebSocketResource>(socket) {
+        resource.cancel.cancel();
+    }
 }
 
 /// Answers request `rid` with a 101 and hands the client end of pair
@@ -117,6 +156,10 @@ pub fn op_ridge_respond_websocket(
     #[serde] headers: Vec<(ByteString, ByteString)>,
     #[smi] socket: ResourceId,
 ) -> Result<(), JsErrorBox> {
+    let request = state
+        .resource_table
+        .get::<PendingRequest>(rid)
+        .map_err(JsErrorBox::from_err)?;
     let resource = state
         .resource_table
         .get::<WebSocketResource>(socket)
@@ -126,15 +169,12 @@ pub fn op_ridge_respond_websocket(
             "This WebSocket was already returned in a Response",
         ));
     };
-    let request = state
-        .resource_table
-        .get::<PendingRequest>(rid)
-        .map_err(JsErrorBox::from_err)?;
     state.borrow::<CpuLedger>().set_status(rid, 101);
     request.send(WorkerReply::WebSocket(WebSocketReply {
         headers,
         to_client,
         from_client,
+        queued: resource.queued.clone(),
     }));
     Ok(())
 }
@@ -150,7 +190,7 @@ pub fn op_ridge_ws_accept(
         .get::<WebSocketResource>(socket)
         .map_err(JsErrorBox::from_err)?;
     if !resource.counted.replace(true) {
-        resource.open.0.set(resource.open.0.get() + 1);
+        resource.open.open.set(resource.open.open.get() + 1);
     }
     Ok(())
 }
@@ -173,17 +213,24 @@ fn queue(state: &OpState, socket: ResourceId, message: WsMessage) -> Result<(), 
             "WebSocket message of {size} bytes is larger than the {limit} byte limit"
         )));
     }
-    resource
-        .to_client
-        .try_send(message)
-        .map_err(|error| match error {
+    let queued = resource.queued.load(Ordering::Relaxed);
+    if queued + size > queue_limit(limit) {
+        return Err(JsErrorBox::generic(format!(
+            "WebSocket send buffer is full ({queued} bytes waiting): the client is not reading"
+        )));
+    }
+    resource.queued.fetch_add(size, Ordering::Relaxed);
+    resource.to_client.try_send(message).map_err(|error| {
+        resource.queued.fetch_sub(size, Ordering::Relaxed);
+        match error {
             mpsc::error::TrySendError::Full(_) => JsErrorBox::generic(format!(
                 "WebSocket send queue is full ({SEND_QUEUE} messages): the client is not reading"
             )),
             mpsc::error::TrySendError::Closed(_) => {
                 JsErrorBox::generic("The WebSocket's connection is closed")
             }
-        })
+        }
+    })
 }
 
 #[op2(fast)]

@@ -7,6 +7,7 @@
 //! closes with 1001, and a worker that goes away (evicted, or stopped for
 //! a limit) closes it with 1001 or the code the isolate gave.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,6 +141,7 @@ where
     let WebSocketReply {
         mut to_client,
         from_client,
+        queued,
         ..
     } = reply;
     let idle = tokio::time::sleep(limits.idle);
@@ -170,17 +172,32 @@ where
                         return;
                     }
                 };
-                // Backpressure: a worker that reads slowly slows the client down.
-                if from_client.send(message).await.is_err() {
-                    let _ = socket.send(close(1001, "the worker is no longer running")).await;
-                    return;
+                // Backpressure: a worker that reads slowly slows the client
+                // down, but one that stops reading ends the socket.
+                match tokio::time::timeout(limits.idle, from_client.send(message)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => {
+                        let _ = socket.send(close(1001, "the worker is no longer running")).await;
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = socket.send(close(1001, "the worker stopped reading")).await;
+                        return;
+                    }
                 }
             }
             outgoing = to_client.recv() => {
-                idle.as_mut().reset(tokio::time::Instant::now() + limits.idle);
+                // Only the client's traffic keeps a socket from idling out:
+                // a worker cannot keep one open by talking to itself.
                 let message = match outgoing {
-                    Some(WsMessage::Text(text)) => Message::text(text),
-                    Some(WsMessage::Binary(data)) => Message::binary(data),
+                    Some(WsMessage::Text(text)) => {
+                        queued.fetch_sub(text.len(), Ordering::Relaxed);
+                        Message::text(text)
+                    }
+                    Some(WsMessage::Binary(data)) => {
+                        queued.fetch_sub(data.len(), Ordering::Relaxed);
+                        Message::binary(data)
+                    }
                     Some(WsMessage::Close(frame)) => {
                         let message = match frame {
                             Some((code, reason)) => close(code, &reason),
@@ -205,8 +222,9 @@ where
                         return;
                     }
                 };
-                if socket.send(message).await.is_err() {
-                    let _ = from_client.send(WsMessage::Close(Some((1006, String::new())))).await;
+                // A client that stops reading ends the socket.
+                if !matches!(tokio::time::timeout(limits.idle, socket.send(message)).await, Ok(Ok(()))) {
+                    let _ = from_client.try_send(WsMessage::Close(Some((1006, String::new()))));
                     return;
                 }
             }
