@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS ridge_cron_runs (
     claimed_at BIGINT NOT NULL,
     PRIMARY KEY (worker, cron, scheduled_ms)
 );
+CREATE INDEX IF NOT EXISTS ridge_cron_runs_claimed_at ON ridge_cron_runs (claimed_at);
 CREATE TABLE IF NOT EXISTS ridge_usage (
     worker TEXT NOT NULL,
     version TEXT NOT NULL,

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS cron_runs (
     claimed_at INTEGER NOT NULL,
     PRIMARY KEY (worker, cron, scheduled_ms)
 );
+CREATE INDEX IF NOT EXISTS cron_runs_claimed_at ON cron_runs (claimed_at);
 CREATE TABLE IF NOT EXISTS usage (
     worker TEXT NOT NULL,
     version TEXT NOT NULL,
