@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use moka::sync::Cache;
-use moka::Expiry;
+
+use crate::ttl::{EntryTtl, HasTtl};
 
 /// How long a response without `Cache-Control` max-age or `Expires` stays,
 /// as Cloudflare's default edge TTL for cacheable statuses.
@@ -124,26 +125,9 @@ pub fn storage_ttl(headers: &[(String, String)], now: SystemTime) -> Option<Dura
     Some(DEFAULT_TTL)
 }
 
-struct StoredTtl;
-
-impl Expiry<String, Arc<StoredResponse>> for StoredTtl {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Arc<StoredResponse>,
-        _now: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &String,
-        value: &Arc<StoredResponse>,
-        _now: std::time::Instant,
-        _current: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.ttl)
+impl HasTtl for StoredResponse {
+    fn ttl(&self) -> Duration {
+        self.ttl
     }
 }
 
@@ -215,7 +199,7 @@ impl HttpCache {
                     .try_into()
                     .unwrap_or(u32::MAX)
             })
-            .expire_after(StoredTtl)
+            .expire_after(EntryTtl)
             .build();
         Arc::new(Self {
             entries,

@@ -18,4 +18,5 @@ pub mod observe;
 pub mod ops;
 pub mod server;
 pub mod store;
+pub mod ttl;
 pub mod worker;

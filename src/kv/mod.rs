@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use moka::sync::Cache;
-use moka::Expiry;
 
 use crate::clock::Clock;
 use crate::config::KvNamespaceBinding;
 use crate::store::kv::{KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use crate::store::StoreError;
+use crate::ttl::{EntryTtl, HasTtl};
 
 pub const MAX_KEY_BYTES: usize = 512;
 pub const MAX_VALUE_BYTES: usize = 25 * 1024 * 1024;
@@ -140,26 +140,9 @@ struct Cached {
     ttl: Duration,
 }
 
-struct CachedTtl;
-
-impl Expiry<String, Cached> for CachedTtl {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Cached,
-        _now: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &String,
-        value: &Cached,
-        _now: std::time::Instant,
-        _current: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.ttl)
+impl HasTtl for Cached {
+    fn ttl(&self) -> Duration {
+        self.ttl
     }
 }
 
@@ -200,7 +183,7 @@ impl Kv {
                     + 64;
                 size.try_into().unwrap_or(u32::MAX)
             })
-            .expire_after(CachedTtl)
+            .expire_after(EntryTtl)
             .build();
         let kv = Arc::new(Self {
             store,
