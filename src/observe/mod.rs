@@ -23,38 +23,40 @@ pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
     let wall = record.started.elapsed();
     let status = record.status.unwrap_or(500);
     let scheduled = record.method == SCHEDULED_METHOD;
-    let url = url::Url::parse(&record.url).ok();
-    let path = url
-        .as_ref()
-        .map_or_else(|| record.url.clone(), |u| u.path().to_string());
     let wall_ms = wall.as_secs_f64() * 1000.0;
     let cpu_ms = record.cpu.as_secs_f64() * 1000.0;
     let cron = scheduled
         .then(|| {
-            url.as_ref()?
+            url::Url::parse(&record.url)
+                .ok()?
                 .query_pairs()
                 .find(|(name, _)| name == "cron")
                 .map(|(_, value)| value.into_owned())
         })
         .flatten();
     let event = if scheduled { "scheduled" } else { "fetch" };
-    tracing::info!(
-        target: "ridge::request",
-        worker = %version.name,
-        version = %version.version_id,
-        request = record.request_id,
-        route = %record.route,
-        event,
-        method = %record.method,
-        path = %path,
-        status,
-        wall_ms = format!("{wall_ms:.1}"),
-        cpu_ms = format!("{cpu_ms:.2}"),
-        subrequests = record.subrequests,
-        outcome = record.outcome,
-        "{} {path} {status} {wall_ms:.1} ms (CPU {cpu_ms:.2} ms)",
-        if scheduled { "cron" } else { record.method.as_str() },
-    );
+    // Off by default in `ridge serve`: then the URL is not even parsed.
+    if tracing::enabled!(target: "ridge::request", tracing::Level::INFO) {
+        let path = url::Url::parse(&record.url)
+            .map_or_else(|_| record.url.clone(), |u| u.path().to_string());
+        tracing::info!(
+            target: "ridge::request",
+            worker = %version.name,
+            version = %version.version_id,
+            request = record.request_id,
+            route = %record.route,
+            event,
+            method = %record.method,
+            path = %path,
+            status,
+            wall_ms = format!("{wall_ms:.1}"),
+            cpu_ms = format!("{cpu_ms:.2}"),
+            subrequests = record.subrequests,
+            outcome = record.outcome,
+            "{} {path} {status} {wall_ms:.1} ms (CPU {cpu_ms:.2} ms)",
+            if scheduled { "cron" } else { record.method.as_str() },
+        );
+    }
 
     Metrics::global().request_finished(&version.name, status, record.outcome, wall, record.cpu);
 

@@ -11,10 +11,24 @@ use std::time::Duration;
 use crate::store::operations::UsageRow;
 use crate::store::Store;
 
+type Pending = HashMap<(String, String, i64), UsageRow>;
+
+/// The pending row of `worker`'s `version` for `hour`, created empty.
+fn row<'a>(pending: &'a mut Pending, worker: &str, version: &str, hour: i64) -> &'a mut UsageRow {
+    pending
+        .entry((worker.to_string(), version.to_string(), hour))
+        .or_insert_with(|| UsageRow {
+            worker: worker.to_string(),
+            version: version.to_string(),
+            hour,
+            ..Default::default()
+        })
+}
+
 /// The counts of this node not yet flushed, by (worker, version, hour).
 #[derive(Default)]
 pub struct UsageMeter {
-    pending: Mutex<HashMap<(String, String, i64), UsageRow>>,
+    pending: Mutex<Pending>,
     /// Off until a store to flush to is attached: a node without one
     /// keeps no usage.
     enabled: OnceLock<()>,
@@ -33,15 +47,7 @@ impl UsageMeter {
         }
         let hour = crate::clock::unix_now().div_euclid(3600) * 3600;
         let mut pending = self.pending.lock().expect("usage lock");
-        let row = pending
-            .entry((worker.to_string(), version.to_string(), hour))
-            .or_insert_with(|| UsageRow {
-                worker: worker.to_string(),
-                version: version.to_string(),
-                hour,
-                ..Default::default()
-            });
-        count(row);
+        count(row(&mut pending, worker, version, hour));
     }
 
     /// Adds the pending counts to the store; on failure they stay pending.
@@ -56,16 +62,8 @@ impl UsageMeter {
         if let Err(error) = store.add_usage(&rows).await {
             tracing::warn!(%error, rows = rows.len(), "cannot record usage; will retry");
             let mut pending = self.pending.lock().expect("usage lock");
-            for row in rows {
-                pending
-                    .entry((row.worker.clone(), row.version.clone(), row.hour))
-                    .or_insert_with(|| UsageRow {
-                        worker: row.worker.clone(),
-                        version: row.version.clone(),
-                        hour: row.hour,
-                        ..Default::default()
-                    })
-                    .add(&row);
+            for unsent in &rows {
+                row(&mut pending, &unsent.worker, &unsent.version, unsent.hour).add(unsent);
             }
         }
     }

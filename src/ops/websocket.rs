@@ -307,14 +307,10 @@ pub fn close_all(state: &mut OpState, code: u16, reason: &str) {
         .collect();
     for rid in sockets {
         if let Ok(socket) = state.resource_table.take::<WebSocketResource>(rid) {
-            // Close reasons are limited to 123 bytes.
-            let mut reason = reason.to_string();
-            while reason.len() > 123 {
-                reason.pop();
-            }
+            // The relay cuts the reason to what a close frame holds.
             let _ = socket
                 .to_client
-                .try_send(WsMessage::Close(Some((code, reason))));
+                .try_send(WsMessage::Close(Some((code, reason.to_string()))));
         }
     }
 }

@@ -126,10 +126,15 @@ struct Limits {
     idle: Duration,
 }
 
+/// A close frame; the reason is cut to the 123 bytes a frame holds.
 fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code: CloseCode::from(code),
-        reason: reason.to_string().into(),
+        reason: reason[..end].to_string().into(),
     }))
 }
 
@@ -164,7 +169,7 @@ where
                     Some(Err(WsError::Capacity(error))) => {
                         let reason = format!("message too big: {error}");
                         let _ = from_client.send(WsMessage::Close(Some((1009, reason.clone())))).await;
-                        let _ = socket.send(close(1009, &truncate(&reason))).await;
+                        let _ = socket.send(close(1009, &reason)).await;
                         return;
                     }
                     Some(Err(_)) | None => {
@@ -236,13 +241,4 @@ where
             }
         }
     }
-}
-
-/// Close reasons are limited to 123 bytes.
-fn truncate(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_string()
 }
