@@ -38,6 +38,7 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
             headers: Vec::new(),
             body: None,
             reply,
+            trace: None,
         })
         .unwrap();
     let requests = RequestInbox::new(requests);

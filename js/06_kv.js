@@ -15,6 +15,7 @@ import {
   op_ridge_kv_put_stream,
 } from "ext:core/ops";
 import { internals } from "ext:ridge/00_globals.js";
+import { SPAN_KV, traced } from "ext:ridge/04_trace.js";
 
 const {
   ArrayBufferIsView,
@@ -126,10 +127,13 @@ function valueBytes(value) {
 
 export class KvNamespace {
   #index;
+  /** The binding's name in `env`, for trace spans. */
+  #binding;
 
-  constructor(token, index) {
+  constructor(token, index, binding) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor: KV namespaces come from env bindings");
     this.#index = index;
+    this.#binding = binding;
   }
 
   /** [state, bytes, metadata, cacheHit], state 1 = missing, 2 = found. */
@@ -138,13 +142,33 @@ export class KvNamespace {
     return cached[0] === 0 ? await op_ridge_kv_get(this.#index, key, cacheTtl) : cached;
   }
 
-  async get(key, options) {
+  get(key, options) {
+    return traced(SPAN_KV, "get", this.#binding, () => this.#get(key, options));
+  }
+
+  getWithMetadata(key, options) {
+    return traced(SPAN_KV, "getWithMetadata", this.#binding, () => this.#getWithMetadata(key, options));
+  }
+
+  put(key, value, options = undefined) {
+    return traced(SPAN_KV, "put", this.#binding, () => this.#put(key, value, options));
+  }
+
+  delete(key) {
+    return traced(SPAN_KV, "delete", this.#binding, () => this.#delete(key));
+  }
+
+  list(options = undefined) {
+    return traced(SPAN_KV, "list", this.#binding, () => this.#list(options));
+  }
+
+  async #get(key, options) {
     const { type, cacheTtl } = readGetOptions(options);
     const read = await this.#read(`${key}`, cacheTtl);
     return read[0] === 1 ? null : decodeValue(read[1], type);
   }
 
-  async getWithMetadata(key, options) {
+  async #getWithMetadata(key, options) {
     const { type, cacheTtl } = readGetOptions(options);
     const read = await this.#read(`${key}`, cacheTtl);
     if (read[0] === 1) return { value: null, metadata: null, cacheStatus: null };
@@ -155,7 +179,7 @@ export class KvNamespace {
     };
   }
 
-  async put(key, value, options = undefined) {
+  async #put(key, value, options = undefined) {
     key = `${key}`;
     let expiration = NaN;
     let expirationTtl = NaN;
@@ -184,11 +208,11 @@ export class KvNamespace {
     }
   }
 
-  async delete(key) {
+  async #delete(key) {
     await op_ridge_kv_delete(this.#index, `${key}`);
   }
 
-  async list(options = undefined) {
+  async #list(options = undefined) {
     let prefix = "";
     let limit = NaN;
     let cursor = "";
@@ -215,6 +239,6 @@ export class KvNamespace {
 }
 
 /** The env value of KV binding number `index`. */
-export function kvBinding(index) {
-  return new KvNamespace(kConstruct, index);
+export function kvBinding(index, binding) {
+  return new KvNamespace(kConstruct, index, binding);
 }

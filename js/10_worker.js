@@ -17,6 +17,7 @@ import {
 } from "ext:core/ops";
 import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
 import { requestInit, responseWebSocket } from "ext:ridge/02_workers_compat.js";
+import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/04_trace.js";
 import { kvBinding } from "ext:ridge/06_kv.js";
 import "ext:ridge/07_cache.js";
 import { clientEndRid } from "ext:ridge/08_websocket.js";
@@ -36,7 +37,7 @@ const {
   TypeError,
 } = primordials;
 const { InnerBody } = internals.body;
-const { fromInnerRequest } = internals.request;
+const { fromInnerRequest, Request } = internals.request;
 const { ResponsePrototype, toInnerResponse, wireHeaderList } = internals.response;
 const { readableStreamForRid, resourceForReadableStream, ReadableStreamPrototype } = internals.streams;
 const { Event } = internals.event;
@@ -217,7 +218,18 @@ function fetch(input, init = undefined) {
       );
     }
   }
-  return fetchImpl(input, requestInit(init));
+  if (!tracesExported()) return fetchImpl(input, requestInit(init));
+  let request;
+  try {
+    request = new Request(input, requestInit(init));
+  } catch (error) {
+    return PromiseReject(error);
+  }
+  return traced(SPAN_FETCH, request.method, request.url, (span) => {
+    // A traced subrequest carries the trace on to whatever it calls.
+    if (span >= 0) request.headers.set("traceparent", traceparentFor(span));
+    return fetchImpl(request);
+  }, (response) => response.status);
 }
 
 ObjectDefineProperty(globalThis, "fetch", { value: fetch, enumerable: true, configurable: true, writable: true });
@@ -243,8 +255,9 @@ function start(namespace, envJson, configJson) {
   const configured = JSONParse(configJson);
   limits.subrequests = configured.subrequests;
   limits.wallMs = configured.wallMs;
+  setTraceExport(configured.traces);
   for (let index = 0; index < configured.kv.length; index++) {
-    env[configured.kv[index]] = kvBinding(index);
+    env[configured.kv[index]] = kvBinding(index, configured.kv[index]);
   }
   resetTimeOrigin();
   const exported = namespace.default;

@@ -69,7 +69,6 @@ pub struct AdminClient {
 
 impl AdminClient {
     pub fn new(server: &str, token: &str) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         Self {
             server: server.trim_end_matches('/').to_string(),
             token: token.to_string(),

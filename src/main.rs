@@ -20,7 +20,7 @@ use ridge::dev::Reloader;
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge::kv::Kv;
 use ridge::node::Node;
-use ridge::observe::UsageMeter;
+use ridge::observe::{TraceExporter, UsageMeter};
 use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
 use ridge::server::h3::QuicOptions;
@@ -364,6 +364,8 @@ struct DevArgs {
     /// first statement.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", conflicts_with = "inspect")]
     inspect_brk: Option<SocketAddr>,
+    #[command(flatten)]
+    traces: TraceArgs,
 }
 
 #[derive(Args)]
@@ -413,6 +415,31 @@ struct ServeArgs {
     /// How often usage counts are added to the store, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     usage_flush_interval: u64,
+    #[command(flatten)]
+    traces: TraceArgs,
+}
+
+#[derive(Args)]
+struct TraceArgs {
+    /// Export OpenTelemetry traces to this OTLP/HTTP collector (e.g.
+    /// http://127.0.0.1:4318; spans go to /v1/traces under it): a span per
+    /// request, with child spans for subrequests and KV operations, and a
+    /// W3C traceparent on subrequests.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// Share of requests traced (0 to 1) when the caller sent no
+    /// traceparent; a caller's traceparent decides for its requests.
+    #[arg(long, default_value_t = 1.0, value_name = "RATIO")]
+    trace_sample_ratio: f64,
+}
+
+impl TraceArgs {
+    fn install(&self) -> Result<()> {
+        match &self.otlp_endpoint {
+            Some(endpoint) => TraceExporter::install(endpoint, self.trace_sample_ratio),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -543,6 +570,9 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // One TLS provider for every rustls client in the process (admin API
+    // calls, the OTLP trace exporter).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // `ridge dev` logs a line per request; an edge node does not by default
     // (RIDGE_LOG=info,ridge::request=info turns the records on).
     let default_filter = match cli.command {
@@ -963,6 +993,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         allow_hosts: Vec::new(),
     }
     .install();
+    args.traces.install()?;
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let (config, root) = ridge::worker::load_config(&args.path)?;
     let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
@@ -1022,6 +1053,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
     edge.shutdown(SHUTDOWN_DEADLINE).await;
+    tokio::task::spawn_blocking(TraceExporter::flush).await?;
     Ok(())
 }
 
@@ -1068,6 +1100,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         allow_hosts: args.allow_outbound.clone(),
     }
     .install();
+    args.traces.install()?;
     let edge_options = args.tls.edge(args.listen)?;
     let mut admin = None;
     let mut usage_store = None;
@@ -1147,6 +1180,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(store) = usage_store {
         UsageMeter::global().flush(store.as_ref()).await;
     }
+    tokio::task::spawn_blocking(TraceExporter::flush).await?;
     Ok(())
 }
 

@@ -411,6 +411,7 @@ impl WorkerIsolate {
           "subrequests": version.limits.subrequests,
           "wallMs": version.limits.wall_ms,
           "kv": version.kv_namespaces.iter().map(|b| &b.binding).collect::<Vec<_>>(),
+          "traces": crate::observe::TraceExporter::global().is_some(),
         })
         .to_string();
         let args = {

@@ -1,17 +1,19 @@
 //! What a node tells its operators about the work it does: one structured
 //! record per request (tracing, target `ridge::request`), Prometheus metrics
-//! (`metrics.rs`), live tail (`tail.rs`) and usage metering (`usage.rs`).
-//! [`request_finished`] feeds all four from the record an isolate keeps of
-//! each request.
+//! (`metrics.rs`), live tail (`tail.rs`), usage metering (`usage.rs`) and
+//! OpenTelemetry traces (`trace.rs`). [`request_finished`] feeds all five
+//! from the record an isolate keeps of each request.
 
 pub mod metrics;
 pub mod tail;
+pub mod trace;
 pub mod usage;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use metrics::Metrics;
 pub use tail::{TailEvent, TailFilter, TailHub, TailLog};
+pub use trace::TraceExporter;
 pub use usage::UsageMeter;
 
 use crate::ops::{ConsoleLine, RequestRecord};
@@ -66,6 +68,8 @@ pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
         row.wall_us += wall.as_micros() as i64;
         row.subrequests += i64::from(record.subrequests);
     });
+
+    trace::request_finished(version, record);
 
     let hub = TailHub::global();
     if hub.is_watched(&version.name) {

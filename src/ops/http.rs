@@ -27,6 +27,8 @@ use deno_core::ResourceId;
 use deno_core::StringOrBuffer;
 use tokio::sync::{mpsc, oneshot};
 
+use super::trace::TraceContext;
+
 /// Chunks in flight between a streaming response and the client.
 const RESPONSE_CHUNKS_IN_FLIGHT: usize = 4;
 /// Largest chunk read from a worker's response stream at once.
@@ -45,6 +47,8 @@ pub struct RequestHead {
     pub body: Option<RequestBody>,
     /// Where the worker's answer goes.
     pub reply: oneshot::Sender<WorkerReply>,
+    /// Set when traces are exported (`observe/trace.rs`).
+    pub trace: Option<Box<TraceContext>>,
 }
 
 /// A request body streamed from the network side: chunks, or an error
@@ -113,6 +117,8 @@ pub struct RequestRecord {
     pub console: Vec<ConsoleLine>,
     /// Uncaught exceptions, with their stack traces.
     pub exceptions: Vec<String>,
+    /// Its trace, with the child spans its worker opened, when traced.
+    pub trace: Option<Box<TraceContext>>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
 }
@@ -138,7 +144,15 @@ const MAX_CONSOLE_BYTES: usize = 256 * 1024;
 pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, RequestRecord>>>);
 
 impl CpuLedger {
-    fn open(&self, rid: ResourceId, request_id: u64, route: &str, method: &str, url: &str) {
+    fn open(
+        &self,
+        rid: ResourceId,
+        request_id: u64,
+        route: &str,
+        method: &str,
+        url: &str,
+        trace: Option<Box<TraceContext>>,
+    ) {
         self.0.borrow_mut().insert(
             rid,
             RequestRecord {
@@ -153,6 +167,7 @@ impl CpuLedger {
                 subrequests: 0,
                 console: Vec::new(),
                 exceptions: Vec::new(),
+                trace,
                 done: false,
             },
         );
@@ -187,6 +202,17 @@ impl CpuLedger {
         if let Some(record) = self.0.borrow_mut().get_mut(&rid) {
             change(record);
         }
+    }
+
+    /// Changes the trace of request `rid`, if it is traced. Unsampled
+    /// requests keep their spans too, so that subrequests propagate the
+    /// caller's decision; they are just not exported.
+    pub(super) fn update_trace(&self, rid: ResourceId, change: impl FnOnce(&mut TraceContext)) {
+        self.update(rid, |record| {
+            if let Some(trace) = record.trace.as_mut() {
+                change(trace);
+            }
+        });
     }
 
     /// The request is finished; it leaves the ledger after the turn of the
@@ -382,6 +408,7 @@ pub async fn op_ridge_next_request(
         url,
         headers,
         reply,
+        trace,
         ..
     } = head;
     let rid = state.resource_table.add(PendingRequest {
@@ -391,7 +418,7 @@ pub async fn op_ridge_next_request(
     });
     state
         .borrow::<CpuLedger>()
-        .open(rid, request_id, &route, &method, &url);
+        .open(rid, request_id, &route, &method, &url, trace);
     Some((rid, method, url, headers, body_rid))
 }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod net;
+pub mod trace;
 pub mod websocket;
 
 use std::cell::RefCell;
@@ -55,9 +56,12 @@ deno_core::extension!(
     websocket::op_ridge_ws_close,
     websocket::op_ridge_ws_next,
     websocket::op_ridge_respond_websocket,
+    trace::op_ridge_span_start,
+    trace::op_ridge_span_traceparent,
+    trace::op_ridge_span_end,
   ],
   esm_entry_point = "ext:ridge/10_worker.js",
-  esm = [dir "js", "00_globals.js", "02_workers_compat.js", "06_kv.js", "07_cache.js", "08_websocket.js", "10_worker.js"],
+  esm = [dir "js", "00_globals.js", "02_workers_compat.js", "04_trace.js", "06_kv.js", "07_cache.js", "08_websocket.js", "10_worker.js"],
   lazy_loaded_js = [dir "js", "ext:deno_net/02_tls.js" = "05_no_client_tls.js"],
 );
 

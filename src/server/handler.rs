@@ -187,6 +187,9 @@ impl EdgeHandler {
                 url = parsed.into();
             }
         }
+        let trace = crate::observe::trace::start_request(
+            parts.headers.get("traceparent").map(|v| v.as_bytes()),
+        );
         let headers = parts
             .headers
             .iter()
@@ -220,6 +223,7 @@ impl EdgeHandler {
                 headers,
                 body,
                 reply,
+                trace,
             },
         );
 
@@ -263,6 +267,7 @@ impl EdgeHandler {
                 headers: Vec::new(),
                 body: None,
                 reply,
+                trace: crate::observe::trace::start_request(None),
             },
         );
         let wall_limit = Duration::from_millis(worker.limits.wall_ms);

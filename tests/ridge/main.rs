@@ -19,6 +19,7 @@ mod limits;
 mod observability;
 mod routing;
 mod streaming;
+mod traces;
 mod web_api;
 mod websocket;
 mod worker_model;
