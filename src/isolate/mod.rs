@@ -9,7 +9,6 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod typescript;
 pub mod validate;
-pub mod worker_snapshot;
 
 pub use bindings::Services;
 pub use scheduler::{Scheduler, SchedulerOptions};
