@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real `ridge` binary on 127.0.0.1 with
 //! port 0 and talks to it over real sockets with real HTTP clients.
 
+mod accept_any_tls;
 mod support;
 
 #[macro_use]
