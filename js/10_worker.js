@@ -26,6 +26,8 @@ const {
   ArrayPrototypePush,
   JSONParse,
   ObjectDefineProperty,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectSetPrototypeOf,
   ObjectKeys,
   ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
@@ -418,18 +420,34 @@ function sendResponse(rid, response) {
 
 // Rust calls this once per isolate, before the worker's code runs: it hides
 // Deno's internals (deno_core needs them on the global object until the
-// isolate is restored from the snapshot) and hands back `start`.
+// isolate is restored from the snapshot) and hands back `start`, and
+// `reinstate`, which puts the internals back before a worker snapshot is
+// taken (src/isolate/worker_snapshot.rs), so that the worker's snapshot
+// restores as Ridge's own does. Worker code never runs while they are back.
+// By index, with null-prototype descriptors: worker code has run by the
+// time `reinstate` does, and must not reach them through a patched
+// iterator or an `Object.prototype` getter.
+const hiddenInternals = ["__ridgeTakeStart", "Deno", "__bootstrap"];
+const hiddenDescriptors = [];
+function reinstate() {
+  for (let index = 0; index < hiddenInternals.length; index++) {
+    ObjectDefineProperty(globalThis, hiddenInternals[index], hiddenDescriptors[index]);
+  }
+}
 ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
   value: () => {
-    delete globalThis.__ridgeTakeStart;
-    delete globalThis.Deno;
-    delete globalThis.__bootstrap;
+    for (let index = 0; index < hiddenInternals.length; index++) {
+      const descriptor = ObjectGetOwnPropertyDescriptor(globalThis, hiddenInternals[index]);
+      ObjectSetPrototypeOf(descriptor, null);
+      hiddenDescriptors[index] = descriptor;
+      delete globalThis[hiddenInternals[index]];
+    }
     // No shared memory between threads in a worker, as on Cloudflare. (V8
     // installs these when the context is restored, so this runs per isolate.)
     delete globalThis.SharedArrayBuffer;
     delete globalThis.Atomics.wait;
     delete globalThis.Atomics.waitAsync;
-    return start;
+    return [start, reinstate];
   },
   enumerable: false,
   configurable: true,

@@ -46,6 +46,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Internal: builds a worker snapshot in a child process of the node
+    /// (bundle on standard input, snapshot on standard output).
+    #[command(name = "__build-snapshot", hide = true)]
+    BuildSnapshot { main: String, startup_cpu_ms: u64 },
     /// Run one worker locally: reloads on edits, TypeScript without a build
     /// step, errors and stack traces shown in responses.
     Dev(DevArgs),
@@ -364,6 +368,10 @@ struct DevArgs {
     /// first statement.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", conflicts_with = "inspect")]
     inspect_brk: Option<SocketAddr>,
+    /// Evaluate the worker's modules at every start instead of restoring a
+    /// snapshot of them (kept in .ridge/snapshots/ beside ridge.toml).
+    #[arg(long)]
+    no_snapshot: bool,
     #[command(flatten)]
     traces: TraceArgs,
 }
@@ -573,6 +581,13 @@ fn main() -> Result<()> {
     // One TLS provider for every rustls client in the process (admin API
     // calls, the OTLP trace exporter).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if let Command::BuildSnapshot {
+        main,
+        startup_cpu_ms,
+    } = &cli.command
+    {
+        ridge::isolate::worker_snapshot::build_to_stdout(main, *startup_cpu_ms);
+    }
     // `ridge dev` logs a line per request; an edge node does not by default
     // (RIDGE_LOG=info,ridge::request=info turns the records on).
     let default_filter = match cli.command {
@@ -595,6 +610,7 @@ fn main() -> Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::BuildSnapshot { .. } => unreachable!("handled before the runtime starts"),
             Command::Dev(args) => dev(args).await,
             Command::Init(args) => init(&args),
             Command::Serve(args) => serve(args).await,
@@ -1032,12 +1048,14 @@ async fn dev(args: DevArgs) -> Result<()> {
         no_limits = true;
     }
     let kv = services.kv.clone();
+    let inspector_off = services.inspector.is_none();
     let scheduler = isolates.scheduler(args.isolate_threads, services)?;
     let handler = Arc::new(
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
     // Serves the worker, or the reason it does not load, and follows edits.
-    let reloader = Reloader::new(&args.path, vars, no_limits, kv, handler.clone())
+    let snapshots = !args.no_snapshot && inspector_off;
+    let reloader = Reloader::new(&args.path, vars, no_limits, kv, snapshots, handler.clone())
         .map_err(anyhow::Error::msg)?;
     reloader.reload().await;
     let _watcher = reloader

@@ -39,6 +39,9 @@ pub struct WorkerVersion {
     /// Cron expressions that run the worker's scheduled handler.
     pub crons: Vec<String>,
     pub limits: Limits,
+    /// The version's own V8 snapshot, when one was made for this build
+    /// (`isolate/worker_snapshot.rs`); cold starts restore it.
+    pub snapshot: Option<crate::isolate::worker_snapshot::WorkerSnapshot>,
 }
 
 impl WorkerVersion {
@@ -70,6 +73,7 @@ impl WorkerVersion {
             kv_namespaces: metadata.kv_namespaces.clone(),
             crons: metadata.crons.clone(),
             limits: metadata.limits.clone(),
+            snapshot: None,
         }
     }
 

@@ -19,6 +19,7 @@ use http::StatusCode;
 
 use crate::isolate::runtime::StartError;
 use crate::isolate::validate::check_version;
+use crate::isolate::worker_snapshot;
 use crate::kv::Kv;
 use crate::server::{EdgeHandler, Router};
 use crate::worker::{load_config, WorkerVersion};
@@ -119,6 +120,8 @@ pub struct Reloader {
     no_limits: bool,
     /// Local KV, where namespaces the worker binds are created.
     kv: Option<Arc<Kv>>,
+    /// Start from a snapshot of the worker, kept in `.ridge/snapshots/`.
+    snapshots: bool,
     handler: Arc<EdgeHandler>,
     current: Mutex<Option<Arc<WorkerVersion>>>,
 }
@@ -129,6 +132,7 @@ impl Reloader {
         cli_vars: BTreeMap<String, String>,
         no_limits: bool,
         kv: Option<Arc<Kv>>,
+        snapshots: bool,
         handler: Arc<EdgeHandler>,
     ) -> Result<Arc<Self>, String> {
         let (_, root) = load_config(path).map_err(|e| e.to_string())?;
@@ -141,6 +145,7 @@ impl Reloader {
             cli_vars,
             no_limits,
             kv,
+            snapshots,
             handler,
             current: Mutex::new(None),
         }))
@@ -171,6 +176,10 @@ impl Reloader {
                 .map_err(|error| failed(format!("{error}\n")))?;
         }
         match check_version(version.clone()).await {
+            Ok(()) if self.snapshots => {
+                let dir = self.root.join(".ridge/snapshots");
+                Ok(worker_snapshot::attach_from_dir(version, &dir).await)
+            }
             Ok(()) => Ok(version),
             // A limit is a 503, as when it is hit while serving.
             Err(StartError::Limit(limit)) => Err((

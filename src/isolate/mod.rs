@@ -7,8 +7,10 @@ pub mod loader;
 pub mod runtime;
 pub mod scheduler;
 pub mod snapshot;
+mod snapshot_sidecar;
 pub mod typescript;
 pub mod validate;
+pub mod worker_snapshot;
 
 pub use bindings::Services;
 pub use scheduler::{Scheduler, SchedulerOptions};

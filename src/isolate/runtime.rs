@@ -21,6 +21,7 @@ use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
 use super::snapshot;
+use super::worker_snapshot::WorkerSnapshot;
 use crate::ops::websocket::{MaxMessageBytes, OpenSockets};
 use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
@@ -155,13 +156,16 @@ pub struct IsolateStatus {
 }
 
 /// How Ridge reaches into a running isolate from outside its JS.
-struct Controls {
+pub(super) struct Controls {
     /// Terminates the isolate from another thread (the watchdog).
-    handle: v8::IsolateHandle,
+    pub(super) handle: v8::IsolateHandle,
     /// Set by whoever terminated the isolate for exceeding a limit.
-    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+    pub(super) exceeded: Arc<Mutex<Option<LimitExceeded>>>,
     /// What `Date.now()` reports during the current turn of the event loop.
     clock: Rc<Cell<f64>>,
+    /// The worker snapshot the isolate was restored from: V8 may read it
+    /// for as long as the isolate lives.
+    snapshot: Option<WorkerSnapshot>,
 }
 
 /// A running worker isolate.
@@ -182,77 +186,63 @@ pub struct BlankIsolate {
 }
 
 impl BlankIsolate {
-    /// Restores an isolate from the snapshot, with a heap limit of
+    /// Restores an isolate from the startup snapshot, with a heap limit of
     /// `heap_limit_mb`, and a V8 inspector when `inspector` is set.
     pub fn new(heap_limit_mb: u64, inspector: bool) -> Result<Self, StartError> {
         let started = Instant::now();
         let loader = Rc::new(BundleLoader::default());
-        let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            module_loader: Some(loader.clone()),
-            extensions: ops::extensions(),
-            startup_snapshot: Some(snapshot::RUNTIME_SNAPSHOT),
-            residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
-            residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
-            custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
+        let runtime = JsRuntime::try_new(runtime_options(
+            loader.clone(),
+            Some(snapshot::RUNTIME_SNAPSHOT),
+            heap_limit_mb,
             inspector,
-            is_main: true,
-            // Where structuredClone puts the ArrayBuffers it transfers (and
-            // detaches); one per isolate, shared with no other.
-            shared_array_buffer_store: Some(Default::default()),
-            create_params: Some(
-                v8::CreateParams::default().heap_limits(0, heap_limit_mb as usize * MIB),
-            ),
-            ..Default::default()
-        })
+        ))
         .map_err(|e| StartError::Internal(e.to_string()))?;
-        let handle = runtime.v8_isolate().thread_safe_handle();
-        let exceeded = Arc::new(Mutex::new(None));
-        {
-            // Near the heap limit V8 would abort the whole process; stop this
-            // isolate instead, with room left to unwind.
-            let (handle, exceeded) = (handle.clone(), exceeded.clone());
-            runtime.add_near_heap_limit_callback(move |current, _initial| {
-                exceeded
-                    .lock()
-                    .expect("limit flag")
-                    .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
-                handle.terminate_execution();
-                current + 64 * MIB
-            });
-        }
-        let clock = Rc::new(Cell::new(epoch_ms()));
-        {
-            let state = runtime.op_state();
-            let mut state = state.borrow_mut();
-            state.put(outbound_permissions());
-            state.put(CpuLedger::default());
-            state.put(OpenSockets::default());
-            state.put(FrozenClock(clock.clone()));
-        }
-        runtime
-            .v8_isolate()
-            .set_allow_wasm_code_generation_callback(allow_wasm_code_generation);
-        {
-            // No eval() or new Function(): code generation from strings is off.
-            deno_core::scope!(scope, &mut runtime);
-            scope
-                .get_current_context()
-                .set_allow_generation_from_strings(false);
-        }
+        let blank = Self::prepare(runtime, loader, heap_limit_mb, None);
         tracing::trace!(
             elapsed_us = started.elapsed().as_micros() as u64,
             "blank isolate restored"
         );
-        Ok(Self {
+        Ok(blank)
+    }
+
+    /// Restores an isolate from a worker's own snapshot: its modules are
+    /// already evaluated, so starting it only attaches `env` (see
+    /// `worker_snapshot.rs`).
+    pub fn from_worker_snapshot(
+        worker: WorkerSnapshot,
+        heap_limit_mb: u64,
+    ) -> Result<Self, StartError> {
+        let loader = Rc::new(BundleLoader::default());
+        // SAFETY: V8 reads the snapshot while creating the isolate (and when
+        // it makes contexts from it); the bytes are kept alive in the
+        // isolate's `Controls` and dropped only after the runtime.
+        let bytes: &'static [u8] = unsafe { std::mem::transmute(worker.v8_bytes()) };
+        let runtime = JsRuntime::try_new(runtime_options(
+            loader.clone(),
+            Some(bytes),
+            heap_limit_mb,
+            false,
+        ))
+        .map_err(|e| StartError::Internal(e.to_string()))?;
+        Ok(Self::prepare(runtime, loader, heap_limit_mb, Some(worker)))
+    }
+
+    /// What every isolate gets once created: the heap-limit guard, the op
+    /// state Ridge's ops expect, and no code generation from strings.
+    fn prepare(
+        mut runtime: JsRuntime,
+        loader: Rc<BundleLoader>,
+        heap_limit_mb: u64,
+        snapshot: Option<WorkerSnapshot>,
+    ) -> Self {
+        let controls = prepare_runtime(&mut runtime, heap_limit_mb, snapshot);
+        Self {
             runtime: HostedRuntime::new(runtime),
             loader,
-            controls: Controls {
-                handle,
-                exceeded,
-                clock,
-            },
+            controls,
             heap_limit_mb,
-        })
+        }
     }
 
     /// Runs the request/response path once (without any worker code), so
@@ -325,7 +315,12 @@ impl BlankIsolate {
         );
         let result = HostedRuntime::entered(
             isolate,
-            WorkerIsolate::load(&mut runtime, &version, break_on_start),
+            WorkerIsolate::load(
+                &mut runtime,
+                &version,
+                break_on_start,
+                controls.snapshot.as_ref().map(WorkerSnapshot::main_module),
+            ),
         )
         .await;
         drop(watch);
@@ -355,17 +350,25 @@ impl WorkerIsolate {
         inbox: RequestInbox,
         services: &Services,
     ) -> Result<Self, StartError> {
-        BlankIsolate::new(version.limits.memory_mb, services.inspector.is_some())?
-            .start(version, inbox, services)
-            .await
+        let blank = match &version.snapshot {
+            // The inspector needs the worker's sources, which it sees load.
+            Some(snapshot) if services.inspector.is_none() => {
+                BlankIsolate::from_worker_snapshot(snapshot.clone(), version.limits.memory_mb)?
+            }
+            _ => BlankIsolate::new(version.limits.memory_mb, services.inspector.is_some())?,
+        };
+        blank.start(version, inbox, services).await
     }
 
-    /// Loads and evaluates the worker's modules and calls the bridge's `start`;
-    /// with `break_on_start`, first waits for a debugger and pauses there.
+    /// Loads and evaluates the worker's modules (unless the isolate was
+    /// restored from a worker snapshot where `evaluated` is the main module)
+    /// and calls the bridge's `start`; with `break_on_start`, first waits for
+    /// a debugger and pauses there.
     async fn load(
         runtime: &mut JsRuntime,
         version: &WorkerVersion,
         break_on_start: bool,
+        evaluated: Option<deno_core::ModuleId>,
     ) -> Result<(), StartError> {
         if break_on_start {
             tracing::info!("waiting for a debugger before running the worker (--inspect-brk)");
@@ -375,19 +378,13 @@ impl WorkerIsolate {
         }
         // Take the bridge's start function, and hide Deno's internals, before
         // any worker code runs.
-        let start = runtime
-            .execute_script("ext:ridge/start.js", "globalThis.__ridgeTakeStart()")
-            .map_err(|e| StartError::Internal(e.to_string()))?;
-        let start: v8::Global<v8::Function> = {
-            deno_core::scope!(scope, runtime);
-            let local = v8::Local::new(scope, start);
-            let function = v8::Local::<v8::Function>::try_from(local)
-                .map_err(|e| StartError::Internal(e.to_string()))?;
-            v8::Global::new(scope, function)
-        };
+        let start = take_start(runtime)?.start;
 
         let main = module_specifier(&version.bundle.main);
         let namespace = match version.bundle.classic_script() {
+            _ if evaluated.is_some() => {
+                runtime.get_module_namespace(evaluated.expect("checked"))?
+            }
             // A service-worker script runs as a classic script, as on
             // Cloudflare: top-level `this` and `var`s are the global's.
             Some(source) => {
@@ -540,6 +537,115 @@ impl WorkerIsolate {
             crate::observe::request_finished(&self.version, &record);
         }
         Err(reason)
+    }
+}
+
+/// The bridge's entry points (js/10_worker.js), taken out of the global
+/// scope before any worker code runs.
+pub(super) struct Bridge {
+    /// Starts the worker: `start(namespace, envJson, configJson)`.
+    pub start: v8::Global<v8::Function>,
+    /// Puts Deno's internals back on the global scope, as they must be
+    /// when a snapshot is taken.
+    pub reinstate: v8::Global<v8::Function>,
+}
+
+/// Calls `__ridgeTakeStart`, which hides Deno's internals and hands back
+/// the bridge's entry points.
+pub(super) fn take_start(runtime: &mut JsRuntime) -> Result<Bridge, StartError> {
+    let taken = runtime
+        .execute_script("ext:ridge/start.js", "globalThis.__ridgeTakeStart()")
+        .map_err(|e| StartError::Internal(e.to_string()))?;
+    deno_core::scope!(scope, runtime);
+    let taken = v8::Local::new(scope, taken);
+    let taken =
+        v8::Local::<v8::Array>::try_from(taken).map_err(|e| StartError::Internal(e.to_string()))?;
+    let function = |index| -> Result<v8::Global<v8::Function>, StartError> {
+        let value = taken
+            .get_index(scope, index)
+            .ok_or_else(|| StartError::Internal("the bridge gave no entry point".into()))?;
+        let function = v8::Local::<v8::Function>::try_from(value)
+            .map_err(|e| StartError::Internal(e.to_string()))?;
+        Ok(v8::Global::new(scope, function))
+    };
+    Ok(Bridge {
+        start: function(0)?,
+        reinstate: function(1)?,
+    })
+}
+
+/// Options for a runtime restored from `snapshot` (Ridge's startup snapshot,
+/// or a worker's own), or made from scratch without one.
+pub(super) fn runtime_options(
+    loader: Rc<BundleLoader>,
+    snapshot: Option<&'static [u8]>,
+    heap_limit_mb: u64,
+    inspector: bool,
+) -> RuntimeOptions {
+    RuntimeOptions {
+        module_loader: Some(loader),
+        extensions: ops::extensions(),
+        startup_snapshot: snapshot,
+        residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
+        residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
+        custom_module_evaluation_cb: Some(Box::new(evaluate_data_module)),
+        inspector,
+        is_main: true,
+        // Where structuredClone puts the ArrayBuffers it transfers (and
+        // detaches); one per isolate, shared with no other.
+        shared_array_buffer_store: Some(Default::default()),
+        create_params: Some(
+            v8::CreateParams::default().heap_limits(0, heap_limit_mb as usize * MIB),
+        ),
+        ..Default::default()
+    }
+}
+
+/// Sets up a new runtime the way Ridge runs them (see `BlankIsolate::prepare`).
+pub(super) fn prepare_runtime(
+    runtime: &mut JsRuntime,
+    heap_limit_mb: u64,
+    snapshot: Option<WorkerSnapshot>,
+) -> Controls {
+    let handle = runtime.v8_isolate().thread_safe_handle();
+    let exceeded = Arc::new(Mutex::new(None));
+    {
+        // Near the heap limit V8 would abort the whole process; stop this
+        // isolate instead, with room left to unwind.
+        let (handle, exceeded) = (handle.clone(), exceeded.clone());
+        runtime.add_near_heap_limit_callback(move |current, _initial| {
+            exceeded
+                .lock()
+                .expect("limit flag")
+                .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
+            handle.terminate_execution();
+            current + 64 * MIB
+        });
+    }
+    let clock = Rc::new(Cell::new(epoch_ms()));
+    {
+        let state = runtime.op_state();
+        let mut state = state.borrow_mut();
+        state.put(outbound_permissions());
+        state.put(CpuLedger::default());
+        state.put(OpenSockets::default());
+        state.put(FrozenClock(clock.clone()));
+    }
+    runtime
+        .v8_isolate()
+        .set_allow_wasm_code_generation_callback(allow_wasm_code_generation);
+    {
+        // No eval() or new Function(): code generation from strings is off.
+        deno_core::scope!(scope, runtime);
+        scope
+            .get_current_context()
+            .set_allow_generation_from_strings(false);
+    }
+    Controls {
+        handle,
+        exceeded,
+        clock,
+        snapshot,
     }
 }
 

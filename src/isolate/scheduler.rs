@@ -256,7 +256,11 @@ impl IsolateThread {
         let (inbox, requests) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
         let status = Rc::new(IsolateStatus::default());
-        let blank = self.pool.take(&version.limits);
+        // A version with its own snapshot restores that instead.
+        let blank = match version.snapshot {
+            Some(_) => None,
+            None => self.pool.take(&version.limits),
+        };
         let pool = self.pool.clone();
         let services = self.options.services.clone();
         let task_status = status.clone();

@@ -1,0 +1,389 @@
+//! Per-worker V8 snapshots: a worker's modules evaluated once, at deploy,
+//! and serialized with their top-level state, so that a cold start
+//! deserializes them instead of parsing, compiling and running them again.
+//!
+//! A snapshot is built in a child process (`ridge __build-snapshot`, see
+//! [`build_in_child`]): V8 must be set up differently to create snapshots,
+//! and a crash or runaway there must never touch the node. The child starts
+//! from Ridge's runtime snapshot, hides Deno's internals, evaluates the
+//! worker, refuses if its top level left anything pending (timers, I/O,
+//! resources), puts the internals back, and serializes the heap, compiled
+//! code included. `env` is attached only at start (after restore), so
+//! secrets never enter a snapshot.
+//!
+//! Stored snapshots carry the key of the build that made them
+//! ([`build_key`]: Ridge's version, V8's, and a hash of the runtime
+//! snapshot); one from another build is ignored.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Stdio;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use deno_core::{v8, JsRuntimeForSnapshot, ModuleId, PollEventLoopOptions};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::limits::{LimitExceeded, Watchdog};
+use super::loader::{module_specifier, BundleLoader};
+use super::runtime::{prepare_runtime, runtime_options, take_start};
+use super::snapshot::RUNTIME_SNAPSHOT;
+use super::snapshot_sidecar::keep_runtime_sources;
+use crate::deploy::{Bundle, ModuleKind};
+use crate::worker::WorkerVersion;
+
+const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT\n";
+/// Largest snapshot kept (Ridge's own runtime is about 2 MiB of it).
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+/// Heap for the snapshot-building isolate.
+const BUILD_HEAP_MB: u64 = 256;
+
+/// A worker snapshot for this build: the V8 blob and the worker's main
+/// module in it.
+#[derive(Clone)]
+pub struct WorkerSnapshot {
+    bytes: Arc<[u8]>,
+    /// Where the V8 blob starts in `bytes`.
+    offset: usize,
+    main_module: ModuleId,
+}
+
+impl std::fmt::Debug for WorkerSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WorkerSnapshot({} bytes)", self.bytes.len())
+    }
+}
+
+impl WorkerSnapshot {
+    /// Reads a stored snapshot; `Err` says why it cannot be used here.
+    pub fn parse(bytes: Arc<[u8]>) -> Result<Self, String> {
+        let rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or("not a Ridge worker snapshot")?;
+        let key_end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or("truncated snapshot")?;
+        let key = std::str::from_utf8(&rest[..key_end]).map_err(|_| "corrupt snapshot key")?;
+        if key != build_key() {
+            return Err(format!(
+                "made by another build ({key}; this is {})",
+                build_key()
+            ));
+        }
+        // V8 aborts the process on a damaged snapshot: check it first.
+        let header = MAGIC.len() + key_end + 1;
+        let (digest, id) = bytes
+            .get(header..header + 36)
+            .map(|b| b.split_at(32))
+            .ok_or("truncated snapshot")?;
+        let offset = header + 36;
+        if Sha256::digest(&bytes[offset..]).as_slice() != digest {
+            return Err("the snapshot is damaged (checksum mismatch)".into());
+        }
+        Ok(Self {
+            offset,
+            main_module: u32::from_le_bytes(id.try_into().expect("4 bytes")) as ModuleId,
+            bytes,
+        })
+    }
+
+    pub(super) fn v8_bytes(&self) -> &[u8] {
+        &self.bytes[self.offset..]
+    }
+
+    pub(super) fn main_module(&self) -> ModuleId {
+        self.main_module
+    }
+
+    /// Size in bytes, as stored.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// What identifies a build for snapshots: they are only loaded by the same
+/// Ridge version, on the same V8, with the same runtime snapshot (JS glue
+/// and ops).
+pub fn build_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let runtime = hex::encode(&Sha256::digest(RUNTIME_SNAPSHOT)[..8]);
+        format!(
+            "ridge {} v8 {} runtime {runtime}",
+            env!("CARGO_PKG_VERSION"),
+            v8::VERSION_STRING
+        )
+    })
+}
+
+/// Why a worker is not snapshotted, when that is a property of the worker
+/// rather than a failure: such workers start normally.
+pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
+    if version.bundle.classic_script().is_some() {
+        return Some("service-worker scripts start without a snapshot");
+    }
+    if version
+        .bundle
+        .modules
+        .values()
+        .any(|m| m.kind == ModuleKind::Wasm)
+    {
+        return Some("V8 cannot snapshot WebAssembly modules");
+    }
+    None
+}
+
+/// Builds `version`'s snapshot in a child process (the running executable,
+/// `__build-snapshot`), within `timeout`. `Err` is the reason there is none.
+pub async fn build_in_child(version: &WorkerVersion, timeout: Duration) -> Result<Vec<u8>, String> {
+    if let Some(reason) = unsupported(version) {
+        return Err(reason.into());
+    }
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find Ridge's executable: {e}"))?;
+    let mut child = tokio::process::Command::new(exe)
+        .arg("__build-snapshot")
+        .arg(&version.bundle.main)
+        .arg(version.limits.startup_cpu_ms.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the snapshot builder: {e}"))?;
+    let bundle = version.bundle.encode();
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let work = async {
+        let write = async move {
+            let result = tokio::io::AsyncWriteExt::write_all(&mut stdin, &bundle).await;
+            drop(stdin);
+            result
+        };
+        let mut snapshot = Vec::new();
+        let mut message = String::new();
+        let read = async {
+            // One byte over the limit is enough to know it is too large.
+            (&mut stdout)
+                .take(MAX_SNAPSHOT_BYTES as u64 + 1)
+                .read_to_end(&mut snapshot)
+                .await
+        };
+        let (written, read, _) = tokio::join!(write, read, stderr.read_to_string(&mut message));
+        let status = child.wait().await;
+        (written, read, status, snapshot, message)
+    };
+    let (written, read, status, snapshot, message) = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| format!("building the snapshot took more than {timeout:?}"))?;
+    let status = status.map_err(|e| format!("the snapshot builder failed: {e}"))?;
+    if !status.success() {
+        let message = message.trim();
+        return Err(if message.is_empty() {
+            format!("the snapshot builder failed ({status})")
+        } else {
+            message.lines().last().unwrap_or(message).to_string()
+        });
+    }
+    written.map_err(|e| format!("cannot send the bundle to the snapshot builder: {e}"))?;
+    read.map_err(|e| format!("cannot read the snapshot: {e}"))?;
+    if snapshot.len() > MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "the snapshot is larger than {} MiB",
+            MAX_SNAPSHOT_BYTES / (1024 * 1024)
+        ));
+    }
+    WorkerSnapshot::parse(snapshot.clone().into())?;
+    Ok(snapshot)
+}
+
+/// How long a snapshot build may take, all told (process start included).
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `version` with its snapshot, read from `dir` (`<version id>.bin`), or
+/// built and written there; without one (logged with the reason) if it
+/// cannot be had. Used by `ridge dev`, whose snapshots live in `.ridge/`.
+pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<WorkerVersion> {
+    let path = dir.join(format!("{}.bin", version.version_id));
+    if let Ok(bytes) = tokio::fs::read(&path).await {
+        match WorkerSnapshot::parse(bytes.into()) {
+            Ok(snapshot) => return with_snapshot(version, snapshot),
+            Err(reason) => {
+                tracing::info!(path = %path.display(), "rebuilding the worker snapshot: {reason}")
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    match build_in_child(&version, BUILD_TIMEOUT).await {
+        Ok(bytes) => {
+            if let Err(error) = tokio::fs::create_dir_all(dir).await {
+                tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
+            } else if let Err(error) = tokio::fs::write(&path, &bytes).await {
+                tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
+            }
+            tracing::info!(
+                worker = %version.name,
+                bytes = bytes.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "worker snapshot made"
+            );
+            let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
+            with_snapshot(version, snapshot)
+        }
+        Err(reason) => {
+            tracing::info!(worker = %version.name, "starting without a snapshot: {reason}");
+            version
+        }
+    }
+}
+
+fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> Arc<WorkerVersion> {
+    let mut version = Arc::unwrap_or_clone(version);
+    version.snapshot = Some(snapshot);
+    Arc::new(version)
+}
+
+/// The child process's side: reads a bundle whose main module is `main`
+/// from standard input and writes the snapshot to standard output; on
+/// failure prints the reason to standard error and exits with 2.
+pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
+    let result = (|| {
+        let mut encoded = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut encoded)
+            .map_err(|e| format!("cannot read the bundle: {e}"))?;
+        let bundle = Bundle::decode(main.to_string(), &encoded).map_err(|e| e.to_string())?;
+        build(bundle, startup_cpu_ms)
+    })();
+    match result {
+        Ok(snapshot) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(&snapshot)
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
+                std::process::exit(1);
+            }
+            std::process::exit(0)
+        }
+        Err(reason) => {
+            eprintln!("{reason}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// Evaluates `bundle` in a snapshot-making isolate and serializes it.
+fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
+    // Top-level code sees no `env` (module workers get it per call), so the
+    // snapshot is made without vars or secrets.
+    let metadata = serde_json::from_value(serde_json::json!({ "main_module": bundle.main }))
+        .map_err(|e| e.to_string())?;
+    let version = Arc::new(WorkerVersion::new(
+        "snapshot",
+        "snapshot",
+        &metadata,
+        bundle,
+        &Default::default(),
+    ));
+    if let Some(reason) = unsupported(&version) {
+        return Err(reason.into());
+    }
+    let loader = Rc::new(BundleLoader::default());
+    loader.set_version(version.clone());
+    // Layered on Ridge's runtime snapshot: V8 shares one read-only heap
+    // among all isolates of a process, taken from the first snapshot it
+    // loads, so a worker snapshot must carry exactly the runtime snapshot's
+    // read-only heap. One made from scratch promotes its own objects into
+    // read-only space, and restoring it beside the runtime snapshot
+    // corrupts the heap. V8 extends a read-only heap it will serialize
+    // (objects it can prove immutable are promoted into it) unless told
+    // not to; this process exists only to make this snapshot.
+    v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
+    let mut runtime = JsRuntimeForSnapshot::try_new(runtime_options(
+        loader,
+        Some(RUNTIME_SNAPSHOT),
+        BUILD_HEAP_MB,
+        false,
+    ))
+    .map_err(|e| format!("cannot create a snapshot isolate: {e}"))?;
+    let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
+    let bridge = take_start(&mut runtime).map_err(|e| e.to_string())?;
+    let activity = runtime.runtime_activity_stats_factory();
+    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
+    let before = activity.clone().capture(&filter);
+
+    let watch = Watchdog::global().arm(
+        Duration::from_millis(startup_cpu_ms),
+        controls.handle.clone(),
+        LimitExceeded::StartupCpu(startup_cpu_ms),
+        controls.exceeded.clone(),
+    );
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let main = module_specifier(&version.bundle.main);
+    let evaluated: Result<ModuleId, String> = tokio.block_on(async {
+        let id = runtime
+            .load_main_es_module(&main)
+            .await
+            .map_err(|e| e.to_string())?;
+        let evaluation = runtime.mod_evaluate(id);
+        runtime
+            .with_event_loop_future(evaluation, PollEventLoopOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        // Let promise jobs and ops the top level started come forward, so
+        // they are seen below.
+        let _ = tokio::time::timeout(
+            Duration::from_millis(1),
+            runtime.run_event_loop(PollEventLoopOptions::default()),
+        )
+        .await;
+        Ok(id)
+    });
+    drop(watch);
+    if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
+        return Err(limit.to_string());
+    }
+    let main_module = evaluated?;
+    let after = activity.capture(&filter);
+    let pending = deno_core::stats::RuntimeActivityStats::diff(&before, &after);
+    if !pending.appeared.is_empty() {
+        let what: Vec<String> = pending
+            .appeared
+            .iter()
+            .map(|activity| format!("{activity:?}"))
+            .collect();
+        return Err(format!(
+            "its top-level code left work pending ({})",
+            what.join(", ")
+        ));
+    }
+    let reinstate = runtime.call_with_args(&bridge.reinstate, &[]);
+    tokio
+        .block_on(reinstate)
+        .map_err(|e| format!("cannot put Deno's internals back: {e}"))?;
+    drop(bridge);
+    let blob = keep_runtime_sources(&runtime.snapshot())?;
+    let key = build_key();
+    // Layout: magic, build key and newline, SHA-256 of the blob, main
+    // module id (u32 LE), V8 blob.
+    let mut snapshot = Vec::with_capacity(MAGIC.len() + key.len() + 37 + blob.len());
+    snapshot.extend_from_slice(MAGIC);
+    snapshot.extend_from_slice(key.as_bytes());
+    snapshot.push(b'\n');
+    snapshot.extend_from_slice(&Sha256::digest(&blob));
+    snapshot.extend_from_slice(&(main_module as u32).to_le_bytes());
+    snapshot.extend_from_slice(&blob);
+    Ok(snapshot)
+}
