@@ -31,6 +31,7 @@ const {
   ObjectKeys,
   ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
+  ReflectApply,
   PromiseRace,
   PromiseReject,
   PromiseResolve,
@@ -429,19 +430,36 @@ function sendResponse(rid, response) {
 // iterator or an `Object.prototype` getter.
 const hiddenInternals = ["__ridgeTakeStart", "Deno", "__bootstrap"];
 const hiddenDescriptors = [];
+// While a worker snapshot is being made, console output is dropped: the
+// console's native half (a cppgc object) cannot exist in a snapshot.
+let buildingSnapshot = false;
 function reinstate() {
+  buildingSnapshot = false;
   for (let index = 0; index < hiddenInternals.length; index++) {
     ObjectDefineProperty(globalThis, hiddenInternals[index], hiddenDescriptors[index]);
   }
 }
+function quietConsoleWhileBuilding() {
+  buildingSnapshot = true;
+  const console = globalThis.console;
+  const names = ObjectKeys(console);
+  for (let index = 0; index < names.length; index++) {
+    const method = console[names[index]];
+    if (typeof method !== "function") continue;
+    console[names[index]] = function (...args) {
+      if (!buildingSnapshot) return ReflectApply(method, this, args);
+    };
+  }
+}
 ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
-  value: () => {
+  value: (forSnapshot) => {
     for (let index = 0; index < hiddenInternals.length; index++) {
       const descriptor = ObjectGetOwnPropertyDescriptor(globalThis, hiddenInternals[index]);
       ObjectSetPrototypeOf(descriptor, null);
       hiddenDescriptors[index] = descriptor;
       delete globalThis[hiddenInternals[index]];
     }
+    if (forSnapshot) quietConsoleWhileBuilding();
     // No shared memory between threads in a worker, as on Cloudflare. (V8
     // installs these when the context is restored, so this runs per isolate.)
     delete globalThis.SharedArrayBuffer;

@@ -423,6 +423,11 @@ struct ServeArgs {
     /// How often usage counts are added to the store, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     usage_flush_interval: u64,
+    /// Evaluate each version's modules at every cold start instead of
+    /// restoring a V8 snapshot of them (made in the background after each
+    /// upload and kept in the store).
+    #[arg(long)]
+    no_snapshot: bool,
     #[command(flatten)]
     traces: TraceArgs,
 }
@@ -1169,7 +1174,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             scheduler,
             ErrorDetail::Opaque,
         ));
-        let node = Node::new(store.clone(), handler.clone(), args.base_domain.clone());
+        let node = Node::new(
+            store.clone(),
+            handler.clone(),
+            args.base_domain.clone(),
+            !args.no_snapshot,
+        );
         let count = node.reload().await?;
         node.watch();
         tracing::info!(workers = count, "workers loaded from the store");

@@ -1,12 +1,17 @@
 //! An edge node serving what was uploaded: it builds the routing table from
 //! the store's active versions and rebuilds it whenever the store changes.
 //! Requests already routed keep the version they started on; new requests
-//! see the new table, so no request ever sees a mixture.
+//! see the new table, so no request ever sees a mixture. Each new version
+//! gets its V8 snapshot in the background (`make_snapshots`); until then,
+//! and if it cannot have one, its isolates start without.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
+use crate::isolate::worker_snapshot;
 use crate::server::{EdgeHandler, Router};
 use crate::store::{Store, StoreError};
 use crate::worker::WorkerVersion;
@@ -21,6 +26,10 @@ pub struct Node {
     /// Versions built from the store, by isolate key, so that an unchanged
     /// version keeps its isolate across reloads.
     versions: Mutex<HashMap<String, Arc<WorkerVersion>>>,
+    /// Versions waiting for their snapshot; `None` when snapshots are off.
+    snapshot_queue: Option<mpsc::UnboundedSender<Arc<WorkerVersion>>>,
+    /// Isolate keys of the versions already queued, so none is queued twice.
+    snapshots_asked: Mutex<HashSet<String>>,
 }
 
 impl Node {
@@ -28,12 +37,22 @@ impl Node {
         store: Arc<dyn Store>,
         handler: Arc<EdgeHandler>,
         base_domain: Option<String>,
+        snapshots: bool,
     ) -> Arc<Self> {
-        Arc::new(Self {
-            store,
-            handler,
-            base_domain,
-            versions: Mutex::default(),
+        Arc::new_cyclic(|node| {
+            let snapshot_queue = snapshots.then(|| {
+                let (sender, queue) = mpsc::unbounded_channel();
+                tokio::spawn(make_snapshots(node.clone(), queue));
+                sender
+            });
+            Self {
+                store,
+                handler,
+                base_domain,
+                versions: Mutex::default(),
+                snapshot_queue,
+                snapshots_asked: Mutex::default(),
+            }
         })
     }
 
@@ -56,6 +75,7 @@ impl Node {
                 .remove(&version.id)
                 .unwrap_or_else(|| Arc::new(version));
             current.insert(version.id.clone(), version.clone());
+            self.ask_for_snapshot(&version);
             workers.push(version);
         }
         *known = current;
@@ -67,6 +87,22 @@ impl Node {
             Err(error) => tracing::error!(%error, "cannot build the routing table"),
         }
         Ok(count)
+    }
+
+    /// Queues `version` for its snapshot, once.
+    fn ask_for_snapshot(&self, version: &Arc<WorkerVersion>) {
+        let Some(queue) = &self.snapshot_queue else {
+            return;
+        };
+        if version.snapshot.is_none()
+            && self
+                .snapshots_asked
+                .lock()
+                .expect("snapshots lock")
+                .insert(version.id.clone())
+        {
+            let _ = queue.send(version.clone());
+        }
     }
 
     /// Keeps the routing table current: reloads on every change notice, and
@@ -86,5 +122,35 @@ impl Node {
                 }
             }
         });
+    }
+}
+
+/// Gets the queued versions their snapshots, one at a time (each is built
+/// in a child process, see `worker_snapshot.rs`), and serves each version
+/// still active from its snapshot from then on.
+async fn make_snapshots(node: Weak<Node>, mut queue: mpsc::UnboundedReceiver<Arc<WorkerVersion>>) {
+    while let Some(version) = queue.recv().await {
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        let Some(snapshot) = worker_snapshot::from_store(&version, node.store.as_ref()).await
+        else {
+            continue;
+        };
+        {
+            let mut known = node.versions.lock().expect("versions lock");
+            let Some(current) = known.get_mut(&version.id) else {
+                continue;
+            };
+            *current = worker_snapshot::with_snapshot(current.clone(), snapshot);
+        }
+        match node.reload().await {
+            Ok(_) => tracing::info!(
+                worker = %version.name,
+                version = %version.version_id,
+                "cold starts restore the worker snapshot"
+            ),
+            Err(error) => tracing::warn!(%error, "cannot reload workers from the store"),
+        }
     }
 }

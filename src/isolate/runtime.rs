@@ -332,6 +332,7 @@ impl BlankIsolate {
             worker = %version.name,
             version = %version.version_id,
             elapsed_us = started.elapsed().as_micros() as u64,
+            from_snapshot = controls.snapshot.is_some(),
             "worker loaded into an isolate"
         );
         Ok(WorkerIsolate {
@@ -378,7 +379,7 @@ impl WorkerIsolate {
         }
         // Take the bridge's start function, and hide Deno's internals, before
         // any worker code runs.
-        let start = take_start(runtime)?.start;
+        let start = take_start(runtime, false)?.start;
 
         let main = module_specifier(&version.bundle.main);
         let namespace = match version.bundle.classic_script() {
@@ -551,10 +552,19 @@ pub(super) struct Bridge {
 }
 
 /// Calls `__ridgeTakeStart`, which hides Deno's internals and hands back
-/// the bridge's entry points.
-pub(super) fn take_start(runtime: &mut JsRuntime) -> Result<Bridge, StartError> {
+/// the bridge's entry points; `for_snapshot` when a worker snapshot is
+/// being made of this isolate.
+pub(super) fn take_start(
+    runtime: &mut JsRuntime,
+    for_snapshot: bool,
+) -> Result<Bridge, StartError> {
+    let script = if for_snapshot {
+        "globalThis.__ridgeTakeStart(true)"
+    } else {
+        "globalThis.__ridgeTakeStart(false)"
+    };
     let taken = runtime
-        .execute_script("ext:ridge/start.js", "globalThis.__ridgeTakeStart()")
+        .execute_script("ext:ridge/start.js", script)
         .map_err(|e| StartError::Internal(e.to_string()))?;
     deno_core::scope!(scope, runtime);
     let taken = v8::Local::new(scope, taken);

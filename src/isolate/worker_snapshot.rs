@@ -32,6 +32,7 @@ use super::runtime::{prepare_runtime, runtime_options, take_start};
 use super::snapshot::RUNTIME_SNAPSHOT;
 use super::snapshot_sidecar::keep_runtime_sources;
 use crate::deploy::{Bundle, ModuleKind};
+use crate::store::operations::{OperationsStore, SnapshotOutcome};
 use crate::worker::WorkerVersion;
 
 const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT\n";
@@ -208,6 +209,27 @@ pub async fn build_in_child(version: &WorkerVersion, timeout: Duration) -> Resul
 /// How long a snapshot build may take, all told (process start included).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Builds `version`'s snapshot, logging how it went.
+async fn build_logged(version: &WorkerVersion) -> Result<Vec<u8>, String> {
+    let started = std::time::Instant::now();
+    let built = build_in_child(version, BUILD_TIMEOUT).await;
+    match &built {
+        Ok(bytes) => tracing::info!(
+            worker = %version.name,
+            version = %version.version_id,
+            bytes = bytes.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "worker snapshot made"
+        ),
+        Err(reason) => tracing::info!(
+            worker = %version.name,
+            version = %version.version_id,
+            "starting without a snapshot: {reason}"
+        ),
+    }
+    built
+}
+
 /// `version` with its snapshot, read from `dir` (`<version id>.bin`), or
 /// built and written there; without one (logged with the reason) if it
 /// cannot be had. Used by `ridge dev`, whose snapshots live in `.ridge/`.
@@ -221,31 +243,64 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
             }
         }
     }
-    let started = std::time::Instant::now();
-    match build_in_child(&version, BUILD_TIMEOUT).await {
-        Ok(bytes) => {
-            if let Err(error) = tokio::fs::create_dir_all(dir).await {
-                tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
-            } else if let Err(error) = tokio::fs::write(&path, &bytes).await {
-                tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
+    let Ok(bytes) = build_logged(&version).await else {
+        return version;
+    };
+    if let Err(error) = tokio::fs::create_dir_all(dir).await {
+        tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
+    } else if let Err(error) = tokio::fs::write(&path, &bytes).await {
+        tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
+    }
+    let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
+    with_snapshot(version, snapshot)
+}
+
+/// `version`'s snapshot for this build from `store`, where any node of the
+/// same build may have recorded it; built here and recorded when none has.
+/// `None` (logged with the reason) when it cannot be had. Used by
+/// `ridge serve` (see `node.rs`).
+pub async fn from_store(
+    version: &WorkerVersion,
+    store: &dyn OperationsStore,
+) -> Option<WorkerSnapshot> {
+    let key = build_key();
+    let recorded = store
+        .worker_snapshot(&version.name, &version.version_id, key)
+        .await;
+    let outcome = match recorded {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => {
+            let outcome = match build_logged(version).await {
+                Ok(bytes) => SnapshotOutcome::Built(bytes),
+                Err(reason) => SnapshotOutcome::Refused(reason),
+            };
+            if let Err(error) = store
+                .put_worker_snapshot(&version.name, &version.version_id, key, &outcome)
+                .await
+            {
+                tracing::warn!(worker = %version.name, %error, "cannot record the worker snapshot");
             }
-            tracing::info!(
-                worker = %version.name,
-                bytes = bytes.len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "worker snapshot made"
-            );
-            let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
-            with_snapshot(version, snapshot)
+            outcome
         }
-        Err(reason) => {
-            tracing::info!(worker = %version.name, "starting without a snapshot: {reason}");
-            version
+        Err(error) => {
+            tracing::warn!(worker = %version.name, %error, "cannot read the worker snapshot");
+            return None;
         }
+    };
+    match outcome {
+        SnapshotOutcome::Built(bytes) => match WorkerSnapshot::parse(bytes.into()) {
+            Ok(snapshot) => Some(snapshot),
+            Err(reason) => {
+                tracing::warn!(worker = %version.name, "ignoring the stored worker snapshot: {reason}");
+                None
+            }
+        },
+        SnapshotOutcome::Refused(_) => None,
     }
 }
 
-fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> Arc<WorkerVersion> {
+/// `version` restored from `snapshot` at its cold starts.
+pub fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> Arc<WorkerVersion> {
     let mut version = Arc::unwrap_or_clone(version);
     version.snapshot = Some(snapshot);
     Arc::new(version)
@@ -255,6 +310,23 @@ fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> Arc<W
 /// from standard input and writes the snapshot to standard output; on
 /// failure prints the reason to standard error and exits with 2.
 pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
+    // A panic here (deno_core panics in ops that make cppgc objects, which a
+    // snapshotting isolate cannot hold) is a reason for the node's log, and
+    // often one that cannot unwind: say it and leave at once.
+    std::panic::set_hook(Box::new(|info| {
+        let cppgc = info
+            .location()
+            .is_some_and(|location| location.file().ends_with("cppgc.rs"));
+        if cppgc {
+            eprintln!(
+                "its top-level code made a Web API object that cannot be snapshotted \
+                 (CryptoKey, CompressionStream, DOMMatrix, …)"
+            );
+        } else {
+            eprintln!("the snapshot builder failed: {info}");
+        }
+        std::process::exit(2);
+    }));
     let result = (|| {
         let mut encoded = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut encoded)
@@ -316,7 +388,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     ))
     .map_err(|e| format!("cannot create a snapshot isolate: {e}"))?;
     let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
-    let bridge = take_start(&mut runtime).map_err(|e| e.to_string())?;
+    let bridge = take_start(&mut runtime, true).map_err(|e| e.to_string())?;
     let activity = runtime.runtime_activity_stats_factory();
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     let before = activity.clone().capture(&filter);

@@ -1,7 +1,8 @@
 //! What a running node records in the store besides code and KV: claims on
 //! cron runs (so that each scheduled run happens once across the nodes
-//! sharing a store) and hourly usage totals per worker version (summed
-//! across nodes).
+//! sharing a store), hourly usage totals per worker version (summed
+//! across nodes), and the worker snapshots it built (shared by the nodes
+//! of the same Ridge build).
 
 use serde::Serialize;
 
@@ -41,6 +42,29 @@ impl UsageRow {
 /// deciding about that run.
 pub const CRON_CLAIM_RETENTION_SECONDS: i64 = 24 * 3600;
 
+/// What became of making a version's V8 snapshot with one Ridge build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotOutcome {
+    /// The snapshot, as `isolate/worker_snapshot.rs` lays it out.
+    Built(Vec<u8>),
+    /// Why there is none: the version starts without one.
+    Refused(String),
+}
+
+impl SnapshotOutcome {
+    /// The outcome a stored row holds: its bytes, or why there are none.
+    pub(super) fn from_columns(snapshot: Option<Vec<u8>>, refused: Option<String>) -> Self {
+        match snapshot {
+            Some(bytes) => Self::Built(bytes),
+            None => Self::Refused(refused.unwrap_or_default()),
+        }
+    }
+}
+
+/// How long a snapshot made by another Ridge build is kept: long enough for
+/// a rolling upgrade, whose old nodes still use it.
+pub const FOREIGN_SNAPSHOT_RETENTION_SECONDS: i64 = 24 * 3600;
+
 #[async_trait::async_trait]
 pub trait OperationsStore: Send + Sync {
     /// Claims the run of `worker`'s `cron` scheduled for `scheduled_ms`:
@@ -57,4 +81,21 @@ pub trait OperationsStore: Send + Sync {
     async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
     /// A worker's usage rows from the hour `since` (seconds) on, oldest first.
     async fn usage(&self, worker: &str, since: i64) -> Result<Vec<UsageRow>, StoreError>;
+    /// The recorded snapshot outcome of `worker`'s `version` for `build`.
+    async fn worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+    ) -> Result<Option<SnapshotOutcome>, StoreError>;
+    /// Records a snapshot outcome (replacing one from the same build), and
+    /// forgets the version's snapshots from other builds older than
+    /// [`FOREIGN_SNAPSHOT_RETENTION_SECONDS`].
+    async fn put_worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+        outcome: &SnapshotOutcome,
+    ) -> Result<(), StoreError>;
 }

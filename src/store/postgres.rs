@@ -12,7 +12,10 @@ use tokio::sync::{broadcast, Mutex, RwLock};
 use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
-use super::operations::{OperationsStore, UsageRow, CRON_CLAIM_RETENTION_SECONDS};
+use super::operations::{
+    OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
+    FOREIGN_SNAPSHOT_RETENTION_SECONDS,
+};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -70,6 +73,16 @@ CREATE TABLE IF NOT EXISTS ridge_usage (
     bytes_in BIGINT NOT NULL,
     bytes_out BIGINT NOT NULL,
     PRIMARY KEY (worker, hour, version)
+);
+CREATE TABLE IF NOT EXISTS ridge_worker_snapshots (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    build TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    snapshot BYTEA,
+    refused TEXT,
+    PRIMARY KEY (worker, version, build),
+    FOREIGN KEY (worker, version) REFERENCES ridge_versions(worker, id) ON DELETE CASCADE
 );
 ";
 
@@ -779,5 +792,66 @@ impl OperationsStore for PostgresStore {
                 bytes_out: row.get(9),
             })
             .collect())
+    }
+
+    async fn worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+    ) -> Result<Option<SnapshotOutcome>, StoreError> {
+        let kv = self.kv().await?;
+        let row = kv
+            .client
+            .query_opt(
+                "SELECT snapshot, refused FROM ridge_worker_snapshots
+                 WHERE worker = $1 AND version = $2 AND build = $3",
+                &[&worker, &version, &build],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|row| SnapshotOutcome::from_columns(row.get(0), row.get(1))))
+    }
+
+    async fn put_worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+        outcome: &SnapshotOutcome,
+    ) -> Result<(), StoreError> {
+        let (snapshot, refused) = match outcome {
+            SnapshotOutcome::Built(bytes) => (Some(bytes.as_slice()), None),
+            SnapshotOutcome::Refused(reason) => (None, Some(reason.as_str())),
+        };
+        let now = crate::clock::unix_now();
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(backend)?;
+        tx.execute(
+            "INSERT INTO ridge_worker_snapshots AS s
+                 (worker, version, build, created_at, snapshot, refused)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (worker, version, build) DO UPDATE SET
+                 created_at = excluded.created_at,
+                 snapshot = excluded.snapshot,
+                 refused = excluded.refused",
+            &[&worker, &version, &build, &now, &snapshot, &refused],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute(
+            "DELETE FROM ridge_worker_snapshots
+             WHERE worker = $1 AND version = $2 AND build <> $3 AND created_at < $4",
+            &[
+                &worker,
+                &version,
+                &build,
+                &(now - FOREIGN_SNAPSHOT_RETENTION_SECONDS),
+            ],
+        )
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 }

@@ -10,7 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::broadcast;
 
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
-use super::operations::{OperationsStore, UsageRow, CRON_CLAIM_RETENTION_SECONDS};
+use super::operations::{
+    OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
+    FOREIGN_SNAPSHOT_RETENTION_SECONDS,
+};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use crate::deploy::{Bundle, VersionMetadata};
 
@@ -67,6 +70,16 @@ CREATE TABLE IF NOT EXISTS usage (
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
     PRIMARY KEY (worker, hour, version)
+);
+CREATE TABLE IF NOT EXISTS worker_snapshots (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    build TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    snapshot BLOB,
+    refused TEXT,
+    PRIMARY KEY (worker, version, build),
+    FOREIGN KEY (worker, version) REFERENCES versions(worker, id) ON DELETE CASCADE
 );
 ";
 
@@ -665,6 +678,65 @@ impl OperationsStore for SqliteStore {
                 })
                 .map_err(backend)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+    ) -> Result<Option<SnapshotOutcome>, StoreError> {
+        let key = [worker.to_string(), version.to_string(), build.to_string()];
+        self.with(move |connection| {
+            connection
+                .query_row(
+                    "SELECT snapshot, refused FROM worker_snapshots
+                     WHERE worker = ?1 AND version = ?2 AND build = ?3",
+                    params![key[0], key[1], key[2]],
+                    |row| Ok(SnapshotOutcome::from_columns(row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+        outcome: &SnapshotOutcome,
+    ) -> Result<(), StoreError> {
+        let key = [worker.to_string(), version.to_string(), build.to_string()];
+        let (snapshot, refused) = match outcome.clone() {
+            SnapshotOutcome::Built(bytes) => (Some(bytes), None),
+            SnapshotOutcome::Refused(reason) => (None, Some(reason)),
+        };
+        self.with(move |connection| {
+            let now = crate::clock::unix_now();
+            let tx = connection.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO worker_snapshots
+                     (worker, version, build, created_at, snapshot, refused)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![key[0], key[1], key[2], now, snapshot, refused],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM worker_snapshots
+                 WHERE worker = ?1 AND version = ?2 AND build <> ?3 AND created_at < ?4",
+                params![
+                    key[0],
+                    key[1],
+                    key[2],
+                    now - FOREIGN_SNAPSHOT_RETENTION_SECONDS
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
         })
         .await
     }

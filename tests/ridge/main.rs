@@ -19,6 +19,7 @@ mod kv;
 mod limits;
 mod observability;
 mod routing;
+mod snapshots;
 mod streaming;
 mod traces;
 mod web_api;

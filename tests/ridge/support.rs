@@ -172,20 +172,27 @@ impl Ridge {
 
     /// Waits until a log line contains `needle`.
     pub fn wait_for_log(&self, needle: &str) -> String {
+        self.wait_for_logs(needle, 1).remove(0)
+    }
+
+    /// Waits until `count` log lines contain `needle`; returns them.
+    pub fn wait_for_logs(&self, needle: &str, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(line) = self
+            let found: Vec<String> = self
                 .logs
                 .lock()
                 .unwrap()
                 .iter()
-                .find(|l| l.contains(needle))
-            {
-                return line.clone();
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
+            if found.len() >= count {
+                return found;
             }
             assert!(
                 Instant::now() < deadline,
-                "no log line containing {needle:?}; logs:\n{}",
+                "fewer than {count} log lines containing {needle:?}; logs:\n{}",
                 self.logs()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -328,6 +335,17 @@ impl PgDatabase {
             url,
         }
     }
+
+    /// The first column of `sql`'s rows, as bytes.
+    pub fn query_bytes(&self, sql: &str) -> Vec<Vec<u8>> {
+        with_client(&self.url, sql, |client, sql| async move {
+            let rows = client
+                .query(sql.as_str(), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rows.iter().map(|row| row.get(0)).collect()
+        })
+    }
 }
 
 impl Drop for PgDatabase {
@@ -341,6 +359,21 @@ impl Drop for PgDatabase {
 
 /// Runs one statement on its own thread and runtime (usable from Drop).
 fn run_sql(url: &str, sql: &str) {
+    with_client(url, sql, |client, sql| async move {
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
+}
+
+/// Runs `work` with a client connected to `url`, on a thread of its own.
+fn with_client<T, F, Fut>(url: &str, sql: &str, work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(tokio_postgres::Client, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
     let (url, sql) = (url.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -352,12 +385,9 @@ fn run_sql(url: &str, sql: &str) {
                 .await
                 .expect("connect to PostgreSQL");
             tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        });
+            work(client, sql).await
+        })
     })
     .join()
-    .expect("SQL thread");
+    .expect("SQL thread")
 }

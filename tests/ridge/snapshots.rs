@@ -1,0 +1,219 @@
+//! Per-worker V8 snapshots: a worker restored from its snapshot answers as
+//! one that evaluated its modules, with fresh randomness and the current
+//! time, without secrets in the stored bytes; workers that cannot be
+//! snapshotted, and snapshots of another build, fall back to a normal start.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::control::{Backend, Node};
+use crate::support::{fixture, Ridge, TempDir};
+
+const TOP_LEVEL_LINE: &str = "evaluating the top level";
+
+/// A copy of `fixture` in a fresh folder, so that its `.ridge/` is new.
+fn copy_of(fixture_path: &Path, dir: &TempDir) -> PathBuf {
+    let target = dir.path().join("worker");
+    std::fs::create_dir_all(&target).unwrap();
+    for entry in std::fs::read_dir(fixture_path).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+    }
+    target
+}
+
+/// The snapshots `ridge dev` keeps for the worker in `worker_dir`.
+fn dev_snapshots(worker_dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(worker_dir.join(".ridge/snapshots")) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// How many times the worker's top level has run in `ridge`'s process.
+fn top_level_runs(ridge: &Ridge) -> usize {
+    ridge.logs().matches(TOP_LEVEL_LINE).count()
+}
+
+fn without_time(mut answer: Value) -> Value {
+    answer.as_object_mut().unwrap().remove("now");
+    answer
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64
+}
+
+#[tokio::test]
+async fn a_snapshot_start_answers_as_a_normal_start() {
+    let dir = TempDir::new();
+    let worker = copy_of(&fixture("snapshot-state"), &dir);
+
+    let from_snapshot = Ridge::dev(&worker, &[]);
+    from_snapshot.wait_for_log("worker snapshot made");
+    assert_eq!(dev_snapshots(&worker).len(), 1, "kept in .ridge/snapshots");
+    // (`ridge dev` runs the top level once itself, to check the worker.)
+    let runs = top_level_runs(&from_snapshot);
+    let restored = from_snapshot.json("/").await;
+    assert_eq!(from_snapshot.json("/").await["counter"], 43);
+    assert_eq!(
+        top_level_runs(&from_snapshot),
+        runs,
+        "the isolate was restored, not evaluated:\n{}",
+        from_snapshot.logs()
+    );
+    // Date.now() is the time of the request, not of the snapshot.
+    let now = restored["now"].as_f64().unwrap();
+    assert!((now - now_ms()).abs() < 5_000.0, "now = {now}");
+    drop(from_snapshot);
+
+    let evaluated = Ridge::dev(&worker, &["--no-snapshot"]);
+    let runs = top_level_runs(&evaluated);
+    let normal = evaluated.json("/").await;
+    evaluated.wait_for_logs(TOP_LEVEL_LINE, runs + 1);
+
+    assert_eq!(without_time(restored.clone()), without_time(normal));
+    assert_eq!(restored["counter"], 42);
+    assert_eq!(restored["counterIsACounter"], true);
+    assert_eq!(restored["square"], 1234.0 * 1234.0);
+    assert_eq!(
+        restored["capitals"],
+        serde_json::json!([["fr", "Paris"], ["jp", "Tokyo"]])
+    );
+}
+
+#[tokio::test]
+async fn random_values_differ_between_snapshot_starts() {
+    let dir = TempDir::new();
+    let worker = copy_of(&fixture("snapshot-state"), &dir);
+    let mut answers = Vec::new();
+    for start in 0..2 {
+        let ridge = Ridge::dev(&worker, &[]);
+        if start == 0 {
+            ridge.wait_for_log("worker snapshot made");
+        }
+        let runs = top_level_runs(&ridge);
+        answers.push(ridge.json("/random").await);
+        assert_eq!(top_level_runs(&ridge), runs, "{}", ridge.logs());
+        if start == 1 {
+            assert!(
+                !ridge.logs().contains("worker snapshot made"),
+                "the second start reuses the kept snapshot:\n{}",
+                ridge.logs()
+            );
+        }
+    }
+    for field in ["math", "crypto", "uuid"] {
+        assert_ne!(answers[0][field], answers[1][field], "{field}: {answers:?}");
+    }
+}
+
+#[tokio::test]
+async fn top_level_work_left_pending_falls_back_with_the_reason() {
+    let ridge = Ridge::dev(&fixture("snapshot-pending.js"), &[]);
+    let line = ridge.wait_for_log("starting without a snapshot");
+    assert!(
+        line.contains("left work pending") && line.contains("Timer"),
+        "{line}"
+    );
+    // The timer fires: the worker runs as it would without snapshots.
+    assert_eq!(ridge.text("/").await, "ticked false");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(ridge.text("/").await, "ticked true");
+}
+
+#[tokio::test]
+async fn a_snapshot_from_another_build_is_ignored() {
+    let dir = TempDir::new();
+    let worker = copy_of(&fixture("snapshot-state"), &dir);
+    drop({
+        let ridge = Ridge::dev(&worker, &[]);
+        ridge.wait_for_log("worker snapshot made");
+        ridge
+    });
+    let [path] = dev_snapshots(&worker).try_into().unwrap();
+    // Another Ridge build's key: its snapshot must never reach V8.
+    let bytes = std::fs::read(&path).unwrap();
+    let key_start = b"RIDGE-WORKER-SNAPSHOT\n".len();
+    let key_end = key_start + bytes[key_start..].iter().position(|b| *b == b'\n').unwrap();
+    let mut foreign = bytes[..key_start].to_vec();
+    foreign.extend_from_slice(b"ridge 0.0.1 v8 1.0 runtime 0000000000000000");
+    foreign.extend_from_slice(&bytes[key_end..]);
+    std::fs::write(&path, &foreign).unwrap();
+
+    let ridge = Ridge::dev(&worker, &[]);
+    let line = ridge.wait_for_log("rebuilding the worker snapshot");
+    assert!(line.contains("made by another build"), "{line}");
+    ridge.wait_for_log("worker snapshot made");
+    assert_eq!(ridge.json("/").await["counter"], 42);
+    assert_ne!(std::fs::read(&path).unwrap(), foreign, "replaced");
+}
+
+/// The snapshot bytes a node recorded in its store.
+fn stored_snapshots(backend: &Backend) -> Vec<Vec<u8>> {
+    match backend {
+        Backend::Sqlite(dir) => {
+            let db = rusqlite::Connection::open(dir.path().join("ridge.db")).unwrap();
+            let mut query = db
+                .prepare("SELECT snapshot FROM worker_snapshots WHERE snapshot IS NOT NULL")
+                .unwrap();
+            let rows = query.query_map([], |row| row.get(0)).unwrap();
+            rows.map(Result::unwrap).collect()
+        }
+        Backend::Postgres(db) => {
+            db.query_bytes("SELECT snapshot FROM ridge_worker_snapshots WHERE snapshot IS NOT NULL")
+        }
+    }
+}
+
+async fn uploads_are_served_from_a_stored_snapshot_without_their_secrets(backend: Backend) {
+    let node = Node::start(&backend);
+    let (ok, out) = node.cli(
+        &["deploy", &fixture("snapshot-state").display().to_string()],
+        None,
+    );
+    assert!(ok, "{out}");
+    node.ridge.wait_for_log("worker snapshot made");
+    let (ok, out) = node.cli(
+        &["secret", "put", "API_KEY", "--name", "snapshot-state"],
+        Some("s3cr3t-value\n"),
+    );
+    assert!(ok, "{out}");
+    // New secrets make a new isolate key; it finds the recorded snapshot.
+    node.ridge
+        .wait_for_logs("cold starts restore the worker snapshot", 2);
+    let runs = top_level_runs(&node.ridge);
+
+    let (status, body) = node.get("snapshot-state.test", "/").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer["secret"], "s3cr3t-value",
+        "env is attached per start"
+    );
+    assert_eq!(answer["counter"], 42);
+    assert_eq!(
+        top_level_runs(&node.ridge),
+        runs,
+        "served from the snapshot:\n{}",
+        node.ridge.logs()
+    );
+
+    let snapshots = stored_snapshots(&backend);
+    assert_eq!(snapshots.len(), 1);
+    let contains = |needle: &[u8]| snapshots[0].windows(needle.len()).any(|w| w == needle);
+    assert!(
+        contains(TOP_LEVEL_LINE.as_bytes()),
+        "the worker's own snapshot"
+    );
+    assert!(
+        !contains(b"s3cr3t-value"),
+        "no secret in the stored snapshot"
+    );
+}
+
+on_both_stores!(uploads_are_served_from_a_stored_snapshot_without_their_secrets);
