@@ -148,6 +148,7 @@ async fn make_snapshots(node: Weak<Node>, mut queue: mpsc::UnboundedReceiver<Arc
             Ok(_) => tracing::info!(
                 worker = %version.name,
                 version = %version.version_id,
+                isolate = %version.id,
                 "cold starts restore the worker snapshot"
             ),
             Err(error) => tracing::warn!(%error, "cannot reload workers from the store"),

@@ -141,14 +141,17 @@ pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
     None
 }
 
-/// Builds `version`'s snapshot in a child process (the running executable,
-/// `__build-snapshot`), within `timeout`. `Err` is the reason there is none.
-pub async fn build_in_child(version: &WorkerVersion, timeout: Duration) -> Result<Vec<u8>, String> {
+/// Builds `version`'s snapshot in a child process (`ridge` at `exe`, run
+/// as `ridge __build-snapshot`), within `timeout`. `Err` is the reason
+/// there is none.
+pub async fn build_in_child(
+    version: &WorkerVersion,
+    exe: &Path,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     if let Some(reason) = unsupported(version) {
         return Err(reason.into());
     }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find Ridge's executable: {e}"))?;
     let mut child = tokio::process::Command::new(exe)
         .arg("__build-snapshot")
         .arg(&version.bundle.main)
@@ -212,7 +215,10 @@ pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds `version`'s snapshot, logging how it went.
 async fn build_logged(version: &WorkerVersion) -> Result<Vec<u8>, String> {
     let started = std::time::Instant::now();
-    let built = build_in_child(version, BUILD_TIMEOUT).await;
+    let built = match std::env::current_exe() {
+        Ok(exe) => build_in_child(version, &exe, BUILD_TIMEOUT).await,
+        Err(error) => Err(format!("cannot find Ridge's executable: {error}")),
+    };
     match &built {
         Ok(bytes) => tracing::info!(
             worker = %version.name,

@@ -191,6 +191,24 @@ async fn metric(node: &Node, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
+/// Waits (up to 5 s) for a sample to reach `expected`: a request is
+/// counted when its isolate finishes with it, which can come a moment after
+/// the client has the whole response.
+async fn metric_reaches(node: &Node, name: &str, labels: &[(&str, &str)], expected: f64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let value = metric(node, name, labels).await;
+        if value == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} {labels:?} is {value}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn metrics_parse_as_prometheus_text_and_count_what_happens() {
     let backend = Backend::sqlite();
@@ -202,17 +220,17 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happens() {
     }
     request(&node, reqwest::Method::GET, "/fail", "").await;
     request(&node, reqwest::Method::GET, "/kv", "").await;
-    assert_eq!(
-        metric(&node, "ridge_requests_total", &ok).await,
-        before + 6.0
-    );
+    metric_reaches(&node, "ridge_requests_total", &ok, before + 6.0).await;
     let failed = [("worker", "observed"), ("status", "500")];
     assert_eq!(metric(&node, "ridge_requests_total", &failed).await, 1.0);
     let worker = [("worker", "observed")];
-    assert_eq!(
-        metric(&node, "ridge_request_duration_seconds_count", &worker).await,
-        before + 7.0
-    );
+    metric_reaches(
+        &node,
+        "ridge_request_duration_seconds_count",
+        &worker,
+        before + 7.0,
+    )
+    .await;
     assert!(metric(&node, "ridge_request_cpu_seconds_sum", &worker).await > 0.0);
     assert!(metric(&node, "ridge_cold_starts_total", &worker).await >= 1.0);
     assert!(metric(&node, "ridge_isolates_alive", &[]).await >= 1.0);

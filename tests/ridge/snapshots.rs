@@ -183,9 +183,13 @@ async fn uploads_are_served_from_a_stored_snapshot_without_their_secrets(backend
         Some("s3cr3t-value\n"),
     );
     assert!(ok, "{out}");
-    // New secrets make a new isolate key; it finds the recorded snapshot.
-    node.ridge
-        .wait_for_logs("cold starts restore the worker snapshot", 2);
+    // New secrets make a new isolate key (with a hash of the secrets after
+    // a `+`); it finds the snapshot recorded for the version.
+    node.ridge.wait_for_log_with(&[
+        "cold starts restore the worker snapshot",
+        "isolate=snapshot-state@",
+        "+",
+    ]);
     let runs = top_level_runs(&node.ridge);
 
     let (status, body) = node.get("snapshot-state.test", "/").await;

@@ -172,11 +172,28 @@ impl Ridge {
 
     /// Waits until a log line contains `needle`.
     pub fn wait_for_log(&self, needle: &str) -> String {
-        self.wait_for_logs(needle, 1).remove(0)
+        self.wait_for_log_with(&[needle])
+    }
+
+    /// Waits until a log line contains every one of `needles`.
+    pub fn wait_for_log_with(&self, needles: &[&str]) -> String {
+        self.wait_for_logs_where(&format!("{needles:?}"), 1, |line| {
+            needles.iter().all(|needle| line.contains(needle))
+        })
+        .remove(0)
     }
 
     /// Waits until `count` log lines contain `needle`; returns them.
     pub fn wait_for_logs(&self, needle: &str, count: usize) -> Vec<String> {
+        self.wait_for_logs_where(needle, count, |line| line.contains(needle))
+    }
+
+    fn wait_for_logs_where(
+        &self,
+        what: &str,
+        count: usize,
+        matches: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found: Vec<String> = self
@@ -184,7 +201,7 @@ impl Ridge {
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|l| l.contains(needle))
+                .filter(|l| matches(l))
                 .cloned()
                 .collect();
             if found.len() >= count {
@@ -192,7 +209,7 @@ impl Ridge {
             }
             assert!(
                 Instant::now() < deadline,
-                "fewer than {count} log lines containing {needle:?}; logs:\n{}",
+                "fewer than {count} log lines with {what}; logs:\n{}",
                 self.logs()
             );
             std::thread::sleep(Duration::from_millis(20));
