@@ -9,8 +9,9 @@
 //!   pre-warmed blank isolate (restored from the runtime snapshot ahead of
 //!   time), then evaluating the worker's modules;
 //! - **restore + evaluate**: the same without a pre-warmed isolate;
-//! - **worker snapshot**: restoring the worker's own snapshot, the path
-//!   with snapshots (which cannot be pre-warmed: each is the worker's own);
+//! - **worker snapshot**: restoring the worker's own snapshot (which cannot
+//!   be pre-warmed: each is the worker's own), the path `--snapshots auto`
+//!   takes when that is faster, as the last table shows;
 //! - **restore only**: creating the isolate from the worker snapshot, the
 //!   deserialization alone.
 //!
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ridge::isolate::bindings::DEFAULT_CACHE_BYTES;
-use ridge::isolate::runtime::{BlankIsolate, StopReason, WorkerIsolate};
+use ridge::isolate::runtime::{BlankIsolate, StopReason};
 use ridge::isolate::worker_snapshot::{self, WorkerSnapshot};
 use ridge::isolate::Services;
 use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
@@ -40,9 +41,18 @@ const THREE_VERSION: &str = "0.170.0";
 /// The isolate, still running: returned so that tearing it down is not timed.
 type Running = Pin<Box<dyn Future<Output = Result<(), StopReason>>>>;
 
-/// Starts `worker` (in `blank`, or in a new isolate, from the worker's
-/// snapshot when it has one) and waits for its answer to one request.
-async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>) -> Running {
+/// Where a cold start begins.
+enum Start {
+    /// A pre-warmed blank isolate.
+    Pooled(Box<BlankIsolate>),
+    /// Restoring Ridge's runtime snapshot now.
+    Restored,
+    /// Restoring the worker's own snapshot now.
+    WorkerSnapshot(WorkerSnapshot),
+}
+
+/// Starts `worker` and waits for its answer to one request.
+async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
     let (inbox, requests) = mpsc::unbounded_channel();
     let (reply, answer) = oneshot::channel();
     inbox
@@ -59,12 +69,14 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
         .unwrap();
     let requests = RequestInbox::new(requests);
     let services = Services::without_kv(DEFAULT_CACHE_BYTES);
-    let isolate = match blank {
-        Some(blank) => blank.start(worker, requests, &services).await.unwrap(),
-        None => WorkerIsolate::start(worker, requests, &services)
-            .await
-            .unwrap(),
+    let blank = match start {
+        Start::Pooled(blank) => *blank,
+        Start::Restored => BlankIsolate::new(worker.limits.memory_mb, false).unwrap(),
+        Start::WorkerSnapshot(snapshot) => {
+            BlankIsolate::from_worker_snapshot(snapshot, worker.limits.memory_mb).unwrap()
+        }
     };
+    let isolate = blank.start(worker, requests, &services).await.unwrap();
     let mut running: Running = Box::pin(isolate.run(Rc::default()));
     tokio::select! {
         _ = &mut running => panic!("the isolate stopped"),
@@ -133,6 +145,7 @@ fn main() {
     println!("| worker | path | p50 ms | p99 ms | mean ms |");
     println!("| --- | --- | --- | --- | --- |");
     let mut sizes = Vec::new();
+    let mut choices = Vec::new();
     for (name, path) in workers {
         let plain = WorkerVersion::load(&path, &BTreeMap::new()).expect("worker");
         let built = Instant::now();
@@ -146,9 +159,8 @@ fn main() {
         let build_ms = built.elapsed().as_secs_f64() * 1000.0;
         let snapshot = WorkerSnapshot::parse(bytes.into()).unwrap();
         sizes.push((name, snapshot.len(), build_ms));
-        let snapshotted = worker_snapshot::with_snapshot(plain.clone(), snapshot.clone());
 
-        let mut row = |label: &str, mut start: Box<dyn FnMut() -> Duration + '_>| {
+        let row = |label: &str, start: &mut dyn FnMut() -> Duration| {
             let mut times: Vec<Duration> = (0..STARTS).map(|_| start()).collect();
             times.sort();
             let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / STARTS as f64;
@@ -160,42 +172,48 @@ fn main() {
         };
         // Setting a pooled isolate up and tearing isolates down happen off
         // the clock, as they do off the request path on a node.
-        let cold_start = |version: &Arc<WorkerVersion>, pooled: bool| {
+        let cold_start = |how: &dyn Fn() -> Start| {
             let _inside_runtime = runtime.enter();
-            let blank = pooled.then(|| {
-                let mut blank = BlankIsolate::new(version.limits.memory_mb, false).unwrap();
-                blank.warm_up().unwrap();
-                blank
-            });
+            let start = how();
             let started = Instant::now();
-            let running = local.block_on(&runtime, first_response(version.clone(), blank));
+            let running = local.block_on(&runtime, first_response(plain.clone(), start));
             let elapsed = started.elapsed();
             drop(running);
             elapsed
         };
-        row("pool + evaluate", Box::new(|| cold_start(&plain, true)));
-        row("restore + evaluate", Box::new(|| cold_start(&plain, false)));
-        row(
-            "worker snapshot",
-            Box::new(|| cold_start(&snapshotted, false)),
-        );
-        row(
-            "restore only",
-            Box::new(|| {
-                let started = Instant::now();
-                let blank =
-                    BlankIsolate::from_worker_snapshot(snapshot.clone(), plain.limits.memory_mb)
-                        .unwrap();
-                let elapsed = started.elapsed();
-                drop(blank);
-                elapsed
-            }),
-        );
+        let pooled = || {
+            let mut blank = BlankIsolate::new(plain.limits.memory_mb, false).unwrap();
+            blank.warm_up().unwrap();
+            Start::Pooled(Box::new(blank))
+        };
+        row("pool + evaluate", &mut || cold_start(&pooled));
+        row("restore + evaluate", &mut || {
+            cold_start(&|| Start::Restored)
+        });
+        row("worker snapshot", &mut || {
+            cold_start(&|| Start::WorkerSnapshot(snapshot.clone()))
+        });
+        row("restore only", &mut || {
+            let started = Instant::now();
+            let blank =
+                BlankIsolate::from_worker_snapshot(snapshot.clone(), plain.limits.memory_mb)
+                    .unwrap();
+            let elapsed = started.elapsed();
+            drop(blank);
+            elapsed
+        });
+        // What `--snapshots auto` picks, with this process's measurements.
+        let choice = if snapshot.restore_saves_time(true) {
+            "worker snapshot"
+        } else {
+            "pool + evaluate"
+        };
+        choices.push((name, choice));
     }
     println!();
-    println!("| worker | snapshot bytes | build ms (child process included) |");
-    println!("| --- | --- | --- |");
-    for (name, bytes, build_ms) in sizes {
-        println!("| {name} | {bytes} | {build_ms:.0} |");
+    println!("| worker | snapshot bytes | build ms (child process included) | `--snapshots auto` picks (with a pre-warmed isolate) |");
+    println!("| --- | --- | --- | --- |");
+    for ((name, bytes, build_ms), (_, choice)) in sizes.into_iter().zip(choices) {
+        println!("| {name} | {bytes} | {build_ms:.0} | {choice} |");
     }
 }

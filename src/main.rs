@@ -17,6 +17,7 @@ use ridge::config::CONFIG_FILE;
 use ridge::cron::CronRunner;
 use ridge::dev::inspector::InspectorHub;
 use ridge::dev::Reloader;
+use ridge::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge::kv::Kv;
 use ridge::node::Node;
@@ -368,10 +369,12 @@ struct DevArgs {
     /// first statement.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", conflicts_with = "inspect")]
     inspect_brk: Option<SocketAddr>,
-    /// Evaluate the worker's modules at every start instead of restoring a
-    /// snapshot of them (kept in .ridge/snapshots/ beside ridge.toml).
-    #[arg(long)]
-    no_snapshot: bool,
+    /// When a cold start restores a V8 snapshot of the worker's evaluated
+    /// modules (kept in .ridge/snapshots/ beside ridge.toml) instead of
+    /// evaluating them: when that is faster (auto), always, or never (no
+    /// snapshot is made).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    snapshots: SnapshotUse,
     #[command(flatten)]
     traces: TraceArgs,
 }
@@ -423,11 +426,12 @@ struct ServeArgs {
     /// How often usage counts are added to the store, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     usage_flush_interval: u64,
-    /// Evaluate each version's modules at every cold start instead of
-    /// restoring a V8 snapshot of them (made in the background after each
-    /// upload and kept in the store).
-    #[arg(long)]
-    no_snapshot: bool,
+    /// When a cold start restores a V8 snapshot of the version's evaluated
+    /// modules (made in the background after each upload and kept in the
+    /// store) instead of evaluating them: when that is faster (auto),
+    /// always, or never (no snapshot is made).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    snapshots: SnapshotUse,
     #[command(flatten)]
     traces: TraceArgs,
 }
@@ -591,7 +595,7 @@ fn main() -> Result<()> {
         startup_cpu_ms,
     } = &cli.command
     {
-        ridge::isolate::worker_snapshot::build_to_stdout(main, *startup_cpu_ms);
+        worker_snapshot::build_to_stdout(main, *startup_cpu_ms);
     }
     // `ridge dev` logs a line per request; an edge node does not by default
     // (RIDGE_LOG=info,ridge::request=info turns the records on).
@@ -1059,7 +1063,8 @@ async fn dev(args: DevArgs) -> Result<()> {
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
     // Serves the worker, or the reason it does not load, and follows edits.
-    let snapshots = !args.no_snapshot && inspector_off;
+    worker_snapshot::set_use(args.snapshots);
+    let snapshots = args.snapshots != SnapshotUse::Never && inspector_off;
     let reloader = Reloader::new(&args.path, vars, no_limits, kv, snapshots, handler.clone())
         .map_err(anyhow::Error::msg)?;
     reloader.reload().await;
@@ -1174,11 +1179,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             scheduler,
             ErrorDetail::Opaque,
         ));
+        worker_snapshot::set_use(args.snapshots);
         let node = Node::new(
             store.clone(),
             handler.clone(),
             args.base_domain.clone(),
-            !args.no_snapshot,
+            args.snapshots != SnapshotUse::Never,
         );
         let count = node.reload().await?;
         node.watch();

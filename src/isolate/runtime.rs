@@ -198,6 +198,9 @@ impl BlankIsolate {
             inspector,
         ))
         .map_err(|e| StartError::Internal(e.to_string()))?;
+        if !inspector {
+            super::worker_snapshot::record_runtime_restore(started.elapsed());
+        }
         let blank = Self::prepare(runtime, loader, heap_limit_mb, None);
         tracing::trace!(
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -353,7 +356,9 @@ impl WorkerIsolate {
     ) -> Result<Self, StartError> {
         let blank = match &version.snapshot {
             // The inspector needs the worker's sources, which it sees load.
-            Some(snapshot) if services.inspector.is_none() => {
+            Some(snapshot)
+                if services.inspector.is_none() && snapshot.restore_saves_time(false) =>
+            {
                 BlankIsolate::from_worker_snapshot(snapshot.clone(), version.limits.memory_mb)?
             }
             _ => BlankIsolate::new(version.limits.memory_mb, services.inspector.is_some())?,

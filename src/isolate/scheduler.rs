@@ -256,10 +256,11 @@ impl IsolateThread {
         let (inbox, requests) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
         let status = Rc::new(IsolateStatus::default());
-        // A version with its own snapshot restores that instead.
-        let blank = match version.snapshot {
-            Some(_) => None,
-            None => self.pool.take(&version.limits),
+        // A version with its own snapshot restores that instead, unless
+        // its modules evaluate faster than the snapshot restores.
+        let blank = match &version.snapshot {
+            Some(snapshot) if snapshot.restore_saves_time(true) => None,
+            _ => self.pool.take(&version.limits),
         };
         let pool = self.pool.clone();
         let services = self.options.services.clone();

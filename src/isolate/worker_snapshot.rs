@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -35,7 +36,11 @@ use crate::deploy::{Bundle, ModuleKind};
 use crate::store::operations::{OperationsStore, SnapshotOutcome};
 use crate::worker::WorkerVersion;
 
-const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT\n";
+/// The first line of a stored snapshot: what it is, and its layout's version.
+const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT 2\n";
+/// After the build key's line: SHA-256 of the V8 blob, main module id (u32
+/// LE), top-level evaluation time in µs (u64 LE); then the V8 blob.
+const HEADER_BYTES: usize = 32 + 4 + 8;
 /// Largest snapshot kept (Ridge's own runtime is about 2 MiB of it).
 pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
 /// Heap for the snapshot-building isolate.
@@ -49,6 +54,9 @@ pub struct WorkerSnapshot {
     /// Where the V8 blob starts in `bytes`.
     offset: usize,
     main_module: ModuleId,
+    /// How long loading and evaluating the worker's modules took when the
+    /// snapshot was made: what a start without the snapshot would spend.
+    evaluate_us: u64,
 }
 
 impl std::fmt::Debug for WorkerSnapshot {
@@ -76,19 +84,37 @@ impl WorkerSnapshot {
         }
         // V8 aborts the process on a damaged snapshot: check it first.
         let header = MAGIC.len() + key_end + 1;
-        let (digest, id) = bytes
-            .get(header..header + 36)
-            .map(|b| b.split_at(32))
+        let fields = bytes
+            .get(header..header + HEADER_BYTES)
             .ok_or("truncated snapshot")?;
-        let offset = header + 36;
+        let (digest, rest) = fields.split_at(32);
+        let (id, evaluate_us) = rest.split_at(4);
+        let offset = header + HEADER_BYTES;
         if Sha256::digest(&bytes[offset..]).as_slice() != digest {
             return Err("the snapshot is damaged (checksum mismatch)".into());
         }
         Ok(Self {
             offset,
             main_module: u32::from_le_bytes(id.try_into().expect("4 bytes")) as ModuleId,
+            evaluate_us: u64::from_le_bytes(evaluate_us.try_into().expect("8 bytes")),
             bytes,
         })
+    }
+
+    /// Whether restoring this snapshot beats evaluating the worker's
+    /// modules: in a pre-warmed isolate (`pooled`), whose runtime snapshot
+    /// was restored ahead of need, or in one restored now. Restoring costs
+    /// about what restoring Ridge's runtime snapshot costs on this machine
+    /// (measured by every blank isolate), scaled by size; a small worker
+    /// evaluates faster than that. Always true with `--snapshots always`.
+    pub fn restore_saves_time(&self, pooled: bool) -> bool {
+        ALWAYS_RESTORE.load(Ordering::Relaxed)
+            || restore_beats_evaluation(
+                runtime_restore_us(),
+                self.bytes.len(),
+                self.evaluate_us,
+                pooled,
+            )
     }
 
     pub(super) fn v8_bytes(&self) -> &[u8] {
@@ -106,6 +132,61 @@ impl WorkerSnapshot {
 
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+/// When cold starts restore a worker's snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotUse {
+    /// When restoring it is faster than evaluating the worker's modules.
+    Auto,
+    /// Whenever the worker has one.
+    Always,
+    /// Never: no snapshot is made.
+    Never,
+}
+
+/// Set once at startup from the command line (`--snapshots`).
+static ALWAYS_RESTORE: AtomicBool = AtomicBool::new(false);
+
+/// Sets how this process uses worker snapshots.
+pub fn set_use(snapshots: SnapshotUse) {
+    ALWAYS_RESTORE.store(snapshots == SnapshotUse::Always, Ordering::Relaxed);
+}
+
+/// Microseconds a restore of Ridge's runtime snapshot takes on this
+/// machine: a moving average over the blank isolates made so far (5 ms
+/// until the first).
+static RUNTIME_RESTORE_US: AtomicU64 = AtomicU64::new(5_000);
+
+/// Records how long restoring the runtime snapshot took (`BlankIsolate::new`).
+pub(super) fn record_runtime_restore(elapsed: Duration) {
+    let sample = elapsed.as_micros() as u64;
+    let _ = RUNTIME_RESTORE_US.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |average| {
+        Some((average * 7 + sample) / 8)
+    });
+}
+
+fn runtime_restore_us() -> u64 {
+    RUNTIME_RESTORE_US.load(Ordering::Relaxed)
+}
+
+/// The cost model behind [`WorkerSnapshot::restore_saves_time`]: a snapshot
+/// of `snapshot_bytes` restores in the runtime snapshot's restore time,
+/// scaled by size.
+fn restore_beats_evaluation(
+    runtime_restore_us: u64,
+    snapshot_bytes: usize,
+    evaluate_us: u64,
+    pooled: bool,
+) -> bool {
+    let runtime_us = runtime_restore_us as f64;
+    let restore_us = runtime_us * snapshot_bytes as f64 / RUNTIME_SNAPSHOT.len() as f64;
+    let evaluate_us = evaluate_us as f64;
+    if pooled {
+        restore_us < evaluate_us
+    } else {
+        restore_us < runtime_us + evaluate_us
     }
 }
 
@@ -410,6 +491,8 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let main = module_specifier(&version.bundle.main);
+    let evaluating = std::time::Instant::now();
+    let mut evaluate_us = 0;
     let evaluated: Result<ModuleId, String> = tokio.block_on(async {
         let id = runtime
             .load_main_es_module(&main)
@@ -420,6 +503,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
             .with_event_loop_future(evaluation, PollEventLoopOptions::default())
             .await
             .map_err(|e| e.to_string())?;
+        evaluate_us = evaluating.elapsed().as_micros() as u64;
         // Let promise jobs and ops the top level started come forward, so
         // they are seen below.
         let _ = tokio::time::timeout(
@@ -454,14 +538,48 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     drop(bridge);
     let blob = keep_runtime_sources(&runtime.snapshot())?;
     let key = build_key();
-    // Layout: magic, build key and newline, SHA-256 of the blob, main
-    // module id (u32 LE), V8 blob.
-    let mut snapshot = Vec::with_capacity(MAGIC.len() + key.len() + 37 + blob.len());
+    // Layout: see MAGIC and HEADER_BYTES.
+    let mut snapshot = Vec::with_capacity(MAGIC.len() + key.len() + 1 + HEADER_BYTES + blob.len());
     snapshot.extend_from_slice(MAGIC);
     snapshot.extend_from_slice(key.as_bytes());
     snapshot.push(b'\n');
     snapshot.extend_from_slice(&Sha256::digest(&blob));
     snapshot.extend_from_slice(&(main_module as u32).to_le_bytes());
+    snapshot.extend_from_slice(&evaluate_us.to_le_bytes());
     snapshot.extend_from_slice(&blob);
     Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_is_chosen_only_when_it_saves_time() {
+        let runtime = RUNTIME_SNAPSHOT.len();
+        // A small worker: evaluating it in a pre-warmed isolate is quicker
+        // than restoring anything; without one, its snapshot (barely larger
+        // than the runtime's) spares the evaluation.
+        assert!(!restore_beats_evaluation(
+            4_000,
+            runtime + runtime / 20,
+            300,
+            true
+        ));
+        assert!(restore_beats_evaluation(
+            4_000,
+            runtime + runtime / 20,
+            300,
+            false
+        ));
+        // A heavy one (three.js: 2.7 times the bytes, 20 ms to evaluate).
+        assert!(restore_beats_evaluation(
+            4_000,
+            runtime * 27 / 10,
+            20_000,
+            true
+        ));
+        // A huge snapshot of a quickly evaluated worker is never worth it.
+        assert!(!restore_beats_evaluation(4_000, runtime * 10, 5_000, false));
+    }
 }

@@ -53,7 +53,7 @@ async fn a_snapshot_start_answers_as_a_normal_start() {
     let dir = TempDir::new();
     let worker = copy_of(&fixture("snapshot-state"), &dir);
 
-    let from_snapshot = Ridge::dev(&worker, &[]);
+    let from_snapshot = Ridge::dev(&worker, &["--snapshots", "always"]);
     from_snapshot.wait_for_log("worker snapshot made");
     assert_eq!(dev_snapshots(&worker).len(), 1, "kept in .ridge/snapshots");
     // (`ridge dev` runs the top level once itself, to check the worker.)
@@ -71,7 +71,7 @@ async fn a_snapshot_start_answers_as_a_normal_start() {
     assert!((now - now_ms()).abs() < 5_000.0, "now = {now}");
     drop(from_snapshot);
 
-    let evaluated = Ridge::dev(&worker, &["--no-snapshot"]);
+    let evaluated = Ridge::dev(&worker, &["--snapshots", "never"]);
     let runs = top_level_runs(&evaluated);
     let normal = evaluated.json("/").await;
     evaluated.wait_for_logs(TOP_LEVEL_LINE, runs + 1);
@@ -92,7 +92,7 @@ async fn random_values_differ_between_snapshot_starts() {
     let worker = copy_of(&fixture("snapshot-state"), &dir);
     let mut answers = Vec::new();
     for start in 0..2 {
-        let ridge = Ridge::dev(&worker, &[]);
+        let ridge = Ridge::dev(&worker, &["--snapshots", "always"]);
         if start == 0 {
             ridge.wait_for_log("worker snapshot made");
         }
@@ -138,14 +138,15 @@ async fn a_snapshot_from_another_build_is_ignored() {
     let [path] = dev_snapshots(&worker).try_into().unwrap();
     // Another Ridge build's key: its snapshot must never reach V8.
     let bytes = std::fs::read(&path).unwrap();
-    let key_start = b"RIDGE-WORKER-SNAPSHOT\n".len();
+    // The build key is the second line (after the format line).
+    let key_start = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
     let key_end = key_start + bytes[key_start..].iter().position(|b| *b == b'\n').unwrap();
     let mut foreign = bytes[..key_start].to_vec();
     foreign.extend_from_slice(b"ridge 0.0.1 v8 1.0 runtime 0000000000000000");
     foreign.extend_from_slice(&bytes[key_end..]);
     std::fs::write(&path, &foreign).unwrap();
 
-    let ridge = Ridge::dev(&worker, &[]);
+    let ridge = Ridge::dev(&worker, &["--snapshots", "always"]);
     let line = ridge.wait_for_log("rebuilding the worker snapshot");
     assert!(line.contains("made by another build"), "{line}");
     ridge.wait_for_log("worker snapshot made");
@@ -171,7 +172,7 @@ fn stored_snapshots(backend: &Backend) -> Vec<Vec<u8>> {
 }
 
 async fn uploads_are_served_from_a_stored_snapshot_without_their_secrets(backend: Backend) {
-    let node = Node::start(&backend);
+    let node = Node::start_with(&backend, &["--snapshots", "always"], &[]);
     let (ok, out) = node.cli(
         &["deploy", &fixture("snapshot-state").display().to_string()],
         None,
