@@ -255,11 +255,9 @@ impl BlankIsolate {
         let isolate = self.runtime.isolate_ptr();
         // SAFETY: paired enter/exit around synchronous work; see HostedRuntime.
         unsafe { (*isolate).enter() };
-        let result = self.runtime.execute_script("ext:ridge/warm_up.js", WARM_UP);
+        let result = warm_up(&mut self.runtime);
         unsafe { (*isolate).exit() };
         result
-            .map(drop)
-            .map_err(|e| StartError::Internal(e.to_string()))
     }
 
     /// The heap limit this isolate was created with, in MiB.
@@ -587,6 +585,16 @@ pub(super) fn take_start(
         start: function(0)?,
         reinstate: function(1)?,
     })
+}
+
+/// Runs the request/response path once without worker code (see
+/// `BlankIsolate::warm_up`); worker snapshots are made after it too, so
+/// they keep that compiled code.
+pub(super) fn warm_up(runtime: &mut JsRuntime) -> Result<(), StartError> {
+    runtime
+        .execute_script("ext:ridge/warm_up.js", WARM_UP)
+        .map(drop)
+        .map_err(|e| StartError::Internal(e.to_string()))
 }
 
 /// Options for a runtime restored from `snapshot` (Ridge's startup snapshot,

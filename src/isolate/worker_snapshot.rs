@@ -29,7 +29,7 @@ use tokio::io::AsyncReadExt;
 
 use super::limits::{LimitExceeded, Watchdog};
 use super::loader::{module_specifier, BundleLoader};
-use super::runtime::{prepare_runtime, runtime_options, take_start};
+use super::runtime::{prepare_runtime, runtime_options, take_start, warm_up};
 use super::snapshot::RUNTIME_SNAPSHOT;
 use super::snapshot_sidecar::keep_runtime_sources;
 use crate::deploy::{Bundle, ModuleKind};
@@ -475,6 +475,8 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     ))
     .map_err(|e| format!("cannot create a snapshot isolate: {e}"))?;
     let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
+    // Compiled now, the request path is kept compiled in the snapshot.
+    warm_up(&mut runtime).map_err(|e| e.to_string())?;
     let bridge = take_start(&mut runtime, true).map_err(|e| e.to_string())?;
     let activity = runtime.runtime_activity_stats_factory();
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
