@@ -1,32 +1,58 @@
-//! Cold start: from nothing to the first response of the hello worker in a
-//! new isolate, (1) restoring the startup snapshot as part of the start, and
-//! (2) starting from a pre-warmed blank isolate, as isolate threads do when
-//! their pool has one ready.
+//! Cold starts with and without per-worker V8 snapshots: from a request's
+//! arrival in a never-started isolate to its complete response, for three
+//! workers: `workers/hello`; one bundling three.js (about 1.3 MB of real
+//! library JavaScript, installed from npm here); and one whose top level
+//! computes a large table (`benches/workers/top-level-computation.js`).
 //!
-//! Run: `cargo bench --bench cold_start`
+//! Each start is timed on its own, so the table shows p50 and p99:
+//! - **pool + evaluate**: Ridge's path without a worker snapshot, from a
+//!   pre-warmed blank isolate (restored from the runtime snapshot ahead of
+//!   time), then evaluating the worker's modules;
+//! - **restore + evaluate**: the same without a pre-warmed isolate;
+//! - **worker snapshot**: restoring the worker's own snapshot (which cannot
+//!   be pre-warmed: each is the worker's own), the path `--snapshots auto`
+//!   takes when that is faster, as the last table shows;
+//! - **restore only**: creating the isolate from the worker snapshot, the
+//!   deserialization alone.
+//!
+//! Run: `cargo bench --bench cold_start` (needs npm for three.js).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::process::Command;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
 use ridge::isolate::bindings::DEFAULT_CACHE_BYTES;
-use ridge::isolate::runtime::{BlankIsolate, StopReason, WorkerIsolate};
+use ridge::isolate::runtime::{BlankIsolate, StopReason};
+use ridge::isolate::worker_snapshot::{self, WorkerSnapshot};
 use ridge::isolate::Services;
 use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
 use ridge::worker::WorkerVersion;
 use tokio::sync::{mpsc, oneshot};
 
+/// Starts per row (each timed alone).
+const STARTS: usize = 200;
+const THREE_VERSION: &str = "0.170.0";
+
 /// The isolate, still running: returned so that tearing it down is not timed.
 type Running = Pin<Box<dyn Future<Output = Result<(), StopReason>>>>;
 
-/// Starts `worker` (in `blank`, or in a new isolate) and waits for its
-/// answer to one request.
-async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>) -> Running {
+/// Where a cold start begins.
+enum Start {
+    /// A pre-warmed blank isolate.
+    Pooled(Box<BlankIsolate>),
+    /// Restoring Ridge's runtime snapshot now.
+    Restored,
+    /// Restoring the worker's own snapshot now.
+    WorkerSnapshot(WorkerSnapshot),
+}
+
+/// Starts `worker` and waits for its answer to one request.
+async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
     let (inbox, requests) = mpsc::unbounded_channel();
     let (reply, answer) = oneshot::channel();
     inbox
@@ -34,7 +60,7 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
             request_id: 1,
             route: "*".into(),
             method: "GET".into(),
-            url: "http://localhost/?name=bench".into(),
+            url: "http://localhost/?name=bench&n=1000".into(),
             headers: Vec::new(),
             body: None,
             reply,
@@ -43,57 +69,151 @@ async fn first_response(worker: Arc<WorkerVersion>, blank: Option<BlankIsolate>)
         .unwrap();
     let requests = RequestInbox::new(requests);
     let services = Services::without_kv(DEFAULT_CACHE_BYTES);
-    let isolate = match blank {
-        Some(blank) => blank.start(worker, requests, &services).await.unwrap(),
-        None => WorkerIsolate::start(worker, requests, &services)
-            .await
-            .unwrap(),
+    let blank = match start {
+        Start::Pooled(blank) => *blank,
+        Start::Restored => BlankIsolate::new(worker.limits.memory_mb, false).unwrap(),
+        Start::WorkerSnapshot(snapshot) => {
+            BlankIsolate::from_worker_snapshot(snapshot, worker.limits.memory_mb).unwrap()
+        }
     };
+    let isolate = blank.start(worker, requests, &services).await.unwrap();
     let mut running: Running = Box::pin(isolate.run(Rc::default()));
     tokio::select! {
         _ = &mut running => panic!("the isolate stopped"),
-        answer = answer => assert!(matches!(answer, Ok(WorkerReply::Response(_)))),
+        answer = answer => match answer {
+            Ok(WorkerReply::Response(head)) => assert_eq!(head.status, 200),
+            _ => panic!("no response"),
+        },
     }
     running
 }
 
-fn cold_start(c: &mut Criterion) {
-    let worker =
-        WorkerVersion::load(Path::new("workers/hello"), &BTreeMap::new()).expect("workers/hello");
+/// A folder holding a worker that imports three.js from npm.
+fn three_worker() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-workers/three");
+    let library = root.join("node_modules/three/build/three.module.js");
+    if !library.exists() {
+        eprintln!("installing three@{THREE_VERSION} from npm…");
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&root)
+            .arg(format!("three@{THREE_VERSION}"))
+            .status()
+            .expect("run npm");
+        assert!(status.success(), "npm install three failed");
+    }
+    let worker = root.join("worker");
+    std::fs::create_dir_all(&worker).unwrap();
+    std::fs::copy(&library, worker.join("three.module.js")).unwrap();
+    std::fs::write(
+        worker.join("ridge.toml"),
+        "name = \"three\"\nmain = \"index.js\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        worker.join("index.js"),
+        "import * as THREE from \"./three.module.js\";\n\
+         export default {\n  fetch() {\n    const v = new THREE.Vector3(1, 2, 2);\n    \
+         return new Response(`length ${v.length()}`);\n  },\n};\n",
+    )
+    .unwrap();
+    worker
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workers = [
+        ("hello", manifest.join("workers/hello")),
+        ("three.js (1.3 MB)", three_worker()),
+        (
+            "top-level computation",
+            manifest.join("benches/workers/top-level-computation.js"),
+        ),
+    ];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
-    // Times only start + first response: setting a blank isolate up for the
-    // second benchmark, and tearing isolates down, happen off the clock.
-    let measure = |iters: u64, warm: bool| {
-        let mut total = Duration::ZERO;
-        for _ in 0..iters {
-            let _inside_runtime = runtime.enter();
-            let blank = warm.then(|| {
-                let mut blank = BlankIsolate::new(worker.limits.memory_mb, false).unwrap();
-                blank.warm_up().unwrap();
-                blank
-            });
-            let started = Instant::now();
-            let running = local.block_on(&runtime, first_response(worker.clone(), blank));
-            total += started.elapsed();
-            drop(running);
-        }
-        total
-    };
-    c.bench_function("cold start, snapshot restore included (hello)", |b| {
-        b.iter_custom(|iters| measure(iters, false))
-    });
-    c.bench_function("cold start from a pre-warmed isolate (hello)", |b| {
-        b.iter_custom(|iters| measure(iters, true))
-    });
-}
+    let ridge = Path::new(env!("CARGO_BIN_EXE_ridge"));
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(50);
-    targets = cold_start
+    println!("| worker | path | p50 ms | p99 ms | mean ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut sizes = Vec::new();
+    let mut choices = Vec::new();
+    for (name, path) in workers {
+        let plain = WorkerVersion::load(&path, &BTreeMap::new()).expect("worker");
+        let built = Instant::now();
+        let bytes = runtime
+            .block_on(worker_snapshot::build_in_child(
+                &plain,
+                ridge,
+                worker_snapshot::BUILD_TIMEOUT,
+            ))
+            .unwrap_or_else(|reason| panic!("{name}: no snapshot: {reason}"));
+        let build_ms = built.elapsed().as_secs_f64() * 1000.0;
+        let snapshot = WorkerSnapshot::parse(bytes.into()).unwrap();
+        sizes.push((name, snapshot.len(), build_ms));
+
+        let row = |label: &str, start: &mut dyn FnMut() -> Duration| {
+            let mut times: Vec<Duration> = (0..STARTS).map(|_| start()).collect();
+            times.sort();
+            let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / STARTS as f64;
+            println!(
+                "| {name} | {label} | {:.2} | {:.2} | {mean:.2} |",
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+            );
+        };
+        // Setting a pooled isolate up and tearing isolates down happen off
+        // the clock, as they do off the request path on a node.
+        let cold_start = |how: &dyn Fn() -> Start| {
+            let _inside_runtime = runtime.enter();
+            let start = how();
+            let started = Instant::now();
+            let running = local.block_on(&runtime, first_response(plain.clone(), start));
+            let elapsed = started.elapsed();
+            drop(running);
+            elapsed
+        };
+        let pooled = || {
+            let mut blank = BlankIsolate::new(plain.limits.memory_mb, false).unwrap();
+            blank.warm_up().unwrap();
+            Start::Pooled(Box::new(blank))
+        };
+        row("pool + evaluate", &mut || cold_start(&pooled));
+        row("restore + evaluate", &mut || {
+            cold_start(&|| Start::Restored)
+        });
+        row("worker snapshot", &mut || {
+            cold_start(&|| Start::WorkerSnapshot(snapshot.clone()))
+        });
+        row("restore only", &mut || {
+            let started = Instant::now();
+            let blank =
+                BlankIsolate::from_worker_snapshot(snapshot.clone(), plain.limits.memory_mb)
+                    .unwrap();
+            let elapsed = started.elapsed();
+            drop(blank);
+            elapsed
+        });
+        // What `--snapshots auto` picks, with this process's measurements.
+        let choice = if snapshot.restore_saves_time(true) {
+            "worker snapshot"
+        } else {
+            "pool + evaluate"
+        };
+        choices.push((name, choice));
+    }
+    println!();
+    println!("| worker | snapshot bytes | build ms (child process included) | `--snapshots auto` picks (with a pre-warmed isolate) |");
+    println!("| --- | --- | --- | --- |");
+    for ((name, bytes, build_ms), (_, choice)) in sizes.into_iter().zip(choices) {
+        println!("| {name} | {bytes} | {build_ms:.0} | {choice} |");
+    }
 }
-criterion_main!(benches);
