@@ -428,8 +428,9 @@ struct ServeArgs {
     usage_flush_interval: u64,
     /// When a cold start restores a V8 snapshot of the version's evaluated
     /// modules (made in the background after each upload and kept in the
-    /// store) instead of evaluating them: when that is faster (auto),
-    /// always, or never (no snapshot is made).
+    /// store; with --workers, at startup and kept in --data-dir) instead of
+    /// evaluating them: when that is faster (auto), always, or never (no
+    /// snapshot is made).
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     snapshots: SnapshotUse,
     #[command(flatten)]
@@ -1130,6 +1131,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .install();
     args.traces.install()?;
     let edge_options = args.tls.edge(args.listen)?;
+    worker_snapshot::set_use(args.snapshots);
     let mut admin = None;
     let mut usage_store = None;
     let handler;
@@ -1162,6 +1164,29 @@ async fn serve(args: ServeArgs) -> Result<()> {
         for worker in &workers {
             tracing::info!(worker = %worker.name, version = %worker.version_id, routes = ?worker.routes, "worker loaded");
         }
+        if args.snapshots != SnapshotUse::Never {
+            // Without a store, snapshots are kept in the data folder.
+            let dir = args.data_dir.join("snapshots");
+            let (handler, base_domain) = (handler.clone(), args.base_domain.clone());
+            let mut served = workers;
+            tokio::spawn(async move {
+                for index in 0..served.len() {
+                    served[index] =
+                        worker_snapshot::attach_from_dir(served[index].clone(), &dir).await;
+                    if served[index].snapshot.is_none() {
+                        continue;
+                    }
+                    match Router::new(served.clone(), base_domain.clone()) {
+                        Ok(router) => {
+                            handler.set_router(router);
+                            let worker = &served[index];
+                            tracing::info!(worker = %worker.name, version = %worker.version_id, "cold starts restore the worker snapshot");
+                        }
+                        Err(error) => tracing::error!(%error, "cannot build the routing table"),
+                    }
+                }
+            });
+        }
         CronRunner::new(handler.clone(), None, Clock::from_env()).start();
     } else {
         let token = args
@@ -1179,7 +1204,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
             scheduler,
             ErrorDetail::Opaque,
         ));
-        worker_snapshot::set_use(args.snapshots);
         let node = Node::new(
             store.clone(),
             handler.clone(),

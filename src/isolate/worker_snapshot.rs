@@ -317,11 +317,13 @@ async fn build_logged(version: &WorkerVersion) -> Result<Vec<u8>, String> {
     built
 }
 
-/// `version` with its snapshot, read from `dir` (`<version id>.bin`), or
-/// built and written there; without one (logged with the reason) if it
-/// cannot be had. Used by `ridge dev`, whose snapshots live in `.ridge/`.
+/// `version` with its snapshot, read from `dir` (`<name>-<version id>.bin`),
+/// or built and written there (replacing the worker's older ones); without
+/// one (logged with the reason) if it cannot be had. Used by `ridge dev`,
+/// whose snapshots live in `.ridge/`, and `ridge serve --workers`.
 pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<WorkerVersion> {
-    let path = dir.join(format!("{}.bin", version.version_id));
+    let file_name = format!("{}-{}.bin", version.name, version.version_id);
+    let path = dir.join(&file_name);
     if let Ok(bytes) = tokio::fs::read(&path).await {
         match WorkerSnapshot::parse(bytes.into()) {
             Ok(snapshot) => return with_snapshot(version, snapshot),
@@ -337,9 +339,34 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
         tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
     } else if let Err(error) = tokio::fs::write(&path, &bytes).await {
         tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
+    } else {
+        remove_older_snapshots(dir, &version.name, &file_name).await;
     }
     let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
     with_snapshot(version, snapshot)
+}
+
+/// Removes `worker`'s snapshots in `dir` other than `current`: each edit in
+/// `ridge dev` makes a new version, and only the newest is ever loaded.
+async fn remove_older_snapshots(dir: &Path, worker: &str, current: &str) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        // `<worker>-<version id>.bin`, the id being hex: another worker whose
+        // name starts with this one's leaves a non-hex rest.
+        let is_older = name != current
+            && name
+                .strip_prefix(worker)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|rest| rest.strip_suffix(".bin"))
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()));
+        if is_older {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
 }
 
 /// `version`'s snapshot for this build from `store`, where any node of the

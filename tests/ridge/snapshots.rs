@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::control::{Backend, Node};
-use crate::support::{fixture, Ridge, TempDir};
+use crate::support::{fixture, serve, Ridge, TempDir};
 
 const TOP_LEVEL_LINE: &str = "evaluating the top level";
 
@@ -152,6 +152,36 @@ async fn a_snapshot_from_another_build_is_ignored() {
     ridge.wait_for_log("worker snapshot made");
     assert_eq!(ridge.json("/").await["counter"], 42);
     assert_ne!(std::fs::read(&path).unwrap(), foreign, "replaced");
+}
+
+#[tokio::test]
+async fn an_edit_replaces_the_kept_snapshot() {
+    let dir = TempDir::new();
+    let worker = copy_of(&fixture("snapshot-state"), &dir);
+    let ridge = Ridge::dev(&worker, &["--snapshots", "always"]);
+    ridge.wait_for_log("worker snapshot made");
+    let [first] = dev_snapshots(&worker).try_into().unwrap();
+    let source = worker.join("index.js");
+    let edited = std::fs::read_to_string(&source).unwrap() + "\n// edited\n";
+    std::fs::write(&source, edited).unwrap();
+    ridge.wait_for_logs("worker snapshot made", 2);
+    ridge.wait_for_log("reloaded");
+    let [second] = dev_snapshots(&worker).try_into().unwrap();
+    assert_ne!(first, second, "the new version's snapshot replaced the old");
+    assert_eq!(ridge.json("/").await["counter"], 42);
+}
+
+#[tokio::test]
+async fn a_served_folder_restores_its_workers_from_snapshots() {
+    let ridge = serve(
+        &[("state", fixture("snapshot-state"))],
+        &["--snapshots", "always"],
+    );
+    ridge.wait_for_log("cold starts restore the worker snapshot");
+    let runs = top_level_runs(&ridge);
+    let (status, body) = ridge.get_host("snapshot-state.test", "/").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(top_level_runs(&ridge), runs, "{}", ridge.logs());
 }
 
 /// The snapshot bytes a node recorded in its store.
