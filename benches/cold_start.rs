@@ -15,7 +15,8 @@
 //! - **restore only**: creating the isolate from the worker snapshot, the
 //!   deserialization alone.
 //!
-//! Run: `cargo bench --bench cold_start` (needs npm for three.js).
+//! Run: `cargo bench --bench cold_start [-- NAME…]` (needs npm for three.js;
+//! NAME picks workers whose name contains it).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -135,6 +136,14 @@ fn main() {
             manifest.join("benches/workers/top-level-computation.js"),
         ),
     ];
+    // `cargo bench --bench cold_start -- three` runs the matching rows only.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let workers = workers.into_iter().filter(|(name, _)| {
+        filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
