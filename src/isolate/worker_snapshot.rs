@@ -326,7 +326,7 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
     let path = dir.join(&file_name);
     if let Ok(bytes) = tokio::fs::read(&path).await {
         match WorkerSnapshot::parse(bytes.into()) {
-            Ok(snapshot) => return with_snapshot(version, snapshot),
+            Ok(snapshot) => return with_snapshot_if_faster(version, snapshot),
             Err(reason) => {
                 tracing::info!(path = %path.display(), "rebuilding the worker snapshot: {reason}")
             }
@@ -343,7 +343,7 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
         remove_older_snapshots(dir, &version.name, &file_name).await;
     }
     let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
-    with_snapshot(version, snapshot)
+    with_snapshot_if_faster(version, snapshot)
 }
 
 /// Removes `worker`'s snapshots in `dir` other than `current`: each edit in
@@ -403,13 +403,40 @@ pub async fn from_store(
     };
     match outcome {
         SnapshotOutcome::Built(bytes) => match WorkerSnapshot::parse(bytes.into()) {
-            Ok(snapshot) => Some(snapshot),
+            Ok(snapshot) => faster_to_restore(version, snapshot),
             Err(reason) => {
                 tracing::warn!(worker = %version.name, "ignoring the stored worker snapshot: {reason}");
                 None
             }
         },
         SnapshotOutcome::Refused(_) => None,
+    }
+}
+
+/// `snapshot`, if restoring it beats evaluating `version` in a pre-warmed
+/// isolate (see [`WorkerSnapshot::restore_saves_time`]). One that does not
+/// is dropped rather than kept in memory for the rare cold start without a
+/// pre-warmed isolate: a node may serve thousands of small workers.
+fn faster_to_restore(version: &WorkerVersion, snapshot: WorkerSnapshot) -> Option<WorkerSnapshot> {
+    if snapshot.restore_saves_time(true) {
+        return Some(snapshot);
+    }
+    tracing::info!(
+        worker = %version.name,
+        version = %version.version_id,
+        evaluate_us = snapshot.evaluate_us,
+        "starting without a snapshot: the worker evaluates faster than a snapshot restores"
+    );
+    None
+}
+
+fn with_snapshot_if_faster(
+    version: Arc<WorkerVersion>,
+    snapshot: WorkerSnapshot,
+) -> Arc<WorkerVersion> {
+    match faster_to_restore(&version, snapshot) {
+        Some(snapshot) => with_snapshot(version, snapshot),
+        None => version,
     }
 }
 

@@ -87,6 +87,24 @@ async fn a_snapshot_start_answers_as_a_normal_start() {
 }
 
 #[tokio::test]
+async fn a_worker_that_evaluates_faster_than_a_restore_keeps_no_snapshot() {
+    let dir = TempDir::new();
+    let script = dir.path().join("small.js");
+    std::fs::write(
+        &script,
+        "export default { fetch: () => new Response(\"small\") };\n",
+    )
+    .unwrap();
+    let ridge = Ridge::dev(&script, &[]);
+    let line = ridge.wait_for_log("starting without a snapshot");
+    assert!(
+        line.contains("evaluates faster than a snapshot restores"),
+        "{line}"
+    );
+    assert_eq!(ridge.text("/").await, "small");
+}
+
+#[tokio::test]
 async fn random_values_differ_between_snapshot_starts() {
     let dir = TempDir::new();
     let worker = copy_of(&fixture("snapshot-state"), &dir);
