@@ -337,13 +337,21 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
     };
     if let Err(error) = tokio::fs::create_dir_all(dir).await {
         tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
-    } else if let Err(error) = tokio::fs::write(&path, &bytes).await {
+    } else if let Err(error) = write_atomically(&path, &bytes).await {
         tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
     } else {
         remove_older_snapshots(dir, &version.name, &file_name).await;
     }
     let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
     with_snapshot_if_faster(version, snapshot)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that
+/// another process loading the same worker never reads half a snapshot.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    tokio::fs::write(&temporary, bytes).await?;
+    tokio::fs::rename(&temporary, path).await
 }
 
 /// Removes `worker`'s snapshots in `dir` other than `current`: each edit in
