@@ -158,7 +158,7 @@ fn main() {
     for (name, path) in workers {
         let plain = WorkerVersion::load(&path, &BTreeMap::new()).expect("worker");
         let built = Instant::now();
-        let bytes = runtime
+        let snapshot = runtime
             .block_on(worker_snapshot::build_in_child(
                 &plain,
                 ridge,
@@ -166,7 +166,6 @@ fn main() {
             ))
             .unwrap_or_else(|reason| panic!("{name}: no snapshot: {reason}"));
         let build_ms = built.elapsed().as_secs_f64() * 1000.0;
-        let snapshot = WorkerSnapshot::parse(bytes.into()).unwrap();
         sizes.push((name, snapshot.len(), build_ms));
 
         let row = |label: &str, start: &mut dyn FnMut() -> Duration| {

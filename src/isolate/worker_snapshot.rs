@@ -45,6 +45,8 @@ const HEADER_BYTES: usize = 32 + 4 + 8;
 pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
 /// Heap for the snapshot-building isolate.
 const BUILD_HEAP_MB: u64 = 256;
+/// How long a snapshot build may take, all told (process start included).
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A worker snapshot for this build: the V8 blob and the worker's main
 /// module in it.
@@ -123,6 +125,11 @@ impl WorkerSnapshot {
 
     pub(super) fn main_module(&self) -> ModuleId {
         self.main_module
+    }
+
+    /// The snapshot as stored.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Size in bytes, as stored.
@@ -229,7 +236,7 @@ pub async fn build_in_child(
     version: &WorkerVersion,
     exe: &Path,
     timeout: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<WorkerSnapshot, String> {
     if let Some(reason) = unsupported(version) {
         return Err(reason.into());
     }
@@ -286,25 +293,21 @@ pub async fn build_in_child(
             MAX_SNAPSHOT_BYTES / (1024 * 1024)
         ));
     }
-    WorkerSnapshot::parse(snapshot.clone().into())?;
-    Ok(snapshot)
+    WorkerSnapshot::parse(snapshot.into())
 }
 
-/// How long a snapshot build may take, all told (process start included).
-pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Builds `version`'s snapshot, logging how it went.
-async fn build_logged(version: &WorkerVersion) -> Result<Vec<u8>, String> {
+async fn build_logged(version: &WorkerVersion) -> Result<WorkerSnapshot, String> {
     let started = std::time::Instant::now();
     let built = match std::env::current_exe() {
         Ok(exe) => build_in_child(version, &exe, BUILD_TIMEOUT).await,
         Err(error) => Err(format!("cannot find Ridge's executable: {error}")),
     };
     match &built {
-        Ok(bytes) => tracing::info!(
+        Ok(snapshot) => tracing::info!(
             worker = %version.name,
             version = %version.version_id,
-            bytes = bytes.len(),
+            bytes = snapshot.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "worker snapshot made"
         ),
@@ -332,17 +335,16 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
             }
         }
     }
-    let Ok(bytes) = build_logged(&version).await else {
+    let Ok(snapshot) = build_logged(&version).await else {
         return version;
     };
     if let Err(error) = tokio::fs::create_dir_all(dir).await {
         tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
-    } else if let Err(error) = write_atomically(&path, &bytes).await {
+    } else if let Err(error) = write_atomically(&path, snapshot.bytes()).await {
         tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
     } else {
         remove_older_snapshots(dir, &version.name, &file_name).await;
     }
-    let snapshot = WorkerSnapshot::parse(bytes.into()).expect("checked when built");
     with_snapshot_if_faster(version, snapshot)
 }
 
@@ -389,12 +391,20 @@ pub async fn from_store(
     let recorded = store
         .worker_snapshot(&version.name, &version.version_id, key)
         .await;
-    let outcome = match recorded {
-        Ok(Some(outcome)) => outcome,
+    let snapshot = match recorded {
+        Ok(Some(SnapshotOutcome::Built(bytes))) => match WorkerSnapshot::parse(bytes.into()) {
+            Ok(snapshot) => snapshot,
+            Err(reason) => {
+                tracing::warn!(worker = %version.name, "ignoring the stored worker snapshot: {reason}");
+                return None;
+            }
+        },
+        Ok(Some(SnapshotOutcome::Refused(_))) => return None,
         Ok(None) => {
-            let outcome = match build_logged(version).await {
-                Ok(bytes) => SnapshotOutcome::Built(bytes),
-                Err(reason) => SnapshotOutcome::Refused(reason),
+            let built = build_logged(version).await;
+            let outcome = match &built {
+                Ok(snapshot) => SnapshotOutcome::Built(snapshot.bytes().to_vec()),
+                Err(reason) => SnapshotOutcome::Refused(reason.clone()),
             };
             if let Err(error) = store
                 .put_worker_snapshot(&version.name, &version.version_id, key, &outcome)
@@ -402,23 +412,14 @@ pub async fn from_store(
             {
                 tracing::warn!(worker = %version.name, %error, "cannot record the worker snapshot");
             }
-            outcome
+            built.ok()?
         }
         Err(error) => {
             tracing::warn!(worker = %version.name, %error, "cannot read the worker snapshot");
             return None;
         }
     };
-    match outcome {
-        SnapshotOutcome::Built(bytes) => match WorkerSnapshot::parse(bytes.into()) {
-            Ok(snapshot) => faster_to_restore(version, snapshot),
-            Err(reason) => {
-                tracing::warn!(worker = %version.name, "ignoring the stored worker snapshot: {reason}");
-                None
-            }
-        },
-        SnapshotOutcome::Refused(_) => None,
-    }
+    faster_to_restore(version, snapshot)
 }
 
 /// `snapshot`, if restoring it beats evaluating `version` in a pre-warmed
@@ -520,10 +521,10 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     }
     let loader = Rc::new(BundleLoader::default());
     loader.set_version(version.clone());
-    // Layered on Ridge's runtime snapshot: V8 shares one read-only heap
-    // among all isolates of a process, taken from the first snapshot it
-    // loads, so a worker snapshot must carry exactly the runtime snapshot's
-    // read-only heap. One made from scratch promotes its own objects into
+    // Layered on Ridge's runtime snapshot: the isolates alive in a process
+    // share one read-only heap, taken from the first snapshot loaded, so a
+    // worker snapshot must carry exactly the runtime snapshot's read-only
+    // heap. One made from scratch promotes its own objects into
     // read-only space, and restoring it beside the runtime snapshot
     // corrupts the heap. V8 extends a read-only heap it will serialize
     // (objects it can prove immutable are promoted into it) unless told
