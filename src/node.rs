@@ -78,6 +78,11 @@ impl Node {
             self.ask_for_snapshot(&version);
             workers.push(version);
         }
+        // Versions no longer active are forgotten; active ones stay asked.
+        self.snapshots_asked
+            .lock()
+            .expect("snapshots lock")
+            .retain(|id| current.contains_key(id));
         *known = current;
         drop(known);
         let count = workers.len();

@@ -217,9 +217,11 @@ impl BlankIsolate {
         heap_limit_mb: u64,
     ) -> Result<Self, StartError> {
         let loader = Rc::new(BundleLoader::default());
-        // SAFETY: V8 reads the snapshot while creating the isolate (and when
-        // it makes contexts from it); the bytes are kept alive in the
-        // isolate's `Controls` and dropped only after the runtime.
+        // SAFETY: V8 reads the snapshot while creating the isolate, and the
+        // external source strings deno_core registers point into it for the
+        // isolate's life. The bytes (an `Arc`, so they never move) are kept
+        // in the isolate's `Controls`, declared after `runtime` and so
+        // dropped after it, and in the version being started.
         let bytes: &'static [u8] = unsafe { std::mem::transmute(worker.v8_bytes()) };
         let runtime = JsRuntime::try_new(runtime_options(
             loader.clone(),
