@@ -75,15 +75,16 @@ fn split(snapshot: &[u8]) -> Result<(&[u8], &[u8]), String> {
     Ok(rest.split_at(len))
 }
 
-/// Finds the tail: the one place from which it decodes exactly to the end
-/// of the sidecar, with as many external strings as `source_count` says
-/// (and `op_count` as expected, when known).
+/// Finds the tail: the first place from which it decodes exactly to the
+/// end of the sidecar, with as many external strings as `source_count`
+/// says, and ops (`op_count` of them, when known). The first, because later
+/// places can decode too: a list ending in empty strings (sources the
+/// snapshot did not use) reads as a tail of zero counts.
 fn find_tail(sidecar: &[u8], op_count: Option<u64>) -> Option<Tail<'_>> {
-    (0..sidecar.len().saturating_sub(24))
-        .rev()
-        .find_map(|start| {
-            read_tail(sidecar, start).filter(|t| op_count.is_none_or(|n| n == t.op_count))
-        })
+    (0..sidecar.len().saturating_sub(24)).find_map(|start| {
+        read_tail(sidecar, start)
+            .filter(|t| t.op_count > 0 && op_count.is_none_or(|n| n == t.op_count))
+    })
 }
 
 fn read_tail(sidecar: &[u8], start: usize) -> Option<Tail<'_>> {
@@ -166,6 +167,29 @@ mod tests {
             .iter()
             .any(|s| s.windows(16).any(|w| w == b"__ridgeTakeStart"));
         assert!(glue, "Ridge's glue is among the external strings");
+    }
+
+    #[test]
+    fn trailing_empty_strings_do_not_pass_for_the_tail() {
+        let (_, sidecar) = split(RUNTIME_SNAPSHOT).unwrap();
+        let real = find_tail(sidecar, None).unwrap();
+        // The same sidecar with eight more empty strings listed at its end.
+        let mut padded = sidecar[..real.start].to_vec();
+        padded.extend_from_slice(&real.op_count.to_le_bytes());
+        let count = real.external_strings.len() + 8;
+        padded.extend_from_slice(&(count as u64).to_le_bytes());
+        padded.extend_from_slice(&real.addl_refs_count.to_le_bytes());
+        padded.extend_from_slice(&real.source_map_count.to_le_bytes());
+        padded.extend_from_slice(real.source_maps);
+        padded.extend_from_slice(&(count as u32).to_le_bytes());
+        for string in &real.external_strings {
+            padded.extend_from_slice(&(string.len() as u32).to_le_bytes());
+            padded.extend_from_slice(string);
+        }
+        padded.extend_from_slice(&[0; 32]);
+        let found = find_tail(&padded, None).unwrap();
+        assert_eq!(found.start, real.start);
+        assert_eq!(found.external_strings.len(), count);
     }
 
     #[test]
