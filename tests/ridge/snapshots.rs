@@ -105,6 +105,27 @@ async fn a_worker_that_evaluates_faster_than_a_restore_keeps_no_snapshot() {
 }
 
 #[tokio::test]
+async fn state_of_every_kind_survives_a_snapshot() {
+    let dir = TempDir::new();
+    let script = dir.path().join("exotic.js");
+    std::fs::copy(fixture("snapshot-exotic.js"), &script).unwrap();
+    let restored = {
+        let ridge = Ridge::dev(&script, &["--snapshots", "always"]);
+        ridge.wait_for_log("worker snapshot made");
+        ridge.json("/").await
+    };
+    let evaluated = Ridge::dev(&script, &["--snapshots", "never"])
+        .json("/")
+        .await;
+    assert_eq!(restored, evaluated);
+    // A weak reference, a generator mid-way, a settled promise, a BigInt.
+    assert_eq!(restored["weak"], "t");
+    assert_eq!(restored["gen"], 2);
+    assert_eq!(restored["asyncResult"], 42);
+    assert_eq!(restored["big"], "1267650600228229401496703205376");
+}
+
+#[tokio::test]
 async fn random_values_differ_between_snapshot_starts() {
     let dir = TempDir::new();
     let worker = copy_of(&fixture("snapshot-state"), &dir);
