@@ -336,10 +336,19 @@ class Runtime:
     def command(self, port: int | str) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
         if self.name == "ridge":
+            # Production mode, like `deno serve` and `workerd serve`: a folder
+            # holding the worker (routed at 127.0.0.1, where wrk connects),
+            # served without `ridge dev`'s per-request log line.
+            workers = self.workdir / "workers"
+            (workers / "hello").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.worker, workers / "hello" / "index.js")
+            (workers / "hello" / "ridge.toml").write_text(
+                'name = "hello"\nmain = "index.js"\nroutes = ["127.0.0.1/*"]\n'
+            )
             cmd = [
-                str(self.binary), "dev", str(self.worker),
-                "--host", "127.0.0.1", "--port", str(port),
-                "--isolate-threads", "1",
+                str(self.binary), "serve", "--workers", str(workers),
+                "--listen", f"127.0.0.1:{port}", "--isolate-threads", "1",
+                "--data-dir", str(self.workdir / "data"),
             ]
         elif self.name == "deno":
             env["DENO_DIR"] = str(self.workdir / "deno_dir")
@@ -370,6 +379,9 @@ class Runtime:
             text = text.replace(str(self.workdir) + "/", "")
             text += (" (generated config: one ES-module worker, compatibilityDate "
                      f"{WORKERD_COMPAT_DATE}, HTTP socket on 127.0.0.1:PORT)")
+        if self.name == "ridge":
+            text = text.replace(str(self.workdir) + "/", "")
+            text += " (workers/hello: the worker with a ridge.toml routing 127.0.0.1/*)"
         return text
 
 
