@@ -14,6 +14,8 @@
 //! source_maps:map external_strings:seq`, then the V8 blob's length as a
 //! trailing u64. Only that tail is read here.
 
+use std::sync::OnceLock;
+
 use super::snapshot::RUNTIME_SNAPSHOT;
 
 /// The tail of a sidecar, from `op_count` to the end.
@@ -31,14 +33,13 @@ struct Tail<'a> {
 /// `layered` (a snapshot taken on top of `RUNTIME_SNAPSHOT`) with the
 /// runtime snapshot's external sources listed ahead of its own.
 pub(super) fn keep_runtime_sources(layered: &[u8]) -> Result<Vec<u8>, String> {
-    let (_, runtime_sidecar) = split(RUNTIME_SNAPSHOT)?;
-    let runtime =
-        find_tail(runtime_sidecar, None).ok_or("cannot read the runtime snapshot's sidecar")?;
+    let runtime = runtime_tail().ok_or("cannot read the runtime snapshot's sidecar")?;
     let (v8_blob, sidecar) = split(layered)?;
     let worker = find_tail(sidecar, Some(runtime.op_count))
         .ok_or("cannot read the worker snapshot's sidecar")?;
 
-    let mut out = Vec::with_capacity(layered.len() + runtime_sidecar.len());
+    let runtime_bytes: usize = runtime.external_strings.iter().map(|s| s.len() + 4).sum();
+    let mut out = Vec::with_capacity(layered.len() + runtime_bytes + runtime.source_maps.len());
     out.extend_from_slice(v8_blob);
     out.extend_from_slice(&sidecar[..worker.start]);
     let strings: Vec<&[u8]> = runtime
@@ -61,6 +62,16 @@ pub(super) fn keep_runtime_sources(layered: &[u8]) -> Result<Vec<u8>, String> {
     }
     out.extend_from_slice(&(v8_blob.len() as u64).to_le_bytes());
     Ok(out)
+}
+
+/// The runtime snapshot's tail, read once.
+fn runtime_tail() -> Option<&'static Tail<'static>> {
+    static TAIL: OnceLock<Option<Tail<'static>>> = OnceLock::new();
+    TAIL.get_or_init(|| {
+        let (_, sidecar) = split(RUNTIME_SNAPSHOT).ok()?;
+        find_tail(sidecar, None)
+    })
+    .as_ref()
 }
 
 /// A deno_core snapshot's V8 blob and sidecar.

@@ -37,9 +37,10 @@ use crate::store::operations::{OperationsStore, SnapshotOutcome};
 use crate::worker::WorkerVersion;
 
 /// The first line of a stored snapshot: what it is, and its layout's version.
-const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT 2\n";
-/// After the build key's line: SHA-256 of the V8 blob, main module id (u32
-/// LE), top-level evaluation time in µs (u64 LE); then the V8 blob.
+const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT 3\n";
+/// After the build key's line: SHA-256 of the blob, main module id (u32
+/// LE), top-level evaluation time in µs (u64 LE); then the blob: V8's and
+/// deno_core's sidecar, as `JsRuntimeForSnapshot::snapshot` made it.
 const HEADER_BYTES: usize = 32 + 4 + 8;
 /// Largest snapshot kept (Ridge's own runtime is about 2 MiB of it).
 pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
@@ -48,13 +49,14 @@ const BUILD_HEAP_MB: u64 = 256;
 /// How long a snapshot build may take, all told (process start included).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A worker snapshot for this build: the V8 blob and the worker's main
-/// module in it.
+/// A worker snapshot for this build, ready to restore: the V8 blob with
+/// deno_core's sidecar, and the worker's main module in it.
 #[derive(Clone)]
 pub struct WorkerSnapshot {
-    bytes: Arc<[u8]>,
-    /// Where the V8 blob starts in `bytes`.
-    offset: usize,
+    /// What V8 restores. The stored form leaves out the runtime snapshot's
+    /// extension sources (0.8 MiB, the same in every snapshot of a build);
+    /// they are put back here, see `snapshot_sidecar.rs`.
+    restorable: Arc<[u8]>,
     main_module: ModuleId,
     /// How long loading and evaluating the worker's modules took when the
     /// snapshot was made: what a start without the snapshot would spend.
@@ -63,14 +65,14 @@ pub struct WorkerSnapshot {
 
 impl std::fmt::Debug for WorkerSnapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WorkerSnapshot({} bytes)", self.bytes.len())
+        write!(f, "WorkerSnapshot({} bytes)", self.restorable.len())
     }
 }
 
 impl WorkerSnapshot {
     /// Reads a stored snapshot; `Err` says why it cannot be used here.
-    pub fn parse(bytes: Arc<[u8]>) -> Result<Self, String> {
-        let rest = bytes
+    pub fn parse(stored: &[u8]) -> Result<Self, String> {
+        let rest = stored
             .strip_prefix(MAGIC)
             .ok_or("not a Ridge worker snapshot")?;
         let key_end = rest
@@ -86,20 +88,19 @@ impl WorkerSnapshot {
         }
         // V8 aborts the process on a damaged snapshot: check it first.
         let header = MAGIC.len() + key_end + 1;
-        let fields = bytes
+        let fields = stored
             .get(header..header + HEADER_BYTES)
             .ok_or("truncated snapshot")?;
         let (digest, rest) = fields.split_at(32);
         let (id, evaluate_us) = rest.split_at(4);
-        let offset = header + HEADER_BYTES;
-        if Sha256::digest(&bytes[offset..]).as_slice() != digest {
+        let blob = &stored[header + HEADER_BYTES..];
+        if Sha256::digest(blob).as_slice() != digest {
             return Err("the snapshot is damaged (checksum mismatch)".into());
         }
         Ok(Self {
-            offset,
+            restorable: keep_runtime_sources(blob)?.into(),
             main_module: u32::from_le_bytes(id.try_into().expect("4 bytes")) as ModuleId,
             evaluate_us: u64::from_le_bytes(evaluate_us.try_into().expect("8 bytes")),
-            bytes,
         })
     }
 
@@ -113,32 +114,27 @@ impl WorkerSnapshot {
         ALWAYS_RESTORE.load(Ordering::Relaxed)
             || restore_beats_evaluation(
                 runtime_restore_us(),
-                self.bytes.len(),
+                self.restorable.len(),
                 self.evaluate_us,
                 pooled,
             )
     }
 
     pub(super) fn v8_bytes(&self) -> &[u8] {
-        &self.bytes[self.offset..]
+        &self.restorable
     }
 
     pub(super) fn main_module(&self) -> ModuleId {
         self.main_module
     }
 
-    /// The snapshot as stored.
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// Size in bytes, as stored.
+    /// Size in memory, in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.restorable.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.restorable.is_empty()
     }
 }
 
@@ -229,6 +225,12 @@ pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
     None
 }
 
+/// A snapshot just made: as stored, and ready to restore.
+pub struct Built {
+    pub stored: Vec<u8>,
+    pub snapshot: WorkerSnapshot,
+}
+
 /// Builds `version`'s snapshot in a child process (`ridge` at `exe`, run
 /// as `ridge __build-snapshot`), within `timeout`. `Err` is the reason
 /// there is none.
@@ -236,7 +238,7 @@ pub async fn build_in_child(
     version: &WorkerVersion,
     exe: &Path,
     timeout: Duration,
-) -> Result<WorkerSnapshot, String> {
+) -> Result<Built, String> {
     if let Some(reason) = unsupported(version) {
         return Err(reason.into());
     }
@@ -293,21 +295,24 @@ pub async fn build_in_child(
             MAX_SNAPSHOT_BYTES / (1024 * 1024)
         ));
     }
-    WorkerSnapshot::parse(snapshot.into())
+    Ok(Built {
+        snapshot: WorkerSnapshot::parse(&snapshot)?,
+        stored: snapshot,
+    })
 }
 
 /// Builds `version`'s snapshot, logging how it went.
-async fn build_logged(version: &WorkerVersion) -> Result<WorkerSnapshot, String> {
+async fn build_logged(version: &WorkerVersion) -> Result<Built, String> {
     let started = std::time::Instant::now();
     let built = match std::env::current_exe() {
         Ok(exe) => build_in_child(version, &exe, BUILD_TIMEOUT).await,
         Err(error) => Err(format!("cannot find Ridge's executable: {error}")),
     };
     match &built {
-        Ok(snapshot) => tracing::info!(
+        Ok(built) => tracing::info!(
             worker = %version.name,
             version = %version.version_id,
-            bytes = snapshot.len(),
+            bytes = built.stored.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "worker snapshot made"
         ),
@@ -328,19 +333,19 @@ pub async fn attach_from_dir(version: Arc<WorkerVersion>, dir: &Path) -> Arc<Wor
     let file_name = format!("{}-{}.bin", version.name, version.version_id);
     let path = dir.join(&file_name);
     if let Ok(bytes) = tokio::fs::read(&path).await {
-        match WorkerSnapshot::parse(bytes.into()) {
+        match WorkerSnapshot::parse(&bytes) {
             Ok(snapshot) => return with_snapshot_if_faster(version, snapshot),
             Err(reason) => {
                 tracing::info!(path = %path.display(), "rebuilding the worker snapshot: {reason}")
             }
         }
     }
-    let Ok(snapshot) = build_logged(&version).await else {
+    let Ok(Built { stored, snapshot }) = build_logged(&version).await else {
         return version;
     };
     if let Err(error) = tokio::fs::create_dir_all(dir).await {
         tracing::warn!(dir = %dir.display(), %error, "cannot keep the worker snapshot");
-    } else if let Err(error) = write_atomically(&path, snapshot.bytes()).await {
+    } else if let Err(error) = write_atomically(&path, &stored).await {
         tracing::warn!(path = %path.display(), %error, "cannot keep the worker snapshot");
     } else {
         remove_older_snapshots(dir, &version.name, &file_name).await;
@@ -392,7 +397,7 @@ pub async fn from_store(
         .worker_snapshot(&version.name, &version.version_id, key)
         .await;
     let snapshot = match recorded {
-        Ok(Some(SnapshotOutcome::Built(bytes))) => match WorkerSnapshot::parse(bytes.into()) {
+        Ok(Some(SnapshotOutcome::Built(bytes))) => match WorkerSnapshot::parse(&bytes) {
             Ok(snapshot) => snapshot,
             Err(reason) => {
                 tracing::warn!(worker = %version.name, "ignoring the stored worker snapshot: {reason}");
@@ -401,10 +406,9 @@ pub async fn from_store(
         },
         Ok(Some(SnapshotOutcome::Refused(_))) => return None,
         Ok(None) => {
-            let built = build_logged(version).await;
-            let outcome = match &built {
-                Ok(snapshot) => SnapshotOutcome::Built(snapshot.bytes().to_vec()),
-                Err(reason) => SnapshotOutcome::Refused(reason.clone()),
+            let (outcome, built) = match build_logged(version).await {
+                Ok(Built { stored, snapshot }) => (SnapshotOutcome::Built(stored), Some(snapshot)),
+                Err(reason) => (SnapshotOutcome::Refused(reason), None),
             };
             if let Err(error) = store
                 .put_worker_snapshot(&version.name, &version.version_id, key, &outcome)
@@ -412,7 +416,7 @@ pub async fn from_store(
             {
                 tracing::warn!(worker = %version.name, %error, "cannot record the worker snapshot");
             }
-            built.ok()?
+            built?
         }
         Err(error) => {
             tracing::warn!(worker = %version.name, %error, "cannot read the worker snapshot");
@@ -601,7 +605,8 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
         .block_on(reinstate)
         .map_err(|e| format!("cannot put Deno's internals back: {e}"))?;
     drop(bridge);
-    let blob = keep_runtime_sources(&runtime.snapshot())?;
+    // Stored without the runtime's extension sources; `parse` adds them.
+    let blob = runtime.snapshot();
     let key = build_key();
     // Layout: see MAGIC and HEADER_BYTES.
     let mut snapshot = Vec::with_capacity(MAGIC.len() + key.len() + 1 + HEADER_BYTES + blob.len());
