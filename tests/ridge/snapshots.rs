@@ -31,6 +31,17 @@ fn dev_snapshots(worker_dir: &Path) -> Vec<PathBuf> {
     }
 }
 
+/// A copy of the `snapshot-state` fixture in `dir`, and the snapshot a first
+/// `ridge dev` run made and kept for it.
+fn worker_with_kept_snapshot(dir: &TempDir) -> (PathBuf, PathBuf) {
+    let worker = copy_of(&fixture("snapshot-state"), dir);
+    let ridge = Ridge::dev(&worker, &[]);
+    ridge.wait_for_log("worker snapshot made");
+    drop(ridge);
+    let [path] = dev_snapshots(&worker).try_into().unwrap();
+    (worker, path)
+}
+
 /// How many times the worker's top level has run in `ridge`'s process.
 fn top_level_runs(ridge: &Ridge) -> usize {
     ridge.logs().matches(TOP_LEVEL_LINE).count()
@@ -174,13 +185,7 @@ async fn top_level_work_left_pending_falls_back_with_the_reason() {
 #[tokio::test]
 async fn a_snapshot_from_another_build_is_ignored() {
     let dir = TempDir::new();
-    let worker = copy_of(&fixture("snapshot-state"), &dir);
-    drop({
-        let ridge = Ridge::dev(&worker, &[]);
-        ridge.wait_for_log("worker snapshot made");
-        ridge
-    });
-    let [path] = dev_snapshots(&worker).try_into().unwrap();
+    let (worker, path) = worker_with_kept_snapshot(&dir);
     // Another Ridge build's key: its snapshot must never reach V8.
     let bytes = std::fs::read(&path).unwrap();
     // The build key is the second line (after the format line).
@@ -232,13 +237,7 @@ async fn a_served_folder_restores_its_workers_from_snapshots() {
 #[tokio::test]
 async fn a_damaged_snapshot_is_rebuilt_not_loaded() {
     let dir = TempDir::new();
-    let worker = copy_of(&fixture("snapshot-state"), &dir);
-    drop({
-        let ridge = Ridge::dev(&worker, &[]);
-        ridge.wait_for_log("worker snapshot made");
-        ridge
-    });
-    let [path] = dev_snapshots(&worker).try_into().unwrap();
+    let (worker, path) = worker_with_kept_snapshot(&dir);
     // One flipped byte in the V8 blob would abort the process in V8.
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
