@@ -171,7 +171,7 @@ fn main() {
                 ridge,
                 worker_snapshot::BUILD_TIMEOUT,
             ))
-            .unwrap_or_else(|reason| panic!("{name}: no snapshot: {reason}"));
+            .unwrap_or_else(|no| panic!("{name}: no snapshot: {}", no.reason));
         let build_ms = built.elapsed().as_secs_f64() * 1000.0;
         sizes.push((name, stored.len(), snapshot.len(), build_ms));
 

@@ -231,6 +231,37 @@ pub struct Built {
     pub snapshot: WorkerSnapshot,
 }
 
+/// Why a build made no snapshot.
+#[derive(Debug)]
+pub struct NoSnapshot {
+    pub reason: String,
+    /// The worker's doing (its code, what its top level does): another try
+    /// would end the same, so the outcome may be recorded. Otherwise the
+    /// failure was the machine's (a timeout, a crash, a missing binary).
+    pub lasting: bool,
+}
+
+impl NoSnapshot {
+    fn worker(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            lasting: true,
+        }
+    }
+
+    fn failure(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            lasting: false,
+        }
+    }
+}
+
+/// How the builder child process exits without a snapshot: the worker's
+/// doing, or a failure of its own.
+const EXIT_REFUSED: i32 = 2;
+const EXIT_FAILED: i32 = 3;
+
 /// Builds `version`'s snapshot in a child process (`ridge` at `exe`, run
 /// as `ridge __build-snapshot`), within `timeout`. `Err` is the reason
 /// there is none.
@@ -238,9 +269,9 @@ pub async fn build_in_child(
     version: &WorkerVersion,
     exe: &Path,
     timeout: Duration,
-) -> Result<Built, String> {
+) -> Result<Built, NoSnapshot> {
     if let Some(reason) = unsupported(version) {
-        return Err(reason.into());
+        return Err(NoSnapshot::worker(reason));
     }
     let mut child = tokio::process::Command::new(exe)
         .arg("__build-snapshot")
@@ -251,7 +282,7 @@ pub async fn build_in_child(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start the snapshot builder: {e}"))?;
+        .map_err(|e| NoSnapshot::failure(format!("cannot start the snapshot builder: {e}")))?;
     let bundle = version.bundle.encode();
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
@@ -275,38 +306,50 @@ pub async fn build_in_child(
         let status = child.wait().await;
         (written, read, status, snapshot, message)
     };
-    let (written, read, status, snapshot, message) = tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("building the snapshot took more than {timeout:?}"))?;
-    let status = status.map_err(|e| format!("the snapshot builder failed: {e}"))?;
+    let (written, read, status, snapshot, message) =
+        tokio::time::timeout(timeout, work).await.map_err(|_| {
+            NoSnapshot::failure(format!("building the snapshot took more than {timeout:?}"))
+        })?;
+    let status =
+        status.map_err(|e| NoSnapshot::failure(format!("the snapshot builder failed: {e}")))?;
     if !status.success() {
         let message = message.trim();
-        return Err(if message.is_empty() {
-            format!("the snapshot builder failed ({status})")
+        let reason = match message.lines().last() {
+            Some(line) => line.to_string(),
+            None => format!("the snapshot builder failed ({status})"),
+        };
+        return Err(if status.code() == Some(EXIT_REFUSED) {
+            NoSnapshot::worker(reason)
         } else {
-            message.lines().last().unwrap_or(message).to_string()
+            NoSnapshot::failure(reason)
         });
     }
-    written.map_err(|e| format!("cannot send the bundle to the snapshot builder: {e}"))?;
-    read.map_err(|e| format!("cannot read the snapshot: {e}"))?;
+    written.map_err(|e| {
+        NoSnapshot::failure(format!(
+            "cannot send the bundle to the snapshot builder: {e}"
+        ))
+    })?;
+    read.map_err(|e| NoSnapshot::failure(format!("cannot read the snapshot: {e}")))?;
     if snapshot.len() > MAX_SNAPSHOT_BYTES {
-        return Err(format!(
+        return Err(NoSnapshot::worker(format!(
             "the snapshot is larger than {} MiB",
             MAX_SNAPSHOT_BYTES / (1024 * 1024)
-        ));
+        )));
     }
     Ok(Built {
-        snapshot: WorkerSnapshot::parse(&snapshot)?,
+        snapshot: WorkerSnapshot::parse(&snapshot).map_err(NoSnapshot::failure)?,
         stored: snapshot,
     })
 }
 
 /// Builds `version`'s snapshot, logging how it went.
-async fn build_logged(version: &WorkerVersion) -> Result<Built, String> {
+async fn build_logged(version: &WorkerVersion) -> Result<Built, NoSnapshot> {
     let started = std::time::Instant::now();
     let built = match std::env::current_exe() {
         Ok(exe) => build_in_child(version, &exe, BUILD_TIMEOUT).await,
-        Err(error) => Err(format!("cannot find Ridge's executable: {error}")),
+        Err(error) => Err(NoSnapshot::failure(format!(
+            "cannot find Ridge's executable: {error}"
+        ))),
     };
     match &built {
         Ok(built) => tracing::info!(
@@ -316,7 +359,7 @@ async fn build_logged(version: &WorkerVersion) -> Result<Built, String> {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "worker snapshot made"
         ),
-        Err(reason) => tracing::info!(
+        Err(NoSnapshot { reason, .. }) => tracing::info!(
             worker = %version.name,
             version = %version.version_id,
             "starting without a snapshot: {reason}"
@@ -406,15 +449,23 @@ pub async fn from_store(
         },
         Ok(Some(SnapshotOutcome::Refused(_))) => return None,
         Ok(None) => {
+            // A failure of this machine's is not recorded: another node, or
+            // this one after a restart, tries again.
             let (outcome, built) = match build_logged(version).await {
-                Ok(Built { stored, snapshot }) => (SnapshotOutcome::Built(stored), Some(snapshot)),
-                Err(reason) => (SnapshotOutcome::Refused(reason), None),
+                Ok(Built { stored, snapshot }) => {
+                    (Some(SnapshotOutcome::Built(stored)), Some(snapshot))
+                }
+                Err(NoSnapshot { reason, lasting }) => {
+                    (lasting.then_some(SnapshotOutcome::Refused(reason)), None)
+                }
             };
-            if let Err(error) = store
-                .put_worker_snapshot(&version.name, &version.version_id, key, &outcome)
-                .await
-            {
-                tracing::warn!(worker = %version.name, %error, "cannot record the worker snapshot");
+            if let Some(outcome) = outcome {
+                if let Err(error) = store
+                    .put_worker_snapshot(&version.name, &version.version_id, key, &outcome)
+                    .await
+                {
+                    tracing::warn!(worker = %version.name, %error, "cannot record the worker snapshot");
+                }
             }
             built?
         }
@@ -462,7 +513,8 @@ pub fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> A
 
 /// The child process's side: reads a bundle whose main module is `main`
 /// from standard input and writes the snapshot to standard output; on
-/// failure prints the reason to standard error and exits with 2.
+/// failure prints the reason to standard error and exits with
+/// [`EXIT_REFUSED`] or [`EXIT_FAILED`].
 pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
     // A panic here (deno_core panics in ops that make cppgc objects, which a
     // snapshotting isolate cannot hold) is a reason for the node's log, and
@@ -478,14 +530,16 @@ pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
             );
         } else {
             eprintln!("the snapshot builder failed: {info}");
+            std::process::exit(EXIT_FAILED);
         }
-        std::process::exit(2);
+        std::process::exit(EXIT_REFUSED);
     }));
     let result = (|| {
         let mut encoded = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut encoded)
-            .map_err(|e| format!("cannot read the bundle: {e}"))?;
-        let bundle = Bundle::decode(main.to_string(), &encoded).map_err(|e| e.to_string())?;
+            .map_err(|e| NoSnapshot::failure(format!("cannot read the bundle: {e}")))?;
+        let bundle = Bundle::decode(main.to_string(), &encoded)
+            .map_err(|e| NoSnapshot::failure(e.to_string()))?;
         build(bundle, startup_cpu_ms)
     })();
     match result {
@@ -500,19 +554,19 @@ pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
             }
             std::process::exit(0)
         }
-        Err(reason) => {
+        Err(NoSnapshot { reason, lasting }) => {
             eprintln!("{reason}");
-            std::process::exit(2)
+            std::process::exit(if lasting { EXIT_REFUSED } else { EXIT_FAILED })
         }
     }
 }
 
 /// Evaluates `bundle` in a snapshot-making isolate and serializes it.
-fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
+fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
     // Top-level code sees no `env` (module workers get it per call), so the
     // snapshot is made without vars or secrets.
     let metadata = serde_json::from_value(serde_json::json!({ "main_module": bundle.main }))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let version = Arc::new(WorkerVersion::new(
         "snapshot",
         "snapshot",
@@ -521,7 +575,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
         &Default::default(),
     ));
     if let Some(reason) = unsupported(&version) {
-        return Err(reason.into());
+        return Err(NoSnapshot::worker(reason));
     }
     let loader = Rc::new(BundleLoader::default());
     loader.set_version(version.clone());
@@ -540,11 +594,11 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
         BUILD_HEAP_MB,
         false,
     ))
-    .map_err(|e| format!("cannot create a snapshot isolate: {e}"))?;
+    .map_err(|e| NoSnapshot::failure(format!("cannot create a snapshot isolate: {e}")))?;
     let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
     // Compiled now, the request path is kept compiled in the snapshot.
-    warm_up(&mut runtime).map_err(|e| e.to_string())?;
-    let bridge = take_start(&mut runtime, true).map_err(|e| e.to_string())?;
+    warm_up(&mut runtime).map_err(|e| NoSnapshot::failure(e.to_string()))?;
+    let bridge = take_start(&mut runtime, true).map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let activity = runtime.runtime_activity_stats_factory();
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     let before = activity.clone().capture(&filter);
@@ -558,7 +612,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let main = module_specifier(&version.bundle.main);
     let evaluating = std::time::Instant::now();
     let mut evaluate_us = 0;
@@ -584,9 +638,10 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
     });
     drop(watch);
     if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
-        return Err(limit.to_string());
+        return Err(NoSnapshot::worker(limit.to_string()));
     }
-    let main_module = evaluated?;
+    // The worker's modules failed to load or to run.
+    let main_module = evaluated.map_err(NoSnapshot::worker)?;
     let after = activity.capture(&filter);
     let pending = deno_core::stats::RuntimeActivityStats::diff(&before, &after);
     if !pending.appeared.is_empty() {
@@ -595,15 +650,15 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, String> {
             .iter()
             .map(|activity| format!("{activity:?}"))
             .collect();
-        return Err(format!(
+        return Err(NoSnapshot::worker(format!(
             "its top-level code left work pending ({})",
             what.join(", ")
-        ));
+        )));
     }
     let reinstate = runtime.call_with_args(&bridge.reinstate, &[]);
     tokio
         .block_on(reinstate)
-        .map_err(|e| format!("cannot put Deno's internals back: {e}"))?;
+        .map_err(|e| NoSnapshot::failure(format!("cannot put Deno's internals back: {e}")))?;
     drop(bridge);
     // Stored without the runtime's extension sources; `parse` adds them.
     let blob = runtime.snapshot();

@@ -251,19 +251,27 @@ async fn a_damaged_snapshot_is_rebuilt_not_loaded() {
     assert_eq!(ridge.json("/").await["counter"], 42);
 }
 
-/// The snapshot bytes a node recorded in its store.
-fn stored_snapshots(backend: &Backend) -> Vec<Vec<u8>> {
+/// What a node recorded in its store's snapshot table: `column` (`snapshot`
+/// or `refused`) of every row where it is set, as bytes.
+fn stored(backend: &Backend, column: &str) -> Vec<Vec<u8>> {
     match backend {
         Backend::Sqlite(dir) => {
             let db = rusqlite::Connection::open(dir.path().join("ridge.db")).unwrap();
-            let mut query = db
-                .prepare("SELECT snapshot FROM worker_snapshots WHERE snapshot IS NOT NULL")
-                .unwrap();
+            let sql = format!(
+                "SELECT CAST({column} AS BLOB) FROM worker_snapshots WHERE {column} IS NOT NULL"
+            );
+            let mut query = db.prepare(&sql).unwrap();
             let rows = query.query_map([], |row| row.get(0)).unwrap();
             rows.map(Result::unwrap).collect()
         }
         Backend::Postgres(db) => {
-            db.query_bytes("SELECT snapshot FROM ridge_worker_snapshots WHERE snapshot IS NOT NULL")
+            let bytes = match column {
+                "snapshot" => column.to_string(),
+                _ => format!("convert_to({column}, 'UTF8')"),
+            };
+            db.query_bytes(&format!(
+                "SELECT {bytes} FROM ridge_worker_snapshots WHERE {column} IS NOT NULL"
+            ))
         }
     }
 }
@@ -305,7 +313,7 @@ async fn uploads_are_served_from_a_stored_snapshot_without_their_secrets(backend
         node.ridge.logs()
     );
 
-    let snapshots = stored_snapshots(&backend);
+    let snapshots = stored(&backend, "snapshot");
     assert_eq!(snapshots.len(), 1);
     let contains = |needle: &[u8]| snapshots[0].windows(needle.len()).any(|w| w == needle);
     assert!(
@@ -318,4 +326,25 @@ async fn uploads_are_served_from_a_stored_snapshot_without_their_secrets(backend
     );
 }
 
-on_both_stores!(uploads_are_served_from_a_stored_snapshot_without_their_secrets);
+async fn a_refusal_is_recorded_for_every_node(backend: Backend) {
+    let node = Node::start(&backend);
+    let (ok, out) = node.cli(
+        &[
+            "deploy",
+            &fixture("snapshot-pending.js").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    node.ridge.wait_for_log("starting without a snapshot");
+    let refusals = stored(&backend, "refused");
+    assert_eq!(refusals.len(), 1);
+    let reason = String::from_utf8(refusals[0].clone()).unwrap();
+    assert!(reason.contains("left work pending"), "{reason}");
+    assert!(stored(&backend, "snapshot").is_empty());
+}
+
+on_both_stores!(
+    uploads_are_served_from_a_stored_snapshot_without_their_secrets,
+    a_refusal_is_recorded_for_every_node,
+);
