@@ -574,9 +574,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
         bundle,
         &Default::default(),
     ));
-    if let Some(reason) = unsupported(&version) {
-        return Err(NoSnapshot::worker(reason));
-    }
+    // (`build_in_child` has already refused unsupported workers.)
     let loader = Rc::new(BundleLoader::default());
     loader.set_version(version.clone());
     // Layered on Ridge's runtime snapshot: the isolates alive in a process
