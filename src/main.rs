@@ -1210,8 +1210,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             args.base_domain.clone(),
             args.snapshots != SnapshotUse::Never,
         );
-        let count = node.reload().await?;
         node.watch();
+        let count = node.reload().await?;
         tracing::info!(workers = count, "workers loaded from the store");
         CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
         let flush_interval = std::time::Duration::from_secs(args.usage_flush_interval.max(1));

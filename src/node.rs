@@ -111,12 +111,14 @@ impl Node {
     }
 
     /// Keeps the routing table current: reloads on every change notice, and
-    /// polls as a fallback for notices that got lost.
+    /// polls as a fallback for notices that got lost. Call it before the
+    /// first `reload`, so that no notice falls between the two.
     pub fn watch(self: &Arc<Self>) {
         let node = self.clone();
         let mut changes = self.store.changes();
         tokio::spawn(async move {
-            let mut poll = tokio::time::interval(POLL_INTERVAL);
+            let first_poll = tokio::time::Instant::now() + POLL_INTERVAL;
+            let mut poll = tokio::time::interval_at(first_poll, POLL_INTERVAL);
             loop {
                 tokio::select! {
                     _ = changes.recv() => {}

@@ -195,7 +195,10 @@ impl PostgresStore {
                             // listened is unknown, so anything may have.
                             let _ = reloads.send(());
                             let _ = forgets.send(KvChange::All);
-                            Ok::<_, tokio_postgres::Error>(())
+                            // The client is handed back so that it lives as
+                            // long as the connection: dropping it would close
+                            // the connection, and with it the LISTEN.
+                            Ok::<_, tokio_postgres::Error>(client)
                         };
                         let (changes, kv_changes, node_id) =
                             (changes.clone(), kv_changes.clone(), node_id.clone());
@@ -213,8 +216,9 @@ impl PostgresStore {
                             futures::future::ready(())
                         });
                         let (listened, ()) = tokio::join!(listening, forward);
-                        if let Err(error) = listened {
-                            tracing::warn!(%error, "cannot LISTEN for changes");
+                        match listened {
+                            Ok(_client) => tracing::warn!("change listener lost its connection"),
+                            Err(error) => tracing::warn!(%error, "cannot LISTEN for changes"),
                         }
                     }
                     Err(error) => {

@@ -353,6 +353,11 @@ impl PgDatabase {
         }
     }
 
+    /// Runs `sql` directly, as another program sharing the database would.
+    pub fn execute(&self, sql: &str) {
+        run_sql(&self.url, sql);
+    }
+
     /// The first column of `sql`'s rows, as bytes.
     pub fn query_bytes(&self, sql: &str) -> Vec<Vec<u8>> {
         with_client(&self.url, sql, |client, sql| async move {
