@@ -27,7 +27,8 @@ use ridge::server::admin::AdminApi;
 use ridge::server::h3::QuicOptions;
 use ridge::server::tls::{Certificates, CertifiedKey};
 use ridge::server::{
-    admin_service, serve_tcp, start_edge, Edge, EdgeHandler, EdgeOptions, ErrorDetail, Router,
+    admin_service, serve_tcp, start_edge, ConnectionHome, Edge, EdgeHandler, EdgeOptions,
+    ErrorDetail, Router,
 };
 use ridge::store::kv::KvStore;
 use ridge::worker::WorkerVersion;
@@ -1221,7 +1222,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.admin_listen)
             .await
             .with_context(|| format!("cannot listen on {} for the admin API", args.admin_listen))?;
-        let server = serve_tcp(listener, None, admin_service(api), false)?;
+        let server = serve_tcp(
+            listener,
+            None,
+            admin_service(api),
+            false,
+            ConnectionHome::Here,
+        )?;
         tracing::info!("admin API on http://{}", server.local_addr);
         admin = Some(server);
     }

@@ -3,7 +3,8 @@
 //!
 //! Each isolate thread runs a current-thread tokio runtime with a `LocalSet`;
 //! every isolate on it is a local task that owns its `JsRuntime` and takes
-//! requests from its own inbox. A request crosses threads once, by channel.
+//! requests from its own inbox. A request reaches it by channel, from the
+//! edge connection's thread (an isolate thread too, see `server/tcp.rs`).
 //!
 //! A thread keeps a few pre-warmed blank isolates, so a cold start only loads
 //! the worker's modules. Isolates idle for longer than the idle timeout are
@@ -66,11 +67,14 @@ enum Message {
     /// The version will get no more requests: its isolate takes none after
     /// those it has, finishes them, and is dropped.
     Retire(String),
+    /// Run this on the thread (the edge starts serving a connection there).
+    Run(Box<dyn FnOnce() + Send>),
 }
 
 /// Hands requests to isolate threads. Cheap to share behind an `Arc`.
 pub struct Scheduler {
     threads: Vec<mpsc::UnboundedSender<Message>>,
+    next_thread: std::sync::atomic::AtomicUsize,
 }
 
 impl Scheduler {
@@ -97,7 +101,10 @@ impl Scheduler {
                 .spawn(move || IsolateThread::new(options).run(receiver))?;
             threads.push(sender);
         }
-        Ok(Self { threads })
+        Ok(Self {
+            threads,
+            next_thread: Default::default(),
+        })
     }
 
     /// Sends a request to the isolate of `version`, starting one if needed.
@@ -116,6 +123,15 @@ impl Scheduler {
         let _ = self
             .thread_of(&version.id)
             .send(Message::Retire(version.id.clone()));
+    }
+
+    /// Runs `job` on the next isolate thread in turn.
+    pub fn run_on_next_thread(&self, job: Box<dyn FnOnce() + Send>) {
+        let index = self
+            .next_thread
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.threads.len();
+        let _ = self.threads[index].send(Message::Run(job));
     }
 
     /// Every version always goes to the same thread.
@@ -227,6 +243,7 @@ impl IsolateThread {
                     message = requests.recv() => match message {
                         Some(Message::Request(version, head)) => self.dispatch(version, head),
                         Some(Message::Retire(id)) => self.retire(&id),
+                        Some(Message::Run(job)) => job(),
                         None => break,
                     },
                     _ = eviction.tick() => self.evict(),

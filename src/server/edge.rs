@@ -10,7 +10,7 @@ use http::HeaderValue;
 
 use super::h3::{serve_h3, H3Error, H3Handle, QuicOptions};
 use super::handler::EdgeHandler;
-use super::tcp::{edge_service, serve_tcp, ServerHandle};
+use super::tcp::{edge_service, serve_tcp, ConnectionHome, ServerHandle};
 use super::tls::{Certificates, TlsError};
 
 /// How long `Alt-Svc` tells clients HTTP/3 stays available, in seconds.
@@ -90,11 +90,16 @@ pub async fn start_edge(
         ))
         .expect("a valid header value")
     });
-    let tcp = serve_tcp(listener, tls, edge_service(handler, alt_svc), true).map_err(|source| {
-        EdgeError::Bind {
-            addr: options.addr,
-            source,
-        }
+    let tcp = serve_tcp(
+        listener,
+        tls,
+        edge_service(handler.clone(), alt_svc),
+        true,
+        ConnectionHome::IsolateThreads(handler.clone()),
+    )
+    .map_err(|source| EdgeError::Bind {
+        addr: options.addr,
+        source,
     })?;
     Ok(Edge { tcp, h3 })
 }

@@ -89,6 +89,12 @@ impl EdgeHandler {
         *self.failure.write().expect("failure lock") = failure.map(Arc::new);
     }
 
+    /// Runs `job` on the next isolate thread in turn (it starts serving a
+    /// connection there).
+    pub fn run_on_isolate_thread(&self, job: Box<dyn FnOnce() + Send>) {
+        self.scheduler.run_on_next_thread(job);
+    }
+
     /// Lets the isolate of a version no route leads to any more go.
     pub fn retire(&self, version: &crate::worker::WorkerVersion) {
         self.scheduler.retire(version);

@@ -17,4 +17,4 @@ pub mod websocket;
 pub use edge::{start_edge, Edge, EdgeOptions};
 pub use handler::{EdgeHandler, ErrorDetail};
 pub use router::Router;
-pub use tcp::{admin_service, edge_service, serve_tcp, ServerHandle, Service};
+pub use tcp::{admin_service, edge_service, serve_tcp, ConnectionHome, ServerHandle, Service};

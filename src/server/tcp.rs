@@ -74,6 +74,17 @@ impl ServerHandle {
     }
 }
 
+/// Where a listener's accepted connections are served.
+pub enum ConnectionHome {
+    /// On the runtime that accepted them (the admin API).
+    Here,
+    /// On the isolate threads, in turn (the edge): a request and the
+    /// isolate that answers it then usually share a thread, and crossing
+    /// threads (a wake-up and a context switch each way) was most of what
+    /// a small request cost beyond the socket calls.
+    IsolateThreads(Arc<EdgeHandler>),
+}
+
 /// Serves `service` on `listener`, with TLS when `tls` is set; with
 /// `count_connections`, connections are counted in the metrics by protocol.
 pub fn serve_tcp(
@@ -81,6 +92,7 @@ pub fn serve_tcp(
     tls: Option<Arc<ServerConfig>>,
     service: Service,
     count_connections: bool,
+    home: ConnectionHome,
 ) -> std::io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (shutdown, mut stopping) = watch::channel(false);
@@ -98,23 +110,37 @@ pub fn serve_tcp(
               _ = stopping.changed() => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = service.clone();
-            let acceptor = acceptor.clone();
-            let stopping = stopping.clone();
-            tokio::spawn(async move {
-                match acceptor {
-                    None => {
-                        serve_connection(stream, "http", service, count_connections, stopping).await
-                    }
-                    Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => {
-                            serve_connection(stream, "https", service, count_connections, stopping)
-                                .await
-                        }
-                        Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                    },
+            let connection = Connection {
+                peer,
+                acceptor: acceptor.clone(),
+                service: service.clone(),
+                count_connections,
+                stopping: stopping.clone(),
+            };
+            match &home {
+                ConnectionHome::Here => {
+                    tokio::spawn(connection.serve(stream));
                 }
-            });
+                ConnectionHome::IsolateThreads(handler) => {
+                    // The socket leaves this runtime's reactor and joins
+                    // the isolate thread's.
+                    let stream = match stream.into_std() {
+                        Ok(stream) => stream,
+                        Err(error) => {
+                            tracing::warn!(%peer, %error, "cannot hand a connection over");
+                            continue;
+                        }
+                    };
+                    handler.run_on_isolate_thread(Box::new(move || {
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(stream) => drop(tokio::spawn(connection.serve(stream))),
+                            Err(error) => {
+                                tracing::warn!(%peer, %error, "cannot take a connection over")
+                            }
+                        }
+                    }));
+                }
+            }
         }
     });
     Ok(ServerHandle {
@@ -122,6 +148,36 @@ pub fn serve_tcp(
         shutdown,
         task,
     })
+}
+
+/// An accepted connection and what serves it.
+struct Connection {
+    peer: SocketAddr,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    service: Service,
+    count_connections: bool,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(self, stream: tokio::net::TcpStream) {
+        let Connection {
+            peer,
+            acceptor,
+            service,
+            count_connections,
+            stopping,
+        } = self;
+        match acceptor {
+            None => serve_connection(stream, "http", service, count_connections, stopping).await,
+            Some(acceptor) => match acceptor.accept(stream).await {
+                Ok(stream) => {
+                    serve_connection(stream, "https", service, count_connections, stopping).await
+                }
+                Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+            },
+        }
+    }
 }
 
 async fn serve_connection<S>(
