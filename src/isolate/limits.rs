@@ -133,7 +133,8 @@ impl Watchdog {
         fired: Arc<Mutex<Option<LimitExceeded>>>,
     ) -> WatchGuard {
         let clock = current_thread_cpu_clock();
-        let deadline = clock_time(clock) + budget;
+        let armed_at = clock_time(clock);
+        let deadline = armed_at + budget;
         let mut watches = self.watches.lock().expect("watchdog lock");
         watches.next_id += 1;
         let id = watches.next_id;
@@ -150,7 +151,11 @@ impl Watchdog {
         if asleep {
             self.wake.notify_one();
         }
-        WatchGuard { watchdog: self, id }
+        WatchGuard {
+            watchdog: self,
+            id,
+            armed_at,
+        }
     }
 
     fn run(&self) {
@@ -192,6 +197,15 @@ impl Watchdog {
 pub struct WatchGuard {
     watchdog: &'static Watchdog,
     id: u64,
+    armed_at: Duration,
+}
+
+impl WatchGuard {
+    /// The thread's CPU time when the watch was armed (read once: each
+    /// read of a thread's CPU clock is a system call).
+    pub fn armed_at(&self) -> Duration {
+        self.armed_at
+    }
 }
 
 impl Drop for WatchGuard {

@@ -458,7 +458,7 @@ impl WorkerIsolate {
                 LimitExceeded::Cpu(cpu_ms),
                 self.controls.exceeded.clone(),
             );
-            let cpu_before = thread_cpu_time();
+            let cpu_before = watch.armed_at();
             let isolate = self.runtime.isolate_ptr();
             // SAFETY: paired enter/exit within this poll; see HostedRuntime.
             unsafe { (*isolate).enter() };

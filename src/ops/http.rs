@@ -18,16 +18,15 @@ use deno_core::op2;
 use deno_core::AsyncRefCell;
 use deno_core::AsyncResult;
 use deno_core::BufView;
-use deno_core::ByteString;
 use deno_core::CancelHandle;
 use deno_core::OpState;
 use deno_core::RcRef;
 use deno_core::Resource;
 use deno_core::ResourceId;
-use deno_core::StringOrBuffer;
 use tokio::sync::{mpsc, oneshot};
 
 use super::trace::TraceContext;
+use super::wire::{IncomingRequest, ResponseBytes, ResponseHeaders};
 
 /// Chunks in flight between a streaming response and the client.
 const RESPONSE_CHUNKS_IN_FLIGHT: usize = 4;
@@ -42,7 +41,7 @@ pub struct RequestHead {
     pub route: String,
     pub method: String,
     pub url: String,
-    pub headers: Vec<(ByteString, ByteString)>,
+    pub headers: http::HeaderMap,
     /// `None` when the request has no body (GET, HEAD, or an empty body).
     pub body: Option<RequestBody>,
     /// Where the worker's answer goes.
@@ -82,7 +81,7 @@ pub enum WorkerReply {
 pub struct WorkerResponse {
     pub status: u16,
     pub status_text: String,
-    pub headers: Vec<(ByteString, ByteString)>,
+    pub headers: http::HeaderMap,
     pub body: ResponseBody,
 }
 
@@ -381,16 +380,7 @@ impl Resource for RequestBodyResource {
 /// Waits for the next request: `[rid, method, url, headers, bodyRid | null]`,
 /// or `null` once the isolate is shutting down.
 #[op2]
-#[serde]
-pub async fn op_ridge_next_request(
-    state: Rc<RefCell<OpState>>,
-) -> Option<(
-    ResourceId,
-    String,
-    String,
-    Vec<(ByteString, ByteString)>,
-    Option<ResourceId>,
-)> {
+pub async fn op_ridge_next_request(state: Rc<RefCell<OpState>>) -> Option<IncomingRequest> {
     let inbox = state.borrow().borrow::<RequestInbox>().clone();
     let head = inbox.0.borrow_mut().await.recv().await?;
     let mut state = state.borrow_mut();
@@ -419,7 +409,13 @@ pub async fn op_ridge_next_request(
     state
         .borrow::<CpuLedger>()
         .open(rid, request_id, &route, &method, &url, trace);
-    Some((rid, method, url, headers, body_rid))
+    Some(IncomingRequest {
+        rid,
+        method,
+        url,
+        headers,
+        body_rid,
+    })
 }
 
 /// Sends the response head, with the whole body, or with a streamed body
@@ -430,8 +426,8 @@ pub fn op_ridge_respond(
     #[smi] rid: ResourceId,
     #[smi] status: u16,
     #[string] status_text: String,
-    #[serde] headers: Vec<(ByteString, ByteString)>,
-    #[serde] body: Option<StringOrBuffer>,
+    #[scoped] headers: ResponseHeaders,
+    #[scoped] body: Option<ResponseBytes>,
     streamed: bool,
 ) -> Result<(), deno_core::error::ResourceError> {
     let request = state.resource_table.get::<PendingRequest>(rid)?;
@@ -443,16 +439,13 @@ pub fn op_ridge_respond(
     } else {
         match body {
             None => ResponseBody::Empty,
-            Some(StringOrBuffer::String(text)) => ResponseBody::Full(Bytes::from(text)),
-            Some(StringOrBuffer::Buffer(buffer)) => {
-                ResponseBody::Full(Bytes::copy_from_slice(&buffer))
-            }
+            Some(ResponseBytes(bytes)) => ResponseBody::Full(bytes),
         }
     };
     request.send(WorkerReply::Response(WorkerResponse {
         status,
         status_text,
-        headers,
+        headers: headers.0,
         body,
     }));
     Ok(())

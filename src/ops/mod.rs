@@ -14,6 +14,7 @@ pub mod log;
 pub mod net;
 pub mod trace;
 pub mod websocket;
+pub mod wire;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use deno_core::op2;
 use deno_core::AsyncRefCell;
-use deno_core::ByteString;
 use deno_core::CancelFuture;
 use deno_core::CancelHandle;
 use deno_core::OpState;
@@ -25,6 +24,7 @@ use deno_error::JsErrorBox;
 use tokio::sync::mpsc;
 
 use super::http::{CpuLedger, PendingRequest, WorkerReply};
+use super::wire::ResponseHeaders;
 
 /// Messages a worker may queue for a client before `send()` fails: a
 /// worker that sends faster than its client reads must not fill memory
@@ -48,7 +48,7 @@ pub enum WsMessage {
 #[derive(Debug)]
 pub struct WebSocketReply {
     /// Headers of the worker's 101 response (e.g. `Sec-WebSocket-Protocol`).
-    pub headers: Vec<(ByteString, ByteString)>,
+    pub headers: http::HeaderMap,
     /// What the worker sends; closed without a close message when the
     /// isolate goes away.
     pub to_client: mpsc::Receiver<WsMessage>,
@@ -153,7 +153,7 @@ pub fn op_ridge_ws_release(state: &mut OpState, #[smi] socket: ResourceId) {
 pub fn op_ridge_respond_websocket(
     state: &mut OpState,
     #[smi] rid: ResourceId,
-    #[serde] headers: Vec<(ByteString, ByteString)>,
+    #[scoped] headers: ResponseHeaders,
     #[smi] socket: ResourceId,
 ) -> Result<(), JsErrorBox> {
     let request = state
@@ -171,7 +171,7 @@ pub fn op_ridge_respond_websocket(
     };
     state.borrow::<CpuLedger>().set_status(rid, 101);
     request.send(WorkerReply::WebSocket(WebSocketReply {
-        headers,
+        headers: headers.0,
         to_client,
         from_client,
         queued: resource.queued.clone(),

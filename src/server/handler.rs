@@ -6,8 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use deno_core::ByteString;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -196,16 +195,7 @@ impl EdgeHandler {
         let trace = crate::observe::trace::start_request(
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
         );
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    ByteString::from(name.as_str()),
-                    ByteString::from(value.as_bytes()),
-                )
-            })
-            .collect();
+        let headers = std::mem::take(&mut parts.headers);
         let too_large = Arc::new(AtomicBool::new(false));
         let body = if body.is_end_stream() {
             None
@@ -270,7 +260,7 @@ impl EdgeHandler {
                 route: "cron".into(),
                 method: SCHEDULED_METHOD.into(),
                 url: url.into(),
-                headers: Vec::new(),
+                headers: http::HeaderMap::new(),
                 body: None,
                 reply,
                 trace: crate::observe::trace::start_request(None),
@@ -475,23 +465,16 @@ fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBod
         crate::ops::ResponseBody::Empty => Some(0),
         crate::ops::ResponseBody::Stream(_) => None,
     };
-    let map = builder.headers_mut().expect("fresh builder");
-    for (name, value) in headers {
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&name),
-            HeaderValue::from_bytes(&value),
-        ) else {
-            continue;
-        };
-        if HOP_BY_HOP.contains(&name.as_str()) {
-            continue;
-        }
-        // hyper computes the length of a whole body itself.
-        if name == header::CONTENT_LENGTH && full_length.is_some() && !is_head {
-            continue;
-        }
-        map.append(name, value);
+    let mut headers = headers;
+    for name in HOP_BY_HOP {
+        headers.remove(name);
     }
+    // hyper computes the length of a whole body itself.
+    if full_length.is_some() && !is_head {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    let map = builder.headers_mut().expect("fresh builder");
+    *map = headers;
     if is_head && !map.contains_key(header::CONTENT_LENGTH) {
         if let Some(length) = full_length.filter(|l| *l > 0) {
             map.insert(header::CONTENT_LENGTH, HeaderValue::from(length));

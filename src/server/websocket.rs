@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -72,10 +72,6 @@ pub fn accept(
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     for (name, value) in &reply.headers {
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-        else {
-            continue;
-        };
         if !matches!(
             name.as_str(),
             "connection"
@@ -84,7 +80,7 @@ pub fn accept(
                 | "content-length"
                 | "transfer-encoding"
         ) {
-            headers.append(name, value);
+            headers.append(name, value.clone());
         }
     }
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
