@@ -62,7 +62,7 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
             route: "*".into(),
             method: "GET".into(),
             url: "http://localhost/?name=bench&n=1000".into(),
-            headers: Vec::new(),
+            headers: http::HeaderMap::new(),
             body: None,
             reply,
             trace: None,
