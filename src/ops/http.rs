@@ -147,7 +147,7 @@ impl CpuLedger {
         &self,
         rid: ResourceId,
         request_id: u64,
-        route: &str,
+        route: String,
         method: &str,
         url: &str,
         trace: Option<Box<TraceContext>>,
@@ -156,7 +156,7 @@ impl CpuLedger {
             rid,
             RequestRecord {
                 request_id,
-                route: route.to_string(),
+                route,
                 method: method.to_string(),
                 url: url.to_string(),
                 started: std::time::Instant::now(),
@@ -254,12 +254,10 @@ impl CpuLedger {
     /// Removes and returns the requests that finished.
     pub fn take_done(&self) -> Vec<RequestRecord> {
         let mut requests = self.0.borrow_mut();
-        let done: Vec<ResourceId> = requests
-            .iter()
-            .filter(|(_, r)| r.done)
-            .map(|(rid, _)| *rid)
-            .collect();
-        done.iter().filter_map(|rid| requests.remove(rid)).collect()
+        requests
+            .extract_if(.., |_, record| record.done)
+            .map(|(_, record)| record)
+            .collect()
     }
 
     /// Requests in flight.
@@ -408,7 +406,7 @@ pub async fn op_ridge_next_request(state: Rc<RefCell<OpState>>) -> Option<Incomi
     });
     state
         .borrow::<CpuLedger>()
-        .open(rid, request_id, &route, &method, &url, trace);
+        .open(rid, request_id, route, &method, &url, trace);
     Some(IncomingRequest {
         rid,
         method,

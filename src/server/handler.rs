@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -170,7 +170,10 @@ impl EdgeHandler {
             &parts.headers,
             &mut parts.extensions,
         );
-        let mut url = format!("{scheme}://{host}{path_and_query}");
+        let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path_and_query.len());
+        for part in [scheme, "://", &host, path_and_query] {
+            url.push_str(part);
+        }
         let mut method = parts.method.to_string();
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
             method = SCHEDULED_METHOD.to_string();
@@ -466,7 +469,14 @@ fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBod
         crate::ops::ResponseBody::Stream(_) => None,
     };
     let mut headers = headers;
-    for name in HOP_BY_HOP {
+    // Usually there are none: look before removing (each removal by name
+    // parses and hashes it).
+    let hop_by_hop: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in hop_by_hop {
         headers.remove(name);
     }
     // hyper computes the length of a whole body itself.

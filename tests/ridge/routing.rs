@@ -65,3 +65,39 @@ async fn requests_matching_no_route_get_a_plain_404() {
         );
     }
 }
+
+#[tokio::test]
+async fn each_connection_reaches_workers_on_every_isolate_thread() {
+    // Connections are served on the isolate threads in turn, and each
+    // worker lives on one of them: with three threads and five workers,
+    // most requests below cross from their connection's thread to their
+    // worker's, and every connection reaches every worker.
+    let ridge = routes_node(&["--base-domain", "workers.test", "--isolate-threads", "3"]);
+    let cases = [
+        ("example.test", "/", "apex /"),
+        ("shop.example.test", "/", "wildcard /"),
+        ("example.test", "/api/users", "api /api/users"),
+        ("example.test", "/api/health", "exact-path /api/health"),
+        ("named.workers.test", "/hi", "named /hi"),
+    ];
+    let connections = (0..6).map(|_| {
+        // One client each: its own keep-alive connection.
+        let client = http1();
+        let ridge = &ridge;
+        async move {
+            for _ in 0..3 {
+                for (host, path, expected) in cases {
+                    let response = client
+                        .get(ridge.url(path))
+                        .header("host", host)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200, "{host}{path}");
+                    assert_eq!(response.text().await.unwrap(), expected, "{host}{path}");
+                }
+            }
+        }
+    });
+    futures::future::join_all(connections).await;
+}
