@@ -587,9 +587,6 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     // One TLS provider for every rustls client in the process (admin API
