@@ -347,7 +347,8 @@ struct DevArgs {
     vars: Vec<(String, String)>,
     #[command(flatten)]
     tls: TlsArgs,
-    /// Isolate threads (0: one per CPU core).
+    /// Isolate threads (0: one per CPU core). They also serve the HTTP/1.1
+    /// and HTTP/2 connections, handed to them in turn.
     #[arg(long, default_value_t = 1)]
     isolate_threads: usize,
     #[command(flatten)]
@@ -415,7 +416,8 @@ struct ServeArgs {
     base_domain: Option<String>,
     #[command(flatten)]
     tls: TlsArgs,
-    /// Isolate threads (0: one per CPU core).
+    /// Isolate threads (0: one per CPU core). They also serve the HTTP/1.1
+    /// and HTTP/2 connections, handed to them in turn.
     #[arg(long, default_value_t = 0)]
     isolate_threads: usize,
     #[command(flatten)]
