@@ -337,8 +337,16 @@ async fn a_refusal_is_recorded_for_every_node(backend: Backend) {
     );
     assert!(ok, "{out}");
     node.ridge.wait_for_log("starting without a snapshot");
-    let refusals = stored(&backend, "refused");
-    assert_eq!(refusals.len(), 1);
+    // The builder's verdict is logged first and recorded just after.
+    let recorded_by = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refusals = loop {
+        let refusals = stored(&backend, "refused");
+        if !refusals.is_empty() || std::time::Instant::now() > recorded_by {
+            break refusals;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(refusals.len(), 1, "{}", node.ridge.logs());
     let reason = String::from_utf8(refusals[0].clone()).unwrap();
     assert!(reason.contains("left work pending"), "{reason}");
     assert!(stored(&backend, "snapshot").is_empty());
