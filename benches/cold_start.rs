@@ -60,7 +60,7 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
         .send(RequestHead {
             request_id: 1,
             route: "*".into(),
-            method: "GET".into(),
+            method: http::Method::GET,
             url: "http://localhost/?name=bench&n=1000".into(),
             headers: http::HeaderMap::new(),
             body: None,

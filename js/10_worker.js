@@ -2,17 +2,19 @@
 //
 // A worker is either an ES module (`export default { fetch(request, env, ctx) }`)
 // or a service-worker script (`addEventListener("fetch", e => e.respondWith(...))`).
-// Rust starts it through `start()` below, then this file pulls requests from
-// Rust with `op_ridge_next_request`, calls the worker, and hands the Response
+// Rust starts it through `start()` below, then this file takes requests from
+// Rust with `op_ridge_take_request`, calls the worker, and hands the Response
 // back: small bodies in one op call, streams chunk by chunk.
 import { core, primordials } from "ext:core/mod.js";
 import {
+  op_ridge_count_subrequest,
   op_ridge_log,
-  op_ridge_next_request,
   op_ridge_pipe_response_body,
+  op_ridge_request_arrival,
   op_ridge_respond,
   op_ridge_respond_error,
   op_ridge_respond_websocket,
+  op_ridge_take_request,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
 import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/00_globals.js";
@@ -206,16 +208,13 @@ class ExecutionContext {
 
 /** Per-request limits, from the worker's configuration (see `start`). */
 const limits = { subrequests: 50, wallMs: 30000 };
-/** Outbound fetches made so far, by request. */
-const subrequests = new SafeMap();
 const fetchImpl = internals.fetch.fetch;
 
 function fetch(input, init = undefined) {
   const rid = core.getAsyncContext();
   if (typeof rid === "number") {
-    const made = (subrequests.get(rid) ?? 0) + 1;
-    subrequests.set(rid, made);
-    if (made > limits.subrequests) {
+    // Rust keeps the count, in the request's record.
+    if (op_ridge_count_subrequest(rid) > limits.subrequests) {
       return PromiseReject(
         new Error(`Too many subrequests: a worker may call fetch() at most ${limits.subrequests} times per request`),
       );
@@ -305,13 +304,16 @@ function start(namespace, envJson, configJson) {
 const SCHEDULED_METHOD = "RIDGE-SCHEDULED";
 
 async function serve(handlers) {
-  while (true) {
-    const next = await op_ridge_next_request();
-    if (next === null) return;
-    if (next[1] === SCHEDULED_METHOD) {
-      handleRequest(next, (request, ctx) => runScheduled(handlers.scheduled, request, ctx));
-    } else {
-      handleRequest(next, handlers.fetch ?? noFetchHandler);
+  // Sleeps until requests arrive (false: the isolate is shutting down),
+  // then takes all that wait. Waiting first also keeps requests out of
+  // `start`, which runs under the startup limits.
+  while (await op_ridge_request_arrival()) {
+    for (let next = op_ridge_take_request(); next !== null; next = op_ridge_take_request()) {
+      if (next[1] === SCHEDULED_METHOD) {
+        handleRequest(next, (request, ctx) => runScheduled(handlers.scheduled, request, ctx));
+      } else {
+        handleRequest(next, handlers.fetch ?? noFetchHandler);
+      }
     }
   }
 }
@@ -340,7 +342,7 @@ async function runScheduled(scheduled, request, ctx) {
   return new Response("Ran scheduled event\n");
 }
 
-async function handleRequest(next, callHandler) {
+function handleRequest(next, callHandler) {
   const { 0: rid, 1: method, 2: url, 3: headerList, 4: bodyRid } = next;
   const body = bodyRid === null ? null : new InnerBody(readableStreamForRid(bodyRid));
   const request = fromInnerRequest(new IncomingInnerRequest(method, url, headerList, body), "immutable");
@@ -356,20 +358,49 @@ async function handleRequest(next, callHandler) {
   try {
     result = callHandler(request, ctx);
   } catch (error) {
-    result = Promise.reject(error);
+    result = PromiseReject(error);
   } finally {
     core.setAsyncContext(previousContext);
   }
 
+  // A Response returned synchronously is sent at once; anything else is
+  // awaited first, as a promise or thenable.
   try {
-    const response = await result;
-    sendResponse(rid, response);
+    if (ObjectPrototypeIsPrototypeOf(ResponsePrototype, result)) {
+      answer(rid, pending, result);
+    } else {
+      PromisePrototypeThen(
+        PromiseResolve(result),
+        (response) => answer(rid, pending, response),
+        (error) => fail(rid, pending, error),
+      );
+    }
+  } catch (error) {
+    fail(rid, pending, error);
+  }
+}
+
+/** Sends the handler's response; the request is over once its `waitUntil`
+ * work has settled too. */
+function answer(rid, pending, response) {
+  try {
+    if (sendResponse(rid, response, pending.length === 0)) return;
   } catch (error) {
     op_ridge_respond_error(rid, formatError(error));
   }
+  settle(rid, pending);
+}
+
+/** Answers with the handler's error. */
+function fail(rid, pending, error) {
+  op_ridge_respond_error(rid, formatError(error));
+  settle(rid, pending);
+}
+
+/** Lets `waitUntil` work run on after the response, within the wall-clock
+ * limit of the request, then ends the request. */
+async function settle(rid, pending) {
   if (pending.length > 0) {
-    // waitUntil work may run on after the response, within the wall-clock
-    // limit of the request.
     let timer;
     const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve(null), limits.wallMs)));
     const outcomes = await PromiseRace([SafePromiseAllSettled(pending), timedOut]);
@@ -384,12 +415,14 @@ async function handleRequest(next, callHandler) {
       }
     }
   }
-  const made = subrequests.get(rid) ?? 0;
-  subrequests.delete(rid);
-  op_ridge_wait_until_settled(rid, made);
+  op_ridge_wait_until_settled(rid);
 }
 
-function sendResponse(rid, response) {
+/**
+ * Sends `response` for request `rid`. With `finished` (no `waitUntil` work
+ * is pending), a whole body also ends the request; returns whether it did.
+ */
+function sendResponse(rid, response, finished) {
   if (!ObjectPrototypeIsPrototypeOf(ResponsePrototype, response)) {
     throw new TypeError(`The fetch handler returned ${describe(response)} instead of a Response`);
   }
@@ -398,25 +431,26 @@ function sendResponse(rid, response) {
   const webSocket = responseWebSocket(response);
   if (webSocket !== null) {
     op_ridge_respond_websocket(rid, headers, clientEndRid(webSocket));
-    return;
+    return false;
   }
   const body = inner.body;
   if (body === null) {
-    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, false);
-    return;
+    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, false, finished);
+    return finished;
   }
   const source = body.streamOrStatic;
   if (!ObjectPrototypeIsPrototypeOf(ReadableStreamPrototype, source)) {
     if (source.consumed) throw new TypeError("The Response body has already been used");
     source.consumed = true;
-    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, source.body, false);
-    return;
+    op_ridge_respond(rid, inner.status, inner.statusMessage, headers, source.body, false, finished);
+    return finished;
   }
   const streamRid = resourceForReadableStream(body.stream, body.length);
-  op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, true);
+  op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, true, false);
   PromisePrototypeThen(op_ridge_pipe_response_body(rid, streamRid), undefined, (error) => {
     op_ridge_log(3, `Response body stream failed: ${formatError(error)}`, rid);
   });
+  return false;
 }
 
 // Rust calls this once per isolate, before the worker's code runs: it hides

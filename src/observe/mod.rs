@@ -82,7 +82,7 @@ pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
                 version: &version.version_id,
                 event_timestamp,
                 event_type: event,
-                method: &record.method,
+                method: record.method.as_str(),
                 url: &record.url,
                 cron,
                 status,

@@ -124,7 +124,10 @@ impl TraceExporter {
             KeyValue::new("ridge.subrequests", i64::from(record.subrequests)),
         ];
         if !scheduled {
-            attributes.push(KeyValue::new("http.request.method", record.method.clone()));
+            attributes.push(KeyValue::new(
+                "http.request.method",
+                record.method.to_string(),
+            ));
             attributes.push(KeyValue::new("url.full", record.url.clone()));
         }
         if let Some(status) = record.status {

@@ -1,8 +1,9 @@
 //! The request/response bridge between the network side and an isolate.
 //!
 //! The network side sends a [`RequestHead`] (with an optional streamed
-//! [`RequestBody`]) into the isolate's [`RequestInbox`]; the worker's JS pulls
-//! it with `op_ridge_next_request` and answers with `op_ridge_respond`
+//! [`RequestBody`]) into the isolate's [`RequestInbox`]; the worker's JS
+//! waits with `op_ridge_request_arrival`, takes every waiting request with
+//! `op_ridge_take_request` and answers with `op_ridge_respond`
 //! (status, headers and a whole body, or the start of a streamed one) or
 //! `op_ridge_respond_error`. Streamed bodies are pumped by
 //! `op_ridge_pipe_response_body` through a bounded channel, so a slow client
@@ -12,9 +13,11 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use deno_core::op2;
+use deno_core::v8;
 use deno_core::AsyncRefCell;
 use deno_core::AsyncResult;
 use deno_core::BufView;
@@ -23,6 +26,8 @@ use deno_core::OpState;
 use deno_core::RcRef;
 use deno_core::Resource;
 use deno_core::ResourceId;
+use deno_core::ToV8;
+use deno_error::JsErrorBox;
 use tokio::sync::{mpsc, oneshot};
 
 use super::trace::TraceContext;
@@ -38,8 +43,8 @@ pub struct RequestHead {
     /// Node-wide request number, used to tag logs.
     pub request_id: u64,
     /// The route pattern that led here, for the request's log record.
-    pub route: String,
-    pub method: String,
+    pub route: Arc<str>,
+    pub method: http::Method,
     pub url: String,
     pub headers: http::HeaderMap,
     /// `None` when the request has no body (GET, HEAD, or an empty body).
@@ -56,11 +61,52 @@ pub type RequestBody = mpsc::Receiver<Result<Bytes, String>>;
 
 /// Requests waiting for an isolate's JS to pick them up.
 #[derive(Clone)]
-pub struct RequestInbox(Rc<AsyncRefCell<mpsc::UnboundedReceiver<RequestHead>>>);
+pub struct RequestInbox(Rc<Inbox>);
+
+struct Inbox {
+    requests: RefCell<mpsc::UnboundedReceiver<RequestHead>>,
+    /// The request whose arrival `op_ridge_request_arrival` reported.
+    arrived: RefCell<Option<RequestHead>>,
+}
 
 impl RequestInbox {
     pub fn new(receiver: mpsc::UnboundedReceiver<RequestHead>) -> Self {
-        Self(Rc::new(AsyncRefCell::new(receiver)))
+        Self(Rc::new(Inbox {
+            requests: RefCell::new(receiver),
+            arrived: RefCell::new(None),
+        }))
+    }
+
+    /// The next request, if one is waiting.
+    fn take(&self) -> Option<RequestHead> {
+        if let Some(head) = self.0.arrived.borrow_mut().take() {
+            return Some(head);
+        }
+        self.0.requests.borrow_mut().try_recv().ok()
+    }
+
+    /// Waits until a request is waiting (true), or the inbox is closed.
+    async fn arrival(&self) -> bool {
+        if self.0.arrived.borrow().is_some() {
+            return true;
+        }
+        let head = std::future::poll_fn(|cx| self.0.requests.borrow_mut().poll_recv(cx)).await;
+        let arrived = head.is_some();
+        *self.0.arrived.borrow_mut() = head;
+        arrived
+    }
+
+    /// Answers every request still waiting in the inbox and closes it: used
+    /// when the isolate could not start.
+    pub fn fail_waiting(&self, reply: impl Fn() -> WorkerReply) {
+        if let Some(head) = self.0.arrived.borrow_mut().take() {
+            let _ = head.reply.send(reply());
+        }
+        let mut receiver = self.0.requests.borrow_mut();
+        receiver.close();
+        while let Ok(head) = receiver.try_recv() {
+            let _ = head.reply.send(reply());
+        }
     }
 }
 
@@ -100,8 +146,8 @@ pub enum ResponseBody {
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
     pub request_id: u64,
-    pub route: String,
-    pub method: String,
+    pub route: Arc<str>,
+    pub method: http::Method,
     pub url: String,
     pub started: std::time::Instant,
     /// The response status, once the worker answered.
@@ -138,18 +184,19 @@ const MAX_CONSOLE_LINES: usize = 512;
 const MAX_CONSOLE_BYTES: usize = 256 * 1024;
 
 /// The requests an isolate is handling, with the CPU time charged to each,
-/// so the CPU limit applies per request (see `isolate/limits.rs`).
+/// so the CPU limit applies per request (see `isolate/limits.rs`). A hash
+/// map: it keeps its capacity as requests come and go.
 #[derive(Clone, Default)]
-pub struct CpuLedger(Rc<RefCell<std::collections::BTreeMap<ResourceId, RequestRecord>>>);
+pub struct CpuLedger(Rc<RefCell<std::collections::HashMap<ResourceId, RequestRecord>>>);
 
 impl CpuLedger {
     fn open(
         &self,
         rid: ResourceId,
         request_id: u64,
-        route: String,
-        method: &str,
-        url: &str,
+        route: Arc<str>,
+        method: http::Method,
+        url: String,
         trace: Option<Box<TraceContext>>,
     ) {
         self.0.borrow_mut().insert(
@@ -157,8 +204,8 @@ impl CpuLedger {
             RequestRecord {
                 request_id,
                 route,
-                method: method.to_string(),
-                url: url.to_string(),
+                method,
+                url,
                 started: std::time::Instant::now(),
                 status: None,
                 outcome: "ok",
@@ -255,7 +302,7 @@ impl CpuLedger {
     pub fn take_done(&self) -> Vec<RequestRecord> {
         let mut requests = self.0.borrow_mut();
         requests
-            .extract_if(.., |_, record| record.done)
+            .extract_if(|_, record| record.done)
             .map(|(_, record)| record)
             .collect()
     }
@@ -312,7 +359,7 @@ pub fn op_ridge_now(state: &OpState) -> f64 {
 }
 
 /// A request the worker is handling: lives in the isolate's resource table
-/// from `op_ridge_next_request` until its `waitUntil` work has settled.
+/// from `op_ridge_take_request` until its `waitUntil` work has settled.
 pub struct PendingRequest {
     pub request_id: u64,
     reply: RefCell<Option<oneshot::Sender<WorkerReply>>>,
@@ -343,14 +390,14 @@ struct RequestBodyResource {
 }
 
 impl RequestBodyResource {
-    async fn next_chunk(self: Rc<Self>, limit: usize) -> Result<BufView, deno_error::JsErrorBox> {
+    async fn next_chunk(self: Rc<Self>, limit: usize) -> Result<BufView, JsErrorBox> {
         let mut chunk = std::mem::take(&mut *self.leftover.borrow_mut());
         if chunk.is_empty() {
             let mut chunks = RcRef::map(&self, |r| &r.chunks).borrow_mut().await;
             let cancel = RcRef::map(&self, |r| &r.cancel);
             match deno_core::CancelFuture::or_cancel(chunks.recv(), cancel).await {
                 Ok(Some(Ok(bytes))) => chunk = bytes,
-                Ok(Some(Err(message))) => return Err(deno_error::JsErrorBox::type_error(message)),
+                Ok(Some(Err(message))) => return Err(JsErrorBox::type_error(message)),
                 Ok(None) | Err(_) => return Ok(BufView::empty()),
             }
         }
@@ -375,50 +422,69 @@ impl Resource for RequestBodyResource {
     }
 }
 
-/// Waits for the next request: `[rid, method, url, headers, bodyRid | null]`,
-/// or `null` once the isolate is shutting down.
+/// Takes the next waiting request: `[rid, method, url, headers, bodyRid |
+/// null]`, or `null` when none is waiting (`op_ridge_request_arrival` then
+/// tells when one is). Synchronous, so that a burst of requests costs no
+/// promise per request.
 #[op2]
-pub async fn op_ridge_next_request(state: Rc<RefCell<OpState>>) -> Option<IncomingRequest> {
-    let inbox = state.borrow().borrow::<RequestInbox>().clone();
-    let head = inbox.0.borrow_mut().await.recv().await?;
+pub fn op_ridge_take_request<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    state: Rc<RefCell<OpState>>,
+) -> Result<v8::Local<'s, v8::Value>, JsErrorBox> {
     let mut state = state.borrow_mut();
-    let body_rid = head.body.map(|chunks| {
-        state.resource_table.add(RequestBodyResource {
-            chunks: AsyncRefCell::new(chunks),
-            leftover: RefCell::new(Bytes::new()),
-            cancel: CancelHandle::new(),
-        })
-    });
+    let Some(head) = state.borrow::<RequestInbox>().take() else {
+        return Ok(v8::null(scope).into());
+    };
     let RequestHead {
         request_id,
         route,
         method,
         url,
         headers,
+        body,
         reply,
         trace,
-        ..
     } = head;
+    let body_rid = body.map(|chunks| {
+        state.resource_table.add(RequestBodyResource {
+            chunks: AsyncRefCell::new(chunks),
+            leftover: RefCell::new(Bytes::new()),
+            cancel: CancelHandle::new(),
+        })
+    });
     let rid = state.resource_table.add(PendingRequest {
         request_id,
         reply: RefCell::new(Some(reply)),
         stream: RefCell::new(None),
     });
-    state
-        .borrow::<CpuLedger>()
-        .open(rid, request_id, route, &method, &url, trace);
-    Some(IncomingRequest {
+    let request = IncomingRequest {
         rid,
-        method,
-        url,
+        method: method.as_str(),
+        url: &url,
         headers,
         body_rid,
-    })
+    }
+    .to_v8(scope)?;
+    state
+        .borrow::<CpuLedger>()
+        .open(rid, request_id, route, method, url, trace);
+    Ok(request)
+}
+
+/// Resolves to true once a request is waiting, or to false when the isolate
+/// is shutting down.
+#[op2]
+pub async fn op_ridge_request_arrival(state: Rc<RefCell<OpState>>) -> bool {
+    let inbox = state.borrow().borrow::<RequestInbox>().clone();
+    inbox.arrival().await
 }
 
 /// Sends the response head, with the whole body, or with a streamed body
 /// when `streamed` is true (then `op_ridge_pipe_response_body` follows).
+/// With `finished`, the request is over too (as if
+/// `op_ridge_wait_until_settled` followed): no `waitUntil` work is pending.
 #[op2]
+#[allow(clippy::too_many_arguments)]
 pub fn op_ridge_respond(
     state: &mut OpState,
     #[smi] rid: ResourceId,
@@ -427,9 +493,20 @@ pub fn op_ridge_respond(
     #[scoped] headers: ResponseHeaders,
     #[scoped] body: Option<ResponseBytes>,
     streamed: bool,
+    finished: bool,
 ) -> Result<(), deno_core::error::ResourceError> {
-    let request = state.resource_table.get::<PendingRequest>(rid)?;
-    state.borrow::<CpuLedger>().set_status(rid, status);
+    // A streamed body still needs the request (`op_ridge_pipe_response_body`).
+    let finished = finished && !streamed;
+    let request = if finished {
+        state.resource_table.take::<PendingRequest>(rid)?
+    } else {
+        state.resource_table.get::<PendingRequest>(rid)?
+    };
+    let ledger = state.borrow::<CpuLedger>();
+    ledger.update(rid, |record| {
+        record.status = Some(status);
+        record.done = finished;
+    });
     let body = if streamed {
         let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
         *request.stream.borrow_mut() = Some(sender);
@@ -515,27 +592,21 @@ pub async fn op_ridge_pipe_response_body(
 /// The response is out and every `ctx.waitUntil` promise settled: the
 /// request is done and no longer charged for CPU time.
 #[op2(fast)]
-pub fn op_ridge_wait_until_settled(
-    state: &mut OpState,
-    #[smi] rid: ResourceId,
-    #[smi] subrequests: u32,
-) {
-    let ledger = state.borrow::<CpuLedger>();
-    ledger.update(rid, |record| record.subrequests = subrequests);
-    ledger.close(rid);
+pub fn op_ridge_wait_until_settled(state: &mut OpState, #[smi] rid: ResourceId) {
+    state.borrow::<CpuLedger>().close(rid);
     let _ = state.resource_table.take::<PendingRequest>(rid);
 }
 
-impl RequestInbox {
-    /// Answers every request still waiting in the inbox and closes it: used
-    /// when the isolate could not start.
-    pub fn fail_waiting(&self, reply: impl Fn() -> WorkerReply) {
-        let Some(mut receiver) = self.0.try_borrow_mut() else {
-            return;
-        };
-        receiver.close();
-        while let Ok(head) = receiver.try_recv() {
-            let _ = head.reply.send(reply());
+/// Counts an outbound fetch of request `rid`; returns how many it has made,
+/// or 0 once the request is over (its count is final then).
+#[op2(fast)]
+pub fn op_ridge_count_subrequest(state: &mut OpState, #[smi] rid: ResourceId) -> u32 {
+    let mut made = 0;
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        if !record.done {
+            record.subrequests += 1;
+            made = record.subrequests;
         }
-    }
+    });
+    made
 }

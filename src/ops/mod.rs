@@ -32,7 +32,9 @@ deno_core::extension!(
   ridge,
   deps = [deno_webidl, deno_web, deno_crypto, deno_fetch],
   ops = [
-    http::op_ridge_next_request,
+    http::op_ridge_take_request,
+    http::op_ridge_request_arrival,
+    http::op_ridge_count_subrequest,
     http::op_ridge_respond,
     http::op_ridge_respond_error,
     http::op_ridge_pipe_response_body,

@@ -14,17 +14,17 @@ use deno_core::ToV8;
 use deno_error::JsErrorBox;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-/// A request as the worker's JS takes it from `op_ridge_next_request`:
+/// A request as the worker's JS takes it from `op_ridge_take_request`:
 /// `[rid, method, url, [[name, value], …], bodyRid | null]`.
-pub struct IncomingRequest {
+pub struct IncomingRequest<'r> {
     pub rid: ResourceId,
-    pub method: String,
-    pub url: String,
+    pub method: &'r str,
+    pub url: &'r str,
     pub headers: HeaderMap,
     pub body_rid: Option<ResourceId>,
 }
 
-impl<'a> ToV8<'a> for IncomingRequest {
+impl<'a> ToV8<'a> for IncomingRequest<'_> {
     type Error = JsErrorBox;
 
     fn to_v8<'i>(
@@ -45,8 +45,8 @@ impl<'a> ToV8<'a> for IncomingRequest {
         };
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
-            utf8(scope, &self.method)?,
-            utf8(scope, &self.url)?,
+            utf8(scope, self.method)?,
+            utf8(scope, self.url)?,
             v8::Array::new_with_elements(scope, &pairs).into(),
             body_rid,
         ];

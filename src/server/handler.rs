@@ -64,6 +64,10 @@ pub struct EdgeHandler {
 /// js/10_worker.js); clients cannot send it, Ridge makes them.
 pub const SCHEDULED_METHOD: &str = "RIDGE-SCHEDULED";
 
+fn scheduled_method() -> Method {
+    Method::from_bytes(SCHEDULED_METHOD.as_bytes()).expect("a valid method token")
+}
+
 impl EdgeHandler {
     pub fn new(router: Router, scheduler: Scheduler, errors: ErrorDetail) -> Self {
         Self {
@@ -108,8 +112,35 @@ impl EdgeHandler {
         self.router.read().expect("router lock").clone()
     }
 
-    /// Handles one request; `scheme` is "http" or "https".
-    pub async fn handle<B>(&self, request: Request<B>, scheme: &str) -> Response<WireBody>
+    /// Handles one request; `scheme` is "http" or "https". The request is
+    /// routed and handed to its worker's isolate right away; the returned
+    /// future only waits for the answer, so it stays small (one is
+    /// allocated per request).
+    pub fn handle<B>(
+        &self,
+        request: Request<B>,
+        scheme: &str,
+    ) -> impl std::future::Future<Output = Response<WireBody>> + Send + 'static
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display + Send,
+    {
+        let dispatched = self.dispatch(request, scheme);
+        let errors = self.errors;
+        async move {
+            match dispatched {
+                Ok(dispatched) => dispatched.answer(errors).await,
+                Err(refusal) => *refusal,
+            }
+        }
+    }
+
+    /// Sends `request` to its worker, or refuses it with a response.
+    fn dispatch<B>(
+        &self,
+        request: Request<B>,
+        scheme: &str,
+    ) -> Result<Dispatched, Box<Response<WireBody>>>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display + Send,
@@ -118,15 +149,14 @@ impl EdgeHandler {
         let host = parts
             .uri
             .authority()
-            .map(|a| a.as_str().to_string())
+            .map(|a| a.as_str())
             .or_else(|| {
                 parts
                     .headers
                     .get(header::HOST)
                     .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
             })
-            .unwrap_or_else(|| "localhost".to_string());
+            .unwrap_or("localhost");
         let path_and_query = parts
             .uri
             .path_and_query()
@@ -135,23 +165,26 @@ impl EdgeHandler {
         let hostname = host
             .rsplit_once(':')
             .filter(|(_, port)| port.parse::<u16>().is_ok())
-            .map_or(host.as_str(), |(h, _)| h);
+            .map_or(host, |(h, _)| h);
 
         if let Some(refusal) = oversized(&parts) {
-            return refusal;
+            return Err(Box::new(refusal));
         }
         if parts.method.as_str().eq_ignore_ascii_case(SCHEDULED_METHOD) {
             // Only Ridge itself runs scheduled handlers.
-            return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
+            return Err(Box::new(plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed\n",
+            )));
         }
         if let Some(failure) = self.failure.read().expect("failure lock").clone() {
-            return plain(failure.0, failure.1.clone());
+            return Err(Box::new(plain(failure.0, failure.1.clone())));
         }
         let Some((worker, route)) = self.router().route(hostname, parts.uri.path()) else {
-            return plain(
+            return Err(Box::new(plain(
                 StatusCode::NOT_FOUND,
                 format!("No worker is routed for {hostname}{}\n", parts.uri.path()),
-            );
+            )));
         };
         let max_body = worker.limits.request_body_mb * 1024 * 1024;
         let declared_length = parts
@@ -161,7 +194,7 @@ impl EdgeHandler {
             .and_then(|v| v.parse::<u64>().ok());
         if declared_length.is_some_and(|length| length > max_body) {
             tokio::spawn(drain(body, max_body));
-            return body_too_large(worker.limits.request_body_mb);
+            return Err(Box::new(body_too_large(worker.limits.request_body_mb)));
         }
 
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
@@ -171,12 +204,12 @@ impl EdgeHandler {
             &mut parts.extensions,
         );
         let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path_and_query.len());
-        for part in [scheme, "://", &host, path_and_query] {
+        for part in [scheme, "://", host, path_and_query] {
             url.push_str(part);
         }
-        let mut method = parts.method.to_string();
+        let mut method = parts.method.clone();
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
-            method = SCHEDULED_METHOD.to_string();
+            method = scheduled_method();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
@@ -199,16 +232,13 @@ impl EdgeHandler {
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
         );
         let headers = std::mem::take(&mut parts.headers);
-        let too_large = Arc::new(AtomicBool::new(false));
-        let body = if body.is_end_stream() {
-            None
+        // Only a request with a body can turn out too large.
+        let (body, too_large) = if body.is_end_stream() {
+            (None, None)
         } else {
-            Some(stream_request_body(
-                body,
-                max_body,
-                too_large.clone(),
-                worker.clone(),
-            ))
+            let too_large = Arc::new(AtomicBool::new(false));
+            let chunks = stream_request_body(body, max_body, too_large.clone(), worker.clone());
+            (Some(chunks), Some(too_large))
         };
         let (reply, answer) = oneshot::channel();
         let is_head = parts.method == Method::HEAD;
@@ -216,7 +246,7 @@ impl EdgeHandler {
             worker.clone(),
             RequestHead {
                 request_id,
-                route: route.to_string(),
+                route,
                 method,
                 url,
                 headers,
@@ -225,21 +255,14 @@ impl EdgeHandler {
                 trace,
             },
         );
-
-        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
-        let answer = tokio::time::timeout(wall_limit, answer).await;
-        if too_large.load(Ordering::Relaxed) {
-            return body_too_large(worker.limits.request_body_mb);
-        }
-        let Ok(answer) = answer else {
-            let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
-            tracing::warn!(worker = %worker.name, request = request_id, "{limit}");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
-        };
-        if let Ok(WorkerReply::WebSocket(reply)) = answer {
-            return websocket::accept(websocket, reply, &worker);
-        }
-        self.reply_to_response(answer, &worker, request_id, is_head)
+        Ok(Dispatched {
+            answer,
+            worker,
+            request_id,
+            is_head,
+            too_large,
+            websocket,
+        })
     }
 
     /// Every worker version the routing table leads to.
@@ -260,8 +283,8 @@ impl EdgeHandler {
             worker.clone(),
             RequestHead {
                 request_id,
-                route: "cron".into(),
-                method: SCHEDULED_METHOD.into(),
+                route: Arc::from("cron"),
+                method: scheduled_method(),
                 url: url.into(),
                 headers: http::HeaderMap::new(),
                 body: None,
@@ -298,57 +321,91 @@ impl EdgeHandler {
             })
             .inc();
     }
+}
 
-    /// The HTTP response for what the worker (or its isolate) answered.
-    fn reply_to_response(
-        &self,
-        answer: Result<WorkerReply, oneshot::error::RecvError>,
-        version: &Arc<WorkerVersion>,
-        request_id: u64,
-        is_head: bool,
-    ) -> Response<WireBody> {
-        let worker = version.name.as_str();
-        match answer {
-            Ok(WorkerReply::Response(response)) => {
-                to_http_response(response, is_head).map(|body| body.metered(version.clone()))
-            }
-            Ok(WorkerReply::LimitExceeded(message)) => {
-                tracing::warn!(worker, request = request_id, "{message}");
-                let hint = match self.errors {
-                    ErrorDetail::Full => {
-                        " (limits are as in production; ridge dev --no-limits relaxes them)"
-                    }
-                    ErrorDetail::Opaque => "",
-                };
-                plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("{message}{hint}\n"),
-                )
-            }
-            Ok(WorkerReply::Error(message)) => {
-                tracing::error!(worker, request = request_id, "{message}");
-                self.error_response(&message)
-            }
-            Ok(WorkerReply::WebSocket(_)) => {
-                let message = "The worker answered a request that is not a WebSocket upgrade with a WebSocket";
-                tracing::error!(worker, request = request_id, "{message}");
-                self.error_response(message)
-            }
-            Err(_) => {
-                let message = "The worker stopped before it responded";
-                tracing::error!(worker, request = request_id, "{message}");
-                self.error_response(message)
-            }
+/// A request handed to its worker, waiting for the answer.
+struct Dispatched {
+    answer: oneshot::Receiver<WorkerReply>,
+    worker: Arc<WorkerVersion>,
+    request_id: u64,
+    is_head: bool,
+    /// Set when the request has a body: whether it went over the limit.
+    too_large: Option<Arc<AtomicBool>>,
+    websocket: Option<websocket::Handshake>,
+}
+
+impl Dispatched {
+    /// The response, once the worker answered or ran out of wall-clock time.
+    async fn answer(self, errors: ErrorDetail) -> Response<WireBody> {
+        let worker = self.worker;
+        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
+        let answer = tokio::time::timeout(wall_limit, self.answer).await;
+        if self
+            .too_large
+            .is_some_and(|too_large| too_large.load(Ordering::Relaxed))
+        {
+            return body_too_large(worker.limits.request_body_mb);
+        }
+        let Ok(answer) = answer else {
+            let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
+            tracing::warn!(worker = %worker.name, request = self.request_id, "{limit}");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
+        };
+        if let Ok(WorkerReply::WebSocket(reply)) = answer {
+            return websocket::accept(self.websocket, reply, &worker);
+        }
+        reply_to_response(answer, &worker, self.request_id, self.is_head, errors)
+    }
+}
+
+/// The HTTP response for what the worker (or its isolate) answered.
+fn reply_to_response(
+    answer: Result<WorkerReply, oneshot::error::RecvError>,
+    version: &Arc<WorkerVersion>,
+    request_id: u64,
+    is_head: bool,
+    errors: ErrorDetail,
+) -> Response<WireBody> {
+    let worker = version.name.as_str();
+    match answer {
+        Ok(WorkerReply::Response(response)) => {
+            to_http_response(response, is_head).map(|body| body.metered(version.clone()))
+        }
+        Ok(WorkerReply::LimitExceeded(message)) => {
+            tracing::warn!(worker, request = request_id, "{message}");
+            let hint = match errors {
+                ErrorDetail::Full => {
+                    " (limits are as in production; ridge dev --no-limits relaxes them)"
+                }
+                ErrorDetail::Opaque => "",
+            };
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{message}{hint}\n"),
+            )
+        }
+        Ok(WorkerReply::Error(message)) => {
+            tracing::error!(worker, request = request_id, "{message}");
+            error_response(errors, &message)
+        }
+        Ok(WorkerReply::WebSocket(_)) => {
+            let message =
+                "The worker answered a request that is not a WebSocket upgrade with a WebSocket";
+            tracing::error!(worker, request = request_id, "{message}");
+            error_response(errors, message)
+        }
+        Err(_) => {
+            let message = "The worker stopped before it responded";
+            tracing::error!(worker, request = request_id, "{message}");
+            error_response(errors, message)
         }
     }
+}
 
-    fn error_response(&self, message: &str) -> Response<WireBody> {
-        match self.errors {
-            ErrorDetail::Full => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{message}\n")),
-            ErrorDetail::Opaque => {
-                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
-            }
-        }
+fn error_response(errors: ErrorDetail, message: &str) -> Response<WireBody> {
+    match errors {
+        ErrorDetail::Full => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{message}\n")),
+        ErrorDetail::Opaque => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
     }
 }
 

@@ -38,6 +38,35 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
 }
 
 #[tokio::test]
+async fn a_synchronous_handler_fails_and_answers_like_an_async_one() {
+    // Ridge sends a Response returned synchronously without awaiting it;
+    // everything else still goes through a promise.
+    let ridge = Ridge::dev(&fixture("sync-handler"), &[]);
+    let client = http1();
+    let failures = [
+        ("/throw", "Error: thrown synchronously"),
+        ("/not-a-response", "returned a string instead of a Response"),
+        ("/undefined", "returned undefined instead of a Response"),
+        ("/then-getter-throws", "then getter threw"),
+        ("/proxy", "getPrototypeOf trap threw"),
+    ];
+    for (path, expected) in failures {
+        let response = client.get(ridge.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 500, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(expected), "{path}: {body}");
+    }
+    assert_eq!(ridge.text("/thenable").await, "from a thenable");
+    assert_eq!(
+        ridge.text("/wait-until").await,
+        "answered before the waitUntil work"
+    );
+    ridge.wait_for_log("waitUntil done");
+    // The isolate survived all of it.
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+#[tokio::test]
 async fn unhandled_rejections_and_timer_exceptions_are_logged_not_fatal() {
     let ridge = Ridge::dev(&fixture("errors"), &[]);
     let client = http1();
