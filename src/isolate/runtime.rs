@@ -22,6 +22,7 @@ use super::loader::{
 };
 use super::snapshot;
 use super::worker_snapshot::WorkerSnapshot;
+use crate::observe::WorkerMeters;
 use crate::ops::websocket::{MaxMessageBytes, OpenSockets};
 use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
@@ -448,6 +449,7 @@ impl WorkerIsolate {
                 state.borrow::<OpenSockets>().clone(),
             )
         };
+        let mut meters = WorkerMeters::new(&self.version.name);
         let result = poll_fn(|cx| {
             // Date.now() and performance.now() stand still while JS runs.
             self.controls.clock.set(epoch_ms());
@@ -476,7 +478,7 @@ impl WorkerIsolate {
                 .set(ledger.in_flight_count() + sockets.open_count());
             let exhausted = ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit);
             for record in ledger.take_done() {
-                crate::observe::request_finished(&self.version, &record);
+                crate::observe::request_finished(&self.version, &record, &mut meters);
             }
             if let Some(exhausted) = exhausted {
                 tracing::debug!(requests = exhausted, "requests spent their CPU budget");
@@ -540,7 +542,7 @@ impl WorkerIsolate {
             },
         );
         for record in failed {
-            crate::observe::request_finished(&self.version, &record);
+            crate::observe::request_finished(&self.version, &record, &mut meters);
         }
         Err(reason)
     }

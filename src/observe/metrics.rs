@@ -193,40 +193,6 @@ impl Metrics {
         text
     }
 
-    /// Counts a request's answer, its time, and the limit it exceeded.
-    pub fn request_finished(
-        &self,
-        worker: &str,
-        status: u16,
-        outcome: &str,
-        wall: Duration,
-        cpu: Duration,
-    ) {
-        let labels = WorkerLabels {
-            worker: worker.to_string(),
-        };
-        self.requests
-            .get_or_create(&RequestLabels {
-                worker: worker.to_string(),
-                status,
-            })
-            .inc();
-        self.request_duration
-            .get_or_create(&labels)
-            .observe(wall.as_secs_f64());
-        self.request_cpu
-            .get_or_create(&labels)
-            .observe(cpu.as_secs_f64());
-        if outcome.starts_with("exceeded") {
-            self.limit_violations
-                .get_or_create(&LimitLabels {
-                    worker: worker.to_string(),
-                    limit: outcome.to_string(),
-                })
-                .inc();
-        }
-    }
-
     pub fn kv_read(&self, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
         self.kv_reads.get_or_create(&ResultLabels { result }).inc();
@@ -249,5 +215,59 @@ impl Metrics {
         self.isolates_evicted
             .get_or_create(&ReasonLabels { reason })
             .inc_by(count as u64);
+    }
+}
+
+/// One worker's request series, looked up once per isolate instead of once
+/// per request (each lookup hashes the labels under a lock).
+pub struct WorkerMeters {
+    worker: String,
+    duration: Histogram,
+    cpu: Histogram,
+    /// Request counters by status, as the statuses are first seen.
+    requests: Vec<(u16, Counter)>,
+}
+
+impl WorkerMeters {
+    pub fn new(worker: &str) -> Self {
+        let metrics = Metrics::global();
+        let labels = WorkerLabels {
+            worker: worker.to_string(),
+        };
+        Self {
+            duration: metrics.request_duration.get_or_create(&labels).clone(),
+            cpu: metrics.request_cpu.get_or_create(&labels).clone(),
+            worker: labels.worker,
+            requests: Vec::new(),
+        }
+    }
+
+    /// Counts a request's answer, its time, and the limit it exceeded.
+    pub fn request_finished(&mut self, status: u16, outcome: &str, wall: Duration, cpu: Duration) {
+        let metrics = Metrics::global();
+        let index = match self.requests.iter().position(|(seen, _)| *seen == status) {
+            Some(index) => index,
+            None => {
+                let labels = RequestLabels {
+                    worker: self.worker.clone(),
+                    status,
+                };
+                let counter = metrics.requests.get_or_create(&labels).clone();
+                self.requests.push((status, counter));
+                self.requests.len() - 1
+            }
+        };
+        self.requests[index].1.inc();
+        self.duration.observe(wall.as_secs_f64());
+        self.cpu.observe(cpu.as_secs_f64());
+        if outcome.starts_with("exceeded") {
+            metrics
+                .limit_violations
+                .get_or_create(&LimitLabels {
+                    worker: self.worker.clone(),
+                    limit: outcome.to_string(),
+                })
+                .inc();
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod usage;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use metrics::Metrics;
+pub use metrics::{Metrics, WorkerMeters};
 pub use tail::{TailEvent, TailFilter, TailHub, TailLog};
 pub use trace::TraceExporter;
 pub use usage::UsageMeter;
@@ -21,7 +21,11 @@ use crate::server::handler::SCHEDULED_METHOD;
 use crate::worker::WorkerVersion;
 
 /// Reports a finished request (response sent, `waitUntil` work settled).
-pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
+pub fn request_finished(
+    version: &WorkerVersion,
+    record: &RequestRecord,
+    meters: &mut WorkerMeters,
+) {
     let wall = record.started.elapsed();
     let status = record.status.unwrap_or(500);
     let scheduled = record.method == SCHEDULED_METHOD;
@@ -60,7 +64,7 @@ pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
         );
     }
 
-    Metrics::global().request_finished(&version.name, status, record.outcome, wall, record.cpu);
+    meters.request_finished(status, record.outcome, wall, record.cpu);
 
     UsageMeter::global().record(&version.name, &version.version_id, |row| {
         row.requests += 1;

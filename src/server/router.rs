@@ -157,7 +157,11 @@ impl Router {
         if let Some(worker) = &self.catch_all {
             return Some((worker.clone(), Arc::from("*")));
         }
-        let host = host.to_ascii_lowercase();
+        let host: std::borrow::Cow<str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            host.to_ascii_lowercase().into()
+        } else {
+            host.into()
+        };
         if let Some(route) = self.routes.iter().find(|r| r.matches(&host, path)) {
             return Some((route.worker.clone(), route.pattern.clone()));
         }
