@@ -39,6 +39,8 @@ const {
   PromiseResolve,
   SafeMap,
   SafePromiseAllSettled,
+  StringPrototypeIndexOf,
+  StringPrototypeSlice,
   TypeError,
 } = primordials;
 const { InnerBody } = internals.body;
@@ -154,9 +156,11 @@ async function dispatchFetchEvent(request, waitUntil) {
  * much faster to create (this runs for every request).
  */
 class IncomingInnerRequest {
-  constructor(method, url, headerList, body) {
+  constructor(method, url, headerBlock, body) {
     this.methodInner = method;
-    this.headerListInner = headerList;
+    // Split into the header list on first use (src/ops/wire.rs).
+    this.headerBlock = headerBlock;
+    this.headerListInner = null;
     this.body = body;
     this.redirectMode = "follow";
     this.redirectCount = 0;
@@ -172,6 +176,7 @@ class IncomingInnerRequest {
     this.methodInner = value;
   }
   get headerList() {
+    if (this.headerListInner === null) this.headerListInner = parseHeaderBlock(this.headerBlock);
     return this.headerListInner;
   }
   set headerList(value) {
@@ -187,6 +192,29 @@ class IncomingInnerRequest {
     }
     return this.urlListProcessed[last];
   }
+}
+
+/** A header block (`name:value\r\n` lines) as a list of [name, value]. */
+function parseHeaderBlock(block) {
+  const list = [];
+  let start = 0;
+  while (start < block.length) {
+    const colon = StringPrototypeIndexOf(block, ":", start);
+    const end = StringPrototypeIndexOf(block, "\r\n", colon);
+    ArrayPrototypePush(list, [StringPrototypeSlice(block, start, colon), StringPrototypeSlice(block, colon + 1, end)]);
+    start = end + 2;
+  }
+  return list;
+}
+
+/** A header list as a header block, the form Rust reads (src/ops/wire.rs). */
+function headerBlock(list) {
+  let block = "";
+  for (let index = 0; index < list.length; index++) {
+    const header = list[index];
+    block += header[0] + ":" + header[1] + "\r\n";
+  }
+  return block;
 }
 
 /** `ctx`: what a module worker's fetch handler gets as its third argument. */
@@ -343,9 +371,9 @@ async function runScheduled(scheduled, request, ctx) {
 }
 
 function handleRequest(next, callHandler) {
-  const { 0: rid, 1: method, 2: url, 3: headerList, 4: bodyRid } = next;
+  const { 0: rid, 1: method, 2: url, 3: headers, 4: bodyRid } = next;
   const body = bodyRid === null ? null : new InnerBody(readableStreamForRid(bodyRid));
-  const request = fromInnerRequest(new IncomingInnerRequest(method, url, headerList, body), "immutable");
+  const request = fromInnerRequest(new IncomingInnerRequest(method, url, headers, body), "immutable");
 
   const ctx = new ExecutionContext();
   const pending = ctx[kPending];
@@ -427,7 +455,7 @@ function sendResponse(rid, response, finished) {
     throw new TypeError(`The fetch handler returned ${describe(response)} instead of a Response`);
   }
   const inner = toInnerResponse(response);
-  const headers = wireHeaderList(inner);
+  const headers = headerBlock(wireHeaderList(inner));
   const webSocket = responseWebSocket(response);
   if (webSocket !== null) {
     op_ridge_respond_websocket(rid, headers, clientEndRid(webSocket));

@@ -67,6 +67,8 @@ struct Inbox {
     requests: RefCell<mpsc::UnboundedReceiver<RequestHead>>,
     /// The request whose arrival `op_ridge_request_arrival` reported.
     arrived: RefCell<Option<RequestHead>>,
+    /// Where each request's header block is written for JS.
+    scratch: RefCell<Vec<u8>>,
 }
 
 impl RequestInbox {
@@ -74,6 +76,7 @@ impl RequestInbox {
         Self(Rc::new(Inbox {
             requests: RefCell::new(receiver),
             arrived: RefCell::new(None),
+            scratch: RefCell::default(),
         }))
     }
 
@@ -432,7 +435,8 @@ pub fn op_ridge_take_request<'s>(
     state: Rc<RefCell<OpState>>,
 ) -> Result<v8::Local<'s, v8::Value>, JsErrorBox> {
     let mut state = state.borrow_mut();
-    let Some(head) = state.borrow::<RequestInbox>().take() else {
+    let inbox = state.borrow::<RequestInbox>().clone();
+    let Some(head) = inbox.take() else {
         return Ok(v8::null(scope).into());
     };
     let RequestHead {
@@ -463,6 +467,7 @@ pub fn op_ridge_take_request<'s>(
         url: &url,
         headers,
         body_rid,
+        scratch: &mut inbox.0.scratch.borrow_mut(),
     }
     .to_v8(scope)?;
     state

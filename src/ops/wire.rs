@@ -2,11 +2,15 @@
 //! worker's JS on every request, converted with V8's API directly: serde_v8's
 //! generic path cost about as much as the rest of the op calls together.
 //!
-//! Header names and values cross as Latin-1 ("one-byte") strings, as
-//! `ByteString`s do, so every byte a client sent reaches the worker unchanged.
+//! Headers cross both ways as one Latin-1 ("one-byte") string, a header
+//! block of `name:value\r\n` lines, as `ByteString`s do, so every byte a
+//! client sent reaches the worker unchanged. One string costs far less than
+//! a JS array of pairs (two strings and an array per header, and a property
+//! read for each through V8's API), and JS splits a request's block only if
+//! the worker reads its headers. The encoding cannot be ambiguous: names
+//! are tokens (no `:`), and values hold no CR or LF.
 
 use bytes::Bytes;
-use deno_core::convert::ByteString;
 use deno_core::v8;
 use deno_core::FromV8;
 use deno_core::ResourceId;
@@ -15,13 +19,15 @@ use deno_error::JsErrorBox;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// A request as the worker's JS takes it from `op_ridge_take_request`:
-/// `[rid, method, url, [[name, value], …], bodyRid | null]`.
+/// `[rid, method, url, headerBlock, bodyRid | null]`.
 pub struct IncomingRequest<'r> {
     pub rid: ResourceId,
     pub method: &'r str,
     pub url: &'r str,
     pub headers: HeaderMap,
     pub body_rid: Option<ResourceId>,
+    /// Where the header block is written (kept between requests).
+    pub scratch: &'r mut Vec<u8>,
 }
 
 impl<'a> ToV8<'a> for IncomingRequest<'_> {
@@ -31,23 +37,24 @@ impl<'a> ToV8<'a> for IncomingRequest<'_> {
         self,
         scope: &mut v8::PinScope<'a, 'i>,
     ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
-        let mut pairs = Vec::with_capacity(self.headers.len());
+        let block = self.scratch;
+        block.clear();
         for (name, value) in &self.headers {
-            let pair = [
-                latin1(scope, name.as_str().as_bytes())?,
-                latin1(scope, value.as_bytes())?,
-            ];
-            pairs.push(v8::Array::new_with_elements(scope, &pair).into());
+            block.extend_from_slice(name.as_str().as_bytes());
+            block.push(b':');
+            block.extend_from_slice(value.as_bytes());
+            block.extend_from_slice(b"\r\n");
         }
         let body_rid = match self.body_rid {
             Some(rid) => v8::Integer::new_from_unsigned(scope, rid).into(),
             None => v8::null(scope).into(),
         };
+        // The method and URL are ASCII: hyper accepts nothing else there.
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
-            utf8(scope, self.method)?,
-            utf8(scope, self.url)?,
-            v8::Array::new_with_elements(scope, &pairs).into(),
+            latin1(scope, self.method.as_bytes())?,
+            latin1(scope, self.url.as_bytes())?,
+            latin1(scope, block)?,
             body_rid,
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
@@ -60,20 +67,11 @@ fn latin1<'a>(
 ) -> Result<v8::Local<'a, v8::Value>, JsErrorBox> {
     v8::String::new_from_one_byte(scope, bytes, v8::NewStringType::Normal)
         .map(Into::into)
-        .ok_or_else(|| JsErrorBox::range_error("a header is too long for a JS string"))
+        .ok_or_else(|| JsErrorBox::range_error("a request is too large for a JS string"))
 }
 
-fn utf8<'a>(
-    scope: &mut v8::PinScope<'a, '_>,
-    text: &str,
-) -> Result<v8::Local<'a, v8::Value>, JsErrorBox> {
-    v8::String::new_from_utf8(scope, text.as_bytes(), v8::NewStringType::Normal)
-        .map(Into::into)
-        .ok_or_else(|| JsErrorBox::range_error("a URL is too long for a JS string"))
-}
-
-/// A response's headers, from deno_fetch's header list
-/// (`[[name, value], …]`). Fetch's `Headers` has validated them already;
+/// A response's headers, from the header block js/10_worker.js builds from
+/// deno_fetch's header list. Fetch's `Headers` has validated them already;
 /// one that HTTP still refuses is dropped.
 pub struct ResponseHeaders(pub HeaderMap);
 
@@ -84,23 +82,29 @@ impl<'a> FromV8<'a> for ResponseHeaders {
         scope: &mut v8::PinScope<'a, 'i>,
         value: v8::Local<'a, v8::Value>,
     ) -> Result<Self, Self::Error> {
-        let not_a_list = || JsErrorBox::type_error("headers must be a list of [name, value] pairs");
-        let list = v8::Local::<v8::Array>::try_from(value).map_err(|_| not_a_list())?;
-        let mut headers = HeaderMap::with_capacity(list.length() as usize);
-        for index in 0..list.length() {
-            let pair = list
-                .get_index(scope, index)
-                .and_then(|pair| v8::Local::<v8::Array>::try_from(pair).ok())
-                .ok_or_else(not_a_list)?;
-            let (Some(name), Some(value)) = (pair.get_index(scope, 0), pair.get_index(scope, 1))
-            else {
-                return Err(not_a_list());
+        let block = v8::Local::<v8::String>::try_from(value)
+            .map_err(|_| JsErrorBox::type_error("headers must be a header block string"))?;
+        // Most header blocks fit on the stack.
+        let mut on_stack = [0u8; 1024];
+        let mut on_heap = Vec::new();
+        let bytes = if block.length() <= on_stack.len() {
+            &mut on_stack[..block.length()]
+        } else {
+            on_heap.resize(block.length(), 0);
+            &mut on_heap[..]
+        };
+        block.write_one_byte_v2(scope, 0, bytes, v8::WriteFlags::empty());
+        let lines = bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| line.strip_suffix(b"\r"));
+        let mut headers = HeaderMap::with_capacity(lines.clone().count());
+        for line in lines {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
             };
-            let name = ByteString::from_v8(scope, name).map_err(JsErrorBox::from_err)?;
-            let value = ByteString::from_v8(scope, value).map_err(JsErrorBox::from_err)?;
             if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(&name),
-                HeaderValue::from_bytes(&value),
+                HeaderName::from_bytes(&line[..colon]),
+                HeaderValue::from_bytes(&line[colon + 1..]),
             ) {
                 headers.append(name, value);
             }
