@@ -529,18 +529,13 @@ impl WorkerIsolate {
         };
         // 1011: the server hit a condition that kept it from going on.
         ops::websocket::close_all(&mut self.runtime.op_state().borrow_mut(), 1011, &message);
-        let failed = ops::fail_in_flight(
-            &mut self.runtime.op_state().borrow_mut(),
-            &ledger,
-            outcome,
-            || {
-                if is_limit {
-                    WorkerReply::LimitExceeded(message.clone())
-                } else {
-                    WorkerReply::Error(message.clone())
-                }
-            },
-        );
+        let failed = ledger.fail_in_flight(outcome, || {
+            if is_limit {
+                WorkerReply::LimitExceeded(message.clone())
+            } else {
+                WorkerReply::Error(message.clone())
+            }
+        });
         for record in failed {
             crate::observe::request_finished(&self.version, &record, &mut meters);
         }

@@ -145,8 +145,9 @@ pub enum ResponseBody {
 }
 
 /// What is known of a request an isolate is handling, for the CPU limit
-/// and for the one log record each request produces.
-#[derive(Clone, Debug)]
+/// and for the one log record each request produces, and where its answer
+/// goes.
+#[derive(Debug)]
 pub struct RequestRecord {
     pub request_id: u64,
     pub route: Arc<str>,
@@ -169,6 +170,21 @@ pub struct RequestRecord {
     pub trace: Option<Box<TraceContext>>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
+    /// Where the answer goes, until it is sent.
+    reply: Option<oneshot::Sender<WorkerReply>>,
+    /// Where a streamed body goes, until `op_ridge_pipe_response_body`
+    /// takes it.
+    stream: Option<mpsc::Sender<Result<Bytes, String>>>,
+}
+
+impl RequestRecord {
+    /// Sends the answer, unless one was sent already.
+    pub(super) fn send(&mut self, reply: WorkerReply) {
+        if let Some(sender) = self.reply.take() {
+            // The client may have gone away already; nothing to do then.
+            let _ = sender.send(reply);
+        }
+    }
 }
 
 /// A console line a worker wrote while handling a request.
@@ -186,23 +202,35 @@ pub struct ConsoleLine {
 const MAX_CONSOLE_LINES: usize = 512;
 const MAX_CONSOLE_BYTES: usize = 256 * 1024;
 
-/// The requests an isolate is handling, with the CPU time charged to each,
-/// so the CPU limit applies per request (see `isolate/limits.rs`). A hash
-/// map: it keeps its capacity as requests come and go.
+/// The requests an isolate is handling, by the id JS knows them by (`rid`),
+/// with the CPU time charged to each, so the CPU limit applies per request
+/// (see `isolate/limits.rs`). A hash map: it keeps its capacity as requests
+/// come and go.
 #[derive(Clone, Default)]
-pub struct CpuLedger(Rc<RefCell<std::collections::HashMap<ResourceId, RequestRecord>>>);
+pub struct CpuLedger(Rc<RefCell<Requests>>);
+
+#[derive(Default)]
+struct Requests {
+    last_rid: ResourceId,
+    open: std::collections::HashMap<ResourceId, RequestRecord>,
+}
 
 impl CpuLedger {
-    fn open(
-        &self,
-        rid: ResourceId,
-        request_id: u64,
-        route: Arc<str>,
-        method: http::Method,
-        url: String,
-        trace: Option<Box<TraceContext>>,
-    ) {
-        self.0.borrow_mut().insert(
+    /// Opens the record of a request taken by JS; returns its `rid`.
+    fn open(&self, head: RequestHead) -> ResourceId {
+        let RequestHead {
+            request_id,
+            route,
+            method,
+            url,
+            reply,
+            trace,
+            ..
+        } = head;
+        let mut requests = self.0.borrow_mut();
+        requests.last_rid = requests.last_rid.wrapping_add(1);
+        let rid = requests.last_rid;
+        requests.open.insert(
             rid,
             RequestRecord {
                 request_id,
@@ -218,12 +246,16 @@ impl CpuLedger {
                 exceptions: Vec::new(),
                 trace,
                 done: false,
+                reply: Some(reply),
+                stream: None,
             },
         );
+        rid
     }
 
-    pub(super) fn set_status(&self, rid: ResourceId, status: u16) {
-        self.update(rid, |record| record.status = Some(status));
+    /// The node-wide id of request `rid`, while it is open.
+    pub fn request_id(&self, rid: ResourceId) -> Option<u64> {
+        self.0.borrow().open.get(&rid).map(|r| r.request_id)
     }
 
     /// Keeps a console line of a request (for live tail), within the
@@ -247,8 +279,8 @@ impl CpuLedger {
         });
     }
 
-    fn update(&self, rid: ResourceId, change: impl FnOnce(&mut RequestRecord)) {
-        if let Some(record) = self.0.borrow_mut().get_mut(&rid) {
+    pub(super) fn update(&self, rid: ResourceId, change: impl FnOnce(&mut RequestRecord)) {
+        if let Some(record) = self.0.borrow_mut().open.get_mut(&rid) {
             change(record);
         }
     }
@@ -276,6 +308,7 @@ impl CpuLedger {
         let most_charged = self
             .0
             .borrow()
+            .open
             .values()
             .map(|r| r.cpu)
             .max()
@@ -286,7 +319,7 @@ impl CpuLedger {
     /// Splits `used` between the requests of this turn; returns how many
     /// have now spent their whole budget, if any have.
     pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> Option<usize> {
-        let mut requests = self.0.borrow_mut();
+        let requests = &mut self.0.borrow_mut().open;
         if requests.is_empty() {
             return None;
         }
@@ -303,8 +336,9 @@ impl CpuLedger {
 
     /// Removes and returns the requests that finished.
     pub fn take_done(&self) -> Vec<RequestRecord> {
-        let mut requests = self.0.borrow_mut();
-        requests
+        self.0
+            .borrow_mut()
+            .open
             .extract_if(|_, record| record.done)
             .map(|(_, record)| record)
             .collect()
@@ -312,22 +346,24 @@ impl CpuLedger {
 
     /// Requests in flight.
     pub fn in_flight_count(&self) -> usize {
-        self.0.borrow().values().filter(|r| !r.done).count()
+        self.0.borrow().open.values().filter(|r| !r.done).count()
     }
 
-    /// Takes every unfinished request out, marked with `outcome`.
-    fn take_in_flight(&self, outcome: &'static str) -> Vec<(ResourceId, RequestRecord)> {
-        let mut requests = self.0.borrow_mut();
-        let open: Vec<ResourceId> = requests
-            .iter()
-            .filter(|(_, r)| !r.done)
-            .map(|(rid, _)| *rid)
-            .collect();
-        open.iter()
-            .filter_map(|rid| {
-                let mut record = requests.remove(rid)?;
+    /// Answers every unfinished request with `reply`, and takes its record
+    /// out, marked with `outcome`.
+    pub fn fail_in_flight(
+        &self,
+        outcome: &'static str,
+        reply: impl Fn() -> WorkerReply,
+    ) -> Vec<RequestRecord> {
+        self.0
+            .borrow_mut()
+            .open
+            .extract_if(|_, record| !record.done)
+            .map(|(_, mut record)| {
                 record.outcome = outcome;
-                Some((*rid, record))
+                record.send(reply());
+                record
             })
             .collect()
     }
@@ -338,50 +374,9 @@ impl CpuLedger {
 #[derive(Clone)]
 pub struct FrozenClock(pub Rc<std::cell::Cell<f64>>);
 
-/// Answers every request still in flight on a failed isolate, and returns
-/// their records, marked with `outcome`.
-pub fn fail_in_flight(
-    state: &mut OpState,
-    ledger: &CpuLedger,
-    outcome: &'static str,
-    reply: impl Fn() -> WorkerReply,
-) -> Vec<RequestRecord> {
-    let mut records = Vec::new();
-    for (rid, record) in ledger.take_in_flight(outcome) {
-        if let Ok(request) = state.resource_table.take::<PendingRequest>(rid) {
-            request.send(reply());
-        }
-        records.push(record);
-    }
-    records
-}
-
 #[op2(fast)]
 pub fn op_ridge_now(state: &OpState) -> f64 {
     state.borrow::<FrozenClock>().0.get()
-}
-
-/// A request the worker is handling: lives in the isolate's resource table
-/// from `op_ridge_take_request` until its `waitUntil` work has settled.
-pub struct PendingRequest {
-    pub request_id: u64,
-    reply: RefCell<Option<oneshot::Sender<WorkerReply>>>,
-    stream: RefCell<Option<mpsc::Sender<Result<Bytes, String>>>>,
-}
-
-impl Resource for PendingRequest {
-    fn name(&self) -> Cow<'_, str> {
-        "ridgeRequest".into()
-    }
-}
-
-impl PendingRequest {
-    pub(super) fn send(&self, reply: WorkerReply) {
-        if let Some(sender) = self.reply.borrow_mut().take() {
-            // The client may have gone away already; nothing to do then.
-            let _ = sender.send(reply);
-        }
-    }
 }
 
 /// A request body as a deno_core resource, read by `readableStreamForRid`.
@@ -436,44 +431,31 @@ pub fn op_ridge_take_request<'s>(
 ) -> Result<v8::Local<'s, v8::Value>, JsErrorBox> {
     let mut state = state.borrow_mut();
     let inbox = state.borrow::<RequestInbox>().clone();
-    let Some(head) = inbox.take() else {
+    let Some(mut head) = inbox.take() else {
         return Ok(v8::null(scope).into());
     };
-    let RequestHead {
-        request_id,
-        route,
-        method,
-        url,
-        headers,
-        body,
-        reply,
-        trace,
-    } = head;
-    let body_rid = body.map(|chunks| {
+    let headers = std::mem::take(&mut head.headers);
+    let body_rid = head.body.take().map(|chunks| {
         state.resource_table.add(RequestBodyResource {
             chunks: AsyncRefCell::new(chunks),
             leftover: RefCell::new(Bytes::new()),
             cancel: CancelHandle::new(),
         })
     });
-    let rid = state.resource_table.add(PendingRequest {
-        request_id,
-        reply: RefCell::new(Some(reply)),
-        stream: RefCell::new(None),
-    });
+    let ledger = state.borrow::<CpuLedger>();
+    let rid = ledger.open(head);
+    let requests = ledger.0.borrow();
+    let record = &requests.open[&rid];
     let request = IncomingRequest {
         rid,
-        method: method.as_str(),
-        url: &url,
+        method: record.method.as_str(),
+        url: &record.url,
         headers,
         body_rid,
         scratch: &mut inbox.0.scratch.borrow_mut(),
     }
-    .to_v8(scope)?;
-    state
-        .borrow::<CpuLedger>()
-        .open(rid, request_id, route, method, url, trace);
-    Ok(request)
+    .to_v8(scope);
+    request
 }
 
 /// Resolves to true once a request is waiting, or to false when the isolate
@@ -491,7 +473,7 @@ pub async fn op_ridge_request_arrival(state: Rc<RefCell<OpState>>) -> bool {
 #[op2]
 #[allow(clippy::too_many_arguments)]
 pub fn op_ridge_respond(
-    state: &mut OpState,
+    state: &OpState,
     #[smi] rid: ResourceId,
     #[smi] status: u16,
     #[string] status_text: String,
@@ -499,48 +481,34 @@ pub fn op_ridge_respond(
     #[scoped] body: Option<ResponseBytes>,
     streamed: bool,
     finished: bool,
-) -> Result<(), deno_core::error::ResourceError> {
-    // A streamed body still needs the request (`op_ridge_pipe_response_body`).
-    let finished = finished && !streamed;
-    let request = if finished {
-        state.resource_table.take::<PendingRequest>(rid)?
-    } else {
-        state.resource_table.get::<PendingRequest>(rid)?
-    };
-    let ledger = state.borrow::<CpuLedger>();
-    ledger.update(rid, |record| {
+) {
+    state.borrow::<CpuLedger>().update(rid, |record| {
         record.status = Some(status);
-        record.done = finished;
+        // A streamed body is not over yet (`op_ridge_pipe_response_body`).
+        record.done = finished && !streamed;
+        let body = if streamed {
+            let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
+            record.stream = Some(sender);
+            ResponseBody::Stream(receiver)
+        } else {
+            match body {
+                None => ResponseBody::Empty,
+                Some(ResponseBytes(bytes)) => ResponseBody::Full(bytes),
+            }
+        };
+        record.send(WorkerReply::Response(WorkerResponse {
+            status,
+            status_text,
+            headers: headers.0,
+            body,
+        }));
     });
-    let body = if streamed {
-        let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
-        *request.stream.borrow_mut() = Some(sender);
-        ResponseBody::Stream(receiver)
-    } else {
-        match body {
-            None => ResponseBody::Empty,
-            Some(ResponseBytes(bytes)) => ResponseBody::Full(bytes),
-        }
-    };
-    request.send(WorkerReply::Response(WorkerResponse {
-        status,
-        status_text,
-        headers: headers.0,
-        body,
-    }));
-    Ok(())
 }
 
 #[op2(fast)]
-pub fn op_ridge_respond_error(
-    state: &mut OpState,
-    #[smi] rid: ResourceId,
-    #[string] message: String,
-) {
-    if let Ok(request) = state.resource_table.get::<PendingRequest>(rid) {
-        request.send(WorkerReply::Error(message.clone()));
-    }
+pub fn op_ridge_respond_error(state: &OpState, #[smi] rid: ResourceId, #[string] message: String) {
     state.borrow::<CpuLedger>().update(rid, |record| {
+        record.send(WorkerReply::Error(message.clone()));
         record.status = Some(500);
         record.outcome = "exception";
         record.exceptions.push(message);
@@ -558,8 +526,10 @@ pub async fn op_ridge_pipe_response_body(
 ) -> Result<(), deno_core::error::ResourceError> {
     let (sink, source) = {
         let state = state.borrow();
-        let request = state.resource_table.get::<PendingRequest>(rid)?;
-        let sink = request.stream.borrow_mut().take();
+        let mut sink = None;
+        state
+            .borrow::<CpuLedger>()
+            .update(rid, |record| sink = record.stream.take());
         (sink, state.resource_table.get_any(stream_rid)?)
     };
     let Some(sink) = sink else {
@@ -597,9 +567,8 @@ pub async fn op_ridge_pipe_response_body(
 /// The response is out and every `ctx.waitUntil` promise settled: the
 /// request is done and no longer charged for CPU time.
 #[op2(fast)]
-pub fn op_ridge_wait_until_settled(state: &mut OpState, #[smi] rid: ResourceId) {
+pub fn op_ridge_wait_until_settled(state: &OpState, #[smi] rid: ResourceId) {
     state.borrow::<CpuLedger>().close(rid);
-    let _ = state.resource_table.take::<PendingRequest>(rid);
 }
 
 /// Counts an outbound fetch of request `rid`; returns how many it has made,

@@ -35,11 +35,7 @@ pub fn op_ridge_log(
         .map(|c| c.worker.as_str())
         .unwrap_or("worker");
     let request = if request_rid >= 0 {
-        state
-            .resource_table
-            .get::<super::http::PendingRequest>(request_rid as u32)
-            .map(|r| r.request_id)
-            .ok()
+        state.borrow::<CpuLedger>().request_id(request_rid as u32)
     } else {
         None
     };

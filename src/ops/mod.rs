@@ -23,8 +23,8 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    fail_in_flight, ConsoleLine, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox,
-    RequestRecord, ResponseBody, WorkerReply, WorkerResponse,
+    ConsoleLine, CpuLedger, FrozenClock, RequestBody, RequestHead, RequestInbox, RequestRecord,
+    ResponseBody, WorkerReply, WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 

@@ -23,7 +23,7 @@ use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use tokio::sync::mpsc;
 
-use super::http::{CpuLedger, PendingRequest, WorkerReply};
+use super::http::{CpuLedger, WorkerReply};
 use super::wire::ResponseHeaders;
 
 /// Messages a worker may queue for a client before `send()` fails: a
@@ -156,10 +156,6 @@ pub fn op_ridge_respond_websocket(
     #[scoped] headers: ResponseHeaders,
     #[smi] socket: ResourceId,
 ) -> Result<(), JsErrorBox> {
-    let request = state
-        .resource_table
-        .get::<PendingRequest>(rid)
-        .map_err(JsErrorBox::from_err)?;
     let resource = state
         .resource_table
         .get::<WebSocketResource>(socket)
@@ -169,13 +165,16 @@ pub fn op_ridge_respond_websocket(
             "This WebSocket was already returned in a Response",
         ));
     };
-    state.borrow::<CpuLedger>().set_status(rid, 101);
-    request.send(WorkerReply::WebSocket(WebSocketReply {
+    let reply = WorkerReply::WebSocket(WebSocketReply {
         headers: headers.0,
         to_client,
         from_client,
         queued: resource.queued.clone(),
-    }));
+    });
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.status = Some(101);
+        record.send(reply);
+    });
     Ok(())
 }
 
