@@ -45,7 +45,19 @@ const {
 } = primordials;
 const { InnerBody } = internals.body;
 const { fromInnerRequest, Request } = internals.request;
-const { ResponsePrototype, toInnerResponse, wireHeaderList } = internals.response;
+const {
+  getInnerResponse,
+  ResponsePrototype,
+  SERVE_FAST_HEADER_DEFAULT_TEXT,
+  SERVE_FAST_HEADER_NONE,
+  serveFastBodyKey,
+  serveFastConsumedKey,
+  serveFastContentTypeKey,
+  serveFastHeaderKindKey,
+  serveFastStatusKey,
+  toInnerResponse,
+  wireHeaderList,
+} = internals.response;
 const { readableStreamForRid, resourceForReadableStream, ReadableStreamPrototype } = internals.streams;
 const { Event } = internals.event;
 
@@ -454,6 +466,9 @@ function sendResponse(rid, response, finished) {
   if (!ObjectPrototypeIsPrototypeOf(ResponsePrototype, response)) {
     throw new TypeError(`The fetch handler returned ${describe(response)} instead of a Response`);
   }
+  if (sendStaticResponse(rid, response, finished)) return finished;
+  // Sent before, on the static path.
+  if (response[serveFastConsumedKey]) throw bodyUsedError();
   const inner = toInnerResponse(response);
   const headers = headerBlock(wireHeaderList(inner));
   const webSocket = responseWebSocket(response);
@@ -468,7 +483,7 @@ function sendResponse(rid, response, finished) {
   }
   const source = body.streamOrStatic;
   if (!ObjectPrototypeIsPrototypeOf(ReadableStreamPrototype, source)) {
-    if (source.consumed) throw new TypeError("The Response body has already been used");
+    if (source.consumed) throw bodyUsedError();
     source.consumed = true;
     op_ridge_respond(rid, inner.status, inner.statusMessage, headers, source.body, false, finished);
     return finished;
@@ -479,6 +494,37 @@ function sendResponse(rid, response, finished) {
     op_ridge_log(3, `Response body stream failed: ${formatError(error)}`, rid);
   });
   return false;
+}
+
+function bodyUsedError() {
+  return new TypeError("The Response body has already been used");
+}
+
+/**
+ * The common case, `new Response(text or bytes, { headers: { "content-type":
+ * ... } })` answered unchanged: deno_fetch keeps such a response's status,
+ * body and content type aside (its "serve fast static" slots, which deno's
+ * own server reads too), so it is sent without building its header list.
+ * False when the response is not of that kind (deno_fetch drops the slots
+ * as soon as the worker touches the headers).
+ */
+function sendStaticResponse(rid, response, finished) {
+  const status = response[serveFastStatusKey];
+  if (status === 0 || status === undefined) return false;
+  const inner = getInnerResponse(response);
+  const source = inner.body?.streamOrStatic;
+  if (response[serveFastConsumedKey] || source?.consumed === true) throw bodyUsedError();
+  const kind = response[serveFastHeaderKindKey];
+  let headers = "";
+  if (kind === SERVE_FAST_HEADER_DEFAULT_TEXT) {
+    headers = "content-type:text/plain;charset=UTF-8\r\n";
+  } else if (kind !== SERVE_FAST_HEADER_NONE) {
+    headers = "content-type:" + response[serveFastContentTypeKey] + "\r\n";
+  }
+  response[serveFastConsumedKey] = true;
+  if (source !== undefined) source.consumed = true;
+  op_ridge_respond(rid, status, inner.statusMessage, headers, response[serveFastBodyKey], false, finished);
+  return true;
 }
 
 // Rust calls this once per isolate, before the worker's code runs: it hides

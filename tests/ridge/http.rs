@@ -113,6 +113,58 @@ async fn status_codes_and_status_text() {
 }
 
 #[tokio::test]
+async fn static_responses_keep_their_body_type_and_status_text() {
+    // Text or bytes with at most a content type go out without building a
+    // header list (js/10_worker.js, sendStaticResponse): each detail must
+    // still reach the client, and a body must still go out only once.
+    let ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let client = http1();
+    let cases = [
+        ("/static/text", "plain", Some("text/plain;charset=UTF-8")),
+        ("/static/json-type", "{}", Some("application/json")),
+        ("/static/bytes", "hi", None),
+        ("/static/json", "{\"ok\":true}", Some("application/json")),
+        ("/static/headers-changed", "changed", Some("text/plain")),
+    ];
+    for (path, body, content_type) in cases {
+        let response = client.get(ridge.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let seen = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(seen.as_deref(), content_type, "{path}");
+        if path == "/static/headers-changed" {
+            assert_eq!(response.headers()["x-added"], "after");
+        }
+        assert_eq!(response.text().await.unwrap(), body, "{path}");
+    }
+    let raw = raw_http1(
+        ridge.addr,
+        "GET /static/reason HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 200 Quite Fine\r\n"), "{raw}");
+    assert!(raw.ends_with("\r\n\r\nfine"), "{raw}");
+    for path in ["/static/read-first", "/static/reused"] {
+        let response = client.get(ridge.url(path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        if path == "/static/reused" {
+            // The first time it goes out whole.
+            assert_eq!((status, text.as_str()), (200, "sent once"));
+            let response = client.get(ridge.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), 500);
+            let text = response.text().await.unwrap();
+            assert!(text.contains("already been used"), "{text}");
+        } else {
+            assert_eq!(status, 500, "{path}");
+            assert!(text.contains("already been used"), "{path}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn head_responses_have_headers_but_no_body() {
     let ridge = Ridge::dev(&fixture("http.js"), &[]);
     let raw = raw_http1(
