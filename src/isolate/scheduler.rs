@@ -14,8 +14,7 @@
 //! starts a new one.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -136,9 +135,10 @@ impl Scheduler {
 
     /// Every version always goes to the same thread.
     fn thread_of(&self, isolate_key: &str) -> &mpsc::UnboundedSender<Message> {
-        let mut hasher = DefaultHasher::new();
-        isolate_key.hash(&mut hasher);
-        &self.threads[(hasher.finish() % self.threads.len() as u64) as usize]
+        // A fixed seed: every thread must pick the same one. (foldhash
+        // here and below: hashing is on every request's path.)
+        let hash = foldhash::fast::FixedState::default().hash_one(isolate_key);
+        &self.threads[(hash % self.threads.len() as u64) as usize]
     }
 }
 
@@ -216,7 +216,7 @@ impl WarmPool {
 /// The state of one isolate thread.
 struct IsolateThread {
     options: ThreadOptions,
-    isolates: HashMap<String, Hosted>,
+    isolates: foldhash::HashMap<String, Hosted>,
     pool: WarmPool,
 }
 
@@ -225,7 +225,7 @@ impl IsolateThread {
         Self {
             pool: WarmPool::new(options.warm_isolates),
             options,
-            isolates: HashMap::new(),
+            isolates: foldhash::HashMap::default(),
         }
     }
 
@@ -375,7 +375,7 @@ impl IsolateThread {
     }
 
     fn evict_over_budget(&mut self) {
-        let used = |isolates: &HashMap<String, Hosted>| {
+        let used = |isolates: &foldhash::HashMap<String, Hosted>| {
             isolates
                 .values()
                 .map(|h| h.status.memory.get())

@@ -212,7 +212,7 @@ pub struct CpuLedger(Rc<RefCell<Requests>>);
 #[derive(Default)]
 struct Requests {
     last_rid: ResourceId,
-    open: std::collections::HashMap<ResourceId, RequestRecord>,
+    open: foldhash::HashMap<ResourceId, RequestRecord>,
 }
 
 impl CpuLedger {
