@@ -240,13 +240,18 @@ impl IsolateThread {
             let mut eviction = tokio::time::interval(EVICTION_INTERVAL);
             loop {
                 tokio::select! {
+                    // Biased (this runs for every request, and a random
+                    // branch order costs an RNG step), with the eviction
+                    // tick first so that a steady stream of messages cannot
+                    // starve it.
+                    biased;
+                    _ = eviction.tick() => self.evict(),
                     message = requests.recv() => match message {
                         Some(Message::Request(version, head)) => self.dispatch(version, head),
                         Some(Message::Retire(id)) => self.retire(&id),
                         Some(Message::Run(job)) => job(),
                         None => break,
                     },
-                    _ = eviction.tick() => self.evict(),
                 }
             }
         });

@@ -206,7 +206,11 @@ async fn serve_connection<S>(
     // With upgrades: WebSocket handshakes hand the connection to the worker.
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
+    // Biased: polled on every wake-up of the connection, so no random
+    // branch order (each draw costs an RNG step). The connection cannot
+    // starve the stop signal: it is only ready once, when it ends.
     tokio::select! {
+      biased;
       result = connection.as_mut() => {
         if let Err(error) = result {
           tracing::debug!(%error, "connection ended with an error");
