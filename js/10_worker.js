@@ -349,10 +349,14 @@ async function serve(handlers) {
   // `start`, which runs under the startup limits.
   while (await op_ridge_request_arrival()) {
     for (let next = op_ridge_take_request(); next !== null; next = op_ridge_take_request()) {
-      if (next[1] === SCHEDULED_METHOD) {
-        handleRequest(next, (request, ctx) => runScheduled(handlers.scheduled, request, ctx));
-      } else {
-        handleRequest(next, handlers.fetch ?? noFetchHandler);
+      const callHandler = next[1] === SCHEDULED_METHOD
+        ? (request, ctx) => runScheduled(handlers.scheduled, request, ctx)
+        : (handlers.fetch ?? noFetchHandler);
+      try {
+        handleRequest(next, callHandler);
+      } catch (error) {
+        // Setting the request up failed: answer it, and keep serving.
+        fail(next[0], [], error);
       }
     }
   }

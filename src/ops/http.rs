@@ -420,8 +420,8 @@ impl Resource for RequestBodyResource {
     }
 }
 
-/// Takes the next waiting request: `[rid, method, url, headers, bodyRid |
-/// null]`, or `null` when none is waiting (`op_ridge_request_arrival` then
+/// Takes the next waiting request: `[rid, method, url, headerBlock, bodyRid
+/// | null]` (see `wire.rs`), or `null` when none is waiting (`op_ridge_request_arrival` then
 /// tells when one is). Synchronous, so that a burst of requests costs no
 /// promise per request.
 #[op2]
