@@ -64,6 +64,7 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
             url: "http://localhost/?name=bench&n=1000".into(),
             headers: http::HeaderMap::new(),
             body: None,
+            received: std::time::Instant::now(),
             reply,
             trace: None,
         })

@@ -450,6 +450,13 @@ impl WorkerIsolate {
             )
         };
         let mut meters = WorkerMeters::new(&self.version.name);
+        let wall_limit = Duration::from_millis(self.version.limits.wall_ms);
+        let wall_exceeded = LimitExceeded::WallClock(self.version.limits.wall_ms);
+        let wall_message = wall_exceeded.to_string();
+        // One timer for the isolate, not one per request: it is armed for
+        // when the oldest unanswered request runs out of wall-clock time.
+        let mut wall_clock = Box::pin(tokio::time::sleep(Duration::ZERO));
+        let mut wall_clock_armed = false;
         let result = poll_fn(|cx| {
             // Date.now() and performance.now() stand still while JS runs.
             self.controls.clock.set(epoch_ms());
@@ -472,6 +479,21 @@ impl WorkerIsolate {
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
             status.memory.set(memory);
+            loop {
+                if wall_clock_armed {
+                    if wall_clock.as_mut().poll(cx).is_pending() {
+                        break;
+                    }
+                    wall_clock_armed = false;
+                }
+                let next_deadline =
+                    ledger.expire_unanswered(wall_limit, wall_exceeded.outcome(), || {
+                        WorkerReply::LimitExceeded(wall_message.clone())
+                    });
+                let Some(deadline) = next_deadline else { break };
+                wall_clock.as_mut().reset(deadline.into());
+                wall_clock_armed = true;
+            }
             // Open WebSockets keep an isolate busy, like requests.
             status
                 .in_flight

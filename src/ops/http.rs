@@ -49,6 +49,8 @@ pub struct RequestHead {
     pub headers: http::HeaderMap,
     /// `None` when the request has no body (GET, HEAD, or an empty body).
     pub body: Option<RequestBody>,
+    /// When it was handed to the isolate; its wall-clock time runs from here.
+    pub received: std::time::Instant,
     /// Where the worker's answer goes.
     pub reply: oneshot::Sender<WorkerReply>,
     /// Set when traces are exported (`observe/trace.rs`).
@@ -223,6 +225,7 @@ impl CpuLedger {
             route,
             method,
             url,
+            received,
             reply,
             trace,
             ..
@@ -237,7 +240,7 @@ impl CpuLedger {
                 route,
                 method,
                 url,
-                started: std::time::Instant::now(),
+                started: received,
                 status: None,
                 outcome: "ok",
                 cpu: std::time::Duration::ZERO,
@@ -342,6 +345,41 @@ impl CpuLedger {
             .extract_if(|_, record| record.done)
             .map(|(_, record)| record)
             .collect()
+    }
+
+    /// Answers the requests still unanswered `limit` after they arrived
+    /// with `reply` and ends them, marked with `outcome` (a handler whose
+    /// promise never settles must not keep its record, and its isolate,
+    /// forever); returns when the next unanswered one runs out of time. An
+    /// answered request's `waitUntil` work has its own bound
+    /// (js/10_worker.js), and a streamed body is the client's to wait for.
+    pub fn expire_unanswered(
+        &self,
+        limit: std::time::Duration,
+        outcome: &'static str,
+        reply: impl Fn() -> WorkerReply,
+    ) -> Option<std::time::Instant> {
+        let mut requests = self.0.borrow_mut();
+        let mut unanswered = requests
+            .open
+            .values_mut()
+            .filter(|record| record.reply.is_some())
+            .peekable();
+        unanswered.peek()?;
+        let now = std::time::Instant::now();
+        let mut next_deadline = None;
+        for record in unanswered {
+            let deadline = record.started + limit;
+            if deadline <= now {
+                record.send(reply());
+                record.status = Some(503);
+                record.outcome = outcome;
+                record.done = true;
+            } else if next_deadline.is_none_or(|next| deadline < next) {
+                next_deadline = Some(deadline);
+            }
+        }
+        next_deadline
     }
 
     /// Requests in flight.

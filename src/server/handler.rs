@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
@@ -15,7 +15,6 @@ use tokio::sync::{mpsc, oneshot};
 use super::body::WireBody;
 use super::router::Router;
 use super::websocket;
-use crate::isolate::limits::LimitExceeded;
 use crate::isolate::Scheduler;
 use crate::observe::metrics::OutcomeLabels;
 use crate::observe::{Metrics, UsageMeter};
@@ -251,6 +250,7 @@ impl EdgeHandler {
                 url,
                 headers,
                 body,
+                received: Instant::now(),
                 reply,
                 trace,
             },
@@ -288,29 +288,25 @@ impl EdgeHandler {
                 url: url.into(),
                 headers: http::HeaderMap::new(),
                 body: None,
+                received: Instant::now(),
                 reply,
                 trace: crate::observe::trace::start_request(None),
             },
         );
-        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
-        let outcome = match tokio::time::timeout(wall_limit, answer).await {
-            Ok(Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_))) => "ok",
-            Ok(Ok(WorkerReply::LimitExceeded(message))) => {
+        // The isolate answers a run that outlasts the wall-clock limit.
+        let outcome = match answer.await {
+            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_)) => "ok",
+            Ok(WorkerReply::LimitExceeded(message)) => {
                 tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {message}");
                 "exceeded limit"
             }
-            Ok(Ok(WorkerReply::Error(message))) => {
+            Ok(WorkerReply::Error(message)) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
                 "exception"
             }
-            Ok(Err(_)) => {
+            Err(_) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "the worker stopped during a scheduled run");
                 "exception"
-            }
-            Err(_) => {
-                let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
-                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {limit}");
-                "exceeded wall clock"
             }
         };
         Metrics::global()
@@ -335,22 +331,17 @@ struct Dispatched {
 }
 
 impl Dispatched {
-    /// The response, once the worker answered or ran out of wall-clock time.
+    /// The response, once the worker answered (or its isolate did for it,
+    /// when the worker ran out of wall-clock time).
     async fn answer(self, errors: ErrorDetail) -> Response<WireBody> {
         let worker = self.worker;
-        let wall_limit = Duration::from_millis(worker.limits.wall_ms);
-        let answer = tokio::time::timeout(wall_limit, self.answer).await;
+        let answer = self.answer.await;
         if self
             .too_large
             .is_some_and(|too_large| too_large.load(Ordering::Relaxed))
         {
             return body_too_large(worker.limits.request_body_mb);
         }
-        let Ok(answer) = answer else {
-            let limit = LimitExceeded::WallClock(worker.limits.wall_ms);
-            tracing::warn!(worker = %worker.name, request = self.request_id, "{limit}");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, format!("{limit}\n"));
-        };
         if let Ok(WorkerReply::WebSocket(reply)) = answer {
             return websocket::accept(self.websocket, reply, &worker);
         }

@@ -53,8 +53,12 @@ async fn a_handler_that_never_responds_hits_the_wall_clock_limit() {
     assert_eq!(status, 503);
     assert_eq!(
         body,
-        "worker exceeded its wall-clock time limit (1500 ms)\n"
+        "worker exceeded its wall-clock time limit (1500 ms) \
+         (limits are as in production; ridge dev --no-limits relaxes them)\n"
     );
+    // The request is over for the isolate too: logged, not kept open.
+    let line = ridge.wait_for_log("GET /never 503");
+    assert!(line.contains("exceeded wall clock"), "{line}");
     assert_eq!(get(&ridge, "/ok").await, (200, "ok".to_string()));
 }
 
