@@ -104,12 +104,26 @@ impl<'a> FromV8<'a> for ResponseHeaders {
             };
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(&line[..colon]),
-                HeaderValue::from_bytes(&line[colon + 1..]),
+                header_value(&line[colon + 1..]),
             ) {
                 headers.append(name, value);
             }
         }
         Ok(Self(headers))
+    }
+}
+
+/// The content types `Response` sets by itself (for a string body, and in
+/// `Response.json`): shared, not copied for every response that has one.
+const COMMON_VALUES: [&str; 2] = ["text/plain;charset=UTF-8", "application/json"];
+
+fn header_value(bytes: &[u8]) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    match COMMON_VALUES
+        .iter()
+        .find(|common| common.as_bytes() == bytes)
+    {
+        Some(common) => Ok(HeaderValue::from_static(common)),
+        None => HeaderValue::from_bytes(bytes),
     }
 }
 

@@ -1,8 +1,11 @@
 //! Turns an HTTP request into a worker request and the worker's answer back
 //! into an HTTP response. Protocol-neutral: the TCP (h1/h2) server calls it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -113,24 +116,15 @@ impl EdgeHandler {
 
     /// Handles one request; `scheme` is "http" or "https". The request is
     /// routed and handed to its worker's isolate right away; the returned
-    /// future only waits for the answer, so it stays small (one is
-    /// allocated per request).
-    pub fn handle<B>(
-        &self,
-        request: Request<B>,
-        scheme: &str,
-    ) -> impl std::future::Future<Output = Response<WireBody>> + Send + 'static
+    /// future only waits for the answer.
+    pub fn handle<B>(&self, request: Request<B>, scheme: &str) -> Answer
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display + Send,
     {
-        let dispatched = self.dispatch(request, scheme);
-        let errors = self.errors;
-        async move {
-            match dispatched {
-                Ok(dispatched) => dispatched.answer(errors).await,
-                Err(refusal) => *refusal,
-            }
+        Answer {
+            state: self.dispatch(request, scheme).map_err(Some),
+            errors: self.errors,
         }
     }
 
@@ -319,6 +313,31 @@ impl EdgeHandler {
     }
 }
 
+/// The response to a request, once its worker answered (or its isolate did
+/// for it, when the worker ran out of wall-clock time). Written out rather
+/// than an async block: one is allocated and moved per request, and this
+/// keeps it to the fields it needs.
+pub struct Answer {
+    /// The request sent to its worker, or the response refusing it.
+    state: Result<Dispatched, Option<Box<Response<WireBody>>>>,
+    errors: ErrorDetail,
+}
+
+impl Future for Answer {
+    type Output = Response<WireBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<WireBody>> {
+        let this = self.get_mut();
+        match &mut this.state {
+            Err(refusal) => Poll::Ready(*refusal.take().expect("polled after completion")),
+            Ok(dispatched) => {
+                let answer = std::task::ready!(Pin::new(&mut dispatched.answer).poll(cx));
+                Poll::Ready(dispatched.respond(answer, this.errors))
+            }
+        }
+    }
+}
+
 /// A request handed to its worker, waiting for the answer.
 struct Dispatched {
     answer: oneshot::Receiver<WorkerReply>,
@@ -331,21 +350,24 @@ struct Dispatched {
 }
 
 impl Dispatched {
-    /// The response, once the worker answered (or its isolate did for it,
-    /// when the worker ran out of wall-clock time).
-    async fn answer(self, errors: ErrorDetail) -> Response<WireBody> {
-        let worker = self.worker;
-        let answer = self.answer.await;
+    /// The HTTP response for what the worker answered.
+    fn respond(
+        &mut self,
+        answer: Result<WorkerReply, oneshot::error::RecvError>,
+        errors: ErrorDetail,
+    ) -> Response<WireBody> {
+        let worker = &self.worker;
         if self
             .too_large
+            .as_ref()
             .is_some_and(|too_large| too_large.load(Ordering::Relaxed))
         {
             return body_too_large(worker.limits.request_body_mb);
         }
         if let Ok(WorkerReply::WebSocket(reply)) = answer {
-            return websocket::accept(self.websocket, reply, &worker);
+            return websocket::accept(self.websocket.take(), reply, worker);
         }
-        reply_to_response(answer, &worker, self.request_id, self.is_head, errors)
+        reply_to_response(answer, worker, self.request_id, self.is_head, errors)
     }
 }
 
