@@ -1240,10 +1240,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!("ready on {}", edge.url(tls));
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
-    if let Some(admin) = admin {
-        admin.shutdown().await;
-    }
-    edge.shutdown(SHUTDOWN_DEADLINE).await;
+    let admin = async {
+        if let Some(admin) = admin {
+            admin.shutdown(SHUTDOWN_DEADLINE).await;
+        }
+    };
+    tokio::join!(admin, edge.shutdown(SHUTDOWN_DEADLINE));
     if let Some(store) = usage_store {
         UsageMeter::global().flush(store.as_ref()).await;
     }

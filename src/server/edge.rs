@@ -53,15 +53,15 @@ impl Edge {
         format!("{scheme}://{}", self.tcp.local_addr)
     }
 
-    /// Stops both listeners, letting requests in flight finish (HTTP/3
-    /// connections are closed after `deadline`).
+    /// Stops both listeners, letting requests in flight finish for up to
+    /// `deadline`.
     pub async fn shutdown(self, deadline: Duration) {
         let h3 = async {
             if let Some(h3) = self.h3 {
                 h3.shutdown(deadline).await;
             }
         };
-        tokio::join!(self.tcp.shutdown(), h3);
+        tokio::join!(self.tcp.shutdown(deadline), h3);
     }
 }
 

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -18,6 +19,7 @@ use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use super::admin::AdminApi;
 use super::body::WireBody;
@@ -67,14 +69,27 @@ pub struct ServerHandle {
     pub local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Its open connections, wherever they are served.
+    connections: TaskTracker,
 }
 
 impl ServerHandle {
-    /// Stops accepting connections, lets open connections finish their
-    /// requests, and waits for the accept loop to end.
-    pub async fn shutdown(self) {
+    /// Stops accepting connections and lets open connections finish the
+    /// requests they are serving (idle ones close at once) for up to
+    /// `deadline`; connections still open then are dropped.
+    pub async fn shutdown(self, deadline: Duration) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        self.connections.close();
+        if tokio::time::timeout(deadline, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connections = self.connections.len(),
+                "connections still serving requests at the shutdown deadline; closing"
+            );
+        }
     }
 }
 
@@ -101,6 +116,8 @@ pub fn serve_tcp(
     let local_addr = listener.local_addr()?;
     let (shutdown, mut stopping) = watch::channel(false);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let connections = TaskTracker::new();
+    let tracker = connections.clone();
     let task = tokio::spawn(async move {
         loop {
             let (stream, peer) = tokio::select! {
@@ -123,7 +140,7 @@ pub fn serve_tcp(
             };
             match &home {
                 ConnectionHome::Here => {
-                    tokio::spawn(connection.serve(stream));
+                    tracker.spawn(connection.serve(stream));
                 }
                 ConnectionHome::IsolateThreads(handler) => {
                     // The socket leaves this runtime's reactor and joins
@@ -135,9 +152,10 @@ pub fn serve_tcp(
                             continue;
                         }
                     };
+                    let serving = tracker.clone();
                     handler.run_on_isolate_thread(Box::new(move || {
                         match TcpStream::from_std(stream) {
-                            Ok(stream) => drop(tokio::spawn(connection.serve(stream))),
+                            Ok(stream) => drop(serving.spawn(connection.serve(stream))),
                             Err(error) => {
                                 tracing::warn!(%peer, %error, "cannot take a connection over")
                             }
@@ -151,6 +169,7 @@ pub fn serve_tcp(
         local_addr,
         shutdown,
         task,
+        connections,
     })
 }
 

@@ -1,6 +1,8 @@
 //! HTTP fidelity over h1, h2c and h2 with TLS: URLs, headers, status codes,
 //! HEAD, and protocol negotiation.
 
+use std::time::Duration;
+
 use reqwest::Version;
 
 use crate::support::{fixture, h2c, http1, https, Ridge};
@@ -223,4 +225,31 @@ async fn incoming_requests_clone_and_derive_like_any_request() {
     assert_eq!(body["derivedHeader"], "yes");
     assert_eq!(body["derivedMethod"], "POST");
     assert_eq!(body["aborted"], false);
+}
+
+// Multi-threaded: the requests go on while the test waits for the logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_lets_requests_in_flight_finish_over_h1_and_h2() {
+    let mut ridge = Ridge::dev(&fixture("http.js"), &[]);
+    let slow = ridge.url("/slow?ms=1500");
+    let over_h1 = tokio::spawn(http1().get(slow.clone()).send());
+    let over_h2 = tokio::spawn(h2c().get(slow).send());
+    ridge.wait_for_logs("slow request started", 2);
+    ridge.interrupt();
+    for (protocol, request) in [("h1", over_h1), ("h2", over_h2)] {
+        let response = request
+            .await
+            .unwrap()
+            .unwrap_or_else(|error| panic!("{protocol}: the request in flight failed: {error}"));
+        assert_eq!(response.status(), 200, "{protocol}");
+        assert_eq!(response.text().await.unwrap(), "answered after 1500 ms");
+    }
+    let status = ridge
+        .wait_for_exit(Duration::from_secs(15))
+        .expect("ridge exits once its requests are done");
+    assert!(status.success(), "{status}");
+    assert!(
+        std::net::TcpStream::connect(ridge.addr).is_err(),
+        "nothing listens after shutdown"
+    );
 }
