@@ -2,6 +2,7 @@
 //! negotiated by ALPN over TLS), served by hyper, for the data plane and the
 //! admin API alike.
 
+use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -23,45 +24,75 @@ use tokio_util::task::TaskTracker;
 
 use super::admin::AdminApi;
 use super::body::WireBody;
-use super::handler::EdgeHandler;
+use super::handler::{Answer, EdgeHandler};
 use crate::observe::Metrics;
 
-/// What answers requests on a listener: given a request and its scheme
-/// ("http" or "https"), the response.
-pub type Service = Arc<
-    dyn Fn(
-            hyper::Request<Incoming>,
-            &'static str,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Response<WireBody>> + Send>>
-        + Send
-        + Sync,
->;
+/// What answers requests on a listener.
+pub trait Service: Send + Sync + 'static {
+    type Answer: Future<Output = hyper::Response<WireBody>> + Send + 'static;
+
+    /// Answers `request`, which came over `scheme` ("http" or "https").
+    fn call(&self, request: hyper::Request<Incoming>, scheme: &'static str) -> Self::Answer;
+}
 
 /// The data plane: requests go to workers. `alt_svc`, when set, is added
 /// to every response (it announces HTTP/3).
-pub fn edge_service(handler: Arc<EdgeHandler>, alt_svc: Option<HeaderValue>) -> Service {
-    Arc::new(move |request, scheme| {
-        let handler = handler.clone();
-        let alt_svc = alt_svc.clone();
-        Box::pin(async move {
-            let mut response = handler.handle(request, scheme).await;
-            if let Some(alt_svc) = alt_svc {
-                response
-                    .headers_mut()
-                    .insert(http::header::ALT_SVC, alt_svc);
-            }
+pub struct EdgeService {
+    handler: Arc<EdgeHandler>,
+    alt_svc: Option<HeaderValue>,
+}
+
+pub fn edge_service(handler: Arc<EdgeHandler>, alt_svc: Option<HeaderValue>) -> Arc<EdgeService> {
+    Arc::new(EdgeService { handler, alt_svc })
+}
+
+impl Service for EdgeService {
+    // Not boxed: one is made for every request.
+    type Answer = Announced;
+
+    fn call(&self, request: hyper::Request<Incoming>, scheme: &'static str) -> Announced {
+        Announced {
+            answer: self.handler.handle(request, scheme),
+            alt_svc: self.alt_svc.clone(),
+        }
+    }
+}
+
+/// A worker's response, with `Alt-Svc` added when HTTP/3 is on.
+pub struct Announced {
+    answer: Answer,
+    alt_svc: Option<HeaderValue>,
+}
+
+impl Future for Announced {
+    type Output = hyper::Response<WireBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut response = std::task::ready!(Pin::new(&mut this.answer).poll(cx));
+        if let Some(alt_svc) = this.alt_svc.take() {
             response
-        })
-    })
+                .headers_mut()
+                .insert(http::header::ALT_SVC, alt_svc);
+        }
+        Poll::Ready(response)
+    }
 }
 
 /// The admin API.
-pub fn admin_service(api: Arc<AdminApi>) -> Service {
-    Arc::new(move |request, _scheme| {
-        let api = api.clone();
+pub struct AdminService(Arc<AdminApi>);
+
+pub fn admin_service(api: Arc<AdminApi>) -> Arc<AdminService> {
+    Arc::new(AdminService(api))
+}
+
+impl Service for AdminService {
+    type Answer = Pin<Box<dyn Future<Output = hyper::Response<WireBody>> + Send>>;
+
+    fn call(&self, request: hyper::Request<Incoming>, _scheme: &'static str) -> Self::Answer {
+        let api = self.0.clone();
         Box::pin(async move { api.handle(request).await })
-    })
+    }
 }
 
 /// A running listener: its address, and a way to stop it.
@@ -106,10 +137,10 @@ pub enum ConnectionHome {
 
 /// Serves `service` on `listener`, with TLS when `tls` is set; with
 /// `count_connections`, connections are counted in the metrics by protocol.
-pub fn serve_tcp(
+pub fn serve_tcp<S: Service>(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    service: Service,
+    service: Arc<S>,
     count_connections: bool,
     home: ConnectionHome,
 ) -> std::io::Result<ServerHandle> {
@@ -174,15 +205,15 @@ pub fn serve_tcp(
 }
 
 /// An accepted connection and what serves it.
-struct Connection {
+struct Connection<S> {
     peer: SocketAddr,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
-    service: Service,
+    service: Arc<S>,
     count_connections: bool,
     stopping: watch::Receiver<bool>,
 }
 
-impl Connection {
+impl<S: Service> Connection<S> {
     async fn serve(self, stream: TcpStream) {
         let Connection {
             peer,
@@ -206,14 +237,14 @@ impl Connection {
     }
 }
 
-async fn serve_connection<S>(
-    stream: S,
+async fn serve_connection<S: Service, IO>(
+    stream: IO,
     scheme: &'static str,
-    service: Service,
+    service: Arc<S>,
     count_connections: bool,
     mut stopping: watch::Receiver<bool>,
 ) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // The first request tells which protocol the client chose.
     let first_request = AtomicBool::new(count_connections);
@@ -225,7 +256,7 @@ async fn serve_connection<S>(
             };
             Metrics::global().connection(protocol);
         }
-        let response = service(request, scheme);
+        let response = service.call(request, scheme);
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
