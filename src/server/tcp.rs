@@ -107,7 +107,8 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stops accepting connections and lets open connections finish the
     /// requests they are serving (idle ones close at once) for up to
-    /// `deadline`; connections still open then are dropped.
+    /// `deadline`, then returns; connections still open then end with the
+    /// process.
     pub async fn shutdown(self, deadline: Duration) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
