@@ -2,10 +2,16 @@
 
 use crate::support::{fixture, http1, serve, Ridge};
 
+/// The body of the answer to `path`, which must be a 500.
+async fn error_body(ridge: &Ridge, path: &str) -> String {
+    let response = http1().get(ridge.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 500, "{path}");
+    response.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn handler_errors_are_500s_with_the_stack_in_dev() {
     let ridge = Ridge::dev(&fixture("errors"), &[]);
-    let client = http1();
     let cases = [
         ("/throw", "Error: thrown from the handler"),
         ("/reject", "TypeError: rejected promise"),
@@ -17,9 +23,7 @@ async fn handler_errors_are_500s_with_the_stack_in_dev() {
         ("/throw-string", "a bare string"),
     ];
     for (path, expected) in cases {
-        let response = client.get(ridge.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 500, "{path}");
-        let body = response.text().await.unwrap();
+        let body = error_body(&ridge, path).await;
         assert!(body.contains(expected), "{path}: {body}");
         if path == "/throw" {
             assert!(
@@ -42,7 +46,6 @@ async fn a_synchronous_handler_fails_and_answers_like_an_async_one() {
     // Ridge sends a Response returned synchronously without awaiting it;
     // everything else still goes through a promise.
     let ridge = Ridge::dev(&fixture("sync-handler"), &[]);
-    let client = http1();
     let failures = [
         ("/throw", "Error: thrown synchronously"),
         ("/not-a-response", "returned a string instead of a Response"),
@@ -51,9 +54,7 @@ async fn a_synchronous_handler_fails_and_answers_like_an_async_one() {
         ("/proxy", "getPrototypeOf trap threw"),
     ];
     for (path, expected) in failures {
-        let response = client.get(ridge.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 500, "{path}");
-        let body = response.text().await.unwrap();
+        let body = error_body(&ridge, path).await;
         assert!(body.contains(expected), "{path}: {body}");
     }
     assert_eq!(ridge.text("/thenable").await, "from a thenable");
