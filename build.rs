@@ -8,16 +8,12 @@ use std::path::PathBuf;
 
 use deno_core::snapshot::{create_snapshot, CreateSnapshotOptions};
 use deno_core::{ExtensionFileSource, ExtensionFileSourceCode};
-
-// The same extension definition the runtime uses: the snapshot and the
-// runtime must register identical ops or V8 refuses the snapshot.
-#[allow(dead_code, unused_imports)]
-#[path = "src/ops/mod.rs"]
-mod ops;
+// The same extension list the runtime uses (crates/ridge-ext): the snapshot
+// and the runtime must register identical ops or V8 refuses the snapshot.
+use ridge_ext as ops;
 
 fn main() {
     println!("cargo:rerun-if-changed=js");
-    println!("cargo:rerun-if-changed=src/ops");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let output = create_snapshot(

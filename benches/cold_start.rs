@@ -31,8 +31,8 @@ use ridge::isolate::bindings::DEFAULT_CACHE_BYTES;
 use ridge::isolate::runtime::{BlankIsolate, StopReason};
 use ridge::isolate::worker_snapshot::{self, WorkerSnapshot};
 use ridge::isolate::Services;
-use ridge::ops::{RequestHead, RequestInbox, WorkerReply};
 use ridge::worker::WorkerVersion;
+use ridge_ext::{Event, FetchRequest, Invocation, InvocationInbox, WorkerReply};
 use tokio::sync::{mpsc, oneshot};
 
 /// Starts per row (each timed alone).
@@ -57,19 +57,21 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
     let (inbox, requests) = mpsc::unbounded_channel();
     let (reply, answer) = oneshot::channel();
     inbox
-        .send(RequestHead {
+        .send(Invocation {
             request_id: 1,
             route: "*".into(),
-            method: http::Method::GET,
-            url: "http://localhost/?name=bench&n=1000".into(),
-            headers: http::HeaderMap::new(),
-            body: None,
+            event: Event::Fetch(FetchRequest {
+                method: http::Method::GET,
+                url: "http://localhost/?name=bench&n=1000".into(),
+                headers: http::HeaderMap::new(),
+                body: None,
+            }),
             received: std::time::Instant::now(),
             reply,
             trace: None,
         })
         .unwrap();
-    let requests = RequestInbox::new(requests);
+    let requests = InvocationInbox::new(requests);
     let services = Services::without_kv(DEFAULT_CACHE_BYTES);
     let blank = match start {
         Start::Pooled(blank) => *blank,

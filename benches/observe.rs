@@ -10,8 +10,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use ridge::observe::{TailHub, UsageMeter, WorkerMeters};
-use ridge::store::sqlite::SqliteStore;
-use ridge::store::Store;
+use ridge_store::sqlite::SqliteStore;
+use ridge_store::Store;
 
 fn record_a_request(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("ridge-observe-bench-{}", std::process::id()));

@@ -9,16 +9,16 @@ use std::sync::Arc;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::deploy::Bundle;
-use crate::deploy::VersionMetadata;
 use crate::worker::{load_config, WorkerLoadError};
+use ridge_deploy::Bundle;
+use ridge_deploy::VersionMetadata;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
     Load(#[from] WorkerLoadError),
     #[error(transparent)]
-    Bundle(#[from] crate::deploy::BundleError),
+    Bundle(#[from] ridge_deploy::BundleError),
     #[error("cannot reach the admin API at {server}: {source}")]
     Unreachable {
         server: String,

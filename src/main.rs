@@ -10,19 +10,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use ridge::cache::HttpCache;
 use ridge::client::AdminClient;
-use ridge::clock::Clock;
-use ridge::config::CONFIG_FILE;
 use ridge::cron::CronRunner;
 use ridge::dev::inspector::InspectorHub;
 use ridge::dev::Reloader;
 use ridge::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge::isolate::{Scheduler, SchedulerOptions, Services};
-use ridge::kv::Kv;
 use ridge::node::Node;
 use ridge::observe::{TraceExporter, UsageMeter};
-use ridge::ops::net::OutboundPolicy;
 use ridge::server::admin::AdminApi;
 use ridge::server::h3::QuicOptions;
 use ridge::server::tls::{Certificates, CertifiedKey};
@@ -30,8 +25,13 @@ use ridge::server::{
     admin_service, serve_tcp, start_edge, ConnectionHome, Edge, EdgeHandler, EdgeOptions,
     ErrorDetail, Router,
 };
-use ridge::store::kv::KvStore;
 use ridge::worker::WorkerVersion;
+use ridge_cache::HttpCache;
+use ridge_core::clock::Clock;
+use ridge_deploy::config::CONFIG_FILE;
+use ridge_ext::net::OutboundPolicy;
+use ridge_kv::Kv;
+use ridge_store::kv::KvStore;
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
 /// V8 isolate, over HTTP/1.1 and HTTP/2.
@@ -128,7 +128,7 @@ struct UsageArgs {
 fn worker_or_config(name: &Option<String>) -> Result<String> {
     match name {
         Some(name) => Ok(name.clone()),
-        None => Ok(ridge::config::WorkerConfig::from_dir(Path::new("."))
+        None => Ok(ridge_deploy::config::WorkerConfig::from_dir(Path::new("."))
             .context("no worker named and no ridge.toml here to take it from")?
             .name),
     }
@@ -808,7 +808,7 @@ fn parse_since(text: &str, now: i64) -> Result<i64> {
 
 async fn usage(args: UsageArgs) -> Result<()> {
     let worker = worker_or_config(&args.worker)?;
-    let since = parse_since(&args.since, ridge::clock::unix_now())?;
+    let since = parse_since(&args.since, ridge_core::clock::unix_now())?;
     let answer = args.admin.client()?.usage(&worker, since).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -961,7 +961,7 @@ fn init(args: &InitArgs) -> Result<()> {
             })
             .collect()
     });
-    if let Err(problem) = ridge::config::validate_worker_name(&name) {
+    if let Err(problem) = ridge_core::names::validate_worker_name(&name) {
         bail!("{name:?} cannot be a worker name: it {problem}; pass --name");
     }
     let main = if args.javascript {
@@ -1038,9 +1038,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         let state_db = state_dir
             .as_ref()
             .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
-        store = Some(Arc::new(ridge::store::sqlite::SqliteStore::open(
-            &state_db,
-        )?));
+        store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
     }
     let mut services = args.isolates.services(store);
     if let Some(dir) = &state_dir {
@@ -1090,7 +1088,7 @@ async fn dev(args: DevArgs) -> Result<()> {
 }
 
 /// What `ridge dev` tells about the worker's bindings when it starts.
-fn bindings_banner(config: &ridge::config::WorkerConfig, root: &Path) -> Vec<String> {
+fn bindings_banner(config: &ridge_deploy::config::WorkerConfig, root: &Path) -> Vec<String> {
     let mut lines = Vec::new();
     if !config.vars.is_empty() {
         let names: Vec<&str> = config.vars.keys().map(String::as_str).collect();
@@ -1142,17 +1140,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let workers = load_worker_folders(dir)?;
         // KV for a folder of workers lives in the embedded store, opened
         // only if some worker has a KV binding.
-        let store: Option<Arc<dyn KvStore>> = if workers.iter().any(|w| !w.kv_namespaces.is_empty())
+        let store: Option<Arc<dyn KvStore>> = if workers
+            .iter()
+            .any(|w| w.kv_namespace_ids().next().is_some())
         {
             let path = args.data_dir.join("ridge.db");
-            Some(Arc::new(ridge::store::sqlite::SqliteStore::open(&path)?))
+            Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&path)?))
         } else {
             None
         };
         let services = args.isolates.services(store);
         if let Some(kv) = &services.kv {
             for worker in &workers {
-                kv.create_bound(&worker.kv_namespaces)
+                kv.create_bound(&worker.bindings)
                     .await
                     .map_err(|error| anyhow::anyhow!("worker {}: {error}", worker.name))?;
             }
@@ -1198,7 +1198,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .filter(|t| !t.is_empty())
             .context("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")?;
         let store =
-            ridge::store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir).await?;
+            ridge_store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir).await?;
         let services = args.isolates.services(Some(store.clone()));
         let kv = services.kv.clone().expect("KV has a store");
         let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;

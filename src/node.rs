@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::isolate::worker_snapshot;
 use crate::server::{EdgeHandler, Router};
-use crate::store::{Store, StoreError};
 use crate::worker::WorkerVersion;
+use ridge_store::{Store, StoreError};
 
 /// How often a node re-reads the store even without a change notice.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);

@@ -1,13 +1,15 @@
 //! A worker version: the immutable unit Ridge runs, made of a bundle, its
-//! environment (vars and secrets) and its limits.
+//! bindings (vars, secrets, KV namespaces, …: one typed list) and its
+//! limits.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{ConfigError, KvNamespaceBinding, Limits, WorkerConfig, CONFIG_FILE};
-use crate::deploy::{content_hash, Bundle, BundleError, VersionMetadata};
+use ridge_core::{Binding, Limits};
+use ridge_deploy::config::{ConfigError, WorkerConfig, CONFIG_FILE};
+use ridge_deploy::{content_hash, Bundle, BundleError, VersionMetadata};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerLoadError {
@@ -32,10 +34,9 @@ pub struct WorkerVersion {
     pub name: String,
     pub routes: Vec<String>,
     pub bundle: Bundle,
-    /// `env` as the worker sees it: vars and secrets, as JSON.
-    pub env: serde_json::Map<String, serde_json::Value>,
-    /// KV namespaces bound into `env`.
-    pub kv_namespaces: Vec<KvNamespaceBinding>,
+    /// What `env` holds, in order: vars, KV namespaces, secrets. Ops
+    /// address a binding by its index here.
+    pub bindings: Vec<Binding>,
     /// Cron expressions that run the worker's scheduled handler.
     pub crons: Vec<String>,
     pub limits: Limits,
@@ -52,10 +53,29 @@ impl WorkerVersion {
         bundle: Bundle,
         secrets: &BTreeMap<String, String>,
     ) -> Self {
-        let mut env: serde_json::Map<_, _> = metadata.vars.clone().into_iter().collect();
-        for (key, value) in secrets {
-            env.insert(key.clone(), serde_json::Value::String(value.clone()));
-        }
+        let mut bindings: Vec<Binding> = metadata
+            .vars
+            .iter()
+            .filter(|(name, _)| !secrets.contains_key(*name))
+            .map(|(name, value)| Binding::Var {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        bindings.extend(
+            metadata
+                .kv_namespaces
+                .iter()
+                .map(|binding| Binding::KvNamespace {
+                    name: binding.binding.clone(),
+                    namespace_id: binding.id.clone(),
+                }),
+        );
+        // A secret takes the place of a var of the same name.
+        bindings.extend(secrets.iter().map(|(name, value)| Binding::Secret {
+            name: name.clone(),
+            value: value.clone(),
+        }));
         let id = if secrets.is_empty() {
             format!("{name}@{version_id}")
         } else {
@@ -69,12 +89,19 @@ impl WorkerVersion {
             name: name.to_string(),
             routes: metadata.routes.clone(),
             bundle,
-            env,
-            kv_namespaces: metadata.kv_namespaces.clone(),
+            bindings,
             crons: metadata.crons.clone(),
             limits: metadata.limits.clone(),
             snapshot: None,
         }
+    }
+
+    /// The ids of the KV namespaces the worker binds.
+    pub fn kv_namespace_ids(&self) -> impl Iterator<Item = &str> {
+        self.bindings.iter().filter_map(|binding| match binding {
+            Binding::KvNamespace { namespace_id, .. } => Some(namespace_id.as_str()),
+            _ => None,
+        })
     }
 
     /// Loads a worker from a folder with `ridge.toml`, or from a lone script;
@@ -120,13 +147,5 @@ pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadErr
         Ok((WorkerConfig::for_script(path), root))
     } else {
         Err(WorkerLoadError::NotAWorker(path.to_path_buf()))
-    }
-}
-
-/// A `ridge.toml` value as the JSON a worker sees in `env`.
-pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
-    match value {
-        toml::Value::String(s) => serde_json::Value::String(s.clone()),
-        other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
     }
 }

@@ -20,9 +20,9 @@ use http::StatusCode;
 use crate::isolate::runtime::StartError;
 use crate::isolate::validate::check_version;
 use crate::isolate::worker_snapshot;
-use crate::kv::Kv;
 use crate::server::{EdgeHandler, Router};
 use crate::worker::{load_config, WorkerVersion};
+use ridge_kv::Kv;
 
 /// Changes closer together than this make one reload.
 const QUIET_PERIOD: Duration = Duration::from_millis(100);
@@ -164,14 +164,13 @@ impl Reloader {
             relaxed.limits = relaxed.limits.relaxed();
             version = Arc::new(relaxed);
         }
-        if let Some(binding) = version.kv_namespaces.first() {
+        if let Some(namespace) = version.kv_namespace_ids().next() {
             let Some(kv) = &self.kv else {
                 return Err(failed(format!(
-                    "ridge.toml now binds KV namespace {:?}, but ridge dev started without KV bindings: restart it\n",
-                    binding.id
+                    "ridge.toml now binds KV namespace {namespace:?}, but ridge dev started without KV bindings: restart it\n",
                 )));
             };
-            kv.create_bound(&version.kv_namespaces)
+            kv.create_bound(&version.bindings)
                 .await
                 .map_err(|error| failed(format!("{error}\n")))?;
         }

@@ -9,15 +9,16 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use deno_core::OpState;
 use deno_error::JsErrorBox;
+use ridge_core::Binding;
 
-use crate::cache::{check_put, storage_ttl, HttpCache, StoredResponse};
 use crate::dev::inspector::InspectorHub;
-use crate::kv::{Kv, KvError, PutOptions, MAX_VALUE_BYTES};
 use crate::observe::{Metrics, TailHub, UsageMeter};
-use crate::ops::cache::{CacheBinding, CacheHost, CachedResponse};
-use crate::ops::kv::{HostFuture, KvBindings, KvHost, KvListPage, KvPutOptions, KvValue};
-use crate::ops::ConsoleCapture;
 use crate::worker::WorkerVersion;
+use ridge_cache::{check_put, storage_ttl, HttpCache, StoredResponse};
+use ridge_ext::cache::{CacheBinding, CacheHost, CachedResponse};
+use ridge_ext::kv::{HostFuture, KvBindings, KvHost, KvListPage, KvPutOptions, KvValue};
+use ridge_ext::ConsoleCapture;
+use ridge_kv::{Kv, KvError, PutOptions, MAX_VALUE_BYTES};
 
 /// What a node offers its workers besides the Web APIs.
 #[derive(Clone)]
@@ -53,9 +54,12 @@ impl Services {
                 }) as Rc<dyn KvHost>
             }),
             namespaces: version
-                .kv_namespaces
+                .bindings
                 .iter()
-                .map(|binding| binding.id.clone())
+                .map(|binding| match binding {
+                    Binding::KvNamespace { namespace_id, .. } => Some(namespace_id.clone()),
+                    _ => None,
+                })
                 .collect(),
         });
         let worker = version.name.clone();
@@ -91,7 +95,7 @@ impl KvAdapter {
     }
 }
 
-fn kv_value(read: crate::kv::KvRead) -> Option<KvValue> {
+fn kv_value(read: ridge_kv::KvRead) -> Option<KvValue> {
     read.entry.map(|entry| KvValue {
         value: entry.value.clone(),
         metadata: entry.metadata.clone(),

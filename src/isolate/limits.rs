@@ -10,7 +10,7 @@
 //!   memory (outside V8's heap) is checked after every turn of the event loop.
 //! - **Wall clock**, **request size** and **subrequests** are enforced where
 //!   they are visible: the HTTP handler and the JS bridge, using the numbers
-//!   in [`Limits`](crate::config::Limits).
+//!   in [`Limits`](ridge_deploy::config::Limits).
 //!
 //! A worker that exceeds a limit has its isolate discarded; the requests it
 //! held get a 503 naming the limit, and the next request starts a new one.
@@ -19,33 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use deno_core::v8;
-
-/// A limit a worker exceeded. The message names the limit and its value.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LimitExceeded {
-    #[error("worker exceeded its CPU time limit ({0} ms)")]
-    Cpu(u64),
-    #[error(
-        "worker exceeded its startup CPU time limit ({0} ms) while evaluating its top-level code"
-    )]
-    StartupCpu(u64),
-    #[error("worker exceeded its memory limit ({0} MiB)")]
-    Memory(u64),
-    #[error("worker exceeded its wall-clock time limit ({0} ms)")]
-    WallClock(u64),
-}
-
-impl LimitExceeded {
-    /// The outcome a request stopped by this limit is logged with.
-    pub fn outcome(&self) -> &'static str {
-        match self {
-            LimitExceeded::Cpu(_) => "exceeded CPU",
-            LimitExceeded::StartupCpu(_) => "exceeded startup CPU",
-            LimitExceeded::Memory(_) => "exceeded memory",
-            LimitExceeded::WallClock(_) => "exceeded wall clock",
-        }
-    }
-}
+pub use ridge_core::LimitExceeded;
 
 /// CPU time the calling thread has used so far.
 pub fn thread_cpu_time() -> Duration {
@@ -228,17 +202,5 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(thread_cpu_time() > before);
-    }
-
-    #[test]
-    fn limit_messages_name_the_limit() {
-        assert_eq!(
-            LimitExceeded::Cpu(50).to_string(),
-            "worker exceeded its CPU time limit (50 ms)"
-        );
-        assert_eq!(
-            LimitExceeded::Memory(128).to_string(),
-            "worker exceeded its memory limit (128 MiB)"
-        );
     }
 }

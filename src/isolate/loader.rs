@@ -16,8 +16,8 @@ use deno_core::{
 use deno_error::JsErrorBox;
 
 use super::typescript;
-use crate::deploy::{Bundle, Module, ModuleKind};
 use crate::worker::WorkerVersion;
+use ridge_deploy::{Bundle, Module, ModuleKind};
 
 /// Module specifiers of a worker are `file:///<module name>`.
 pub fn module_specifier(name: &str) -> ModuleSpecifier {

@@ -23,9 +23,10 @@ use super::loader::{
 use super::snapshot;
 use super::worker_snapshot::WorkerSnapshot;
 use crate::observe::WorkerMeters;
-use crate::ops::websocket::{MaxMessageBytes, OpenSockets};
-use crate::ops::{self, CpuLedger, FrozenClock, RequestInbox, WorkerLogContext, WorkerReply};
 use crate::worker::WorkerVersion;
+use ridge_core::{Binding, Outcome};
+use ridge_ext::websocket::{MaxMessageBytes, OpenSockets};
+use ridge_ext::{self, CpuLedger, FrozenClock, InvocationInbox, WorkerLogContext, WorkerReply};
 
 const MIB: usize = 1024 * 1024;
 
@@ -273,7 +274,7 @@ impl BlankIsolate {
     pub async fn start(
         self,
         version: Arc<WorkerVersion>,
-        inbox: RequestInbox,
+        inbox: InvocationInbox,
         services: &Services,
     ) -> Result<WorkerIsolate, StartError> {
         let started = Instant::now();
@@ -352,7 +353,7 @@ impl WorkerIsolate {
     /// starts its fetch handler, which then takes requests from `inbox`.
     pub async fn start(
         version: Arc<WorkerVersion>,
-        inbox: RequestInbox,
+        inbox: InvocationInbox,
         services: &Services,
     ) -> Result<Self, StartError> {
         let blank = match &version.snapshot {
@@ -410,11 +411,27 @@ impl WorkerIsolate {
             }
         };
 
-        let env_json = serde_json::Value::Object(version.env.clone()).to_string();
+        // `[kind, name, value]` per binding, in the version's order: JS
+        // builds each binding's object by its kind (js/globals/00_globals.js's
+        // binding table), and ops find a binding by its index.
+        let bindings_json = serde_json::Value::Array(
+            version
+                .bindings
+                .iter()
+                .map(|binding| {
+                    let value = match binding {
+                        Binding::Var { value, .. } => value.clone(),
+                        Binding::Secret { value, .. } => value.clone().into(),
+                        Binding::KvNamespace { .. } => serde_json::Value::Null,
+                    };
+                    serde_json::json!([binding.kind(), binding.name(), value])
+                })
+                .collect(),
+        )
+        .to_string();
         let config_json = serde_json::json!({
           "subrequests": version.limits.subrequests,
           "wallMs": version.limits.wall_ms,
-          "kv": version.kv_namespaces.iter().map(|b| &b.binding).collect::<Vec<_>>(),
           "traces": crate::observe::TraceExporter::global().is_some(),
         })
         .to_string();
@@ -422,7 +439,7 @@ impl WorkerIsolate {
             deno_core::scope!(scope, runtime);
             let namespace: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
             let mut args = vec![v8::Global::new(scope, namespace)];
-            for json in [&env_json, &config_json] {
+            for json in [&bindings_json, &config_json] {
                 let text = v8::String::new(scope, json)
                     .ok_or_else(|| StartError::Internal("env too large".into()))?;
                 args.push(v8::Global::new(scope, v8::Local::<v8::Value>::from(text)));
@@ -452,7 +469,6 @@ impl WorkerIsolate {
         let mut meters = WorkerMeters::new(&self.version.name);
         let wall_limit = Duration::from_millis(self.version.limits.wall_ms);
         let wall_exceeded = LimitExceeded::WallClock(self.version.limits.wall_ms);
-        let wall_message = wall_exceeded.to_string();
         // One timer for the isolate, not one per request: it is armed for
         // when the oldest unanswered request runs out of wall-clock time.
         let mut wall_clock = Box::pin(tokio::time::sleep(Duration::ZERO));
@@ -487,8 +503,8 @@ impl WorkerIsolate {
                     wall_clock_armed = false;
                 }
                 let next_deadline =
-                    ledger.expire_unanswered(wall_limit, wall_exceeded.outcome(), || {
-                        WorkerReply::LimitExceeded(wall_message.clone())
+                    ledger.expire_unanswered(wall_limit, Outcome::Exceeded(wall_exceeded), || {
+                        WorkerReply::LimitExceeded(wall_exceeded)
                     });
                 let Some(deadline) = next_deadline else { break };
                 wall_clock.as_mut().reset(deadline.into());
@@ -545,18 +561,15 @@ impl WorkerIsolate {
             ),
         };
         let message = reason.to_string();
-        let (is_limit, outcome) = match &reason {
-            StopReason::Limit(limit) => (true, limit.outcome()),
-            StopReason::Failed(_) => (false, "isolate failed"),
+        let outcome = match &reason {
+            StopReason::Limit(limit) => Outcome::Exceeded(*limit),
+            StopReason::Failed(_) => Outcome::IsolateFailed,
         };
         // 1011: the server hit a condition that kept it from going on.
-        ops::websocket::close_all(&mut self.runtime.op_state().borrow_mut(), 1011, &message);
-        let failed = ledger.fail_in_flight(outcome, || {
-            if is_limit {
-                WorkerReply::LimitExceeded(message.clone())
-            } else {
-                WorkerReply::Error(message.clone())
-            }
+        ridge_ext::websocket::close_all(&mut self.runtime.op_state().borrow_mut(), 1011, &message);
+        let failed = ledger.fail_in_flight(outcome, || match &reason {
+            StopReason::Limit(limit) => WorkerReply::LimitExceeded(*limit),
+            StopReason::Failed(_) => WorkerReply::Error(message.clone()),
         });
         for record in failed {
             crate::observe::request_finished(&self.version, &record, &mut meters);
@@ -568,7 +581,7 @@ impl WorkerIsolate {
 /// The bridge's entry points (js/10_worker.js), taken out of the global
 /// scope before any worker code runs.
 pub(super) struct Bridge {
-    /// Starts the worker: `start(namespace, envJson, configJson)`.
+    /// Starts the worker: `start(namespace, bindingsJson, configJson)`.
     pub start: v8::Global<v8::Function>,
     /// Puts Deno's internals back on the global scope, as they must be
     /// when a snapshot is taken.
@@ -628,7 +641,7 @@ pub(super) fn runtime_options(
 ) -> RuntimeOptions {
     RuntimeOptions {
         module_loader: Some(loader),
-        extensions: ops::extensions(),
+        extensions: ridge_ext::extensions(),
         startup_snapshot: snapshot,
         residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
         residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,

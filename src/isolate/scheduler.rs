@@ -23,11 +23,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::bindings::{Services, DEFAULT_CACHE_BYTES};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
-use crate::config::Limits;
 use crate::observe::metrics::WorkerLabels;
 use crate::observe::Metrics;
-use crate::ops::{RequestHead, RequestInbox, WorkerReply};
 use crate::worker::WorkerVersion;
+use ridge_deploy::config::Limits;
+use ridge_ext::{Invocation, InvocationInbox, WorkerReply};
 
 #[derive(Clone)]
 pub struct SchedulerOptions {
@@ -62,7 +62,7 @@ const EVICTION_INTERVAL: Duration = Duration::from_secs(1);
 /// What an isolate thread is asked to do.
 enum Message {
     /// Run a request on the version's isolate, starting one if needed.
-    Request(Arc<WorkerVersion>, RequestHead),
+    Request(Arc<WorkerVersion>, Invocation),
     /// The version will get no more requests: its isolate takes none after
     /// those it has, finishes them, and is dropped.
     Retire(String),
@@ -109,7 +109,7 @@ impl Scheduler {
     /// Sends a request to the isolate of `version`, starting one if needed.
     /// The answer arrives on `head.reply`; if the isolate dies first, that
     /// sender is dropped.
-    pub fn dispatch(&self, version: Arc<WorkerVersion>, head: RequestHead) {
+    pub fn dispatch(&self, version: Arc<WorkerVersion>, head: Invocation) {
         // The thread only stops when the scheduler is dropped.
         let _ = self
             .thread_of(&version.id)
@@ -152,7 +152,7 @@ struct ThreadOptions {
 
 /// A worker isolate as its thread sees it.
 struct Hosted {
-    inbox: mpsc::UnboundedSender<RequestHead>,
+    inbox: mpsc::UnboundedSender<Invocation>,
     /// Dropping this stops the isolate.
     _stop: oneshot::Sender<()>,
     status: Rc<IsolateStatus>,
@@ -257,7 +257,7 @@ impl IsolateThread {
         });
     }
 
-    fn dispatch(&mut self, version: Arc<WorkerVersion>, head: RequestHead) {
+    fn dispatch(&mut self, version: Arc<WorkerVersion>, head: Invocation) {
         let now = Instant::now();
         if !self.isolates.contains_key(&version.id) {
             let hosted = self.spawn_isolate(version.clone());
@@ -290,7 +290,7 @@ impl IsolateThread {
         tokio::task::spawn_local(async move {
             let metrics = Metrics::global();
             let starting = Instant::now();
-            let inbox = RequestInbox::new(requests);
+            let inbox = InvocationInbox::new(requests);
             let started = match blank {
                 Some(blank) => blank.start(version.clone(), inbox.clone(), &services).await,
                 None => WorkerIsolate::start(version.clone(), inbox.clone(), &services).await,
@@ -329,13 +329,9 @@ impl IsolateThread {
                     tracing::error!(worker = %version.name, version = %version.version_id, %error, "worker failed to start");
                     // Every request already waiting gets the start error.
                     let message = format!("Worker failed to start: {error}");
-                    let limit = matches!(error, StartError::Limit(_));
-                    inbox.fail_waiting(|| {
-                        if limit {
-                            WorkerReply::LimitExceeded(message.clone())
-                        } else {
-                            WorkerReply::Error(message.clone())
-                        }
+                    inbox.fail_waiting(|| match &error {
+                        StartError::Limit(limit) => WorkerReply::LimitExceeded(*limit),
+                        _ => WorkerReply::Error(message.clone()),
                     });
                 }
             }

@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::bindings::Services;
 use super::runtime::{StartError, WorkerIsolate};
-use crate::ops::RequestInbox;
 use crate::worker::WorkerVersion;
+use ridge_ext::InvocationInbox;
 
 /// `Err` says why it does not start: V8's message (module, line and column
 /// for syntax errors), or the limit its top level exceeded.
@@ -28,7 +28,7 @@ pub async fn check_version(version: Arc<WorkerVersion>) -> Result<(), StartError
                     // Top-level code has no request to do I/O for: no KV,
                     // and a Cache API nothing can reach afterwards.
                     let services = Services::without_kv(1024 * 1024);
-                    WorkerIsolate::start(version, RequestInbox::new(inbox), &services)
+                    WorkerIsolate::start(version, InvocationInbox::new(inbox), &services)
                         .await
                         .map(drop)
                 }),

@@ -32,9 +32,9 @@ use super::loader::{module_specifier, BundleLoader};
 use super::runtime::{prepare_runtime, runtime_options, take_start, warm_up};
 use super::snapshot::RUNTIME_SNAPSHOT;
 use super::snapshot_sidecar::keep_runtime_sources;
-use crate::deploy::{Bundle, ModuleKind};
-use crate::store::operations::{OperationsStore, SnapshotOutcome};
 use crate::worker::WorkerVersion;
+use ridge_deploy::{Bundle, ModuleKind};
+use ridge_store::operations::{OperationsStore, SnapshotOutcome};
 
 /// The first line of a stored snapshot: what it is, and its layout's version.
 const MAGIC: &[u8] = b"RIDGE-WORKER-SNAPSHOT 3\n";

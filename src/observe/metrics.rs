@@ -14,6 +14,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use ridge_core::Outcome;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WorkerLabels {
@@ -242,9 +243,30 @@ impl WorkerMeters {
         }
     }
 
-    /// Counts a request's answer, its time, and the limit it exceeded.
-    pub fn request_finished(&mut self, status: u16, outcome: &str, wall: Duration, cpu: Duration) {
+    /// Counts an invocation's time, a fetch's answer (`status`), and the
+    /// limit it exceeded.
+    pub fn request_finished(
+        &mut self,
+        status: Option<u16>,
+        outcome: Outcome,
+        wall: Duration,
+        cpu: Duration,
+    ) {
         let metrics = Metrics::global();
+        self.duration.observe(wall.as_secs_f64());
+        self.cpu.observe(cpu.as_secs_f64());
+        if let Outcome::Exceeded(limit) = outcome {
+            metrics
+                .limit_violations
+                .get_or_create(&LimitLabels {
+                    worker: self.worker.clone(),
+                    limit: limit.label().to_string(),
+                })
+                .inc();
+        }
+        let Some(status) = status else {
+            return;
+        };
         let index = match self.requests.iter().position(|(seen, _)| *seen == status) {
             Some(index) => index,
             None => {
@@ -258,16 +280,5 @@ impl WorkerMeters {
             }
         };
         self.requests[index].1.inc();
-        self.duration.observe(wall.as_secs_f64());
-        self.cpu.observe(cpu.as_secs_f64());
-        if outcome.starts_with("exceeded") {
-            metrics
-                .limit_violations
-                .get_or_create(&LimitLabels {
-                    worker: self.worker.clone(),
-                    limit: outcome.to_string(),
-                })
-                .inc();
-        }
     }
 }

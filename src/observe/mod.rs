@@ -16,35 +16,33 @@ pub use tail::{TailEvent, TailFilter, TailHub, TailLog};
 pub use trace::TraceExporter;
 pub use usage::UsageMeter;
 
-use crate::ops::{ConsoleLine, RequestRecord};
-use crate::server::handler::SCHEDULED_METHOD;
 use crate::worker::WorkerVersion;
+use ridge_ext::{ConsoleLine, InvocationRecord, Trigger};
 
-/// Reports a finished request (response sent, `waitUntil` work settled).
+/// Reports a finished invocation (response sent or handler done, and its
+/// `waitUntil` work settled).
 pub fn request_finished(
     version: &WorkerVersion,
-    record: &RequestRecord,
+    record: &InvocationRecord,
     meters: &mut WorkerMeters,
 ) {
     let wall = record.started.elapsed();
-    let status = record.status.unwrap_or(500);
-    let scheduled = record.method == SCHEDULED_METHOD;
     let wall_ms = wall.as_secs_f64() * 1000.0;
     let cpu_ms = record.cpu.as_secs_f64() * 1000.0;
-    let cron = scheduled
-        .then(|| {
-            url::Url::parse(&record.url)
-                .ok()?
-                .query_pairs()
-                .find(|(name, _)| name == "cron")
-                .map(|(_, value)| value.into_owned())
-        })
-        .flatten();
-    let event = if scheduled { "scheduled" } else { "fetch" };
+    let event = record.event().as_str();
+    let outcome = record.outcome.label();
     // Off by default in `ridge serve`: then the URL is not even parsed.
     if tracing::enabled!(target: "ridge::request", tracing::Level::INFO) {
-        let path = url::Url::parse(&record.url)
-            .map_or_else(|_| record.url.clone(), |u| u.path().to_string());
+        let (method, path, status) = match &record.trigger {
+            Trigger::Fetch { method, url } => (
+                method.as_str(),
+                url::Url::parse(url).map_or_else(|_| url.clone(), |u| u.path().to_string()),
+                record.status.unwrap_or(500).to_string(),
+            ),
+            Trigger::Scheduled(scheduled) => {
+                ("cron", format!("{:?}", scheduled.cron), outcome.to_string())
+            }
+        };
         tracing::info!(
             target: "ridge::request",
             worker = %version.name,
@@ -52,19 +50,18 @@ pub fn request_finished(
             request = record.request_id,
             route = %record.route,
             event,
-            method = %record.method,
+            method,
             path = %path,
-            status,
+            status = record.status,
             wall_ms = format!("{wall_ms:.1}"),
             cpu_ms = format!("{cpu_ms:.2}"),
             subrequests = record.subrequests,
-            outcome = record.outcome,
-            "{} {path} {status} {wall_ms:.1} ms (CPU {cpu_ms:.2} ms)",
-            if scheduled { "cron" } else { record.method.as_str() },
+            outcome,
+            "{method} {path} {status} {wall_ms:.1} ms (CPU {cpu_ms:.2} ms)",
         );
     }
 
-    meters.request_finished(status, record.outcome, wall, record.cpu);
+    meters.request_finished(record.status, record.outcome, wall, record.cpu);
 
     UsageMeter::global().record(&version.name, &version.version_id, |row| {
         row.requests += 1;
@@ -79,6 +76,17 @@ pub fn request_finished(
     if hub.is_watched(&version.name) {
         let logs: Vec<TailLog> = record.console.iter().map(tail_log).collect();
         let event_timestamp = epoch_ms(SystemTime::now()) - wall.as_millis() as i64;
+        let (method, url, cron, scheduled_time) = match &record.trigger {
+            Trigger::Fetch { method, url } => {
+                (Some(method.as_str()), Some(url.as_str()), None, None)
+            }
+            Trigger::Scheduled(scheduled) => (
+                None,
+                None,
+                Some(scheduled.cron.as_str()),
+                Some(scheduled.scheduled_time_ms),
+            ),
+        };
         hub.publish(
             &TailEvent {
                 kind: "event",
@@ -86,11 +94,12 @@ pub fn request_finished(
                 version: &version.version_id,
                 event_timestamp,
                 event_type: event,
-                method: record.method.as_str(),
-                url: &record.url,
+                method,
+                url,
                 cron,
-                status,
-                outcome: record.outcome,
+                scheduled_time,
+                status: record.status,
+                outcome,
                 wall_ms,
                 cpu_ms,
                 subrequests: record.subrequests,

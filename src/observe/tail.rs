@@ -43,12 +43,20 @@ pub struct TailEvent<'a> {
     pub event_timestamp: i64,
     /// "fetch" or "scheduled".
     pub event_type: &'static str,
-    pub method: &'a str,
-    pub url: &'a str,
-    /// The cron expression of a scheduled run.
+    /// A fetch's method and URL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cron: Option<String>,
-    pub status: u16,
+    pub method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<&'a str>,
+    /// A scheduled run's cron expression and schedule point (milliseconds
+    /// since the Unix epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_time: Option<i64>,
+    /// A fetch's response status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
     /// "ok", "exception", "exceeded CPU", …
     pub outcome: &'a str,
     pub wall_ms: f64,
@@ -74,15 +82,20 @@ pub struct TailFilter {
 
 impl TailFilter {
     fn accepts(&self, event: &TailEvent<'_>, request_id: u64) -> bool {
-        let failed = event.outcome != "ok" || event.status >= 500;
+        let failed = event.outcome != "ok" || event.status.is_some_and(|status| status >= 500);
         if self.ok.is_some_and(|ok| ok == failed) {
             return false;
         }
-        if !self.methods.is_empty() && !self.methods.iter().any(|m| m == event.method) {
+        if !self.methods.is_empty()
+            && !self
+                .methods
+                .iter()
+                .any(|m| Some(m.as_str()) == event.method)
+        {
             return false;
         }
         if let Some(text) = &self.search {
-            let found = event.url.contains(text.as_str())
+            let found = event.url.is_some_and(|url| url.contains(text.as_str()))
                 || event.logs.iter().any(|l| l.message.contains(text.as_str()))
                 || event.exceptions.iter().any(|e| e.contains(text.as_str()));
             if !found {

@@ -20,9 +20,9 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
-use crate::ops::trace::{SpanKind as ChildKind, SpanOutcome, TraceContext};
-use crate::ops::RequestRecord;
 use crate::worker::WorkerVersion;
+use ridge_ext::trace::{SpanKind as ChildKind, SpanOutcome, TraceContext};
+use ridge_ext::{InvocationRecord, Trigger};
 
 static EXPORTER: OnceLock<TraceExporter> = OnceLock::new();
 
@@ -95,7 +95,7 @@ impl TraceExporter {
     }
 
     /// Queues the spans of a finished request for export.
-    pub fn export(&self, version: &WorkerVersion, record: &RequestRecord, trace: &TraceContext) {
+    pub fn export(&self, version: &WorkerVersion, record: &InvocationRecord, trace: &TraceContext) {
         if !trace.sampled {
             return;
         }
@@ -110,25 +110,27 @@ impl TraceExporter {
             )),
             None => Context::new(),
         };
-        let scheduled = record.method == crate::server::handler::SCHEDULED_METHOD;
         // From arrival on the network side to now: the span includes any
         // wait for the isolate.
         let end = std::time::SystemTime::now();
         let mut attributes = vec![
             KeyValue::new("faas.name", version.name.clone()),
             KeyValue::new("faas.version", version.version_id.clone()),
-            KeyValue::new("faas.trigger", if scheduled { "timer" } else { "http" }),
+            KeyValue::new(
+                "faas.trigger",
+                match record.trigger {
+                    Trigger::Fetch { .. } => "http",
+                    Trigger::Scheduled(_) => "timer",
+                },
+            ),
             KeyValue::new("ridge.route", record.route.clone()),
-            KeyValue::new("ridge.outcome", record.outcome),
+            KeyValue::new("ridge.outcome", record.outcome.label()),
             KeyValue::new("ridge.cpu_ms", record.cpu.as_secs_f64() * 1000.0),
             KeyValue::new("ridge.subrequests", i64::from(record.subrequests)),
         ];
-        if !scheduled {
-            attributes.push(KeyValue::new(
-                "http.request.method",
-                record.method.to_string(),
-            ));
-            attributes.push(KeyValue::new("url.full", record.url.clone()));
+        if let Trigger::Fetch { method, url } = &record.trigger {
+            attributes.push(KeyValue::new("http.request.method", method.to_string()));
+            attributes.push(KeyValue::new("url.full", url.clone()));
         }
         if let Some(status) = record.status {
             attributes.push(KeyValue::new(
@@ -142,10 +144,12 @@ impl TraceExporter {
                 i64::from(trace.dropped_spans),
             ));
         }
-        let name = if scheduled {
-            format!("scheduled {}", version.name)
-        } else {
-            format!("{} {}", record.method, version.name)
+        let (name, failed) = match &record.trigger {
+            Trigger::Fetch { method, .. } => (
+                format!("{method} {}", version.name),
+                record.status.is_none_or(|s| s >= 500),
+            ),
+            Trigger::Scheduled(_) => (format!("scheduled {}", version.name), false),
         };
         let mut span = self
             .tracer
@@ -156,8 +160,8 @@ impl TraceExporter {
             .with_start_time(trace.started_at)
             .with_attributes(attributes)
             .start_with_context(&self.tracer, &parent);
-        if record.outcome != "ok" || record.status.is_none_or(|s| s >= 500) {
-            span.set_status(Status::error(record.outcome));
+        if !record.outcome.is_ok() || failed {
+            span.set_status(Status::error(record.outcome.label()));
         }
         let request = Context::new().with_remote_span_context(span.span_context().clone());
         span.end_with_timestamp(end);
@@ -225,7 +229,7 @@ fn traces_url(endpoint: &str) -> anyhow::Result<url::Url> {
 
 /// A uniform number in [0, 1) for sampling.
 fn rand_unit() -> f64 {
-    (crate::ops::trace::random_span_id() >> 11) as f64 / (1u64 << 53) as f64
+    (ridge_ext::trace::random_span_id() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Attaches a trace context to a request when traces are exported.
@@ -234,7 +238,7 @@ pub fn start_request(traceparent: Option<&[u8]>) -> Option<Box<TraceContext>> {
 }
 
 /// Exports a finished request's spans, if it was traced.
-pub fn request_finished(version: &WorkerVersion, record: &RequestRecord) {
+pub fn request_finished(version: &WorkerVersion, record: &InvocationRecord) {
     if let (Some(exporter), Some(trace)) = (TraceExporter::global(), &record.trace) {
         exporter.export(version, record, trace);
     }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::store::operations::UsageRow;
-use crate::store::Store;
+use ridge_store::operations::UsageRow;
+use ridge_store::Store;
 
 type Pending = HashMap<(String, String, i64), UsageRow>;
 
@@ -45,7 +45,7 @@ impl UsageMeter {
         if self.enabled.get().is_none() {
             return;
         }
-        let hour = crate::clock::unix_now().div_euclid(3600) * 3600;
+        let hour = ridge_core::clock::unix_now().div_euclid(3600) * 3600;
         let mut pending = self.pending.lock().expect("usage lock");
         count(row(&mut pending, worker, version, hour));
     }

@@ -26,15 +26,15 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::body::WireBody;
-use crate::config::validate_worker_name;
-use crate::deploy::upload::parse_upload;
-use crate::deploy::{content_hash, MAX_SECRET_BYTES};
 use crate::isolate::validate::check_version;
-use crate::kv::Kv;
 use crate::node::Node;
 use crate::server::router::validate_route;
-use crate::store::{Store, StoreError, StoredVersion};
 use crate::worker::WorkerVersion;
+use ridge_core::names::validate_worker_name;
+use ridge_deploy::upload::parse_upload;
+use ridge_deploy::{content_hash, MAX_SECRET_BYTES};
+use ridge_kv::Kv;
+use ridge_store::{Store, StoreError, StoredVersion};
 
 pub struct AdminApi {
     pub(super) store: Arc<dyn Store>,

@@ -23,14 +23,16 @@ use serde_json::json;
 
 use super::admin::{error, json_response, store_error, AdminApi};
 use super::body::WireBody;
-use crate::kv::{KvError, PutOptions, MAX_VALUE_BYTES};
+use ridge_kv::{KvError, PutOptions, MAX_VALUE_BYTES};
 
 pub const METADATA_HEADER: &str = "ridge-kv-metadata";
 pub const EXPIRATION_HEADER: &str = "ridge-kv-expiration";
 
 fn kv_error(failure: KvError) -> Response<WireBody> {
     let status = match failure {
-        KvError::Invalid(_) | KvError::OutOfRange(_) => StatusCode::BAD_REQUEST,
+        KvError::Invalid(_) | KvError::OutOfRange(_) | KvError::Binding { .. } => {
+            StatusCode::BAD_REQUEST
+        }
         KvError::NamespaceNotFound(_) => StatusCode::NOT_FOUND,
         KvError::Store(_) => {
             tracing::error!(error = %failure, "admin API KV failure");
@@ -199,7 +201,7 @@ impl AdminApi {
                 format!("KV namespace {id:?} has no key {key:?}"),
             );
         };
-        let mut response = Response::new(WireBody::from(crate::ops::ResponseBody::Full(
+        let mut response = Response::new(WireBody::from(ridge_ext::ResponseBody::Full(
             entry.value.clone(),
         )));
         let headers = response.headers_mut();

@@ -24,8 +24,8 @@ use super::admin_kv::query;
 use super::body::WireBody;
 use crate::observe::tail::TailSubscription;
 use crate::observe::{Metrics, TailFilter, TailHub};
-use crate::ops::ResponseBody;
-use crate::store::operations::UsageRow;
+use ridge_ext::ResponseBody;
+use ridge_store::operations::UsageRow;
 
 /// Chunks of tail output in flight to the client.
 const TAIL_CHUNKS_IN_FLIGHT: usize = 4;
@@ -72,7 +72,7 @@ impl AdminApi {
     ) -> Response<WireBody> {
         let query = query(request);
         let since = match query.get("since") {
-            None => crate::clock::unix_now() - 24 * 3600,
+            None => ridge_core::clock::unix_now() - 24 * 3600,
             Some(text) => match text.parse::<i64>() {
                 Ok(seconds) => seconds,
                 Err(_) => {

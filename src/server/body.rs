@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 use crate::observe::UsageMeter;
-use crate::ops::ResponseBody;
 use crate::worker::WorkerVersion;
+use ridge_ext::ResponseBody;
 
 /// A worker's response body, as hyper sends it.
 pub struct WireBody {

@@ -23,8 +23,9 @@ use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use tokio::sync::watch;
 
-use super::handler::{EdgeHandler, MAX_HEADER_BYTES};
+use super::handler::EdgeHandler;
 use super::tls::{Certificates, TlsError};
+use ridge_core::limits::MAX_HEADER_BYTES;
 
 /// QUIC transport settings.
 #[derive(Clone, Debug)]

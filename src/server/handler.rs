@@ -21,8 +21,10 @@ use super::websocket;
 use crate::isolate::Scheduler;
 use crate::observe::metrics::OutcomeLabels;
 use crate::observe::{Metrics, UsageMeter};
-use crate::ops::{RequestHead, WorkerReply, WorkerResponse};
 use crate::worker::WorkerVersion;
+use ridge_core::limits::{MAX_HEADER_BYTES, MAX_URL_BYTES};
+use ridge_core::{Outcome, ScheduledEvent};
+use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
 
 /// How much of a worker's error reaches the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,10 +37,6 @@ pub enum ErrorDetail {
 
 /// Request-body chunks in flight between the connection and the isolate.
 const REQUEST_CHUNKS_IN_FLIGHT: usize = 4;
-/// Longest request URL (path and query), as on Cloudflare.
-pub const MAX_URL_BYTES: usize = 16 * 1024;
-/// Largest total size of the request headers, as on Cloudflare.
-pub const MAX_HEADER_BYTES: usize = 128 * 1024;
 
 /// Hop-by-hop headers never forwarded from a worker's response.
 const HOP_BY_HOP: [&str; 6] = [
@@ -60,14 +58,6 @@ pub struct EdgeHandler {
     failure: RwLock<Option<Arc<(StatusCode, String)>>>,
     /// `ridge dev`: `GET /__scheduled?cron=…` runs the scheduled handler.
     test_scheduled: bool,
-}
-
-/// The method of requests that run a worker's scheduled handler (see
-/// js/10_worker.js); clients cannot send it, Ridge makes them.
-pub const SCHEDULED_METHOD: &str = "RIDGE-SCHEDULED";
-
-fn scheduled_method() -> Method {
-    Method::from_bytes(SCHEDULED_METHOD.as_bytes()).expect("a valid method token")
 }
 
 impl EdgeHandler {
@@ -163,13 +153,6 @@ impl EdgeHandler {
         if let Some(refusal) = oversized(&parts) {
             return Err(Box::new(refusal));
         }
-        if parts.method.as_str().eq_ignore_ascii_case(SCHEDULED_METHOD) {
-            // Only Ridge itself runs scheduled handlers.
-            return Err(Box::new(plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed\n",
-            )));
-        }
         if let Some(failure) = self.failure.read().expect("failure lock").clone() {
             return Err(Box::new(plain(failure.0, failure.1.clone())));
         }
@@ -200,26 +183,8 @@ impl EdgeHandler {
         for part in [scheme, "://", host, path_and_query] {
             url.push_str(part);
         }
-        let mut method = parts.method.clone();
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
-            method = scheduled_method();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
-            // Ridge's time wins over a `time` the client put in the query.
-            if let Ok(mut parsed) = url::Url::parse(&url) {
-                let pairs: Vec<(String, String)> = parsed
-                    .query_pairs()
-                    .filter(|(name, _)| name != "time")
-                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
-                    .collect();
-                parsed
-                    .query_pairs_mut()
-                    .clear()
-                    .extend_pairs(pairs)
-                    .append_pair("time", &now.to_string());
-                url = parsed.into();
-            }
+            return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
         }
         let trace = crate::observe::trace::start_request(
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
@@ -237,13 +202,15 @@ impl EdgeHandler {
         let is_head = parts.method == Method::HEAD;
         self.scheduler.dispatch(
             worker.clone(),
-            RequestHead {
+            Invocation {
                 request_id,
                 route,
-                method,
-                url,
-                headers,
-                body,
+                event: Event::Fetch(FetchRequest {
+                    method: parts.method,
+                    url,
+                    headers,
+                    body,
+                }),
                 received: Instant::now(),
                 reply,
                 trace,
@@ -264,50 +231,89 @@ impl EdgeHandler {
         self.router().workers().cloned().collect()
     }
 
-    /// Runs `worker`'s scheduled handler for its cron `cron`, scheduled for
-    /// `scheduled_ms`, under the same limits as a request; logs how it went.
-    pub async fn run_scheduled(&self, worker: Arc<WorkerVersion>, cron: &str, scheduled_ms: i64) {
+    /// Hands a scheduled run of `worker` to its isolate; the receiver gets
+    /// the worker's answer (the isolate answers a run that outlasts the
+    /// wall-clock limit).
+    fn dispatch_scheduled(
+        &self,
+        worker: &Arc<WorkerVersion>,
+        event: ScheduledEvent,
+    ) -> (u64, oneshot::Receiver<WorkerReply>) {
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let mut url = url::Url::parse("http://localhost/__scheduled").expect("valid URL");
-        url.query_pairs_mut()
-            .append_pair("cron", cron)
-            .append_pair("time", &scheduled_ms.to_string());
         let (reply, answer) = oneshot::channel();
         self.scheduler.dispatch(
             worker.clone(),
-            RequestHead {
+            Invocation {
                 request_id,
                 route: Arc::from("cron"),
-                method: scheduled_method(),
-                url: url.into(),
-                headers: http::HeaderMap::new(),
-                body: None,
+                event: Event::Scheduled(event),
                 received: Instant::now(),
                 reply,
                 trace: crate::observe::trace::start_request(None),
             },
         );
-        // The isolate answers a run that outlasts the wall-clock limit.
+        (request_id, answer)
+    }
+
+    /// `GET /__scheduled?cron=…` in `ridge dev` (as `wrangler dev
+    /// --test-scheduled`): runs the scheduled handler now, and answers
+    /// "Ran scheduled event" once it finished.
+    fn dispatch_test_scheduled(
+        &self,
+        worker: Arc<WorkerVersion>,
+        query: Option<&str>,
+    ) -> Dispatched {
+        let cron = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .find(|(name, _)| name == "cron")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let event = ScheduledEvent {
+            cron,
+            scheduled_time_ms: ridge_core::clock::unix_now_ms(),
+        };
+        let (request_id, answer) = self.dispatch_scheduled(&worker, event);
+        Dispatched {
+            answer,
+            worker,
+            request_id,
+            is_head: false,
+            too_large: None,
+            websocket: None,
+        }
+    }
+
+    /// Runs `worker`'s scheduled handler for its cron `cron`, scheduled for
+    /// `scheduled_ms`, under the same limits as a request; logs how it went.
+    pub async fn run_scheduled(&self, worker: Arc<WorkerVersion>, cron: &str, scheduled_ms: i64) {
+        let event = ScheduledEvent {
+            cron: cron.to_string(),
+            scheduled_time_ms: scheduled_ms,
+        };
+        let (request_id, answer) = self.dispatch_scheduled(&worker, event);
         let outcome = match answer.await {
-            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_)) => "ok",
-            Ok(WorkerReply::LimitExceeded(message)) => {
-                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {message}");
-                "exceeded limit"
+            Ok(WorkerReply::Done) => Outcome::Ok,
+            Ok(WorkerReply::LimitExceeded(limit)) => {
+                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {limit}");
+                Outcome::Exceeded(limit)
             }
             Ok(WorkerReply::Error(message)) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
-                "exception"
+                Outcome::Exception
+            }
+            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_)) => {
+                tracing::error!(worker = %worker.name, cron, request = request_id, "the worker answered a scheduled run with a Response");
+                Outcome::Exception
             }
             Err(_) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "the worker stopped during a scheduled run");
-                "exception"
+                Outcome::Exception
             }
         };
         Metrics::global()
             .cron_runs
             .get_or_create(&OutcomeLabels {
                 worker: worker.name.clone(),
-                outcome: outcome.into(),
+                outcome: outcome.label().into(),
             })
             .inc();
     }
@@ -384,6 +390,9 @@ fn reply_to_response(
         Ok(WorkerReply::Response(response)) => {
             to_http_response(response, is_head).map(|body| body.metered(version.clone()))
         }
+        // Only `ridge dev`'s `/__scheduled` dispatches a scheduled run and
+        // answers over HTTP.
+        Ok(WorkerReply::Done) => plain(StatusCode::OK, "Ran scheduled event\n"),
         Ok(WorkerReply::LimitExceeded(message)) => {
             tracing::warn!(worker, request = request_id, "{message}");
             let hint = match errors {
@@ -534,9 +543,9 @@ fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBod
     };
     let mut builder = Response::builder().status(status_code);
     let full_length = match &body {
-        crate::ops::ResponseBody::Full(bytes) => Some(bytes.len()),
-        crate::ops::ResponseBody::Empty => Some(0),
-        crate::ops::ResponseBody::Stream(_) => None,
+        ridge_ext::ResponseBody::Full(bytes) => Some(bytes.len()),
+        ridge_ext::ResponseBody::Empty => Some(0),
+        ridge_ext::ResponseBody::Stream(_) => None,
     };
     let mut headers = headers;
     // Usually there are none: look before removing (each removal by name

@@ -25,8 +25,8 @@ use tokio_tungstenite::WebSocketStream;
 use super::body::WireBody;
 use super::handler::plain;
 use crate::observe::Metrics;
-use crate::ops::websocket::{WebSocketReply, WsMessage};
 use crate::worker::WorkerVersion;
+use ridge_ext::websocket::{WebSocketReply, WsMessage};
 
 /// What the handshake needs from a client's upgrade request.
 pub struct Handshake {

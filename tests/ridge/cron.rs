@@ -58,7 +58,7 @@ async fn a_cron_runs_once_for_the_latest_point_the_clock_passed() {
     assert_eq!(runs[0]["cron"], "0 0 1 1 *");
     assert_eq!(runs[0]["scheduledTime"], point);
     assert!(
-        ridge.logs().contains("cron /__scheduled 200"),
+        ridge.logs().contains("cron \"0 0 1 1 *\" ok"),
         "{}",
         ridge.logs()
     );

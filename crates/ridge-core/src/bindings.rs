@@ -1,0 +1,126 @@
+//! A worker's bindings: everything its `env` holds, as one typed list. The
+//! configuration's sections (`vars`, `kv_namespaces`, secrets set with
+//! `ridge secret`) become [`Binding`]s; the runtime turns each into its JS
+//! object (a string, a `KvNamespace`, …) by kind, and the ops behind a
+//! binding find it by its index in the list, so worker code can only reach
+//! what its own list names.
+//!
+//! Adding a binding type means one variant here, one runtime module and one
+//! JS file that builds the object.
+
+use serde::{Deserialize, Serialize};
+
+/// A KV namespace binding as the configuration writes it
+/// (`[[kv_namespaces]]`, wrangler's shape).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvNamespaceBinding {
+    /// The name in `env`.
+    pub binding: String,
+    /// The namespace's id in the store.
+    pub id: String,
+}
+
+/// One entry of a worker's `env`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Binding {
+    /// A plain variable: a string, or any JSON value.
+    Var {
+        name: String,
+        value: serde_json::Value,
+    },
+    /// A secret: a string kept out of logs, snapshots and the admin API.
+    Secret { name: String, value: String },
+    /// A Workers KV namespace.
+    KvNamespace { name: String, namespace_id: String },
+}
+
+impl Binding {
+    /// The binding's name in `env`.
+    pub fn name(&self) -> &str {
+        match self {
+            Binding::Var { name, .. }
+            | Binding::Secret { name, .. }
+            | Binding::KvNamespace { name, .. } => name,
+        }
+    }
+
+    /// The kind JS builds the binding's object by (`js/worker/`'s binding
+    /// table): "json" for plain values, "kv" for a namespace.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Binding::Var { .. } | Binding::Secret { .. } => "json",
+            Binding::KvNamespace { .. } => "kv",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BindingError {
+    #[error("has an empty binding name")]
+    EmptyName,
+    #[error("{0:?} is bound more than once (each var, secret and binding needs its own name)")]
+    Duplicate(String),
+    #[error("invalid KV namespace id {0:?}: use 1-64 characters of A-Z, a-z, 0-9, '-' and '_'")]
+    InvalidNamespaceId(String),
+}
+
+/// Namespace ids appear in URLs and configuration: 1-64 characters of A-Z,
+/// a-z, 0-9, '-' and '_'.
+pub fn validate_namespace_id(id: &str) -> Result<(), BindingError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(BindingError::InvalidNamespaceId(id.to_string()))
+    }
+}
+
+/// Checks that every binding has a name of its own.
+pub fn check_names(bindings: &[Binding]) -> Result<(), BindingError> {
+    let mut seen = std::collections::HashSet::new();
+    for binding in bindings {
+        if binding.name().is_empty() {
+            return Err(BindingError::EmptyName);
+        }
+        if !seen.insert(binding.name()) {
+            return Err(BindingError::Duplicate(binding.name().to_string()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_unique() {
+        let var = |name: &str| Binding::Var {
+            name: name.into(),
+            value: serde_json::Value::Null,
+        };
+        let kv = Binding::KvNamespace {
+            name: "A".into(),
+            namespace_id: "ns".into(),
+        };
+        assert!(check_names(&[var("A"), var("B")]).is_ok());
+        assert_eq!(
+            check_names(&[var("A"), kv]),
+            Err(BindingError::Duplicate("A".into()))
+        );
+        assert_eq!(check_names(&[var("")]), Err(BindingError::EmptyName));
+    }
+
+    #[test]
+    fn namespace_ids() {
+        assert!(validate_namespace_id("my-ns_1").is_ok());
+        for bad in ["", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_namespace_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Every limit a worker runs under, with its default defined once (the
+//! defaults are Cloudflare's paid plan), the ranges a configuration may set,
+//! and [`LimitExceeded`], the typed error a stopped worker's requests carry
+//! all the way to the response. The runtime enforces these numbers
+//! (`ridge-runtime`'s limit enforcer); nothing else decides them.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest request URL (path and query), as on Cloudflare.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+/// Largest total size of a request's headers, as on Cloudflare.
+pub const MAX_HEADER_BYTES: usize = 128 * 1024;
+/// Largest heap a worker may ask for, in MiB.
+pub const MAX_MEMORY_MB: u64 = 4096;
+/// Largest WebSocket message a worker may allow, in KiB.
+pub const MAX_WEBSOCKET_MESSAGE_KB: u64 = 32 * 1024;
+/// Longest WebSocket idle time a worker may allow, in seconds.
+pub const MAX_WEBSOCKET_IDLE_S: u64 = 24 * 3600;
+
+/// Per-worker resource limits (`[limits]` in the worker's configuration).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// CPU time per request, in milliseconds.
+    pub cpu_ms: u64,
+    /// Heap per isolate, in MiB.
+    pub memory_mb: u64,
+    /// Wall-clock time per request including `ctx.waitUntil`, in milliseconds.
+    pub wall_ms: u64,
+    /// Outbound fetches per request.
+    pub subrequests: u32,
+    /// Largest request body, in MiB.
+    pub request_body_mb: u64,
+    /// CPU time for evaluating the worker's top-level code, in milliseconds.
+    pub startup_cpu_ms: u64,
+    /// Largest WebSocket message, either way, in KiB.
+    pub websocket_message_kb: u64,
+    /// A WebSocket with no message either way for this long is closed, in
+    /// seconds.
+    pub websocket_idle_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            cpu_ms: 50,
+            memory_mb: 128,
+            wall_ms: 30_000,
+            subrequests: 50,
+            request_body_mb: 100,
+            startup_cpu_ms: 400,
+            websocket_message_kb: 1024,
+            websocket_idle_s: 300,
+        }
+    }
+}
+
+/// A configured limit out of its range; `field` is its dotted path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {problem}")]
+pub struct LimitsError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl Limits {
+    /// Limits high enough not to get in the way of a debugger
+    /// (`ridge dev --no-limits`); the request body and WebSocket message
+    /// limits stay.
+    pub fn relaxed(&self) -> Self {
+        Self {
+            cpu_ms: 3_600_000,
+            memory_mb: MAX_MEMORY_MB,
+            wall_ms: 3_600_000,
+            subrequests: 100_000,
+            request_body_mb: self.request_body_mb,
+            startup_cpu_ms: 3_600_000,
+            websocket_message_kb: self.websocket_message_kb,
+            websocket_idle_s: MAX_WEBSOCKET_IDLE_S,
+        }
+    }
+
+    /// Checks every limit against its allowed range.
+    pub fn validate(&self) -> Result<(), LimitsError> {
+        let error = |field: &str, problem: String| LimitsError {
+            field: format!("limits.{field}"),
+            problem,
+        };
+        for (field, value) in [
+            ("cpu_ms", self.cpu_ms),
+            ("memory_mb", self.memory_mb),
+            ("wall_ms", self.wall_ms),
+            ("startup_cpu_ms", self.startup_cpu_ms),
+            ("websocket_message_kb", self.websocket_message_kb),
+            ("websocket_idle_s", self.websocket_idle_s),
+        ] {
+            if value == 0 {
+                return Err(error(field, "must be greater than 0".into()));
+            }
+        }
+        for (field, value, maximum, unit) in [
+            ("memory_mb", self.memory_mb, MAX_MEMORY_MB, " MiB"),
+            (
+                "websocket_message_kb",
+                self.websocket_message_kb,
+                MAX_WEBSOCKET_MESSAGE_KB,
+                "",
+            ),
+            (
+                "websocket_idle_s",
+                self.websocket_idle_s,
+                MAX_WEBSOCKET_IDLE_S,
+                "",
+            ),
+        ] {
+            if value > maximum {
+                return Err(error(
+                    field,
+                    format!("is {value}, more than the {maximum}{unit} maximum"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A limit a worker exceeded, with the value it had. The message names the
+/// limit; [`LimitExceeded::label`] is the outcome it is logged with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("worker exceeded its CPU time limit ({0} ms)")]
+    Cpu(u64),
+    #[error(
+        "worker exceeded its startup CPU time limit ({0} ms) while evaluating its top-level code"
+    )]
+    StartupCpu(u64),
+    #[error("worker exceeded its memory limit ({0} MiB)")]
+    Memory(u64),
+    #[error("worker exceeded its wall-clock time limit ({0} ms)")]
+    WallClock(u64),
+}
+
+impl LimitExceeded {
+    /// The outcome label of an invocation stopped by this limit, as logs,
+    /// metrics and the tail show it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            LimitExceeded::Cpu(_) => "exceeded CPU",
+            LimitExceeded::StartupCpu(_) => "exceeded startup CPU",
+            LimitExceeded::Memory(_) => "exceeded memory",
+            LimitExceeded::WallClock(_) => "exceeded wall clock",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_messages_name_the_limit() {
+        assert_eq!(
+            LimitExceeded::Cpu(50).to_string(),
+            "worker exceeded its CPU time limit (50 ms)"
+        );
+        assert_eq!(
+            LimitExceeded::Memory(128).to_string(),
+            "worker exceeded its memory limit (128 MiB)"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(Limits::default().validate().is_ok());
+        let zero = Limits {
+            wall_ms: 0,
+            ..Limits::default()
+        };
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "`limits.wall_ms` must be greater than 0"
+        );
+        let huge = Limits {
+            memory_mb: 5000,
+            ..Limits::default()
+        };
+        assert_eq!(
+            huge.validate().unwrap_err().to_string(),
+            "`limits.memory_mb` is 5000, more than the 4096 MiB maximum"
+        );
+        assert!(Limits::default().relaxed().validate().is_ok());
+    }
+}

@@ -1,0 +1,29 @@
+//! Rules for names users choose: workers appear in URLs and hostnames.
+
+/// Worker names appear in URLs and hostnames: 1-63 characters of a-z, 0-9,
+/// '-' and '_'.
+pub fn validate_worker_name(name: &str) -> Result<(), &'static str> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 1-63 characters of a-z, 0-9, '-' and '_'")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_names() {
+        assert!(validate_worker_name("hello-world_2").is_ok());
+        for bad in ["", "Hello", "a.b", "a b", &"x".repeat(64)] {
+            assert!(validate_worker_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

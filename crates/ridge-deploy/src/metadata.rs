@@ -1,0 +1,105 @@
+//! The metadata of an uploaded worker version: everything but its modules,
+//! in the shape `ridge deploy` sends and the admin API stores.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{KvNamespaceBinding, Limits, WorkerConfig};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionMetadata {
+    /// The entry module's name in the bundle.
+    pub main_module: String,
+    #[serde(default)]
+    pub compatibility_date: Option<String>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub kv_namespaces: Vec<KvNamespaceBinding>,
+    #[serde(default)]
+    pub routes: Vec<String>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub crons: Vec<String>,
+    /// Who or what uploaded it (free text, e.g. "alice via ridge deploy").
+    #[serde(default)]
+    pub author: Option<String>,
+    /// A note about the change.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid metadata: `{field}` {problem}")]
+pub struct MetadataError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl VersionMetadata {
+    /// The metadata `ridge.toml` describes.
+    pub fn from_config(config: &WorkerConfig) -> Self {
+        Self {
+            main_module: config.main.trim_start_matches("./").to_string(),
+            compatibility_date: config.compatibility_date.clone(),
+            vars: config
+                .vars
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::config::toml_to_json(v)))
+                .collect(),
+            kv_namespaces: config.kv_namespaces.clone(),
+            routes: config.routes.clone(),
+            limits: config.limits.clone(),
+            crons: config.triggers.crons.clone(),
+            author: None,
+            message: None,
+        }
+    }
+
+    /// Checks what serde cannot: values in range, well-formed crons.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        let error = |field: &str, problem: String| MetadataError {
+            field: field.into(),
+            problem,
+        };
+        if let Err(limits) = self.limits.validate() {
+            return Err(error(&limits.field, limits.problem));
+        }
+        for (index, cron) in self.crons.iter().enumerate() {
+            if let Err(problem) = ridge_core::cron::parse(cron) {
+                return Err(error(&format!("crons[{index}]"), problem.to_string()));
+            }
+        }
+        for (index, binding) in self.kv_namespaces.iter().enumerate() {
+            let field = format!("kv_namespaces[{index}]");
+            if binding.binding.is_empty() || binding.id.is_empty() {
+                return Err(error(&field, "needs a non-empty `binding` and `id`".into()));
+            }
+            if let Err(problem) = ridge_core::bindings::validate_namespace_id(&binding.id) {
+                return Err(error(&format!("{field}.id"), problem.to_string()));
+            }
+            let taken = self.vars.contains_key(&binding.binding)
+                || self.kv_namespaces[..index]
+                    .iter()
+                    .any(|other| other.binding == binding.binding);
+            if taken {
+                return Err(error(
+                    &format!("{field}.binding"),
+                    format!(
+                        "{:?} is already used by another binding or var",
+                        binding.binding
+                    ),
+                ));
+            }
+        }
+        for name in self.vars.keys() {
+            if name.is_empty() {
+                return Err(error("vars", "has an empty variable name".into()));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,686 @@
+//! The bridge between the node and an isolate: invocations in, answers out.
+//!
+//! The server (an HTTP request) or the cron runner (a scheduled run) sends
+//! an [`Invocation`] into the isolate's [`InvocationInbox`]; the worker's JS
+//! waits with `op_ridge_invocation_arrival`, takes every waiting one with
+//! `op_ridge_take_invocation` and calls the handler for its event. A fetch
+//! is answered with `op_ridge_respond` (status, headers and a whole body, or
+//! the start of a streamed one), any other event with `op_ridge_event_done`,
+//! and a failure with `op_ridge_respond_error`. Streamed bodies are pumped by
+//! `op_ridge_pipe_response_body` through a bounded channel, so a slow client
+//! slows the worker's stream down instead of filling memory, and a client
+//! that goes away cancels it.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use deno_core::op2;
+use deno_core::v8;
+use deno_core::AsyncRefCell;
+use deno_core::AsyncResult;
+use deno_core::BufView;
+use deno_core::CancelHandle;
+use deno_core::OpState;
+use deno_core::RcRef;
+use deno_core::Resource;
+use deno_core::ResourceId;
+use deno_core::ToV8;
+use deno_error::JsErrorBox;
+use ridge_core::{EventKind, LimitExceeded, Outcome, ScheduledEvent};
+use tokio::sync::{mpsc, oneshot};
+
+use super::trace::TraceContext;
+use super::wire::{IncomingRequest, IncomingScheduled, ResponseBytes, ResponseHeaders};
+
+/// Chunks in flight between a streaming response and the client.
+const RESPONSE_CHUNKS_IN_FLIGHT: usize = 4;
+/// Largest chunk read from a worker's response stream at once.
+const RESPONSE_READ_SIZE: usize = 64 * 1024;
+
+/// One event on its way into an isolate.
+pub struct Invocation {
+    /// Node-wide invocation number, used to tag logs.
+    pub request_id: u64,
+    /// The route pattern that led here ("cron" for a cron run), for the
+    /// invocation's log record.
+    pub route: Arc<str>,
+    pub event: Event,
+    /// When it was handed to the isolate; its wall-clock time runs from here.
+    pub received: std::time::Instant,
+    /// Where the worker's answer goes.
+    pub reply: oneshot::Sender<WorkerReply>,
+    /// Set when traces are exported (`observe/trace.rs`).
+    pub trace: Option<Box<TraceContext>>,
+}
+
+/// What an invocation asks the worker to handle.
+pub enum Event {
+    /// An HTTP request, for the `fetch` handler.
+    Fetch(FetchRequest),
+    /// A cron run, for the `scheduled` handler.
+    Scheduled(ScheduledEvent),
+}
+
+/// An HTTP request, as the fetch handler gets it.
+pub struct FetchRequest {
+    pub method: http::Method,
+    pub url: String,
+    pub headers: http::HeaderMap,
+    /// `None` when the request has no body (GET, HEAD, or an empty body).
+    pub body: Option<RequestBody>,
+}
+
+/// A request's headers and body, on their way to JS.
+type RequestParts = (http::HeaderMap, Option<RequestBody>);
+
+/// A request body streamed from the network side: chunks, or an error
+/// message if the client's upload failed.
+pub type RequestBody = mpsc::Receiver<Result<Bytes, String>>;
+
+/// Invocations waiting for an isolate's JS to pick them up.
+#[derive(Clone)]
+pub struct InvocationInbox(Rc<Inbox>);
+
+struct Inbox {
+    requests: RefCell<mpsc::UnboundedReceiver<Invocation>>,
+    /// The invocation whose arrival `op_ridge_invocation_arrival` reported.
+    arrived: RefCell<Option<Invocation>>,
+    /// Where each request's header block is written for JS.
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl InvocationInbox {
+    pub fn new(receiver: mpsc::UnboundedReceiver<Invocation>) -> Self {
+        Self(Rc::new(Inbox {
+            requests: RefCell::new(receiver),
+            arrived: RefCell::new(None),
+            scratch: RefCell::default(),
+        }))
+    }
+
+    /// The next invocation, if one is waiting.
+    fn take(&self) -> Option<Invocation> {
+        if let Some(head) = self.0.arrived.borrow_mut().take() {
+            return Some(head);
+        }
+        self.0.requests.borrow_mut().try_recv().ok()
+    }
+
+    /// Waits until a request is waiting (true), or the inbox is closed.
+    async fn arrival(&self) -> bool {
+        if self.0.arrived.borrow().is_some() {
+            return true;
+        }
+        let head = std::future::poll_fn(|cx| self.0.requests.borrow_mut().poll_recv(cx)).await;
+        let arrived = head.is_some();
+        *self.0.arrived.borrow_mut() = head;
+        arrived
+    }
+
+    /// Answers every request still waiting in the inbox and closes it: used
+    /// when the isolate could not start.
+    pub fn fail_waiting(&self, reply: impl Fn() -> WorkerReply) {
+        if let Some(head) = self.0.arrived.borrow_mut().take() {
+            let _ = head.reply.send(reply());
+        }
+        let mut receiver = self.0.requests.borrow_mut();
+        receiver.close();
+        while let Ok(head) = receiver.try_recv() {
+            let _ = head.reply.send(reply());
+        }
+    }
+}
+
+/// What a worker made of an invocation.
+#[derive(Debug)]
+pub enum WorkerReply {
+    /// The fetch handler's Response.
+    Response(WorkerResponse),
+    /// A handler of another event (`scheduled`) finished.
+    Done,
+    /// The worker threw or returned something that is not a Response; the
+    /// message includes the stack trace when there is one.
+    Error(String),
+    /// The worker was stopped for exceeding a limit.
+    LimitExceeded(LimitExceeded),
+    /// The worker accepted a WebSocket (a 101 with a `webSocket`).
+    WebSocket(super::websocket::WebSocketReply),
+}
+
+#[derive(Debug)]
+pub struct WorkerResponse {
+    pub status: u16,
+    pub status_text: String,
+    pub headers: http::HeaderMap,
+    pub body: ResponseBody,
+}
+
+#[derive(Debug)]
+pub enum ResponseBody {
+    Empty,
+    Full(Bytes),
+    /// Chunks as the worker produces them, then an empty chunk marking the
+    /// end. `Err`, or a channel closed without the end marker, means the
+    /// stream failed midway and the response must not look complete.
+    Stream(mpsc::Receiver<Result<Bytes, String>>),
+}
+
+/// What is known of an invocation an isolate is handling, for the CPU
+/// limit and for the one log record each invocation produces, and where its
+/// answer goes.
+#[derive(Debug)]
+pub struct InvocationRecord {
+    pub request_id: u64,
+    pub route: Arc<str>,
+    pub trigger: Trigger,
+    pub started: std::time::Instant,
+    /// The response status, once a fetch handler answered.
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    /// CPU time charged to it so far.
+    pub cpu: std::time::Duration,
+    /// Outbound fetches it made.
+    pub subrequests: u32,
+    /// Console output, kept only while someone tails the worker.
+    pub console: Vec<ConsoleLine>,
+    /// Uncaught exceptions, with their stack traces.
+    pub exceptions: Vec<String>,
+    /// Its trace, with the child spans its worker opened, when traced.
+    pub trace: Option<Box<TraceContext>>,
+    /// Response sent and `waitUntil` work settled.
+    done: bool,
+    /// Where the answer goes, until it is sent.
+    reply: Option<oneshot::Sender<WorkerReply>>,
+    /// Where a streamed body goes, until `op_ridge_pipe_response_body`
+    /// takes it.
+    stream: Option<mpsc::Sender<Result<Bytes, String>>>,
+}
+
+/// What started an invocation, as its record keeps it (the request's body
+/// and headers are the worker's by then).
+#[derive(Debug)]
+pub enum Trigger {
+    Fetch { method: http::Method, url: String },
+    Scheduled(ScheduledEvent),
+}
+
+impl InvocationRecord {
+    pub fn event(&self) -> EventKind {
+        match self.trigger {
+            Trigger::Fetch { .. } => EventKind::Fetch,
+            Trigger::Scheduled(_) => EventKind::Scheduled,
+        }
+    }
+
+    /// Sends the answer, unless one was sent already.
+    pub(super) fn send(&mut self, reply: WorkerReply) {
+        if let Some(sender) = self.reply.take() {
+            // The client may have gone away already; nothing to do then.
+            let _ = sender.send(reply);
+        }
+    }
+}
+
+/// A console line a worker wrote while handling a request.
+#[derive(Clone, Debug)]
+pub struct ConsoleLine {
+    /// deno_web's console level: 0 debug, 1 log/info, 2 warn, 3 error.
+    pub level: u32,
+    pub message: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+}
+
+/// Console output kept per request: a worker that logs in a loop (or logs
+/// huge strings) must not grow a record without bound.
+const MAX_CONSOLE_LINES: usize = 512;
+const MAX_CONSOLE_BYTES: usize = 256 * 1024;
+
+/// The requests an isolate is handling, by the id JS knows them by (`rid`),
+/// with the CPU time charged to each, so the CPU limit applies per request
+/// (see `isolate/limits.rs`). A hash map: it keeps its capacity as requests
+/// come and go.
+#[derive(Clone, Default)]
+pub struct CpuLedger(Rc<RefCell<Requests>>);
+
+#[derive(Default)]
+struct Requests {
+    last_rid: ResourceId,
+    open: foldhash::HashMap<ResourceId, InvocationRecord>,
+}
+
+impl CpuLedger {
+    /// Opens the record of an invocation taken by JS; returns its `rid`,
+    /// and a request's headers and body, which go on to JS.
+    fn open(&self, invocation: Invocation) -> (ResourceId, Option<RequestParts>) {
+        let Invocation {
+            request_id,
+            route,
+            event,
+            received,
+            reply,
+            trace,
+        } = invocation;
+        let (trigger, parts) = match event {
+            Event::Fetch(request) => (
+                Trigger::Fetch {
+                    method: request.method,
+                    url: request.url,
+                },
+                Some((request.headers, request.body)),
+            ),
+            Event::Scheduled(event) => (Trigger::Scheduled(event), None),
+        };
+        let mut requests = self.0.borrow_mut();
+        requests.last_rid = requests.last_rid.wrapping_add(1);
+        let rid = requests.last_rid;
+        requests.open.insert(
+            rid,
+            InvocationRecord {
+                request_id,
+                route,
+                trigger,
+                started: received,
+                status: None,
+                outcome: Outcome::Ok,
+                cpu: std::time::Duration::ZERO,
+                subrequests: 0,
+                console: Vec::new(),
+                exceptions: Vec::new(),
+                trace,
+                done: false,
+                reply: Some(reply),
+                stream: None,
+            },
+        );
+        (rid, parts)
+    }
+
+    /// The node-wide id of request `rid`, while it is open.
+    pub fn request_id(&self, rid: ResourceId) -> Option<u64> {
+        self.0.borrow().open.get(&rid).map(|r| r.request_id)
+    }
+
+    /// Keeps a console line of a request (for live tail), within the
+    /// per-request bounds; the line that crosses them is cut short.
+    pub fn note_console(&self, rid: ResourceId, mut line: ConsoleLine) {
+        self.update(rid, |record| {
+            let used: usize = record.console.iter().map(|l| l.message.len()).sum();
+            let room = MAX_CONSOLE_BYTES.saturating_sub(used);
+            if record.console.len() >= MAX_CONSOLE_LINES || room == 0 {
+                return;
+            }
+            if line.message.len() > room {
+                let mut end = room;
+                while !line.message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                line.message.truncate(end);
+                line.message.push_str("… [truncated]");
+            }
+            record.console.push(line);
+        });
+    }
+
+    pub(super) fn update(&self, rid: ResourceId, change: impl FnOnce(&mut InvocationRecord)) {
+        if let Some(record) = self.0.borrow_mut().open.get_mut(&rid) {
+            change(record);
+        }
+    }
+
+    /// Changes the trace of request `rid`, if it is traced. Unsampled
+    /// requests keep their spans too, so that subrequests propagate the
+    /// caller's decision; they are just not exported.
+    pub(super) fn update_trace(&self, rid: ResourceId, change: impl FnOnce(&mut TraceContext)) {
+        self.update(rid, |record| {
+            if let Some(trace) = record.trace.as_mut() {
+                change(trace);
+            }
+        });
+    }
+
+    /// The request is finished; it leaves the ledger after the turn of the
+    /// event loop it finished in has been charged (see [`CpuLedger::take_done`]).
+    fn close(&self, rid: ResourceId) {
+        self.update(rid, |record| record.done = true);
+    }
+
+    /// The CPU time the next turn of the event loop may use: what is left of
+    /// the most charged request's budget, or a whole budget when idle.
+    pub fn smallest_remaining(&self, limit: std::time::Duration) -> std::time::Duration {
+        let most_charged = self
+            .0
+            .borrow()
+            .open
+            .values()
+            .map(|r| r.cpu)
+            .max()
+            .unwrap_or_default();
+        limit.saturating_sub(most_charged)
+    }
+
+    /// Splits `used` between the requests of this turn; returns how many
+    /// have now spent their whole budget, if any have.
+    pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> Option<usize> {
+        let requests = &mut self.0.borrow_mut().open;
+        if requests.is_empty() {
+            return None;
+        }
+        let share = used / requests.len() as u32;
+        let mut exhausted = 0;
+        for record in requests.values_mut() {
+            record.cpu += share;
+            if record.cpu >= limit && !record.done {
+                exhausted += 1;
+            }
+        }
+        (exhausted > 0).then_some(exhausted)
+    }
+
+    /// Removes and returns the requests that finished.
+    pub fn take_done(&self) -> Vec<InvocationRecord> {
+        self.0
+            .borrow_mut()
+            .open
+            .extract_if(|_, record| record.done)
+            .map(|(_, record)| record)
+            .collect()
+    }
+
+    /// Answers the requests still unanswered `limit` after they arrived
+    /// with `reply` and ends them, marked with `outcome` (a handler whose
+    /// promise never settles must not keep its record, and its isolate,
+    /// forever); returns when the next unanswered one runs out of time. An
+    /// answered request's `waitUntil` work has its own bound
+    /// (js/10_worker.js), and a streamed body is the client's to wait for.
+    pub fn expire_unanswered(
+        &self,
+        limit: std::time::Duration,
+        outcome: Outcome,
+        reply: impl Fn() -> WorkerReply,
+    ) -> Option<std::time::Instant> {
+        let mut requests = self.0.borrow_mut();
+        let mut unanswered = requests
+            .open
+            .values_mut()
+            .filter(|record| record.reply.is_some())
+            .peekable();
+        unanswered.peek()?;
+        let now = std::time::Instant::now();
+        let mut next_deadline = None;
+        for record in unanswered {
+            let deadline = record.started + limit;
+            if deadline <= now {
+                record.send(reply());
+                if record.event() == EventKind::Fetch {
+                    record.status = Some(503);
+                }
+                record.outcome = outcome;
+                record.done = true;
+            } else if next_deadline.is_none_or(|next| deadline < next) {
+                next_deadline = Some(deadline);
+            }
+        }
+        next_deadline
+    }
+
+    /// Requests in flight.
+    pub fn in_flight_count(&self) -> usize {
+        self.0.borrow().open.values().filter(|r| !r.done).count()
+    }
+
+    /// Answers every unfinished request with `reply`, and takes its record
+    /// out, marked with `outcome`.
+    pub fn fail_in_flight(
+        &self,
+        outcome: Outcome,
+        reply: impl Fn() -> WorkerReply,
+    ) -> Vec<InvocationRecord> {
+        self.0
+            .borrow_mut()
+            .open
+            .extract_if(|_, record| !record.done)
+            .map(|(_, mut record)| {
+                record.outcome = outcome;
+                record.send(reply());
+                record
+            })
+            .collect()
+    }
+}
+
+/// The time `Date.now()` reports: set by the isolate before each turn of its
+/// event loop, in milliseconds since the epoch.
+#[derive(Clone)]
+pub struct FrozenClock(pub Rc<std::cell::Cell<f64>>);
+
+#[op2(fast)]
+pub fn op_ridge_now(state: &OpState) -> f64 {
+    state.borrow::<FrozenClock>().0.get()
+}
+
+/// A request body as a deno_core resource, read by `readableStreamForRid`.
+struct RequestBodyResource {
+    chunks: AsyncRefCell<RequestBody>,
+    /// Part of a chunk larger than the reader asked for.
+    leftover: RefCell<Bytes>,
+    cancel: CancelHandle,
+}
+
+impl RequestBodyResource {
+    async fn next_chunk(self: Rc<Self>, limit: usize) -> Result<BufView, JsErrorBox> {
+        let mut chunk = std::mem::take(&mut *self.leftover.borrow_mut());
+        if chunk.is_empty() {
+            let mut chunks = RcRef::map(&self, |r| &r.chunks).borrow_mut().await;
+            let cancel = RcRef::map(&self, |r| &r.cancel);
+            match deno_core::CancelFuture::or_cancel(chunks.recv(), cancel).await {
+                Ok(Some(Ok(bytes))) => chunk = bytes,
+                Ok(Some(Err(message))) => return Err(JsErrorBox::type_error(message)),
+                Ok(None) | Err(_) => return Ok(BufView::empty()),
+            }
+        }
+        if chunk.len() > limit {
+            *self.leftover.borrow_mut() = chunk.split_off(limit);
+        }
+        Ok(BufView::from(chunk))
+    }
+}
+
+impl Resource for RequestBodyResource {
+    fn name(&self) -> Cow<'_, str> {
+        "ridgeRequestBody".into()
+    }
+
+    fn read(self: Rc<Self>, limit: usize) -> AsyncResult<BufView> {
+        Box::pin(self.next_chunk(limit))
+    }
+
+    fn close(self: Rc<Self>) {
+        self.cancel.cancel();
+    }
+}
+
+/// Takes the next waiting invocation (see `wire.rs` for its shape per
+/// event), or `null` when none is waiting (`op_ridge_invocation_arrival`
+/// then tells when one is). Synchronous, so that a burst of requests costs
+/// no promise per request.
+#[op2]
+pub fn op_ridge_take_invocation<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    state: Rc<RefCell<OpState>>,
+) -> Result<v8::Local<'s, v8::Value>, JsErrorBox> {
+    let mut state = state.borrow_mut();
+    let inbox = state.borrow::<InvocationInbox>().clone();
+    let Some(invocation) = inbox.take() else {
+        return Ok(v8::null(scope).into());
+    };
+    let (rid, parts) = state.borrow::<CpuLedger>().open(invocation);
+    let (headers, body_rid) = match parts {
+        Some((headers, body)) => {
+            let body_rid = body.map(|chunks| {
+                state.resource_table.add(RequestBodyResource {
+                    chunks: AsyncRefCell::new(chunks),
+                    leftover: RefCell::new(Bytes::new()),
+                    cancel: CancelHandle::new(),
+                })
+            });
+            (headers, body_rid)
+        }
+        None => (http::HeaderMap::new(), None),
+    };
+    let requests = state.borrow::<CpuLedger>().0.borrow();
+    match &requests.open[&rid].trigger {
+        Trigger::Fetch { method, url } => IncomingRequest {
+            rid,
+            method: method.as_str(),
+            url,
+            headers,
+            body_rid,
+            scratch: &mut inbox.0.scratch.borrow_mut(),
+        }
+        .to_v8(scope),
+        Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
+    }
+}
+
+/// Resolves to true once an invocation is waiting, or to false when the
+/// isolate is shutting down.
+#[op2]
+pub async fn op_ridge_invocation_arrival(state: Rc<RefCell<OpState>>) -> bool {
+    let inbox = state.borrow().borrow::<InvocationInbox>().clone();
+    inbox.arrival().await
+}
+
+/// Sends the response head, with the whole body, or with a streamed body
+/// when `streamed` is true (then `op_ridge_pipe_response_body` follows).
+/// With `finished`, the request is over too (as if
+/// `op_ridge_wait_until_settled` followed): no `waitUntil` work is pending.
+#[op2]
+#[allow(clippy::too_many_arguments)]
+pub fn op_ridge_respond(
+    state: &OpState,
+    #[smi] rid: ResourceId,
+    #[smi] status: u16,
+    #[string] status_text: String,
+    #[scoped] headers: ResponseHeaders,
+    #[scoped] body: Option<ResponseBytes>,
+    streamed: bool,
+    finished: bool,
+) {
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.status = Some(status);
+        // A streamed body is not over yet (`op_ridge_pipe_response_body`).
+        record.done = finished && !streamed;
+        let body = if streamed {
+            let (sender, receiver) = mpsc::channel(RESPONSE_CHUNKS_IN_FLIGHT);
+            record.stream = Some(sender);
+            ResponseBody::Stream(receiver)
+        } else {
+            match body {
+                None => ResponseBody::Empty,
+                Some(ResponseBytes(bytes)) => ResponseBody::Full(bytes),
+            }
+        };
+        record.send(WorkerReply::Response(WorkerResponse {
+            status,
+            status_text,
+            headers: headers.0,
+            body,
+        }));
+    });
+}
+
+#[op2(fast)]
+pub fn op_ridge_respond_error(state: &OpState, #[smi] rid: ResourceId, #[string] message: String) {
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.send(WorkerReply::Error(message.clone()));
+        if record.event() == EventKind::Fetch {
+            record.status = Some(500);
+        }
+        record.outcome = Outcome::Exception;
+        record.exceptions.push(message);
+    });
+}
+
+/// The handler of a non-fetch event (`scheduled`) finished; with
+/// `finished`, the invocation is over too (no `waitUntil` work is pending).
+#[op2(fast)]
+pub fn op_ridge_event_done(state: &OpState, #[smi] rid: ResourceId, finished: bool) {
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.send(WorkerReply::Done);
+        record.done = finished;
+    });
+}
+
+/// Copies a worker's response stream (a `resourceForReadableStream`
+/// resource) to the client. Stops early, cancelling the worker's stream,
+/// when the client goes away.
+#[op2]
+pub async fn op_ridge_pipe_response_body(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[smi] stream_rid: ResourceId,
+) -> Result<(), deno_core::error::ResourceError> {
+    let (sink, source) = {
+        let state = state.borrow();
+        let mut sink = None;
+        state
+            .borrow::<CpuLedger>()
+            .update(rid, |record| sink = record.stream.take());
+        (sink, state.resource_table.get_any(stream_rid)?)
+    };
+    let Some(sink) = sink else {
+        return Ok(());
+    };
+    loop {
+        let chunk = tokio::select! {
+          chunk = source.clone().read(RESPONSE_READ_SIZE) => chunk,
+          _ = sink.closed() => break,
+        };
+        match chunk {
+            Ok(view) if view.is_empty() => {
+                let _ = sink.send(Ok(Bytes::new())).await;
+                break;
+            }
+            Ok(view) => {
+                if sink.send(Ok(Bytes::copy_from_slice(&view))).await.is_err() {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(target: "worker", %error, "the worker's response stream failed");
+                let _ = sink.send(Err(error.to_string())).await;
+                break;
+            }
+        }
+    }
+    // Closing the resource cancels the JS stream if it was not finished.
+    if let Ok(resource) = state.borrow_mut().resource_table.take_any(stream_rid) {
+        resource.close();
+    }
+    Ok(())
+}
+
+/// The response is out and every `ctx.waitUntil` promise settled: the
+/// request is done and no longer charged for CPU time.
+#[op2(fast)]
+pub fn op_ridge_wait_until_settled(state: &OpState, #[smi] rid: ResourceId) {
+    state.borrow::<CpuLedger>().close(rid);
+}
+
+/// Counts an outbound fetch of request `rid`; returns how many it has made,
+/// or 0 once the request is over (its count is final then).
+#[op2(fast)]
+pub fn op_ridge_count_subrequest(state: &mut OpState, #[smi] rid: ResourceId) -> u32 {
+    let mut made = 0;
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        if !record.done {
+            record.subrequests += 1;
+            made = record.subrequests;
+        }
+    });
+    made
+}

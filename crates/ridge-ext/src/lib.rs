@@ -1,0 +1,148 @@
+//! The `ridge` deno_core extension: the ops Ridge's JavaScript calls
+//! (`op_ridge_*`), one module per area, each paired with its JS in the
+//! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
+//! `http` (the request bridge, `js/http/`), `kv`, `cache`, `websocket`,
+//! `trace`, and the globals' helpers (`log`: console, `digest`: MD5 for
+//! `crypto.subtle`, `net`: the outbound fetch policy; `js/globals/`).
+//!
+//! The root package's build script uses this crate as a build dependency
+//! to evaluate the extension's JS into the startup snapshot; the runtime
+//! uses it as a normal one. Both call [`extensions`], which is what keeps
+//! the two op tables identical (V8 refuses a snapshot otherwise).
+
+pub mod cache;
+pub mod digest;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod net;
+pub mod trace;
+pub mod websocket;
+pub mod wire;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use deno_core::{OpState, ResourceId};
+
+pub use http::{
+    ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
+    InvocationRecord, RequestBody, ResponseBody, Trigger, WorkerReply, WorkerResponse,
+};
+pub use log::{ConsoleCapture, WorkerLogContext};
+
+deno_core::extension!(
+  ridge,
+  deps = [deno_webidl, deno_web, deno_crypto, deno_fetch],
+  ops = [
+    http::op_ridge_take_invocation,
+    http::op_ridge_invocation_arrival,
+    http::op_ridge_event_done,
+    http::op_ridge_count_subrequest,
+    http::op_ridge_respond,
+    http::op_ridge_respond_error,
+    http::op_ridge_pipe_response_body,
+    http::op_ridge_wait_until_settled,
+    http::op_ridge_now,
+    log::op_ridge_log,
+    kv::op_ridge_kv_get_cached,
+    kv::op_ridge_kv_get,
+    kv::op_ridge_kv_put,
+    kv::op_ridge_kv_put_stream,
+    kv::op_ridge_kv_delete,
+    kv::op_ridge_kv_list,
+    cache::op_ridge_cache_match,
+    cache::op_ridge_cache_put,
+    cache::op_ridge_cache_delete,
+    digest::op_ridge_md5,
+    websocket::op_ridge_ws_pair,
+    websocket::op_ridge_ws_accept,
+    websocket::op_ridge_ws_release,
+    websocket::op_ridge_ws_send_text,
+    websocket::op_ridge_ws_send_binary,
+    websocket::op_ridge_ws_close,
+    websocket::op_ridge_ws_next,
+    websocket::op_ridge_respond_websocket,
+    trace::op_ridge_span_start,
+    trace::op_ridge_span_traceparent,
+    trace::op_ridge_span_end,
+  ],
+  esm_entry_point = "ext:ridge/http/10_worker.js",
+  esm = [
+    dir "../../js",
+    "globals/00_globals.js",
+    "globals/02_workers_compat.js",
+    "trace/04_trace.js",
+    "kv/06_kv.js",
+    "cache/07_cache.js",
+    "websocket/08_websocket.js",
+    "http/10_worker.js",
+  ],
+  lazy_loaded_js = [dir "../../js", "ext:deno_net/02_tls.js" = "globals/05_no_client_tls.js"],
+);
+
+/// Every extension an isolate runs with, in load order. The snapshot is built
+/// from this same list (build.rs), which is what keeps the op tables equal.
+pub fn extensions() -> Vec<deno_core::Extension> {
+    vec![
+        deno_webidl::deno_webidl::init(),
+        deno_web::deno_web::init(
+            deno_web::BlobStore::default_arc(),
+            None,
+            false,
+            Default::default(),
+        ),
+        deno_crypto::deno_crypto::init(None),
+        deno_fetch::deno_fetch::init(deno_fetch::Options {
+            user_agent: USER_AGENT.to_string(),
+            resolver: deno_fetch::dns::Resolver::custom(std::sync::Arc::new(net::PolicyResolver)),
+            request_builder_hook: Some(net::check_outbound_request),
+            ..Default::default()
+        }),
+        ridge::init(),
+    ]
+}
+
+/// The User-Agent of outbound `fetch` requests.
+pub const USER_AGENT: &str = concat!("Ridge/", env!("CARGO_PKG_VERSION"));
+
+/// Largest chunk read from a worker's stream at once.
+const STREAM_READ_SIZE: usize = 64 * 1024;
+
+/// Reads a worker's stream (a `resourceForReadableStream` resource) into
+/// one buffer, stopping once it holds `limit` bytes (the caller refuses or
+/// skips what is that large). The stream is closed either way.
+pub async fn read_stream(
+    state: &Rc<RefCell<OpState>>,
+    rid: ResourceId,
+    limit: usize,
+) -> Result<Bytes, deno_error::JsErrorBox> {
+    let source = state
+        .borrow()
+        .resource_table
+        .get_any(rid)
+        .map_err(deno_error::JsErrorBox::from_err)?;
+    let mut buffer = BytesMut::new();
+    let outcome = loop {
+        match source.clone().read(STREAM_READ_SIZE).await {
+            Ok(view) if view.is_empty() => break Ok(()),
+            Ok(view) => {
+                buffer.extend_from_slice(&view);
+                if buffer.len() >= limit {
+                    break Ok(());
+                }
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    close_stream(state, rid);
+    outcome.map(|()| buffer.freeze())
+}
+
+/// Closes a stream resource, cancelling the JS stream if unfinished.
+pub fn close_stream(state: &Rc<RefCell<OpState>>, rid: ResourceId) {
+    if let Ok(resource) = state.borrow_mut().resource_table.take_any(rid) {
+        resource.close();
+    }
+}

@@ -1,0 +1,190 @@
+//! The parts of a request and a response that cross between Rust and the
+//! worker's JS on every request, converted with V8's API directly: serde_v8's
+//! generic path cost about as much as the rest of the op calls together.
+//!
+//! Headers cross both ways as one Latin-1 ("one-byte") string, a header
+//! block of `name:value\r\n` lines, as `ByteString`s do, so every byte a
+//! client sent reaches the worker unchanged. One string costs far less than
+//! a JS array of pairs (two strings and an array per header, and a property
+//! read for each through V8's API), and JS splits a request's block only if
+//! the worker reads its headers. The encoding cannot be ambiguous: names
+//! are tokens (no `:`), and values hold no CR or LF.
+
+use bytes::Bytes;
+use deno_core::v8;
+use deno_core::FromV8;
+use deno_core::ResourceId;
+use deno_core::ToV8;
+use deno_error::JsErrorBox;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// An HTTP request as the worker's JS takes it from
+/// `op_ridge_take_invocation`: `[rid, EVENT_FETCH, method, url, headerBlock,
+/// bodyRid | null]`.
+pub struct IncomingRequest<'r> {
+    pub rid: ResourceId,
+    pub method: &'r str,
+    pub url: &'r str,
+    pub headers: HeaderMap,
+    pub body_rid: Option<ResourceId>,
+    /// Where the header block is written (kept between requests).
+    pub scratch: &'r mut Vec<u8>,
+}
+
+impl<'a> ToV8<'a> for IncomingRequest<'_> {
+    type Error = JsErrorBox;
+
+    fn to_v8<'i>(
+        self,
+        scope: &mut v8::PinScope<'a, 'i>,
+    ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
+        let block = self.scratch;
+        block.clear();
+        for (name, value) in &self.headers {
+            block.extend_from_slice(name.as_str().as_bytes());
+            block.push(b':');
+            block.extend_from_slice(value.as_bytes());
+            block.extend_from_slice(b"\r\n");
+        }
+        let body_rid = match self.body_rid {
+            Some(rid) => v8::Integer::new_from_unsigned(scope, rid).into(),
+            None => v8::null(scope).into(),
+        };
+        // The method and URL are ASCII: hyper accepts nothing else there.
+        let fields = [
+            v8::Integer::new_from_unsigned(scope, self.rid).into(),
+            v8::Integer::new_from_unsigned(scope, EVENT_FETCH).into(),
+            latin1(scope, self.method.as_bytes())?,
+            latin1(scope, self.url.as_bytes())?,
+            latin1(scope, block)?,
+            body_rid,
+        ];
+        Ok(v8::Array::new_with_elements(scope, &fields).into())
+    }
+}
+
+/// The event kinds JS tells invocations apart by (js/http/10_worker.js).
+pub const EVENT_FETCH: u32 = 0;
+pub const EVENT_SCHEDULED: u32 = 1;
+
+/// A cron run as the worker's JS takes it from `op_ridge_take_invocation`:
+/// `[rid, EVENT_SCHEDULED, cron, scheduledTime]`.
+pub struct IncomingScheduled<'r> {
+    pub rid: ResourceId,
+    pub event: &'r ridge_core::ScheduledEvent,
+}
+
+impl<'a> ToV8<'a> for IncomingScheduled<'_> {
+    type Error = JsErrorBox;
+
+    fn to_v8<'i>(
+        self,
+        scope: &mut v8::PinScope<'a, 'i>,
+    ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
+        let cron = v8::String::new(scope, &self.event.cron)
+            .ok_or_else(|| JsErrorBox::range_error("a cron expression is too large"))?;
+        let fields = [
+            v8::Integer::new_from_unsigned(scope, self.rid).into(),
+            v8::Integer::new_from_unsigned(scope, EVENT_SCHEDULED).into(),
+            cron.into(),
+            v8::Number::new(scope, self.event.scheduled_time_ms as f64).into(),
+        ];
+        Ok(v8::Array::new_with_elements(scope, &fields).into())
+    }
+}
+
+fn latin1<'a>(
+    scope: &mut v8::PinScope<'a, '_>,
+    bytes: &[u8],
+) -> Result<v8::Local<'a, v8::Value>, JsErrorBox> {
+    v8::String::new_from_one_byte(scope, bytes, v8::NewStringType::Normal)
+        .map(Into::into)
+        .ok_or_else(|| JsErrorBox::range_error("a request is too large for a JS string"))
+}
+
+/// A response's headers, from the header block js/10_worker.js builds from
+/// deno_fetch's header list. Fetch's `Headers` has validated them already;
+/// one that HTTP still refuses is dropped.
+pub struct ResponseHeaders(pub HeaderMap);
+
+impl<'a> FromV8<'a> for ResponseHeaders {
+    type Error = JsErrorBox;
+
+    fn from_v8<'i>(
+        scope: &mut v8::PinScope<'a, 'i>,
+        value: v8::Local<'a, v8::Value>,
+    ) -> Result<Self, Self::Error> {
+        let block = v8::Local::<v8::String>::try_from(value)
+            .map_err(|_| JsErrorBox::type_error("headers must be a header block string"))?;
+        // Most header blocks fit on the stack.
+        let mut on_stack = [0u8; 1024];
+        let mut on_heap = Vec::new();
+        let bytes = if block.length() <= on_stack.len() {
+            &mut on_stack[..block.length()]
+        } else {
+            on_heap.resize(block.length(), 0);
+            &mut on_heap[..]
+        };
+        block.write_one_byte_v2(scope, 0, bytes, v8::WriteFlags::empty());
+        let lines = bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| line.strip_suffix(b"\r"));
+        let mut headers = HeaderMap::with_capacity(lines.clone().count());
+        for line in lines {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(&line[..colon]),
+                header_value(&line[colon + 1..]),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        Ok(Self(headers))
+    }
+}
+
+/// The content types `Response` sets by itself (for a string body, and in
+/// `Response.json`): shared, not copied for every response that has one.
+const COMMON_VALUES: [&str; 2] = ["text/plain;charset=UTF-8", "application/json"];
+
+fn header_value(bytes: &[u8]) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    match COMMON_VALUES
+        .iter()
+        .find(|common| common.as_bytes() == bytes)
+    {
+        Some(common) => Ok(HeaderValue::from_static(common)),
+        None => HeaderValue::from_bytes(bytes),
+    }
+}
+
+/// A whole response body: a string (sent as UTF-8) or bytes (an
+/// ArrayBuffer or a view of one).
+pub struct ResponseBytes(pub Bytes);
+
+impl<'a> FromV8<'a> for ResponseBytes {
+    type Error = JsErrorBox;
+
+    fn from_v8<'i>(
+        scope: &mut v8::PinScope<'a, 'i>,
+        value: v8::Local<'a, v8::Value>,
+    ) -> Result<Self, Self::Error> {
+        if value.is_string() {
+            return Ok(Self(Bytes::from(value.to_rust_string_lossy(scope))));
+        }
+        if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(value) {
+            let mut bytes = vec![0; view.byte_length()];
+            view.copy_contents(&mut bytes);
+            return Ok(Self(Bytes::from(bytes)));
+        }
+        if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(value) {
+            let store = buffer.get_backing_store();
+            let bytes: Vec<u8> = store.iter().map(std::cell::Cell::get).collect();
+            return Ok(Self(Bytes::from(bytes)));
+        }
+        Err(JsErrorBox::type_error(
+            "a response body must be a string or bytes",
+        ))
+    }
+}

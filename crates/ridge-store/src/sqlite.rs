@@ -1,0 +1,743 @@
+//! The embedded store: one SQLite file in the data directory, in WAL mode
+//! with full synchronous commits, so that a crash (even `kill -9` during an
+//! upload) loses nothing committed and exposes nothing half-written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::broadcast;
+
+use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
+use super::operations::{
+    OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
+    FOREIGN_SNAPSHOT_RETENTION_SECONDS,
+};
+use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
+use ridge_deploy::{Bundle, VersionMetadata};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS workers (
+    name TEXT PRIMARY KEY,
+    active_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    worker TEXT NOT NULL REFERENCES workers(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    bundle BLOB NOT NULL,
+    PRIMARY KEY (worker, id)
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    worker TEXT NOT NULL REFERENCES workers(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (worker, name)
+);
+CREATE TABLE IF NOT EXISTS kv_namespaces (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv_entries (
+    namespace TEXT NOT NULL REFERENCES kv_namespaces(id) ON DELETE CASCADE,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    metadata TEXT,
+    expiration INTEGER,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_entries_expiration ON kv_entries (expiration)
+    WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS cron_runs (
+    worker TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    scheduled_ms INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    PRIMARY KEY (worker, cron, scheduled_ms)
+);
+CREATE INDEX IF NOT EXISTS cron_runs_claimed_at ON cron_runs (claimed_at);
+CREATE TABLE IF NOT EXISTS usage (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    cpu_us INTEGER NOT NULL,
+    wall_us INTEGER NOT NULL,
+    subrequests INTEGER NOT NULL,
+    kv_operations INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    PRIMARY KEY (worker, hour, version)
+);
+CREATE TABLE IF NOT EXISTS worker_snapshots (
+    worker TEXT NOT NULL,
+    version TEXT NOT NULL,
+    build TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    snapshot BLOB,
+    refused TEXT,
+    PRIMARY KEY (worker, version, build),
+    FOREIGN KEY (worker, version) REFERENCES versions(worker, id) ON DELETE CASCADE
+);
+";
+
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    changes: broadcast::Sender<()>,
+    /// Never sent on: one node owns the file and its KV layer sees every
+    /// write itself.
+    kv_changes: broadcast::Sender<KvChange>,
+}
+
+fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let connection = Connection::open(path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(backend)?;
+        connection.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            changes: broadcast::channel(16).0,
+            kv_changes: broadcast::channel(1).0,
+        })
+    }
+
+    /// Runs `work` on the connection on a blocking thread.
+    async fn with<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || work(&mut connection.lock().expect("store lock")))
+            .await
+            .map_err(backend)?
+    }
+
+    fn changed(&self) {
+        let _ = self.changes.send(());
+    }
+}
+
+fn read_version(
+    worker: &str,
+    id: String,
+    created_at: i64,
+    metadata: String,
+    bundle: Vec<u8>,
+) -> Result<StoredVersion, StoreError> {
+    let metadata: VersionMetadata = serde_json::from_str(&metadata).map_err(backend)?;
+    let bundle = Bundle::decode(metadata.main_module.clone(), &bundle)?;
+    Ok(StoredVersion {
+        worker: worker.to_string(),
+        id,
+        created_at,
+        metadata,
+        bundle,
+    })
+}
+
+fn load_version(
+    connection: &Connection,
+    worker: &str,
+    id: &str,
+) -> Result<Option<StoredVersion>, StoreError> {
+    let row = connection
+        .query_row(
+            "SELECT created_at, metadata, bundle FROM versions WHERE worker = ?1 AND id = ?2",
+            params![worker, id],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(backend)?;
+    row.map(|(created_at, metadata, bundle)| {
+        read_version(worker, id.to_string(), created_at, metadata, bundle)
+    })
+    .transpose()
+}
+
+fn worker_exists(connection: &Connection, worker: &str) -> Result<bool, StoreError> {
+    connection
+        .query_row(
+            "SELECT 1 FROM workers WHERE name = ?1",
+            params![worker],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend)
+}
+
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError> {
+        let info = VersionInfo::new(&version, true);
+        self.with(move |connection| {
+            let tx = connection.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO workers (name, active_version) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version",
+                params![version.worker, version.id],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO versions (worker, id, created_at, metadata, bundle) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (worker, id) DO NOTHING",
+                params![
+                    version.worker,
+                    version.id,
+                    version.created_at,
+                    serde_json::to_string(&version.metadata).map_err(backend)?,
+                    version.bundle.encode()
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await?;
+        self.changed();
+        Ok(info)
+    }
+
+    async fn activate(&self, worker: &str, version: &str) -> Result<VersionInfo, StoreError> {
+        let (worker, version) = (worker.to_string(), version.to_string());
+        let info = self
+            .with(move |connection| {
+                let stored = load_version(connection, &worker, &version)?.ok_or_else(|| {
+                    if worker_exists(connection, &worker).unwrap_or(false) {
+                        StoreError::VersionNotFound {
+                            worker: worker.clone(),
+                            version: version.clone(),
+                        }
+                    } else {
+                        StoreError::WorkerNotFound(worker.clone())
+                    }
+                })?;
+                connection
+                    .execute(
+                        "UPDATE workers SET active_version = ?2 WHERE name = ?1",
+                        params![worker, version],
+                    )
+                    .map_err(backend)?;
+                Ok(VersionInfo::new(&stored, true))
+            })
+            .await?;
+        self.changed();
+        Ok(info)
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT w.name, w.active_version,
+                        (SELECT COUNT(*) FROM versions v WHERE v.worker = w.name),
+                        (SELECT group_concat(s.name, char(10)) FROM secrets s WHERE s.worker = w.name)
+                     FROM workers w ORDER BY w.name",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| {
+                    let secrets: Option<String> = row.get(3)?;
+                    let mut secrets: Vec<String> =
+                        secrets.map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default();
+                    secrets.sort();
+                    Ok(WorkerInfo {
+                        name: row.get(0)?,
+                        active_version: row.get(1)?,
+                        versions: row.get::<_, i64>(2)? as usize,
+                        secrets,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn versions(&self, worker: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let active: String = connection
+                .query_row("SELECT active_version FROM workers WHERE name = ?1", params![worker], |row| row.get(0))
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::WorkerNotFound(worker.clone()))?;
+            let mut statement = connection
+                .prepare("SELECT id, created_at, metadata, bundle FROM versions WHERE worker = ?1 ORDER BY created_at DESC, rowid DESC")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .map_err(backend)?;
+            let mut versions = Vec::new();
+            for row in rows {
+                let (id, created_at, metadata, bundle) = row.map_err(backend)?;
+                let version = read_version(&worker, id, created_at, metadata, bundle)?;
+                versions.push(VersionInfo::new(&version, version.id == active));
+            }
+            Ok(versions)
+        })
+        .await
+    }
+
+    async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare("SELECT name, active_version FROM workers ORDER BY name")
+                .map_err(backend)?;
+            let workers: Vec<(String, String)> = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            let mut secrets_query = connection
+                .prepare("SELECT name, value FROM secrets WHERE worker = ?1")
+                .map_err(backend)?;
+            let mut active = Vec::new();
+            for (worker, id) in workers {
+                let Some(version) = load_version(connection, &worker, &id)? else {
+                    continue;
+                };
+                let secrets: BTreeMap<String, String> = secrets_query
+                    .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(backend)?;
+                active.push(ActiveWorker { version, secrets });
+            }
+            Ok(active)
+        })
+        .await
+    }
+
+    async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let deleted = connection
+                .execute("DELETE FROM workers WHERE name = ?1", params![worker])
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::WorkerNotFound(worker));
+            }
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    async fn put_secret(&self, worker: &str, name: &str, value: &str) -> Result<(), StoreError> {
+        let (worker, name, value) = (worker.to_string(), name.to_string(), value.to_string());
+        self.with(move |connection| {
+            if !worker_exists(connection, &worker)? {
+                return Err(StoreError::WorkerNotFound(worker));
+            }
+            connection
+                .execute(
+                    "INSERT INTO secrets (worker, name, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (worker, name) DO UPDATE SET value = excluded.value",
+                    params![worker, name, value],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    async fn delete_secret(&self, worker: &str, name: &str) -> Result<(), StoreError> {
+        let (worker, name) = (worker.to_string(), name.to_string());
+        self.with(move |connection| {
+            let deleted = connection
+                .execute(
+                    "DELETE FROM secrets WHERE worker = ?1 AND name = ?2",
+                    params![worker, name],
+                )
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(if worker_exists(connection, &worker)? {
+                    StoreError::SecretNotFound { worker, name }
+                } else {
+                    StoreError::WorkerNotFound(worker)
+                });
+            }
+            Ok(())
+        })
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    fn changes(&self) -> broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+}
+
+fn namespace_exists(connection: &Connection, id: &str) -> Result<bool, StoreError> {
+    connection
+        .query_row(
+            "SELECT 1 FROM kv_namespaces WHERE id = ?1",
+            params![id],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend)
+}
+
+#[async_trait::async_trait]
+impl KvStore for SqliteStore {
+    async fn create_namespace(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let now = ridge_core::clock::unix_now();
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO kv_namespaces (id, created_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                    params![id, now],
+                )
+                .map(|inserted| inserted == 1)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, StoreError> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare("SELECT id, created_at FROM kv_namespaces ORDER BY id")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(NamespaceInfo {
+                        id: row.get(0)?,
+                        created_at: row.get(1)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_namespace(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.with(move |connection| {
+            let deleted = connection
+                .execute("DELETE FROM kv_namespaces WHERE id = ?1", params![id])
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::NamespaceNotFound(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn namespace_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.with(move |connection| namespace_exists(connection, &id))
+            .await
+    }
+
+    async fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<KvEntry>, StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            connection
+                .query_row(
+                    "SELECT value, metadata, expiration FROM kv_entries
+                     WHERE namespace = ?1 AND key = ?2 AND (expiration IS NULL OR expiration > ?3)",
+                    params![namespace, key.as_bytes(), now],
+                    |row| {
+                        Ok(KvEntry {
+                            value: row.get::<_, Vec<u8>>(0)?.into(),
+                            metadata: row.get(1)?,
+                            expiration: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put(&self, namespace: &str, key: &str, entry: KvEntry) -> Result<(), StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            if !namespace_exists(connection, &namespace)? {
+                return Err(StoreError::NamespaceNotFound(namespace));
+            }
+            connection
+                .execute(
+                    "INSERT INTO kv_entries (namespace, key, value, metadata, expiration)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
+                        metadata = excluded.metadata, expiration = excluded.expiration",
+                    params![
+                        namespace,
+                        key.as_bytes(),
+                        &entry.value[..],
+                        entry.metadata,
+                        entry.expiration
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM kv_entries WHERE namespace = ?1 AND key = ?2",
+                    params![namespace, key.as_bytes()],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<KvKey>, StoreError> {
+        let namespace = namespace.to_string();
+        let lower = prefix.as_bytes().to_vec();
+        let upper = prefix_upper_bound(prefix.as_bytes());
+        let after = after.map(|a| a.as_bytes().to_vec());
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT key, expiration, metadata FROM kv_entries
+                     WHERE namespace = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3)
+                       AND (?4 IS NULL OR key > ?4) AND (expiration IS NULL OR expiration > ?5)
+                     ORDER BY key LIMIT ?6",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(
+                    params![namespace, lower, upper, after, now, limit as i64],
+                    |row| {
+                        Ok(KvKey {
+                            name: String::from_utf8_lossy(&row.get::<_, Vec<u8>>(0)?).into_owned(),
+                            expiration: row.get(1)?,
+                            metadata: row.get(2)?,
+                        })
+                    },
+                )
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM kv_entries WHERE expiration IS NOT NULL AND expiration <= ?1",
+                    params![now],
+                )
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
+        self.kv_changes.subscribe()
+    }
+}
+
+#[async_trait::async_trait]
+impl OperationsStore for SqliteStore {
+    async fn claim_cron_run(
+        &self,
+        worker: &str,
+        cron: &str,
+        scheduled_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (worker, cron) = (worker.to_string(), cron.to_string());
+        self.with(move |connection| {
+            let now = ridge_core::clock::unix_now();
+            connection
+                .execute(
+                    "DELETE FROM cron_runs WHERE claimed_at < ?1",
+                    params![now - CRON_CLAIM_RETENTION_SECONDS],
+                )
+                .map_err(backend)?;
+            let inserted = connection
+                .execute(
+                    "INSERT OR IGNORE INTO cron_runs (worker, cron, scheduled_ms, claimed_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![worker, cron, scheduled_ms, now],
+                )
+                .map_err(backend)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.with(move |connection| {
+            let tx = connection.transaction().map_err(backend)?;
+            for row in &rows {
+                tx.execute(
+                    "INSERT INTO usage (worker, version, hour, requests, cpu_us, wall_us,
+                         subrequests, kv_operations, bytes_in, bytes_out)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (worker, hour, version) DO UPDATE SET
+                         requests = requests + excluded.requests,
+                         cpu_us = cpu_us + excluded.cpu_us,
+                         wall_us = wall_us + excluded.wall_us,
+                         subrequests = subrequests + excluded.subrequests,
+                         kv_operations = kv_operations + excluded.kv_operations,
+                         bytes_in = bytes_in + excluded.bytes_in,
+                         bytes_out = bytes_out + excluded.bytes_out",
+                    params![
+                        row.worker,
+                        row.version,
+                        row.hour,
+                        row.requests,
+                        row.cpu_us,
+                        row.wall_us,
+                        row.subrequests,
+                        row.kv_operations,
+                        row.bytes_in,
+                        row.bytes_out
+                    ],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn usage(&self, worker: &str, since: i64) -> Result<Vec<UsageRow>, StoreError> {
+        let worker = worker.to_string();
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT worker, version, hour, requests, cpu_us, wall_us, subrequests,
+                         kv_operations, bytes_in, bytes_out
+                     FROM usage WHERE worker = ?1 AND hour >= ?2 ORDER BY hour, version",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![worker, since], |row| {
+                    Ok(UsageRow {
+                        worker: row.get(0)?,
+                        version: row.get(1)?,
+                        hour: row.get(2)?,
+                        requests: row.get(3)?,
+                        cpu_us: row.get(4)?,
+                        wall_us: row.get(5)?,
+                        subrequests: row.get(6)?,
+                        kv_operations: row.get(7)?,
+                        bytes_in: row.get(8)?,
+                        bytes_out: row.get(9)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+    ) -> Result<Option<SnapshotOutcome>, StoreError> {
+        let key = [worker.to_string(), version.to_string(), build.to_string()];
+        self.with(move |connection| {
+            connection
+                .query_row(
+                    "SELECT snapshot, refused FROM worker_snapshots
+                     WHERE worker = ?1 AND version = ?2 AND build = ?3",
+                    params![key[0], key[1], key[2]],
+                    |row| Ok(SnapshotOutcome::from_columns(row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_worker_snapshot(
+        &self,
+        worker: &str,
+        version: &str,
+        build: &str,
+        outcome: &SnapshotOutcome,
+    ) -> Result<(), StoreError> {
+        let key = [worker.to_string(), version.to_string(), build.to_string()];
+        let (snapshot, refused) = match outcome.clone() {
+            SnapshotOutcome::Built(bytes) => (Some(bytes), None),
+            SnapshotOutcome::Refused(reason) => (None, Some(reason)),
+        };
+        self.with(move |connection| {
+            let now = ridge_core::clock::unix_now();
+            let tx = connection.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO worker_snapshots
+                     (worker, version, build, created_at, snapshot, refused)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![key[0], key[1], key[2], now, snapshot, refused],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM worker_snapshots
+                 WHERE worker = ?1 AND version = ?2 AND build <> ?3 AND created_at < ?4",
+                params![
+                    key[0],
+                    key[1],
+                    key[2],
+                    now - FOREIGN_SNAPSHOT_RETENTION_SECONDS
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+}
