@@ -27,12 +27,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ridge::isolate::bindings::DEFAULT_CACHE_BYTES;
-use ridge::isolate::runtime::{BlankIsolate, StopReason};
-use ridge::isolate::worker_snapshot::{self, WorkerSnapshot};
-use ridge::isolate::Services;
-use ridge::worker::WorkerVersion;
 use ridge_ext::{Event, FetchRequest, Invocation, InvocationInbox, WorkerReply};
+use ridge_runtime::isolate::bindings::DEFAULT_CACHE_BYTES;
+use ridge_runtime::isolate::runtime::{BlankIsolate, StopReason};
+use ridge_runtime::isolate::worker_snapshot::{self, WorkerSnapshot};
+use ridge_runtime::isolate::Services;
+use ridge_runtime::worker::WorkerVersion;
 use tokio::sync::{mpsc, oneshot};
 
 /// Starts per row (each timed alone).

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use ridge::observe::{TailHub, UsageMeter, WorkerMeters};
+use ridge_core::Outcome;
+use ridge_runtime::observe::{TailHub, UsageMeter, WorkerMeters};
 use ridge_store::sqlite::SqliteStore;
 use ridge_store::Store;
 
@@ -27,7 +28,7 @@ fn record_a_request(c: &mut Criterion) {
         "record one finished request (metrics + usage + tail check)",
         |b| {
             b.iter(|| {
-                meters.request_finished(200, "ok", wall, cpu);
+                meters.request_finished(Some(200), Outcome::Ok, wall, cpu);
                 UsageMeter::global().record("hello", "3220faeade3c3239b26b", |row| {
                     row.requests += 1;
                     row.cpu_us += cpu.as_micros() as i64;

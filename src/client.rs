@@ -9,9 +9,9 @@ use std::sync::Arc;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::worker::{load_config, WorkerLoadError};
 use ridge_deploy::Bundle;
 use ridge_deploy::VersionMetadata;
+use ridge_runtime::worker::{load_config, WorkerLoadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

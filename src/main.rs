@@ -6,31 +6,32 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod client;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use ridge::client::AdminClient;
-use ridge::cron::CronRunner;
-use ridge::dev::inspector::InspectorHub;
-use ridge::dev::Reloader;
-use ridge::isolate::worker_snapshot::{self, SnapshotUse};
-use ridge::isolate::{Scheduler, SchedulerOptions, Services};
-use ridge::node::Node;
-use ridge::observe::{TraceExporter, UsageMeter};
-use ridge::server::admin::AdminApi;
-use ridge::server::h3::QuicOptions;
-use ridge::server::tls::{Certificates, CertifiedKey};
-use ridge::server::{
-    admin_service, serve_tcp, start_edge, ConnectionHome, Edge, EdgeHandler, EdgeOptions,
-    ErrorDetail, Router,
-};
-use ridge::worker::WorkerVersion;
+use client::AdminClient;
 use ridge_cache::HttpCache;
 use ridge_core::clock::Clock;
 use ridge_deploy::config::CONFIG_FILE;
 use ridge_ext::net::OutboundPolicy;
 use ridge_kv::Kv;
+use ridge_node::cron::CronRunner;
+use ridge_node::dev::inspector::InspectorHub;
+use ridge_node::dev::Reloader;
+use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
+use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
+use ridge_runtime::observe::{TraceExporter, UsageMeter};
+use ridge_runtime::worker::WorkerVersion;
+use ridge_server::admin::AdminApi;
+use ridge_server::h3::QuicOptions;
+use ridge_server::tls::{Certificates, CertifiedKey};
+use ridge_server::{
+    admin_service, serve_tcp, start_edge, ActiveVersions, ConnectionHome, Edge, EdgeHandler,
+    EdgeOptions, ErrorDetail, Router,
+};
 use ridge_store::kv::KvStore;
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
@@ -375,7 +376,7 @@ struct DevArgs {
     /// modules (kept in .ridge/snapshots/ beside ridge.toml) instead of
     /// evaluating them: when that is faster (auto), always, or never (no
     /// snapshot is made).
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = snapshot_use())]
     snapshots: SnapshotUse,
     #[command(flatten)]
     traces: TraceArgs,
@@ -434,7 +435,7 @@ struct ServeArgs {
     /// store; with --workers, at startup and kept in --data-dir) instead of
     /// evaluating them: when that is faster (auto), always, or never (no
     /// snapshot is made).
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = snapshot_use())]
     snapshots: SnapshotUse,
     #[command(flatten)]
     traces: TraceArgs,
@@ -457,7 +458,7 @@ struct TraceArgs {
 impl TraceArgs {
     fn install(&self) -> Result<()> {
         match &self.otlp_endpoint {
-            Some(endpoint) => TraceExporter::install(endpoint, self.trace_sample_ratio),
+            Some(endpoint) => Ok(TraceExporter::install(endpoint, self.trace_sample_ratio)?),
             None => Ok(()),
         }
     }
@@ -743,6 +744,13 @@ async fn tail(args: TailArgs) -> Result<()> {
     bail!("the node closed the tail")
 }
 
+/// `--snapshots`: its values listed in `--help`, parsed by the runtime.
+fn snapshot_use() -> impl clap::builder::TypedValueParser<Value = SnapshotUse> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["auto", "always", "never"])
+        .map(|text| text.parse().expect("one of the listed values"))
+}
+
 /// One tail line as people read it.
 fn print_tail_event(event: &serde_json::Value) {
     let text = |field: &str| event[field].as_str().unwrap_or_default().to_string();
@@ -1024,7 +1032,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     .install();
     args.traces.install()?;
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
-    let (config, root) = ridge::worker::load_config(&args.path)?;
+    let (config, root) = ridge_runtime::worker::load_config(&args.path)?;
     let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
     // Local state: KV (a store opened for workers with KV bindings) and the
     // Cache API (its file is created when first used).
@@ -1094,7 +1102,7 @@ fn bindings_banner(config: &ridge_deploy::config::WorkerConfig, root: &Path) -> 
         let names: Vec<&str> = config.vars.keys().map(String::as_str).collect();
         lines.push(format!("env vars: {}", names.join(", ")));
     }
-    if let Ok(secrets) = ridge::dev::read_dev_vars(root) {
+    if let Ok(secrets) = ridge_node::dev::read_dev_vars(root) {
         if !secrets.is_empty() {
             let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
             lines.push(format!("env from .dev.vars: {}", names.join(", ")));
@@ -1207,7 +1215,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             scheduler,
             ErrorDetail::Opaque,
         ));
-        let node = Node::new(
+        let node = ActiveVersions::new(
             store.clone(),
             handler.clone(),
             args.base_domain.clone(),

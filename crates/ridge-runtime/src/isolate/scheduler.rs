@@ -14,7 +14,6 @@
 //! starts a new one.
 
 use std::cell::{Cell, RefCell};
-use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::bindings::{Services, DEFAULT_CACHE_BYTES};
+use super::placement::{HashPlacement, Placement};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
 use crate::observe::metrics::WorkerLabels;
 use crate::observe::Metrics;
@@ -70,9 +70,11 @@ enum Message {
     Run(Box<dyn FnOnce() + Send>),
 }
 
-/// Hands requests to isolate threads. Cheap to share behind an `Arc`.
+/// Hands invocations to isolate threads, where its [`Placement`] says.
+/// Cheap to share behind an `Arc`.
 pub struct Scheduler {
     threads: Vec<mpsc::UnboundedSender<Message>>,
+    placement: Box<dyn Placement>,
     next_thread: std::sync::atomic::AtomicUsize,
 }
 
@@ -102,26 +104,27 @@ impl Scheduler {
         }
         Ok(Self {
             threads,
+            placement: Box::new(HashPlacement),
             next_thread: Default::default(),
         })
     }
 
-    /// Sends a request to the isolate of `version`, starting one if needed.
-    /// The answer arrives on `head.reply`; if the isolate dies first, that
-    /// sender is dropped.
-    pub fn dispatch(&self, version: Arc<WorkerVersion>, head: Invocation) {
+    /// Sends an invocation to an isolate of `version`, starting one if
+    /// needed. The answer arrives on `invocation.reply`; if the isolate dies
+    /// first, that sender is dropped.
+    pub fn dispatch(&self, version: Arc<WorkerVersion>, invocation: Invocation) {
+        let thread = self.placement.thread_for(&version, self.threads.len());
         // The thread only stops when the scheduler is dropped.
-        let _ = self
-            .thread_of(&version.id)
-            .send(Message::Request(version, head));
+        let _ = self.threads[thread].send(Message::Request(version, invocation));
     }
 
-    /// Lets the isolate of a version that will get no more requests finish
-    /// what it has and go (`ridge dev` after a reload).
+    /// Lets the isolates of a version that will get no more requests finish
+    /// what they have and go (`ridge dev` after a reload). Every thread is
+    /// told: placement may have put one anywhere, and this is rare.
     pub fn retire(&self, version: &WorkerVersion) {
-        let _ = self
-            .thread_of(&version.id)
-            .send(Message::Retire(version.id.clone()));
+        for thread in &self.threads {
+            let _ = thread.send(Message::Retire(version.id.clone()));
+        }
     }
 
     /// Runs `job` on the next isolate thread in turn.
@@ -131,14 +134,6 @@ impl Scheduler {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             % self.threads.len();
         let _ = self.threads[index].send(Message::Run(job));
-    }
-
-    /// Every version always goes to the same thread.
-    fn thread_of(&self, isolate_key: &str) -> &mpsc::UnboundedSender<Message> {
-        // A fixed seed: every thread must pick the same one. (foldhash
-        // here and below: hashing is on every request's path.)
-        let hash = foldhash::fast::FixedState::default().hash_one(isolate_key);
-        &self.threads[(hash % self.threads.len() as u64) as usize]
     }
 }
 

@@ -26,20 +26,20 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::body::WireBody;
-use crate::isolate::validate::check_version;
-use crate::node::Node;
-use crate::server::router::validate_route;
-use crate::worker::WorkerVersion;
+use crate::active::ActiveVersions;
+use crate::router::validate_route;
 use ridge_core::names::validate_worker_name;
 use ridge_deploy::upload::parse_upload;
 use ridge_deploy::{content_hash, MAX_SECRET_BYTES};
 use ridge_kv::Kv;
+use ridge_runtime::isolate::validate::check_version;
+use ridge_runtime::worker::WorkerVersion;
 use ridge_store::{Store, StoreError, StoredVersion};
 
 pub struct AdminApi {
     pub(super) store: Arc<dyn Store>,
     pub(super) kv: Arc<Kv>,
-    node: Arc<Node>,
+    node: Arc<ActiveVersions>,
     token: String,
 }
 
@@ -72,7 +72,12 @@ pub(super) fn store_error(failure: StoreError) -> Response<WireBody> {
 }
 
 impl AdminApi {
-    pub fn new(store: Arc<dyn Store>, node: Arc<Node>, kv: Arc<Kv>, token: String) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        node: Arc<ActiveVersions>,
+        kv: Arc<Kv>,
+        token: String,
+    ) -> Self {
         Self {
             store,
             kv,

@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 use super::admin::{error, json_response, store_error, AdminApi};
 use super::admin_kv::query;
 use super::body::WireBody;
-use crate::observe::tail::TailSubscription;
-use crate::observe::{Metrics, TailFilter, TailHub};
 use ridge_ext::ResponseBody;
+use ridge_runtime::observe::tail::TailSubscription;
+use ridge_runtime::observe::{Metrics, TailFilter, TailHub};
 use ridge_store::operations::UsageRow;
 
 /// Chunks of tail output in flight to the client.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::worker::WorkerVersion;
+use ridge_runtime::worker::WorkerVersion;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid route {pattern:?} for worker {worker:?}: {reason}")]

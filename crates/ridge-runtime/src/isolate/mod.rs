@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod limits;
 pub mod loader;
+pub mod placement;
 pub mod runtime;
 pub mod scheduler;
 pub mod snapshot;

@@ -182,7 +182,7 @@ async fn accept_loop(
             handshakes.fetch_sub(1, Ordering::Relaxed);
             match connection {
                 Ok(connection) => {
-                    crate::observe::Metrics::global().connection("h3");
+                    ridge_runtime::observe::Metrics::global().connection("h3");
                     serve_connection(connection, handler, stopping, in_flight).await
                 }
                 Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),

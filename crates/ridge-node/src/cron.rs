@@ -11,9 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::server::EdgeHandler;
 use ridge_core::clock::Clock;
 use ridge_core::cron::{due, normalize, parse};
+use ridge_server::EdgeHandler;
 use ridge_store::Store;
 
 /// How often the runner looks for due crons.

@@ -19,6 +19,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use ridge_runtime::isolate::bindings::InspectorRegistry;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -37,7 +38,7 @@ struct Target {
 pub struct InspectorHub {
     addr: SocketAddr,
     /// `--inspect-brk`: pause before the worker's first statement.
-    pub break_on_start: bool,
+    break_on_start: bool,
     target: Mutex<Option<Target>>,
 }
 
@@ -71,9 +72,11 @@ impl InspectorHub {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
+}
 
+impl InspectorRegistry for InspectorHub {
     /// Called by each new worker isolate: debuggers attach to the newest.
-    pub fn register(
+    fn register(
         &self,
         title: &str,
         url: &str,
@@ -92,6 +95,12 @@ impl InspectorHub {
         });
     }
 
+    fn break_on_start(&self) -> bool {
+        self.break_on_start
+    }
+}
+
+impl InspectorHub {
     fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         // A web page the developer visits must not reach the debugger (DNS
         // rebinding): only local Host names, and no web Origin.

@@ -13,7 +13,7 @@ use deno_core::{ExtensionFileSource, ExtensionFileSourceCode};
 use ridge_ext as ops;
 
 fn main() {
-    println!("cargo:rerun-if-changed=js");
+    println!("cargo:rerun-if-changed=../../js");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let output = create_snapshot(

@@ -305,7 +305,7 @@ impl BlankIsolate {
                     main.as_str(),
                     runtime.inspector().get_session_sender(),
                 );
-                hub.break_on_start
+                hub.break_on_start()
             }
             None => false,
         };

@@ -24,9 +24,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::body::WireBody;
 use super::handler::plain;
-use crate::observe::Metrics;
-use crate::worker::WorkerVersion;
 use ridge_ext::websocket::{WebSocketReply, WsMessage};
+use ridge_runtime::observe::Metrics;
+use ridge_runtime::worker::WorkerVersion;
 
 /// What the handshake needs from a client's upgrade request.
 pub struct Handshake {

@@ -10,7 +10,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
     TraceState, Tracer as _, TracerProvider as _,
@@ -38,13 +37,34 @@ pub struct TraceExporter {
     sample_ratio: f64,
 }
 
+/// Why trace export could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceSetupError {
+    #[error("--trace-sample-ratio must be between 0 and 1, not {0}")]
+    SampleRatio(f64),
+    #[error("--otlp-endpoint {endpoint:?} is not a URL: {source}")]
+    NotAUrl {
+        endpoint: String,
+        source: url::ParseError,
+    },
+    #[error("--otlp-endpoint must be an http:// or https:// URL, not {0:?}")]
+    Scheme(String),
+    #[error("cannot export traces to {url}: {source}")]
+    Exporter {
+        url: String,
+        source: Box<opentelemetry_otlp::ExporterBuildError>,
+    },
+    #[error("trace export is already configured")]
+    AlreadyInstalled,
+}
+
 impl TraceExporter {
     /// Starts exporting to the OTLP/HTTP collector at `endpoint` (a base
     /// URL such as `http://127.0.0.1:4318`; spans go to `/v1/traces` under
     /// it). Call once, before serving.
-    pub fn install(endpoint: &str, sample_ratio: f64) -> anyhow::Result<()> {
+    pub fn install(endpoint: &str, sample_ratio: f64) -> Result<(), TraceSetupError> {
         if !(0.0..=1.0).contains(&sample_ratio) {
-            bail!("--trace-sample-ratio must be between 0 and 1, not {sample_ratio}");
+            return Err(TraceSetupError::SampleRatio(sample_ratio));
         }
         let url = traces_url(endpoint)?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -52,7 +72,10 @@ impl TraceExporter {
             .with_endpoint(url.as_str())
             .with_timeout(EXPORT_TIMEOUT)
             .build()
-            .with_context(|| format!("cannot export traces to {url}"))?;
+            .map_err(|source| TraceSetupError::Exporter {
+                url: url.to_string(),
+                source: Box::new(source),
+            })?;
         // `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` still apply.
         let resource = Resource::builder().with_service_name("ridge").build();
         let provider = SdkTracerProvider::builder()
@@ -68,7 +91,7 @@ impl TraceExporter {
             sample_ratio,
         };
         if EXPORTER.set(installed).is_err() {
-            bail!("trace export is already configured");
+            return Err(TraceSetupError::AlreadyInstalled);
         }
         tracing::info!(%url, sample_ratio, "exporting OpenTelemetry traces");
         Ok(())
@@ -214,11 +237,13 @@ impl TraceExporter {
 }
 
 /// The OTLP/HTTP traces URL for a collector's base URL.
-fn traces_url(endpoint: &str) -> anyhow::Result<url::Url> {
-    let mut url = url::Url::parse(endpoint)
-        .with_context(|| format!("--otlp-endpoint {endpoint:?} is not a URL"))?;
+fn traces_url(endpoint: &str) -> Result<url::Url, TraceSetupError> {
+    let mut url = url::Url::parse(endpoint).map_err(|source| TraceSetupError::NotAUrl {
+        endpoint: endpoint.to_string(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        bail!("--otlp-endpoint must be an http:// or https:// URL, not {endpoint:?}");
+        return Err(TraceSetupError::Scheme(endpoint.to_string()));
     }
     if !url.path().ends_with("/v1/traces") {
         let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));

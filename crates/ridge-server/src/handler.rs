@@ -18,13 +18,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::body::WireBody;
 use super::router::Router;
 use super::websocket;
-use crate::isolate::Scheduler;
-use crate::observe::metrics::OutcomeLabels;
-use crate::observe::{Metrics, UsageMeter};
-use crate::worker::WorkerVersion;
 use ridge_core::limits::{MAX_HEADER_BYTES, MAX_URL_BYTES};
 use ridge_core::{Outcome, ScheduledEvent};
 use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
+use ridge_runtime::isolate::Scheduler;
+use ridge_runtime::observe::metrics::OutcomeLabels;
+use ridge_runtime::observe::{Metrics, UsageMeter};
+use ridge_runtime::worker::WorkerVersion;
 
 /// How much of a worker's error reaches the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl EdgeHandler {
     }
 
     /// Lets the isolate of a version no route leads to any more go.
-    pub fn retire(&self, version: &crate::worker::WorkerVersion) {
+    pub fn retire(&self, version: &ridge_runtime::worker::WorkerVersion) {
         self.scheduler.retire(version);
     }
 
@@ -186,7 +186,7 @@ impl EdgeHandler {
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
             return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
         }
-        let trace = crate::observe::trace::start_request(
+        let trace = ridge_runtime::observe::trace::start_request(
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
         );
         let headers = std::mem::take(&mut parts.headers);
@@ -249,7 +249,7 @@ impl EdgeHandler {
                 event: Event::Scheduled(event),
                 received: Instant::now(),
                 reply,
-                trace: crate::observe::trace::start_request(None),
+                trace: ridge_runtime::observe::trace::start_request(None),
             },
         );
         (request_id, answer)

@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 use super::admin::AdminApi;
 use super::body::WireBody;
 use super::handler::{Answer, EdgeHandler};
-use crate::observe::Metrics;
+use ridge_runtime::observe::Metrics;
 
 /// What answers requests on a listener.
 pub trait Service: Send + Sync + 'static {

@@ -17,12 +17,12 @@ use notify::{RecursiveMode, Watcher};
 
 use http::StatusCode;
 
-use crate::isolate::runtime::StartError;
-use crate::isolate::validate::check_version;
-use crate::isolate::worker_snapshot;
-use crate::server::{EdgeHandler, Router};
-use crate::worker::{load_config, WorkerVersion};
 use ridge_kv::Kv;
+use ridge_runtime::isolate::runtime::StartError;
+use ridge_runtime::isolate::validate::check_version;
+use ridge_runtime::isolate::worker_snapshot;
+use ridge_runtime::worker::{load_config, WorkerVersion};
+use ridge_server::{EdgeHandler, Router};
 
 /// Changes closer together than this make one reload.
 const QUIET_PERIOD: Duration = Duration::from_millis(100);

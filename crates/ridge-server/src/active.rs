@@ -1,5 +1,6 @@
-//! An edge node serving what was uploaded: it builds the routing table from
-//! the store's active versions and rebuilds it whenever the store changes.
+//! A node serving what was uploaded: [`ActiveVersions`] builds the routing
+//! table from the store's active versions and rebuilds it whenever the
+//! store changes.
 //! Requests already routed keep the version they started on; new requests
 //! see the new table, so no request ever sees a mixture. Each new version
 //! gets its V8 snapshot in the background (`make_snapshots`); until then,
@@ -11,15 +12,15 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::isolate::worker_snapshot;
-use crate::server::{EdgeHandler, Router};
-use crate::worker::WorkerVersion;
+use crate::{EdgeHandler, Router};
+use ridge_runtime::isolate::worker_snapshot;
+use ridge_runtime::worker::WorkerVersion;
 use ridge_store::{Store, StoreError};
 
 /// How often a node re-reads the store even without a change notice.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
-pub struct Node {
+pub struct ActiveVersions {
     store: Arc<dyn Store>,
     handler: Arc<EdgeHandler>,
     base_domain: Option<String>,
@@ -32,7 +33,7 @@ pub struct Node {
     snapshots_asked: Mutex<HashSet<String>>,
 }
 
-impl Node {
+impl ActiveVersions {
     pub fn new(
         store: Arc<dyn Store>,
         handler: Arc<EdgeHandler>,
@@ -135,7 +136,10 @@ impl Node {
 /// Gets the queued versions their snapshots, one at a time (each is built
 /// in a child process, see `worker_snapshot.rs`), and serves each version
 /// still active from its snapshot from then on.
-async fn make_snapshots(node: Weak<Node>, mut queue: mpsc::UnboundedReceiver<Arc<WorkerVersion>>) {
+async fn make_snapshots(
+    node: Weak<ActiveVersions>,
+    mut queue: mpsc::UnboundedReceiver<Arc<WorkerVersion>>,
+) {
     while let Some(version) = queue.recv().await {
         let Some(node) = node.upgrade() else {
             return;

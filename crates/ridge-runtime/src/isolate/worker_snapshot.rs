@@ -138,8 +138,8 @@ impl WorkerSnapshot {
     }
 }
 
-/// When cold starts restore a worker's snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// When cold starts restore a worker's snapshot (`--snapshots`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotUse {
     /// When restoring it is faster than evaluating the worker's modules.
     Auto,
@@ -147,6 +147,19 @@ pub enum SnapshotUse {
     Always,
     /// Never: no snapshot is made.
     Never,
+}
+
+impl std::str::FromStr for SnapshotUse {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            _ => Err(format!("{text:?} is not one of auto, always, never")),
+        }
+    }
 }
 
 /// Set once at startup from the command line (`--snapshots`).

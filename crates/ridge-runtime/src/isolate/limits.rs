@@ -154,7 +154,7 @@ impl Watchdog {
                 if clock_time(watch.clock) < watch.deadline {
                     return true;
                 }
-                *watch.fired.lock().expect("limit flag") = Some(watch.limit.clone());
+                *watch.fired.lock().expect("limit flag") = Some(watch.limit);
                 watch.isolate.terminate_execution();
                 false
             });

@@ -1,7 +1,10 @@
 //! The data plane: HTTP/1.1 and HTTP/2 (cleartext and TLS) and HTTP/3 in
-//! front of the isolate scheduler, with host/path routing to workers; and
-//! the admin API.
+//! front of the isolate scheduler, with host/path routing to workers
+//! (requests become `Invocation`s in `handler`); the admin API; and, on a
+//! node with a store, the routing table kept equal to the store's active
+//! versions (`active`).
 
+pub mod active;
 pub mod admin;
 mod admin_kv;
 mod admin_observe;
@@ -14,6 +17,7 @@ pub mod tcp;
 pub mod tls;
 pub mod websocket;
 
+pub use active::ActiveVersions;
 pub use edge::{start_edge, Edge, EdgeOptions};
 pub use handler::{EdgeHandler, ErrorDetail};
 pub use router::Router;

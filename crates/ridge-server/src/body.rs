@@ -9,9 +9,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
-use crate::observe::UsageMeter;
-use crate::worker::WorkerVersion;
 use ridge_ext::ResponseBody;
+use ridge_runtime::observe::UsageMeter;
+use ridge_runtime::worker::WorkerVersion;
 
 /// A worker's response body, as hyper sends it.
 pub struct WireBody {

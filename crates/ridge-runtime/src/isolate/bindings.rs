@@ -11,7 +11,6 @@ use deno_core::OpState;
 use deno_error::JsErrorBox;
 use ridge_core::Binding;
 
-use crate::dev::inspector::InspectorHub;
 use crate::observe::{Metrics, TailHub, UsageMeter};
 use crate::worker::WorkerVersion;
 use ridge_cache::{check_put, storage_ttl, HttpCache, StoredResponse};
@@ -27,7 +26,24 @@ pub struct Services {
     pub kv: Option<Arc<Kv>>,
     pub cache: Arc<HttpCache>,
     /// `ridge dev --inspect`: where new isolates offer their inspector.
-    pub inspector: Option<Arc<InspectorHub>>,
+    pub inspector: Option<Arc<dyn InspectorRegistry>>,
+}
+
+/// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
+/// The DevTools server behind it is dev tooling, outside the runtime.
+pub trait InspectorRegistry: Send + Sync {
+    /// Offers an isolate's inspector sessions; debuggers attach to the
+    /// newest isolate offered.
+    fn register(
+        &self,
+        title: &str,
+        url: &str,
+        sessions: deno_core::futures::channel::mpsc::UnboundedSender<
+            deno_core::InspectorSessionProxy,
+        >,
+    );
+    /// Whether isolates pause before the worker's first statement.
+    fn break_on_start(&self) -> bool;
 }
 
 /// Default size of the Cache API storage, in bytes.
