@@ -14,6 +14,10 @@ pub struct VersionMetadata {
     pub main_module: String,
     #[serde(default)]
     pub compatibility_date: Option<String>,
+    /// Left out of the serialized form when empty, so that versions
+    /// without flags keep the content hashes they had before flags existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compatibility_flags: Vec<String>,
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
@@ -45,6 +49,7 @@ impl VersionMetadata {
         Self {
             main_module: config.main.trim_start_matches("./").to_string(),
             compatibility_date: config.compatibility_date.clone(),
+            compatibility_flags: config.compatibility_flags.clone(),
             vars: config
                 .vars
                 .iter()
@@ -101,5 +106,27 @@ impl VersionMetadata {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn compatibility_settings_reach_the_metadata() {
+        let text = "name = \"a\"\nmain = \"index.js\"\ncompatibility_date = \"2026-09-01\"\n\
+                    compatibility_flags = [\"nodejs_compat\"]\n";
+        let config = WorkerConfig::parse(Path::new("ridge.toml"), text).unwrap();
+        let metadata = VersionMetadata::from_config(&config);
+        assert_eq!(metadata.compatibility_date.as_deref(), Some("2026-09-01"));
+        assert_eq!(metadata.compatibility_flags, ["nodejs_compat"]);
+        // No flags, no key: such versions keep their content hashes.
+        let plain = WorkerConfig::parse(Path::new("ridge.toml"), "name = \"a\"\nmain = \"i.js\"\n")
+            .unwrap();
+        let json = serde_json::to_string(&VersionMetadata::from_config(&plain)).unwrap();
+        assert!(!json.contains("compatibility_flags"), "{json}");
     }
 }

@@ -37,6 +37,10 @@ pub struct WorkerVersion {
     /// What `env` holds, in order: vars, KV namespaces, secrets. Ops
     /// address a binding by its index here.
     pub bindings: Vec<Binding>,
+    /// The worker's compatibility date (`YYYY-MM-DD`) and flags, as
+    /// configured: which Workers behaviours it asks for.
+    pub compatibility_date: Option<String>,
+    pub compatibility_flags: Vec<String>,
     /// Cron expressions that run the worker's scheduled handler.
     pub crons: Vec<String>,
     pub limits: Limits,
@@ -90,10 +94,43 @@ impl WorkerVersion {
             routes: metadata.routes.clone(),
             bundle,
             bindings,
+            compatibility_date: metadata.compatibility_date.clone(),
+            compatibility_flags: metadata.compatibility_flags.clone(),
             crons: metadata.crons.clone(),
             limits: metadata.limits.clone(),
             snapshot: None,
         }
+    }
+
+    /// A version made of one ES module, `index.js`, with default limits and
+    /// no bindings: what tests and tools that need a version in hand use.
+    pub fn from_module(name: &str, source: &str, routes: &[&str]) -> Arc<Self> {
+        let module = ridge_deploy::Module {
+            kind: ridge_deploy::ModuleKind::JavaScript,
+            content: Arc::from(source.as_bytes()),
+        };
+        let modules = BTreeMap::from([("index.js".to_string(), module)]);
+        let bundle = Bundle::new("index.js".into(), modules).expect("a valid one-module bundle");
+        let metadata = VersionMetadata {
+            main_module: "index.js".into(),
+            compatibility_date: None,
+            compatibility_flags: Vec::new(),
+            vars: BTreeMap::new(),
+            kv_namespaces: Vec::new(),
+            routes: routes.iter().map(|route| route.to_string()).collect(),
+            limits: Limits::default(),
+            crons: Vec::new(),
+            author: None,
+            message: None,
+        };
+        let version_id = content_hash(&metadata, &bundle);
+        Arc::new(Self::new(
+            name,
+            &version_id,
+            &metadata,
+            bundle,
+            &BTreeMap::new(),
+        ))
     }
 
     /// The ids of the KV namespaces the worker binds.

@@ -22,6 +22,7 @@ use http::{header, Method, Request};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use super::handler::EdgeHandler;
 use super::tls::{Certificates, TlsError};
@@ -78,7 +79,8 @@ pub struct H3Handle {
     pub local_addr: SocketAddr,
     endpoint: quinn::Endpoint,
     stopping: watch::Sender<bool>,
-    in_flight: Arc<AtomicUsize>,
+    /// Request tasks, tracked as the TCP listener tracks its connections.
+    requests: TaskTracker,
 }
 
 impl H3Handle {
@@ -88,15 +90,11 @@ impl H3Handle {
     pub async fn shutdown(self, deadline: Duration) {
         self.endpoint.set_server_config(None);
         let _ = self.stopping.send(true);
-        let waited = tokio::time::timeout(deadline, async {
-            while self.in_flight.load(Ordering::SeqCst) > 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await;
+        self.requests.close();
+        let waited = tokio::time::timeout(deadline, self.requests.wait()).await;
         if waited.is_err() {
             tracing::warn!(
-                requests = self.in_flight.load(Ordering::SeqCst),
+                requests = self.requests.len(),
                 "HTTP/3 requests still running at the shutdown deadline; closing"
             );
         }
@@ -133,19 +131,19 @@ pub fn serve_h3(
         .local_addr()
         .map_err(|source| H3Error::Bind { addr, source })?;
     let (stopping, stopped) = watch::channel(false);
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let requests = TaskTracker::new();
     tokio::spawn(accept_loop(
         endpoint.clone(),
         options.retry_always,
         handler,
         stopped,
-        in_flight.clone(),
+        requests.clone(),
     ));
     Ok(H3Handle {
         local_addr,
         endpoint,
         stopping,
-        in_flight,
+        requests,
     })
 }
 
@@ -154,7 +152,7 @@ async fn accept_loop(
     retry_always: bool,
     handler: Arc<EdgeHandler>,
     stopping: watch::Receiver<bool>,
-    in_flight: Arc<AtomicUsize>,
+    requests: TaskTracker,
 ) {
     let handshakes = Arc::new(AtomicUsize::new(0));
     while let Some(incoming) = endpoint.accept().await {
@@ -165,10 +163,10 @@ async fn accept_loop(
             }
             continue;
         }
-        let (handler, stopping, in_flight, handshakes) = (
+        let (handler, stopping, requests, handshakes) = (
             handler.clone(),
             stopping.clone(),
-            in_flight.clone(),
+            requests.clone(),
             handshakes.clone(),
         );
         tokio::spawn(async move {
@@ -183,7 +181,7 @@ async fn accept_loop(
             match connection {
                 Ok(connection) => {
                     ridge_runtime::observe::Metrics::global().connection("h3");
-                    serve_connection(connection, handler, stopping, in_flight).await
+                    serve_connection(connection, handler, stopping, requests).await
                 }
                 Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),
             }
@@ -195,7 +193,7 @@ async fn serve_connection(
     connection: quinn::Connection,
     handler: Arc<EdgeHandler>,
     mut stopping: watch::Receiver<bool>,
-    in_flight: Arc<AtomicUsize>,
+    requests: TaskTracker,
 ) {
     let mut h3 = match h3::server::builder()
         .max_field_section_size(MAX_HEADER_BYTES as u64)
@@ -225,14 +223,11 @@ async fn serve_connection(
         match accepted {
             Ok(Some(resolver)) => {
                 let handler = handler.clone();
-                let in_flight = in_flight.clone();
-                in_flight.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
+                requests.spawn(async move {
                     match resolver.resolve_request().await {
                         Ok((request, stream)) => handle_request(request, stream, &handler).await,
                         Err(error) => tracing::debug!(%error, "HTTP/3 request not readable"),
                     }
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             Ok(None) => break,

@@ -598,3 +598,102 @@ pub fn plain(status: StatusCode, text: impl Into<String>) -> Response<WireBody> 
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use ridge_ext::ResponseBody;
+
+    use super::*;
+
+    fn worker_response(
+        headers: &[(&'static str, &'static str)],
+        body: &'static str,
+    ) -> WorkerResponse {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        WorkerResponse {
+            status: 200,
+            status_text: String::new(),
+            headers: map,
+            body: ResponseBody::Full(Bytes::from_static(body.as_bytes())),
+        }
+    }
+
+    async fn body_text(response: Response<WireBody>) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hop_by_hop_headers_and_a_wrong_length_never_reach_the_client() {
+        let response = to_http_response(
+            worker_response(
+                &[
+                    ("connection", "close"),
+                    ("transfer-encoding", "chunked"),
+                    ("content-length", "999"),
+                    ("x-kept", "yes"),
+                ],
+                "hello",
+            ),
+            false,
+        );
+        let headers = response.headers();
+        assert!(headers.get("connection").is_none());
+        assert!(headers.get("transfer-encoding").is_none());
+        // hyper sets the real length of a whole body.
+        assert!(headers.get("content-length").is_none());
+        assert_eq!(headers["x-kept"], "yes");
+        assert_eq!(body_text(response).await, "hello");
+    }
+
+    #[tokio::test]
+    async fn a_head_response_keeps_the_length_of_the_body_it_leaves_out() {
+        let response = to_http_response(worker_response(&[], "hello"), true);
+        assert_eq!(response.headers()[header::CONTENT_LENGTH], "5");
+        assert_eq!(body_text(response).await, "");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_status_is_a_500_that_names_it() {
+        let mut answer = worker_response(&[], "");
+        answer.status = 1000;
+        let response = to_http_response(answer, false);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body_text(response).await,
+            "The worker returned an invalid status code 1000\n"
+        );
+    }
+
+    #[test]
+    fn urls_and_headers_over_cloudflares_limits_are_refused() {
+        let long_url = format!("/{}", "a".repeat(MAX_URL_BYTES));
+        let (parts, ()) = Request::get(long_url).body(()).unwrap().into_parts();
+        assert_eq!(
+            oversized(&parts).unwrap().status(),
+            StatusCode::URI_TOO_LONG
+        );
+        let mut request = Request::get("/").body(()).unwrap();
+        for index in 0..20 {
+            let value = HeaderValue::from_str(&"v".repeat(8 * 1024)).unwrap();
+            request.headers_mut().insert(
+                HeaderName::from_bytes(format!("x-{index}").as_bytes()).unwrap(),
+                value,
+            );
+        }
+        let (parts, ()) = request.into_parts();
+        assert_eq!(
+            oversized(&parts).unwrap().status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let (parts, ()) = Request::get("/ok").body(()).unwrap().into_parts();
+        assert!(oversized(&parts).is_none());
+    }
+}

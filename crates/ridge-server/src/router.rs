@@ -106,10 +106,8 @@ impl Route {
 }
 
 /// Checks a route pattern; the error says what is wrong with it.
-pub fn validate_route(pattern: &str) -> Result<(), String> {
-    Route::parse_pattern(pattern)
-        .map(drop)
-        .map_err(str::to_string)
+pub fn validate_route(pattern: &str) -> Result<(), &'static str> {
+    Route::parse_pattern(pattern).map(drop)
 }
 
 /// The routing table of a node.
@@ -174,5 +172,72 @@ impl Router {
     /// Every worker in the table.
     pub fn workers(&self) -> impl Iterator<Item = &Arc<WorkerVersion>> {
         self.catch_all.iter().chain(self.by_name.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(name: &str, routes: &[&str]) -> Arc<WorkerVersion> {
+        WorkerVersion::from_module(name, "export default {}", routes)
+    }
+
+    fn routed(router: &Router, host: &str, path: &str) -> Option<(String, String)> {
+        router
+            .route(host, path)
+            .map(|(worker, pattern)| (worker.name.clone(), pattern.to_string()))
+    }
+
+    #[test]
+    fn the_most_specific_route_wins() {
+        let router = Router::new(
+            vec![
+                worker("site", &["example.com/*"]),
+                worker("api", &["example.com/api/*"]),
+                worker("any", &["*.example.com/*"]),
+                worker("exact", &["example.com/health"]),
+            ],
+            None,
+        )
+        .unwrap();
+        let pick = |host, path| routed(&router, host, path).map(|(name, _)| name);
+        assert_eq!(pick("example.com", "/"), Some("site".into()));
+        assert_eq!(pick("example.com", "/api/users"), Some("api".into()));
+        assert_eq!(pick("EXAMPLE.com", "/api/users"), Some("api".into()));
+        assert_eq!(pick("example.com", "/health"), Some("exact".into()));
+        assert_eq!(pick("example.com", "/health/deep"), Some("site".into()));
+        // A wildcard host matches subdomains, not the domain itself.
+        assert_eq!(pick("a.b.example.com", "/"), Some("any".into()));
+        assert_eq!(pick("badexample.com", "/"), None);
+        assert_eq!(
+            routed(&router, "example.com", "/api/x"),
+            Some(("api".into(), "example.com/api/*".into()))
+        );
+    }
+
+    #[test]
+    fn workers_without_routes_answer_on_the_base_domain() {
+        let router = Router::new(vec![worker("hello", &[])], Some("Workers.Test".into())).unwrap();
+        assert_eq!(
+            routed(&router, "hello.workers.test", "/x"),
+            Some(("hello".into(), "hello.workers.test/*".into()))
+        );
+        assert_eq!(routed(&router, "other.workers.test", "/"), None);
+        assert_eq!(routed(&router, "workers.test", "/"), None);
+    }
+
+    #[test]
+    fn bad_patterns_are_refused_with_the_reason() {
+        assert!(validate_route("example.com/*").is_ok());
+        assert!(validate_route("https://*.example.com/api/*").is_ok());
+        assert_eq!(
+            validate_route("example.com"),
+            Err("a route needs a path, e.g. \"example.com/*\"")
+        );
+        assert!(validate_route("ex*ample.com/*").is_err());
+        assert!(validate_route("example.com/*/x").is_err());
+        let error = Router::new(vec![worker("w", &["nope"])], None).unwrap_err();
+        assert!(error.to_string().contains("worker \"w\""), "{error}");
     }
 }

@@ -26,3 +26,24 @@ impl Placement for HashPlacement {
         (hash % threads as u64) as usize
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_always_lands_on_the_same_thread() {
+        let placement = HashPlacement;
+        let mut used = std::collections::HashSet::new();
+        for index in 0..32 {
+            let version =
+                WorkerVersion::from_module(&format!("w{index}"), "export default {}", &[]);
+            let thread = placement.thread_for(&version, 4);
+            assert!(thread < 4);
+            assert_eq!(placement.thread_for(&version, 4), thread);
+            used.insert(thread);
+        }
+        // 32 versions spread over more than one of 4 threads.
+        assert!(used.len() > 1, "{used:?}");
+    }
+}

@@ -95,14 +95,36 @@ impl HostedRuntime {
         let mut future = Box::pin(future);
         poll_fn(move |cx| {
             // SAFETY: `isolate` points into the runtime that `future`
-            // borrows, so it outlives every poll; enter and exit are paired
-            // within the poll, so other isolates on this thread never see
+            // borrows, so it outlives every poll; the guard exits it before
+            // the poll returns, so other isolates on this thread never see
             // this one entered.
-            unsafe { (*isolate).enter() };
-            let result = future.as_mut().poll(cx);
-            unsafe { (*isolate).exit() };
-            result
+            let _entered = unsafe { Entered::new(isolate) };
+            future.as_mut().poll(cx)
         })
+    }
+}
+
+/// An isolate entered for as long as the guard lives: it is exited when
+/// the guard drops, also when the work in between panics.
+struct Entered(*const v8::Isolate);
+
+impl Entered {
+    /// # Safety
+    /// `isolate` must outlive the guard, and enters and exits on this thread
+    /// must nest: no other isolate may be entered and left entered while
+    /// the guard lives.
+    unsafe fn new(isolate: *const v8::Isolate) -> Self {
+        // SAFETY: the caller keeps `isolate` alive for the guard's life.
+        unsafe { (*isolate).enter() };
+        Self(isolate)
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        // SAFETY: `new`'s contract keeps the isolate alive until now, and
+        // it is the one entered last on this thread.
+        unsafe { (*self.0).exit() };
     }
 }
 
@@ -257,11 +279,10 @@ impl BlankIsolate {
     /// isolates do this in the background, off the cold-start path.
     pub fn warm_up(&mut self) -> Result<(), StartError> {
         let isolate = self.runtime.isolate_ptr();
-        // SAFETY: paired enter/exit around synchronous work; see HostedRuntime.
-        unsafe { (*isolate).enter() };
-        let result = warm_up(&mut self.runtime);
-        unsafe { (*isolate).exit() };
-        result
+        // SAFETY: the runtime owns the isolate and outlives this call; the
+        // guard exits it before returning (see HostedRuntime).
+        let _entered = unsafe { Entered::new(isolate) };
+        warm_up(&mut self.runtime)
     }
 
     /// The heap limit this isolate was created with, in MiB.
@@ -485,13 +506,14 @@ impl WorkerIsolate {
             );
             let cpu_before = watch.armed_at();
             let isolate = self.runtime.isolate_ptr();
-            // SAFETY: paired enter/exit within this poll; see HostedRuntime.
-            unsafe { (*isolate).enter() };
+            // SAFETY: the runtime owns the isolate and outlives this poll;
+            // the guard exits it within the poll (see HostedRuntime).
+            let entered = unsafe { Entered::new(isolate) };
             let poll = self
                 .runtime
                 .poll_event_loop(cx, PollEventLoopOptions::default());
             let stats = self.runtime.v8_isolate().get_heap_statistics();
-            unsafe { (*isolate).exit() };
+            drop(entered);
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
             status.memory.set(memory);
