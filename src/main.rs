@@ -1,6 +1,5 @@
 //! The `ridge` command line.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,26 +12,13 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use client::AdminClient;
-use ridge_cache::HttpCache;
-use ridge_core::clock::Clock;
 use ridge_deploy::config::CONFIG_FILE;
 use ridge_ext::net::OutboundPolicy;
-use ridge_kv::Kv;
-use ridge_node::cron::CronRunner;
-use ridge_node::dev::inspector::InspectorHub;
-use ridge_node::dev::Reloader;
+use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
-use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
-use ridge_runtime::observe::{TraceExporter, UsageMeter};
-use ridge_runtime::worker::WorkerVersion;
-use ridge_server::admin::AdminApi;
 use ridge_server::h3::QuicOptions;
 use ridge_server::tls::{Certificates, CertifiedKey};
-use ridge_server::{
-    admin_service, serve_tcp, start_edge, ActiveVersions, ConnectionHome, Edge, EdgeHandler,
-    EdgeOptions, ErrorDetail, Router,
-};
-use ridge_store::kv::KvStore;
+use ridge_server::{Edge, EdgeOptions};
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
 /// V8 isolate, over HTTP/1.1 and HTTP/2.
@@ -456,11 +442,11 @@ struct TraceArgs {
 }
 
 impl TraceArgs {
-    fn install(&self) -> Result<()> {
-        match &self.otlp_endpoint {
-            Some(endpoint) => Ok(TraceExporter::install(endpoint, self.trace_sample_ratio)?),
-            None => Ok(()),
-        }
+    /// The collector and sample ratio, when traces are exported.
+    fn exporter(&self) -> Option<(String, f64)> {
+        self.otlp_endpoint
+            .clone()
+            .map(|endpoint| (endpoint, self.trace_sample_ratio))
     }
 }
 
@@ -486,24 +472,15 @@ struct IsolateArgs {
 }
 
 impl IsolateArgs {
-    /// The node's services, with KV kept in `store` when there is one.
-    fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
-        let clock = Clock::from_env();
-        Services {
-            kv: store.map(|store| Kv::new(store, self.kv_cache_mb * 1024 * 1024, clock)),
-            cache: HttpCache::new(self.cache_mb * 1024 * 1024),
-            inspector: None,
-        }
-    }
-
-    fn scheduler(&self, threads: usize, services: Services) -> std::io::Result<Scheduler> {
-        Scheduler::new(SchedulerOptions {
+    fn config(&self, threads: usize) -> IsolateConfig {
+        IsolateConfig {
             threads,
             warm_isolates: self.warm_isolates,
             idle_timeout: std::time::Duration::from_secs(self.isolate_idle_timeout),
-            memory_budget: self.isolate_memory_budget * 1024 * 1024,
-            services,
-        })
+            memory_budget_bytes: self.isolate_memory_budget * 1024 * 1024,
+            kv_cache_bytes: self.kv_cache_mb * 1024 * 1024,
+            cache_bytes: self.cache_mb * 1024 * 1024,
+        }
     }
 }
 
@@ -1024,74 +1001,47 @@ fn utc_time(seconds: i64) -> String {
 }
 
 async fn dev(args: DevArgs) -> Result<()> {
-    // Local development talks to local services: no outbound restrictions.
-    OutboundPolicy {
-        allow_private: true,
-        allow_hosts: Vec::new(),
-    }
-    .install();
-    args.traces.install()?;
-    let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let (config, root) = ridge_runtime::worker::load_config(&args.path)?;
-    let edge_options = args.tls.edge(SocketAddr::new(args.host, args.port))?;
-    // Local state: KV (a store opened for workers with KV bindings) and the
-    // Cache API (its file is created when first used).
     let state_dir = (!args.no_persist).then(|| {
         args.persist_to
             .clone()
             .unwrap_or_else(|| root.join(".ridge/state"))
     });
-    let mut store: Option<Arc<dyn KvStore>> = None;
-    if !config.kv_namespaces.is_empty() {
-        let state_db = state_dir
-            .as_ref()
-            .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
-        store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
+    let inspect = args
+        .inspect
+        .or(args.inspect_brk)
+        .map(|addr| (addr, args.inspect_brk.is_some()));
+    let node = Node::start(NodeConfig {
+        workers: WorkerSource::Dev(DevWorker {
+            path: args.path.clone(),
+            vars: args.vars.into_iter().collect(),
+            state_dir,
+            no_limits: args.no_limits,
+            inspect,
+        }),
+        edge: args.tls.edge(SocketAddr::new(args.host, args.port))?,
+        isolates: args.isolates.config(args.isolate_threads),
+        snapshots: args.snapshots,
+        base_domain: None,
+        // Local development talks to local services: no outbound restrictions.
+        outbound: OutboundPolicy {
+            allow_private: true,
+            allow_hosts: Vec::new(),
+        },
+        traces: args.traces.exporter(),
+    })
+    .await?;
+    if let Some(addr) = node.inspector_addr() {
+        tracing::info!("inspector on http://{addr}/json/list");
     }
-    let mut services = args.isolates.services(store);
-    if let Some(dir) = &state_dir {
-        services.cache =
-            HttpCache::persistent(args.isolates.cache_mb * 1024 * 1024, dir.join("cache.db"));
-    }
-    let mut isolates = args.isolates;
-    let mut no_limits = args.no_limits;
-    if let Some(addr) = args.inspect.or(args.inspect_brk) {
-        let hub = InspectorHub::start(addr, args.inspect_brk.is_some())
-            .await
-            .with_context(|| format!("cannot listen on {addr} for the inspector"))?;
-        tracing::info!("inspector on http://{}/json/list", hub.local_addr());
-        services.inspector = Some(hub);
-        // Each isolate needs its inspector from birth: no pre-warmed ones;
-        // and a paused debugger must not trip the CPU limit.
-        isolates.warm_isolates = 0;
-        no_limits = true;
-    }
-    let kv = services.kv.clone();
-    let inspector_off = services.inspector.is_none();
-    let scheduler = isolates.scheduler(args.isolate_threads, services)?;
-    let handler = Arc::new(
-        EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
-    );
-    // Serves the worker, or the reason it does not load, and follows edits.
-    worker_snapshot::set_use(args.snapshots);
-    let snapshots = args.snapshots != SnapshotUse::Never && inspector_off;
-    let reloader = Reloader::new(&args.path, vars, no_limits, kv, snapshots, handler.clone())
-        .map_err(anyhow::Error::msg)?;
-    reloader.reload().await;
-    let _watcher = reloader
-        .watch()
-        .with_context(|| format!("cannot watch {} for changes", root.display()))?;
-    let tls = edge_options.certificates.is_some();
-    let edge = start_edge(handler, edge_options).await?;
-    announce_http3(&edge);
-    tracing::info!(worker = %config.name, "ready on {}", edge.url(tls));
+    announce_http3(node.edge());
+    tracing::info!(worker = %config.name, "ready on {}", node.url());
     for line in bindings_banner(&config, &root) {
         tracing::info!("  {line}");
     }
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
-    edge.shutdown(SHUTDOWN_DEADLINE).await;
-    tokio::task::spawn_blocking(TraceExporter::flush).await?;
+    node.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
 }
 
@@ -1133,152 +1083,42 @@ fn announce_http3(edge: &Edge) {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    OutboundPolicy {
-        allow_private: false,
-        allow_hosts: args.allow_outbound.clone(),
+    let workers = match &args.workers {
+        Some(dir) => WorkerSource::Folder {
+            dir: dir.clone(),
+            data_dir: args.data_dir.clone(),
+        },
+        None => WorkerSource::Store(StoreSource {
+            url: args.store.clone(),
+            data_dir: args.data_dir.clone(),
+            admin_listen: args.admin_listen,
+            admin_token: args.admin_token.clone(),
+            usage_flush_interval: std::time::Duration::from_secs(args.usage_flush_interval.max(1)),
+        }),
+    };
+    let node = Node::start(NodeConfig {
+        workers,
+        edge: args.tls.edge(args.listen)?,
+        isolates: args.isolates.config(args.isolate_threads),
+        snapshots: args.snapshots,
+        base_domain: args.base_domain.clone(),
+        outbound: OutboundPolicy {
+            allow_private: false,
+            allow_hosts: args.allow_outbound.clone(),
+        },
+        traces: args.traces.exporter(),
+    })
+    .await?;
+    for worker in node.loaded_workers() {
+        tracing::info!(worker = %worker.name, version = %worker.version_id, routes = ?worker.routes, "worker loaded");
     }
-    .install();
-    args.traces.install()?;
-    let edge_options = args.tls.edge(args.listen)?;
-    worker_snapshot::set_use(args.snapshots);
-    let mut admin = None;
-    let mut usage_store = None;
-    let handler;
-    if let Some(dir) = &args.workers {
-        let workers = load_worker_folders(dir)?;
-        // KV for a folder of workers lives in the embedded store, opened
-        // only if some worker has a KV binding.
-        let store: Option<Arc<dyn KvStore>> = if workers
-            .iter()
-            .any(|w| w.kv_namespace_ids().next().is_some())
-        {
-            let path = args.data_dir.join("ridge.db");
-            Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&path)?))
-        } else {
-            None
-        };
-        let services = args.isolates.services(store);
-        if let Some(kv) = &services.kv {
-            for worker in &workers {
-                kv.create_bound(&worker.bindings)
-                    .await
-                    .map_err(|error| anyhow::anyhow!("worker {}: {error}", worker.name))?;
-            }
-        }
-        let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
-        handler = Arc::new(EdgeHandler::new(
-            Router::default(),
-            scheduler,
-            ErrorDetail::Opaque,
-        ));
-        handler.set_router(Router::new(workers.clone(), args.base_domain.clone())?);
-        for worker in &workers {
-            tracing::info!(worker = %worker.name, version = %worker.version_id, routes = ?worker.routes, "worker loaded");
-        }
-        if args.snapshots != SnapshotUse::Never {
-            // Without a store, snapshots are kept in the data folder.
-            let dir = args.data_dir.join("snapshots");
-            let (handler, base_domain) = (handler.clone(), args.base_domain.clone());
-            let mut served = workers;
-            tokio::spawn(async move {
-                for index in 0..served.len() {
-                    served[index] =
-                        worker_snapshot::attach_from_dir(served[index].clone(), &dir).await;
-                    if served[index].snapshot.is_none() {
-                        continue;
-                    }
-                    match Router::new(served.clone(), base_domain.clone()) {
-                        Ok(router) => {
-                            handler.set_router(router);
-                            let worker = &served[index];
-                            tracing::info!(worker = %worker.name, version = %worker.version_id, "cold starts restore the worker snapshot");
-                        }
-                        Err(error) => tracing::error!(%error, "cannot build the routing table"),
-                    }
-                }
-            });
-        }
-        CronRunner::new(handler.clone(), None, Clock::from_env()).start();
-    } else {
-        let token = args
-            .admin_token
-            .clone()
-            .filter(|t| !t.is_empty())
-            .context("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")?;
-        let store =
-            ridge_store::open(args.store.as_deref().unwrap_or_default(), &args.data_dir).await?;
-        let services = args.isolates.services(Some(store.clone()));
-        let kv = services.kv.clone().expect("KV has a store");
-        let scheduler = args.isolates.scheduler(args.isolate_threads, services)?;
-        handler = Arc::new(EdgeHandler::new(
-            Router::default(),
-            scheduler,
-            ErrorDetail::Opaque,
-        ));
-        let node = ActiveVersions::new(
-            store.clone(),
-            handler.clone(),
-            args.base_domain.clone(),
-            args.snapshots != SnapshotUse::Never,
-        );
-        node.watch();
-        let count = node.reload().await?;
-        tracing::info!(workers = count, "workers loaded from the store");
-        CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
-        let flush_interval = std::time::Duration::from_secs(args.usage_flush_interval.max(1));
-        UsageMeter::global().start_flushing(store.clone(), flush_interval);
-        usage_store = Some(store.clone());
-        let api = Arc::new(AdminApi::new(store, node, kv, token));
-        let listener = tokio::net::TcpListener::bind(args.admin_listen)
-            .await
-            .with_context(|| format!("cannot listen on {} for the admin API", args.admin_listen))?;
-        let server = serve_tcp(
-            listener,
-            None,
-            admin_service(api),
-            false,
-            ConnectionHome::Here,
-        )?;
-        tracing::info!("admin API on http://{}", server.local_addr);
-        admin = Some(server);
+    if let Some(addr) = node.admin_addr() {
+        tracing::info!("admin API on http://{addr}");
     }
-    let tls = edge_options.certificates.is_some();
-    let edge = start_edge(handler, edge_options).await?;
-    announce_http3(&edge);
-    tracing::info!("ready on {}", edge.url(tls));
+    announce_http3(node.edge());
+    tracing::info!("ready on {}", node.url());
     tokio::signal::ctrl_c().await?;
     tracing::info!("shutting down: finishing requests in flight");
-    let admin = async {
-        if let Some(admin) = admin {
-            admin.shutdown(SHUTDOWN_DEADLINE).await;
-        }
-    };
-    tokio::join!(admin, edge.shutdown(SHUTDOWN_DEADLINE));
-    if let Some(store) = usage_store {
-        UsageMeter::global().flush(store.as_ref()).await;
-    }
-    tokio::task::spawn_blocking(TraceExporter::flush).await?;
+    node.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
-}
-
-fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the workers folder {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.join(CONFIG_FILE).is_file())
-        .collect();
-    folders.sort();
-    if folders.is_empty() {
-        bail!(
-            "{} has no worker folders (subfolders with {CONFIG_FILE})",
-            dir.display()
-        );
-    }
-    folders
-        .iter()
-        .map(|folder| {
-            WorkerVersion::load(folder, &BTreeMap::new())
-                .with_context(|| format!("loading the worker in {}", folder.display()))
-        })
-        .collect()
 }

@@ -249,19 +249,18 @@ class ExecutionContext {
 
 // ---- limits ------------------------------------------------------------------
 
-/** Per-request limits, from the worker's configuration (set by `start`,
- * before any request; the defaults live in Rust, ridge-core's limits.rs). */
-const limits = { subrequests: 0, wallMs: 0 };
+/** How long `waitUntil` work may run on, from the worker's wall-clock limit
+ * (set by `start`, before any request; the numbers are ridge-core's). */
+const limits = { wallMs: 0 };
 const fetchImpl = internals.fetch.fetch;
 
 function fetch(input, init = undefined) {
   const rid = core.getAsyncContext();
   if (typeof rid === "number") {
-    // Rust keeps the count, in the request's record.
-    if (op_ridge_count_subrequest(rid) > limits.subrequests) {
-      return PromiseReject(
-        new Error(`Too many subrequests: a worker may call fetch() at most ${limits.subrequests} times per request`),
-      );
+    // Rust keeps the count, in the request's record, and decides.
+    const limit = op_ridge_count_subrequest(rid);
+    if (limit !== 0) {
+      return PromiseReject(new Error(`Too many subrequests: a worker may call fetch() at most ${limit} times per request`));
     }
   }
   if (!tracesExported()) return fetchImpl(input, requestInit(init));
@@ -299,7 +298,6 @@ function describe(value) {
 function start(namespace, bindingsJson, configJson) {
   const bindings = JSONParse(bindingsJson);
   const configured = JSONParse(configJson);
-  limits.subrequests = configured.subrequests;
   limits.wallMs = configured.wallMs;
   setTraceExport(configured.traces);
   const env = {};

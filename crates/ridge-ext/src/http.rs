@@ -671,16 +671,25 @@ pub fn op_ridge_wait_until_settled(state: &OpState, #[smi] rid: ResourceId) {
     state.borrow::<CpuLedger>().close(rid);
 }
 
-/// Counts an outbound fetch of request `rid`; returns how many it has made,
-/// or 0 once the request is over (its count is final then).
+/// Outbound fetches an invocation may make (`limits.subrequests`).
+pub struct SubrequestLimit(pub u32);
+
+/// Counts an outbound fetch of request `rid`. Returns 0 when it may go
+/// ahead, or the limit it would exceed (JS then refuses it, naming the
+/// limit). A request that is over counts nothing: its count is final.
 #[op2(fast)]
 pub fn op_ridge_count_subrequest(state: &mut OpState, #[smi] rid: ResourceId) -> u32 {
-    let mut made = 0;
+    let limit = state
+        .try_borrow::<SubrequestLimit>()
+        .map_or(ridge_core::Limits::default().subrequests, |limit| limit.0);
+    let mut refused = 0;
     state.borrow::<CpuLedger>().update(rid, |record| {
         if !record.done {
             record.subrequests += 1;
-            made = record.subrequests;
+            if record.subrequests > limit {
+                refused = limit;
+            }
         }
     });
-    made
+    refused
 }

@@ -28,7 +28,8 @@ use deno_core::{OpState, ResourceId};
 
 pub use http::{
     ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
-    InvocationRecord, RequestBody, ResponseBody, Trigger, WorkerReply, WorkerResponse,
+    InvocationRecord, RequestBody, ResponseBody, SubrequestLimit, Trigger, WorkerReply,
+    WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 

@@ -1,6 +1,11 @@
-//! What a node runs besides its listeners: the cron runner ([`cron`]) and
-//! `ridge dev`'s tooling ([`dev`]: watching and checked reloads, the
-//! DevTools inspector).
+//! A node assembled from the other crates ([`node`]: `ridge dev`,
+//! `ridge serve --workers` and `ridge serve` with a store are three
+//! configurations of one builder), and what it runs besides its
+//! listeners: the cron runner ([`cron`]) and `ridge dev`'s tooling
+//! ([`dev`]: watching and checked reloads, the DevTools inspector).
 
 pub mod cron;
 pub mod dev;
+pub mod node;
+
+pub use node::{DevWorker, IsolateConfig, Node, NodeConfig, NodeError, StoreSource, WorkerSource};

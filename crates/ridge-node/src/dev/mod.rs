@@ -29,13 +29,36 @@ const QUIET_PERIOD: Duration = Duration::from_millis(100);
 /// Local secrets for `ridge dev`, beside `ridge.toml`, as in wrangler.
 pub const DEV_VARS_FILE: &str = ".dev.vars";
 
+/// Why `ridge dev` cannot load a worker's local setup.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: expected KEY=VALUE, found {text:?}")]
+    DevVarsLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+    #[error(transparent)]
+    Worker(#[from] ridge_runtime::worker::WorkerLoadError),
+    #[error("cannot resolve {path}: {source}")]
+    Resolve {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// `.dev.vars`: `KEY=VALUE` lines (values may be quoted), `#` comments.
-pub fn read_dev_vars(root: &Path) -> Result<BTreeMap<String, String>, String> {
+pub fn read_dev_vars(root: &Path) -> Result<BTreeMap<String, String>, DevError> {
     let path = root.join(DEV_VARS_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        Err(source) => return Err(DevError::Read { path, source }),
     };
     let mut vars = BTreeMap::new();
     for (number, line) in text.lines().enumerate() {
@@ -45,11 +68,11 @@ pub fn read_dev_vars(root: &Path) -> Result<BTreeMap<String, String>, String> {
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err(format!(
-                "{}:{}: expected KEY=VALUE, found {line:?}",
-                path.display(),
-                number + 1
-            ));
+            return Err(DevError::DevVarsLine {
+                path,
+                line: number + 1,
+                text: line.to_string(),
+            });
         };
         let value = value.trim();
         let unquoted = ['"', '\'']
@@ -134,11 +157,13 @@ impl Reloader {
         kv: Option<Arc<Kv>>,
         snapshots: bool,
         handler: Arc<EdgeHandler>,
-    ) -> Result<Arc<Self>, String> {
-        let (_, root) = load_config(path).map_err(|e| e.to_string())?;
+    ) -> Result<Arc<Self>, DevError> {
+        let (_, root) = load_config(path)?;
         // Watcher events carry absolute paths: compare with an absolute root.
-        let root = std::fs::canonicalize(&root)
-            .map_err(|e| format!("cannot resolve {}: {e}", root.display()))?;
+        let root = std::fs::canonicalize(&root).map_err(|source| DevError::Resolve {
+            path: root.clone(),
+            source,
+        })?;
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
             root,
@@ -155,7 +180,7 @@ impl Reloader {
     /// `Err` is the status and explanation requests get instead.
     async fn load(&self) -> Result<Arc<WorkerVersion>, (StatusCode, String)> {
         let failed = |message: String| (StatusCode::INTERNAL_SERVER_ERROR, message);
-        let mut vars = read_dev_vars(&self.root).map_err(failed)?;
+        let mut vars = read_dev_vars(&self.root).map_err(|e| failed(e.to_string()))?;
         vars.extend(self.cli_vars.clone());
         let mut version =
             WorkerVersion::load(&self.path, &vars).map_err(|e| failed(e.to_string()))?;

@@ -1,25 +1,135 @@
-//! Resource limits, enforced in one place.
+//! The limit enforcer: every decision about an isolate's limits, from its
+//! worker's [`Limits`] (ridge-core defines them and their defaults).
 //!
 //! - **CPU time** is measured on the isolate thread's own CPU clock. While an
-//!   isolate runs JS, a [`Watchdog`] thread watches that clock and calls
+//!   isolate runs JS, the [`Watchdog`] thread watches that clock and calls
 //!   `terminate_execution` once the budget is spent, so even `while (true) {}`
-//!   stops. Time is charged to the requests in flight on the isolate, split
-//!   evenly between them.
+//!   stops. Time is charged to the invocations in flight on the isolate,
+//!   split evenly between them; startup has its own budget.
 //! - **Memory**: V8's heap limit plus a near-heap-limit callback that
-//!   terminates instead of letting V8 abort the process; ArrayBuffer and Wasm
-//!   memory (outside V8's heap) is checked after every turn of the event loop.
-//! - **Wall clock**, **request size** and **subrequests** are enforced where
-//!   they are visible: the HTTP handler and the JS bridge, using the numbers
-//!   in [`Limits`](ridge_deploy::config::Limits).
+//!   terminates instead of letting V8 abort the process; ArrayBuffer memory
+//!   (outside V8's heap) is checked after every turn of the event loop.
+//! - **Wall clock**: invocations still unanswered after `wall_ms` are
+//!   answered with the limit and ended.
 //!
-//! A worker that exceeds a limit has its isolate discarded; the requests it
-//! held get a 503 naming the limit, and the next request starts a new one.
+//! [`LimitEnforcer`] holds these for one isolate. The other limits are
+//! decided where the data is: request URL, header and body sizes by the
+//! HTTP handler (ridge-server), subrequests by the op that counts them and
+//! WebSocket sizes by the relay (ridge-ext), all with ridge-core's numbers.
+//!
+//! A worker that exceeds a limit has its isolate discarded; the invocations
+//! it held get a 503 naming the limit, and the next one starts a new isolate.
 
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use deno_core::v8;
+use deno_core::{v8, JsRuntime};
+use ridge_core::{Limits, Outcome};
+use ridge_ext::{CpuLedger, WorkerReply};
+
 pub use ridge_core::LimitExceeded;
+
+const MIB: usize = 1024 * 1024;
+
+/// The limits of one isolate (see the module comment). The watchdog and
+/// V8's near-heap-limit callback record here what made them stop it, so
+/// what stopped an isolate is read in one place.
+pub struct LimitEnforcer {
+    handle: v8::IsolateHandle,
+    exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+}
+
+impl LimitEnforcer {
+    /// Watches a new isolate with a heap limit of `heap_limit_mb`.
+    pub fn install(runtime: &mut JsRuntime, heap_limit_mb: u64) -> Self {
+        let handle = runtime.v8_isolate().thread_safe_handle();
+        let exceeded = Arc::new(Mutex::new(None));
+        // Near the heap limit V8 would abort the whole process; stop this
+        // isolate instead, with room left to unwind.
+        let (terminate, flag) = (handle.clone(), exceeded.clone());
+        runtime.add_near_heap_limit_callback(move |current, _initial| {
+            flag.lock()
+                .expect("limit flag")
+                .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
+            terminate.terminate_execution();
+            current + 64 * MIB
+        });
+        Self { handle, exceeded }
+    }
+
+    /// Stops the isolate if the worker's top-level code runs past its
+    /// startup CPU budget before the guard drops.
+    pub fn guard_startup(&self, startup_cpu_ms: u64) -> WatchGuard {
+        self.watch(
+            Duration::from_millis(startup_cpu_ms),
+            LimitExceeded::StartupCpu(startup_cpu_ms),
+        )
+    }
+
+    /// Stops the isolate if one turn of its event loop runs past what is
+    /// left of the most charged invocation's CPU budget (a whole budget when
+    /// none is in flight).
+    pub fn guard_turn(&self, limits: &Limits, ledger: &CpuLedger) -> WatchGuard {
+        let budget = ledger.smallest_remaining(Duration::from_millis(limits.cpu_ms));
+        self.watch(budget, LimitExceeded::Cpu(limits.cpu_ms))
+    }
+
+    fn watch(&self, budget: Duration, limit: LimitExceeded) -> WatchGuard {
+        Watchdog::global().arm(budget, self.handle.clone(), limit, self.exceeded.clone())
+    }
+
+    /// After a turn of the event loop: charges the CPU it used to the
+    /// invocations in flight and checks the memory the isolate holds. `Err`
+    /// is the limit that stops the isolate (also one the watchdog hit while
+    /// no invocation was charged: a WebSocket handler, a timer).
+    pub fn after_turn(
+        &self,
+        limits: &Limits,
+        ledger: &CpuLedger,
+        cpu_used: Duration,
+        memory_bytes: usize,
+    ) -> Result<(), LimitExceeded> {
+        let cpu_limit = Duration::from_millis(limits.cpu_ms);
+        if let Some(exhausted) = ledger.charge(cpu_used, cpu_limit) {
+            tracing::debug!(requests = exhausted, "requests spent their CPU budget");
+            return Err(self.record(LimitExceeded::Cpu(limits.cpu_ms)));
+        }
+        if let Some(limit) = *self.exceeded.lock().expect("limit flag") {
+            return Err(limit);
+        }
+        // ArrayBuffers live outside V8's heap limit.
+        if memory_bytes > limits.memory_mb as usize * MIB {
+            return Err(self.record(LimitExceeded::Memory(limits.memory_mb)));
+        }
+        Ok(())
+    }
+
+    /// Answers the invocations unanswered past the wall-clock limit with it
+    /// and ends them; returns when the next one runs out of time.
+    pub fn expire_wall_clock(&self, limits: &Limits, ledger: &CpuLedger) -> Option<Instant> {
+        let limit = LimitExceeded::WallClock(limits.wall_ms);
+        ledger.expire_unanswered(
+            Duration::from_millis(limits.wall_ms),
+            Outcome::Exceeded(limit),
+            || WorkerReply::LimitExceeded(limit),
+        )
+    }
+
+    /// The limit that stopped the isolate, if one did.
+    pub fn take_exceeded(&self) -> Option<LimitExceeded> {
+        self.exceeded.lock().expect("limit flag").take()
+    }
+
+    /// Records `limit` as what stopped the isolate, unless another was
+    /// recorded first; returns the one recorded.
+    fn record(&self, limit: LimitExceeded) -> LimitExceeded {
+        *self
+            .exceeded
+            .lock()
+            .expect("limit flag")
+            .get_or_insert(limit)
+    }
+}
 
 /// CPU time the calling thread has used so far.
 pub fn thread_cpu_time() -> Duration {
@@ -99,7 +209,7 @@ impl Watchdog {
     /// Terminates `isolate` if the calling thread's CPU clock passes
     /// `budget` from now before the returned guard is dropped. What fired is
     /// recorded in `fired`.
-    pub fn arm(
+    fn arm(
         &'static self,
         budget: Duration,
         isolate: v8::IsolateHandle,

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::mem::ManuallyDrop;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +16,7 @@ use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use deno_permissions::PermissionsContainer;
 
 use super::bindings::Services;
-use super::limits::{thread_cpu_time, LimitExceeded, Watchdog};
+use super::limits::{thread_cpu_time, LimitEnforcer, LimitExceeded};
 use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
@@ -26,7 +26,9 @@ use crate::observe::WorkerMeters;
 use crate::worker::WorkerVersion;
 use ridge_core::{Binding, Outcome};
 use ridge_ext::websocket::{MaxMessageBytes, OpenSockets};
-use ridge_ext::{self, CpuLedger, FrozenClock, InvocationInbox, WorkerLogContext, WorkerReply};
+use ridge_ext::{
+    self, CpuLedger, FrozenClock, InvocationInbox, SubrequestLimit, WorkerLogContext, WorkerReply,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -181,10 +183,8 @@ pub struct IsolateStatus {
 
 /// How Ridge reaches into a running isolate from outside its JS.
 pub(super) struct Controls {
-    /// Terminates the isolate from another thread (the watchdog).
-    pub(super) handle: v8::IsolateHandle,
-    /// Set by whoever terminated the isolate for exceeding a limit.
-    pub(super) exceeded: Arc<Mutex<Option<LimitExceeded>>>,
+    /// Decides and enforces its limits.
+    pub(super) limits: LimitEnforcer,
     /// What `Date.now()` reports during the current turn of the event loop.
     clock: Rc<Cell<f64>>,
     /// The worker snapshot the isolate was restored from: V8 may read it
@@ -316,6 +316,7 @@ impl BlankIsolate {
             state.put(MaxMessageBytes(
                 (version.limits.websocket_message_kb * 1024) as usize,
             ));
+            state.put(SubrequestLimit(version.limits.subrequests));
             services.install(&mut state, &version);
         }
         let break_on_start = match &services.inspector {
@@ -332,13 +333,7 @@ impl BlankIsolate {
         };
         controls.clock.set(epoch_ms());
         let isolate = runtime.isolate_ptr();
-        let startup_ms = version.limits.startup_cpu_ms;
-        let watch = Watchdog::global().arm(
-            Duration::from_millis(startup_ms),
-            controls.handle.clone(),
-            LimitExceeded::StartupCpu(startup_ms),
-            controls.exceeded.clone(),
-        );
+        let watch = controls.limits.guard_startup(version.limits.startup_cpu_ms);
         let result = HostedRuntime::entered(
             isolate,
             WorkerIsolate::load(
@@ -350,7 +345,7 @@ impl BlankIsolate {
         )
         .await;
         drop(watch);
-        if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
+        if let Some(limit) = controls.limits.take_exceeded() {
             return Err(StartError::Limit(limit));
         }
         result?;
@@ -451,7 +446,6 @@ impl WorkerIsolate {
         )
         .to_string();
         let config_json = serde_json::json!({
-          "subrequests": version.limits.subrequests,
           "wallMs": version.limits.wall_ms,
           "traces": crate::observe::TraceExporter::global().is_some(),
         })
@@ -475,10 +469,8 @@ impl WorkerIsolate {
     /// discarded: it exceeded a limit or failed with an error its code could
     /// not catch. Requests still in flight then get an answer saying why.
     pub async fn run(mut self, status: Rc<IsolateStatus>) -> Result<(), StopReason> {
-        let cpu_ms = self.version.limits.cpu_ms;
-        let cpu_limit = Duration::from_millis(cpu_ms);
-        let memory_mb = self.version.limits.memory_mb;
-        let memory_limit = memory_mb as usize * MIB;
+        let limits = &self.version.limits;
+        let enforcer = &self.controls.limits;
         let (ledger, sockets) = {
             let state = self.runtime.op_state();
             let state = state.borrow();
@@ -488,31 +480,23 @@ impl WorkerIsolate {
             )
         };
         let mut meters = WorkerMeters::new(&self.version.name);
-        let wall_limit = Duration::from_millis(self.version.limits.wall_ms);
-        let wall_exceeded = LimitExceeded::WallClock(self.version.limits.wall_ms);
         // One timer for the isolate, not one per request: it is armed for
         // when the oldest unanswered request runs out of wall-clock time.
         let mut wall_clock = Box::pin(tokio::time::sleep(Duration::ZERO));
         let mut wall_clock_armed = false;
+        let runtime = &mut self.runtime;
+        let clock = &self.controls.clock;
         let result = poll_fn(|cx| {
             // Date.now() and performance.now() stand still while JS runs.
-            self.controls.clock.set(epoch_ms());
-            let budget = ledger.smallest_remaining(cpu_limit);
-            let watch = Watchdog::global().arm(
-                budget,
-                self.controls.handle.clone(),
-                LimitExceeded::Cpu(cpu_ms),
-                self.controls.exceeded.clone(),
-            );
+            clock.set(epoch_ms());
+            let watch = enforcer.guard_turn(limits, &ledger);
             let cpu_before = watch.armed_at();
-            let isolate = self.runtime.isolate_ptr();
+            let isolate = runtime.isolate_ptr();
             // SAFETY: the runtime owns the isolate and outlives this poll;
             // the guard exits it within the poll (see HostedRuntime).
             let entered = unsafe { Entered::new(isolate) };
-            let poll = self
-                .runtime
-                .poll_event_loop(cx, PollEventLoopOptions::default());
-            let stats = self.runtime.v8_isolate().get_heap_statistics();
+            let poll = runtime.poll_event_loop(cx, PollEventLoopOptions::default());
+            let stats = runtime.v8_isolate().get_heap_statistics();
             drop(entered);
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
@@ -524,11 +508,9 @@ impl WorkerIsolate {
                     }
                     wall_clock_armed = false;
                 }
-                let next_deadline =
-                    ledger.expire_unanswered(wall_limit, Outcome::Exceeded(wall_exceeded), || {
-                        WorkerReply::LimitExceeded(wall_exceeded)
-                    });
-                let Some(deadline) = next_deadline else { break };
+                let Some(deadline) = enforcer.expire_wall_clock(limits, &ledger) else {
+                    break;
+                };
                 wall_clock.as_mut().reset(deadline.into());
                 wall_clock_armed = true;
             }
@@ -536,39 +518,22 @@ impl WorkerIsolate {
             status
                 .in_flight
                 .set(ledger.in_flight_count() + sockets.open_count());
-            let exhausted = ledger.charge(thread_cpu_time().saturating_sub(cpu_before), cpu_limit);
+            let checked = enforcer.after_turn(
+                limits,
+                &ledger,
+                thread_cpu_time().saturating_sub(cpu_before),
+                memory,
+            );
             for record in ledger.take_done() {
                 crate::observe::request_finished(&self.version, &record, &mut meters);
             }
-            if let Some(exhausted) = exhausted {
-                tracing::debug!(requests = exhausted, "requests spent their CPU budget");
-                self.controls
-                    .exceeded
-                    .lock()
-                    .expect("limit flag")
-                    .get_or_insert(LimitExceeded::Cpu(cpu_ms));
-                return Poll::Ready(Err(None));
-            }
-            // The watchdog stopped JS that no request was charged for (a
-            // WebSocket handler, a timer): the isolate goes all the same.
-            if self.controls.exceeded.lock().expect("limit flag").is_some() {
+            if checked.is_err() {
                 return Poll::Ready(Err(None));
             }
             match poll {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
                 Poll::Ready(Err(error)) => Poll::Ready(Err(Some(error.to_string()))),
-                Poll::Pending => {
-                    // ArrayBuffers and Wasm memories live outside V8's heap limit.
-                    if memory > memory_limit {
-                        self.controls
-                            .exceeded
-                            .lock()
-                            .expect("limit flag")
-                            .get_or_insert(LimitExceeded::Memory(memory_mb));
-                        return Poll::Ready(Err(None));
-                    }
-                    Poll::Pending
-                }
+                Poll::Pending => Poll::Pending,
             }
         })
         .await;
@@ -576,7 +541,7 @@ impl WorkerIsolate {
         let Err(failure) = result else {
             return Ok(());
         };
-        let reason = match self.controls.exceeded.lock().expect("limit flag").take() {
+        let reason = match self.controls.limits.take_exceeded() {
             Some(limit) => StopReason::Limit(limit),
             None => StopReason::Failed(
                 failure.unwrap_or_else(|| "the worker's event loop failed".into()),
@@ -686,21 +651,7 @@ pub(super) fn prepare_runtime(
     heap_limit_mb: u64,
     snapshot: Option<WorkerSnapshot>,
 ) -> Controls {
-    let handle = runtime.v8_isolate().thread_safe_handle();
-    let exceeded = Arc::new(Mutex::new(None));
-    {
-        // Near the heap limit V8 would abort the whole process; stop this
-        // isolate instead, with room left to unwind.
-        let (handle, exceeded) = (handle.clone(), exceeded.clone());
-        runtime.add_near_heap_limit_callback(move |current, _initial| {
-            exceeded
-                .lock()
-                .expect("limit flag")
-                .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
-            handle.terminate_execution();
-            current + 64 * MIB
-        });
-    }
+    let limits = LimitEnforcer::install(runtime, heap_limit_mb);
     let clock = Rc::new(Cell::new(epoch_ms()));
     {
         let state = runtime.op_state();
@@ -721,8 +672,7 @@ pub(super) fn prepare_runtime(
             .set_allow_generation_from_strings(false);
     }
     Controls {
-        handle,
-        exceeded,
+        limits,
         clock,
         snapshot,
     }

@@ -27,7 +27,6 @@ use deno_core::{v8, JsRuntimeForSnapshot, ModuleId, PollEventLoopOptions};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::limits::{LimitExceeded, Watchdog};
 use super::loader::{module_specifier, BundleLoader};
 use super::runtime::{prepare_runtime, runtime_options, take_start, warm_up};
 use super::snapshot::RUNTIME_SNAPSHOT;
@@ -614,12 +613,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     let before = activity.clone().capture(&filter);
 
-    let watch = Watchdog::global().arm(
-        Duration::from_millis(startup_cpu_ms),
-        controls.handle.clone(),
-        LimitExceeded::StartupCpu(startup_cpu_ms),
-        controls.exceeded.clone(),
-    );
+    let watch = controls.limits.guard_startup(startup_cpu_ms);
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -648,7 +642,7 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
         Ok(id)
     });
     drop(watch);
-    if let Some(limit) = controls.exceeded.lock().expect("limit flag").take() {
+    if let Some(limit) = controls.limits.take_exceeded() {
         return Err(NoSnapshot::worker(limit.to_string()));
     }
     // The worker's modules failed to load or to run.

@@ -1,0 +1,474 @@
+//! A node, assembled: the isolate scheduler with the node's services (KV,
+//! the Cache API, the inspector), the edge listeners, and what decides
+//! which workers they serve — one watched worker (`ridge dev`), a folder of
+//! workers (`ridge serve --workers`), or a store followed through the admin
+//! API (`ridge serve`) — with the cron runner and usage metering. The CLI
+//! only fills in a [`NodeConfig`] and prints what [`Node::start`] returns.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ridge_cache::HttpCache;
+use ridge_core::clock::Clock;
+use ridge_deploy::config::CONFIG_FILE;
+use ridge_ext::net::OutboundPolicy;
+use ridge_kv::{Kv, KvError};
+use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
+use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
+use ridge_runtime::observe::trace::TraceSetupError;
+use ridge_runtime::observe::{TraceExporter, UsageMeter};
+use ridge_runtime::worker::{load_config, WorkerLoadError, WorkerVersion};
+use ridge_server::admin::AdminApi;
+use ridge_server::edge::EdgeError;
+use ridge_server::router::RouteError;
+use ridge_server::{
+    admin_service, serve_tcp, start_edge, ActiveVersions, ConnectionHome, Edge, EdgeHandler,
+    EdgeOptions, ErrorDetail, Router, ServerHandle,
+};
+use ridge_store::kv::KvStore;
+use ridge_store::{Store, StoreError};
+
+use crate::cron::CronRunner;
+use crate::dev::inspector::InspectorHub;
+use crate::dev::Reloader;
+
+/// Why a node could not start. Each names what it could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Worker(#[from] WorkerLoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
+    #[error(transparent)]
+    Traces(#[from] TraceSetupError),
+    #[error("worker {worker}: {source}")]
+    Kv { worker: String, source: KvError },
+    #[error("cannot start the isolate threads: {0}")]
+    Threads(std::io::Error),
+    #[error("cannot read the workers folder {path}: {source}")]
+    WorkersFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} has no worker folders (subfolders with {CONFIG_FILE})")]
+    NoWorkers(PathBuf),
+    #[error("loading the worker in {folder}: {source}")]
+    WorkerIn {
+        folder: PathBuf,
+        source: WorkerLoadError,
+    },
+    #[error("cannot listen on {addr} for {what}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the admin API needs a token: set RIDGE_ADMIN_TOKEN (or --admin-token), or serve a folder with --workers")]
+    NoAdminToken,
+    #[error(transparent)]
+    Dev(#[from] crate::dev::DevError),
+    #[error("cannot watch {path} for changes: {source}")]
+    Watch {
+        path: PathBuf,
+        source: notify::Error,
+    },
+}
+
+/// Where a node's workers come from.
+pub enum WorkerSource {
+    /// `ridge dev`: one worker (a folder with ridge.toml, or a script),
+    /// reloaded when its files change.
+    Dev(DevWorker),
+    /// `ridge serve --workers DIR`: every subfolder of `dir` with a
+    /// ridge.toml; KV and snapshots are kept in `data_dir`.
+    Folder { dir: PathBuf, data_dir: PathBuf },
+    /// `ridge serve`: what was uploaded through the admin API into the
+    /// store at `url` (default: SQLite in `data_dir`).
+    Store(StoreSource),
+}
+
+pub struct DevWorker {
+    pub path: PathBuf,
+    /// `--var KEY=VALUE`: added to (or overriding) the worker's vars.
+    pub vars: BTreeMap<String, String>,
+    /// Where local state (KV, the Cache API) is kept; `None`: nowhere, it
+    /// is forgotten on exit.
+    pub state_dir: Option<PathBuf>,
+    pub no_limits: bool,
+    /// The V8 inspector's address, and whether isolates wait for a
+    /// debugger before the worker's first statement.
+    pub inspect: Option<(SocketAddr, bool)>,
+}
+
+pub struct StoreSource {
+    pub url: Option<String>,
+    pub data_dir: PathBuf,
+    pub admin_listen: SocketAddr,
+    pub admin_token: Option<String>,
+    pub usage_flush_interval: Duration,
+}
+
+/// The isolate threads and the node's shared caches.
+pub struct IsolateConfig {
+    /// Isolate threads; 0: one per CPU core.
+    pub threads: usize,
+    pub warm_isolates: usize,
+    pub idle_timeout: Duration,
+    pub memory_budget_bytes: usize,
+    pub kv_cache_bytes: u64,
+    pub cache_bytes: u64,
+}
+
+pub struct NodeConfig {
+    pub workers: WorkerSource,
+    pub edge: EdgeOptions,
+    pub isolates: IsolateConfig,
+    pub snapshots: SnapshotUse,
+    /// Also route `<worker name>.<domain>` to each worker.
+    pub base_domain: Option<String>,
+    pub outbound: OutboundPolicy,
+    /// An OTLP/HTTP collector, and the share of requests traced.
+    pub traces: Option<(String, f64)>,
+}
+
+/// A running node.
+pub struct Node {
+    edge: Edge,
+    /// Whether the edge serves HTTPS.
+    tls: bool,
+    admin: Option<ServerHandle>,
+    /// Where usage is flushed at shutdown (a node with a store).
+    usage_store: Option<Arc<dyn Store>>,
+    /// `ridge dev`: the file watcher, alive as long as the node.
+    _watcher: Option<notify::RecommendedWatcher>,
+    /// `ridge dev`: the inspector's address.
+    inspector: Option<SocketAddr>,
+    /// `ridge serve --workers`: the workers loaded at startup.
+    loaded: Vec<Arc<WorkerVersion>>,
+}
+
+impl Node {
+    /// Starts the node's isolate threads, workers and listeners.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        config.outbound.install();
+        if let Some((endpoint, sample_ratio)) = &config.traces {
+            TraceExporter::install(endpoint, *sample_ratio)?;
+        }
+        worker_snapshot::set_use(config.snapshots);
+        let snapshots = config.snapshots != SnapshotUse::Never;
+        let isolates = config.isolates;
+        let tls = config.edge.certificates.is_some();
+        let mut node = match config.workers {
+            WorkerSource::Dev(dev) => start_dev(dev, isolates, snapshots, config.edge).await?,
+            WorkerSource::Folder { dir, data_dir } => {
+                let workers = load_worker_folders(&dir)?;
+                start_folder(
+                    workers,
+                    &data_dir,
+                    isolates,
+                    snapshots,
+                    config.base_domain,
+                    config.edge,
+                )
+                .await?
+            }
+            WorkerSource::Store(source) => {
+                start_store(source, isolates, snapshots, config.base_domain, config.edge).await?
+            }
+        };
+        node.tls = tls;
+        Ok(node)
+    }
+
+    /// The edge's URL (`http://` or `https://`, with the bound port).
+    pub fn url(&self) -> String {
+        self.edge.url(self.tls)
+    }
+
+    pub fn edge(&self) -> &Edge {
+        &self.edge
+    }
+
+    /// The admin API's address, on a node with a store.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|admin| admin.local_addr)
+    }
+
+    /// The inspector's address, under `ridge dev --inspect`.
+    pub fn inspector_addr(&self) -> Option<SocketAddr> {
+        self.inspector
+    }
+
+    /// The workers a `--workers` node loaded at startup.
+    pub fn loaded_workers(&self) -> &[Arc<WorkerVersion>] {
+        &self.loaded
+    }
+
+    /// Stops accepting, lets requests in flight finish for up to
+    /// `deadline`, then records usage and sends the last traces.
+    pub async fn shutdown(self, deadline: Duration) {
+        let admin = async {
+            if let Some(admin) = self.admin {
+                admin.shutdown(deadline).await;
+            }
+        };
+        tokio::join!(admin, self.edge.shutdown(deadline));
+        if let Some(store) = self.usage_store {
+            UsageMeter::global().flush(store.as_ref()).await;
+        }
+        let _ = tokio::task::spawn_blocking(TraceExporter::flush).await;
+    }
+}
+
+impl IsolateConfig {
+    fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
+        Services {
+            kv: store.map(|store| Kv::new(store, self.kv_cache_bytes, Clock::from_env())),
+            cache: HttpCache::new(self.cache_bytes),
+            inspector: None,
+        }
+    }
+
+    fn scheduler(&self, services: Services) -> Result<Scheduler, NodeError> {
+        Scheduler::new(SchedulerOptions {
+            threads: self.threads,
+            warm_isolates: self.warm_isolates,
+            idle_timeout: self.idle_timeout,
+            memory_budget: self.memory_budget_bytes,
+            services,
+        })
+        .map_err(NodeError::Threads)
+    }
+}
+
+fn node(edge: Edge) -> Node {
+    Node {
+        edge,
+        tls: false,
+        admin: None,
+        usage_store: None,
+        _watcher: None,
+        inspector: None,
+        loaded: Vec::new(),
+    }
+}
+
+async fn start_dev(
+    dev: DevWorker,
+    mut isolates: IsolateConfig,
+    snapshots: bool,
+    edge: EdgeOptions,
+) -> Result<Node, NodeError> {
+    let (config, root) = load_config(&dev.path)?;
+    // Local state: KV (a store opened for workers with KV bindings) and the
+    // Cache API (its file is created when first used).
+    let mut store: Option<Arc<dyn KvStore>> = None;
+    if !config.kv_namespaces.is_empty() {
+        let state_db = dev
+            .state_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
+        store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
+    }
+    let mut services = isolates.services(store);
+    if let Some(dir) = &dev.state_dir {
+        services.cache = HttpCache::persistent(isolates.cache_bytes, dir.join("cache.db"));
+    }
+    let mut no_limits = dev.no_limits;
+    let mut inspector = None;
+    if let Some((addr, break_on_start)) = dev.inspect {
+        let hub = InspectorHub::start(addr, break_on_start)
+            .await
+            .map_err(|source| NodeError::Listen {
+                addr,
+                what: "the inspector",
+                source,
+            })?;
+        inspector = Some(hub.local_addr());
+        services.inspector = Some(hub);
+        // Each isolate needs its inspector from birth: no pre-warmed ones;
+        // and a paused debugger must not trip the CPU limit.
+        isolates.warm_isolates = 0;
+        no_limits = true;
+    }
+    let kv = services.kv.clone();
+    let snapshots = snapshots && inspector.is_none();
+    let scheduler = isolates.scheduler(services)?;
+    let handler = Arc::new(
+        EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
+    );
+    // Serves the worker, or the reason it does not load, and follows edits.
+    let reloader = Reloader::new(
+        &dev.path,
+        dev.vars,
+        no_limits,
+        kv,
+        snapshots,
+        handler.clone(),
+    )?;
+    reloader.reload().await;
+    let watcher = reloader
+        .watch()
+        .map_err(|source| NodeError::Watch { path: root, source })?;
+    let mut node = node(start_edge(handler, edge).await?);
+    node._watcher = Some(watcher);
+    node.inspector = inspector;
+    Ok(node)
+}
+
+async fn start_folder(
+    workers: Vec<Arc<WorkerVersion>>,
+    data_dir: &Path,
+    isolates: IsolateConfig,
+    snapshots: bool,
+    base_domain: Option<String>,
+    edge: EdgeOptions,
+) -> Result<Node, NodeError> {
+    // KV for a folder of workers lives in the embedded store, opened only
+    // if some worker has a KV binding.
+    let store: Option<Arc<dyn KvStore>> = if workers
+        .iter()
+        .any(|w| w.kv_namespace_ids().next().is_some())
+    {
+        let path = data_dir.join("ridge.db");
+        Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&path)?))
+    } else {
+        None
+    };
+    let services = isolates.services(store);
+    if let Some(kv) = &services.kv {
+        for worker in &workers {
+            kv.create_bound(&worker.bindings)
+                .await
+                .map_err(|source| NodeError::Kv {
+                    worker: worker.name.clone(),
+                    source,
+                })?;
+        }
+    }
+    let handler = Arc::new(EdgeHandler::new(
+        Router::default(),
+        isolates.scheduler(services)?,
+        ErrorDetail::Opaque,
+    ));
+    handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
+    if snapshots {
+        // Without a store, snapshots are kept in the data folder.
+        tokio::spawn(attach_snapshots(
+            workers.clone(),
+            data_dir.join("snapshots"),
+            handler.clone(),
+            base_domain,
+        ));
+    }
+    CronRunner::new(handler.clone(), None, Clock::from_env()).start();
+    let mut node = node(start_edge(handler, edge).await?);
+    node.loaded = workers;
+    Ok(node)
+}
+
+/// Gives each worker of a folder its snapshot from `dir` (making it if
+/// needed), and routes to the version with a snapshot once it has one.
+async fn attach_snapshots(
+    mut served: Vec<Arc<WorkerVersion>>,
+    dir: PathBuf,
+    handler: Arc<EdgeHandler>,
+    base_domain: Option<String>,
+) {
+    for index in 0..served.len() {
+        served[index] = worker_snapshot::attach_from_dir(served[index].clone(), &dir).await;
+        if served[index].snapshot.is_none() {
+            continue;
+        }
+        match Router::new(served.clone(), base_domain.clone()) {
+            Ok(router) => {
+                handler.set_router(router);
+                let worker = &served[index];
+                tracing::info!(worker = %worker.name, version = %worker.version_id, "cold starts restore the worker snapshot");
+            }
+            Err(error) => tracing::error!(%error, "cannot build the routing table"),
+        }
+    }
+}
+
+async fn start_store(
+    source: StoreSource,
+    isolates: IsolateConfig,
+    snapshots: bool,
+    base_domain: Option<String>,
+    edge: EdgeOptions,
+) -> Result<Node, NodeError> {
+    let token = source
+        .admin_token
+        .filter(|token| !token.is_empty())
+        .ok_or(NodeError::NoAdminToken)?;
+    let store =
+        ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
+    let services = isolates.services(Some(store.clone()));
+    let kv = services.kv.clone().expect("KV has a store");
+    let handler = Arc::new(EdgeHandler::new(
+        Router::default(),
+        isolates.scheduler(services)?,
+        ErrorDetail::Opaque,
+    ));
+    let active = ActiveVersions::new(store.clone(), handler.clone(), base_domain, snapshots);
+    active.watch();
+    let count = active.reload().await?;
+    tracing::info!(workers = count, "workers loaded from the store");
+    CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
+    UsageMeter::global().start_flushing(store.clone(), source.usage_flush_interval);
+    let api = Arc::new(AdminApi::new(store.clone(), active, kv, token));
+    let addr = source.admin_listen;
+    let listen_error = |source| NodeError::Listen {
+        addr,
+        what: "the admin API",
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(listen_error)?;
+    let admin = serve_tcp(
+        listener,
+        None,
+        admin_service(api),
+        false,
+        ConnectionHome::Here,
+    )
+    .map_err(listen_error)?;
+    let mut node = node(start_edge(handler, edge).await?);
+    node.admin = Some(admin);
+    node.usage_store = Some(store);
+    Ok(node)
+}
+
+/// The workers of a `--workers` folder: its subfolders with a ridge.toml.
+fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| NodeError::WorkersFolder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join(CONFIG_FILE).is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        return Err(NodeError::NoWorkers(dir.to_path_buf()));
+    }
+    folders
+        .iter()
+        .map(|folder| {
+            WorkerVersion::load(folder, &BTreeMap::new()).map_err(|source| NodeError::WorkerIn {
+                folder: folder.clone(),
+                source,
+            })
+        })
+        .collect()
+}
