@@ -89,7 +89,7 @@ impl Node {
         drop(child.stdin.take());
         let output = child.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr);
+            + String::from_utf8_lossy(&output.stderr).as_ref();
         (output.status.success(), text)
     }
 

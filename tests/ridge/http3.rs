@@ -286,7 +286,7 @@ async fn errors_resets_and_routing_by_authority() {
 fn write_certificate(dir: &std::path::Path, file: &str, names: &[&str]) {
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let generated = rcgen::generate_simple_self_signed(names).unwrap();
-    let pem = generated.cert.pem() + &generated.signing_key.serialize_pem();
+    let pem = generated.cert.pem() + generated.signing_key.serialize_pem().as_str();
     // Written aside and renamed, so the node never reads half a file.
     let partial = dir.join(format!(".{file}.partial"));
     std::fs::write(&partial, pem).unwrap();

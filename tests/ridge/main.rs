@@ -1,4 +1,5 @@
-//! Integration tests: each starts the real `ridge` binary on 127.0.0.1 with
+//! Integration tests: each starts the real `ridge` binary (or, in
+//! `in_process`, a node of the library in this process) on 127.0.0.1 with
 //! port 0 and talks to it over real sockets with real HTTP clients.
 
 mod accept_any_tls;
@@ -14,6 +15,7 @@ mod errors;
 mod examples;
 mod http;
 mod http3;
+mod in_process;
 mod isolates;
 mod kv;
 mod limits;

@@ -19,7 +19,7 @@ use ridge_kv::{Kv, KvError};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge_runtime::observe::trace::TraceSetupError;
-use ridge_runtime::observe::{TraceExporter, UsageMeter};
+use ridge_runtime::observe::{Observers, TraceExporter};
 use ridge_runtime::worker::{load_config, WorkerLoadError, WorkerVersion};
 use ridge_server::admin::AdminApi;
 use ridge_server::edge::EdgeError;
@@ -133,6 +133,8 @@ pub struct NodeConfig {
     pub snapshots: SnapshotUse,
     /// Also route `<worker name>.<domain>` to each worker.
     pub base_domain: Option<String>,
+    /// Process-wide: the first node started in a process sets it (see
+    /// ARCHITECTURE.md, "Crates").
     pub outbound: OutboundPolicy,
     /// An OTLP/HTTP collector, and the share of requests traced.
     pub traces: Option<(String, f64)>,
@@ -152,27 +154,33 @@ pub struct Node {
     inspector: Option<SocketAddr>,
     /// `ridge serve --workers`: the workers loaded at startup.
     loaded: Vec<Arc<WorkerVersion>>,
+    /// Where the node reports: its own metrics, usage, tail and traces.
+    observers: Observers,
 }
 
 impl Node {
     /// Starts the node's isolate threads, workers and listeners.
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         config.outbound.install();
-        if let Some((endpoint, sample_ratio)) = &config.traces {
-            TraceExporter::install(endpoint, *sample_ratio)?;
-        }
+        let traces = match &config.traces {
+            Some((endpoint, sample_ratio)) => Some(TraceExporter::new(endpoint, *sample_ratio)?),
+            None => None,
+        };
         worker_snapshot::set_use(config.snapshots);
         let snapshots = config.snapshots != SnapshotUse::Never;
-        let isolates = config.isolates;
+        let parts = NodeParts {
+            isolates: config.isolates,
+            observers: Observers::new(traces),
+        };
         let tls = config.edge.certificates.is_some();
         let mut node = match config.workers {
-            WorkerSource::Dev(dev) => start_dev(dev, isolates, snapshots, config.edge).await?,
+            WorkerSource::Dev(dev) => start_dev(dev, parts, snapshots, config.edge).await?,
             WorkerSource::Folder { dir, data_dir } => {
                 let workers = load_worker_folders(&dir)?;
                 start_folder(
                     workers,
                     &data_dir,
-                    isolates,
+                    parts,
                     snapshots,
                     config.base_domain,
                     config.edge,
@@ -180,7 +188,7 @@ impl Node {
                 .await?
             }
             WorkerSource::Store(source) => {
-                start_store(source, isolates, snapshots, config.base_domain, config.edge).await?
+                start_store(source, parts, snapshots, config.base_domain, config.edge).await?
             }
         };
         node.tls = tls;
@@ -206,6 +214,11 @@ impl Node {
         self.inspector
     }
 
+    /// The node's metrics, usage meter, tail hub and trace exporter.
+    pub fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
     /// The workers a `--workers` node loaded at startup.
     pub fn loaded_workers(&self) -> &[Arc<WorkerVersion>] {
         &self.loaded
@@ -220,37 +233,50 @@ impl Node {
             }
         };
         tokio::join!(admin, self.edge.shutdown(deadline));
+        let observers = self.observers;
         if let Some(store) = self.usage_store {
-            UsageMeter::global().flush(store.as_ref()).await;
+            observers.usage.flush(store.as_ref()).await;
         }
-        let _ = tokio::task::spawn_blocking(TraceExporter::flush).await;
+        if let Some(traces) = observers.traces {
+            let _ = tokio::task::spawn_blocking(move || traces.flush()).await;
+        }
     }
 }
 
-impl IsolateConfig {
+/// What every mode builds its node from: the isolate settings and the
+/// node's observers.
+struct NodeParts {
+    isolates: IsolateConfig,
+    observers: Observers,
+}
+
+impl NodeParts {
     fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
         Services {
-            kv: store.map(|store| Kv::new(store, self.kv_cache_bytes, Clock::from_env())),
-            cache: HttpCache::new(self.cache_bytes),
+            kv: store.map(|store| Kv::new(store, self.isolates.kv_cache_bytes, Clock::from_env())),
+            cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,
+            observers: self.observers.clone(),
         }
     }
 
     fn scheduler(&self, services: Services) -> Result<Scheduler, NodeError> {
+        let isolates = &self.isolates;
         Scheduler::new(SchedulerOptions {
-            threads: self.threads,
-            warm_isolates: self.warm_isolates,
-            idle_timeout: self.idle_timeout,
-            memory_budget: self.memory_budget_bytes,
+            threads: isolates.threads,
+            warm_isolates: isolates.warm_isolates,
+            idle_timeout: isolates.idle_timeout,
+            memory_budget: isolates.memory_budget_bytes,
             services,
         })
         .map_err(NodeError::Threads)
     }
 }
 
-fn node(edge: Edge) -> Node {
+fn node(edge: Edge, observers: Observers) -> Node {
     Node {
         edge,
+        observers,
         tls: false,
         admin: None,
         usage_store: None,
@@ -262,7 +288,7 @@ fn node(edge: Edge) -> Node {
 
 async fn start_dev(
     dev: DevWorker,
-    mut isolates: IsolateConfig,
+    mut parts: NodeParts,
     snapshots: bool,
     edge: EdgeOptions,
 ) -> Result<Node, NodeError> {
@@ -277,9 +303,9 @@ async fn start_dev(
             .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
         store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
     }
-    let mut services = isolates.services(store);
+    let mut services = parts.services(store);
     if let Some(dir) = &dev.state_dir {
-        services.cache = HttpCache::persistent(isolates.cache_bytes, dir.join("cache.db"));
+        services.cache = HttpCache::persistent(parts.isolates.cache_bytes, dir.join("cache.db"));
     }
     let mut no_limits = dev.no_limits;
     let mut inspector = None;
@@ -295,12 +321,12 @@ async fn start_dev(
         services.inspector = Some(hub);
         // Each isolate needs its inspector from birth: no pre-warmed ones;
         // and a paused debugger must not trip the CPU limit.
-        isolates.warm_isolates = 0;
+        parts.isolates.warm_isolates = 0;
         no_limits = true;
     }
     let kv = services.kv.clone();
     let snapshots = snapshots && inspector.is_none();
-    let scheduler = isolates.scheduler(services)?;
+    let scheduler = parts.scheduler(services)?;
     let handler = Arc::new(
         EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
     );
@@ -317,7 +343,7 @@ async fn start_dev(
     let watcher = reloader
         .watch()
         .map_err(|source| NodeError::Watch { path: root, source })?;
-    let mut node = node(start_edge(handler, edge).await?);
+    let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node._watcher = Some(watcher);
     node.inspector = inspector;
     Ok(node)
@@ -326,7 +352,7 @@ async fn start_dev(
 async fn start_folder(
     workers: Vec<Arc<WorkerVersion>>,
     data_dir: &Path,
-    isolates: IsolateConfig,
+    parts: NodeParts,
     snapshots: bool,
     base_domain: Option<String>,
     edge: EdgeOptions,
@@ -342,7 +368,7 @@ async fn start_folder(
     } else {
         None
     };
-    let services = isolates.services(store);
+    let services = parts.services(store);
     if let Some(kv) = &services.kv {
         for worker in &workers {
             kv.create_bound(&worker.bindings)
@@ -355,7 +381,7 @@ async fn start_folder(
     }
     let handler = Arc::new(EdgeHandler::new(
         Router::default(),
-        isolates.scheduler(services)?,
+        parts.scheduler(services)?,
         ErrorDetail::Opaque,
     ));
     handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
@@ -369,7 +395,7 @@ async fn start_folder(
         ));
     }
     CronRunner::new(handler.clone(), None, Clock::from_env()).start();
-    let mut node = node(start_edge(handler, edge).await?);
+    let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node.loaded = workers;
     Ok(node)
 }
@@ -400,7 +426,7 @@ async fn attach_snapshots(
 
 async fn start_store(
     source: StoreSource,
-    isolates: IsolateConfig,
+    parts: NodeParts,
     snapshots: bool,
     base_domain: Option<String>,
     edge: EdgeOptions,
@@ -411,11 +437,11 @@ async fn start_store(
         .ok_or(NodeError::NoAdminToken)?;
     let store =
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
-    let services = isolates.services(Some(store.clone()));
+    let services = parts.services(Some(store.clone()));
     let kv = services.kv.clone().expect("KV has a store");
     let handler = Arc::new(EdgeHandler::new(
         Router::default(),
-        isolates.scheduler(services)?,
+        parts.scheduler(services)?,
         ErrorDetail::Opaque,
     ));
     let active = ActiveVersions::new(store.clone(), handler.clone(), base_domain, snapshots);
@@ -423,7 +449,10 @@ async fn start_store(
     let count = active.reload().await?;
     tracing::info!(workers = count, "workers loaded from the store");
     CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
-    UsageMeter::global().start_flushing(store.clone(), source.usage_flush_interval);
+    parts
+        .observers
+        .usage
+        .start_flushing(store.clone(), source.usage_flush_interval);
     let api = Arc::new(AdminApi::new(store.clone(), active, kv, token));
     let addr = source.admin_listen;
     let listen_error = |source| NodeError::Listen {
@@ -438,11 +467,11 @@ async fn start_store(
         listener,
         None,
         admin_service(api),
-        false,
+        None,
         ConnectionHome::Here,
     )
     .map_err(listen_error)?;
-    let mut node = node(start_edge(handler, edge).await?);
+    let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node.admin = Some(admin);
     node.usage_store = Some(store);
     Ok(node)

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::{EdgeHandler, Router};
 use ridge_runtime::isolate::worker_snapshot;
+use ridge_runtime::observe::Observers;
 use ridge_runtime::worker::WorkerVersion;
 use ridge_store::{Store, StoreError};
 
@@ -55,6 +56,11 @@ impl ActiveVersions {
                 snapshots_asked: Mutex::default(),
             }
         })
+    }
+
+    /// Where the node reports what it does.
+    pub fn observers(&self) -> &Observers {
+        self.handler.observers()
     }
 
     /// Rebuilds the routing table from the store's active versions.

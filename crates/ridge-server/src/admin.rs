@@ -33,12 +33,15 @@ use ridge_deploy::upload::parse_upload;
 use ridge_deploy::{content_hash, MAX_SECRET_BYTES};
 use ridge_kv::Kv;
 use ridge_runtime::isolate::validate::check_version;
+use ridge_runtime::observe::Observers;
 use ridge_runtime::worker::WorkerVersion;
 use ridge_store::{Store, StoreError, StoredVersion};
 
 pub struct AdminApi {
     pub(super) store: Arc<dyn Store>,
     pub(super) kv: Arc<Kv>,
+    /// The node's metrics and tail hub, for `/metrics` and `ridge tail`.
+    pub(super) observers: Observers,
     node: Arc<ActiveVersions>,
     token: String,
 }
@@ -81,6 +84,7 @@ impl AdminApi {
         Self {
             store,
             kv,
+            observers: node.observers().clone(),
             node,
             token,
         }

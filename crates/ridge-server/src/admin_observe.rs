@@ -24,7 +24,7 @@ use super::admin_kv::query;
 use super::body::WireBody;
 use ridge_ext::ResponseBody;
 use ridge_runtime::observe::tail::TailSubscription;
-use ridge_runtime::observe::{Metrics, TailFilter, TailHub};
+use ridge_runtime::observe::{TailFilter, TailHub};
 use ridge_store::operations::UsageRow;
 
 /// Chunks of tail output in flight to the client.
@@ -32,7 +32,7 @@ const TAIL_CHUNKS_IN_FLIGHT: usize = 4;
 
 impl AdminApi {
     pub(super) fn metrics(&self) -> Response<WireBody> {
-        let mut response = Response::new(WireBody::text(Metrics::global().render()));
+        let mut response = Response::new(WireBody::text(self.observers.metrics.render()));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -52,11 +52,12 @@ impl AdminApi {
             Ok(filter) => filter,
             Err(problem) => return error(StatusCode::BAD_REQUEST, problem),
         };
-        let subscription = TailHub::global().subscribe(worker, filter);
+        let subscription = self.observers.tail.subscribe(worker, filter);
         let (lines, body) = mpsc::channel(TAIL_CHUNKS_IN_FLIGHT);
         let connected = json!({ "type": "connected", "worker": worker });
         let _ = lines.try_send(Ok(Bytes::from(format!("{connected}\n"))));
-        tokio::spawn(forward_tail(worker.to_string(), subscription, lines));
+        let tail = self.observers.tail.clone();
+        tokio::spawn(forward_tail(tail, worker.to_string(), subscription, lines));
         let mut response = Response::new(WireBody::from(ResponseBody::Stream(body)));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -164,6 +165,7 @@ fn tail_filter(request: &Request<Incoming>) -> Result<TailFilter, String> {
 /// Copies a watcher's events to its client, reporting drops as they
 /// happen, until the client goes away.
 async fn forward_tail(
+    tail: Arc<TailHub>,
     worker: String,
     mut subscription: TailSubscription,
     lines: mpsc::Sender<Result<Bytes, String>>,
@@ -193,5 +195,5 @@ async fn forward_tail(
         }
     }
     drop(subscription);
-    TailHub::global().prune(&worker);
+    tail.prune(&worker);
 }

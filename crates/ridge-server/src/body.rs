@@ -23,15 +23,17 @@ pub struct WireBody {
 /// when the body is done or dropped (a client that went away).
 struct BytesOut {
     version: Arc<WorkerVersion>,
+    usage: Arc<UsageMeter>,
     sent: u64,
 }
 
 impl Drop for BytesOut {
     fn drop(&mut self) {
         let sent = self.sent as i64;
-        UsageMeter::global().record(&self.version.name, &self.version.version_id, |row| {
-            row.bytes_out += sent;
-        });
+        self.usage
+            .record(&self.version.name, &self.version.version_id, |row| {
+                row.bytes_out += sent;
+            });
     }
 }
 
@@ -44,9 +46,13 @@ impl WireBody {
         ResponseBody::Full(Bytes::from(text.into())).into()
     }
 
-    /// Counts the bytes sent as `version`'s usage.
-    pub fn metered(mut self, version: Arc<WorkerVersion>) -> Self {
-        self.meter = Some(BytesOut { version, sent: 0 });
+    /// Counts the bytes sent as `version`'s usage, in `usage`.
+    pub fn metered(mut self, version: Arc<WorkerVersion>, usage: Arc<UsageMeter>) -> Self {
+        self.meter = Some(BytesOut {
+            version,
+            usage,
+            sent: 0,
+        });
         self
     }
 }

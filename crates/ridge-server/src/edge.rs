@@ -94,7 +94,7 @@ pub async fn start_edge(
         listener,
         tls,
         edge_service(handler.clone(), alt_svc),
-        true,
+        Some(handler.observers().metrics.clone()),
         ConnectionHome::IsolateThreads(handler.clone()),
     )
     .map_err(|source| EdgeError::Bind {

@@ -180,7 +180,7 @@ async fn accept_loop(
             handshakes.fetch_sub(1, Ordering::Relaxed);
             match connection {
                 Ok(connection) => {
-                    ridge_runtime::observe::Metrics::global().connection("h3");
+                    handler.observers().metrics.connection("h3");
                     serve_connection(connection, handler, stopping, requests).await
                 }
                 Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),

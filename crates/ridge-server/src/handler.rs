@@ -23,7 +23,7 @@ use ridge_core::{Outcome, ScheduledEvent};
 use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
 use ridge_runtime::isolate::Scheduler;
 use ridge_runtime::observe::metrics::OutcomeLabels;
-use ridge_runtime::observe::{Metrics, UsageMeter};
+use ridge_runtime::observe::{Observers, UsageMeter};
 use ridge_runtime::worker::WorkerVersion;
 
 /// How much of a worker's error reaches the client.
@@ -51,6 +51,9 @@ const HOP_BY_HOP: [&str; 6] = [
 pub struct EdgeHandler {
     router: RwLock<Arc<Router>>,
     scheduler: Scheduler,
+    /// The node's observers (the scheduler's); one `Arc` so that a request
+    /// holds them for the price of one reference count.
+    observers: Arc<Observers>,
     errors: ErrorDetail,
     next_request_id: AtomicU64,
     /// `ridge dev` with code that does not load: every request gets this
@@ -64,6 +67,7 @@ impl EdgeHandler {
     pub fn new(router: Router, scheduler: Scheduler, errors: ErrorDetail) -> Self {
         Self {
             router: RwLock::new(Arc::new(router)),
+            observers: Arc::new(scheduler.observers().clone()),
             scheduler,
             errors,
             next_request_id: AtomicU64::new(1),
@@ -77,6 +81,11 @@ impl EdgeHandler {
     pub fn with_test_scheduled(mut self) -> Self {
         self.test_scheduled = true;
         self
+    }
+
+    /// Where the node reports what it does.
+    pub fn observers(&self) -> &Observers {
+        &self.observers
     }
 
     /// Answers every request with this status and explanation until cleared.
@@ -187,6 +196,7 @@ impl EdgeHandler {
             return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
         }
         let trace = ridge_runtime::observe::trace::start_request(
+            self.observers.traces.as_deref(),
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
         );
         let headers = std::mem::take(&mut parts.headers);
@@ -195,7 +205,13 @@ impl EdgeHandler {
             (None, None)
         } else {
             let too_large = Arc::new(AtomicBool::new(false));
-            let chunks = stream_request_body(body, max_body, too_large.clone(), worker.clone());
+            let chunks = stream_request_body(
+                body,
+                max_body,
+                too_large.clone(),
+                worker.clone(),
+                self.observers.usage.clone(),
+            );
             (Some(chunks), Some(too_large))
         };
         let (reply, answer) = oneshot::channel();
@@ -223,6 +239,7 @@ impl EdgeHandler {
             is_head,
             too_large,
             websocket,
+            observers: self.observers.clone(),
         })
     }
 
@@ -249,7 +266,10 @@ impl EdgeHandler {
                 event: Event::Scheduled(event),
                 received: Instant::now(),
                 reply,
-                trace: ridge_runtime::observe::trace::start_request(None),
+                trace: ridge_runtime::observe::trace::start_request(
+                    self.observers.traces.as_deref(),
+                    None,
+                ),
             },
         );
         (request_id, answer)
@@ -279,6 +299,7 @@ impl EdgeHandler {
             is_head: false,
             too_large: None,
             websocket: None,
+            observers: self.observers.clone(),
         }
     }
 
@@ -309,7 +330,8 @@ impl EdgeHandler {
                 Outcome::Exception
             }
         };
-        Metrics::global()
+        self.observers
+            .metrics
             .cron_runs
             .get_or_create(&OutcomeLabels {
                 worker: worker.name.clone(),
@@ -353,6 +375,7 @@ struct Dispatched {
     /// Set when the request has a body: whether it went over the limit.
     too_large: Option<Arc<AtomicBool>>,
     websocket: Option<websocket::Handshake>,
+    observers: Arc<Observers>,
 }
 
 impl Dispatched {
@@ -371,9 +394,11 @@ impl Dispatched {
             return body_too_large(worker.limits.request_body_mb);
         }
         if let Ok(WorkerReply::WebSocket(reply)) = answer {
-            return websocket::accept(self.websocket.take(), reply, worker);
+            let metrics = self.observers.metrics.clone();
+            return websocket::accept(self.websocket.take(), reply, worker, metrics);
         }
-        reply_to_response(answer, worker, self.request_id, self.is_head, errors)
+        let usage = &self.observers.usage;
+        reply_to_response(answer, worker, usage, self.request_id, self.is_head, errors)
     }
 }
 
@@ -381,15 +406,15 @@ impl Dispatched {
 fn reply_to_response(
     answer: Result<WorkerReply, oneshot::error::RecvError>,
     version: &Arc<WorkerVersion>,
+    usage: &Arc<UsageMeter>,
     request_id: u64,
     is_head: bool,
     errors: ErrorDetail,
 ) -> Response<WireBody> {
     let worker = version.name.as_str();
     match answer {
-        Ok(WorkerReply::Response(response)) => {
-            to_http_response(response, is_head).map(|body| body.metered(version.clone()))
-        }
+        Ok(WorkerReply::Response(response)) => to_http_response(response, is_head)
+            .map(|body| body.metered(version.clone(), usage.clone())),
         // Only `ridge dev`'s `/__scheduled` dispatches a scheduled run and
         // answers over HTTP.
         Ok(WorkerReply::Done) => plain(StatusCode::OK, "Ran scheduled event\n"),
@@ -465,6 +490,7 @@ fn stream_request_body<B>(
     max_bytes: u64,
     too_large: Arc<AtomicBool>,
     version: Arc<WorkerVersion>,
+    usage: Arc<UsageMeter>,
 ) -> mpsc::Receiver<Result<Bytes, String>>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
@@ -498,7 +524,7 @@ where
                 break;
             }
         }
-        UsageMeter::global().record(&version.name, &version.version_id, |row| {
+        usage.record(&version.name, &version.version_id, |row| {
             row.bytes_in += received as i64;
         });
         if too_large.load(Ordering::Relaxed) {

@@ -137,12 +137,12 @@ pub enum ConnectionHome {
 }
 
 /// Serves `service` on `listener`, with TLS when `tls` is set; with
-/// `count_connections`, connections are counted in the metrics by protocol.
+/// `counted`, connections are counted in those metrics by protocol.
 pub fn serve_tcp<S: Service>(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     service: Arc<S>,
-    count_connections: bool,
+    counted: Option<Arc<Metrics>>,
     home: ConnectionHome,
 ) -> std::io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
@@ -167,7 +167,7 @@ pub fn serve_tcp<S: Service>(
                 peer,
                 acceptor: acceptor.clone(),
                 service: service.clone(),
-                count_connections,
+                counted: counted.clone(),
                 stopping: stopping.clone(),
             };
             match &home {
@@ -210,7 +210,7 @@ struct Connection<S> {
     peer: SocketAddr,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     service: Arc<S>,
-    count_connections: bool,
+    counted: Option<Arc<Metrics>>,
     stopping: watch::Receiver<bool>,
 }
 
@@ -220,18 +220,16 @@ impl<S: Service> Connection<S> {
             peer,
             acceptor,
             service,
-            count_connections,
+            counted,
             stopping,
         } = self;
         match acceptor {
             None => {
                 let stream = CoalescedWrites::new(stream);
-                serve_connection(stream, "http", service, count_connections, stopping).await
+                serve_connection(stream, "http", service, counted, stopping).await
             }
             Some(acceptor) => match acceptor.accept(stream).await {
-                Ok(stream) => {
-                    serve_connection(stream, "https", service, count_connections, stopping).await
-                }
+                Ok(stream) => serve_connection(stream, "https", service, counted, stopping).await,
                 Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
             },
         }
@@ -242,20 +240,22 @@ async fn serve_connection<S: Service, IO>(
     stream: IO,
     scheme: &'static str,
     service: Arc<S>,
-    count_connections: bool,
+    counted: Option<Arc<Metrics>>,
     mut stopping: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // The first request tells which protocol the client chose.
-    let first_request = AtomicBool::new(count_connections);
+    let first_request = AtomicBool::new(counted.is_some());
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         if first_request.swap(false, Ordering::Relaxed) {
             let protocol = match request.version() {
                 http::Version::HTTP_2 => "h2",
                 _ => "http1",
             };
-            Metrics::global().connection(protocol);
+            if let Some(metrics) = &counted {
+                metrics.connection(protocol);
+            }
         }
         let response = service.call(request, scheme);
         async move { Ok::<_, std::convert::Infallible>(response.await) }

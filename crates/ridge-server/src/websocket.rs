@@ -61,6 +61,7 @@ pub fn accept(
     handshake: Option<Handshake>,
     reply: WebSocketReply,
     version: &Arc<WorkerVersion>,
+    metrics: Arc<Metrics>,
 ) -> Response<WireBody> {
     let Some(handshake) = handshake else {
         return plain(
@@ -109,7 +110,6 @@ pub fn accept(
         let socket =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
-        let metrics = Metrics::global();
         metrics.websockets_open.inc();
         relay(socket, reply, limits).await;
         metrics.websockets_open.dec();

@@ -11,7 +11,7 @@ use deno_core::OpState;
 use deno_error::JsErrorBox;
 use ridge_core::Binding;
 
-use crate::observe::{Metrics, TailHub, UsageMeter};
+use crate::observe::{Metrics, Observers};
 use crate::worker::WorkerVersion;
 use ridge_cache::{check_put, storage_ttl, HttpCache, StoredResponse};
 use ridge_ext::cache::{CacheBinding, CacheHost, CachedResponse};
@@ -27,6 +27,8 @@ pub struct Services {
     pub cache: Arc<HttpCache>,
     /// `ridge dev --inspect`: where new isolates offer their inspector.
     pub inspector: Option<Arc<dyn InspectorRegistry>>,
+    /// Where isolates report what they do (metrics, usage, tail, traces).
+    pub observers: Observers,
 }
 
 /// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
@@ -50,12 +52,13 @@ pub trait InspectorRegistry: Send + Sync {
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Services {
-    /// No KV, and a Cache API of `cache_bytes`.
+    /// No KV, a Cache API of `cache_bytes`, and observers of their own.
     pub fn without_kv(cache_bytes: u64) -> Self {
         Self {
             kv: None,
             cache: HttpCache::new(cache_bytes),
             inspector: None,
+            observers: Observers::new(None),
         }
     }
 
@@ -67,6 +70,7 @@ impl Services {
                     kv,
                     worker: version.name.clone(),
                     version: version.version_id.clone(),
+                    observers: self.observers.clone(),
                 }) as Rc<dyn KvHost>
             }),
             namespaces: version
@@ -78,13 +82,12 @@ impl Services {
                 })
                 .collect(),
         });
-        let worker = version.name.clone();
-        state.put(ConsoleCapture(Rc::new(move || {
-            TailHub::global().is_watched(&worker)
-        })));
+        let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
+        state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
         state.put(CacheBinding(Rc::new(CacheAdapter {
             cache: self.cache.clone(),
             scope: version.name.clone(),
+            metrics: self.observers.metrics.clone(),
         })));
     }
 }
@@ -102,12 +105,15 @@ struct KvAdapter {
     kv: Arc<Kv>,
     worker: String,
     version: String,
+    observers: Observers,
 }
 
 impl KvAdapter {
     /// One KV operation for usage metering.
     fn count(&self) {
-        UsageMeter::global().record(&self.worker, &self.version, |row| row.kv_operations += 1);
+        self.observers
+            .usage
+            .record(&self.worker, &self.version, |row| row.kv_operations += 1);
     }
 }
 
@@ -140,7 +146,7 @@ impl KvHost for KvAdapter {
             .map_err(js_error)?;
         if read.is_some() {
             // A miss is counted by the `get` that follows it.
-            Metrics::global().kv_read(true);
+            self.observers.metrics.kv_read(true);
             self.count();
         }
         Ok(read.map(kv_value))
@@ -154,12 +160,13 @@ impl KvHost for KvAdapter {
     ) -> HostFuture<Option<KvValue>> {
         self.count();
         let (kv, namespace, key) = (self.kv.clone(), namespace.to_string(), key.to_string());
+        let metrics = self.observers.metrics.clone();
         Box::pin(async move {
             let read = kv
                 .get(&namespace, &key, cache_ttl)
                 .await
                 .map_err(js_error)?;
-            Metrics::global().kv_read(read.cache_hit);
+            metrics.kv_read(read.cache_hit);
             Ok(kv_value(read))
         })
     }
@@ -224,6 +231,7 @@ impl KvHost for KvAdapter {
 struct CacheAdapter {
     cache: Arc<HttpCache>,
     scope: String,
+    metrics: Arc<Metrics>,
 }
 
 impl CacheHost for CacheAdapter {
@@ -234,7 +242,7 @@ impl CacheHost for CacheAdapter {
         if_none_match: Option<&str>,
     ) -> Option<CachedResponse> {
         let stored = self.cache.get(&self.scope, cache, url);
-        Metrics::global().cache_lookup(stored.is_some());
+        self.metrics.cache_lookup(stored.is_some());
         let stored = stored?;
         let mut headers = stored.headers.clone();
         headers.push(("cf-cache-status".into(), "HIT".into()));

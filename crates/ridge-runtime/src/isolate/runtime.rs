@@ -22,7 +22,7 @@ use super::loader::{
 };
 use super::snapshot;
 use super::worker_snapshot::WorkerSnapshot;
-use crate::observe::WorkerMeters;
+use crate::observe::{Observers, WorkerMeters};
 use crate::worker::WorkerVersion;
 use ridge_core::{Binding, Outcome};
 use ridge_ext::websocket::{MaxMessageBytes, OpenSockets};
@@ -197,6 +197,8 @@ pub struct WorkerIsolate {
     runtime: HostedRuntime,
     version: Arc<WorkerVersion>,
     controls: Controls,
+    /// Where it reports each finished invocation.
+    observers: Observers,
 }
 
 /// An isolate restored from the startup snapshot that runs no worker yet.
@@ -340,6 +342,7 @@ impl BlankIsolate {
                 &mut runtime,
                 &version,
                 break_on_start,
+                services.observers.traces.is_some(),
                 controls.snapshot.as_ref().map(WorkerSnapshot::main_module),
             ),
         )
@@ -360,6 +363,7 @@ impl BlankIsolate {
             runtime,
             version,
             controls,
+            observers: services.observers.clone(),
         })
     }
 }
@@ -387,11 +391,12 @@ impl WorkerIsolate {
     /// Loads and evaluates the worker's modules (unless the isolate was
     /// restored from a worker snapshot where `evaluated` is the main module)
     /// and calls the bridge's `start`; with `break_on_start`, first waits for
-    /// a debugger and pauses there.
+    /// a debugger and pauses there. `traced`: the node exports traces.
     async fn load(
         runtime: &mut JsRuntime,
         version: &WorkerVersion,
         break_on_start: bool,
+        traced: bool,
         evaluated: Option<deno_core::ModuleId>,
     ) -> Result<(), StartError> {
         if break_on_start {
@@ -447,7 +452,7 @@ impl WorkerIsolate {
         .to_string();
         let config_json = serde_json::json!({
           "wallMs": version.limits.wall_ms,
-          "traces": crate::observe::TraceExporter::global().is_some(),
+          "traces": traced,
         })
         .to_string();
         let args = {
@@ -479,7 +484,7 @@ impl WorkerIsolate {
                 state.borrow::<OpenSockets>().clone(),
             )
         };
-        let mut meters = WorkerMeters::new(&self.version.name);
+        let mut meters = WorkerMeters::new(&self.observers.metrics, &self.version.name);
         // One timer for the isolate, not one per request: it is armed for
         // when the oldest unanswered request runs out of wall-clock time.
         let mut wall_clock = Box::pin(tokio::time::sleep(Duration::ZERO));
@@ -525,7 +530,12 @@ impl WorkerIsolate {
                 memory,
             );
             for record in ledger.take_done() {
-                crate::observe::request_finished(&self.version, &record, &mut meters);
+                crate::observe::request_finished(
+                    &self.observers,
+                    &self.version,
+                    &record,
+                    &mut meters,
+                );
             }
             if checked.is_err() {
                 return Poll::Ready(Err(None));
@@ -559,7 +569,7 @@ impl WorkerIsolate {
             StopReason::Failed(_) => WorkerReply::Error(message.clone()),
         });
         for record in failed {
-            crate::observe::request_finished(&self.version, &record, &mut meters);
+            crate::observe::request_finished(&self.observers, &self.version, &record, &mut meters);
         }
         Err(reason)
     }

@@ -24,7 +24,7 @@ use super::bindings::{Services, DEFAULT_CACHE_BYTES};
 use super::placement::{HashPlacement, Placement};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
 use crate::observe::metrics::WorkerLabels;
-use crate::observe::Metrics;
+use crate::observe::Observers;
 use crate::worker::WorkerVersion;
 use ridge_deploy::config::Limits;
 use ridge_ext::{Invocation, InvocationInbox, WorkerReply};
@@ -74,6 +74,8 @@ enum Message {
 /// Cheap to share behind an `Arc`.
 pub struct Scheduler {
     threads: Vec<mpsc::UnboundedSender<Message>>,
+    /// Where its isolates report (the node's).
+    observers: Observers,
     placement: Box<dyn Placement>,
     next_thread: std::sync::atomic::AtomicUsize,
 }
@@ -87,6 +89,7 @@ impl Scheduler {
         } else {
             options.threads
         };
+        let observers = options.services.observers.clone();
         let per_thread = ThreadOptions {
             warm_isolates: options.warm_isolates,
             idle_timeout: options.idle_timeout,
@@ -104,6 +107,7 @@ impl Scheduler {
         }
         Ok(Self {
             threads,
+            observers,
             placement: Box::new(HashPlacement),
             next_thread: Default::default(),
         })
@@ -125,6 +129,11 @@ impl Scheduler {
         for thread in &self.threads {
             let _ = thread.send(Message::Retire(version.id.clone()));
         }
+    }
+
+    /// Where the scheduler's isolates report: the node's observers.
+    pub fn observers(&self) -> &Observers {
+        &self.observers
     }
 
     /// Runs `job` on the next isolate thread in turn.
@@ -283,7 +292,7 @@ impl IsolateThread {
         let services = self.options.services.clone();
         let task_status = status.clone();
         tokio::task::spawn_local(async move {
-            let metrics = Metrics::global();
+            let metrics = services.observers.metrics.clone();
             let starting = Instant::now();
             let inbox = InvocationInbox::new(requests);
             let started = match blank {
@@ -349,7 +358,11 @@ impl IsolateThread {
             return;
         };
         drop(inbox);
-        Metrics::global().isolate_evicted("retired", 1);
+        self.options
+            .services
+            .observers
+            .metrics
+            .isolate_evicted("retired", 1);
         // Dropping the stop handle now would stop the isolate mid-request.
         tokio::task::spawn_local(async move { _stop.closed().await });
     }
@@ -364,7 +377,11 @@ impl IsolateThread {
         });
         let idle = before - self.isolates.len();
         if idle > 0 {
-            Metrics::global().isolate_evicted("idle", idle);
+            self.options
+                .services
+                .observers
+                .metrics
+                .isolate_evicted("idle", idle);
             tracing::debug!(isolates = idle, "dropped idle isolates");
         }
         self.evict_over_budget();
@@ -388,7 +405,11 @@ impl IsolateThread {
                 .min_by_key(|(_, h)| h.last_used)
                 .map(|(id, _)| id.clone());
             let Some(id) = least_recent else { break };
-            Metrics::global().isolate_evicted("memory", 1);
+            self.options
+                .services
+                .observers
+                .metrics
+                .isolate_evicted("memory", 1);
             tracing::debug!(version = %id, "memory budget reached: dropped the least recently used isolate");
             self.isolates.remove(&id);
         }

@@ -5,7 +5,7 @@
 //! beyond the label lookup.
 
 use std::sync::atomic::AtomicI64;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -85,13 +85,15 @@ pub struct Metrics {
     pub tail_dropped: Counter,
 }
 
-impl Metrics {
-    pub fn global() -> &'static Metrics {
-        static METRICS: OnceLock<Metrics> = OnceLock::new();
-        METRICS.get_or_init(Metrics::new)
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
-    fn new() -> Self {
+impl Metrics {
+    /// A node's metrics, all at zero.
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("ridge");
         let metrics = Self {
             requests: Family::default(),
@@ -222,6 +224,7 @@ impl Metrics {
 /// One worker's request series, looked up once per isolate instead of once
 /// per request (each lookup hashes the labels under a lock).
 pub struct WorkerMeters {
+    metrics: Arc<Metrics>,
     worker: String,
     duration: Histogram,
     cpu: Histogram,
@@ -230,12 +233,12 @@ pub struct WorkerMeters {
 }
 
 impl WorkerMeters {
-    pub fn new(worker: &str) -> Self {
-        let metrics = Metrics::global();
+    pub fn new(metrics: &Arc<Metrics>, worker: &str) -> Self {
         let labels = WorkerLabels {
             worker: worker.to_string(),
         };
         Self {
+            metrics: metrics.clone(),
             duration: metrics.request_duration.get_or_create(&labels).clone(),
             cpu: metrics.request_cpu.get_or_create(&labels).clone(),
             worker: labels.worker,
@@ -252,7 +255,7 @@ impl WorkerMeters {
         wall: Duration,
         cpu: Duration,
     ) {
-        let metrics = Metrics::global();
+        let metrics = &self.metrics;
         self.duration.observe(wall.as_secs_f64());
         self.cpu.observe(cpu.as_secs_f64());
         if let Outcome::Exceeded(limit) = outcome {

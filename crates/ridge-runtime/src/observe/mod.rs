@@ -11,6 +11,8 @@ pub mod usage;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 pub use metrics::{Metrics, WorkerMeters};
 pub use tail::{TailEvent, TailFilter, TailHub, TailLog};
 pub use trace::TraceExporter;
@@ -19,9 +21,35 @@ pub use usage::UsageMeter;
 use crate::worker::WorkerVersion;
 use ridge_ext::{ConsoleLine, InvocationRecord, Trigger};
 
+/// What a node reports to: one of each per node, shared by its isolates,
+/// listeners and admin API (nothing here is process-wide, so several nodes
+/// can run in one process).
+#[derive(Clone)]
+pub struct Observers {
+    pub metrics: Arc<Metrics>,
+    pub usage: Arc<UsageMeter>,
+    pub tail: Arc<TailHub>,
+    /// Set when traces are exported.
+    pub traces: Option<Arc<TraceExporter>>,
+}
+
+impl Observers {
+    pub fn new(traces: Option<TraceExporter>) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let tail = Arc::new(TailHub::new(metrics.tail_dropped.clone()));
+        Self {
+            metrics,
+            usage: Arc::new(UsageMeter::default()),
+            tail,
+            traces: traces.map(Arc::new),
+        }
+    }
+}
+
 /// Reports a finished invocation (response sent or handler done, and its
 /// `waitUntil` work settled).
 pub fn request_finished(
+    observers: &Observers,
     version: &WorkerVersion,
     record: &InvocationRecord,
     meters: &mut WorkerMeters,
@@ -63,16 +91,20 @@ pub fn request_finished(
 
     meters.request_finished(record.status, record.outcome, wall, record.cpu);
 
-    UsageMeter::global().record(&version.name, &version.version_id, |row| {
-        row.requests += 1;
-        row.cpu_us += record.cpu.as_micros() as i64;
-        row.wall_us += wall.as_micros() as i64;
-        row.subrequests += i64::from(record.subrequests);
-    });
+    observers
+        .usage
+        .record(&version.name, &version.version_id, |row| {
+            row.requests += 1;
+            row.cpu_us += record.cpu.as_micros() as i64;
+            row.wall_us += wall.as_micros() as i64;
+            row.subrequests += i64::from(record.subrequests);
+        });
 
-    trace::request_finished(version, record);
+    if let (Some(exporter), Some(trace)) = (&observers.traces, &record.trace) {
+        exporter.export(version, record, trace);
+    }
 
-    let hub = TailHub::global();
+    let hub = &observers.tail;
     if hub.is_watched(&version.name) {
         let logs: Vec<TailLog> = record.console.iter().map(tail_log).collect();
         let event_timestamp = epoch_ms(SystemTime::now()) - wall.as_millis() as i64;

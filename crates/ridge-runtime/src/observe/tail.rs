@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::metrics::Metrics;
+use prometheus_client::metrics::counter::Counter;
 
 /// Events buffered per watcher before new ones are dropped.
 pub const TAIL_BUFFER: usize = 256;
@@ -120,9 +120,10 @@ struct Watcher {
 }
 
 /// The watchers of every worker on this node.
-#[derive(Default)]
 pub struct TailHub {
     watchers: RwLock<HashMap<String, Vec<Watcher>>>,
+    /// Counts events dropped for watchers that could not keep up.
+    dropped: Counter,
 }
 
 /// A watcher's side: events as JSON lines, and how many were dropped.
@@ -132,9 +133,12 @@ pub struct TailSubscription {
 }
 
 impl TailHub {
-    pub fn global() -> &'static TailHub {
-        static HUB: OnceLock<TailHub> = OnceLock::new();
-        HUB.get_or_init(TailHub::default)
+    /// A hub with no watchers; drops are counted in `dropped`.
+    pub fn new(dropped: Counter) -> Self {
+        Self {
+            watchers: RwLock::default(),
+            dropped,
+        }
     }
 
     /// Starts watching `worker`; dropping the subscription stops it.
@@ -188,7 +192,7 @@ impl TailHub {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         watcher.dropped.fetch_add(1, Ordering::Relaxed);
-                        Metrics::global().tail_dropped.inc();
+                        self.dropped.inc();
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => gone = true,
                 }

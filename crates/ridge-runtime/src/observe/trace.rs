@@ -7,7 +7,6 @@
 //! and child spans are plain data in its record (`ops/trace.rs`); they turn
 //! into SDK spans only once the request is finished, off the request's path.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use opentelemetry::trace::{
@@ -22,8 +21,6 @@ use opentelemetry_sdk::Resource;
 use crate::worker::WorkerVersion;
 use ridge_ext::trace::{SpanKind as ChildKind, SpanOutcome, TraceContext};
 use ridge_ext::{InvocationRecord, Trigger};
-
-static EXPORTER: OnceLock<TraceExporter> = OnceLock::new();
 
 /// How long the exporter waits for a collector before giving up on a batch.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,15 +51,12 @@ pub enum TraceSetupError {
         url: String,
         source: Box<opentelemetry_otlp::ExporterBuildError>,
     },
-    #[error("trace export is already configured")]
-    AlreadyInstalled,
 }
 
 impl TraceExporter {
-    /// Starts exporting to the OTLP/HTTP collector at `endpoint` (a base
-    /// URL such as `http://127.0.0.1:4318`; spans go to `/v1/traces` under
-    /// it). Call once, before serving.
-    pub fn install(endpoint: &str, sample_ratio: f64) -> Result<(), TraceSetupError> {
+    /// An exporter to the OTLP/HTTP collector at `endpoint` (a base URL
+    /// such as `http://127.0.0.1:4318`; spans go to `/v1/traces` under it).
+    pub fn new(endpoint: &str, sample_ratio: f64) -> Result<Self, TraceSetupError> {
         if !(0.0..=1.0).contains(&sample_ratio) {
             return Err(TraceSetupError::SampleRatio(sample_ratio));
         }
@@ -85,35 +79,25 @@ impl TraceExporter {
             .with_batch_exporter(exporter)
             .build();
         let tracer = provider.tracer("ridge");
-        let installed = TraceExporter {
+        tracing::info!(%url, sample_ratio, "exporting OpenTelemetry traces");
+        Ok(TraceExporter {
             provider,
             tracer,
             sample_ratio,
-        };
-        if EXPORTER.set(installed).is_err() {
-            return Err(TraceSetupError::AlreadyInstalled);
-        }
-        tracing::info!(%url, sample_ratio, "exporting OpenTelemetry traces");
-        Ok(())
-    }
-
-    pub fn global() -> Option<&'static TraceExporter> {
-        EXPORTER.get()
+        })
     }
 
     /// The trace context of a request that arrived with `traceparent`.
-    fn start(&self, traceparent: Option<&[u8]>) -> TraceContext {
+    pub fn start(&self, traceparent: Option<&[u8]>) -> TraceContext {
         TraceContext::start(traceparent, || {
             self.sample_ratio >= 1.0 || rand_unit() < self.sample_ratio
         })
     }
 
-    /// Sends what is still batched; used at shutdown.
-    pub fn flush() {
-        if let Some(exporter) = Self::global() {
-            if let Err(error) = exporter.provider.shutdown() {
-                tracing::warn!(%error, "could not send the last traces");
-            }
+    /// Sends what is still batched; used at shutdown (blocks).
+    pub fn flush(&self) {
+        if let Err(error) = self.provider.shutdown() {
+            tracing::warn!(%error, "could not send the last traces");
         }
     }
 
@@ -258,15 +242,11 @@ fn rand_unit() -> f64 {
 }
 
 /// Attaches a trace context to a request when traces are exported.
-pub fn start_request(traceparent: Option<&[u8]>) -> Option<Box<TraceContext>> {
-    TraceExporter::global().map(|exporter| Box::new(exporter.start(traceparent)))
-}
-
-/// Exports a finished request's spans, if it was traced.
-pub fn request_finished(version: &WorkerVersion, record: &InvocationRecord) {
-    if let (Some(exporter), Some(trace)) = (TraceExporter::global(), &record.trace) {
-        exporter.export(version, record, trace);
-    }
+pub fn start_request(
+    exporter: Option<&TraceExporter>,
+    traceparent: Option<&[u8]>,
+) -> Option<Box<TraceContext>> {
+    exporter.map(|exporter| Box::new(exporter.start(traceparent)))
 }
 
 #[cfg(test)]

@@ -35,11 +35,6 @@ pub struct UsageMeter {
 }
 
 impl UsageMeter {
-    pub fn global() -> &'static UsageMeter {
-        static METER: OnceLock<UsageMeter> = OnceLock::new();
-        METER.get_or_init(UsageMeter::default)
-    }
-
     /// Adds to the current hour's counts of `worker`'s `version`.
     pub fn record(&self, worker: &str, version: &str, count: impl FnOnce(&mut UsageRow)) {
         if self.enabled.get().is_none() {
@@ -69,14 +64,15 @@ impl UsageMeter {
     }
 
     /// Starts recording, and flushing to `store` every `interval`.
-    pub fn start_flushing(&'static self, store: Arc<dyn Store>, interval: Duration) {
+    pub fn start_flushing(self: &Arc<Self>, store: Arc<dyn Store>, interval: Duration) {
         let _ = self.enabled.set(());
+        let meter = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                self.flush(store.as_ref()).await;
+                meter.flush(store.as_ref()).await;
             }
         });
     }
