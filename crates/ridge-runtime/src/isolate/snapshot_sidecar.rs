@@ -30,13 +30,23 @@ struct Tail<'a> {
     external_strings: Vec<&'a [u8]>,
 }
 
+/// Why a snapshot's sidecar cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SidecarError {
+    #[error("the snapshot is truncated")]
+    Truncated,
+    #[error("cannot read the runtime snapshot's sidecar")]
+    Runtime,
+    #[error("cannot read the worker snapshot's sidecar")]
+    Worker,
+}
+
 /// `layered` (a snapshot taken on top of `RUNTIME_SNAPSHOT`) with the
 /// runtime snapshot's external sources listed ahead of its own.
-pub(super) fn keep_runtime_sources(layered: &[u8]) -> Result<Vec<u8>, String> {
-    let runtime = runtime_tail().ok_or("cannot read the runtime snapshot's sidecar")?;
+pub(super) fn keep_runtime_sources(layered: &[u8]) -> Result<Vec<u8>, SidecarError> {
+    let runtime = runtime_tail().ok_or(SidecarError::Runtime)?;
     let (v8_blob, sidecar) = split(layered)?;
-    let worker = find_tail(sidecar, Some(runtime.op_count))
-        .ok_or("cannot read the worker snapshot's sidecar")?;
+    let worker = find_tail(sidecar, Some(runtime.op_count)).ok_or(SidecarError::Worker)?;
 
     let runtime_bytes: usize = runtime.external_strings.iter().map(|s| s.len() + 4).sum();
     let mut out = Vec::with_capacity(layered.len() + runtime_bytes + runtime.source_maps.len());
@@ -75,13 +85,13 @@ fn runtime_tail() -> Option<&'static Tail<'static>> {
 }
 
 /// A deno_core snapshot's V8 blob and sidecar.
-fn split(snapshot: &[u8]) -> Result<(&[u8], &[u8]), String> {
+fn split(snapshot: &[u8]) -> Result<(&[u8], &[u8]), SidecarError> {
     let (rest, len) = snapshot
         .split_last_chunk::<8>()
-        .ok_or("the snapshot is truncated")?;
+        .ok_or(SidecarError::Truncated)?;
     let len = u64::from_le_bytes(*len) as usize;
     if len > rest.len() {
-        return Err("the snapshot is truncated".into());
+        return Err(SidecarError::Truncated);
     }
     Ok(rest.split_at(len))
 }

@@ -68,33 +68,51 @@ impl std::fmt::Debug for WorkerSnapshot {
     }
 }
 
+/// Why a stored snapshot cannot be used by this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotFormatError {
+    #[error("not a Ridge worker snapshot")]
+    NotASnapshot,
+    #[error("truncated snapshot")]
+    Truncated,
+    #[error("corrupt snapshot key")]
+    CorruptKey,
+    #[error("made by another build ({found}; this is {this})")]
+    OtherBuild { found: String, this: String },
+    #[error("the snapshot is damaged (checksum mismatch)")]
+    Damaged,
+    #[error(transparent)]
+    Sidecar(#[from] super::snapshot_sidecar::SidecarError),
+}
+
 impl WorkerSnapshot {
     /// Reads a stored snapshot; `Err` says why it cannot be used here.
-    pub fn parse(stored: &[u8]) -> Result<Self, String> {
+    pub fn parse(stored: &[u8]) -> Result<Self, SnapshotFormatError> {
         let rest = stored
             .strip_prefix(MAGIC)
-            .ok_or("not a Ridge worker snapshot")?;
+            .ok_or(SnapshotFormatError::NotASnapshot)?;
         let key_end = rest
             .iter()
             .position(|b| *b == b'\n')
-            .ok_or("truncated snapshot")?;
-        let key = std::str::from_utf8(&rest[..key_end]).map_err(|_| "corrupt snapshot key")?;
+            .ok_or(SnapshotFormatError::Truncated)?;
+        let key =
+            std::str::from_utf8(&rest[..key_end]).map_err(|_| SnapshotFormatError::CorruptKey)?;
         if key != build_key() {
-            return Err(format!(
-                "made by another build ({key}; this is {})",
-                build_key()
-            ));
+            return Err(SnapshotFormatError::OtherBuild {
+                found: key.to_string(),
+                this: build_key().to_string(),
+            });
         }
         // V8 aborts the process on a damaged snapshot: check it first.
         let header = MAGIC.len() + key_end + 1;
         let fields = stored
             .get(header..header + HEADER_BYTES)
-            .ok_or("truncated snapshot")?;
+            .ok_or(SnapshotFormatError::Truncated)?;
         let (digest, rest) = fields.split_at(32);
         let (id, evaluate_us) = rest.split_at(4);
         let blob = &stored[header + HEADER_BYTES..];
         if Sha256::digest(blob).as_slice() != digest {
-            return Err("the snapshot is damaged (checksum mismatch)".into());
+            return Err(SnapshotFormatError::Damaged);
         }
         Ok(Self {
             restorable: keep_runtime_sources(blob)?.into(),
@@ -349,7 +367,8 @@ pub async fn build_in_child(
         )));
     }
     Ok(Built {
-        snapshot: WorkerSnapshot::parse(&snapshot).map_err(NoSnapshot::failure)?,
+        snapshot: WorkerSnapshot::parse(&snapshot)
+            .map_err(|error| NoSnapshot::failure(error.to_string()))?,
         stored: snapshot,
     })
 }
