@@ -381,6 +381,24 @@ class ScheduledController {
   noRetry() {}
 }
 
+/**
+ * Calls `handler(event, ctx)` for invocation `rid`: every log line written
+ * while it runs, including in its callbacks and waitUntil work, and every
+ * subrequest it makes are tagged with the invocation (the async context).
+ * A throw becomes a rejected promise.
+ */
+function callInContext(rid, handler, event, ctx) {
+  const previousContext = core.getAsyncContext();
+  core.setAsyncContext(rid);
+  try {
+    return handler(event, ctx);
+  } catch (error) {
+    return PromiseReject(error);
+  } finally {
+    core.setAsyncContext(previousContext);
+  }
+}
+
 /** Runs the scheduled handler for a cron run `[rid, EVENT_SCHEDULED, cron, scheduledTime]`. */
 function handleScheduled(next, scheduled) {
   const { 0: rid, 2: cron, 3: scheduledTime } = next;
@@ -389,16 +407,7 @@ function handleScheduled(next, scheduled) {
   }
   const ctx = new ExecutionContext();
   const pending = ctx[kPending];
-  const previousContext = core.getAsyncContext();
-  core.setAsyncContext(rid);
-  let result;
-  try {
-    result = scheduled(new ScheduledController(cron, scheduledTime), ctx);
-  } catch (error) {
-    result = PromiseReject(error);
-  } finally {
-    core.setAsyncContext(previousContext);
-  }
+  const result = callInContext(rid, scheduled, new ScheduledController(cron, scheduledTime), ctx);
   PromisePrototypeThen(
     PromiseResolve(result),
     () => {
@@ -417,19 +426,7 @@ function handleRequest(next, callHandler) {
 
   const ctx = new ExecutionContext();
   const pending = ctx[kPending];
-
-  // Every log line written while handling this request, including in its
-  // callbacks and waitUntil work, carries the request id.
-  const previousContext = core.getAsyncContext();
-  core.setAsyncContext(rid);
-  let result;
-  try {
-    result = callHandler(request, ctx);
-  } catch (error) {
-    result = PromiseReject(error);
-  } finally {
-    core.setAsyncContext(previousContext);
-  }
+  const result = callInContext(rid, callHandler, request, ctx);
 
   // A Response returned synchronously is sent at once; anything else is
   // awaited first, as a promise or thenable.
