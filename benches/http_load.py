@@ -58,6 +58,9 @@ NODE_MODULES = PEERS_DIR / "node_modules"
 DEFAULT_WORKER = BENCH_DIR / "workers" / "hello.js"
 EXPECTED_BODY = b"Hello, world!\n"
 ALL_RUNTIMES = ("ridge", "deno", "workerd")
+# "ridge-baseline" is another build of Ridge (--baseline-ridge-bin), measured
+# in the same rounds to compare two builds side by side.
+RIDGE_RUNTIMES = ("ridge", "ridge-baseline")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -335,7 +338,7 @@ class Runtime:
 
     def command(self, port: int | str) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
-        if self.name == "ridge":
+        if self.name in RIDGE_RUNTIMES:
             # Production mode, like `deno serve` and `workerd serve`: a folder
             # holding the worker (routed at 127.0.0.1, where wrk connects),
             # served without `ridge dev`'s per-request log line.
@@ -379,7 +382,7 @@ class Runtime:
             text = text.replace(str(self.workdir) + "/", "")
             text += (" (generated config: one ES-module worker, compatibilityDate "
                      f"{WORKERD_COMPAT_DATE}, HTTP socket on 127.0.0.1:PORT)")
-        if self.name == "ridge":
+        if self.name in RIDGE_RUNTIMES:
             text = text.replace(str(self.workdir) + "/", "")
             text += " (workers/hello: the worker with a ridge.toml routing 127.0.0.1/*)"
         return text
@@ -650,6 +653,16 @@ def report(args, runtimes: list[Runtime], samples: dict[str, list[Sample]],
     else:
         w("Ratios relative to deno: not available (deno was not measured in this run).")
         w("")
+    ridge, baseline = samples.get("ridge"), samples.get("ridge-baseline")
+    if ridge and baseline:
+        n = min(len(ridge), len(baseline))
+        cpu_ratio = median([s.cpu_us_per_req for s in ridge]) / median([b.cpu_us_per_req for b in baseline])
+        per_round = ", ".join(
+            f"{ridge[i].cpu_us_per_req / baseline[i].cpu_us_per_req:.2f}" for i in range(n)
+        )
+        w(f"ridge/ridge-baseline (this build ÷ the baseline build, same run): CPU per request "
+          f"**{cpu_ratio:.2f}×** (per round: {per_round})")
+        w("")
     problems = []
     for name, ss in samples.items():
         for i, s in enumerate(ss):
@@ -674,12 +687,31 @@ def report(args, runtimes: list[Runtime], samples: dict[str, list[Sample]],
 # --------------------------------------------------------------------------
 
 
+def ridge_binary(path: str) -> tuple[Path, str]:
+    """A Ridge binary to measure and the version line it reports."""
+    bin_path = Path(path).resolve()
+    if not (bin_path.is_file() and os.access(bin_path, os.X_OK)):
+        sys.exit(f"error: Ridge binary {bin_path} not found; build it "
+                 f"(cargo build --release) or pass --ridge-bin")
+    try:
+        version = binary_version([str(bin_path), "--version"])
+    except SkipRuntime as e:
+        sys.exit(f"error: {e}")
+    version = f"{version} ({os.path.relpath(bin_path, REPO_DIR)})"
+    if "/debug/" in str(bin_path):
+        version += " **debug build**"
+    return bin_path, version
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description="Load-test Ridge, deno serve and workerd serve on the same worker with wrk."
     )
     ap.add_argument("--ridge-bin", default=str(REPO_DIR / "target" / "release" / "ridge"),
                     help="Ridge binary (default: target/release/ridge)")
+    ap.add_argument("--baseline-ridge-bin", default=None,
+                    help="also measure this Ridge binary (e.g. a build of an earlier commit), "
+                         "as 'ridge-baseline', interleaved with the others in every round")
     ap.add_argument("--duration", type=int, default=10, help="whole seconds of measured load (default 10)")
     ap.add_argument("--warmup", type=int, default=2, help="whole seconds of warm-up load, 0 for none (default 2)")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
@@ -701,6 +733,8 @@ def main() -> int:
     for r in wanted:
         if r not in ALL_RUNTIMES:
             ap.error(f"unknown runtime {r!r}")
+    if args.baseline_ridge_bin:
+        wanted.insert(wanted.index("ridge") + 1 if "ridge" in wanted else 0, "ridge-baseline")
     args.worker = str(Path(args.worker).resolve())
     if not Path(args.worker).is_file():
         ap.error(f"worker {args.worker} not found")
@@ -724,19 +758,8 @@ def main() -> int:
         for name in wanted:
             wd = scratch / name
             wd.mkdir()
-            if name == "ridge":
-                bin_path = Path(args.ridge_bin).resolve()
-                if not (bin_path.is_file() and os.access(bin_path, os.X_OK)):
-                    sys.exit(f"error: Ridge binary {bin_path} not found; build it "
-                             f"(cargo build --release) or pass --ridge-bin")
-                try:
-                    version = binary_version([str(bin_path), "--version"])
-                except SkipRuntime as e:
-                    sys.exit(f"error: {e}")
-                rel = os.path.relpath(bin_path, REPO_DIR)
-                version = f"{version} ({rel})"
-                if "/debug/" in str(bin_path):
-                    version += " **debug build**"
+            if name in RIDGE_RUNTIMES:
+                bin_path, version = ridge_binary(args.ridge_bin if name == "ridge" else args.baseline_ridge_bin)
             else:
                 try:
                     bin_path = find_peer_binary(name)
@@ -760,7 +783,7 @@ def main() -> int:
                 try:
                     s = measure(rt, wrk, args)
                 except SkipRuntime as e:
-                    if rt.name == "ridge":
+                    if rt.name in RIDGE_RUNTIMES:
                         raise RuntimeError(str(e))
                     log(f"SKIPPING {rt.name}: {e}")
                     skipped[rt.name] = str(e)

@@ -67,7 +67,7 @@ const response = core.loadExtScript("ext:deno_fetch/23_response.js");
 const fetch = core.loadExtScript("ext:deno_fetch/26_fetch.js");
 
 // Console output goes to Ridge's log, tagged with the worker and the request
-// (see 10_worker.js for the request tag carried in the async context).
+// (see http/10_worker.js for the request tag carried in the async context).
 const printToLog = (message, level) => {
   const text = StringPrototypeEndsWith(message, "\n") ? StringPrototypeSlice(message, 0, -1) : message;
   log(level, text);
@@ -275,7 +275,7 @@ consoleNs.setNoColorFns(() => true, () => true);
 // ---- the binding table --------------------------------------------------------
 // Each binding kind's JS file registers how to build its `env` object; the
 // bridge builds a worker's `env` from its binding list (one `[kind, name,
-// value]` per binding, src/isolate/runtime.rs) with these, passing each its
+// value]` per binding, ridge-runtime's isolate/runtime.rs) with these, passing each its
 // index in the list, which is how its ops find it.
 const bindingFactories = { __proto__: null, json: (_index, _name, value) => value };
 

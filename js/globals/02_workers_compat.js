@@ -116,7 +116,7 @@ function adjustingConstructor(Original, name, construct) {
 }
 
 adjustingConstructor(DenoRequest, "Request", constructRequest);
-/** The `webSocket` a 101 Response carries (see 08_websocket.js). */
+/** The `webSocket` a 101 Response carries (see websocket/08_websocket.js). */
 const responseWebSockets = new SafeWeakMap();
 
 export function responseWebSocket(response) {

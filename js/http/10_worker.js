@@ -173,7 +173,7 @@ async function dispatchFetchEvent(request, waitUntil) {
 class IncomingInnerRequest {
   constructor(method, url, headerBlock, body) {
     this.methodInner = method;
-    // Split into the header list on first use (src/ops/wire.rs).
+    // Split into the header list on first use (wire.rs in crates/ridge-ext).
     this.headerBlock = headerBlock;
     this.headerListInner = null;
     this.body = body;
@@ -222,7 +222,7 @@ function parseHeaderBlock(block) {
   return list;
 }
 
-/** A header list as a header block, the form Rust reads (src/ops/wire.rs). */
+/** A header list as a header block, the form Rust reads (wire.rs in crates/ridge-ext). */
 function headerBlock(list) {
   let block = "";
   for (let index = 0; index < list.length; index++) {
@@ -257,10 +257,11 @@ const fetchImpl = internals.fetch.fetch;
 function fetch(input, init = undefined) {
   const rid = core.getAsyncContext();
   if (typeof rid === "number") {
-    // Rust keeps the count, in the request's record, and decides.
-    const limit = op_ridge_count_subrequest(rid);
-    if (limit !== 0) {
-      return PromiseReject(new Error(`Too many subrequests: a worker may call fetch() at most ${limit} times per request`));
+    // Rust keeps the count, in the request's record, and refuses one too many.
+    try {
+      op_ridge_count_subrequest(rid);
+    } catch (error) {
+      return PromiseReject(error);
     }
   }
   if (!tracesExported()) return fetchImpl(input, requestInit(init));
@@ -303,7 +304,13 @@ function start(namespace, bindingsJson, configJson) {
   const env = {};
   for (let index = 0; index < bindings.length; index++) {
     const { 0: kind, 1: name, 2: value } = bindings[index];
-    env[name] = makeBinding(index, kind, name, value);
+    // Defined, not assigned: a binding named `__proto__` is a property too.
+    ObjectDefineProperty(env, name, {
+      value: makeBinding(index, kind, name, value),
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
   }
   resetTimeOrigin();
   const exported = namespace.default;
@@ -556,7 +563,7 @@ function sendStaticResponse(rid, response, finished) {
 // Deno's internals (deno_core needs them on the global object until the
 // isolate is restored from the snapshot) and hands back `start`, and
 // `reinstate`, which puts the internals back before a worker snapshot is
-// taken (src/isolate/worker_snapshot.rs), so that the worker's snapshot
+// taken (isolate/worker_snapshot.rs in crates/ridge-runtime), so that the worker's snapshot
 // restores as Ridge's own does. Worker code never runs while they are back.
 // By index, with null-prototype descriptors: worker code has run by the
 // time `reinstate` does, and must not reach them through a patched

@@ -1,7 +1,7 @@
 // Ridge: Workers KV namespaces, as a worker sees them in `env`.
 //
 // Each binding is a KvNamespace holding only its index in the worker's
-// binding list; Rust (src/ops/kv.rs) maps the index to the namespace, so
+// binding list; Rust (kv.rs in crates/ridge-ext) maps the index to the namespace, so
 // worker code can reach no namespace it is not bound to. Values cross as
 // bytes; reads the node's cache can answer complete without a promise turn
 // through the event loop.

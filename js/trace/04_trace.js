@@ -1,4 +1,4 @@
-// Ridge: child spans of a request's OpenTelemetry trace (src/ops/trace.rs).
+// Ridge: child spans of a request's OpenTelemetry trace (trace.rs in crates/ridge-ext).
 //
 // Subrequests and KV operations run inside `traced`, which opens a span of
 // the request they belong to (found through the async context) and closes

@@ -4,7 +4,7 @@
 // server end, talks through it (`send`, `close`, "message"/"close"/"error"
 // events), and returns the client end as `new Response(null, { status: 101,
 // webSocket: client })`. Rust carries the messages between the server end
-// and the real connection (src/ops/websocket.rs, src/server/websocket.rs).
+// and the real connection (websocket.rs in crates/ridge-ext and in crates/ridge-server).
 import { primordials } from "ext:core/mod.js";
 import {
   op_ridge_ws_accept,

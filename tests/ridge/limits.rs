@@ -1,7 +1,7 @@
 //! A worker that exceeds a limit is stopped with a 503 naming the limit, its
 //! isolate is replaced, and nothing else is affected.
 
-use crate::support::{fixture, http1, serve, Ridge};
+use crate::support::{fixture, http1, serve, Ridge, TempDir};
 
 async fn get(ridge: &Ridge, path: &str) -> (u16, String) {
     ridge.get_host("limits.test", path).await
@@ -24,6 +24,9 @@ async fn an_endless_loop_hits_the_cpu_limit_and_the_next_request_succeeds() {
             (200, "ok".to_string()),
             "a fresh isolate serves the next request"
         );
+        // The request's record has the status the client got.
+        let line = ridge.wait_for_log(&format!("GET {path} 503"));
+        assert!(line.contains("exceeded CPU"), "{line}");
     }
 }
 
@@ -75,6 +78,29 @@ async fn a_top_level_infinite_loop_fails_the_start_with_a_clear_message() {
     assert!(
         body.contains("worker exceeded its startup CPU time limit (400 ms)"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_subrequest_limit_of_zero_refuses_every_fetch() {
+    let dir = TempDir::new();
+    std::fs::write(
+        dir.path().join("ridge.toml"),
+        "name = \"no-fetch\"\nmain = \"index.js\"\n[limits]\nsubrequests = 0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("index.js"),
+        "export default { async fetch() {\n\
+           try { await fetch('http://127.0.0.1:9/'); return new Response('fetched'); }\n\
+           catch (error) { return new Response(error.message); }\n\
+         } };\n",
+    )
+    .unwrap();
+    let ridge = Ridge::dev(dir.path(), &[]);
+    assert_eq!(
+        ridge.text("/").await,
+        "Too many subrequests: a worker may call fetch() at most 0 times per request"
     );
 }
 

@@ -45,8 +45,9 @@ impl Binding {
         }
     }
 
-    /// The kind JS builds the binding's object by (`js/worker/`'s binding
-    /// table): "json" for plain values, "kv" for a namespace.
+    /// The kind JS builds the binding's object by (the binding table in
+    /// `js/globals/00_globals.js`): "json" for plain values, "kv" for a
+    /// namespace.
     pub fn kind(&self) -> &'static str {
         match self {
             Binding::Var { .. } | Binding::Secret { .. } => "json",
@@ -57,10 +58,6 @@ impl Binding {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BindingError {
-    #[error("has an empty binding name")]
-    EmptyName,
-    #[error("{0:?} is bound more than once (each var, secret and binding needs its own name)")]
-    Duplicate(String),
     #[error("invalid KV namespace id {0:?}: use 1-64 characters of A-Z, a-z, 0-9, '-' and '_'")]
     InvalidNamespaceId(String),
 }
@@ -80,41 +77,9 @@ pub fn validate_namespace_id(id: &str) -> Result<(), BindingError> {
     }
 }
 
-/// Checks that every binding has a name of its own.
-pub fn check_names(bindings: &[Binding]) -> Result<(), BindingError> {
-    let mut seen = std::collections::HashSet::new();
-    for binding in bindings {
-        if binding.name().is_empty() {
-            return Err(BindingError::EmptyName);
-        }
-        if !seen.insert(binding.name()) {
-            return Err(BindingError::Duplicate(binding.name().to_string()));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_must_be_unique() {
-        let var = |name: &str| Binding::Var {
-            name: name.into(),
-            value: serde_json::Value::Null,
-        };
-        let kv = Binding::KvNamespace {
-            name: "A".into(),
-            namespace_id: "ns".into(),
-        };
-        assert!(check_names(&[var("A"), var("B")]).is_ok());
-        assert_eq!(
-            check_names(&[var("A"), kv]),
-            Err(BindingError::Duplicate("A".into()))
-        );
-        assert_eq!(check_names(&[var("")]), Err(BindingError::EmptyName));
-    }
 
     #[test]
     fn namespace_ids() {

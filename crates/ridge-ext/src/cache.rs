@@ -1,7 +1,7 @@
 //! The ops behind the Cache API (`caches.default`, `caches.open(name)`, see
-//! `js/07_cache.js`). The storage and the HTTP caching rules belong to a
+//! `js/cache/07_cache.js`). The storage and the HTTP caching rules belong to a
 //! [`CacheHost`] the isolate is given (the node's cache, scoped to the
-//! worker, see `isolate/bindings.rs`).
+//! worker, see ridge-runtime's `isolate/bindings/cache.rs`).
 
 use std::cell::RefCell;
 use std::rc::Rc;

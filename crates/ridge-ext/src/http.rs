@@ -395,7 +395,7 @@ impl CpuLedger {
     /// promise never settles must not keep its record, and its isolate,
     /// forever); returns when the next unanswered one runs out of time. An
     /// answered request's `waitUntil` work has its own bound
-    /// (js/10_worker.js), and a streamed body is the client's to wait for.
+    /// (js/http/10_worker.js), and a streamed body is the client's to wait for.
     pub fn expire_unanswered(
         &self,
         limit: std::time::Duration,
@@ -446,6 +446,13 @@ impl CpuLedger {
             .map(|(_, mut record)| {
                 record.outcome = outcome;
                 record.send(reply());
+                // What the client got, if the worker had not answered.
+                if record.event() == EventKind::Fetch && record.status.is_none() {
+                    record.status = Some(match outcome {
+                        Outcome::Exceeded(_) => 503,
+                        _ => 500,
+                    });
+                }
                 record
             })
             .collect()
@@ -611,7 +618,9 @@ pub fn op_ridge_respond_error(state: &OpState, #[smi] rid: ResourceId, #[string]
 pub fn op_ridge_event_done(state: &OpState, #[smi] rid: ResourceId, finished: bool) {
     state.borrow::<CpuLedger>().update(rid, |record| {
         record.send(WorkerReply::Done);
-        record.done = finished;
+        if finished {
+            record.done = true;
+        }
     });
 }
 
@@ -674,22 +683,28 @@ pub fn op_ridge_wait_until_settled(state: &OpState, #[smi] rid: ResourceId) {
 /// Outbound fetches an invocation may make (`limits.subrequests`).
 pub struct SubrequestLimit(pub u32);
 
-/// Counts an outbound fetch of request `rid`. Returns 0 when it may go
-/// ahead, or the limit it would exceed (JS then refuses it, naming the
-/// limit). A request that is over counts nothing: its count is final.
+/// Counts an outbound fetch of request `rid`, and refuses it (the error
+/// names the limit) when it is one more than the worker's limit allows. A
+/// request that is over counts nothing: its count is final.
 #[op2(fast)]
-pub fn op_ridge_count_subrequest(state: &mut OpState, #[smi] rid: ResourceId) -> u32 {
+pub fn op_ridge_count_subrequest(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+) -> Result<(), JsErrorBox> {
     let limit = state
         .try_borrow::<SubrequestLimit>()
         .map_or(ridge_core::Limits::default().subrequests, |limit| limit.0);
-    let mut refused = 0;
+    let mut refused = false;
     state.borrow::<CpuLedger>().update(rid, |record| {
         if !record.done {
             record.subrequests += 1;
-            if record.subrequests > limit {
-                refused = limit;
-            }
+            refused = record.subrequests > limit;
         }
     });
-    refused
+    if refused {
+        return Err(JsErrorBox::generic(format!(
+            "Too many subrequests: a worker may call fetch() at most {limit} times per request"
+        )));
+    }
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! The ops behind a worker's KV namespace bindings (`env.MY_KV`, see
-//! `js/06_kv.js`). A binding is addressed by its index in the worker's
+//! `js/kv/06_kv.js`). A binding is addressed by its index in the worker's
 //! binding list, so worker code can only reach the namespaces it is bound
 //! to. The work is done by a [`KvHost`] the isolate is given (the node's
-//! KV, see `isolate/bindings.rs`); this file only moves values across.
+//! KV, see ridge-runtime's `isolate/bindings/kv.rs`); this file only moves values across.
 
 use std::cell::RefCell;
 use std::future::Future;

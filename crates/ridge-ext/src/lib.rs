@@ -5,7 +5,7 @@
 //! `trace`, and the globals' helpers (`log`: console, `digest`: MD5 for
 //! `crypto.subtle`, `net`: the outbound fetch policy; `js/globals/`).
 //!
-//! The root package's build script uses this crate as a build dependency
+//! ridge-runtime's build script uses this crate as a build dependency
 //! to evaluate the extension's JS into the startup snapshot; the runtime
 //! uses it as a normal one. Both call [`extensions`], which is what keeps
 //! the two op tables identical (V8 refuses a snapshot otherwise).

@@ -102,7 +102,7 @@ fn latin1<'a>(
         .ok_or_else(|| JsErrorBox::range_error("a request is too large for a JS string"))
 }
 
-/// A response's headers, from the header block js/10_worker.js builds from
+/// A response's headers, from the header block js/http/10_worker.js builds from
 /// deno_fetch's header list. Fetch's `Headers` has validated them already;
 /// one that HTTP still refuses is dropped.
 pub struct ResponseHeaders(pub HeaderMap);

@@ -57,6 +57,13 @@ impl WorkerVersion {
         bundle: Bundle,
         secrets: &BTreeMap<String, String>,
     ) -> Self {
+        // Vars, KV namespaces, secrets. A secret takes the place of a var of
+        // the same name; a KV namespace keeps its name against both.
+        let kv_names: Vec<&str> = metadata
+            .kv_namespaces
+            .iter()
+            .map(|binding| binding.binding.as_str())
+            .collect();
         let mut bindings: Vec<Binding> = metadata
             .vars
             .iter()
@@ -75,11 +82,15 @@ impl WorkerVersion {
                     namespace_id: binding.id.clone(),
                 }),
         );
-        // A secret takes the place of a var of the same name.
-        bindings.extend(secrets.iter().map(|(name, value)| Binding::Secret {
-            name: name.clone(),
-            value: value.clone(),
-        }));
+        bindings.extend(
+            secrets
+                .iter()
+                .filter(|(name, _)| !kv_names.contains(&name.as_str()))
+                .map(|(name, value)| Binding::Secret {
+                    name: name.clone(),
+                    value: value.clone(),
+                }),
+        );
         let id = if secrets.is_empty() {
             format!("{name}@{version_id}")
         } else {
@@ -184,5 +195,60 @@ pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadErr
         Ok((WorkerConfig::for_script(path), root))
     } else {
         Err(WorkerLoadError::NotAWorker(path.to_path_buf()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_keep_their_names_against_secrets() {
+        let base = WorkerVersion::from_module("w", "export default {}", &[]);
+        let mut metadata = VersionMetadata {
+            main_module: "index.js".into(),
+            compatibility_date: None,
+            compatibility_flags: Vec::new(),
+            vars: BTreeMap::from([
+                ("MODE".to_string(), "dev".into()),
+                ("TOKEN".to_string(), "public".into()),
+            ]),
+            kv_namespaces: vec![ridge_core::KvNamespaceBinding {
+                binding: "CACHE".into(),
+                id: "cache".into(),
+            }],
+            routes: Vec::new(),
+            limits: Limits::default(),
+            crons: Vec::new(),
+            author: None,
+            message: None,
+        };
+        let secrets = BTreeMap::from([
+            ("CACHE".to_string(), "a string".to_string()),
+            ("TOKEN".to_string(), "secret".to_string()),
+        ]);
+        let version = WorkerVersion::new("w", "v1", &metadata, base.bundle.clone(), &secrets);
+        // A secret replaces the var of its name; a KV binding keeps its own.
+        assert_eq!(
+            version.bindings,
+            [
+                Binding::Var {
+                    name: "MODE".into(),
+                    value: "dev".into()
+                },
+                Binding::KvNamespace {
+                    name: "CACHE".into(),
+                    namespace_id: "cache".into()
+                },
+                Binding::Secret {
+                    name: "TOKEN".into(),
+                    value: "secret".into()
+                },
+            ]
+        );
+        metadata.kv_namespaces.clear();
+        let plain = WorkerVersion::new("w", "v1", &metadata, base.bundle.clone(), &BTreeMap::new());
+        assert_eq!(plain.kv_namespace_ids().count(), 0);
+        assert_ne!(plain.id, version.id, "secrets are part of the isolate key");
     }
 }

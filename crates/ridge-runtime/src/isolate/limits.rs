@@ -29,7 +29,8 @@ use ridge_ext::{CpuLedger, WorkerReply};
 
 pub use ridge_core::LimitExceeded;
 
-const MIB: usize = 1024 * 1024;
+/// Bytes in a MiB.
+pub(super) const MIB: usize = 1024 * 1024;
 
 /// The limits of one isolate (see the module comment). The watchdog and
 /// V8's near-heap-limit callback record here what made them stop it, so
@@ -79,25 +80,28 @@ impl LimitEnforcer {
     }
 
     /// After a turn of the event loop: charges the CPU it used to the
-    /// invocations in flight and checks the memory the isolate holds. `Err`
-    /// is the limit that stops the isolate (also one the watchdog hit while
-    /// no invocation was charged: a WebSocket handler, a timer).
+    /// invocations in flight. `Err` is the limit that stops the isolate
+    /// (also one the watchdog hit while no invocation was charged: a
+    /// WebSocket handler, a timer).
     pub fn after_turn(
         &self,
         limits: &Limits,
         ledger: &CpuLedger,
         cpu_used: Duration,
-        memory_bytes: usize,
     ) -> Result<(), LimitExceeded> {
-        let cpu_limit = Duration::from_millis(limits.cpu_ms);
-        if let Some(exhausted) = ledger.charge(cpu_used, cpu_limit) {
+        if let Some(exhausted) = ledger.charge(cpu_used, Duration::from_millis(limits.cpu_ms)) {
             tracing::debug!(requests = exhausted, "requests spent their CPU budget");
             return Err(self.record(LimitExceeded::Cpu(limits.cpu_ms)));
         }
-        if let Some(limit) = *self.exceeded.lock().expect("limit flag") {
-            return Err(limit);
+        match *self.exceeded.lock().expect("limit flag") {
+            Some(limit) => Err(limit),
+            None => Ok(()),
         }
-        // ArrayBuffers live outside V8's heap limit.
+    }
+
+    /// Checks the memory an isolate that is waiting for work holds,
+    /// ArrayBuffers included (they live outside V8's heap limit).
+    pub fn check_memory(&self, limits: &Limits, memory_bytes: usize) -> Result<(), LimitExceeded> {
         if memory_bytes > limits.memory_mb as usize * MIB {
             return Err(self.record(LimitExceeded::Memory(limits.memory_mb)));
         }

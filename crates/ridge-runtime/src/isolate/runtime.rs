@@ -16,7 +16,7 @@ use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use deno_permissions::PermissionsContainer;
 
 use super::bindings::Services;
-use super::limits::{thread_cpu_time, LimitEnforcer, LimitExceeded};
+use super::limits::{thread_cpu_time, LimitEnforcer, LimitExceeded, MIB};
 use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
@@ -29,8 +29,6 @@ use ridge_ext::websocket::{MaxMessageBytes, OpenSockets};
 use ridge_ext::{
     self, CpuLedger, FrozenClock, InvocationInbox, SubrequestLimit, WorkerLogContext, WorkerReply,
 };
-
-const MIB: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -527,7 +525,6 @@ impl WorkerIsolate {
                 limits,
                 &ledger,
                 thread_cpu_time().saturating_sub(cpu_before),
-                memory,
             );
             for record in ledger.take_done() {
                 crate::observe::request_finished(
@@ -543,6 +540,9 @@ impl WorkerIsolate {
             match poll {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
                 Poll::Ready(Err(error)) => Poll::Ready(Err(Some(error.to_string()))),
+                Poll::Pending if enforcer.check_memory(limits, memory).is_err() => {
+                    Poll::Ready(Err(None))
+                }
                 Poll::Pending => Poll::Pending,
             }
         })
@@ -575,7 +575,7 @@ impl WorkerIsolate {
     }
 }
 
-/// The bridge's entry points (js/10_worker.js), taken out of the global
+/// The bridge's entry points (js/http/10_worker.js), taken out of the global
 /// scope before any worker code runs.
 pub(super) struct Bridge {
     /// Starts the worker: `start(namespace, bindingsJson, configJson)`.

@@ -1,6 +1,6 @@
 //! Prometheus metrics for the whole node, served as OpenMetrics text on the
-//! admin listener's `/metrics`. One registry per process ([`Metrics::global`]):
-//! the parts that count (the request path, isolate threads, KV, the Cache
+//! admin listener's `/metrics`. One registry per node (in its
+//! [`Observers`](super::Observers)): the parts that count (the request path, isolate threads, KV, the Cache
 //! API, the listeners) update it in place, without locks on the hot path
 //! beyond the label lookup.
 
