@@ -182,6 +182,9 @@ impl EdgeHandler {
             return Err(Box::new(body_too_large(worker.limits.request_body_mb)));
         }
 
+        if self.test_scheduled && parts.uri.path() == "/__scheduled" {
+            return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
+        }
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let websocket = websocket::Handshake::from_request(
             parts.version,
@@ -191,9 +194,6 @@ impl EdgeHandler {
         let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path_and_query.len());
         for part in [scheme, "://", host, path_and_query] {
             url.push_str(part);
-        }
-        if self.test_scheduled && parts.uri.path() == "/__scheduled" {
-            return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
         }
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),
