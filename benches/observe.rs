@@ -19,11 +19,12 @@ fn record_a_request(c: &mut Criterion) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("ridge.db")).unwrap());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let observers = Observers::new(None);
-    runtime.block_on(async {
+    let flushing = {
+        let _in_runtime = runtime.enter();
         observers
             .usage
-            .start_flushing(store, Duration::from_secs(1));
-    });
+            .start_flushing(store, Duration::from_secs(1))
+    };
     let (wall, cpu) = (Duration::from_micros(850), Duration::from_micros(120));
     // An isolate looks its worker's series up once, when it starts.
     let mut meters = WorkerMeters::new(&observers.metrics, "hello");
@@ -43,6 +44,7 @@ fn record_a_request(c: &mut Criterion) {
             })
         },
     );
+    flushing.abort();
     drop(runtime);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -306,6 +306,7 @@ function start(namespace, bindingsJson, configJson) {
     const { 0: kind, 1: name, 2: value } = bindings[index];
     // Defined, not assigned: a binding named `__proto__` is a property too.
     ObjectDefineProperty(env, name, {
+      __proto__: null,
       value: makeBinding(index, kind, name, value),
       enumerable: true,
       configurable: true,

@@ -1,8 +1,10 @@
 //! Every limit a worker runs under, with its default defined once (the
 //! defaults are Cloudflare's paid plan), the ranges a configuration may set,
 //! and [`LimitExceeded`], the typed error a stopped worker's requests carry
-//! all the way to the response. The runtime enforces these numbers
-//! (`ridge-runtime`'s limit enforcer); nothing else decides them.
+//! all the way to the response. Request sizes are decided here
+//! ([`check_request_head`], [`Limits::check_request_body`]) for the HTTP
+//! handler; an isolate's limits by ridge-runtime's `LimitEnforcer`, and
+//! subrequests by the op that counts them, with these numbers.
 
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +126,58 @@ impl Limits {
     }
 }
 
+/// A request over one of the size limits, refused before (or while) its
+/// worker gets it: the message says which limit, [`RequestTooLarge::status`]
+/// is the HTTP status to answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestTooLarge {
+    #[error("The URL is longer than {MAX_URL_BYTES} bytes")]
+    Url,
+    #[error("The request headers total {0} bytes, over the {MAX_HEADER_BYTES} byte limit")]
+    Headers(usize),
+    /// The worker's `request_body_mb`.
+    #[error("The request body is larger than the worker's {0} MiB limit")]
+    Body(u64),
+}
+
+impl RequestTooLarge {
+    /// 414, 431 or 413.
+    pub fn status(&self) -> u16 {
+        match self {
+            RequestTooLarge::Url => 414,
+            RequestTooLarge::Headers(_) => 431,
+            RequestTooLarge::Body(_) => 413,
+        }
+    }
+}
+
+/// Checks a request's URL (path and query) and total header size.
+pub fn check_request_head(url_bytes: usize, header_bytes: usize) -> Result<(), RequestTooLarge> {
+    if url_bytes > MAX_URL_BYTES {
+        return Err(RequestTooLarge::Url);
+    }
+    if header_bytes > MAX_HEADER_BYTES {
+        return Err(RequestTooLarge::Headers(header_bytes));
+    }
+    Ok(())
+}
+
+impl Limits {
+    /// `request_body_mb` in bytes.
+    pub fn request_body_bytes(&self) -> u64 {
+        self.request_body_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// Checks `bytes` of request body (declared or received so far)
+    /// against `request_body_mb`.
+    pub fn check_request_body(&self, bytes: u64) -> Result<(), RequestTooLarge> {
+        if bytes > self.request_body_bytes() {
+            return Err(RequestTooLarge::Body(self.request_body_mb));
+        }
+        Ok(())
+    }
+}
+
 /// A limit a worker exceeded, with the value it had. The message names the
 /// limit; [`LimitExceeded::label`] is the outcome it is logged with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +220,33 @@ mod tests {
         assert_eq!(
             LimitExceeded::Memory(128).to_string(),
             "worker exceeded its memory limit (128 MiB)"
+        );
+    }
+
+    #[test]
+    fn request_sizes() {
+        assert_eq!(check_request_head(10, 10), Ok(()));
+        assert_eq!(
+            check_request_head(MAX_URL_BYTES + 1, 0),
+            Err(RequestTooLarge::Url)
+        );
+        let headers = check_request_head(1, MAX_HEADER_BYTES + 1).unwrap_err();
+        assert_eq!(headers.status(), 431);
+        assert_eq!(
+            headers.to_string(),
+            format!(
+                "The request headers total {} bytes, over the {MAX_HEADER_BYTES} byte limit",
+                MAX_HEADER_BYTES + 1
+            )
+        );
+        let limits = Limits {
+            request_body_mb: 1,
+            ..Limits::default()
+        };
+        assert_eq!(limits.check_request_body(1024 * 1024), Ok(()));
+        assert_eq!(
+            limits.check_request_body(1024 * 1024 + 1),
+            Err(RequestTooLarge::Body(1))
         );
     }
 

@@ -146,8 +146,9 @@ pub struct Node {
     /// Whether the edge serves HTTPS.
     tls: bool,
     admin: Option<ServerHandle>,
-    /// Where usage is flushed at shutdown (a node with a store).
-    usage_store: Option<Arc<dyn Store>>,
+    /// Where usage is flushed (a node with a store), and the task that
+    /// flushes it periodically.
+    usage_store: Option<(Arc<dyn Store>, tokio::task::JoinHandle<()>)>,
     /// `ridge dev`: the file watcher, alive as long as the node.
     _watcher: Option<notify::RecommendedWatcher>,
     /// `ridge dev`: the inspector's address.
@@ -234,7 +235,8 @@ impl Node {
         };
         tokio::join!(admin, self.edge.shutdown(deadline));
         let observers = self.observers;
-        if let Some(store) = self.usage_store {
+        if let Some((store, flushing)) = self.usage_store {
+            flushing.abort();
             observers.usage.flush(store.as_ref()).await;
         }
         if let Some(traces) = observers.traces {
@@ -449,7 +451,7 @@ async fn start_store(
     let count = active.reload().await?;
     tracing::info!(workers = count, "workers loaded from the store");
     CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
-    parts
+    let flushing = parts
         .observers
         .usage
         .start_flushing(store.clone(), source.usage_flush_interval);
@@ -473,7 +475,7 @@ async fn start_store(
     .map_err(listen_error)?;
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node.admin = Some(admin);
-    node.usage_store = Some(store);
+    node.usage_store = Some((store, flushing));
     Ok(node)
 }
 

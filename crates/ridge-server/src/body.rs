@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 use ridge_ext::ResponseBody;
-use ridge_runtime::observe::UsageMeter;
+use ridge_runtime::observe::Observers;
 use ridge_runtime::worker::WorkerVersion;
 
 /// A worker's response body, as hyper sends it.
@@ -23,14 +23,16 @@ pub struct WireBody {
 /// when the body is done or dropped (a client that went away).
 struct BytesOut {
     version: Arc<WorkerVersion>,
-    usage: Arc<UsageMeter>,
+    /// The node's observers; usage is recorded in their meter.
+    observers: Arc<Observers>,
     sent: u64,
 }
 
 impl Drop for BytesOut {
     fn drop(&mut self) {
         let sent = self.sent as i64;
-        self.usage
+        self.observers
+            .usage
             .record(&self.version.name, &self.version.version_id, |row| {
                 row.bytes_out += sent;
             });
@@ -46,11 +48,11 @@ impl WireBody {
         ResponseBody::Full(Bytes::from(text.into())).into()
     }
 
-    /// Counts the bytes sent as `version`'s usage, in `usage`.
-    pub fn metered(mut self, version: Arc<WorkerVersion>, usage: Arc<UsageMeter>) -> Self {
+    /// Counts the bytes sent as `version`'s usage, in `observers`' meter.
+    pub fn metered(mut self, version: Arc<WorkerVersion>, observers: Arc<Observers>) -> Self {
         self.meter = Some(BytesOut {
             version,
-            usage,
+            observers,
             sent: 0,
         });
         self

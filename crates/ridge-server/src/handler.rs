@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::body::WireBody;
 use super::router::Router;
 use super::websocket;
-use ridge_core::limits::{MAX_HEADER_BYTES, MAX_URL_BYTES};
+use ridge_core::limits::{check_request_head, RequestTooLarge};
 use ridge_core::{Outcome, ScheduledEvent};
 use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
 use ridge_runtime::isolate::Scheduler;
@@ -171,15 +171,17 @@ impl EdgeHandler {
                 format!("No worker is routed for {hostname}{}\n", parts.uri.path()),
             )));
         };
-        let max_body = worker.limits.request_body_mb * 1024 * 1024;
+        let max_body = worker.limits.request_body_bytes();
         let declared_length = parts
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared_length.is_some_and(|length| length > max_body) {
+        if let Some(Err(refusal)) =
+            declared_length.map(|length| worker.limits.check_request_body(length))
+        {
             tokio::spawn(drain(body, max_body));
-            return Err(Box::new(body_too_large(worker.limits.request_body_mb)));
+            return Err(Box::new(too_large(refusal)));
         }
 
         if self.test_scheduled && parts.uri.path() == "/__scheduled" {
@@ -239,7 +241,7 @@ impl EdgeHandler {
             is_head,
             too_large,
             websocket,
-            observers: self.observers.clone(),
+            observers: Some(self.observers.clone()),
         })
     }
 
@@ -299,7 +301,7 @@ impl EdgeHandler {
             is_head: false,
             too_large: None,
             websocket: None,
-            observers: self.observers.clone(),
+            observers: Some(self.observers.clone()),
         }
     }
 
@@ -375,7 +377,9 @@ struct Dispatched {
     /// Set when the request has a body: whether it went over the limit.
     too_large: Option<Arc<AtomicBool>>,
     websocket: Option<websocket::Handshake>,
-    observers: Arc<Observers>,
+    /// The node's observers, until the response takes them to meter its
+    /// body.
+    observers: Option<Arc<Observers>>,
 }
 
 impl Dispatched {
@@ -391,14 +395,21 @@ impl Dispatched {
             .as_ref()
             .is_some_and(|too_large| too_large.load(Ordering::Relaxed))
         {
-            return body_too_large(worker.limits.request_body_mb);
+            return too_large(RequestTooLarge::Body(worker.limits.request_body_mb));
         }
+        let observers = self.observers.take().expect("answered once");
         if let Ok(WorkerReply::WebSocket(reply)) = answer {
-            let metrics = self.observers.metrics.clone();
+            let metrics = observers.metrics.clone();
             return websocket::accept(self.websocket.take(), reply, worker, metrics);
         }
-        let usage = &self.observers.usage;
-        reply_to_response(answer, worker, usage, self.request_id, self.is_head, errors)
+        reply_to_response(
+            answer,
+            worker,
+            observers,
+            self.request_id,
+            self.is_head,
+            errors,
+        )
     }
 }
 
@@ -406,15 +417,16 @@ impl Dispatched {
 fn reply_to_response(
     answer: Result<WorkerReply, oneshot::error::RecvError>,
     version: &Arc<WorkerVersion>,
-    usage: &Arc<UsageMeter>,
+    observers: Arc<Observers>,
     request_id: u64,
     is_head: bool,
     errors: ErrorDetail,
 ) -> Response<WireBody> {
     let worker = version.name.as_str();
     match answer {
-        Ok(WorkerReply::Response(response)) => to_http_response(response, is_head)
-            .map(|body| body.metered(version.clone(), usage.clone())),
+        Ok(WorkerReply::Response(response)) => {
+            to_http_response(response, is_head).map(|body| body.metered(version.clone(), observers))
+        }
         // Only `ridge dev`'s `/__scheduled` dispatches a scheduled run and
         // answers over HTTP.
         Ok(WorkerReply::Done) => plain(StatusCode::OK, "Ran scheduled event\n"),
@@ -459,32 +471,26 @@ fn error_response(errors: ErrorDetail, message: &str) -> Response<WireBody> {
 /// A 414 or 431 for a URL or headers over Cloudflare's limits.
 fn oversized(parts: &http::request::Parts) -> Option<Response<WireBody>> {
     let url_bytes = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
-    if url_bytes > MAX_URL_BYTES {
-        let message = format!("The URL is longer than {MAX_URL_BYTES} bytes\n");
-        return Some(plain(StatusCode::URI_TOO_LONG, message));
-    }
     let header_bytes: usize = parts
         .headers
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        let message = format!("The request headers total {header_bytes} bytes, over the {MAX_HEADER_BYTES} byte limit\n");
-        return Some(plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message));
-    }
-    None
+    check_request_head(url_bytes, header_bytes)
+        .err()
+        .map(too_large)
 }
 
-fn body_too_large(limit_mb: u64) -> Response<WireBody> {
-    plain(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("The request body is larger than the worker's {limit_mb} MiB limit\n"),
-    )
+/// The response refusing a request over a size limit.
+fn too_large(refusal: RequestTooLarge) -> Response<WireBody> {
+    let status = StatusCode::from_u16(refusal.status()).expect("a valid status");
+    plain(status, format!("{refusal}\n"))
 }
 
 /// Forwards a request body to the isolate chunk by chunk, so that a large
-/// upload is never held in memory whole. Past `max_bytes` the worker's
-/// stream fails and `too_large` is set, so the client gets a 413.
+/// upload is never held in memory whole. Past the worker's body limit
+/// (`max_bytes`, which also bounds how much of the rest is drained) the
+/// worker's stream fails and `too_large` is set, so the client gets a 413.
 fn stream_request_body<B>(
     mut body: B,
     max_bytes: u64,
@@ -505,14 +511,15 @@ where
                     Ok(data) if data.is_empty() => continue,
                     Ok(data) => {
                         received += data.len() as u64;
-                        if received > max_bytes {
-                            too_large.store(true, Ordering::Relaxed);
-                            Err(format!(
-                                "the request body is larger than the {} MiB limit",
-                                max_bytes / 1024 / 1024
-                            ))
-                        } else {
-                            Ok(data)
+                        match version.limits.check_request_body(received) {
+                            Ok(()) => Ok(data),
+                            Err(_) => {
+                                too_large.store(true, Ordering::Relaxed);
+                                Err(format!(
+                                    "the request body is larger than the {} MiB limit",
+                                    version.limits.request_body_mb
+                                ))
+                            }
                         }
                     }
                     Err(_trailers) => continue,
@@ -700,7 +707,7 @@ mod tests {
 
     #[test]
     fn urls_and_headers_over_cloudflares_limits_are_refused() {
-        let long_url = format!("/{}", "a".repeat(MAX_URL_BYTES));
+        let long_url = format!("/{}", "a".repeat(ridge_core::limits::MAX_URL_BYTES));
         let (parts, ()) = Request::get(long_url).body(()).unwrap().into_parts();
         assert_eq!(
             oversized(&parts).unwrap().status(),

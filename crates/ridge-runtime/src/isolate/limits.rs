@@ -8,7 +8,8 @@
 //!   split evenly between them; startup has its own budget.
 //! - **Memory**: V8's heap limit plus a near-heap-limit callback that
 //!   terminates instead of letting V8 abort the process; ArrayBuffer memory
-//!   (outside V8's heap) is checked after every turn of the event loop.
+//!   (outside V8's heap) is checked after every turn of the event loop
+//!   that leaves the isolate waiting.
 //! - **Wall clock**: invocations still unanswered after `wall_ms` are
 //!   answered with the limit and ended.
 //!

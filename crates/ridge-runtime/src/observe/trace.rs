@@ -4,7 +4,7 @@
 //! thread by the OpenTelemetry SDK.
 //!
 //! Spans are not built while the worker runs. The request's trace context
-//! and child spans are plain data in its record (`ops/trace.rs`); they turn
+//! and child spans are plain data in its record (ridge-ext `trace.rs`); they turn
 //! into SDK spans only once the request is finished, off the request's path.
 
 use std::time::Duration;

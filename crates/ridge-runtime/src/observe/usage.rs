@@ -63,8 +63,13 @@ impl UsageMeter {
         }
     }
 
-    /// Starts recording, and flushing to `store` every `interval`.
-    pub fn start_flushing(self: &Arc<Self>, store: Arc<dyn Store>, interval: Duration) {
+    /// Starts recording, and flushing to `store` every `interval` until the
+    /// returned task is aborted.
+    pub fn start_flushing(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+        interval: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let _ = self.enabled.set(());
         let meter = self.clone();
         tokio::spawn(async move {
@@ -74,6 +79,6 @@ impl UsageMeter {
                 tick.tick().await;
                 meter.flush(store.as_ref()).await;
             }
-        });
+        })
     }
 }
