@@ -222,6 +222,21 @@ impl InvocationRecord {
             let _ = sender.send(reply);
         }
     }
+
+    /// Ends the invocation from outside its handler (a limit, a failed
+    /// isolate): answers with `reply` unless it was answered, records
+    /// `outcome`, and gives a fetch that had no response yet the status its
+    /// client got (503 for a limit, 500 otherwise).
+    fn stop(&mut self, outcome: Outcome, reply: WorkerReply) {
+        self.send(reply);
+        self.outcome = outcome;
+        if self.event() == EventKind::Fetch && self.status.is_none() {
+            self.status = Some(match outcome {
+                Outcome::Exceeded(_) => 503,
+                _ => 500,
+            });
+        }
+    }
 }
 
 /// A console line a worker wrote while handling a request.
@@ -414,11 +429,7 @@ impl CpuLedger {
         for record in unanswered {
             let deadline = record.started + limit;
             if deadline <= now {
-                record.send(reply());
-                if record.event() == EventKind::Fetch {
-                    record.status = Some(503);
-                }
-                record.outcome = outcome;
+                record.stop(outcome, reply());
                 record.done = true;
             } else if next_deadline.is_none_or(|next| deadline < next) {
                 next_deadline = Some(deadline);
@@ -444,15 +455,7 @@ impl CpuLedger {
             .open
             .extract_if(|_, record| !record.done)
             .map(|(_, mut record)| {
-                record.outcome = outcome;
-                record.send(reply());
-                // What the client got, if the worker had not answered.
-                if record.event() == EventKind::Fetch && record.status.is_none() {
-                    record.status = Some(match outcome {
-                        Outcome::Exceeded(_) => 503,
-                        _ => 500,
-                    });
-                }
+                record.stop(outcome, reply());
                 record
             })
             .collect()
