@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 mod client;
 
@@ -13,12 +14,12 @@ use tracing_subscriber::EnvFilter;
 
 use client::AdminClient;
 use ridge_deploy::config::CONFIG_FILE;
-use ridge_ext::net::OutboundPolicy;
+use ridge_ext::net::{AllowedHost, OutboundPolicy};
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_server::h3::QuicOptions;
 use ridge_server::tls::{Certificates, CertifiedKey};
-use ridge_server::{Edge, EdgeOptions};
+use ridge_server::{ConnectionLimits, Edge, EdgeOptions};
 
 /// Ridge runs Cloudflare-style JavaScript/WebAssembly workers, each in its own
 /// V8 isolate, over HTTP/1.1 and HTTP/2.
@@ -333,7 +334,7 @@ struct DevArgs {
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
     #[command(flatten)]
-    tls: TlsArgs,
+    edge: EdgeArgs,
     /// Isolate threads (0: one per CPU core). They also serve the HTTP/1.1
     /// and HTTP/2 connections, handed to them in turn.
     #[arg(long, default_value_t = 1)]
@@ -402,7 +403,7 @@ struct ServeArgs {
     #[arg(long, value_name = "DOMAIN")]
     base_domain: Option<String>,
     #[command(flatten)]
-    tls: TlsArgs,
+    edge: EdgeArgs,
     /// Isolate threads (0: one per CPU core). They also serve the HTTP/1.1
     /// and HTTP/2 connections, handed to them in turn.
     #[arg(long, default_value_t = 0)]
@@ -410,9 +411,10 @@ struct ServeArgs {
     #[command(flatten)]
     isolates: IsolateArgs,
     /// Let workers fetch this host even though it is (or resolves to) a
-    /// private, loopback or link-local address (repeatable).
-    #[arg(long = "allow-outbound", value_name = "HOST")]
-    allow_outbound: Vec<String>,
+    /// private, loopback or link-local address: HOST or IP (every port),
+    /// HOST:PORT, IP:PORT or [IPV6]:PORT (that port only). Repeatable.
+    #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
+    allow_outbound: Vec<AllowedHost>,
     /// How often usage counts are added to the store, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     usage_flush_interval: u64,
@@ -476,7 +478,7 @@ impl IsolateArgs {
         IsolateConfig {
             threads,
             warm_isolates: self.warm_isolates,
-            idle_timeout: std::time::Duration::from_secs(self.isolate_idle_timeout),
+            idle_timeout: Duration::from_secs(self.isolate_idle_timeout),
             memory_budget_bytes: self.isolate_memory_budget * 1024 * 1024,
             kv_cache_bytes: self.kv_cache_mb * 1024 * 1024,
             cache_bytes: self.cache_mb * 1024 * 1024,
@@ -485,7 +487,7 @@ impl IsolateArgs {
 }
 
 #[derive(Args)]
-struct TlsArgs {
+struct EdgeArgs {
     /// Serve HTTPS: HTTP/2 and HTTP/1.1 by ALPN over TCP, and HTTP/3 over
     /// QUIC on the same port number (UDP). Without --cert/--key or
     /// --certs-dir a self-signed certificate for localhost is generated.
@@ -528,9 +530,29 @@ struct TlsArgs {
     /// in progress at once.
     #[arg(long)]
     quic_retry: bool,
+    /// Most client connections open at once over TCP (HTTP/1.1, HTTP/2,
+    /// WebSockets); past it new ones are closed at once [default: the
+    /// file-descriptor limit less 256, at most 16384].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Most TCP connections open at once from one client address (an IPv6
+    /// client's /64). Behind a proxy, raise it: every client is the proxy.
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections_per_client: u64,
+    /// Seconds an HTTP/1.1 client has to send a request's headers, counted
+    /// from the start of the request or the end of the previous one (so it
+    /// also closes idle keep-alive connections), and to finish a TLS
+    /// handshake.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds with no byte moving either way after which a TCP connection
+    /// is asked to close (requests in flight finish first); it is closed
+    /// if still nothing moves for as long again.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
 }
 
-impl TlsArgs {
+impl EdgeArgs {
     fn certificates(&self) -> Result<Option<Arc<Certificates>>> {
         if let Some(dir) = &self.certs_dir {
             return Ok(Some(Certificates::from_dir(dir)?));
@@ -546,16 +568,26 @@ impl TlsArgs {
     /// Where and how the edge listens.
     fn edge(&self, addr: SocketAddr) -> Result<EdgeOptions> {
         let quic = (!self.no_http3).then(|| QuicOptions {
-            idle_timeout: std::time::Duration::from_secs(self.quic_idle_timeout),
+            idle_timeout: Duration::from_secs(self.quic_idle_timeout),
             max_streams: self.quic_max_streams,
             stream_window: self.quic_stream_window.saturating_mul(1024),
             connection_window: self.quic_connection_window.saturating_mul(1024),
             retry_always: self.quic_retry,
         });
+        let defaults = ConnectionLimits::default();
+        let connections = ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .map_or(defaults.max_connections, |n| n as usize),
+            max_per_client: self.max_connections_per_client as usize,
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+        };
         Ok(EdgeOptions {
             addr,
             certificates: self.certificates()?,
             quic,
+            connections,
         })
     }
 }
@@ -569,6 +601,8 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Before the connection cap is derived from it.
+    ridge_server::connections::raise_fd_limit();
     // One TLS provider for every rustls client in the process (admin API
     // calls, the OTLP trace exporter).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -1019,7 +1053,7 @@ async fn dev(args: DevArgs) -> Result<()> {
             no_limits: args.no_limits,
             inspect,
         }),
-        edge: args.tls.edge(SocketAddr::new(args.host, args.port))?,
+        edge: args.edge.edge(SocketAddr::new(args.host, args.port))?,
         isolates: args.isolates.config(args.isolate_threads),
         snapshots: args.snapshots,
         base_domain: None,
@@ -1074,7 +1108,7 @@ fn bindings_banner(config: &ridge_deploy::config::WorkerConfig, root: &Path) -> 
 }
 
 /// How long requests in flight may take to finish at shutdown.
-const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 fn announce_http3(edge: &Edge) {
     if let Some(h3) = &edge.h3 {
@@ -1093,12 +1127,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             data_dir: args.data_dir.clone(),
             admin_listen: args.admin_listen,
             admin_token: args.admin_token.clone(),
-            usage_flush_interval: std::time::Duration::from_secs(args.usage_flush_interval.max(1)),
+            usage_flush_interval: Duration::from_secs(args.usage_flush_interval.max(1)),
         }),
     };
     let node = Node::start(NodeConfig {
         workers,
-        edge: args.tls.edge(args.listen)?,
+        edge: args.edge.edge(args.listen)?,
         isolates: args.isolates.config(args.isolate_threads),
         snapshots: args.snapshots,
         base_domain: args.base_domain.clone(),

@@ -95,13 +95,21 @@ const reporting = (callback) => {
   };
 };
 
-/** An error as users should see it: message and stack, without Ridge's own frames. */
+/**
+ * An error as users should see it: message and stack, without Ridge's own
+ * frames. Never throws: a thrown value's `stack`, `toString` or Proxy traps
+ * are the worker's code, and the failure path that calls this must finish.
+ */
 export function formatError(error) {
-  if (error !== null && typeof error === "object" && "stack" in error) {
-    const lines = StringPrototypeSplit(String(error.stack ?? error), "\n");
-    return ArrayPrototypeJoin(ArrayPrototypeFilter(lines, (line) => !RegExpPrototypeTest(INTERNAL_FRAME, line)), "\n");
+  try {
+    if (error !== null && typeof error === "object" && "stack" in error) {
+      const lines = StringPrototypeSplit(String(error.stack ?? error), "\n");
+      return ArrayPrototypeJoin(ArrayPrototypeFilter(lines, (line) => !RegExpPrototypeTest(INTERNAL_FRAME, line)), "\n");
+    }
+    return String(error);
+  } catch {
+    return `a thrown ${error === null ? "null" : typeof error} that cannot be described (describing it threw)`;
   }
-  return String(error);
 }
 
 const nonEnumerable = (value) => ({ value, enumerable: false, configurable: true, writable: true });

@@ -286,8 +286,13 @@ ObjectDefineProperty(globalThis, "fetch", { value: fetch, enumerable: true, conf
 function describe(value) {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
-  if (typeof value === "object") return `an object (${value.constructor?.name ?? "Object"})`;
-  return `a ${typeof value}`;
+  if (typeof value !== "object") return `a ${typeof value}`;
+  try {
+    return `an object (${value.constructor?.name ?? "Object"})`;
+  } catch {
+    // A Proxy whose traps throw.
+    return "an object";
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::Version;
 
-use crate::support::{fixture, h2c, http1, https, Ridge};
+use crate::support::{fixture, h2c, http1, https, raw_http1, Ridge};
 
 #[tokio::test]
 async fn request_reaches_the_worker_faithfully_over_h1_h2c_and_h2() {
@@ -197,16 +197,6 @@ async fn tls_negotiates_http1_when_the_client_asks_for_it() {
     let response = client.get(ridge.url("/length")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_11);
     assert_eq!(response.text().await.unwrap(), "twelve bytes");
-}
-
-/// Sends raw bytes over HTTP/1.1 and returns everything the server sent.
-async fn raw_http1(addr: std::net::SocketAddr, request: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    String::from_utf8_lossy(&response).into_owned()
 }
 
 #[tokio::test]

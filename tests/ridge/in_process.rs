@@ -8,7 +8,7 @@ use std::time::Duration;
 use ridge_ext::net::OutboundPolicy;
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, WorkerSource};
 use ridge_runtime::isolate::worker_snapshot::SnapshotUse;
-use ridge_server::EdgeOptions;
+use ridge_server::{ConnectionLimits, EdgeOptions};
 
 use crate::support::{http1, root};
 
@@ -25,6 +25,7 @@ async fn start_hello() -> Node {
             addr: "127.0.0.1:0".parse().unwrap(),
             certificates: None,
             quic: None,
+            connections: ConnectionLimits::default(),
         },
         isolates: IsolateConfig {
             threads: 1,

@@ -7,6 +7,7 @@ mod support;
 
 #[macro_use]
 mod control;
+mod adversarial;
 mod cache_api;
 mod conformance;
 mod cron;

@@ -166,7 +166,7 @@ async fn ridge_tail_prints_live_requests() {
 }
 
 /// The value of one sample in the node's /metrics, 0 if absent.
-async fn metric(node: &Node, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub async fn metric(node: &Node, name: &str, labels: &[(&str, &str)]) -> f64 {
     let response = node
         .admin(reqwest::Method::GET, "/metrics")
         .await

@@ -49,10 +49,38 @@ impl Ridge {
 
     /// Like [`Ridge::start_with_env`], in the working directory `cwd`.
     pub fn start_in(args: &[String], env: &[(&str, &str)], cwd: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ridge"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ridge"));
+        command
             .current_dir(cwd)
             .args(args)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::spawn(command)
+    }
+
+    /// Like [`Ridge::start`], with at most `fds` open file descriptors
+    /// (soft and hard limit, so Ridge cannot raise it).
+    pub fn start_with_fd_limit(args: &[String], fds: u64) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ridge"));
+        command.current_dir(root()).args(args);
+        // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: fds,
+                    rlim_max: fds,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env("RIDGE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -433,4 +461,31 @@ where
     })
     .join()
     .expect("SQL thread")
+}
+
+/// Sends raw bytes over HTTP/1.1 and returns everything the server sent
+/// until it closed the connection.
+pub async fn raw_http1(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// CPU time (user and system) the process `pid` has used so far.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a system setting.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
 }

@@ -14,6 +14,16 @@ pub const MAX_URL_BYTES: usize = 16 * 1024;
 pub const MAX_HEADER_BYTES: usize = 128 * 1024;
 /// Largest heap a worker may ask for, in MiB.
 pub const MAX_MEMORY_MB: u64 = 4096;
+/// Most CPU time a worker may ask for per request: Cloudflare's 5 minutes.
+pub const MAX_CPU_MS: u64 = 300_000;
+/// Longest wall-clock time a worker may ask for per request: an hour.
+pub const MAX_WALL_MS: u64 = 3_600_000;
+/// Most CPU time a worker's top-level code may be allowed.
+pub const MAX_STARTUP_CPU_MS: u64 = 60_000;
+/// Most outbound fetches a worker may allow per request.
+pub const MAX_SUBREQUESTS: u64 = 100_000;
+/// Largest request body a worker may accept, in MiB.
+pub const MAX_REQUEST_BODY_MB: u64 = 4096;
 /// Largest WebSocket message a worker may allow, in KiB.
 pub const MAX_WEBSOCKET_MESSAGE_KB: u64 = 32 * 1024;
 /// Longest WebSocket idle time a worker may allow, in seconds.
@@ -71,12 +81,12 @@ impl Limits {
     /// limits stay.
     pub fn relaxed(&self) -> Self {
         Self {
-            cpu_ms: 3_600_000,
+            cpu_ms: MAX_CPU_MS,
             memory_mb: MAX_MEMORY_MB,
-            wall_ms: 3_600_000,
-            subrequests: 100_000,
+            wall_ms: MAX_WALL_MS,
+            subrequests: MAX_SUBREQUESTS as u32,
             request_body_mb: self.request_body_mb,
-            startup_cpu_ms: 3_600_000,
+            startup_cpu_ms: MAX_STARTUP_CPU_MS,
             websocket_message_kb: self.websocket_message_kb,
             websocket_idle_s: MAX_WEBSOCKET_IDLE_S,
         }
@@ -101,7 +111,27 @@ impl Limits {
             }
         }
         for (field, value, maximum, unit) in [
+            ("cpu_ms", self.cpu_ms, MAX_CPU_MS, " ms"),
             ("memory_mb", self.memory_mb, MAX_MEMORY_MB, " MiB"),
+            ("wall_ms", self.wall_ms, MAX_WALL_MS, " ms"),
+            (
+                "startup_cpu_ms",
+                self.startup_cpu_ms,
+                MAX_STARTUP_CPU_MS,
+                " ms",
+            ),
+            (
+                "subrequests",
+                u64::from(self.subrequests),
+                MAX_SUBREQUESTS,
+                "",
+            ),
+            (
+                "request_body_mb",
+                self.request_body_mb,
+                MAX_REQUEST_BODY_MB,
+                " MiB",
+            ),
             (
                 "websocket_message_kb",
                 self.websocket_message_kb,

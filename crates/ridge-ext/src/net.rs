@@ -6,8 +6,11 @@
 //! Hostnames are checked after DNS resolution, in the resolver deno_fetch
 //! connects with, so a public name pointing at a private address is caught;
 //! IP literals, which skip the resolver, are checked when the request is
-//! built. Redirects go through both again, because deno_fetch follows them
-//! by issuing a new request.
+//! built, as are the ports of allow-list entries (the resolver never sees
+//! a port). Redirects go through both again, because deno_fetch follows
+//! them by issuing a new request. IPv6 addresses that embed an IPv4 one
+//! (mapped, compatible, SIIT, NAT64, 6to4, Teredo) are judged by the IPv4
+//! address they lead to.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -22,8 +25,87 @@ use hyper_util::client::legacy::connect::dns::Name;
 pub struct OutboundPolicy {
     /// Development mode: private addresses (localhost included) are allowed.
     pub allow_private: bool,
-    /// Hosts (names or IP addresses) allowed even though they are private.
-    pub allow_hosts: Vec<String>,
+    /// Hosts allowed even though they are private (`--allow-outbound`).
+    pub allow_hosts: Vec<AllowedHost>,
+}
+
+/// An allow-list entry: a host name or IP address, on every port or one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedHost {
+    /// Lowercase; an IPv6 address without its brackets.
+    host: String,
+    port: Option<u16>,
+}
+
+impl std::str::FromStr for AllowedHost {
+    type Err = String;
+
+    /// `HOST`, `HOST:PORT`, `IP`, `IP:PORT`, `IPV6` or `[IPV6]:PORT`.
+    fn from_str(entry: &str) -> Result<Self, String> {
+        let problem =
+            || format!("{entry:?} is not HOST, HOST:PORT, IP, IP:PORT, IPV6 or [IPV6]:PORT");
+        if entry.parse::<Ipv6Addr>().is_ok() {
+            return Ok(Self {
+                host: entry.to_ascii_lowercase(),
+                port: None,
+            });
+        }
+        let (host, port) = match entry.strip_prefix('[') {
+            Some(bracketed) => {
+                let (address, rest) = bracketed.split_once(']').ok_or_else(problem)?;
+                address.parse::<Ipv6Addr>().map_err(|_| problem())?;
+                let port = match rest {
+                    "" => None,
+                    rest => Some(rest.strip_prefix(':').ok_or_else(problem)?),
+                };
+                (address, port)
+            }
+            None => match entry.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (entry, None),
+            },
+        };
+        let port = port
+            .map(|port| {
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(problem)
+            })
+            .transpose()?;
+        let name_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+        if !name_ok {
+            return Err(problem());
+        }
+        Ok(Self {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for AllowedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.port, self.host.contains(':')) {
+            (None, _) => f.write_str(&self.host),
+            (Some(port), true) => write!(f, "[{}]:{port}", self.host),
+            (Some(port), false) => write!(f, "{}:{port}", self.host),
+        }
+    }
+}
+
+/// What the allow-list says of a host on a port.
+#[derive(Debug, PartialEq, Eq)]
+enum Listed {
+    /// The host is not on it: the address decides.
+    No,
+    /// On it for this port (or every port).
+    Allowed,
+    /// On it, but only for other ports: refused whatever its address.
+    OtherPorts,
 }
 
 static POLICY: OnceLock<OutboundPolicy> = OnceLock::new();
@@ -38,12 +120,33 @@ impl OutboundPolicy {
         POLICY.get_or_init(OutboundPolicy::default)
     }
 
-    fn host_allowed(&self, host: &str) -> bool {
+    /// Whether `host` is on the allow-list with some port (the resolver's
+    /// question: ports were checked when the request was built).
+    fn host_listed(&self, host: &str) -> bool {
         self.allow_private
             || self
                 .allow_hosts
                 .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(host))
+                .any(|allowed| allowed.host.eq_ignore_ascii_case(host))
+    }
+
+    fn listed(&self, host: &str, port: u16) -> Listed {
+        if self.allow_private {
+            return Listed::Allowed;
+        }
+        let mut entries = self
+            .allow_hosts
+            .iter()
+            .filter(|allowed| allowed.host.eq_ignore_ascii_case(host))
+            .peekable();
+        if entries.peek().is_none() {
+            return Listed::No;
+        }
+        if entries.any(|allowed| allowed.port.is_none_or(|p| p == port)) {
+            Listed::Allowed
+        } else {
+            Listed::OtherPorts
+        }
     }
 }
 
@@ -51,19 +154,42 @@ impl OutboundPolicy {
 pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
-            }
-            let segments = v6.segments();
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                // NAT64 (64:ff9b::/96) embeds an IPv4 address.
-                let [a, b] = segments[6].to_be_bytes();
-                let [c, d] = segments[7].to_be_bytes();
-                return forbidden_v4(Ipv4Addr::new(a, b, c, d));
-            }
-            forbidden_v6(v6)
+        IpAddr::V6(v6) => forbidden_v6(v6).or_else(|| {
+            embedded_ipv4(v6)
+                .into_iter()
+                .flatten()
+                .find_map(forbidden_v4)
+        }),
+    }
+}
+
+/// The IPv4 addresses an IPv6 address leads to, for the forms that embed
+/// one: a packet to it may reach that IPv4 host through a translator or a
+/// tunnel, so it is judged as that host.
+fn embedded_ipv4(ip: Ipv6Addr) -> [Option<Ipv4Addr>; 2] {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        Some(Ipv4Addr::new(a, b, c, d))
+    };
+    match s {
+        // Mapped ::ffff:a.b.c.d, compatible ::a.b.c.d (deprecated, but
+        // some stacks still route it) and SIIT ::ffff:0:a.b.c.d.
+        [0, 0, 0, 0, 0, 0xffff, high, low]
+        | [0, 0, 0, 0, 0, 0, high, low]
+        | [0, 0, 0, 0, 0xffff, 0, high, low] => [v4(high, low), None],
+        // NAT64, well-known (64:ff9b::/96) and local-use (64:ff9b:1::/48).
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] | [0x64, 0xff9b, 1, _, _, _, high, low] => {
+            [v4(high, low), None]
         }
+        // 6to4 (2002::/16): the gateway's address follows the prefix.
+        [0x2002, high, low, ..] => [v4(high, low), None],
+        // Teredo (2001::/32): the server, and the client (inverted).
+        [0x2001, 0, server_high, server_low, _, _, client_high, client_low] => {
+            [v4(server_high, server_low), v4(!client_high, !client_low)]
+        }
+        _ => [None, None],
     }
 }
 
@@ -124,7 +250,7 @@ impl Resolve for PolicyResolver {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !OutboundPolicy::current().host_allowed(&host) {
+            if !OutboundPolicy::current().host_listed(&host) {
                 for addr in &addrs {
                     if let Some(reason) = forbidden_reason(addr.ip()) {
                         return Err(io::Error::new(
@@ -140,18 +266,38 @@ impl Resolve for PolicyResolver {
 }
 
 /// deno_fetch's request hook: refuses IP literals the policy forbids (they
-/// never reach the resolver).
+/// never reach the resolver), and listed hosts on ports their entries do
+/// not name.
 pub fn check_outbound_request<B>(request: &mut http::Request<B>) -> Result<(), JsErrorBox> {
-    let Some(host) = request.uri().host() else {
+    let uri = request.uri();
+    let Some(host) = uri.host() else {
         return Ok(());
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https" | "wss") => 443,
+        _ => 80,
+    });
+    let policy = OutboundPolicy::current();
+    match policy.listed(bare, port) {
+        Listed::Allowed => return Ok(()),
+        Listed::OtherPorts => {
+            let ports: Vec<String> = policy
+                .allow_hosts
+                .iter()
+                .filter(|allowed| allowed.host.eq_ignore_ascii_case(bare))
+                .filter_map(|allowed| allowed.port.map(|p| p.to_string()))
+                .collect();
+            return Err(JsErrorBox::type_error(format!(
+                "fetch to {bare} port {port} refused: --allow-outbound allows {bare} only on port {}",
+                ports.join(", ")
+            )));
+        }
+        Listed::No => {}
+    }
     let Ok(ip) = bare.parse::<IpAddr>() else {
         return Ok(());
     };
-    if OutboundPolicy::current().host_allowed(bare) {
-        return Ok(());
-    }
     match forbidden_reason(ip) {
         Some(reason) => Err(JsErrorBox::type_error(refusal(bare, ip, reason))),
         None => Ok(()),
@@ -177,17 +323,67 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            // IPv4-compatible, SIIT, 6to4, NAT64 local-use and Teredo
+            // (client 127.0.0.1 inverted) forms of private addresses.
+            "::7f00:1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b:1::a00:1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
         ] {
             assert!(
                 forbidden_reason(ip.parse().unwrap()).is_some(),
                 "{ip} must be forbidden"
             );
         }
-        for ip in ["93.184.215.14", "1.1.1.1", "2606:4700::1111", "100.128.0.1"] {
+        for ip in [
+            "93.184.215.14",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "100.128.0.1",
+            "2002:0101:0101::1",
+        ] {
             assert!(
                 forbidden_reason(ip.parse().unwrap()).is_none(),
                 "{ip} must be allowed"
             );
         }
+    }
+
+    #[test]
+    fn allow_list_entries_take_a_port_and_refuse_what_they_cannot_parse() {
+        let parse = |entry: &str| entry.parse::<AllowedHost>();
+        assert_eq!(parse("db.internal").unwrap().to_string(), "db.internal");
+        assert_eq!(
+            parse("127.0.0.1:5432").unwrap().to_string(),
+            "127.0.0.1:5432"
+        );
+        assert_eq!(parse("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        assert_eq!(parse("fd00::1").unwrap().to_string(), "fd00::1");
+        for bad in [
+            "",
+            "host:",
+            "host:99999",
+            "host:0",
+            "ho st",
+            "http://x",
+            "[::1",
+            "[x]:1",
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(error.contains("is not HOST"), "{bad:?}: {error}");
+        }
+        let policy = OutboundPolicy {
+            allow_private: false,
+            allow_hosts: vec![
+                parse("127.0.0.1:5432").unwrap(),
+                parse("Cache.Internal").unwrap(),
+            ],
+        };
+        assert_eq!(policy.listed("127.0.0.1", 5432), Listed::Allowed);
+        assert_eq!(policy.listed("127.0.0.1", 22), Listed::OtherPorts);
+        assert_eq!(policy.listed("cache.internal", 6379), Listed::Allowed);
+        assert_eq!(policy.listed("10.0.0.1", 80), Listed::No);
     }
 }

@@ -25,8 +25,8 @@ use ridge_server::admin::AdminApi;
 use ridge_server::edge::EdgeError;
 use ridge_server::router::RouteError;
 use ridge_server::{
-    admin_service, serve_tcp, start_edge, ActiveVersions, ConnectionHome, Edge, EdgeHandler,
-    EdgeOptions, ErrorDetail, Router, ServerHandle,
+    admin_service, serve_tcp, start_edge, ActiveVersions, ConnectionHome, ConnectionLimits, Edge,
+    EdgeHandler, EdgeOptions, ErrorDetail, Router, ServerHandle,
 };
 use ridge_store::kv::KvStore;
 use ridge_store::{Store, StoreError};
@@ -471,6 +471,7 @@ async fn start_store(
         admin_service(api),
         None,
         ConnectionHome::Here,
+        ConnectionLimits::default(),
     )
     .map_err(listen_error)?;
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());

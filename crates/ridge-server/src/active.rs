@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::router::RouteError;
 use crate::{EdgeHandler, Router};
 use ridge_runtime::isolate::worker_snapshot;
 use ridge_runtime::observe::Observers;
@@ -61,6 +62,26 @@ impl ActiveVersions {
     /// Where the node reports what it does.
     pub fn observers(&self) -> &Observers {
         self.handler.observers()
+    }
+
+    /// Whether `worker` may have `routes`: `Err` when another active worker
+    /// already claims one of them.
+    pub fn check_routes(&self, worker: &str, routes: &[String]) -> Result<(), RouteError> {
+        let candidate = WorkerVersion::from_module(
+            worker,
+            "",
+            &routes.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let mut others: Vec<Arc<WorkerVersion>> = self
+            .versions
+            .lock()
+            .expect("versions lock")
+            .values()
+            .filter(|version| version.name != worker)
+            .cloned()
+            .collect();
+        others.push(candidate);
+        Router::new(others, None).map(drop)
     }
 
     /// Rebuilds the routing table from the store's active versions.

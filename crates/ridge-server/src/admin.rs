@@ -109,17 +109,20 @@ impl AdminApi {
             );
             return response;
         }
-        let path: Vec<String> = request
-            .uri()
-            .path()
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let mut path: Vec<String> = Vec::new();
+        for segment in request.uri().path().split('/').filter(|s| !s.is_empty()) {
+            // Strictly: with lossy decoding, `%FF` and `%FE` would both be
+            // U+FFFD and name the same KV key.
+            match percent_encoding::percent_decode_str(segment).decode_utf8() {
+                Ok(decoded) => path.push(decoded.into_owned()),
+                Err(_) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("the path segment {segment:?} is not UTF-8 once percent-decoded (names and KV keys are UTF-8 text)"),
+                    )
+                }
+            }
+        }
         let segments: Vec<&str> = path.iter().map(String::as_str).collect();
         let method = request.method().clone();
         match (&method, segments.as_slice()) {
@@ -217,6 +220,9 @@ impl AdminApi {
                     format!("invalid metadata: `routes[{index}]` {route:?}: {problem}"),
                 );
             }
+        }
+        if let Err(taken) = self.node.check_routes(name, &metadata.routes) {
+            return error(StatusCode::CONFLICT, format!("invalid metadata: {taken}"));
         }
         for (index, binding) in metadata.kv_namespaces.iter().enumerate() {
             match self.kv.namespace_exists(&binding.id).await {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
+use super::connections::ConnectionLimits;
 use super::h3::{serve_h3, H3Error, H3Handle, QuicOptions};
 use super::handler::EdgeHandler;
 use super::tcp::{edge_service, serve_tcp, ConnectionHome, ServerHandle};
@@ -38,6 +39,8 @@ pub struct EdgeOptions {
     pub certificates: Option<Arc<Certificates>>,
     /// HTTP/3 settings; `None` turns HTTP/3 off.
     pub quic: Option<QuicOptions>,
+    /// What the TCP listener admits, and for how long.
+    pub connections: ConnectionLimits,
 }
 
 /// The running listeners.
@@ -96,6 +99,7 @@ pub async fn start_edge(
         edge_service(handler.clone(), alt_svc),
         Some(handler.observers().metrics.clone()),
         ConnectionHome::IsolateThreads(handler.clone()),
+        options.connections,
     )
     .map_err(|source| EdgeError::Bind {
         addr: options.addr,

@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -138,28 +138,17 @@ impl EdgeHandler {
         B::Error: std::fmt::Display + Send,
     {
         let (mut parts, body) = request.into_parts();
-        let host = parts
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            })
-            .unwrap_or("localhost");
+        let (host, hostname) = match request_host(&parts.uri, &parts.headers, parts.version) {
+            Ok(host) => host,
+            Err(problem) => return Err(Box::new(plain(StatusCode::BAD_REQUEST, problem))),
+        };
         let path_and_query = parts
             .uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let hostname = host
-            .rsplit_once(':')
-            .filter(|(_, port)| port.parse::<u16>().is_ok())
-            .map_or(host, |(h, _)| h);
 
-        if let Some(refusal) = oversized(&parts) {
+        if let Some(refusal) = oversized(&parts).or_else(|| unsupported(&parts)) {
             return Err(Box::new(refusal));
         }
         if let Some(failure) = self.failure.read().expect("failure lock").clone() {
@@ -202,19 +191,19 @@ impl EdgeHandler {
             parts.headers.get("traceparent").map(|v| v.as_bytes()),
         );
         let headers = std::mem::take(&mut parts.headers);
-        // Only a request with a body can turn out too large.
-        let (body, too_large) = if body.is_end_stream() {
+        // Only a request with a body can turn out too large or malformed.
+        let (body, body_fault) = if body.is_end_stream() {
             (None, None)
         } else {
-            let too_large = Arc::new(AtomicBool::new(false));
+            let fault = Arc::new(OnceLock::new());
             let chunks = stream_request_body(
                 body,
                 max_body,
-                too_large.clone(),
+                fault.clone(),
                 worker.clone(),
                 self.observers.usage.clone(),
             );
-            (Some(chunks), Some(too_large))
+            (Some(chunks), Some(fault))
         };
         let (reply, answer) = oneshot::channel();
         let is_head = parts.method == Method::HEAD;
@@ -239,7 +228,7 @@ impl EdgeHandler {
             worker,
             request_id,
             is_head,
-            too_large,
+            body_fault,
             websocket,
             observers: Some(self.observers.clone()),
         })
@@ -299,7 +288,7 @@ impl EdgeHandler {
             worker,
             request_id,
             is_head: false,
-            too_large: None,
+            body_fault: None,
             websocket: None,
             observers: Some(self.observers.clone()),
         }
@@ -374,8 +363,9 @@ struct Dispatched {
     worker: Arc<WorkerVersion>,
     request_id: u64,
     is_head: bool,
-    /// Set when the request has a body: whether it went over the limit.
-    too_large: Option<Arc<AtomicBool>>,
+    /// Set when the request has a body: what went wrong reading it, if
+    /// anything did.
+    body_fault: Option<Arc<OnceLock<BodyFault>>>,
     websocket: Option<websocket::Handshake>,
     /// The node's observers, until the response takes them to meter its
     /// body.
@@ -390,12 +380,19 @@ impl Dispatched {
         errors: ErrorDetail,
     ) -> Response<WireBody> {
         let worker = &self.worker;
-        if self
-            .too_large
-            .as_ref()
-            .is_some_and(|too_large| too_large.load(Ordering::Relaxed))
-        {
-            return too_large(RequestTooLarge::Body(worker.limits.request_body_mb));
+        // What the worker made of a body it could not read does not count:
+        // the client is told what was wrong with its request.
+        match self.body_fault.as_ref().and_then(|fault| fault.get()) {
+            Some(BodyFault::TooLarge) => {
+                return too_large(RequestTooLarge::Body(worker.limits.request_body_mb))
+            }
+            Some(BodyFault::Malformed(problem)) => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    format!("The request body could not be read: {problem}\n"),
+                )
+            }
+            None => {}
         }
         let observers = self.observers.take().expect("answered once");
         if let Ok(WorkerReply::WebSocket(reply)) = answer {
@@ -481,20 +478,128 @@ fn oversized(parts: &http::request::Parts) -> Option<Response<WireBody>> {
         .map(too_large)
 }
 
+/// Longest request method taken; RFC 9110 sets no limit, but none in use
+/// comes near it.
+const MAX_METHOD_BYTES: usize = 32;
+
+/// The host a request is for, and its name without the port: its
+/// `:authority` (HTTP/2 and 3, or an absolute URL) or its one Host header,
+/// checked as RFC 9112 asks, so that routing and `request.url` see the
+/// same, well-formed host. `Err` says what is wrong, for a 400.
+fn request_host<'a>(
+    uri: &'a http::Uri,
+    headers: &'a http::HeaderMap,
+    version: http::Version,
+) -> Result<(&'a str, &'a str), &'static str> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host_header = hosts.next();
+    if hosts.next().is_some() {
+        return Err("The request has more than one Host header\n");
+    }
+    let host_header = match host_header.map(|value| value.to_str()) {
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return Err("The Host header is not a valid host\n"),
+        None => None,
+    };
+    let host = match (uri.authority(), host_header) {
+        (Some(authority), Some(header)) if version >= http::Version::HTTP_2 => {
+            if !authority.as_str().eq_ignore_ascii_case(header) {
+                return Err("The Host header and the request's :authority differ\n");
+            }
+            authority.as_str()
+        }
+        (Some(authority), _) => authority.as_str(),
+        (None, Some(header)) => header,
+        // HTTP/1.0 needed no Host.
+        (None, None) if version <= http::Version::HTTP_10 => "localhost",
+        (None, None) => return Err("The request has no Host header\n"),
+    };
+    match host_name(host) {
+        Some(name) => Ok((host, name)),
+        None => Err("The Host header is not a valid host\n"),
+    }
+}
+
+/// The name in a host as a URL can hold it (without its port): a DNS name
+/// (letters, digits, `-`, `_`, `.`) or a bracketed IPv6 address, with an
+/// optional port; `None` for anything else, such as what would end the
+/// host early in a URL (`#`, `/`, `?`, `\\`, `@`, spaces).
+fn host_name(host: &str) -> Option<&str> {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(bracketed) => {
+            let (address, rest) = bracketed.split_once(']')?;
+            address.parse::<std::net::Ipv6Addr>().ok()?;
+            let name = &host[..address.len() + 2];
+            match rest {
+                "" => return Some(name),
+                _ => (name, rest.strip_prefix(':')?),
+            }
+        }
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, port),
+            None => (host, "0"),
+        },
+    };
+    let name_ok = name.starts_with('[')
+        || (!name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
+    let port_ok = port.len() <= 5 && port.parse::<u16>().is_ok_and(|_| !port.starts_with('+'));
+    (name_ok && port_ok).then_some(name)
+}
+
+/// A 501 for what Ridge does not implement: a transfer coding other than
+/// chunked (a body it could not decode), or an outlandish method.
+fn unsupported(parts: &http::request::Parts) -> Option<Response<WireBody>> {
+    if parts.method.as_str().len() > MAX_METHOD_BYTES {
+        return Some(plain(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("The request method is longer than {MAX_METHOD_BYTES} bytes\n"),
+        ));
+    }
+    for value in parts.headers.get_all(header::TRANSFER_ENCODING) {
+        let only_chunked = value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .all(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+        });
+        if !only_chunked {
+            return Some(plain(
+                StatusCode::NOT_IMPLEMENTED,
+                "The request uses a transfer coding other than chunked\n",
+            ));
+        }
+    }
+    None
+}
+
 /// The response refusing a request over a size limit.
 fn too_large(refusal: RequestTooLarge) -> Response<WireBody> {
     let status = StatusCode::from_u16(refusal.status()).expect("a valid status");
     plain(status, format!("{refusal}\n"))
 }
 
+/// What went wrong reading a request's body.
+#[derive(Debug)]
+enum BodyFault {
+    /// Over the worker's `request_body_mb`: a 413.
+    TooLarge,
+    /// The client sent something that is not a body (bad chunked encoding,
+    /// a length it did not keep to): a 400.
+    Malformed(String),
+}
+
 /// Forwards a request body to the isolate chunk by chunk, so that a large
 /// upload is never held in memory whole. Past the worker's body limit
-/// (`max_bytes`, which also bounds how much of the rest is drained) the
-/// worker's stream fails and `too_large` is set, so the client gets a 413.
+/// (`max_bytes`, which also bounds how much of the rest is drained), or
+/// when the body is malformed, the worker's stream fails and `fault` says
+/// why, so the client gets a 413 or a 400.
 fn stream_request_body<B>(
     mut body: B,
     max_bytes: u64,
-    too_large: Arc<AtomicBool>,
+    fault: Arc<OnceLock<BodyFault>>,
     version: Arc<WorkerVersion>,
     usage: Arc<UsageMeter>,
 ) -> mpsc::Receiver<Result<Bytes, String>>
@@ -514,7 +619,7 @@ where
                         match version.limits.check_request_body(received) {
                             Ok(()) => Ok(data),
                             Err(_) => {
-                                too_large.store(true, Ordering::Relaxed);
+                                let _ = fault.set(BodyFault::TooLarge);
                                 Err(format!(
                                     "the request body is larger than the {} MiB limit",
                                     version.limits.request_body_mb
@@ -524,7 +629,12 @@ where
                     }
                     Err(_trailers) => continue,
                 },
-                Err(error) => Err(format!("the request body could not be read: {error}")),
+                Err(error) => {
+                    let problem = error.to_string();
+                    let message = format!("the request body could not be read: {problem}");
+                    let _ = fault.set(BodyFault::Malformed(problem));
+                    Err(message)
+                }
             };
             let failed = chunk.is_err();
             if sender.send(chunk).await.is_err() || failed {
@@ -534,7 +644,7 @@ where
         usage.record(&version.name, &version.version_id, |row| {
             row.bytes_in += received as i64;
         });
-        if too_large.load(Ordering::Relaxed) {
+        if matches!(fault.get(), Some(BodyFault::TooLarge)) {
             drain(body, max_bytes).await;
         }
     });
@@ -568,11 +678,17 @@ fn to_http_response(response: WorkerResponse, is_head: bool) -> Response<WireBod
         headers,
         body,
     } = response;
-    let Ok(status_code) = StatusCode::from_u16(status) else {
-        return plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("The worker returned an invalid status code {status}\n"),
-        );
+    // Whatever the JS objects hold: a 1xx would start an exchange the
+    // worker never accepted (101 only comes with a WebSocket it accepted,
+    // a reply of its own).
+    let status_code = match StatusCode::from_u16(status) {
+        Ok(code) if (200..=599).contains(&status) => code,
+        _ => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The worker returned status {status}; a response's status is 200 to 599\n"),
+            )
+        }
     };
     let mut builder = Response::builder().status(status_code);
     let full_length = match &body {
@@ -701,7 +817,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             body_text(response).await,
-            "The worker returned an invalid status code 1000\n"
+            "The worker returned status 1000; a response's status is 200 to 599\n"
         );
     }
 

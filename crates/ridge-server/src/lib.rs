@@ -9,6 +9,7 @@ pub mod admin;
 mod admin_kv;
 mod admin_observe;
 pub mod body;
+pub mod connections;
 pub mod edge;
 pub mod h3;
 pub mod handler;
@@ -18,6 +19,7 @@ pub mod tls;
 pub mod websocket;
 
 pub use active::ActiveVersions;
+pub use connections::ConnectionLimits;
 pub use edge::{start_edge, Edge, EdgeOptions};
 pub use handler::{EdgeHandler, ErrorDetail};
 pub use router::Router;

@@ -8,11 +8,21 @@ use std::sync::Arc;
 use ridge_runtime::worker::WorkerVersion;
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid route {pattern:?} for worker {worker:?}: {reason}")]
-pub struct RouteError {
-    pattern: String,
-    worker: String,
-    reason: &'static str,
+pub enum RouteError {
+    #[error("invalid route {pattern:?} for worker {worker:?}: {reason}")]
+    Invalid {
+        pattern: String,
+        worker: String,
+        reason: &'static str,
+    },
+    /// Two workers may not claim the same route: which one served it would
+    /// depend on the order they were loaded in.
+    #[error("route {pattern:?} of worker {worker:?} is already worker {owner:?}'s; remove it there first")]
+    Taken {
+        pattern: String,
+        worker: String,
+        owner: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +42,7 @@ struct Route {
 impl Route {
     fn parse(pattern: &str, worker: Arc<WorkerVersion>) -> Result<Self, RouteError> {
         let (host, wildcard_host, path, prefix) =
-            Self::parse_pattern(pattern).map_err(|reason| RouteError {
+            Self::parse_pattern(pattern).map_err(|reason| RouteError::Invalid {
                 pattern: pattern.to_string(),
                 worker: worker.name.clone(),
                 reason,
@@ -78,6 +88,11 @@ impl Route {
         ))
     }
 
+    /// What the route matches, whichever way its pattern was written.
+    fn key(&self) -> (&str, bool, &str, bool) {
+        (&self.host, self.wildcard_host, &self.path, self.prefix)
+    }
+
     fn matches(&self, host: &str, path: &str) -> bool {
         let host_ok = if self.wildcard_host {
             host.len() > self.host.len() + 1
@@ -103,6 +118,27 @@ impl Route {
             !self.prefix,
         )
     }
+}
+
+/// The first route in `routes` that a worker claims after another did.
+fn taken_route(routes: &[Route]) -> Option<RouteError> {
+    let mut owners: std::collections::HashMap<_, &Route> = std::collections::HashMap::new();
+    for route in routes {
+        match owners.get(&route.key()) {
+            Some(owner) if owner.worker.name != route.worker.name => {
+                return Some(RouteError::Taken {
+                    pattern: route.pattern.to_string(),
+                    worker: route.worker.name.clone(),
+                    owner: owner.worker.name.clone(),
+                })
+            }
+            Some(_) => {}
+            None => {
+                owners.insert(route.key(), route);
+            }
+        }
+    }
+    None
 }
 
 /// Checks a route pattern; the error says what is wrong with it.
@@ -139,6 +175,9 @@ impl Router {
             for pattern in &worker.routes {
                 routes.push(Route::parse(pattern, worker.clone())?);
             }
+        }
+        if let Some(error) = taken_route(&routes) {
+            return Err(error);
         }
         routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
         Ok(Self {

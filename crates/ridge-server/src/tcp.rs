@@ -1,6 +1,6 @@
 //! TCP listeners: HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2
 //! negotiated by ALPN over TLS), served by hyper, for the data plane and the
-//! admin API alike.
+//! admin API alike, each within its [`ConnectionLimits`].
 
 use std::future::Future;
 use std::io::IoSlice;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use super::admin::AdminApi;
 use super::body::WireBody;
+use super::connections::{AcceptBackoff, Activity, Admission, ConnectionLimits, Ticket};
 use super::handler::{Answer, EdgeHandler};
 use ridge_runtime::observe::Metrics;
 
@@ -136,31 +137,51 @@ pub enum ConnectionHome {
     IsolateThreads(Arc<EdgeHandler>),
 }
 
-/// Serves `service` on `listener`, with TLS when `tls` is set; with
-/// `counted`, connections are counted in those metrics by protocol.
+/// Serves `service` on `listener`, with TLS when `tls` is set, admitting
+/// connections within `limits`; with `counted`, connections are counted in
+/// those metrics by protocol (and refused ones by reason).
 pub fn serve_tcp<S: Service>(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     service: Arc<S>,
     counted: Option<Arc<Metrics>>,
     home: ConnectionHome,
+    limits: ConnectionLimits,
 ) -> std::io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let (shutdown, mut stopping) = watch::channel(false);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = TaskTracker::new();
     let tracker = connections.clone();
+    let admission = Admission::new(limits);
     let task = tokio::spawn(async move {
+        let mut backoff = AcceptBackoff::default();
         loop {
             let (stream, peer) = tokio::select! {
               accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                  tracing::warn!(%error, "accept failed");
-                  continue;
+                  let delay = backoff.failed(&error);
+                  tokio::select! {
+                    _ = tokio::time::sleep(delay) => continue,
+                    _ = stopping.changed() => break,
+                  }
                 }
               },
               _ = stopping.changed() => break,
+            };
+            backoff.succeeded();
+            let ticket = match admission.admit(peer.ip()) {
+                Ok(ticket) => ticket,
+                Err(refused) => {
+                    // Closed at once: the client learns there is no room
+                    // without holding a descriptor here.
+                    tracing::debug!(%peer, reason = refused.label(), "connection refused");
+                    if let Some(metrics) = &counted {
+                        metrics.connection_refused(refused.label());
+                    }
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
             let connection = Connection {
@@ -169,6 +190,8 @@ pub fn serve_tcp<S: Service>(
                 service: service.clone(),
                 counted: counted.clone(),
                 stopping: stopping.clone(),
+                ticket,
+                limits: admission.limits().clone(),
             };
             match &home {
                 ConnectionHome::Here => {
@@ -212,6 +235,9 @@ struct Connection<S> {
     service: Arc<S>,
     counted: Option<Arc<Metrics>>,
     stopping: watch::Receiver<bool>,
+    /// Its place under the connection caps, held as long as its socket.
+    ticket: Ticket,
+    limits: ConnectionLimits,
 }
 
 impl<S: Service> Connection<S> {
@@ -222,62 +248,179 @@ impl<S: Service> Connection<S> {
             service,
             counted,
             stopping,
+            ticket,
+            limits,
         } = self;
+        let activity = Activity::default();
+        let stream = Watched {
+            stream,
+            activity: activity.clone(),
+            _ticket: ticket,
+        };
+        let serving = Serving {
+            service,
+            counted,
+            stopping,
+            activity,
+            limits,
+        };
         match acceptor {
-            None => {
-                let stream = CoalescedWrites::new(stream);
-                serve_connection(stream, "http", service, counted, stopping).await
+            None => serving.serve(CoalescedWrites::new(stream), "http").await,
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                match tokio::time::timeout(serving.limits.header_timeout, handshake).await {
+                    Ok(Ok(stream)) => serving.serve(stream, "https").await,
+                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
             }
-            Some(acceptor) => match acceptor.accept(stream).await {
-                Ok(stream) => serve_connection(stream, "https", service, counted, stopping).await,
-                Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-            },
         }
     }
 }
 
-async fn serve_connection<S: Service, IO>(
-    stream: IO,
-    scheme: &'static str,
+/// What serves a connection once it speaks HTTP.
+struct Serving<S> {
     service: Arc<S>,
     counted: Option<Arc<Metrics>>,
-    mut stopping: watch::Receiver<bool>,
-) where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    // The first request tells which protocol the client chose.
-    let first_request = AtomicBool::new(counted.is_some());
-    let service = service_fn(move |request: hyper::Request<Incoming>| {
-        if first_request.swap(false, Ordering::Relaxed) {
-            let protocol = match request.version() {
-                http::Version::HTTP_2 => "h2",
-                _ => "http1",
-            };
-            if let Some(metrics) = &counted {
-                metrics.connection(protocol);
+    stopping: watch::Receiver<bool>,
+    activity: Activity,
+    limits: ConnectionLimits,
+}
+
+impl<S: Service> Serving<S> {
+    async fn serve<IO>(self, stream: IO, scheme: &'static str)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Serving {
+            service,
+            counted,
+            mut stopping,
+            activity,
+            limits,
+        } = self;
+        // The first request tells which protocol the client chose.
+        let first_request = AtomicBool::new(counted.is_some());
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            if first_request.swap(false, Ordering::Relaxed) {
+                let protocol = match request.version() {
+                    http::Version::HTTP_2 => "h2",
+                    _ => "http1",
+                };
+                if let Some(metrics) = &counted {
+                    metrics.connection(protocol);
+                }
+            }
+            let response = service.call(request, scheme);
+            async move { Ok::<_, std::convert::Infallible>(response.await) }
+        });
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // hyper restarts this timeout whenever it waits for a request head, so
+        // it also closes idle keep-alive connections.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        // With upgrades: WebSocket handshakes hand the connection to the worker.
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        tokio::pin!(connection);
+        let mut idle_check = tokio::time::interval_at(
+            tokio::time::Instant::now() + limits.idle_timeout,
+            limits.idle_timeout,
+        );
+        let mut seen = activity.count();
+        let mut asked_to_close = false;
+        loop {
+            // Biased: polled on every wake-up of the connection, so no random
+            // branch order (each draw costs an RNG step). The connection cannot
+            // starve the other branches: it is only ready once, when it ends.
+            tokio::select! {
+              biased;
+              result = connection.as_mut() => {
+                if let Err(error) = result {
+                  tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
+              }
+              _ = stopping.changed(), if !asked_to_close => {
+                connection.as_mut().graceful_shutdown();
+                asked_to_close = true;
+              }
+              _ = idle_check.tick() => {
+                let now = activity.count();
+                if now == seen {
+                  if asked_to_close {
+                    tracing::debug!("closing a connection idle since it was asked to close");
+                    return;
+                  }
+                  connection.as_mut().graceful_shutdown();
+                  asked_to_close = true;
+                }
+                seen = now;
+              }
             }
         }
-        let response = service.call(request, scheme);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
-    });
-    let builder = auto::Builder::new(TokioExecutor::new());
-    // With upgrades: WebSocket handshakes hand the connection to the worker.
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    // Biased: polled on every wake-up of the connection, so no random
-    // branch order (each draw costs an RNG step). The connection cannot
-    // starve the stop signal: it is only ready once, when it ends.
-    tokio::select! {
-      biased;
-      result = connection.as_mut() => {
-        if let Err(error) = result {
-          tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// A connection's socket, which counts the bytes moved on it for the idle
+/// check and holds its place under the connection caps until it closes
+/// (also after a WebSocket upgrade takes it from hyper).
+struct Watched {
+    stream: TcpStream,
+    activity: Activity,
+    _ticket: Ticket,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let result = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if result.is_ready() {
+            self.activity.bump();
         }
-      }
-      _ = stopping.changed() => {
-        connection.as_mut().graceful_shutdown();
-        let _ = connection.await;
-      }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if result.is_ready() {
+            self.activity.bump();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if result.is_ready() {
+            self.activity.bump();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -291,13 +434,13 @@ const COALESCE_BYTES: usize = 4096;
 /// and permission checks: about 0.25 µs per request, see BENCHMARKS.md).
 /// Large writes stay vectored, so big bodies are not copied.
 struct CoalescedWrites {
-    stream: TcpStream,
+    stream: Watched,
     /// Reused for each small write; grows once per connection.
     joined: Vec<u8>,
 }
 
 impl CoalescedWrites {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: Watched) -> Self {
         Self {
             stream,
             joined: Vec::new(),

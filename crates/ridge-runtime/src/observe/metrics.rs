@@ -80,6 +80,7 @@ pub struct Metrics {
     pub kv_reads: Family<ResultLabels, Counter>,
     pub cache_lookups: Family<ResultLabels, Counter>,
     pub connections: Family<ProtocolLabels, Counter>,
+    pub connections_refused: Family<ReasonLabels, Counter>,
     pub cron_runs: Family<OutcomeLabels, Counter>,
     pub websockets_open: Gauge<i64, AtomicI64>,
     pub tail_dropped: Counter,
@@ -107,6 +108,7 @@ impl Metrics {
             kv_reads: Family::default(),
             cache_lookups: Family::default(),
             connections: Family::default(),
+            connections_refused: Family::default(),
             cron_runs: Family::default(),
             websockets_open: Gauge::default(),
             tail_dropped: Counter::default(),
@@ -168,6 +170,11 @@ impl Metrics {
             metrics.connections.clone(),
         );
         registry.register(
+            "connections_refused",
+            "Client connections closed as soon as accepted, by the cap they met (max_connections, max_per_client)",
+            metrics.connections_refused.clone(),
+        );
+        registry.register(
             "cron_runs",
             "Scheduled handler runs started by cron triggers, by worker and outcome",
             metrics.cron_runs.clone(),
@@ -211,6 +218,12 @@ impl Metrics {
     pub fn connection(&self, protocol: &'static str) {
         self.connections
             .get_or_create(&ProtocolLabels { protocol })
+            .inc();
+    }
+
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.connections_refused
+            .get_or_create(&ReasonLabels { reason })
             .inc();
     }
 

@@ -1,0 +1,292 @@
+//! Attacks on a running node, one class per test (issue 20's list): each
+//! asserts that the attack is contained — the status and message it gets,
+//! the process alive, other clients served, and CPU, memory and log
+//! volume within stated bounds. Bounds are generous for a noisy machine
+//! and far below what the unprotected behaviour produced.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::control::{Backend, Node};
+use crate::observability::metric;
+use crate::support::{cpu_time, fixture, http1, raw_http1, serve, Ridge};
+
+/// A connection to `addr` from the loopback address `from` (any of
+/// 127.0.0.0/8 works on Linux), so that tests can be several clients.
+async fn connect_from(from: [u8; 4], addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((from, 0)))?;
+    socket.connect(addr).await
+}
+
+/// Whether the server closes `stream` within `within`, reading (and
+/// discarding) what it sends until then.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buffer = [0u8; 4096];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A plain GET over a fresh connection from `from`: the status line.
+async fn get_from(from: [u8; 4], addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut stream = connect_from(from, addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    Ok(text.lines().next().unwrap_or_default().to_string())
+}
+
+// ---- 1. connections: caps, timeouts, accept back-off --------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed() {
+    let ridge = Ridge::dev(
+        &fixture("adversarial.js"),
+        &["--header-timeout", "1", "--idle-timeout", "1"],
+    );
+    // Slowloris: a byte of headers every 200 ms, never the end of them.
+    let mut slow = TcpStream::connect(ridge.addr).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let dripping = async {
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if slow.write_all(b"X").await.is_err() {
+                return;
+            }
+        }
+    };
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), dripping)
+        .await
+        .unwrap();
+    let mut slow = slow;
+    assert!(closed_within(&mut slow, Duration::from_secs(1)).await);
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    // An HTTP/2 connection that says nothing after its preface, and an
+    // HTTP/1.1 keep-alive connection idle after its request.
+    let mut h2 = TcpStream::connect(ridge.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut keep_alive = TcpStream::connect(ridge.addr).await.unwrap();
+    keep_alive
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // Idle is noticed within two checks (2 s); the HTTP/2 client never
+    // answers the GOAWAY, so it is dropped two checks later.
+    assert!(closed_within(&mut keep_alive, Duration::from_secs(3)).await);
+    assert!(closed_within(&mut h2, Duration::from_secs(4)).await);
+    // Still serving.
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_connection() {
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--max-connections-per-client", "50"], &[]);
+    let addr = node.ridge.addr;
+    // The attacker, 127.0.0.1, holds 200 idle connections: 50 stay open,
+    // the rest are closed at once.
+    let mut attacker = Vec::new();
+    for _ in 0..200 {
+        attacker.push(connect_from([127, 0, 0, 1], addr).await.unwrap());
+    }
+    let mut closed = 0;
+    for stream in &mut attacker {
+        if closed_within(stream, Duration::from_millis(20)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 150);
+    // Another client is served meanwhile (no worker is routed: a 404).
+    let status = get_from([127, 0, 0, 2], addr, "/").await.unwrap();
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let refused = metric(
+        &node,
+        "ridge_connections_refused_total",
+        &[("reason", "max_per_client")],
+    )
+    .await;
+    assert_eq!(refused, 150.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_backs_off_instead_of_spinning() {
+    // 128 descriptors, and a connection cap above that, so that accept
+    // itself fails.
+    let args: Vec<String> = [
+        "dev",
+        "fixtures/workers/adversarial.js",
+        "--port",
+        "0",
+        "--max-connections",
+        "100000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let ridge = Ridge::start_with_fd_limit(&args, 128);
+    let mut attacker = Vec::new();
+    for _ in 0..200 {
+        match TcpStream::connect(ridge.addr).await {
+            Ok(stream) => attacker.push(stream),
+            Err(_) => break,
+        }
+    }
+    let cpu_before = cpu_time(ridge.pid());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cpu_used = cpu_time(ridge.pid()) - cpu_before;
+    // Unprotected, the accept loop spun a whole core (3 s here).
+    assert!(cpu_used < Duration::from_millis(600), "{cpu_used:?}");
+    let failures = ridge
+        .logs()
+        .lines()
+        .filter(|line| line.contains("cannot accept connections"))
+        .count();
+    assert!((1..=2).contains(&failures), "{failures} log lines");
+    // Once the descriptors are back, new clients are served within the
+    // longest back-off.
+    drop(attacker);
+    let started = Instant::now();
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(3), ridge.text("/")).await {
+            Ok(text) => break text,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => continue,
+            Err(_) => panic!("not served after the attack ended"),
+        }
+    };
+    assert_eq!(status, "ok");
+}
+
+// ---- 5. the Host header -----------------------------------------------
+
+#[tokio::test]
+async fn hosts_that_would_rewrite_the_url_are_refused() {
+    let ridge = serve(
+        &[("wildcard", fixture("routes/wildcard"))],
+        &["--base-domain", "workers.test"],
+    );
+    for host in [
+        "evil.com#.example.test",
+        "evil.com/.example.test",
+        "evil.com?.example.test",
+        "evil.com\\.example.test",
+        "evil.com .example.test",
+        "user@a.example.test",
+    ] {
+        let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let raw = raw_http1(ridge.addr, &request).await;
+        assert!(raw.starts_with("HTTP/1.1 400 "), "{host}: {raw}");
+        assert!(
+            raw.ends_with("The Host header is not a valid host\n"),
+            "{raw}"
+        );
+    }
+    let two_hosts =
+        "GET /x HTTP/1.1\r\nHost: a.example.test\r\nHost: b.example.test\r\nConnection: close\r\n\r\n";
+    let raw = raw_http1(ridge.addr, two_hosts).await;
+    assert!(raw.starts_with("HTTP/1.1 400 "), "{raw}");
+    assert!(
+        raw.ends_with("The request has more than one Host header\n"),
+        "{raw}"
+    );
+    let no_host = "GET /x HTTP/1.1\r\nConnection: close\r\n\r\n";
+    let raw = raw_http1(ridge.addr, no_host).await;
+    assert!(raw.ends_with("The request has no Host header\n"), "{raw}");
+    // A well-formed one with a port still routes.
+    let good = "GET /x HTTP/1.1\r\nHost: A.Example.Test:8080\r\nConnection: close\r\n\r\n";
+    let raw = raw_http1(ridge.addr, good).await;
+    assert!(raw.ends_with("wildcard /x"), "{raw}");
+}
+
+// ---- 6. the status on the wire -----------------------------------------
+
+#[tokio::test]
+async fn a_worker_cannot_put_an_informational_status_on_the_wire() {
+    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    // Pipelined: the second request must still be answered.
+    let raw = raw_http1(
+        ridge.addr,
+        "GET /status-101 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /url HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 500 "), "{raw}");
+    assert!(
+        raw.contains("The worker returned status 101; a response's status is 200 to 599\n"),
+        "{raw}"
+    );
+    assert!(raw.ends_with("http://localhost/url"), "{raw}");
+}
+
+// ---- 7. errors that throw when described -------------------------------
+
+#[tokio::test]
+async fn errors_that_throw_when_described_fail_the_request_at_once() {
+    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    for (path, expected) in [
+        (
+            "/throw-to-string",
+            "a thrown object that cannot be described",
+        ),
+        ("/throw-proxy", "a thrown object that cannot be described"),
+        ("/reject-proxy", "a thrown object that cannot be described"),
+        // Asking whether it is a Response throws its trap's error.
+        ("/return-proxy", "Error: trap"),
+    ] {
+        let started = Instant::now();
+        let response = http1().get(ridge.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 500, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(expected), "{path}: {body}");
+        // Unprotected, these waited out the 30 s wall clock.
+        assert!(started.elapsed() < Duration::from_secs(5), "{path}");
+    }
+}
+
+// ---- 13. HTTP/1.1 parsing ----------------------------------------------
+
+#[tokio::test]
+async fn malformed_http1_requests_get_a_4xx_or_501() {
+    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    let bad_chunk = "POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
+    let raw = raw_http1(ridge.addr, bad_chunk).await;
+    assert!(raw.starts_with("HTTP/1.1 400 "), "{raw}");
+    assert!(raw.contains("The request body could not be read"), "{raw}");
+
+    let gzip_chunked = "POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    let raw = raw_http1(ridge.addr, gzip_chunked).await;
+    assert!(raw.starts_with("HTTP/1.1 501 "), "{raw}");
+    assert!(
+        raw.ends_with("The request uses a transfer coding other than chunked\n"),
+        "{raw}"
+    );
+
+    let long_method = format!(
+        "{} / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        "A".repeat(100 * 1024)
+    );
+    let raw = raw_http1(ridge.addr, &long_method).await;
+    assert!(raw.starts_with("HTTP/1.1 501 "), "{raw}");
+    assert!(
+        raw.ends_with("The request method is longer than 32 bytes\n"),
+        "{raw}"
+    );
+    // A good request after all that.
+    assert_eq!(ridge.text("/").await, "ok");
+}
