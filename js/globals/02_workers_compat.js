@@ -2,7 +2,7 @@
 // disagree on something workers rely on, this makes Ridge answer as workerd
 // does. Each change is checked by a case of the conformance corpus
 // (fixtures/compat/); DIFFERENCES.md lists what is left different, and why.
-import { primordials } from "ext:core/mod.js";
+import { core, primordials } from "ext:core/mod.js";
 import { op_ridge_md5 } from "ext:core/ops";
 import { internals } from "ext:ridge/globals/00_globals.js";
 
@@ -13,12 +13,14 @@ const {
   ObjectSetPrototypeOf,
   ReflectConstruct,
   SafeWeakMap,
+  StringPrototypeStartsWith,
   StringPrototypeToLowerCase,
   StringPrototypeToUpperCase,
   JSONStringify,
   RangeError,
   TypeError,
 } = primordials;
+const { DOMException } = core.loadExtScript("ext:deno_web/01_dom_exception.js");
 const DenoRequest = internals.request.Request;
 const DenoResponse = internals.response.Response;
 
@@ -377,6 +379,58 @@ const {
       return importKey.call(this, format, keyData, algorithm, extractable, usages);
     },
   ));
+  // Work deno_crypto runs off the isolate thread is outside the CPU
+  // clock: bound what one call can ask for, as Cloudflare does for PBKDF2
+  // (100,000 iterations) and as large RSA keys need (generating a
+  // 16384-bit key takes many seconds).
+  const deriveBits = SubtleCryptoPrototype.deriveBits;
+  const deriveKey = SubtleCryptoPrototype.deriveKey;
+  const generateKey = SubtleCryptoPrototype.generateKey;
+  const tooCostly = (algorithm) => {
+    const name = upperCase(algorithmName(algorithm));
+    if (name === "PBKDF2" && algorithm.iterations > MAX_PBKDF2_ITERATIONS) {
+      return new DOMException(
+        `Pbkdf2 failed: iteration counts above ${MAX_PBKDF2_ITERATIONS} are not supported (requested ${algorithm.iterations}).`,
+        "NotSupportedError",
+      );
+    }
+    if (StringPrototypeStartsWith(name, "RSA") && algorithm.modulusLength > MAX_RSA_MODULUS_BITS) {
+      return new DOMException(
+        `RSA keys longer than ${MAX_RSA_MODULUS_BITS} bits are not supported (requested ${algorithm.modulusLength}).`,
+        "NotSupportedError",
+      );
+    }
+    return null;
+  };
+  ObjectDefineProperty(SubtleCryptoPrototype, "deriveBits", nonEnumerable(
+    function deriveBits_(algorithm, baseKey, length) {
+      const refusal = tooCostly(algorithm);
+      if (refusal !== null) return Promise.reject(refusal);
+      return deriveBits.call(this, algorithm, baseKey, length);
+    },
+  ));
+  ObjectDefineProperty(SubtleCryptoPrototype, "deriveKey", nonEnumerable(
+    function deriveKey_(algorithm, baseKey, derivedKeyType, extractable, usages) {
+      const refusal = tooCostly(algorithm);
+      if (refusal !== null) return Promise.reject(refusal);
+      return deriveKey.call(this, algorithm, baseKey, derivedKeyType, extractable, usages);
+    },
+  ));
+  ObjectDefineProperty(SubtleCryptoPrototype, "generateKey", nonEnumerable(
+    function generateKey_(algorithm, extractable, usages) {
+      const refusal = tooCostly(algorithm);
+      if (refusal !== null) return Promise.reject(refusal);
+      return generateKey.call(this, algorithm, extractable, usages);
+    },
+  ));
   ObjectDefineProperty(SubtleCryptoPrototype.digest, "name", { value: "digest" });
   ObjectDefineProperty(SubtleCryptoPrototype.importKey, "name", { value: "importKey" });
+  ObjectDefineProperty(SubtleCryptoPrototype.deriveBits, "name", { value: "deriveBits" });
+  ObjectDefineProperty(SubtleCryptoPrototype.deriveKey, "name", { value: "deriveKey" });
+  ObjectDefineProperty(SubtleCryptoPrototype.generateKey, "name", { value: "generateKey" });
 }
+
+/** Cloudflare's PBKDF2 iteration limit. */
+const MAX_PBKDF2_ITERATIONS = 100000;
+/** The largest RSA modulus a key may have. */
+const MAX_RSA_MODULUS_BITS = 8192;

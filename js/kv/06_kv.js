@@ -7,6 +7,7 @@
 // through the event loop.
 import { core, primordials } from "ext:core/mod.js";
 import {
+  op_ridge_count_kv_operation,
   op_ridge_kv_delete,
   op_ridge_kv_get,
   op_ridge_kv_get_cached,
@@ -125,6 +126,13 @@ function valueBytes(value) {
   );
 }
 
+/** Counts a KV operation against the request's 1,000 (Rust refuses the
+ * one too many). Work outside any request is not counted. */
+function countOperation() {
+  const rid = core.getAsyncContext();
+  if (typeof rid === "number") op_ridge_count_kv_operation(rid);
+}
+
 export class KvNamespace {
   #index;
   /** The binding's name in `env`, for trace spans. */
@@ -163,12 +171,14 @@ export class KvNamespace {
   }
 
   async #get(key, options) {
+    countOperation();
     const { type, cacheTtl } = readGetOptions(options);
     const read = await this.#read(`${key}`, cacheTtl);
     return read[0] === 1 ? null : decodeValue(read[1], type);
   }
 
   async #getWithMetadata(key, options) {
+    countOperation();
     const { type, cacheTtl } = readGetOptions(options);
     const read = await this.#read(`${key}`, cacheTtl);
     if (read[0] === 1) return { value: null, metadata: null, cacheStatus: null };
@@ -180,6 +190,7 @@ export class KvNamespace {
   }
 
   async #put(key, value, options = undefined) {
+    countOperation();
     key = `${key}`;
     let expiration = NaN;
     let expirationTtl = NaN;
@@ -209,10 +220,12 @@ export class KvNamespace {
   }
 
   async #delete(key) {
+    countOperation();
     await op_ridge_kv_delete(this.#index, `${key}`);
   }
 
   async #list(options = undefined) {
+    countOperation();
     let prefix = "";
     let limit = NaN;
     let cursor = "";

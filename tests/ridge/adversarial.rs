@@ -12,7 +12,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::control::{Backend, Node};
 use crate::observability::metric;
-use crate::support::{cpu_time, fixture, http1, raw_http1, serve, Ridge};
+use crate::support::{cpu_time, fixture, http1, raw_http1, serve, Ridge, TempDir};
 
 /// A connection to `addr` from the loopback address `from` (any of
 /// 127.0.0.0/8 works on Linux), so that tests can be several clients.
@@ -53,7 +53,7 @@ async fn get_from(from: [u8; 4], addr: SocketAddr, path: &str) -> std::io::Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_idle_connections_are_closed() {
     let ridge = Ridge::dev(
-        &fixture("adversarial.js"),
+        &fixture("adversarial"),
         &["--header-timeout", "1", "--idle-timeout", "1"],
     );
     // Slowloris: a byte of headers every 200 ms, never the end of them.
@@ -132,7 +132,7 @@ async fn running_out_of_file_descriptors_backs_off_instead_of_spinning() {
     // itself fails.
     let args: Vec<String> = [
         "dev",
-        "fixtures/workers/adversarial.js",
+        "fixtures/workers/adversarial",
         "--port",
         "0",
         "--max-connections",
@@ -219,7 +219,7 @@ async fn hosts_that_would_rewrite_the_url_are_refused() {
 
 #[tokio::test]
 async fn a_worker_cannot_put_an_informational_status_on_the_wire() {
-    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
     // Pipelined: the second request must still be answered.
     let raw = raw_http1(
         ridge.addr,
@@ -238,7 +238,7 @@ async fn a_worker_cannot_put_an_informational_status_on_the_wire() {
 
 #[tokio::test]
 async fn errors_that_throw_when_described_fail_the_request_at_once() {
-    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
     for (path, expected) in [
         (
             "/throw-to-string",
@@ -263,7 +263,7 @@ async fn errors_that_throw_when_described_fail_the_request_at_once() {
 
 #[tokio::test]
 async fn malformed_http1_requests_get_a_4xx_or_501() {
-    let ridge = Ridge::dev(&fixture("adversarial.js"), &[]);
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
     let bad_chunk = "POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
     let raw = raw_http1(ridge.addr, bad_chunk).await;
     assert!(raw.starts_with("HTTP/1.1 400 "), "{raw}");
@@ -289,4 +289,187 @@ async fn malformed_http1_requests_get_a_4xx_or_501() {
     );
     // A good request after all that.
     assert_eq!(ridge.text("/").await, "ok");
+}
+
+// ---- 2. Web Crypto work outside the CPU clock --------------------------
+
+#[tokio::test]
+async fn costly_crypto_is_refused_before_it_runs() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    assert_eq!(
+        ridge.text("/pbkdf2?iterations=200000000").await,
+        "NotSupportedError: Pbkdf2 failed: iteration counts above 100000 are not supported (requested 200000000)."
+    );
+    assert_eq!(
+        ridge.text("/pbkdf2?iterations=1000").await,
+        "derived 32 bytes"
+    );
+    assert_eq!(
+        ridge.text("/rsa?bits=16384").await,
+        "NotSupportedError: RSA keys longer than 8192 bits are not supported (requested 16384)."
+    );
+}
+
+// ---- 3. CPU after the response -----------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_left_running_after_the_response_is_stopped() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    assert_eq!(ridge.text("/timer-loop").await, "answered");
+    let before = cpu_time(ridge.pid());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_time(ridge.pid()) - before;
+    // Unprotected, the timer loop kept 0.83 of a core busy (1.7 s here);
+    // now it gets one request's CPU budget (the fixture's 500 ms), then its
+    // isolate stops.
+    assert!(used < Duration::from_millis(900), "{used:?}");
+    let line = ridge.wait_for_log("isolate discarded");
+    assert!(line.contains("exceeded its CPU time limit"), "{line}");
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+// ---- 8 and 15. workers that keep failing are backed off ----------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_fails_to_start_is_not_restarted_for_every_request() {
+    // `ridge dev` shows a worker that does not start without starting it
+    // again; `ridge serve` with a folder starts it when a request comes.
+    let dir = TempDir::new();
+    let worker = dir.path().join("looping");
+    std::fs::create_dir_all(&worker).unwrap();
+    std::fs::write(
+        worker.join("ridge.toml"),
+        "name = \"looping\"\nmain = \"index.js\"\nroutes = [\"loop.test/*\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(fixture("top-level-loop.js"), worker.join("index.js")).unwrap();
+    let ridge = serve(&[("looping", worker)], &["--isolate-threads", "1"]);
+    let started = Instant::now();
+    let mut answers = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let (status, body) = ridge.get_host("loop.test", "/").await;
+        assert_eq!(status, 503);
+        assert!(body.contains("startup CPU time limit (400 ms)"), "{body}");
+        answers += 1;
+    }
+    let starts = ridge
+        .logs()
+        .lines()
+        .filter(|line| line.contains("worker failed to start"))
+        .count();
+    // Unprotected: a start (0.4 s of CPU) per request, 7 in 3 s. Backed
+    // off 250 ms, 500 ms, 1 s, 2 s: at most 4 starts, and every other
+    // request is answered from the cached error at once.
+    assert!((2..=4).contains(&starts), "{starts} starts");
+    assert!(answers >= 50, "{answers} answers");
+}
+
+#[tokio::test]
+async fn a_worker_that_keeps_exceeding_its_limits_is_backed_off() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    for attempt in 1..=4 {
+        let response = http1().get(ridge.url("/spin")).send().await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body = response.text().await.unwrap();
+        assert!(
+            body.starts_with("worker exceeded its CPU time limit (500 ms)"),
+            "{attempt}: {body}"
+        );
+    }
+    let response = http1().get(ridge.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body = response.text().await.unwrap();
+    assert!(
+        body.starts_with("worker is backed off for ")
+            && body.contains("after exceeding its limits repeatedly"),
+        "{body}"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+// ---- 9. log amplification ----------------------------------------------
+
+#[tokio::test]
+async fn one_request_cannot_flood_the_log() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    assert_eq!(ridge.text("/log-flood").await, "logged");
+    ridge.wait_for_log("console output over 512 lines or 256 KiB in one request");
+    let flood_lines = ridge
+        .logs()
+        .lines()
+        .filter(|l| l.contains("flood flood"))
+        .count();
+    // 10,000 lines of 1.2 KB were asked for: 12 MB of log.
+    assert!(flood_lines <= 512, "{flood_lines} lines");
+    assert_eq!(ridge.text("/reject-flood").await, "rejected");
+    ridge.wait_for_log("Uncaught (in promise) Error: rejected 0");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rejection_lines = ridge
+        .logs()
+        .lines()
+        .filter(|l| l.contains("Uncaught (in promise) Error: rejected"))
+        .count();
+    assert!(rejection_lines <= 1024, "{rejection_lines} lines");
+}
+
+// ---- 11. KV operations per request -------------------------------------
+
+#[tokio::test]
+async fn kv_operations_are_capped_per_request_without_a_thread_each() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    let result = ridge.json("/kv-flood").await;
+    assert_eq!(result["fulfilled"], 1000, "{result}");
+    assert_eq!(result["refused"], 1000, "{result}");
+    assert_eq!(
+        result["message"],
+        "Too many API requests by single worker invocation: a worker may make at most 1000 KV operations per request"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", ridge.pid())).unwrap();
+    let threads: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Unprotected, 2,000 puts made 520 threads.
+    assert!(threads < 100, "{threads} threads");
+}
+
+// ---- 12. admin API input -------------------------------------------------
+
+#[tokio::test]
+async fn kv_keys_that_are_not_utf8_are_refused_not_merged() {
+    let backend = Backend::sqlite();
+    let node = Node::start(&backend);
+    let create = node
+        .admin(reqwest::Method::PUT, "/kv/namespaces/bytes")
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 201);
+    for key in ["%FF", "%FE"] {
+        let response = node
+            .admin(
+                reqwest::Method::PUT,
+                &format!("/kv/namespaces/bytes/values/{key}"),
+            )
+            .await
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{key}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("is not UTF-8 once percent-decoded"),
+            "{body}"
+        );
+    }
 }

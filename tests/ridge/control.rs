@@ -406,6 +406,27 @@ async fn bad_uploads_get_a_precise_4xx_and_change_nothing(backend: Backend) {
             413,
             "larger than the 10 MiB limit",
         ),
+        (
+            "huge-cpu",
+            r#"{"main_module":"index.js","limits":{"cpu_ms":1000000000}}"#,
+            vec![("index.js", handler)],
+            400,
+            "`limits.cpu_ms` is 1000000000, more than the 300000 ms maximum",
+        ),
+        (
+            "huge-body",
+            r#"{"main_module":"index.js","limits":{"request_body_mb":17592186044416}}"#,
+            vec![("index.js", handler)],
+            400,
+            "`limits.request_body_mb` is 17592186044416, more than the 4096 MiB maximum",
+        ),
+        (
+            "taken-route",
+            r#"{"main_module":"index.js","routes":["V.test/*"]}"#,
+            vec![("index.js", handler)],
+            409,
+            "route \"V.test/*\" of worker \"taken-route\" is already worker \"valid\"'s",
+        ),
     ];
     for (worker, metadata, modules, status, message) in cases {
         let (got, body) = node.upload(worker, metadata, &modules).await;

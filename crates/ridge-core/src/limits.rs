@@ -222,6 +222,10 @@ pub enum LimitExceeded {
     Memory(u64),
     #[error("worker exceeded its wall-clock time limit ({0} ms)")]
     WallClock(u64),
+    /// Not run: the worker was stopped by its limits again and again, and
+    /// is backed off for this many more milliseconds.
+    #[error("worker is backed off for {0} ms after exceeding its limits repeatedly")]
+    BackedOff(u64),
 }
 
 impl LimitExceeded {
@@ -233,6 +237,7 @@ impl LimitExceeded {
             LimitExceeded::StartupCpu(_) => "exceeded startup CPU",
             LimitExceeded::Memory(_) => "exceeded memory",
             LimitExceeded::WallClock(_) => "exceeded wall clock",
+            LimitExceeded::BackedOff(_) => "backed off",
         }
     }
 }

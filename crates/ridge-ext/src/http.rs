@@ -184,8 +184,12 @@ pub struct InvocationRecord {
     pub cpu: std::time::Duration,
     /// Outbound fetches it made.
     pub subrequests: u32,
+    /// KV operations it made.
+    pub kv_operations: u32,
     /// Console output, kept only while someone tails the worker.
     pub console: Vec<ConsoleLine>,
+    /// What it logged, against its caps.
+    pub logged: LogCount,
     /// Uncaught exceptions, with their stack traces.
     pub exceptions: Vec<String>,
     /// Its trace, with the child spans its worker opened, when traced.
@@ -251,8 +255,29 @@ pub struct ConsoleLine {
 
 /// Console output kept per request: a worker that logs in a loop (or logs
 /// huge strings) must not grow a record without bound.
-const MAX_CONSOLE_LINES: usize = 512;
-const MAX_CONSOLE_BYTES: usize = 256 * 1024;
+/// Console lines one request may log (and keep for the live tail).
+pub const MAX_CONSOLE_LINES: usize = 512;
+/// Console bytes one request may log (and keep for the live tail).
+pub const MAX_CONSOLE_BYTES: usize = 256 * 1024;
+
+/// Console output of one request, counted against its caps.
+#[derive(Debug, Default)]
+pub struct LogCount {
+    pub lines: usize,
+    pub bytes: usize,
+    /// Whether a line was refused.
+    pub refused: bool,
+}
+
+/// Whether a request may log one more line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admitted {
+    Yes,
+    /// No: the first line over the request's cap.
+    FirstRefused,
+    /// No, and it was refused lines before.
+    Refused,
+}
 
 /// The requests an isolate is handling, by the id JS knows them by (`rid`),
 /// with the CPU time charged to each, so the CPU limit applies per request
@@ -265,6 +290,11 @@ pub struct CpuLedger(Rc<RefCell<Requests>>);
 struct Requests {
     last_rid: ResourceId,
     open: foldhash::HashMap<ResourceId, InvocationRecord>,
+    /// CPU used while no invocation was open (timers left running after a
+    /// response, WebSocket handlers), since the last invocation or
+    /// WebSocket message arrived: bounded by one invocation's budget, so
+    /// that work nobody waits for cannot run on unbounded.
+    unclaimed: std::time::Duration,
 }
 
 impl CpuLedger {
@@ -290,6 +320,7 @@ impl CpuLedger {
             Event::Scheduled(event) => (Trigger::Scheduled(event), None),
         };
         let mut requests = self.0.borrow_mut();
+        requests.unclaimed = std::time::Duration::ZERO;
         requests.last_rid = requests.last_rid.wrapping_add(1);
         let rid = requests.last_rid;
         requests.open.insert(
@@ -303,7 +334,9 @@ impl CpuLedger {
                 outcome: Outcome::Ok,
                 cpu: std::time::Duration::ZERO,
                 subrequests: 0,
+                kv_operations: 0,
                 console: Vec::new(),
+                logged: LogCount::default(),
                 exceptions: Vec::new(),
                 trace,
                 done: false,
@@ -319,22 +352,33 @@ impl CpuLedger {
         self.0.borrow().open.get(&rid).map(|r| r.request_id)
     }
 
-    /// Keeps a console line of a request (for live tail), within the
-    /// per-request bounds; the line that crosses them is cut short.
-    pub fn note_console(&self, rid: ResourceId, mut line: ConsoleLine) {
+    /// Counts a console line of `bytes` against request `rid`'s caps.
+    pub fn admit_log(&self, rid: ResourceId, bytes: usize) -> Admitted {
+        let mut admitted = Admitted::Yes;
         self.update(rid, |record| {
-            let used: usize = record.console.iter().map(|l| l.message.len()).sum();
-            let room = MAX_CONSOLE_BYTES.saturating_sub(used);
-            if record.console.len() >= MAX_CONSOLE_LINES || room == 0 {
-                return;
+            let over = record.logged.lines >= MAX_CONSOLE_LINES
+                || record.logged.bytes.saturating_add(bytes) > MAX_CONSOLE_BYTES;
+            if over {
+                admitted = if record.logged.refused {
+                    Admitted::Refused
+                } else {
+                    Admitted::FirstRefused
+                };
+                record.logged.refused = true;
+            } else {
+                record.logged.lines += 1;
+                record.logged.bytes += bytes;
             }
-            if line.message.len() > room {
-                let mut end = room;
-                while !line.message.is_char_boundary(end) {
-                    end -= 1;
-                }
-                line.message.truncate(end);
-                line.message.push_str("… [truncated]");
+        });
+        admitted
+    }
+
+    /// Keeps a console line of a request (for live tail), within the
+    /// per-request bounds.
+    pub fn note_console(&self, rid: ResourceId, line: ConsoleLine) {
+        self.update(rid, |record| {
+            if record.console.len() >= MAX_CONSOLE_LINES {
+                return;
             }
             record.console.push(line);
         });
@@ -364,35 +408,41 @@ impl CpuLedger {
     }
 
     /// The CPU time the next turn of the event loop may use: what is left of
-    /// the most charged request's budget, or a whole budget when idle.
+    /// the most charged request's budget, or of the budget for work no
+    /// invocation claims when none is open.
     pub fn smallest_remaining(&self, limit: std::time::Duration) -> std::time::Duration {
-        let most_charged = self
-            .0
-            .borrow()
+        let requests = self.0.borrow();
+        let most_charged = requests
             .open
             .values()
             .map(|r| r.cpu)
             .max()
-            .unwrap_or_default();
+            .unwrap_or(requests.unclaimed);
         limit.saturating_sub(most_charged)
     }
 
-    /// Splits `used` between the requests of this turn; returns how many
-    /// have now spent their whole budget, if any have.
-    pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> Option<usize> {
-        let requests = &mut self.0.borrow_mut().open;
-        if requests.is_empty() {
-            return None;
+    /// Splits `used` between the requests of this turn (or charges it as
+    /// unclaimed work when none is open); returns whether a budget is now
+    /// spent.
+    pub fn charge(&self, used: std::time::Duration, limit: std::time::Duration) -> bool {
+        let requests = &mut *self.0.borrow_mut();
+        if requests.open.is_empty() {
+            requests.unclaimed += used;
+            return requests.unclaimed >= limit;
         }
-        let share = used / requests.len() as u32;
-        let mut exhausted = 0;
-        for record in requests.values_mut() {
+        let share = used / requests.open.len() as u32;
+        let mut exhausted = false;
+        for record in requests.open.values_mut() {
             record.cpu += share;
-            if record.cpu >= limit && !record.done {
-                exhausted += 1;
-            }
+            exhausted |= record.cpu >= limit && !record.done;
         }
-        (exhausted > 0).then_some(exhausted)
+        exhausted
+    }
+
+    /// A WebSocket message arrived: the handler it wakes gets a whole
+    /// budget, as an invocation would.
+    pub fn message_arrived(&self) {
+        self.0.borrow_mut().unclaimed = std::time::Duration::ZERO;
     }
 
     /// Removes and returns the requests that finished.
@@ -681,6 +731,31 @@ pub async fn op_ridge_pipe_response_body(
 #[op2(fast)]
 pub fn op_ridge_wait_until_settled(state: &OpState, #[smi] rid: ResourceId) {
     state.borrow::<CpuLedger>().close(rid);
+}
+
+/// KV operations one invocation may make, as on Cloudflare.
+pub const MAX_KV_OPERATIONS: u32 = 1000;
+
+/// Counts a KV operation of request `rid`, and refuses the one past
+/// [`MAX_KV_OPERATIONS`] with Cloudflare's message.
+#[op2(fast)]
+pub fn op_ridge_count_kv_operation(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+) -> Result<(), JsErrorBox> {
+    let mut refused = false;
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        if !record.done {
+            record.kv_operations += 1;
+            refused = record.kv_operations > MAX_KV_OPERATIONS;
+        }
+    });
+    if refused {
+        return Err(JsErrorBox::generic(format!(
+            "Too many API requests by single worker invocation: a worker may make at most {MAX_KV_OPERATIONS} KV operations per request"
+        )));
+    }
+    Ok(())
 }
 
 /// Outbound fetches an invocation may make (`limits.subrequests`).

@@ -41,6 +41,7 @@ deno_core::extension!(
     http::op_ridge_invocation_arrival,
     http::op_ridge_event_done,
     http::op_ridge_count_subrequest,
+    http::op_ridge_count_kv_operation,
     http::op_ridge_respond,
     http::op_ridge_respond_error,
     http::op_ridge_pipe_response_body,

@@ -1,17 +1,83 @@
 //! Worker console output: `console.*` in a worker becomes a tracing event
-//! tagged with the worker's name and the request it belongs to.
+//! tagged with the worker's name and the request it belongs to, within
+//! caps, so that one request cannot flood the node's log: at most
+//! [`MAX_CONSOLE_LINES`] lines or [`MAX_CONSOLE_BYTES`] per request, and
+//! [`ISOLATE_LINES_PER_SECOND`] lines or [`ISOLATE_BYTES_PER_SECOND`] per
+//! isolate and second (unhandled rejections and uncaught errors included).
+//! What goes over is dropped, counted, and said once per request or second.
 
+use std::cell::Cell;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use deno_core::op2;
 use deno_core::OpState;
 
-use super::http::{ConsoleLine, CpuLedger};
+use super::http::{Admitted, ConsoleLine, CpuLedger, MAX_CONSOLE_BYTES, MAX_CONSOLE_LINES};
 
-/// Who is logging: stored in each isolate's `OpState`.
-#[derive(Clone, Debug)]
+/// Console lines one isolate may log per second.
+pub const ISOLATE_LINES_PER_SECOND: u32 = 1024;
+/// Console bytes one isolate may log per second.
+pub const ISOLATE_BYTES_PER_SECOND: usize = 1024 * 1024;
+
+/// Who is logging, and where dropped lines are counted: stored in each
+/// isolate's `OpState`.
 pub struct WorkerLogContext {
     pub worker: String,
+    /// Called with each line dropped over a cap (the node's metrics).
+    pub on_dropped: Box<dyn Fn()>,
+    window: Cell<LogWindow>,
+}
+
+impl WorkerLogContext {
+    pub fn new(worker: String, on_dropped: Box<dyn Fn()>) -> Self {
+        Self {
+            worker,
+            on_dropped,
+            window: Cell::new(LogWindow::starting(Instant::now())),
+        }
+    }
+
+    /// Whether this isolate may log `bytes` more this second; says once
+    /// per second when it may not.
+    fn admit(&self, bytes: usize) -> bool {
+        let now = Instant::now();
+        let mut window = self.window.get();
+        if now.duration_since(window.started) >= Duration::from_secs(1) {
+            window = LogWindow::starting(now);
+        }
+        window.lines += 1;
+        window.bytes += bytes;
+        let admitted =
+            window.lines <= ISOLATE_LINES_PER_SECOND && window.bytes <= ISOLATE_BYTES_PER_SECOND;
+        if !admitted && !window.said {
+            window.said = true;
+            tracing::warn!(target: "worker", worker = %self.worker, "console output over {ISOLATE_LINES_PER_SECOND} lines or {} KiB in a second; dropping the rest of this second (counted in ridge_console_dropped_total)", ISOLATE_BYTES_PER_SECOND / 1024);
+        }
+        self.window.set(window);
+        admitted
+    }
+}
+
+/// One isolate's console output in the current second.
+#[derive(Clone, Copy)]
+struct LogWindow {
+    started: Instant,
+    lines: u32,
+    bytes: usize,
+    /// Whether the drop was logged this second.
+    said: bool,
+}
+
+impl LogWindow {
+    fn starting(started: Instant) -> Self {
+        Self {
+            started,
+            lines: 0,
+            bytes: 0,
+            said: false,
+        }
+    }
 }
 
 /// Whether to keep console lines in the request's record (someone tails
@@ -30,15 +96,27 @@ pub fn op_ridge_log(
     #[string] message: &str,
     #[smi] request_rid: i32,
 ) {
-    let worker = state
-        .try_borrow::<WorkerLogContext>()
-        .map(|c| c.worker.as_str())
-        .unwrap_or("worker");
+    let Some(context) = state.try_borrow::<WorkerLogContext>() else {
+        return;
+    };
+    let worker = context.worker.as_str();
+    let ledger = state.borrow::<CpuLedger>();
     let request = if request_rid >= 0 {
-        state.borrow::<CpuLedger>().request_id(request_rid as u32)
+        ledger.request_id(request_rid as u32)
     } else {
         None
     };
+    let within_request = match request {
+        Some(_) => ledger.admit_log(request_rid as u32, message.len()),
+        None => Admitted::Yes,
+    };
+    if within_request == Admitted::FirstRefused {
+        tracing::warn!(target: "worker", worker, request, "console output over {MAX_CONSOLE_LINES} lines or {} KiB in one request; dropping the rest (counted in ridge_console_dropped_total)", MAX_CONSOLE_BYTES / 1024);
+    }
+    if within_request != Admitted::Yes || !context.admit(message.len()) {
+        (context.on_dropped)();
+        return;
+    }
     if request.is_some()
         && state
             .try_borrow::<ConsoleCapture>()

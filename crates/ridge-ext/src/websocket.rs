@@ -285,6 +285,10 @@ pub async fn op_ridge_ws_next(
         Ok(Some(message)) => message,
         Ok(None) | Err(_) => return Ok(None),
     };
+    state
+        .borrow()
+        .borrow::<crate::CpuLedger>()
+        .message_arrived();
     Ok(Some(match message {
         WsMessage::Text(text) => (0, Some(text), None, 0),
         WsMessage::Binary(data) => (1, None, Some(data.to_vec().into()), 0),

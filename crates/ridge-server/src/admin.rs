@@ -221,9 +221,6 @@ impl AdminApi {
                 );
             }
         }
-        if let Err(taken) = self.node.check_routes(name, &metadata.routes) {
-            return error(StatusCode::CONFLICT, format!("invalid metadata: {taken}"));
-        }
         for (index, binding) in metadata.kv_namespaces.iter().enumerate() {
             match self.kv.namespace_exists(&binding.id).await {
                 Ok(true) => {}
@@ -250,6 +247,10 @@ impl AdminApi {
                 StatusCode::BAD_REQUEST,
                 format!("the worker does not start: {problem}"),
             );
+        }
+        // Last: what is wrong with the upload itself is said first.
+        if let Err(taken) = self.node.check_routes(name, &metadata.routes) {
+            return error(StatusCode::CONFLICT, format!("invalid metadata: {taken}"));
         }
         let created_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)

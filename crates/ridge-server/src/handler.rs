@@ -19,7 +19,7 @@ use super::body::WireBody;
 use super::router::Router;
 use super::websocket;
 use ridge_core::limits::{check_request_head, RequestTooLarge};
-use ridge_core::{Outcome, ScheduledEvent};
+use ridge_core::{LimitExceeded, Outcome, ScheduledEvent};
 use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
 use ridge_runtime::isolate::Scheduler;
 use ridge_runtime::observe::metrics::OutcomeLabels;
@@ -427,6 +427,15 @@ fn reply_to_response(
         // Only `ridge dev`'s `/__scheduled` dispatches a scheduled run and
         // answers over HTTP.
         Ok(WorkerReply::Done) => plain(StatusCode::OK, "Ran scheduled event\n"),
+        Ok(WorkerReply::LimitExceeded(LimitExceeded::BackedOff(ms))) => {
+            // Not logged per request: the back-off itself was, once.
+            let message = LimitExceeded::BackedOff(ms);
+            let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, format!("{message}\n"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
+            response
+        }
         Ok(WorkerReply::LimitExceeded(message)) => {
             tracing::warn!(worker, request = request_id, "{message}");
             let hint = match errors {

@@ -5,7 +5,10 @@
 //!   isolate runs JS, the [`Watchdog`] thread watches that clock and calls
 //!   `terminate_execution` once the budget is spent, so even `while (true) {}`
 //!   stops. Time is charged to the invocations in flight on the isolate,
-//!   split evenly between them; startup has its own budget.
+//!   split evenly between them; startup has its own budget, and so has JS
+//!   that runs while no invocation is open (one `cpu_ms` per invocation or
+//!   WebSocket message that arrives), so a timer loop left behind by a
+//!   request cannot run on for free.
 //! - **Memory**: V8's heap limit plus a near-heap-limit callback that
 //!   terminates instead of letting V8 abort the process; ArrayBuffer memory
 //!   (outside V8's heap) is checked after every turn of the event loop
@@ -81,17 +84,17 @@ impl LimitEnforcer {
     }
 
     /// After a turn of the event loop: charges the CPU it used to the
-    /// invocations in flight. `Err` is the limit that stops the isolate
-    /// (also one the watchdog hit while no invocation was charged: a
-    /// WebSocket handler, a timer).
+    /// invocations in flight, or with none open to the isolate's budget for
+    /// unclaimed work (timers left running after a response, WebSocket
+    /// handlers: one `cpu_ms` per invocation or message that arrives).
+    /// `Err` is the limit that stops the isolate.
     pub fn after_turn(
         &self,
         limits: &Limits,
         ledger: &CpuLedger,
         cpu_used: Duration,
     ) -> Result<(), LimitExceeded> {
-        if let Some(exhausted) = ledger.charge(cpu_used, Duration::from_millis(limits.cpu_ms)) {
-            tracing::debug!(requests = exhausted, "requests spent their CPU budget");
+        if ledger.charge(cpu_used, Duration::from_millis(limits.cpu_ms)) {
             return Err(self.record(LimitExceeded::Cpu(limits.cpu_ms)));
         }
         match *self.exceeded.lock().expect("limit flag") {

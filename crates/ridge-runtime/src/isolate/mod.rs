@@ -1,6 +1,7 @@
 //! V8 isolates: creating them from the startup snapshot, loading a worker's
 //! modules into one, and scheduling requests onto isolate threads.
 
+mod backoff;
 pub mod bindings;
 pub mod limits;
 pub mod loader;

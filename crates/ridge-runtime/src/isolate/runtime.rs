@@ -22,6 +22,7 @@ use super::loader::{
 };
 use super::snapshot;
 use super::worker_snapshot::WorkerSnapshot;
+use crate::observe::metrics::WorkerLabels;
 use crate::observe::{Observers, WorkerMeters};
 use crate::worker::WorkerVersion;
 use ridge_core::{Binding, Outcome};
@@ -310,9 +311,20 @@ impl BlankIsolate {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
             state.put(inbox);
-            state.put(WorkerLogContext {
-                worker: version.name.clone(),
-            });
+            let dropped = services
+                .observers
+                .metrics
+                .console_dropped
+                .get_or_create(&WorkerLabels {
+                    worker: version.name.clone(),
+                })
+                .clone();
+            state.put(WorkerLogContext::new(
+                version.name.clone(),
+                Box::new(move || {
+                    dropped.inc();
+                }),
+            ));
             state.put(MaxMessageBytes(
                 (version.limits.websocket_message_kb * 1024) as usize,
             ));

@@ -11,7 +11,7 @@
 //! dropped, and so are the least recently used ones while the thread's
 //! isolates together use more memory than its share of the budget. An
 //! isolate that fails is dropped too; the next request for its version
-//! starts a new one.
+//! starts a new one, unless the version keeps failing (`backoff.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::backoff::{Backoffs, StartFailure};
 use super::bindings::{Services, DEFAULT_CACHE_BYTES};
 use super::placement::{HashPlacement, Placement};
 use super::runtime::{BlankIsolate, IsolateStatus, StartError, StopReason, WorkerIsolate};
-use crate::observe::metrics::WorkerLabels;
+use crate::observe::metrics::{LimitLabels, WorkerLabels};
 use crate::observe::Observers;
 use crate::worker::WorkerVersion;
 use ridge_deploy::config::Limits;
@@ -222,6 +223,8 @@ struct IsolateThread {
     options: ThreadOptions,
     isolates: foldhash::HashMap<String, Hosted>,
     pool: WarmPool,
+    /// Versions that keep failing; their isolates' tasks report here.
+    backoffs: Rc<RefCell<Backoffs>>,
 }
 
 impl IsolateThread {
@@ -230,6 +233,7 @@ impl IsolateThread {
             pool: WarmPool::new(options.warm_isolates),
             options,
             isolates: foldhash::HashMap::default(),
+            backoffs: Rc::default(),
         }
     }
 
@@ -263,6 +267,22 @@ impl IsolateThread {
 
     fn dispatch(&mut self, version: Arc<WorkerVersion>, head: Invocation) {
         let now = Instant::now();
+        if let Some(refusal) = self.backoffs.borrow().refusal(&version.id, now) {
+            if let WorkerReply::LimitExceeded(limit) = &refusal {
+                self.options
+                    .services
+                    .observers
+                    .metrics
+                    .limit_violations
+                    .get_or_create(&LimitLabels {
+                        worker: version.name.clone(),
+                        limit: limit.label().into(),
+                    })
+                    .inc();
+            }
+            let _ = head.reply.send(refusal);
+            return;
+        }
         if !self.isolates.contains_key(&version.id) {
             let hosted = self.spawn_isolate(version.clone());
             self.isolates.insert(version.id.clone(), hosted);
@@ -291,6 +311,7 @@ impl IsolateThread {
         let pool = self.pool.clone();
         let services = self.options.services.clone();
         let task_status = status.clone();
+        let backoffs = self.backoffs.clone();
         tokio::task::spawn_local(async move {
             let metrics = services.observers.metrics.clone();
             let starting = Instant::now();
@@ -302,6 +323,7 @@ impl IsolateThread {
             pool.refill();
             match started {
                 Ok(isolate) => {
+                    backoffs.borrow_mut().started(&version.id);
                     metrics
                         .cold_starts
                         .get_or_create(&WorkerLabels {
@@ -320,6 +342,9 @@ impl IsolateThread {
                     match outcome {
                         Ok(()) => {}
                         Err(StopReason::Limit(limit)) => {
+                            backoffs
+                                .borrow_mut()
+                                .limit_stopped(&version.id, Instant::now());
                             metrics.isolate_evicted("limit", 1);
                             tracing::warn!(worker = %version.name, version = %version.version_id, "{limit}; isolate discarded");
                         }
@@ -331,12 +356,16 @@ impl IsolateThread {
                 }
                 Err(error) => {
                     tracing::error!(worker = %version.name, version = %version.version_id, %error, "worker failed to start");
-                    // Every request already waiting gets the start error.
-                    let message = format!("Worker failed to start: {error}");
-                    inbox.fail_waiting(|| match &error {
-                        StartError::Limit(limit) => WorkerReply::LimitExceeded(*limit),
-                        _ => WorkerReply::Error(message.clone()),
-                    });
+                    // Every request already waiting gets the start error,
+                    // and so do those that come while it is backed off.
+                    let failure = match &error {
+                        StartError::Limit(limit) => StartFailure::Limit(*limit),
+                        _ => StartFailure::Error(format!("Worker failed to start: {error}")),
+                    };
+                    inbox.fail_waiting(|| failure.reply());
+                    backoffs
+                        .borrow_mut()
+                        .start_failed(&version.id, failure, Instant::now());
                 }
             }
         });
@@ -370,6 +399,7 @@ impl IsolateThread {
     /// Drops isolates idle for longer than the idle timeout, and the least
     /// recently used (but never the most recent) while over the memory budget.
     fn evict(&mut self) {
+        self.backoffs.borrow_mut().forget_old(Instant::now());
         let timeout = self.options.idle_timeout;
         let before = self.isolates.len();
         self.isolates.retain(|_, hosted| {

@@ -84,6 +84,7 @@ pub struct Metrics {
     pub cron_runs: Family<OutcomeLabels, Counter>,
     pub websockets_open: Gauge<i64, AtomicI64>,
     pub tail_dropped: Counter,
+    pub console_dropped: Family<WorkerLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -112,6 +113,7 @@ impl Metrics {
             cron_runs: Family::default(),
             websockets_open: Gauge::default(),
             tail_dropped: Counter::default(),
+            console_dropped: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -168,6 +170,11 @@ impl Metrics {
             "connections",
             "Client connections accepted, by protocol (http1, h2, h3)",
             metrics.connections.clone(),
+        );
+        registry.register(
+            "console_dropped",
+            "Worker console lines dropped over the log caps (per request, and per isolate and second)",
+            metrics.console_dropped.clone(),
         );
         registry.register(
             "connections_refused",
