@@ -2,9 +2,10 @@
 //! tagged with the worker's name and the request it belongs to, within
 //! caps, so that one request cannot flood the node's log: at most
 //! [`MAX_CONSOLE_LINES`] lines or [`MAX_CONSOLE_BYTES`] per request, and
-//! [`ISOLATE_LINES_PER_SECOND`] lines or [`ISOLATE_BYTES_PER_SECOND`] per
-//! isolate and second (unhandled rejections and uncaught errors included).
-//! What goes over is dropped, counted, and said once per request or second.
+//! for output that belongs to no request (timers after a response,
+//! unhandled rejections) [`ISOLATE_LINES_PER_SECOND`] lines or
+//! [`ISOLATE_BYTES_PER_SECOND`] per isolate and second. What goes over is
+//! dropped, counted, and said once per request or second.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -38,8 +39,8 @@ impl WorkerLogContext {
         }
     }
 
-    /// Whether this isolate may log `bytes` more this second; says once
-    /// per second when it may not.
+    /// Whether this isolate may log `bytes` more this second outside any
+    /// request; says once per second when it may not.
     fn admit(&self, bytes: usize) -> bool {
         let now = Instant::now();
         let mut window = self.window.get();
@@ -52,7 +53,7 @@ impl WorkerLogContext {
             window.lines <= ISOLATE_LINES_PER_SECOND && window.bytes <= ISOLATE_BYTES_PER_SECOND;
         if !admitted && !window.said {
             window.said = true;
-            tracing::warn!(target: "worker", worker = %self.worker, "console output over {ISOLATE_LINES_PER_SECOND} lines or {} KiB in a second; dropping the rest of this second (counted in ridge_console_dropped_total)", ISOLATE_BYTES_PER_SECOND / 1024);
+            tracing::warn!(target: "worker", worker = %self.worker, "console output outside requests over {ISOLATE_LINES_PER_SECOND} lines or {} KiB in a second; dropping the rest of this second (counted in ridge_console_dropped_total)", ISOLATE_BYTES_PER_SECOND / 1024);
         }
         self.window.set(window);
         admitted
@@ -106,14 +107,18 @@ pub fn op_ridge_log(
     } else {
         None
     };
-    let within_request = match request {
-        Some(_) => ledger.admit_log(request_rid as u32, message.len()),
-        None => Admitted::Yes,
+    let admitted = match request {
+        Some(_) => match ledger.admit_log(request_rid as u32, message.len()) {
+            Admitted::Yes => true,
+            Admitted::FirstRefused => {
+                tracing::warn!(target: "worker", worker, request, "console output over {MAX_CONSOLE_LINES} lines or {} KiB in one request; dropping the rest (counted in ridge_console_dropped_total)", MAX_CONSOLE_BYTES / 1024);
+                false
+            }
+            Admitted::Refused => false,
+        },
+        None => context.admit(message.len()),
     };
-    if within_request == Admitted::FirstRefused {
-        tracing::warn!(target: "worker", worker, request, "console output over {MAX_CONSOLE_LINES} lines or {} KiB in one request; dropping the rest (counted in ridge_console_dropped_total)", MAX_CONSOLE_BYTES / 1024);
-    }
-    if within_request != Admitted::Yes || !context.admit(message.len()) {
+    if !admitted {
         (context.on_dropped)();
         return;
     }

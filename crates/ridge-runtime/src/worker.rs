@@ -91,15 +91,8 @@ impl WorkerVersion {
                     value: value.clone(),
                 }),
         );
-        let id = if secrets.is_empty() {
-            format!("{name}@{version_id}")
-        } else {
-            let mut hasher = DefaultHasher::new();
-            secrets.hash(&mut hasher);
-            format!("{name}@{version_id}+{:016x}", hasher.finish())
-        };
         Self {
-            id,
+            id: Self::isolate_key(name, version_id, secrets),
             version_id: version_id.to_string(),
             name: name.to_string(),
             routes: metadata.routes.clone(),
@@ -111,6 +104,17 @@ impl WorkerVersion {
             limits: metadata.limits.clone(),
             snapshot: None,
         }
+    }
+
+    /// What tells isolates apart: the version, and the secrets it runs
+    /// with (a changed secret needs a new isolate).
+    pub fn isolate_key(name: &str, version_id: &str, secrets: &BTreeMap<String, String>) -> String {
+        if secrets.is_empty() {
+            return format!("{name}@{version_id}");
+        }
+        let mut hasher = DefaultHasher::new();
+        secrets.hash(&mut hasher);
+        format!("{name}@{version_id}+{:016x}", hasher.finish())
     }
 
     /// A version made of one ES module, `index.js`, with default limits and

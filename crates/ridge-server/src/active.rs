@@ -84,35 +84,67 @@ impl ActiveVersions {
         Router::new(others, None).map(drop)
     }
 
-    /// Rebuilds the routing table from the store's active versions.
+    /// Rebuilds the routing table from the store's active versions. Only
+    /// versions this node does not hold yet are loaded (versions never
+    /// change), so a reload of unchanged workers reads no bundle.
     pub async fn reload(&self) -> Result<usize, StoreError> {
         let active = self.store.active_workers().await?;
-        let mut known = self.versions.lock().expect("versions lock");
-        let mut current = HashMap::new();
         let mut workers = Vec::with_capacity(active.len());
         for entry in active {
-            let stored = entry.version;
-            let version = WorkerVersion::new(
-                &stored.worker,
-                &stored.id,
-                &stored.metadata,
-                stored.bundle,
-                &entry.secrets,
-            );
-            let version = known
-                .remove(&version.id)
-                .unwrap_or_else(|| Arc::new(version));
-            current.insert(version.id.clone(), version.clone());
+            let key = WorkerVersion::isolate_key(&entry.worker, &entry.version_id, &entry.secrets);
+            let held = self
+                .versions
+                .lock()
+                .expect("versions lock")
+                .get(&key)
+                .cloned();
+            let version = match held {
+                Some(version) => version,
+                None => {
+                    // Deleted or replaced since the list was read: the
+                    // next reload sees what took its place.
+                    let Some(stored) = self.store.version(&entry.worker, &entry.version_id).await?
+                    else {
+                        continue;
+                    };
+                    let version = Arc::new(WorkerVersion::new(
+                        &stored.worker,
+                        &stored.id,
+                        &stored.metadata,
+                        stored.bundle,
+                        &entry.secrets,
+                    ));
+                    // Held from now on, so that its snapshot finds it.
+                    self.versions
+                        .lock()
+                        .expect("versions lock")
+                        .insert(key, version.clone());
+                    version
+                }
+            };
             self.ask_for_snapshot(&version);
             workers.push(version);
         }
-        // Versions no longer active are forgotten; active ones stay asked.
+        {
+            // The table's entries win over what this reload read: a
+            // snapshot may have replaced one meanwhile. Versions no longer
+            // active are forgotten.
+            let mut held = self.versions.lock().expect("versions lock");
+            for version in &mut workers {
+                if let Some(newer) = held.get(&version.id) {
+                    *version = newer.clone();
+                }
+            }
+            *held = workers
+                .iter()
+                .map(|version| (version.id.clone(), version.clone()))
+                .collect();
+        }
+        // Active versions stay asked for their snapshots.
         self.snapshots_asked
             .lock()
             .expect("snapshots lock")
-            .retain(|id| current.contains_key(id));
-        *known = current;
-        drop(known);
+            .retain(|id| workers.iter().any(|version| &version.id == id));
         let count = workers.len();
         match Router::new(workers, self.base_domain.clone()) {
             Ok(router) => self.handler.set_router(router),

@@ -159,15 +159,8 @@ impl AdminApi {
         };
         let bound: Vec<&str> = active
             .iter()
-            .filter(|worker| {
-                worker
-                    .version
-                    .metadata
-                    .kv_namespaces
-                    .iter()
-                    .any(|b| b.id == id)
-            })
-            .map(|worker| worker.version.worker.as_str())
+            .filter(|worker| worker.metadata.kv_namespaces.iter().any(|b| b.id == id))
+            .map(|worker| worker.worker.as_str())
             .collect();
         if !bound.is_empty() {
             return error(

@@ -85,10 +85,14 @@ pub struct WorkerInfo {
     pub secrets: Vec<String>,
 }
 
-/// An active version with the secrets it runs with.
+/// A worker's active version (without its bundle, which can be large:
+/// nodes re-read this list often and load only the bundles they lack,
+/// with [`Store::version`]) and the secrets it runs with.
 #[derive(Clone, Debug)]
 pub struct ActiveWorker {
-    pub version: StoredVersion,
+    pub worker: String,
+    pub version_id: String,
+    pub metadata: VersionMetadata,
     pub secrets: BTreeMap<String, String>,
 }
 
@@ -106,6 +110,8 @@ pub trait Store: kv::KvStore + operations::OperationsStore {
     async fn versions(&self, worker: &str) -> Result<Vec<VersionInfo>, StoreError>;
     /// Every worker's active version, with its secrets.
     async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError>;
+    /// One version with its bundle; `None` if it does not exist (any more).
+    async fn version(&self, worker: &str, id: &str) -> Result<Option<StoredVersion>, StoreError>;
     /// Deletes a worker with all its versions and secrets.
     async fn delete_worker(&self, worker: &str) -> Result<(), StoreError>;
     async fn put_secret(&self, worker: &str, name: &str, value: &str) -> Result<(), StoreError>;

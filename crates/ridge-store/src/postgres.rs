@@ -403,7 +403,7 @@ impl super::Store for PostgresStore {
         let client = guard.as_ref().expect("connected");
         let rows = client
             .query(
-                "SELECT v.worker, v.id, v.created_at, v.metadata, v.bundle FROM ridge_workers w
+                "SELECT v.worker, v.id, v.metadata FROM ridge_workers w
                  JOIN ridge_versions v ON v.worker = w.name AND v.id = w.active_version ORDER BY w.name",
                 &[],
             )
@@ -423,13 +423,28 @@ impl super::Store for PostgresStore {
         rows.iter()
             .map(|row| {
                 let worker: String = row.get("worker");
-                let version = read_version(&worker, row)?;
                 Ok(ActiveWorker {
-                    version,
+                    version_id: row.get("id"),
+                    metadata: serde_json::from_str(row.get::<_, &str>("metadata"))
+                        .map_err(backend)?,
                     secrets: secrets.remove(&worker).unwrap_or_default(),
+                    worker,
                 })
             })
             .collect()
+    }
+
+    async fn version(&self, worker: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let row = client
+            .query_opt(
+                "SELECT id, created_at, metadata, bundle FROM ridge_versions WHERE worker = $1 AND id = $2",
+                &[&worker, &id],
+            )
+            .await
+            .map_err(backend)?;
+        row.map(|row| read_version(worker, &row)).transpose()
     }
 
     async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {

@@ -311,10 +311,14 @@ impl super::Store for SqliteStore {
     async fn active_workers(&self) -> Result<Vec<ActiveWorker>, StoreError> {
         self.with(|connection| {
             let mut statement = connection
-                .prepare("SELECT name, active_version FROM workers ORDER BY name")
+                .prepare(
+                    "SELECT w.name, w.active_version, v.metadata FROM workers w
+                     JOIN versions v ON v.worker = w.name AND v.id = w.active_version
+                     ORDER BY w.name",
+                )
                 .map_err(backend)?;
-            let workers: Vec<(String, String)> = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            let workers: Vec<(String, String, String)> = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
@@ -322,20 +326,28 @@ impl super::Store for SqliteStore {
                 .prepare("SELECT name, value FROM secrets WHERE worker = ?1")
                 .map_err(backend)?;
             let mut active = Vec::new();
-            for (worker, id) in workers {
-                let Some(version) = load_version(connection, &worker, &id)? else {
-                    continue;
-                };
+            for (worker, version_id, metadata) in workers {
                 let secrets: BTreeMap<String, String> = secrets_query
                     .query_map(params![worker], |row| Ok((row.get(0)?, row.get(1)?)))
                     .map_err(backend)?
                     .collect::<Result<_, _>>()
                     .map_err(backend)?;
-                active.push(ActiveWorker { version, secrets });
+                active.push(ActiveWorker {
+                    metadata: serde_json::from_str(&metadata).map_err(backend)?,
+                    worker,
+                    version_id,
+                    secrets,
+                });
             }
             Ok(active)
         })
         .await
+    }
+
+    async fn version(&self, worker: &str, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+        let (worker, id) = (worker.to_string(), id.to_string());
+        self.with(move |connection| load_version(connection, &worker, &id))
+            .await
     }
 
     async fn delete_worker(&self, worker: &str) -> Result<(), StoreError> {
