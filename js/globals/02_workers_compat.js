@@ -3,19 +3,24 @@
 // does. Each change is checked by a case of the conformance corpus
 // (fixtures/compat/); DIFFERENCES.md lists what is left different, and why.
 import { core, primordials } from "ext:core/mod.js";
-import { op_ridge_md5 } from "ext:core/ops";
+import { op_ridge_check_memory, op_ridge_md5 } from "ext:core/ops";
 import { internals } from "ext:ridge/globals/00_globals.js";
 
 const {
+  ArrayBufferPrototypeGetByteLength,
   ArrayPrototypeIncludes,
+  FunctionPrototypeCall,
   ObjectCreate,
   ObjectDefineProperty,
   ObjectSetPrototypeOf,
+  ObjectValues,
+  PromisePrototypeThen,
   ReflectConstruct,
   SafeWeakMap,
   StringPrototypeStartsWith,
   StringPrototypeToLowerCase,
   StringPrototypeToUpperCase,
+  TypedArrayPrototypeSubarray,
   JSONStringify,
   RangeError,
   TypeError,
@@ -91,7 +96,7 @@ function constructRequest(newTarget, [input, init, ...rest]) {
  * object: `instanceof`, subclassing, statics and internal brand checks all
  * keep working, and objects Deno's code creates are instances too.
  */
-function adjustingConstructor(Original, name, construct) {
+function adjustingConstructor(Original, name, construct, holder = globalThis) {
   const Constructor = {
     [name]: function (...args) {
       if (new.target === undefined) {
@@ -109,7 +114,7 @@ function adjustingConstructor(Original, name, construct) {
   });
   ObjectSetPrototypeOf(Constructor, Original);
   ObjectDefineProperty(Constructor, "length", { value: Original.length });
-  ObjectDefineProperty(globalThis, name, {
+  ObjectDefineProperty(holder, name, {
     value: Constructor,
     enumerable: false,
     configurable: true,
@@ -156,7 +161,9 @@ for (const name of ["CompressionStream", "DecompressionStream"]) {
     if (!ArrayPrototypeIncludes(COMPRESSION_FORMATS, format)) {
       throw new TypeError(`Unsupported compression format: ${JSONStringify(`${format}`)}`);
     }
-    return ReflectConstruct(Original, [format, ...rest], newTarget);
+    const stream = ReflectConstruct(Original, [format, ...rest], newTarget);
+    if (name === "DecompressionStream") boundDecompression(stream);
+    return stream;
   });
 }
 
@@ -434,3 +441,99 @@ const {
 const MAX_PBKDF2_ITERATIONS = 100000;
 /** The largest RSA modulus a key may have. */
 const MAX_RSA_MODULUS_BITS = 8192;
+
+// ---- memory outside the heap -------------------------------------------------
+
+/** Input is decompressed this many bytes at a time. */
+const DECOMPRESSION_SLICE = 1024;
+
+/**
+ * Deno inflates each written chunk in one native call, so a 1 MiB gzip bomb
+ * became a 1 GiB buffer before any limit could look. Input is fed in
+ * slices (at most about 1 MiB of output each, deflate's ratio being about
+ * 1:1032), and the isolate's memory is checked after each piece of
+ * output: the stream errors, and the isolate stops, once it is over.
+ */
+function boundDecompression(stream) {
+  const { readable, writable } = stream;
+  const slicer = new TransformStream({
+    transform(chunk, controller) {
+      const bytes = bytesOf(chunk);
+      for (let offset = 0; offset < bytes.length; offset += DECOMPRESSION_SLICE) {
+        controller.enqueue(TypedArrayPrototypeSubarray(bytes, offset, offset + DECOMPRESSION_SLICE));
+      }
+    },
+  });
+  const checker = new TransformStream({
+    transform(chunk, controller) {
+      if (!op_ridge_check_memory(0)) throw new RangeError("Decompression stopped: the worker exceeded its memory limit");
+      controller.enqueue(chunk);
+    },
+  });
+  PromisePrototypeThen(slicer.readable.pipeTo(writable), undefined, () => {});
+  ObjectDefineProperty(stream, "writable", { value: slicer.writable, enumerable: true, configurable: true });
+  ObjectDefineProperty(stream, "readable", {
+    value: readable.pipeThrough(checker),
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+// ---- Wasm memory -------------------------------------------------------------
+
+/** Bytes in a Wasm memory page. */
+const WASM_PAGE = 65536;
+
+/**
+ * V8 keeps Wasm memories outside both the heap and the ArrayBuffer
+ * allocator, so the memory limit would not see them: a memory is checked
+ * (with the rest of the isolate's) when it is made, grown from JS, or
+ * exported by a new instance. Growth from inside Wasm code is not seen
+ * (see README, "Security"). Called per isolate: V8 installs `WebAssembly`
+ * when a context is restored from the snapshot.
+ */
+export function boundWasmMemory() {
+  const WebAssembly = globalThis.WebAssembly;
+  const OriginalMemory = WebAssembly.Memory;
+  const memoryBytes = (memory) => ArrayBufferPrototypeGetByteLength(memory.buffer);
+  const checkMemory = (memory) => {
+    if (!op_ridge_check_memory(memoryBytes(memory))) {
+      throw new RangeError("WebAssembly.Memory: the worker exceeded its memory limit");
+    }
+    return memory;
+  };
+  adjustingConstructor(OriginalMemory, "Memory", (newTarget, args) => {
+    const descriptor = args[0];
+    const initial = descriptor?.initial ?? descriptor?.minimum;
+    // Refused before V8 reserves and zeroes it.
+    if (typeof initial === "number" && !op_ridge_check_memory(initial * WASM_PAGE)) {
+      throw new RangeError("WebAssembly.Memory: the worker exceeded its memory limit");
+    }
+    return ReflectConstruct(OriginalMemory, args, newTarget);
+  }, WebAssembly);
+  const grow = OriginalMemory.prototype.grow;
+  ObjectDefineProperty(OriginalMemory.prototype, "grow", nonEnumerable(function grow_(delta) {
+    if (!op_ridge_check_memory(memoryBytes(this) + delta * WASM_PAGE)) {
+      throw new RangeError("WebAssembly.Memory.grow(): the worker exceeded its memory limit");
+    }
+    return FunctionPrototypeCall(grow, this, delta);
+  }));
+  ObjectDefineProperty(OriginalMemory.prototype.grow, "name", { value: "grow" });
+  const checkExports = (instance) => {
+    for (const value of ObjectValues(instance.exports)) {
+      if (ObjectPrototypeIsPrototypeOf(OriginalMemory.prototype, value)) checkMemory(value);
+    }
+    return instance;
+  };
+  const OriginalInstance = WebAssembly.Instance;
+  adjustingConstructor(OriginalInstance, "Instance", (newTarget, args) =>
+    checkExports(ReflectConstruct(OriginalInstance, args, newTarget)), WebAssembly);
+  const instantiate = WebAssembly.instantiate;
+  ObjectDefineProperty(WebAssembly, "instantiate", nonEnumerable(function instantiate_(source, imports) {
+    return PromisePrototypeThen(FunctionPrototypeCall(instantiate, this, source, imports), (result) => {
+      checkExports(ObjectPrototypeIsPrototypeOf(OriginalInstance.prototype, result) ? result : result.instance);
+      return result;
+    });
+  }));
+  ObjectDefineProperty(WebAssembly.instantiate, "name", { value: "instantiate" });
+}

@@ -21,7 +21,7 @@ import {
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
 import { formatError, internals, log, makeBinding, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
-import { requestInit, responseWebSocket } from "ext:ridge/globals/02_workers_compat.js";
+import { boundWasmMemory, requestInit, responseWebSocket } from "ext:ridge/globals/02_workers_compat.js";
 import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/trace/04_trace.js";
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
@@ -611,6 +611,9 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
     delete globalThis.SharedArrayBuffer;
     delete globalThis.Atomics.wait;
     delete globalThis.Atomics.waitAsync;
+    // Wasm memories count against the memory limit (also installed by V8
+    // per context).
+    boundWasmMemory();
     return [start, reinstate];
   },
   enumerable: false,

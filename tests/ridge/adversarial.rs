@@ -12,7 +12,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::control::{Backend, Node};
 use crate::observability::metric;
-use crate::support::{cpu_time, fixture, http1, raw_http1, serve, Ridge, TempDir};
+use crate::support::{cpu_time, fixture, http1, peak_rss, raw_http1, serve, Ridge, TempDir};
 
 /// A connection to `addr` from the loopback address `from` (any of
 /// 127.0.0.0/8 works on Linux), so that tests can be several clients.
@@ -472,4 +472,78 @@ async fn kv_keys_that_are_not_utf8_are_refused_not_merged() {
             "{body}"
         );
     }
+}
+
+// ---- 4. memory asked for in one native call ------------------------------
+
+#[tokio::test]
+async fn one_huge_array_buffer_is_refused_when_asked_for() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    let response = http1().get(ridge.url("/big-buffer")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.starts_with("worker exceeded its memory limit (128 MiB)"),
+        "{body}"
+    );
+    // Unprotected, the gigabyte was allocated and filled (1.09 GB peak).
+    let peak = peak_rss(ridge.pid());
+    assert!(peak < 500 * 1024 * 1024, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_stops_at_the_memory_limit() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    // 1 GiB of zeros, gzipped to about 1 MiB.
+    let bomb = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import gzip, sys; sys.stdout.buffer.write(gzip.compress(bytes(1 << 30), 6))",
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+    let response = http1()
+        .post(ridge.url("/inflate"))
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.starts_with("worker exceeded its memory limit (128 MiB)"),
+        "{body}"
+    );
+    // Unprotected, this reached 2.1 GB.
+    let peak = peak_rss(ridge.pid());
+    assert!(peak < 600 * 1024 * 1024, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(ridge.text("/").await, "ok");
+}
+
+#[tokio::test]
+async fn wasm_memories_count_against_the_memory_limit() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    // 16 MiB is fine.
+    assert_eq!(
+        ridge.text("/wasm-memory?pages=256").await,
+        "wasm memory of 16777216 bytes"
+    );
+    // 1 GiB is refused before V8 reserves it.
+    let response = http1()
+        .get(ridge.url("/wasm-memory?pages=16384"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.starts_with("worker exceeded its memory limit (128 MiB)"),
+        "{body}"
+    );
+    let peak = peak_rss(ridge.pid());
+    assert!(peak < 500 * 1024 * 1024, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(ridge.text("/").await, "ok");
 }

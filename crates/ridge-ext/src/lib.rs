@@ -3,7 +3,8 @@
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `websocket`,
 //! `trace`, and the globals' helpers (`log`: console, `digest`: MD5 for
-//! `crypto.subtle`, `net`: the outbound fetch policy; `js/globals/`).
+//! `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
+//! within a turn; `js/globals/`).
 //!
 //! ridge-runtime's build script uses this crate as a build dependency
 //! to evaluate the extension's JS into the startup snapshot; the runtime
@@ -15,6 +16,7 @@ pub mod digest;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod memory;
 pub mod net;
 pub mod trace;
 pub mod websocket;
@@ -48,6 +50,7 @@ deno_core::extension!(
     http::op_ridge_wait_until_settled,
     http::op_ridge_now,
     log::op_ridge_log,
+    memory::op_ridge_check_memory,
     kv::op_ridge_kv_get_cached,
     kv::op_ridge_kv_get,
     kv::op_ridge_kv_put,

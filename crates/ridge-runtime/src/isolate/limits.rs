@@ -11,7 +11,10 @@
 //!   request cannot run on for free.
 //! - **Memory**: V8's heap limit plus a near-heap-limit callback that
 //!   terminates instead of letting V8 abort the process; ArrayBuffer memory
-//!   (outside V8's heap) is checked after every turn of the event loop
+//!   (outside V8's heap) comes from an [`ArrayBufferBudget`] that refuses
+//!   an allocation past the limit when it is asked for (one
+//!   `new Uint8Array(1 << 30)` never gets its gigabyte), and heap and
+//!   ArrayBuffers together are checked after every turn of the event loop
 //!   that leaves the isolate waiting.
 //! - **Wall clock**: invocations still unanswered after `wall_ms` are
 //!   answered with the limit and ended.
@@ -24,6 +27,8 @@
 //! A worker that exceeds a limit has its isolate discarded; the invocations
 //! it held get a 503 naming the limit, and the next one starts a new isolate.
 
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -45,8 +50,13 @@ pub struct LimitEnforcer {
 }
 
 impl LimitEnforcer {
-    /// Watches a new isolate with a heap limit of `heap_limit_mb`.
-    pub fn install(runtime: &mut JsRuntime, heap_limit_mb: u64) -> Self {
+    /// Watches a new isolate with a heap limit of `heap_limit_mb`, whose
+    /// ArrayBuffers come from `array_buffers`.
+    pub fn install(
+        runtime: &mut JsRuntime,
+        heap_limit_mb: u64,
+        array_buffers: &ArrayBufferBudget,
+    ) -> Self {
         let handle = runtime.v8_isolate().thread_safe_handle();
         let exceeded = Arc::new(Mutex::new(None));
         // Near the heap limit V8 would abort the whole process; stop this
@@ -59,7 +69,25 @@ impl LimitEnforcer {
             terminate.terminate_execution();
             current + 64 * MIB
         });
-        Self { handle, exceeded }
+        let enforcer = Self { handle, exceeded };
+        // An ArrayBuffer refused for the budget stops the isolate, as the
+        // heap limit does: the worker cannot catch its way past the limit.
+        let _ = array_buffers
+            .refused
+            .set(enforcer.memory_stop(heap_limit_mb));
+        enforcer
+    }
+
+    /// What stops the isolate for exceeding its memory limit of
+    /// `memory_mb` from inside an op (see ridge-ext's `memory.rs`).
+    pub fn memory_stop(&self, memory_mb: u64) -> Box<dyn Fn() + Send + Sync> {
+        let (terminate, flag) = (self.handle.clone(), self.exceeded.clone());
+        Box::new(move || {
+            flag.lock()
+                .expect("limit flag")
+                .get_or_insert(LimitExceeded::Memory(memory_mb));
+            terminate.terminate_execution();
+        })
     }
 
     /// Stops the isolate if the worker's top-level code runs past its
@@ -137,6 +165,85 @@ impl LimitEnforcer {
             .expect("limit flag")
             .get_or_insert(limit)
     }
+}
+
+/// The ArrayBuffer memory of one isolate, counted by the allocator V8 gets
+/// it from, so that an allocation past the limit is refused before it is
+/// made (V8 throws a RangeError, and the isolate is stopped).
+pub struct ArrayBufferBudget {
+    used: AtomicUsize,
+    limit: usize,
+    /// Called on a refusal (set by [`LimitEnforcer::install`]).
+    refused: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl ArrayBufferBudget {
+    /// A budget of `limit` bytes and the V8 allocator that keeps to it.
+    pub fn allocator(limit: usize) -> (Arc<Self>, v8::UniqueRef<v8::Allocator>) {
+        let budget = Arc::new(Self {
+            used: AtomicUsize::new(0),
+            limit,
+            refused: OnceLock::new(),
+        });
+        static VTABLE: v8::RustAllocatorVtable<ArrayBufferBudget> = v8::RustAllocatorVtable {
+            allocate: allocate_zeroed,
+            allocate_uninitialized,
+            free: free_counted,
+            drop: drop_budget,
+        };
+        // SAFETY: the handle is an `Arc` the allocator owns from now on
+        // (`drop_budget` releases it), and VTABLE's functions expect one.
+        let allocator = unsafe { v8::new_rust_allocator(Arc::into_raw(budget.clone()), &VTABLE) };
+        (budget, allocator)
+    }
+
+    /// Counts `len` more bytes, unless that goes past the limit.
+    fn reserve(&self, len: usize) -> bool {
+        let before = self.used.fetch_add(len, Ordering::Relaxed);
+        if before.saturating_add(len) > self.limit {
+            self.used.fetch_sub(len, Ordering::Relaxed);
+            if let Some(refused) = self.refused.get() {
+                refused();
+            }
+            return false;
+        }
+        true
+    }
+}
+
+unsafe extern "C" fn allocate_zeroed(budget: &ArrayBufferBudget, len: usize) -> *mut c_void {
+    if !budget.reserve(len) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: calloc has no preconditions; a null result is handled.
+    let data = unsafe { libc::calloc(len.max(1), 1) };
+    if data.is_null() {
+        budget.used.fetch_sub(len, Ordering::Relaxed);
+    }
+    data
+}
+
+unsafe extern "C" fn allocate_uninitialized(budget: &ArrayBufferBudget, len: usize) -> *mut c_void {
+    if !budget.reserve(len) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: malloc has no preconditions; a null result is handled.
+    let data = unsafe { libc::malloc(len.max(1)) };
+    if data.is_null() {
+        budget.used.fetch_sub(len, Ordering::Relaxed);
+    }
+    data
+}
+
+unsafe extern "C" fn free_counted(budget: &ArrayBufferBudget, data: *mut c_void, len: usize) {
+    // SAFETY: V8 frees only what this allocator allocated, once.
+    unsafe { libc::free(data) };
+    budget.used.fetch_sub(len, Ordering::Relaxed);
+}
+
+unsafe extern "C" fn drop_budget(budget: *const ArrayBufferBudget) {
+    // SAFETY: the pointer came from `Arc::into_raw` in `allocator`.
+    drop(unsafe { Arc::from_raw(budget) });
 }
 
 /// CPU time the calling thread has used so far.

@@ -16,7 +16,7 @@ use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use deno_permissions::PermissionsContainer;
 
 use super::bindings::Services;
-use super::limits::{thread_cpu_time, LimitEnforcer, LimitExceeded, MIB};
+use super::limits::{thread_cpu_time, ArrayBufferBudget, LimitEnforcer, LimitExceeded, MIB};
 use super::loader::{
     allow_wasm_code_generation, evaluate_data_module, module_specifier, BundleLoader,
 };
@@ -28,7 +28,8 @@ use crate::worker::WorkerVersion;
 use ridge_core::{Binding, Outcome};
 use ridge_ext::websocket::{MaxMessageBytes, OpenSockets};
 use ridge_ext::{
-    self, CpuLedger, FrozenClock, InvocationInbox, SubrequestLimit, WorkerLogContext, WorkerReply,
+    self, memory::MemoryGuard, CpuLedger, FrozenClock, InvocationInbox, SubrequestLimit,
+    WorkerLogContext, WorkerReply,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -216,17 +217,18 @@ impl BlankIsolate {
     pub fn new(heap_limit_mb: u64, inspector: bool) -> Result<Self, StartError> {
         let started = Instant::now();
         let loader = Rc::new(BundleLoader::default());
-        let runtime = JsRuntime::try_new(runtime_options(
+        let (options, array_buffers) = runtime_options(
             loader.clone(),
             Some(snapshot::RUNTIME_SNAPSHOT),
             heap_limit_mb,
             inspector,
-        ))
-        .map_err(|e| StartError::Internal(e.to_string()))?;
+        );
+        let runtime =
+            JsRuntime::try_new(options).map_err(|e| StartError::Internal(e.to_string()))?;
         if !inspector {
             super::worker_snapshot::record_runtime_restore(started.elapsed());
         }
-        let blank = Self::prepare(runtime, loader, heap_limit_mb, None);
+        let blank = Self::prepare(runtime, loader, heap_limit_mb, &array_buffers, None);
         tracing::trace!(
             elapsed_us = started.elapsed().as_micros() as u64,
             "blank isolate restored"
@@ -248,14 +250,17 @@ impl BlankIsolate {
         // in the isolate's `Controls`, declared after `runtime` and so
         // dropped after it, and in the version being started.
         let bytes: &'static [u8] = unsafe { std::mem::transmute(worker.v8_bytes()) };
-        let runtime = JsRuntime::try_new(runtime_options(
-            loader.clone(),
-            Some(bytes),
+        let (options, array_buffers) =
+            runtime_options(loader.clone(), Some(bytes), heap_limit_mb, false);
+        let runtime =
+            JsRuntime::try_new(options).map_err(|e| StartError::Internal(e.to_string()))?;
+        Ok(Self::prepare(
+            runtime,
+            loader,
             heap_limit_mb,
-            false,
+            &array_buffers,
+            Some(worker),
         ))
-        .map_err(|e| StartError::Internal(e.to_string()))?;
-        Ok(Self::prepare(runtime, loader, heap_limit_mb, Some(worker)))
     }
 
     /// What every isolate gets once created: the heap-limit guard, the op
@@ -264,9 +269,10 @@ impl BlankIsolate {
         mut runtime: JsRuntime,
         loader: Rc<BundleLoader>,
         heap_limit_mb: u64,
+        array_buffers: &ArrayBufferBudget,
         snapshot: Option<WorkerSnapshot>,
     ) -> Self {
-        let controls = prepare_runtime(&mut runtime, heap_limit_mb, snapshot);
+        let controls = prepare_runtime(&mut runtime, heap_limit_mb, array_buffers, snapshot);
         Self {
             runtime: HostedRuntime::new(runtime),
             loader,
@@ -329,6 +335,10 @@ impl BlankIsolate {
                 (version.limits.websocket_message_kb * 1024) as usize,
             ));
             state.put(SubrequestLimit(version.limits.subrequests));
+            state.put(MemoryGuard {
+                limit_bytes: version.limits.memory_mb as usize * MIB,
+                stop: controls.limits.memory_stop(version.limits.memory_mb),
+            });
             services.install(&mut state, &version);
         }
         let break_on_start = match &services.inspector {
@@ -642,13 +652,15 @@ pub(super) fn warm_up(runtime: &mut JsRuntime) -> Result<(), StartError> {
 
 /// Options for a runtime restored from `snapshot` (Ridge's startup snapshot,
 /// or a worker's own), or made from scratch without one.
+/// The budget its ArrayBuffers are allocated from goes to [`prepare_runtime`].
 pub(super) fn runtime_options(
     loader: Rc<BundleLoader>,
     snapshot: Option<&'static [u8]>,
     heap_limit_mb: u64,
     inspector: bool,
-) -> RuntimeOptions {
-    RuntimeOptions {
+) -> (RuntimeOptions, Arc<ArrayBufferBudget>) {
+    let (budget, allocator) = ArrayBufferBudget::allocator(heap_limit_mb as usize * MIB);
+    let options = RuntimeOptions {
         module_loader: Some(loader),
         extensions: ridge_ext::extensions(),
         startup_snapshot: snapshot,
@@ -661,19 +673,23 @@ pub(super) fn runtime_options(
         // detaches); one per isolate, shared with no other.
         shared_array_buffer_store: Some(Default::default()),
         create_params: Some(
-            v8::CreateParams::default().heap_limits(0, heap_limit_mb as usize * MIB),
+            v8::CreateParams::default()
+                .heap_limits(0, heap_limit_mb as usize * MIB)
+                .array_buffer_allocator(allocator),
         ),
         ..Default::default()
-    }
+    };
+    (options, budget)
 }
 
 /// Sets up a new runtime the way Ridge runs them (see `BlankIsolate::prepare`).
 pub(super) fn prepare_runtime(
     runtime: &mut JsRuntime,
     heap_limit_mb: u64,
+    array_buffers: &ArrayBufferBudget,
     snapshot: Option<WorkerSnapshot>,
 ) -> Controls {
-    let limits = LimitEnforcer::install(runtime, heap_limit_mb);
+    let limits = LimitEnforcer::install(runtime, heap_limit_mb, array_buffers);
     let clock = Rc::new(Cell::new(epoch_ms()));
     {
         let state = runtime.op_state();
