@@ -481,6 +481,9 @@ function boundDecompression(stream) {
 
 // ---- Wasm memory -------------------------------------------------------------
 
+/** Marks a `WebAssembly` namespace whose memories are already checked. */
+const kMemoryBounded = Symbol("memoryBounded");
+
 /** Bytes in a Wasm memory page. */
 const WASM_PAGE = 65536;
 
@@ -494,6 +497,9 @@ const WASM_PAGE = 65536;
  */
 export function boundWasmMemory() {
   const WebAssembly = globalThis.WebAssembly;
+  // Absent while a snapshot is made; wrapped once per context.
+  if (WebAssembly === undefined || WebAssembly[kMemoryBounded]) return;
+  WebAssembly[kMemoryBounded] = true;
   const OriginalMemory = WebAssembly.Memory;
   const memoryBytes = (memory) => ArrayBufferPrototypeGetByteLength(memory.buffer);
   const checkMemory = (memory) => {
