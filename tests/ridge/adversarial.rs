@@ -547,3 +547,46 @@ async fn wasm_memories_count_against_the_memory_limit() {
     assert!(peak < 500 * 1024 * 1024, "peak RSS {} MiB", peak >> 20);
     assert_eq!(ridge.text("/").await, "ok");
 }
+
+// ---- 11. WebSockets per client -------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_websocket_of_a_worker() {
+    let ridge = Ridge::dev(&fixture("websocket"), &[]);
+    let url = format!("ws://{}/", ridge.addr);
+    let mut open = Vec::new();
+    for _ in 0..128 {
+        let (socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        open.push(socket);
+    }
+    // The 129th from the same client is refused; another client is not.
+    match tokio_tungstenite::connect_async(&url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert_eq!(
+                body,
+                "This client has 128 WebSockets open to this worker, the most it may; close one first\n"
+            );
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
+    let mut other = connect_from([127, 0, 0, 2], ridge.addr).await.unwrap();
+    other
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    other.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+    // Closing one makes room again.
+    open.pop().unwrap().close(None).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio_tungstenite::connect_async(&url).await.is_err() {
+        assert!(Instant::now() < deadline, "no room after closing one");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -143,7 +143,7 @@ impl Admission {
 
 /// An IPv4 address, or an IPv6 client's /64 (one subscriber's usual
 /// allocation, so that a client cannot dodge the cap by changing address).
-fn client_key(peer: IpAddr) -> IpAddr {
+pub(crate) fn client_key(peer: IpAddr) -> IpAddr {
     match peer {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -8,7 +8,7 @@
 //! every new connection when configured, and otherwise once many handshakes
 //! are in progress, which is when spoofed-source floods show.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -181,7 +181,7 @@ async fn accept_loop(
             match connection {
                 Ok(connection) => {
                     handler.observers().metrics.connection("h3");
-                    serve_connection(connection, handler, stopping, requests).await
+                    serve_connection(connection, peer.ip(), handler, stopping, requests).await
                 }
                 Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),
             }
@@ -191,6 +191,7 @@ async fn accept_loop(
 
 async fn serve_connection(
     connection: quinn::Connection,
+    client: IpAddr,
     handler: Arc<EdgeHandler>,
     mut stopping: watch::Receiver<bool>,
     requests: TaskTracker,
@@ -225,7 +226,9 @@ async fn serve_connection(
                 let handler = handler.clone();
                 requests.spawn(async move {
                     match resolver.resolve_request().await {
-                        Ok((request, stream)) => handle_request(request, stream, &handler).await,
+                        Ok((request, stream)) => {
+                            handle_request(request, stream, client, &handler).await
+                        }
                         Err(error) => tracing::debug!(%error, "HTTP/3 request not readable"),
                     }
                 });
@@ -243,7 +246,12 @@ async fn serve_connection(
 
 type QuicStream = RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
-async fn handle_request(request: Request<()>, stream: QuicStream, handler: &EdgeHandler) {
+async fn handle_request(
+    request: Request<()>,
+    stream: QuicStream,
+    client: IpAddr,
+    handler: &EdgeHandler,
+) {
     let (mut send, recv) = stream.split();
     let (parts, ()) = request.into_parts();
     let body = RequestBody {
@@ -252,7 +260,7 @@ async fn handle_request(request: Request<()>, stream: QuicStream, handler: &Edge
         done: false,
     };
     let response = handler
-        .handle(Request::from_parts(parts, body), "https")
+        .handle(Request::from_parts(parts, body), "https", client)
         .await;
     let (parts, mut body) = response.into_parts();
     // HTTP/3 has no reason phrases and no connection-specific headers.

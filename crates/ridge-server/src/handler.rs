@@ -2,6 +2,7 @@
 //! into an HTTP response. Protocol-neutral: the TCP (h1/h2) server calls it.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -61,6 +62,8 @@ pub struct EdgeHandler {
     failure: RwLock<Option<Arc<(StatusCode, String)>>>,
     /// `ridge dev`: `GET /__scheduled?cron=…` runs the scheduled handler.
     test_scheduled: bool,
+    /// Open WebSockets per worker and client.
+    websocket_clients: Arc<websocket::ClientSockets>,
 }
 
 impl EdgeHandler {
@@ -73,6 +76,7 @@ impl EdgeHandler {
             next_request_id: AtomicU64::new(1),
             failure: RwLock::new(None),
             test_scheduled: false,
+            websocket_clients: Arc::default(),
         }
     }
 
@@ -116,13 +120,13 @@ impl EdgeHandler {
     /// Handles one request; `scheme` is "http" or "https". The request is
     /// routed and handed to its worker's isolate right away; the returned
     /// future only waits for the answer.
-    pub fn handle<B>(&self, request: Request<B>, scheme: &str) -> Answer
+    pub fn handle<B>(&self, request: Request<B>, scheme: &str, client: IpAddr) -> Answer
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display + Send,
     {
         Answer {
-            state: self.dispatch(request, scheme).map_err(Some),
+            state: self.dispatch(request, scheme, client).map_err(Some),
             errors: self.errors,
         }
     }
@@ -132,6 +136,7 @@ impl EdgeHandler {
         &self,
         request: Request<B>,
         scheme: &str,
+        client: IpAddr,
     ) -> Result<Dispatched, Box<Response<WireBody>>>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
@@ -177,11 +182,22 @@ impl EdgeHandler {
             return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
         }
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let websocket = websocket::Handshake::from_request(
+        let websocket = match websocket::Handshake::from_request(
             parts.version,
             &parts.headers,
             &mut parts.extensions,
-        );
+        ) {
+            Some(handshake) => match self.websocket_clients.admit(&worker.name, client) {
+                Ok(slot) => Some((handshake, slot)),
+                Err(open) => {
+                    return Err(Box::new(plain(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("This client has {open} WebSockets open to this worker, the most it may; close one first\n"),
+                    )))
+                }
+            },
+            None => None,
+        };
         let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path_and_query.len());
         for part in [scheme, "://", host, path_and_query] {
             url.push_str(part);
@@ -366,7 +382,8 @@ struct Dispatched {
     /// Set when the request has a body: what went wrong reading it, if
     /// anything did.
     body_fault: Option<Arc<OnceLock<BodyFault>>>,
-    websocket: Option<websocket::Handshake>,
+    /// A WebSocket upgrade, with its place under the per-client cap.
+    websocket: Option<(websocket::Handshake, websocket::ClientSlot)>,
     /// The node's observers, until the response takes them to meter its
     /// body.
     observers: Option<Arc<Observers>>,

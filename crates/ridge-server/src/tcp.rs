@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::io::IoSlice;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,8 +32,14 @@ use ridge_runtime::observe::Metrics;
 pub trait Service: Send + Sync + 'static {
     type Answer: Future<Output = hyper::Response<WireBody>> + Send + 'static;
 
-    /// Answers `request`, which came over `scheme` ("http" or "https").
-    fn call(&self, request: hyper::Request<Incoming>, scheme: &'static str) -> Self::Answer;
+    /// Answers `request`, which came over `scheme` ("http" or "https")
+    /// from `client`.
+    fn call(
+        &self,
+        request: hyper::Request<Incoming>,
+        scheme: &'static str,
+        client: IpAddr,
+    ) -> Self::Answer;
 }
 
 /// The data plane: requests go to workers. `alt_svc`, when set, is added
@@ -51,9 +57,14 @@ impl Service for EdgeService {
     // Not boxed: one is made for every request.
     type Answer = Announced;
 
-    fn call(&self, request: hyper::Request<Incoming>, scheme: &'static str) -> Announced {
+    fn call(
+        &self,
+        request: hyper::Request<Incoming>,
+        scheme: &'static str,
+        client: IpAddr,
+    ) -> Announced {
         Announced {
-            answer: self.handler.handle(request, scheme),
+            answer: self.handler.handle(request, scheme, client),
             alt_svc: self.alt_svc.clone(),
         }
     }
@@ -90,7 +101,12 @@ pub fn admin_service(api: Arc<AdminApi>) -> Arc<AdminService> {
 impl Service for AdminService {
     type Answer = Pin<Box<dyn Future<Output = hyper::Response<WireBody>> + Send>>;
 
-    fn call(&self, request: hyper::Request<Incoming>, _scheme: &'static str) -> Self::Answer {
+    fn call(
+        &self,
+        request: hyper::Request<Incoming>,
+        _scheme: &'static str,
+        _client: IpAddr,
+    ) -> Self::Answer {
         let api = self.0.clone();
         Box::pin(async move { api.handle(request).await })
     }
@@ -258,6 +274,7 @@ impl<S: Service> Connection<S> {
             _ticket: ticket,
         };
         let serving = Serving {
+            client: peer.ip(),
             service,
             counted,
             stopping,
@@ -280,6 +297,7 @@ impl<S: Service> Connection<S> {
 
 /// What serves a connection once it speaks HTTP.
 struct Serving<S> {
+    client: IpAddr,
     service: Arc<S>,
     counted: Option<Arc<Metrics>>,
     stopping: watch::Receiver<bool>,
@@ -293,6 +311,7 @@ impl<S: Service> Serving<S> {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Serving {
+            client,
             service,
             counted,
             mut stopping,
@@ -311,7 +330,7 @@ impl<S: Service> Serving<S> {
                     metrics.connection(protocol);
                 }
             }
-            let response = service.call(request, scheme);
+            let response = service.call(request, scheme, client);
             async move { Ok::<_, std::convert::Infallible>(response.await) }
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());

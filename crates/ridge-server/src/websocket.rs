@@ -7,8 +7,10 @@
 //! closes with 1001, and a worker that goes away (evicted, or stopped for
 //! a limit) closes it with 1001 or the code the isolate gave.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -23,6 +25,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::body::WireBody;
+use super::connections::client_key;
 use super::handler::plain;
 use ridge_ext::websocket::{WebSocketReply, WsMessage};
 use ridge_runtime::observe::Metrics;
@@ -58,12 +61,12 @@ impl Handshake {
 /// The 101 response for a worker that accepted a WebSocket, and the relay
 /// started behind it; without a handshake (not an upgrade request), an error.
 pub fn accept(
-    handshake: Option<Handshake>,
+    handshake: Option<(Handshake, ClientSlot)>,
     reply: WebSocketReply,
     version: &Arc<WorkerVersion>,
     metrics: Arc<Metrics>,
 ) -> Response<WireBody> {
-    let Some(handshake) = handshake else {
+    let Some((handshake, slot)) = handshake else {
         return plain(
             StatusCode::BAD_REQUEST,
             "The worker answered with a WebSocket, but the request was not a WebSocket upgrade (GET with Upgrade: websocket over HTTP/1.1)\n",
@@ -113,6 +116,7 @@ pub fn accept(
         metrics.websockets_open.inc();
         relay(socket, reply, limits).await;
         metrics.websockets_open.dec();
+        drop(slot);
     });
     response
 }
@@ -120,6 +124,52 @@ pub fn accept(
 struct Limits {
     message_bytes: usize,
     idle: Duration,
+}
+
+/// WebSockets one client (address, or IPv6 /64) may hold open to one
+/// worker: without it, one client could take all 1,024 a worker's isolate
+/// holds.
+pub const MAX_WEBSOCKETS_PER_CLIENT: usize = 128;
+
+/// Open WebSockets by worker and client.
+#[derive(Default)]
+pub struct ClientSockets(Mutex<HashMap<(String, IpAddr), usize>>);
+
+impl ClientSockets {
+    /// A place for one more WebSocket of `client` to `worker`, or the
+    /// number it has open when that is the most it may.
+    pub fn admit(self: &Arc<Self>, worker: &str, client: IpAddr) -> Result<ClientSlot, usize> {
+        let key = (worker.to_string(), client_key(client));
+        let mut open = self.0.lock().expect("websocket clients");
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= MAX_WEBSOCKETS_PER_CLIENT {
+            return Err(*count);
+        }
+        *count += 1;
+        Ok(ClientSlot {
+            sockets: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One WebSocket's place under the per-client cap, held while it is open
+/// (or until the worker answers the upgrade with something else).
+pub struct ClientSlot {
+    sockets: Arc<ClientSockets>,
+    key: (String, IpAddr),
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.sockets.0.lock().expect("websocket clients");
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// A close frame; the reason is cut to the 123 bytes a frame holds.

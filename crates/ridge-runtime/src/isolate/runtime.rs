@@ -175,11 +175,20 @@ const WARM_UP: &str = r#"(() => {
 /// turn of its event loop.
 #[derive(Default)]
 pub struct IsolateStatus {
-    /// Heap and external (ArrayBuffer, Wasm) memory in use, in bytes.
+    /// Heap and external (ArrayBuffer) memory in use, in bytes, with
+    /// [`SOCKET_BYTES`] for each open WebSocket.
     pub memory: Cell<usize>,
-    /// Requests being handled, including `waitUntil` work.
+    /// Invocations being handled (including `waitUntil` work) and open
+    /// WebSockets: what keeps an isolate from being dropped as idle.
     pub in_flight: Cell<usize>,
+    /// The open WebSockets among them, which do not keep it from being
+    /// dropped when the node is over its memory budget.
+    pub sockets: Cell<usize>,
 }
+
+/// What an open WebSocket costs besides the isolate's heap (its relay
+/// task, buffers and queues), as counted in the memory budget.
+pub const SOCKET_BYTES: usize = 64 * 1024;
 
 /// How Ridge reaches into a running isolate from outside its JS.
 pub(super) struct Controls {
@@ -525,7 +534,9 @@ impl WorkerIsolate {
             drop(entered);
             drop(watch);
             let memory = stats.used_heap_size() + stats.external_memory();
-            status.memory.set(memory);
+            status
+                .memory
+                .set(memory + sockets.open_count() * SOCKET_BYTES);
             loop {
                 if wall_clock_armed {
                     if wall_clock.as_mut().poll(cx).is_pending() {
@@ -540,6 +551,7 @@ impl WorkerIsolate {
                 wall_clock_armed = true;
             }
             // Open WebSockets keep an isolate busy, like requests.
+            status.sockets.set(sockets.open_count());
             status
                 .in_flight
                 .set(ledger.in_flight_count() + sockets.open_count());

@@ -425,13 +425,18 @@ impl IsolateThread {
                 .sum::<usize>()
         };
         // The most recently used isolate always stays: dropping the one in
-        // use would only make the next request start it again.
+        // use would only make the next request start it again. Isolates
+        // holding only WebSockets may go (their sockets close), or a client
+        // opening sockets to many workers could pin them all.
         let newest = self.isolates.values().map(|h| h.last_used).max();
         while used(&self.isolates) > self.options.memory_budget {
             let least_recent = self
                 .isolates
                 .iter()
-                .filter(|(_, h)| h.status.in_flight.get() == 0 && Some(h.last_used) != newest)
+                .filter(|(_, h)| {
+                    h.status.in_flight.get() == h.status.sockets.get()
+                        && Some(h.last_used) != newest
+                })
                 .min_by_key(|(_, h)| h.last_used)
                 .map(|(id, _)| id.clone());
             let Some(id) = least_recent else { break };
