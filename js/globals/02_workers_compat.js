@@ -7,7 +7,6 @@ import { op_ridge_check_memory, op_ridge_md5 } from "ext:core/ops";
 import { internals } from "ext:ridge/globals/00_globals.js";
 
 const {
-  ArrayBufferPrototypeGetByteLength,
   ArrayPrototypeIncludes,
   FunctionPrototypeCall,
   ObjectCreate,
@@ -20,7 +19,7 @@ const {
   StringPrototypeStartsWith,
   StringPrototypeToLowerCase,
   StringPrototypeToUpperCase,
-  TypedArrayPrototypeSubarray,
+  TypedArrayPrototypeSlice,
   JSONStringify,
   RangeError,
   TypeError,
@@ -445,28 +444,33 @@ const MAX_RSA_MODULUS_BITS = 8192;
 // ---- memory outside the heap -------------------------------------------------
 
 /** Input is decompressed this many bytes at a time. */
-const DECOMPRESSION_SLICE = 1024;
+const DECOMPRESSION_SLICE = 16 * 1024;
 
 /**
  * Deno inflates each written chunk in one native call, so a 1 MiB gzip bomb
  * became a 1 GiB buffer before any limit could look. Input is fed in
- * slices (at most about 1 MiB of output each, deflate's ratio being about
- * 1:1032), and the isolate's memory is checked after each piece of
- * output: the stream errors, and the isolate stops, once it is over.
+ * copied slices (at most about 16 MiB of output each, deflate's ratio
+ * being about 1:1032), and the isolate's memory is checked after each
+ * piece of output: the stream errors, and the isolate stops, once it is
+ * over.
  */
 function boundDecompression(stream) {
   const { readable, writable } = stream;
   const slicer = new TransformStream({
     transform(chunk, controller) {
+      if (typeof chunk === "string") throw new TypeError("DecompressionStream takes BufferSource chunks, not strings");
       const bytes = bytesOf(chunk);
+      // Copies: the writer may reuse its buffer once write() resolves.
       for (let offset = 0; offset < bytes.length; offset += DECOMPRESSION_SLICE) {
-        controller.enqueue(TypedArrayPrototypeSubarray(bytes, offset, offset + DECOMPRESSION_SLICE));
+        controller.enqueue(TypedArrayPrototypeSlice(bytes, offset, offset + DECOMPRESSION_SLICE));
       }
     },
   });
   const checker = new TransformStream({
     transform(chunk, controller) {
-      if (!op_ridge_check_memory(0)) throw new RangeError("Decompression stopped: the worker exceeded its memory limit");
+      if (!op_ridge_check_memory(0, true)) {
+        throw new RangeError("Decompression stopped: the worker exceeded its memory limit");
+      }
       controller.enqueue(chunk);
     },
   });
@@ -491,9 +495,10 @@ const WASM_PAGE = 65536;
  * V8 keeps Wasm memories outside both the heap and the ArrayBuffer
  * allocator, so the memory limit would not see them: a memory is checked
  * (with the rest of the isolate's) when it is made, grown from JS, or
- * exported by a new instance. Growth from inside Wasm code is not seen
- * (see README, "Security"). Called per isolate: V8 installs `WebAssembly`
- * when a context is restored from the snapshot.
+ * exported by a new instance, and refused with a RangeError, as V8 refuses
+ * one it cannot allocate. Growth from inside Wasm code is not seen (see
+ * README, "Security"). Called per isolate: V8 installs `WebAssembly` when
+ * a context is restored from the snapshot.
  */
 export function boundWasmMemory() {
   const WebAssembly = globalThis.WebAssembly;
@@ -501,9 +506,12 @@ export function boundWasmMemory() {
   if (WebAssembly === undefined || WebAssembly[kMemoryBounded]) return;
   WebAssembly[kMemoryBounded] = true;
   const OriginalMemory = WebAssembly.Memory;
-  const memoryBytes = (memory) => ArrayBufferPrototypeGetByteLength(memory.buffer);
+  // A shared memory's buffer is a SharedArrayBuffer: read its length the
+  // way both kinds answer.
+  const memoryBytes = (memory) => memory.buffer.byteLength;
+  const within = (bytes) => op_ridge_check_memory(bytes, false);
   const checkMemory = (memory) => {
-    if (!op_ridge_check_memory(memoryBytes(memory))) {
+    if (!within(memoryBytes(memory))) {
       throw new RangeError("WebAssembly.Memory: the worker exceeded its memory limit");
     }
     return memory;
@@ -512,14 +520,14 @@ export function boundWasmMemory() {
     const descriptor = args[0];
     const initial = descriptor?.initial ?? descriptor?.minimum;
     // Refused before V8 reserves and zeroes it.
-    if (typeof initial === "number" && !op_ridge_check_memory(initial * WASM_PAGE)) {
+    if ((typeof initial === "number" || typeof initial === "bigint") && !within(Number(initial) * WASM_PAGE)) {
       throw new RangeError("WebAssembly.Memory: the worker exceeded its memory limit");
     }
     return ReflectConstruct(OriginalMemory, args, newTarget);
   }, WebAssembly);
   const grow = OriginalMemory.prototype.grow;
   ObjectDefineProperty(OriginalMemory.prototype, "grow", nonEnumerable(function grow_(delta) {
-    if (!op_ridge_check_memory(memoryBytes(this) + delta * WASM_PAGE)) {
+    if (!within(memoryBytes(this) + Number(delta) * WASM_PAGE)) {
       throw new RangeError("WebAssembly.Memory.grow(): the worker exceeded its memory limit");
     }
     return FunctionPrototypeCall(grow, this, delta);

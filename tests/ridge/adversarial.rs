@@ -531,16 +531,17 @@ async fn wasm_memories_count_against_the_memory_limit() {
         ridge.text("/wasm-memory?pages=256").await,
         "wasm memory of 16777216 bytes"
     );
-    // 1 GiB is refused before V8 reserves it.
+    // 1 GiB is refused before V8 reserves it, with the RangeError V8
+    // throws for a memory it cannot allocate (which the worker could catch).
     let response = http1()
         .get(ridge.url("/wasm-memory?pages=16384"))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 503);
+    assert_eq!(response.status(), 500);
     let body = response.text().await.unwrap();
     assert!(
-        body.starts_with("worker exceeded its memory limit (128 MiB)"),
+        body.starts_with("RangeError: WebAssembly.Memory: the worker exceeded its memory limit"),
         "{body}"
     );
     let peak = peak_rss(ridge.pid());
@@ -589,4 +590,23 @@ async fn one_client_cannot_take_every_websocket_of_a_worker() {
         assert!(Instant::now() < deadline, "no room after closing one");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn filling_the_array_buffer_budget_stops_the_isolate_not_the_process() {
+    let ridge = Ridge::dev(&fixture("adversarial"), &[]);
+    // 1 MiB buffers until the budget is spent, then small ones, which V8
+    // must get: a small allocation refused inside V8 aborts the process.
+    let response = http1()
+        .get(ridge.url("/fill-then-small"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.starts_with("worker exceeded its memory limit (128 MiB)"),
+        "{body}"
+    );
+    assert_eq!(ridge.text("/").await, "ok");
 }

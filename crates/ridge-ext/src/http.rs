@@ -253,9 +253,8 @@ pub struct ConsoleLine {
     pub timestamp_ms: i64,
 }
 
-/// Console output kept per request: a worker that logs in a loop (or logs
-/// huge strings) must not grow a record without bound.
-/// Console lines one request may log (and keep for the live tail).
+/// Console lines one request may log (and keep for the live tail): a
+/// worker that logs in a loop must not flood the log or grow its record.
 pub const MAX_CONSOLE_LINES: usize = 512;
 /// Console bytes one request may log (and keep for the live tail).
 pub const MAX_CONSOLE_BYTES: usize = 256 * 1024;
@@ -373,15 +372,10 @@ impl CpuLedger {
         admitted
     }
 
-    /// Keeps a console line of a request (for live tail), within the
-    /// per-request bounds.
+    /// Keeps a console line of a request for the live tail (lines were
+    /// counted against the request's caps by [`CpuLedger::admit_log`]).
     pub fn note_console(&self, rid: ResourceId, line: ConsoleLine) {
-        self.update(rid, |record| {
-            if record.console.len() >= MAX_CONSOLE_LINES {
-                return;
-            }
-            record.console.push(line);
-        });
+        self.update(rid, |record| record.console.push(line));
     }
 
     pub(super) fn update(&self, rid: ResourceId, change: impl FnOnce(&mut InvocationRecord)) {

@@ -16,6 +16,8 @@ use deno_core::OpState;
 
 use super::http::{Admitted, ConsoleLine, CpuLedger, MAX_CONSOLE_BYTES, MAX_CONSOLE_LINES};
 
+/// Longest console line kept; longer ones are cut, and say so.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Console lines one isolate may log per second.
 pub const ISOLATE_LINES_PER_SECOND: u32 = 1024;
 /// Console bytes one isolate may log per second.
@@ -100,6 +102,8 @@ pub fn op_ridge_log(
     let Some(context) = state.try_borrow::<WorkerLogContext>() else {
         return;
     };
+    let message = truncated(message);
+    let message = message.as_ref();
     let worker = context.worker.as_str();
     let ledger = state.borrow::<CpuLedger>();
     let request = if request_rid >= 0 {
@@ -145,4 +149,17 @@ pub fn op_ridge_log(
         l if l >= LEVEL_ERROR => tracing::error!(target: "worker", worker, request, "{message}"),
         _ => tracing::info!(target: "worker", worker, request, "{message}"),
     }
+}
+
+/// `message`, cut to [`MAX_LINE_BYTES`] (on a character boundary) with a
+/// note saying how much was cut.
+fn truncated(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_LINE_BYTES {
+        return message.into();
+    }
+    let mut end = MAX_LINE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} bytes cut]", &message[..end], message.len() - end).into()
 }

@@ -17,17 +17,26 @@ pub struct MemoryGuard {
 }
 
 /// Whether the isolate, with `extra` bytes V8 does not count (Wasm
-/// memory), is within its memory limit; if not, the isolate is stopped.
+/// memory), is within its memory limit. If not, and `stop` is set (the
+/// memory is already in use), the isolate is stopped; otherwise the
+/// caller refuses what would go over, with a RangeError.
 #[op2(fast)]
-pub fn op_ridge_check_memory(isolate: &mut v8::Isolate, state: &OpState, extra: f64) -> bool {
+pub fn op_ridge_check_memory(
+    isolate: &mut v8::Isolate,
+    state: &OpState,
+    extra: f64,
+    stop: bool,
+) -> bool {
     let Some(guard) = state.try_borrow::<MemoryGuard>() else {
         return true;
     };
     let stats = isolate.get_heap_statistics();
     let used = stats.used_heap_size() + stats.external_memory() + extra.max(0.0) as usize;
-    if used > guard.limit_bytes {
-        (guard.stop)();
-        return false;
+    if used <= guard.limit_bytes {
+        return true;
     }
-    true
+    if stop {
+        (guard.stop)();
+    }
+    false
 }

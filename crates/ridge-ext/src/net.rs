@@ -46,7 +46,7 @@ impl std::str::FromStr for AllowedHost {
             || format!("{entry:?} is not HOST, HOST:PORT, IP, IP:PORT, IPV6 or [IPV6]:PORT");
         if entry.parse::<Ipv6Addr>().is_ok() {
             return Ok(Self {
-                host: entry.to_ascii_lowercase(),
+                host: canonical_host(entry),
                 port: None,
             });
         }
@@ -81,7 +81,7 @@ impl std::str::FromStr for AllowedHost {
             return Err(problem());
         }
         Ok(Self {
-            host: host.to_ascii_lowercase(),
+            host: canonical_host(host),
             port,
         })
     }
@@ -94,6 +94,16 @@ impl std::fmt::Display for AllowedHost {
             (Some(port), true) => write!(f, "[{}]:{port}", self.host),
             (Some(port), false) => write!(f, "{}:{port}", self.host),
         }
+    }
+}
+
+/// A host as allow-list entries hold it: an IP address in its one
+/// canonical spelling (`[fd00:0::1]` and `fd00::1` are one address), a
+/// name in lowercase.
+fn canonical_host(host: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => host.to_ascii_lowercase(),
     }
 }
 
@@ -123,21 +133,19 @@ impl OutboundPolicy {
     /// Whether `host` is on the allow-list with some port (the resolver's
     /// question: ports were checked when the request was built).
     fn host_listed(&self, host: &str) -> bool {
-        self.allow_private
-            || self
-                .allow_hosts
-                .iter()
-                .any(|allowed| allowed.host.eq_ignore_ascii_case(host))
+        let host = canonical_host(host);
+        self.allow_private || self.allow_hosts.iter().any(|allowed| allowed.host == host)
     }
 
     fn listed(&self, host: &str, port: u16) -> Listed {
         if self.allow_private {
             return Listed::Allowed;
         }
+        let host = canonical_host(host);
         let mut entries = self
             .allow_hosts
             .iter()
-            .filter(|allowed| allowed.host.eq_ignore_ascii_case(host))
+            .filter(|allowed| allowed.host == host)
             .peekable();
         if entries.peek().is_none() {
             return Listed::No;
@@ -282,10 +290,11 @@ pub fn check_outbound_request<B>(request: &mut http::Request<B>) -> Result<(), J
     match policy.listed(bare, port) {
         Listed::Allowed => return Ok(()),
         Listed::OtherPorts => {
+            let listed = canonical_host(bare);
             let ports: Vec<String> = policy
                 .allow_hosts
                 .iter()
-                .filter(|allowed| allowed.host.eq_ignore_ascii_case(bare))
+                .filter(|allowed| allowed.host == listed)
                 .filter_map(|allowed| allowed.port.map(|p| p.to_string()))
                 .collect();
             return Err(JsErrorBox::type_error(format!(
@@ -385,5 +394,10 @@ mod tests {
         assert_eq!(policy.listed("127.0.0.1", 22), Listed::OtherPorts);
         assert_eq!(policy.listed("cache.internal", 6379), Listed::Allowed);
         assert_eq!(policy.listed("10.0.0.1", 80), Listed::No);
+        let v6 = OutboundPolicy {
+            allow_private: false,
+            allow_hosts: vec![parse("fd00::1").unwrap()],
+        };
+        assert_eq!(v6.listed("fd00:0:0::1", 443), Listed::Allowed);
     }
 }

@@ -471,7 +471,7 @@ async fn start_store(
         admin_service(api),
         None,
         ConnectionHome::Here,
-        ConnectionLimits::default(),
+        ConnectionLimits::admin(),
     )
     .map_err(listen_error)?;
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());

@@ -33,6 +33,8 @@ pub struct ActiveVersions {
     snapshot_queue: Option<mpsc::UnboundedSender<Arc<WorkerVersion>>>,
     /// Isolate keys of the versions already queued, so none is queued twice.
     snapshots_asked: Mutex<HashSet<String>>,
+    /// Held by the reload in progress.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl ActiveVersions {
@@ -55,6 +57,7 @@ impl ActiveVersions {
                 versions: Mutex::default(),
                 snapshot_queue,
                 snapshots_asked: Mutex::default(),
+                reloading: tokio::sync::Mutex::new(()),
             }
         })
     }
@@ -80,14 +83,23 @@ impl ActiveVersions {
             .filter(|version| version.name != worker)
             .cloned()
             .collect();
+        // Last, so that a conflict is reported against the candidate.
         others.push(candidate);
-        Router::new(others, None).map(drop)
+        let (_, taken) = Router::keeping_first(others, None)?;
+        match taken.into_iter().find(
+            |conflict| matches!(conflict, RouteError::Taken { worker: claimant, .. } if claimant == worker),
+        ) {
+            Some(conflict) => Err(conflict),
+            None => Ok(()),
+        }
     }
 
     /// Rebuilds the routing table from the store's active versions. Only
     /// versions this node does not hold yet are loaded (versions never
     /// change), so a reload of unchanged workers reads no bundle.
     pub async fn reload(&self) -> Result<usize, StoreError> {
+        // One at a time: an older list must not replace a newer one.
+        let _reloading = self.reloading.lock().await;
         let active = self.store.active_workers().await?;
         let mut workers = Vec::with_capacity(active.len());
         for entry in active {
@@ -146,8 +158,13 @@ impl ActiveVersions {
             .expect("snapshots lock")
             .retain(|id| workers.iter().any(|version| &version.id == id));
         let count = workers.len();
-        match Router::new(workers, self.base_domain.clone()) {
-            Ok(router) => self.handler.set_router(router),
+        match Router::keeping_first(workers, self.base_domain.clone()) {
+            Ok((router, taken)) => {
+                for conflict in taken {
+                    tracing::warn!(%conflict, "route not served: another worker has it");
+                }
+                self.handler.set_router(router)
+            }
             // Routes are validated on upload; keep serving the old table.
             Err(error) => tracing::error!(%error, "cannot build the routing table"),
         }

@@ -291,6 +291,17 @@ impl AdminApi {
                 "expected a JSON body {\"version\": \"<version id>\"}",
             );
         };
+        // A rollback may bring back a route another worker has taken since.
+        match self.store.version(name, &version).await {
+            Ok(Some(stored)) => {
+                if let Err(taken) = self.node.check_routes(name, &stored.metadata.routes) {
+                    return error(StatusCode::CONFLICT, taken);
+                }
+            }
+            // The store says which is missing, below.
+            Ok(None) => {}
+            Err(failure) => return store_error(failure),
+        }
         match self.store.activate(name, &version).await {
             Ok(info) => {
                 tracing::info!(worker = name, version = %info.id, "version activated");

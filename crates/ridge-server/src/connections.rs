@@ -27,10 +27,23 @@ pub struct ConnectionLimits {
     /// long of starting it or of its previous response (keep-alive), and a
     /// TLS client its handshake.
     pub header_timeout: Duration,
-    /// A connection on which no byte moves either way for this long is
-    /// asked to close (requests in flight finish first); if still nothing
-    /// moves for as long again, it is closed.
+    /// A connection on which no byte moves either way for this long, and
+    /// no request waits for its worker, is asked to close (HTTP/1.1 after
+    /// the response in progress, HTTP/2 with GOAWAY); if still nothing
+    /// moves for as long again, it is closed, a quiet streamed response
+    /// with it.
     pub idle_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The admin API's: the defaults, without the idle timeout, which
+    /// would cut a quiet `ridge tail`.
+    pub fn admin() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(24 * 3600),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for ConnectionLimits {
@@ -176,21 +189,48 @@ impl Drop for Ticket {
     }
 }
 
-/// Bytes moved on a connection, read by its idle check. A count rather
-/// than a time: bumping it costs nothing, and the check only asks whether
-/// it changed.
+/// What the idle check of a connection looks at: reads and writes on it
+/// (a count rather than a time: bumping it costs nothing, and the check
+/// only asks whether it changed), and requests waiting for their worker's
+/// response, during which a quiet connection is not idle.
 #[derive(Clone, Default)]
-pub struct Activity(Arc<AtomicU64>);
+pub struct Activity(Arc<ActivityCounts>);
+
+#[derive(Default)]
+struct ActivityCounts {
+    moved: AtomicU64,
+    answering: AtomicUsize,
+}
 
 impl Activity {
     pub fn bump(&self) {
         // One writer (the connection's task): no read-modify-write needed.
-        self.0
-            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let moved = &self.0.moved;
+        moved.store(moved.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     pub fn count(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.moved.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request on the connection waits for its response.
+    pub fn answering(&self) -> bool {
+        self.0.answering.load(Ordering::Relaxed) > 0
+    }
+
+    /// Marks a request as waiting for its response until the guard drops.
+    pub fn answer_pending(&self) -> AnswerPending {
+        self.0.answering.fetch_add(1, Ordering::Relaxed);
+        AnswerPending(self.clone())
+    }
+}
+
+/// A request waiting for its response (see [`Activity::answer_pending`]).
+pub struct AnswerPending(Activity);
+
+impl Drop for AnswerPending {
+    fn drop(&mut self) {
+        self.0 .0.answering.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

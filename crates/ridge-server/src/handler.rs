@@ -572,7 +572,9 @@ fn host_name(host: &str) -> Option<&str> {
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
-    let port_ok = port.len() <= 5 && port.parse::<u16>().is_ok_and(|_| !port.starts_with('+'));
+    // RFC 3986 allows an empty port ("example.com:").
+    let port_ok = port.is_empty()
+        || (port.len() <= 5 && port.parse::<u16>().is_ok() && !port.starts_with('+'));
     (name_ok && port_ok).then_some(name)
 }
 
@@ -844,6 +846,52 @@ mod tests {
         assert_eq!(
             body_text(response).await,
             "The worker returned status 1000; a response's status is 200 to 599\n"
+        );
+    }
+
+    #[test]
+    fn hosts_are_names_or_bracketed_ipv6_with_an_optional_port() {
+        for (host, name) in [
+            ("example.com", "example.com"),
+            ("a-b_c.example.com:8080", "a-b_c.example.com"),
+            ("127.0.0.1:80", "127.0.0.1"),
+            ("[::1]", "[::1]"),
+            ("[2001:db8::1]:443", "[2001:db8::1]"),
+            ("example.com:", "example.com"),
+        ] {
+            assert_eq!(host_name(host), Some(name), "{host}");
+        }
+        for host in [
+            "",
+            "evil.com#.a.test",
+            "evil.com/.a.test",
+            "evil.com?.a.test",
+            "evil.com\\.a.test",
+            "a b.test",
+            "user@a.test",
+            "a.test:99999",
+            "a.test:+80",
+            "[::1",
+            "[zz]:80",
+            "[::1]x",
+        ] {
+            assert_eq!(host_name(host), None, "{host:?}");
+        }
+    }
+
+    #[test]
+    fn http2_authority_and_host_must_agree() {
+        let uri: http::Uri = "https://a.test/x".parse().unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("A.test"));
+        assert_eq!(
+            request_host(&uri, &headers, http::Version::HTTP_2),
+            Ok(("a.test", "a.test"))
+        );
+        headers.insert(header::HOST, HeaderValue::from_static("b.test"));
+        assert_eq!(
+            request_host(&uri, &headers, http::Version::HTTP_2),
+            Err("The Host header and the request's :authority differ\n")
         );
     }
 

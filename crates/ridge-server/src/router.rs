@@ -120,25 +120,32 @@ impl Route {
     }
 }
 
-/// The first route in `routes` that a worker claims after another did.
-fn taken_route(routes: &[Route]) -> Option<RouteError> {
-    let mut owners: std::collections::HashMap<_, &Route> = std::collections::HashMap::new();
-    for route in routes {
-        match owners.get(&route.key()) {
-            Some(owner) if owner.worker.name != route.worker.name => {
-                return Some(RouteError::Taken {
+/// Removes each route a worker claims after another worker did; returns
+/// what was removed, as errors naming both.
+fn remove_taken(routes: &mut Vec<Route>) -> Vec<RouteError> {
+    let mut owners: std::collections::HashMap<(String, bool, String, bool), String> =
+        std::collections::HashMap::new();
+    let mut taken = Vec::new();
+    routes.retain(|route| {
+        let (host, wildcard, path, prefix) = route.key();
+        let key = (host.to_string(), wildcard, path.to_string(), prefix);
+        match owners.get(&key) {
+            Some(owner) if *owner != route.worker.name => {
+                taken.push(RouteError::Taken {
                     pattern: route.pattern.to_string(),
                     worker: route.worker.name.clone(),
-                    owner: owner.worker.name.clone(),
-                })
+                    owner: owner.clone(),
+                });
+                false
             }
-            Some(_) => {}
+            Some(_) => true,
             None => {
-                owners.insert(route.key(), route);
+                owners.insert(key, route.worker.name.clone());
+                true
             }
         }
-    }
-    None
+    });
+    taken
 }
 
 /// Checks a route pattern; the error says what is wrong with it.
@@ -166,26 +173,41 @@ impl Router {
         }
     }
 
+    /// The table for `workers`; a route two workers claim is an error.
     pub fn new(
         workers: Vec<Arc<WorkerVersion>>,
         base_domain: Option<String>,
     ) -> Result<Self, RouteError> {
+        let (router, mut taken) = Self::keeping_first(workers, base_domain)?;
+        match taken.is_empty() {
+            true => Ok(router),
+            false => Err(taken.remove(0)),
+        }
+    }
+
+    /// The table for `workers`, where a route two workers claim stays with
+    /// the first (a store's workers come in name order); the others' claims
+    /// are returned. A node serving a store uses this: one conflicting
+    /// version must not stop it from serving every other.
+    pub fn keeping_first(
+        workers: Vec<Arc<WorkerVersion>>,
+        base_domain: Option<String>,
+    ) -> Result<(Self, Vec<RouteError>), RouteError> {
         let mut routes = Vec::new();
         for worker in &workers {
             for pattern in &worker.routes {
                 routes.push(Route::parse(pattern, worker.clone())?);
             }
         }
-        if let Some(error) = taken_route(&routes) {
-            return Err(error);
-        }
+        let taken = remove_taken(&mut routes);
         routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
-        Ok(Self {
+        let router = Self {
             routes,
             base_domain: base_domain.map(|d| d.to_ascii_lowercase()),
             by_name: workers,
             catch_all: None,
-        })
+        };
+        Ok((router, taken))
     }
 
     /// The worker for a request's host (without port) and path, and the

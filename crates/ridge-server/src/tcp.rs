@@ -320,6 +320,7 @@ impl<S: Service> Serving<S> {
         } = self;
         // The first request tells which protocol the client chose.
         let first_request = AtomicBool::new(counted.is_some());
+        let answering = activity.clone();
         let service = service_fn(move |request: hyper::Request<Incoming>| {
             if first_request.swap(false, Ordering::Relaxed) {
                 let protocol = match request.version() {
@@ -331,7 +332,12 @@ impl<S: Service> Serving<S> {
                 }
             }
             let response = service.call(request, scheme, client);
-            async move { Ok::<_, std::convert::Infallible>(response.await) }
+            let pending = answering.answer_pending();
+            async move {
+                let response = response.await;
+                drop(pending);
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // hyper restarts this timeout whenever it waits for a request head, so
@@ -347,6 +353,9 @@ impl<S: Service> Serving<S> {
             tokio::time::Instant::now() + limits.idle_timeout,
             limits.idle_timeout,
         );
+        // After a stall of the thread (JS running long), one check, not a
+        // burst of them that would find nothing moved and close at once.
+        idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen = activity.count();
         let mut asked_to_close = false;
         loop {
@@ -367,7 +376,7 @@ impl<S: Service> Serving<S> {
               }
               _ = idle_check.tick() => {
                 let now = activity.count();
-                if now == seen {
+                if now == seen && !activity.answering() {
                   if asked_to_close {
                     tracing::debug!("closing a connection idle since it was asked to close");
                     return;

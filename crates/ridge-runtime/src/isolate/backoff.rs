@@ -8,11 +8,11 @@
 //!   while: 250 ms after the first failure, doubling with each one after,
 //!   up to 30 s. Requests in that time get the cached start error at once.
 //! - A version whose isolates are **stopped by a limit** more than three
-//!   times within a minute is backed off for 1 s, doubling with every further stop, up
-//!   to 30 s; its requests get a 503 saying so. A minute without a stop
-//!   forgets the count.
+//!   times within the last minute is backed off for 1 s, doubling with each
+//!   further stop within that minute, up to 30 s; its requests get a 503
+//!   saying so. Stops older than a minute no longer count.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ridge_core::LimitExceeded;
@@ -63,6 +63,9 @@ struct Strikes {
 #[derive(Default)]
 pub struct Backoffs {
     by_version: HashMap<String, Strikes>,
+    /// When each version's isolates were last stopped by limits, within
+    /// the last minute.
+    limit_stops: HashMap<String, VecDeque<Instant>>,
 }
 
 impl Backoffs {
@@ -90,13 +93,19 @@ impl Backoffs {
 
     /// An isolate of version `id` was stopped by a limit.
     pub fn limit_stopped(&mut self, id: &str, now: Instant) {
-        let count = self.strike(id, now);
-        if count <= FREE_LIMIT_STOPS {
-            self.set(id, count, now, Duration::ZERO, Refusal::Limits);
-            return;
+        let stops = self.limit_stops.entry(id.to_string()).or_default();
+        stops.push_back(now);
+        while stops
+            .front()
+            .is_some_and(|first| now.duration_since(*first) >= MEMORY)
+        {
+            stops.pop_front();
         }
-        let wait = grown(FIRST_LIMIT_BACKOFF, count - FREE_LIMIT_STOPS - 1);
-        self.set(id, count, now, wait, Refusal::Limits);
+        let count = stops.len() as u32;
+        if count > FREE_LIMIT_STOPS {
+            let wait = grown(FIRST_LIMIT_BACKOFF, count - FREE_LIMIT_STOPS - 1);
+            self.set(id, count, now, wait, Refusal::Limits);
+        }
     }
 
     /// Version `id` started: a cached start error no longer applies.
@@ -116,9 +125,15 @@ impl Backoffs {
     pub fn forget_old(&mut self, now: Instant) {
         self.by_version
             .retain(|_, strikes| now.duration_since(strikes.last) < MEMORY || now < strikes.until);
+        self.limit_stops.retain(|_, stops| {
+            stops
+                .back()
+                .is_some_and(|last| now.duration_since(*last) < MEMORY)
+        });
     }
 
-    /// The strike count of `id` after one more failure at `now`.
+    /// The count of start failures in a row of `id`, none more than
+    /// [`MEMORY`] after the one before, with one more at `now`.
     fn strike(&self, id: &str, now: Instant) -> u32 {
         match self.by_version.get(id) {
             Some(strikes) if now.duration_since(strikes.last) < MEMORY => strikes.count + 1,

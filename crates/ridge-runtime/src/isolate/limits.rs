@@ -12,10 +12,10 @@
 //! - **Memory**: V8's heap limit plus a near-heap-limit callback that
 //!   terminates instead of letting V8 abort the process; ArrayBuffer memory
 //!   (outside V8's heap) comes from an [`ArrayBufferBudget`] that refuses
-//!   an allocation past the limit when it is asked for (one
-//!   `new Uint8Array(1 << 30)` never gets its gigabyte), and heap and
-//!   ArrayBuffers together are checked after every turn of the event loop
-//!   that leaves the isolate waiting.
+//!   a large allocation past the limit when it is asked for (one
+//!   `new Uint8Array(1 << 30)` never gets its gigabyte: it throws a
+//!   RangeError), and heap and ArrayBuffers together are checked after
+//!   every turn of the event loop that leaves the isolate waiting.
 //! - **Wall clock**: invocations still unanswered after `wall_ms` are
 //!   answered with the limit and ended.
 //!
@@ -50,13 +50,8 @@ pub struct LimitEnforcer {
 }
 
 impl LimitEnforcer {
-    /// Watches a new isolate with a heap limit of `heap_limit_mb`, whose
-    /// ArrayBuffers come from `array_buffers`.
-    pub fn install(
-        runtime: &mut JsRuntime,
-        heap_limit_mb: u64,
-        array_buffers: &ArrayBufferBudget,
-    ) -> Self {
+    /// Watches a new isolate with a heap limit of `heap_limit_mb`.
+    pub fn install(runtime: &mut JsRuntime, heap_limit_mb: u64) -> Self {
         let handle = runtime.v8_isolate().thread_safe_handle();
         let exceeded = Arc::new(Mutex::new(None));
         // Near the heap limit V8 would abort the whole process; stop this
@@ -69,18 +64,12 @@ impl LimitEnforcer {
             terminate.terminate_execution();
             current + 64 * MIB
         });
-        let enforcer = Self { handle, exceeded };
-        // An ArrayBuffer refused for the budget stops the isolate, as the
-        // heap limit does: the worker cannot catch its way past the limit.
-        let _ = array_buffers
-            .refused
-            .set(enforcer.memory_stop(heap_limit_mb));
-        enforcer
+        Self { handle, exceeded }
     }
 
     /// What stops the isolate for exceeding its memory limit of
     /// `memory_mb` from inside an op (see ridge-ext's `memory.rs`).
-    pub fn memory_stop(&self, memory_mb: u64) -> Box<dyn Fn() + Send + Sync> {
+    pub fn memory_stop(&self, memory_mb: u64) -> Box<dyn Fn()> {
         let (terminate, flag) = (self.handle.clone(), self.exceeded.clone());
         Box::new(move || {
             flag.lock()
@@ -167,23 +156,28 @@ impl LimitEnforcer {
     }
 }
 
+/// Allocations at least this large are refused past the budget. Smaller
+/// ones always succeed (the turn-end check stops an isolate over its
+/// limit): V8 aborts the process when some of its own small allocations
+/// fail (`TypedArray.prototype.buffer` of a small array, for one), while
+/// the large ones come from the JS constructors, which throw a RangeError.
+const REFUSABLE_BYTES: usize = 1024 * 1024;
+
 /// The ArrayBuffer memory of one isolate, counted by the allocator V8 gets
-/// it from, so that an allocation past the limit is refused before it is
-/// made (V8 throws a RangeError, and the isolate is stopped).
+/// it from, so that a large allocation past the limit is refused before it
+/// is made (the worker gets a RangeError, as in a browser out of memory).
+/// Nothing here calls back into V8: the allocator may not.
 pub struct ArrayBufferBudget {
     used: AtomicUsize,
     limit: usize,
-    /// Called on a refusal (set by [`LimitEnforcer::install`]).
-    refused: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl ArrayBufferBudget {
     /// A budget of `limit` bytes and the V8 allocator that keeps to it.
-    pub fn allocator(limit: usize) -> (Arc<Self>, v8::UniqueRef<v8::Allocator>) {
+    pub fn allocator(limit: usize) -> v8::UniqueRef<v8::Allocator> {
         let budget = Arc::new(Self {
             used: AtomicUsize::new(0),
             limit,
-            refused: OnceLock::new(),
         });
         static VTABLE: v8::RustAllocatorVtable<ArrayBufferBudget> = v8::RustAllocatorVtable {
             allocate: allocate_zeroed,
@@ -193,18 +187,15 @@ impl ArrayBufferBudget {
         };
         // SAFETY: the handle is an `Arc` the allocator owns from now on
         // (`drop_budget` releases it), and VTABLE's functions expect one.
-        let allocator = unsafe { v8::new_rust_allocator(Arc::into_raw(budget.clone()), &VTABLE) };
-        (budget, allocator)
+        unsafe { v8::new_rust_allocator(Arc::into_raw(budget), &VTABLE) }
     }
 
-    /// Counts `len` more bytes, unless that goes past the limit.
+    /// Counts `len` more bytes, unless that takes a large allocation past
+    /// the limit.
     fn reserve(&self, len: usize) -> bool {
         let before = self.used.fetch_add(len, Ordering::Relaxed);
-        if before.saturating_add(len) > self.limit {
+        if len >= REFUSABLE_BYTES && before.saturating_add(len) > self.limit {
             self.used.fetch_sub(len, Ordering::Relaxed);
-            if let Some(refused) = self.refused.get() {
-                refused();
-            }
             return false;
         }
         true

@@ -226,18 +226,17 @@ impl BlankIsolate {
     pub fn new(heap_limit_mb: u64, inspector: bool) -> Result<Self, StartError> {
         let started = Instant::now();
         let loader = Rc::new(BundleLoader::default());
-        let (options, array_buffers) = runtime_options(
+        let runtime = JsRuntime::try_new(runtime_options(
             loader.clone(),
             Some(snapshot::RUNTIME_SNAPSHOT),
             heap_limit_mb,
             inspector,
-        );
-        let runtime =
-            JsRuntime::try_new(options).map_err(|e| StartError::Internal(e.to_string()))?;
+        ))
+        .map_err(|e| StartError::Internal(e.to_string()))?;
         if !inspector {
             super::worker_snapshot::record_runtime_restore(started.elapsed());
         }
-        let blank = Self::prepare(runtime, loader, heap_limit_mb, &array_buffers, None);
+        let blank = Self::prepare(runtime, loader, heap_limit_mb, None);
         tracing::trace!(
             elapsed_us = started.elapsed().as_micros() as u64,
             "blank isolate restored"
@@ -259,17 +258,14 @@ impl BlankIsolate {
         // in the isolate's `Controls`, declared after `runtime` and so
         // dropped after it, and in the version being started.
         let bytes: &'static [u8] = unsafe { std::mem::transmute(worker.v8_bytes()) };
-        let (options, array_buffers) =
-            runtime_options(loader.clone(), Some(bytes), heap_limit_mb, false);
-        let runtime =
-            JsRuntime::try_new(options).map_err(|e| StartError::Internal(e.to_string()))?;
-        Ok(Self::prepare(
-            runtime,
-            loader,
+        let runtime = JsRuntime::try_new(runtime_options(
+            loader.clone(),
+            Some(bytes),
             heap_limit_mb,
-            &array_buffers,
-            Some(worker),
+            false,
         ))
+        .map_err(|e| StartError::Internal(e.to_string()))?;
+        Ok(Self::prepare(runtime, loader, heap_limit_mb, Some(worker)))
     }
 
     /// What every isolate gets once created: the heap-limit guard, the op
@@ -278,10 +274,9 @@ impl BlankIsolate {
         mut runtime: JsRuntime,
         loader: Rc<BundleLoader>,
         heap_limit_mb: u64,
-        array_buffers: &ArrayBufferBudget,
         snapshot: Option<WorkerSnapshot>,
     ) -> Self {
-        let controls = prepare_runtime(&mut runtime, heap_limit_mb, array_buffers, snapshot);
+        let controls = prepare_runtime(&mut runtime, heap_limit_mb, snapshot);
         Self {
             runtime: HostedRuntime::new(runtime),
             loader,
@@ -664,15 +659,14 @@ pub(super) fn warm_up(runtime: &mut JsRuntime) -> Result<(), StartError> {
 
 /// Options for a runtime restored from `snapshot` (Ridge's startup snapshot,
 /// or a worker's own), or made from scratch without one.
-/// The budget its ArrayBuffers are allocated from goes to [`prepare_runtime`].
 pub(super) fn runtime_options(
     loader: Rc<BundleLoader>,
     snapshot: Option<&'static [u8]>,
     heap_limit_mb: u64,
     inspector: bool,
-) -> (RuntimeOptions, Arc<ArrayBufferBudget>) {
-    let (budget, allocator) = ArrayBufferBudget::allocator(heap_limit_mb as usize * MIB);
-    let options = RuntimeOptions {
+) -> RuntimeOptions {
+    let array_buffers = ArrayBufferBudget::allocator(heap_limit_mb as usize * MIB);
+    RuntimeOptions {
         module_loader: Some(loader),
         extensions: ridge_ext::extensions(),
         startup_snapshot: snapshot,
@@ -687,21 +681,19 @@ pub(super) fn runtime_options(
         create_params: Some(
             v8::CreateParams::default()
                 .heap_limits(0, heap_limit_mb as usize * MIB)
-                .array_buffer_allocator(allocator),
+                .array_buffer_allocator(array_buffers),
         ),
         ..Default::default()
-    };
-    (options, budget)
+    }
 }
 
 /// Sets up a new runtime the way Ridge runs them (see `BlankIsolate::prepare`).
 pub(super) fn prepare_runtime(
     runtime: &mut JsRuntime,
     heap_limit_mb: u64,
-    array_buffers: &ArrayBufferBudget,
     snapshot: Option<WorkerSnapshot>,
 ) -> Controls {
-    let limits = LimitEnforcer::install(runtime, heap_limit_mb, array_buffers);
+    let limits = LimitEnforcer::install(runtime, heap_limit_mb);
     let clock = Rc::new(Cell::new(epoch_ms()));
     {
         let state = runtime.op_state();

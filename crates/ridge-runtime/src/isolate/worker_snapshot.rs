@@ -617,11 +617,14 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
     // (objects it can prove immutable are promoted into it) unless told
     // not to; this process exists only to make this snapshot.
     v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
-    let (options, array_buffers) =
-        runtime_options(loader, Some(RUNTIME_SNAPSHOT), BUILD_HEAP_MB, false);
-    let mut runtime = JsRuntimeForSnapshot::try_new(options)
-        .map_err(|e| NoSnapshot::failure(format!("cannot create a snapshot isolate: {e}")))?;
-    let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, &array_buffers, None);
+    let mut runtime = JsRuntimeForSnapshot::try_new(runtime_options(
+        loader,
+        Some(RUNTIME_SNAPSHOT),
+        BUILD_HEAP_MB,
+        false,
+    ))
+    .map_err(|e| NoSnapshot::failure(format!("cannot create a snapshot isolate: {e}")))?;
+    let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
     // Compiled now, the request path is kept compiled in the snapshot.
     warm_up(&mut runtime).map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let bridge = take_start(&mut runtime, true).map_err(|e| NoSnapshot::failure(e.to_string()))?;
