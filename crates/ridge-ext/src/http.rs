@@ -144,6 +144,10 @@ pub enum WorkerReply {
     /// The worker threw or returned something that is not a Response; the
     /// message includes the stack trace when there is one.
     Error(String),
+    /// Not run: the version's isolate failed to start a moment ago and is
+    /// backed off; the message is that start error (logged then, not again
+    /// for every request).
+    NotStarted(String),
     /// The worker was stopped for exceeding a limit.
     LimitExceeded(LimitExceeded),
     /// The worker accepted a WebSocket (a 101 with a `webSocket`).

@@ -324,7 +324,7 @@ impl EdgeHandler {
                 tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {limit}");
                 Outcome::Exceeded(limit)
             }
-            Ok(WorkerReply::Error(message)) => {
+            Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
                 Outcome::Exception
             }
@@ -470,6 +470,8 @@ fn reply_to_response(
             tracing::error!(worker, request = request_id, "{message}");
             error_response(errors, &message)
         }
+        // Logged when the start failed.
+        Ok(WorkerReply::NotStarted(message)) => error_response(errors, &message),
         Ok(WorkerReply::WebSocket(_)) => {
             let message =
                 "The worker answered a request that is not a WebSocket upgrade with a WebSocket";

@@ -43,10 +43,19 @@ pub enum StartFailure {
 }
 
 impl StartFailure {
+    /// The answer for the requests that waited for the failed start.
     pub fn reply(&self) -> WorkerReply {
         match self {
             StartFailure::Limit(limit) => WorkerReply::LimitExceeded(*limit),
             StartFailure::Error(message) => WorkerReply::Error(message.clone()),
+        }
+    }
+
+    /// The answer for requests that come while the version is backed off.
+    fn cached_reply(&self) -> WorkerReply {
+        match self {
+            StartFailure::Limit(limit) => WorkerReply::LimitExceeded(*limit),
+            StartFailure::Error(message) => WorkerReply::NotStarted(message.clone()),
         }
     }
 }
@@ -76,7 +85,7 @@ impl Backoffs {
             return None;
         }
         Some(match &strikes.refusal {
-            Refusal::StartFailed(failure) => failure.reply(),
+            Refusal::StartFailed(failure) => failure.cached_reply(),
             Refusal::Limits => {
                 let left = strikes.until - now;
                 WorkerReply::LimitExceeded(LimitExceeded::BackedOff(left.as_millis().max(1) as u64))
@@ -189,7 +198,7 @@ mod tests {
         backoffs.start_failed("v", failure(), now);
         assert_eq!(refused_for(&backoffs, now), Duration::from_millis(250));
         match backoffs.refusal("v", now) {
-            Some(WorkerReply::Error(message)) => assert!(message.contains("boom")),
+            Some(WorkerReply::NotStarted(message)) => assert!(message.contains("boom")),
             other => panic!("{other:?}"),
         }
         backoffs.start_failed("v", failure(), now);
