@@ -382,6 +382,26 @@ impl CpuLedger {
         self.update(rid, |record| record.console.push(line));
     }
 
+    /// Counts one more of what `counter` picks in request `rid`'s record;
+    /// returns whether that is more than `limit`. A request whose handler
+    /// is done counts nothing: its count is final.
+    fn count_over(
+        &self,
+        rid: ResourceId,
+        limit: u32,
+        counter: impl FnOnce(&mut InvocationRecord) -> &mut u32,
+    ) -> bool {
+        let mut over = false;
+        self.update(rid, |record| {
+            if !record.done {
+                let count = counter(record);
+                *count += 1;
+                over = *count > limit;
+            }
+        });
+        over
+    }
+
     pub(super) fn update(&self, rid: ResourceId, change: impl FnOnce(&mut InvocationRecord)) {
         if let Some(record) = self.0.borrow_mut().open.get_mut(&rid) {
             change(record);
@@ -741,14 +761,8 @@ pub fn op_ridge_count_kv_operation(
     state: &mut OpState,
     #[smi] rid: ResourceId,
 ) -> Result<(), JsErrorBox> {
-    let mut refused = false;
-    state.borrow::<CpuLedger>().update(rid, |record| {
-        if !record.done {
-            record.kv_operations += 1;
-            refused = record.kv_operations > MAX_KV_OPERATIONS;
-        }
-    });
-    if refused {
+    let ledger = state.borrow::<CpuLedger>();
+    if ledger.count_over(rid, MAX_KV_OPERATIONS, |record| &mut record.kv_operations) {
         return Err(JsErrorBox::generic(format!(
             "Too many API requests by single worker invocation: a worker may make at most {MAX_KV_OPERATIONS} KV operations per request"
         )));
@@ -770,14 +784,8 @@ pub fn op_ridge_count_subrequest(
     let limit = state
         .try_borrow::<SubrequestLimit>()
         .map_or(ridge_core::Limits::default().subrequests, |limit| limit.0);
-    let mut refused = false;
-    state.borrow::<CpuLedger>().update(rid, |record| {
-        if !record.done {
-            record.subrequests += 1;
-            refused = record.subrequests > limit;
-        }
-    });
-    if refused {
+    let ledger = state.borrow::<CpuLedger>();
+    if ledger.count_over(rid, limit, |record| &mut record.subrequests) {
         return Err(JsErrorBox::generic(format!(
             "Too many subrequests: a worker may call fetch() at most {limit} times per request"
         )));
