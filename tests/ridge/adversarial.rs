@@ -107,6 +107,8 @@ async fn one_client_cannot_take_every_connection() {
     for _ in 0..200 {
         attacker.push(connect_from([127, 0, 0, 1], addr).await.unwrap());
     }
+    // Let the listener take them all before looking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut closed = 0;
     for stream in &mut attacker {
         if closed_within(stream, Duration::from_millis(20)).await {
@@ -609,4 +611,55 @@ async fn filling_the_array_buffer_budget_stops_the_isolate_not_the_process() {
         "{body}"
     );
     assert_eq!(ridge.text("/").await, "ok");
+}
+
+// ---- 10. reloads read only what changed ----------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_do_not_read_bundles_again() {
+    let backend = Backend::postgres();
+    let Backend::Postgres(database) = &backend else {
+        unreachable!()
+    };
+    let toast_reads = || {
+        // Bundles are large bytea values, kept in the table's TOAST: any
+        // read of one shows up here.
+        let rows = database.query_bytes(
+            "SELECT convert_to((coalesce(toast_blks_read, 0) + coalesce(toast_blks_hit, 0))::text, 'UTF8')
+             FROM pg_statio_user_tables WHERE relname = 'ridge_versions'",
+        );
+        String::from_utf8(rows[0].clone())
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let node = Node::start(&backend);
+    // 256 KiB of incompressible text, so that the bundle is stored apart.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let filler: String = (0..256 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    let module = format!("// {filler}\nexport default {{ fetch: () => new Response('big') }};\n");
+    let (status, body) = node
+        .upload(
+            "big",
+            r#"{"main_module":"index.js","routes":["big.test/*"]}"#,
+            &[("index.js", module.as_bytes())],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(node.get("big.test", "/").await, (200, "big".to_string()));
+    // A PostgreSQL backend reports its statistics within 10 s of its last
+    // transaction (the upload's, and this node's load of the new version).
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let before = toast_reads();
+    // Two store polls (every 5 s) later.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let after = toast_reads();
+    assert_eq!(after, before, "bundles were read again by reloads");
 }

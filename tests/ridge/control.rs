@@ -114,7 +114,7 @@ impl Node {
         response.text().await.unwrap()
     }
 
-    async fn upload(
+    pub async fn upload(
         &self,
         worker: &str,
         metadata: &str,
