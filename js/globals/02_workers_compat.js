@@ -387,8 +387,8 @@ const {
   ));
   // Work deno_crypto runs off the isolate thread is outside the CPU
   // clock: bound what one call can ask for, as Cloudflare does for PBKDF2
-  // (100,000 iterations) and as large RSA keys need (generating a
-  // 16384-bit key takes many seconds).
+  // (100,000 iterations), and for RSA key generation, which takes seconds
+  // past the usual sizes.
   const deriveBits = SubtleCryptoPrototype.deriveBits;
   const deriveKey = SubtleCryptoPrototype.deriveKey;
   const generateKey = SubtleCryptoPrototype.generateKey;
@@ -438,8 +438,9 @@ const {
 
 /** Cloudflare's PBKDF2 iteration limit. */
 const MAX_PBKDF2_ITERATIONS = 100000;
-/** The largest RSA modulus a key may have. */
-const MAX_RSA_MODULUS_BITS = 8192;
+/** The largest RSA modulus a generated key may have: the usual sizes
+ * (2048, 3072, 4096); past them generation takes seconds of CPU. */
+const MAX_RSA_MODULUS_BITS = 4096;
 
 // ---- memory outside the heap -------------------------------------------------
 

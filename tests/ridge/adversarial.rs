@@ -308,7 +308,7 @@ async fn costly_crypto_is_refused_before_it_runs() {
     );
     assert_eq!(
         ridge.text("/rsa?bits=16384").await,
-        "NotSupportedError: RSA keys longer than 8192 bits are not supported (requested 16384)."
+        "NotSupportedError: RSA keys longer than 4096 bits are not supported (requested 16384)."
     );
 }
 
