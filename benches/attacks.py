@@ -6,8 +6,8 @@
 `looping` (top-level `while (true) {}`: it never starts).  For each attack
 class, an attacker process runs against the node while a probe sends
 sequential keep-alive requests to `healthy` for a fixed time; reported are
-the probe's p50/p99 latency, the requests it completed, and the node's CPU
-use during the attack.  Each class runs against each build in turn, in
+the probe's p50/p99/max latency, the requests it completed, and the node's
+CPU use during the attack.  Each class runs against each build in turn, in
 alternating order per round, on a fresh node.
 
 Classes (issue 20's numbering):
@@ -188,7 +188,8 @@ def measure(binary: str, kind: str, duration: float) -> dict:
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
     return {
-        "p50": pick(0.50), "p99": pick(0.99), "requests": len(latencies),
+        "p50": pick(0.50), "p99": pick(0.99), "max": latencies[-1] if latencies else float("nan"),
+        "requests": len(latencies),
         "cpu": (cpu_after - cpu_before) / elapsed, "alive": alive,
     }
 
@@ -221,14 +222,14 @@ def main() -> int:
     info = machine_info()
     print(f"Machine: {info['nproc']} cores, {info['cpu']}, {info['mem']}, Linux {info['kernel']}; "
           f"{args.rounds} round(s) of {args.duration:g} s per class and build.\n")
-    print("| attack | build | healthy p50 | healthy p99 | healthy requests | node CPU (cores) | node alive |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| attack | build | healthy p50 | healthy p99 | healthy max | healthy requests | node CPU (cores) | node alive |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for kind in classes:
         for name, _ in builds:
             samples = results[(kind, name)]
             med = lambda key: statistics.median(s[key] for s in samples)
             alive = all(s["alive"] for s in samples)
-            print(f"| {kind} | {name} | {med('p50'):.2f} ms | {med('p99'):.2f} ms | "
+            print(f"| {kind} | {name} | {med('p50'):.2f} ms | {med('p99'):.2f} ms | {med('max'):.0f} ms | "
                   f"{med('requests'):.0f} | {med('cpu'):.2f} | {'yes' if alive else 'NO'} |")
     return 0
 
