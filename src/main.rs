@@ -545,9 +545,10 @@ struct EdgeArgs {
     /// handshake.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     header_timeout: u64,
-    /// Seconds with no byte moving either way after which a TCP connection
-    /// is asked to close (requests in flight finish first); it is closed
-    /// if still nothing moves for as long again.
+    /// Seconds with no byte moving either way, and no request waiting for
+    /// its worker, after which a TCP connection is asked to close (the
+    /// response in progress finishes first); it is closed if still nothing
+    /// moves for as long again.
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
 }
