@@ -663,3 +663,42 @@ async fn reloads_do_not_read_bundles_again() {
     let after = toast_reads();
     assert_eq!(after, before, "bundles were read again by reloads");
 }
+
+#[tokio::test]
+async fn a_secret_cannot_take_a_kv_bindings_name() {
+    let backend = Backend::sqlite();
+    let node = Node::start(&backend);
+    let create = node
+        .admin(reqwest::Method::PUT, "/kv/namespaces/shared")
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 201);
+    let (status, body) = node
+        .upload(
+            "bound",
+            r#"{"main_module":"index.js","routes":["bound.test/*"],"kv_namespaces":[{"binding":"STORE","id":"shared"}]}"#,
+            &[("index.js", b"export default { fetch: (r, env) => new Response(typeof env.STORE.get) };")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let response = node
+        .admin(reqwest::Method::PUT, "/workers/bound/secrets/STORE")
+        .await
+        .body("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "bound's active version binds KV namespace \"shared\" as STORE; a secret cannot take a binding's name"
+    );
+    // The binding is still the namespace.
+    assert_eq!(
+        node.get("bound.test", "/").await,
+        (200, "function".to_string())
+    );
+}

@@ -338,6 +338,25 @@ impl AdminApi {
                 "the secret value must be UTF-8 text",
             );
         };
+        // In `env` a KV binding would win over the secret without a word.
+        let active = match self.store.active_workers().await {
+            Ok(active) => active,
+            Err(failure) => return store_error(failure),
+        };
+        let bound = active
+            .iter()
+            .filter(|worker| worker.worker == name)
+            .flat_map(|worker| &worker.metadata.kv_namespaces)
+            .find(|binding| binding.binding == secret);
+        if let Some(binding) = bound {
+            return error(
+                StatusCode::CONFLICT,
+                format!(
+                    "{name}'s active version binds KV namespace {:?} as {secret}; a secret cannot take a binding's name",
+                    binding.id
+                ),
+            );
+        }
         match self.store.put_secret(name, secret, &value).await {
             Ok(()) => {
                 self.applied(json!({ "worker": name, "secret": secret }))
