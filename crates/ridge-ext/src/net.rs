@@ -114,8 +114,9 @@ enum Listed {
     No,
     /// On it for this port (or every port).
     Allowed,
-    /// On it, but only for other ports: refused whatever its address.
-    OtherPorts,
+    /// On it, but only for these other ports: refused whatever its
+    /// address.
+    OtherPorts(Vec<u16>),
 }
 
 static POLICY: OnceLock<OutboundPolicy> = OnceLock::new();
@@ -142,18 +143,21 @@ impl OutboundPolicy {
             return Listed::Allowed;
         }
         let host = canonical_host(host);
-        let mut entries = self
+        let mut other_ports = Vec::new();
+        for allowed in self
             .allow_hosts
             .iter()
             .filter(|allowed| allowed.host == host)
-            .peekable();
-        if entries.peek().is_none() {
-            return Listed::No;
+        {
+            match allowed.port {
+                Some(listed) if listed != port => other_ports.push(listed),
+                _ => return Listed::Allowed,
+            }
         }
-        if entries.any(|allowed| allowed.port.is_none_or(|p| p == port)) {
-            Listed::Allowed
+        if other_ports.is_empty() {
+            Listed::No
         } else {
-            Listed::OtherPorts
+            Listed::OtherPorts(other_ports)
         }
     }
 }
@@ -289,14 +293,8 @@ pub fn check_outbound_request<B>(request: &mut http::Request<B>) -> Result<(), J
     let policy = OutboundPolicy::current();
     match policy.listed(bare, port) {
         Listed::Allowed => return Ok(()),
-        Listed::OtherPorts => {
-            let listed = canonical_host(bare);
-            let ports: Vec<String> = policy
-                .allow_hosts
-                .iter()
-                .filter(|allowed| allowed.host == listed)
-                .filter_map(|allowed| allowed.port.map(|p| p.to_string()))
-                .collect();
+        Listed::OtherPorts(ports) => {
+            let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
             return Err(JsErrorBox::type_error(format!(
                 "fetch to {bare} port {port} refused: --allow-outbound allows {bare} only on port {}",
                 ports.join(", ")
@@ -391,7 +389,10 @@ mod tests {
             ],
         };
         assert_eq!(policy.listed("127.0.0.1", 5432), Listed::Allowed);
-        assert_eq!(policy.listed("127.0.0.1", 22), Listed::OtherPorts);
+        assert_eq!(
+            policy.listed("127.0.0.1", 22),
+            Listed::OtherPorts(vec![5432])
+        );
         assert_eq!(policy.listed("cache.internal", 6379), Listed::Allowed);
         assert_eq!(policy.listed("10.0.0.1", 80), Listed::No);
         let v6 = OutboundPolicy {

@@ -52,23 +52,23 @@ pub struct LimitEnforcer {
 impl LimitEnforcer {
     /// Watches a new isolate with a heap limit of `heap_limit_mb`.
     pub fn install(runtime: &mut JsRuntime, heap_limit_mb: u64) -> Self {
-        let handle = runtime.v8_isolate().thread_safe_handle();
-        let exceeded = Arc::new(Mutex::new(None));
+        let enforcer = Self {
+            handle: runtime.v8_isolate().thread_safe_handle(),
+            exceeded: Arc::new(Mutex::new(None)),
+        };
         // Near the heap limit V8 would abort the whole process; stop this
         // isolate instead, with room left to unwind.
-        let (terminate, flag) = (handle.clone(), exceeded.clone());
+        let stop = enforcer.memory_stop(heap_limit_mb);
         runtime.add_near_heap_limit_callback(move |current, _initial| {
-            flag.lock()
-                .expect("limit flag")
-                .get_or_insert(LimitExceeded::Memory(heap_limit_mb));
-            terminate.terminate_execution();
+            stop();
             current + 64 * MIB
         });
-        Self { handle, exceeded }
+        enforcer
     }
 
     /// What stops the isolate for exceeding its memory limit of
-    /// `memory_mb` from inside an op (see ridge-ext's `memory.rs`).
+    /// `memory_mb`: V8's near-heap-limit callback, and ops that check
+    /// memory within a turn (see ridge-ext's `memory.rs`).
     pub fn memory_stop(&self, memory_mb: u64) -> Box<dyn Fn()> {
         let (terminate, flag) = (self.handle.clone(), self.exceeded.clone());
         Box::new(move || {
