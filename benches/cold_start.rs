@@ -166,7 +166,10 @@ fn main() {
     let mut sizes = Vec::new();
     let mut choices = Vec::new();
     for (name, path) in workers {
-        let plain = WorkerVersion::load(&path, &BTreeMap::new()).expect("worker");
+        let project = ridge_deploy::project::ProjectLocation::at(&path)
+            .open()
+            .expect("worker project");
+        let plain = WorkerVersion::load(&project, &BTreeMap::new()).expect("worker");
         let built = Instant::now();
         let worker_snapshot::Built { stored, snapshot } = runtime
             .block_on(worker_snapshot::build_in_child(

@@ -2,23 +2,19 @@
 //! versions`, `ridge rollback`, `ridge secret`, `ridge workers`,
 //! `ridge kv`, `ridge tail` and `ridge usage`.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use ridge_deploy::Bundle;
+use ridge_deploy::project::{Project, ProjectError};
 use ridge_deploy::VersionMetadata;
-use ridge_runtime::worker::{load_config, WorkerLoadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    Load(#[from] WorkerLoadError),
-    #[error(transparent)]
-    Bundle(#[from] ridge_deploy::BundleError),
+    Load(#[from] ProjectError),
     #[error("cannot reach the admin API at {server}: {source}")]
     Unreachable {
         server: String,
@@ -113,17 +109,18 @@ impl AdminClient {
         format!("{}{path}", self.server)
     }
 
-    /// Uploads the worker in `path` (a folder with ridge.toml, or a script)
-    /// and returns the API's answer. `progress` hears about the upload.
+    /// Collects the project's modules, uploads them as a new version and
+    /// returns the API's answer. `progress` hears about the upload.
     pub async fn deploy(
         &self,
-        path: &Path,
+        project: &Project,
         message: Option<String>,
         progress: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Value, ClientError> {
-        let (config, root) = load_config(path)?;
-        let bundle = Bundle::from_directory(&root, &config.main)?;
-        let mut metadata = VersionMetadata::from_config(&config);
+        let config = &project.config;
+        let bundle = project.collect()?.bundle;
+        let mut metadata = VersionMetadata::from_config(config);
+        metadata.main_module = bundle.main.clone();
         metadata.message = message;
         metadata.author = std::env::var("USER")
             .ok()

@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 use client::AdminClient;
 use ridge_deploy::config::CONFIG_FILE;
+use ridge_deploy::project::{Project, ProjectLocation};
 use ridge_ext::net::{AllowedHost, OutboundPolicy};
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
@@ -112,12 +113,13 @@ struct UsageArgs {
     admin: AdminArgs,
 }
 
-/// The worker named on the command line, or in ./ridge.toml.
+/// The worker named on the command line, or in this folder's
+/// configuration (wrangler.* or ridge.toml).
 fn worker_or_config(name: &Option<String>) -> Result<String> {
     match name {
         Some(name) => Ok(name.clone()),
         None => Ok(ridge_deploy::config::WorkerConfig::from_dir(Path::new("."))
-            .context("no worker named and no ridge.toml here to take it from")?
+            .context("no worker named, and no configuration here to take its name from")?
             .name),
     }
 }
@@ -267,11 +269,55 @@ struct InitArgs {
     javascript: bool,
 }
 
+/// Which worker project: a folder, a script, a configuration file, an
+/// environment.
 #[derive(Args)]
-struct DeployArgs {
-    /// The worker: a folder with ridge.toml, or a .js file.
+struct ProjectArgs {
+    /// The worker: a folder with a wrangler.jsonc, wrangler.json,
+    /// wrangler.toml or ridge.toml (the first found, ridge.toml first), or a
+    /// script (.js, .mjs, .ts) such as wrangler's bundled output.
     #[arg(default_value = ".")]
     path: PathBuf,
+    /// Read the worker's configuration from FILE instead of looking in the
+    /// folder; a script given as PATH is then its `main`.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Use the configuration's `[env.NAME]` section (its name becomes
+    /// NAME-suffixed unless the section names the worker).
+    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    env: Option<String>,
+}
+
+impl ProjectArgs {
+    fn location(&self) -> ProjectLocation {
+        ProjectLocation {
+            path: self.path.clone(),
+            config: self.config.clone(),
+            env: self.env.clone(),
+        }
+    }
+
+    /// Opens the project, saying which configuration file it uses and what
+    /// in it Ridge ignores.
+    fn open(&self) -> Result<Project> {
+        let project = self.location().open()?;
+        match &project.config.file {
+            Some(file) => tracing::info!(config = %file.display(), "using {}", file.display()),
+            None => {
+                tracing::info!(script = %self.path.display(), "no configuration file: running the script with defaults")
+            }
+        }
+        for (key, why) in &project.config.ignored {
+            tracing::warn!(key = %key, "ignoring `{key}` in {}: {why}", project.config_name());
+        }
+        Ok(project)
+    }
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    #[command(flatten)]
+    project: ProjectArgs,
     /// A note stored with the version.
     #[arg(long, short)]
     message: Option<String>,
@@ -321,9 +367,8 @@ enum SecretCommand {
 
 #[derive(Args)]
 struct DevArgs {
-    /// The worker: a .js/.mjs file, or a folder with ridge.toml.
-    #[arg(default_value = ".")]
-    path: PathBuf,
+    #[command(flatten)]
+    project: ProjectArgs,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -600,7 +645,20 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn main() -> Result<()> {
+/// Errors are printed as their message chain, never with a backtrace
+/// (which `RUST_BACKTRACE`, set on many developers' machines, would add to
+/// anyhow's default report): a user's mistake is not a crash.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     // Before the connection cap is derived from it.
     ridge_server::connections::raise_fd_limit();
@@ -642,8 +700,10 @@ fn main() -> Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Deploy(args) => {
                 let client = args.admin.client()?;
+                let project = args.project.open()?;
+                project.build()?;
                 let answer = client
-                    .deploy(&args.path, args.message, |line| eprintln!("{line}"))
+                    .deploy(&project, args.message, |line| eprintln!("{line}"))
                     .await?;
                 let version = &answer["version"];
                 println!(
@@ -1036,7 +1096,8 @@ fn utc_time(seconds: i64) -> String {
 }
 
 async fn dev(args: DevArgs) -> Result<()> {
-    let (config, root) = ridge_runtime::worker::load_config(&args.path)?;
+    let project = args.project.open()?;
+    let (config, root) = (&project.config, &project.root);
     let state_dir = (!args.no_persist).then(|| {
         args.persist_to
             .clone()
@@ -1048,7 +1109,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         .map(|addr| (addr, args.inspect_brk.is_some()));
     let node = Node::start(NodeConfig {
         workers: WorkerSource::Dev(DevWorker {
-            path: args.path.clone(),
+            project: args.project.location(),
             vars: args.vars.into_iter().collect(),
             state_dir,
             no_limits: args.no_limits,
@@ -1071,7 +1132,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     }
     announce_http3(node.edge());
     tracing::info!(worker = %config.name, "ready on {}", node.url());
-    for line in bindings_banner(&config, &root) {
+    for line in bindings_banner(config, root) {
         tracing::info!("  {line}");
     }
     tokio::signal::ctrl_c().await?;
@@ -1099,10 +1160,10 @@ fn bindings_banner(config: &ridge_deploy::config::WorkerConfig, root: &Path) -> 
             binding.binding, binding.id
         ));
     }
-    if !config.triggers.crons.is_empty() {
+    if !config.crons.is_empty() {
         lines.push(format!(
             "crons: {} (run one with GET /__scheduled?cron=…)",
-            config.triggers.crons.join(", ")
+            config.crons.join(", ")
         ));
     }
     lines

@@ -20,12 +20,13 @@ import {
   op_ridge_take_invocation,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
-import { formatError, internals, log, makeBinding, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
+import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
 import { boundWasmMemory, requestInit, responseWebSocket } from "ext:ridge/globals/02_workers_compat.js";
 import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/trace/04_trace.js";
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
+import { env, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 
 const {
   ArrayPrototypePush,
@@ -296,35 +297,32 @@ function describe(value) {
 }
 
 /**
- * Called once by Rust after the worker's main module has been evaluated,
- * with the worker's bindings (`[kind, name, value]` each) and its limits.
+ * Called once by Rust after the worker's main module has been evaluated
+ * (and `provideEnv` has filled `env`), with the worker's limits.
  * Returns the worker's format ("modules" or "service-worker"), or throws if
  * the worker has no handler.
  */
-function start(namespace, bindingsJson, configJson) {
-  const bindings = JSONParse(bindingsJson);
+function start(namespace, configJson) {
   const configured = JSONParse(configJson);
   limits.wallMs = configured.wallMs;
   setTraceExport(configured.traces);
-  const env = {};
-  for (let index = 0; index < bindings.length; index++) {
-    const { 0: kind, 1: name, 2: value } = bindings[index];
-    // Defined, not assigned: a binding named `__proto__` is a property too.
-    ObjectDefineProperty(env, name, {
-      __proto__: null,
-      value: makeBinding(index, kind, name, value),
-      enumerable: true,
-      configurable: true,
-      writable: true,
-    });
-  }
   resetTimeOrigin();
   const exported = namespace.default;
   const has = (name) => exported !== undefined && exported !== null && typeof exported[name] === "function";
   const listening = (type) => (listeners.get(type)?.length ?? 0) > 0;
   let handlers;
   let format;
-  if (has("fetch") || has("scheduled")) {
+  if (isEntrypointClass(exported)) {
+    // `export default class extends WorkerEntrypoint`: an instance per event.
+    format = "modules";
+    const prototype = exported.prototype;
+    handlers = {
+      fetch: typeof prototype.fetch === "function" ? (request, ctx) => new exported(ctx, env).fetch(request) : null,
+      scheduled: typeof prototype.scheduled === "function"
+        ? (event, ctx) => new exported(ctx, env).scheduled(event)
+        : null,
+    };
+  } else if (has("fetch") || has("scheduled")) {
     format = "modules";
     handlers = {
       fetch: has("fetch") ? (request, ctx) => exported.fetch(request, env, ctx) : null,
@@ -614,7 +612,7 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
     // Wasm memories count against the memory limit (also installed by V8
     // per context).
     boundWasmMemory();
-    return [start, reinstate];
+    return [start, reinstate, provideEnv];
   },
   enumerable: false,
   configurable: true,

@@ -219,6 +219,12 @@ async fn deploy_serve_reject_a_broken_version_and_roll_back(backend: Backend) {
     // A large bundle reports its upload progress.
     let howdy = hello_variant(&dir, "Howdy");
     std::fs::write(howdy.join("src/big.txt"), "x".repeat(2 * 1024 * 1024)).unwrap();
+    let code = std::fs::read_to_string(howdy.join("src/index.js")).unwrap();
+    std::fs::write(
+        howdy.join("src/index.js"),
+        format!("import big from \"./big.txt\";\n{code}"),
+    )
+    .unwrap();
     let (ok, out) = node.cli(
         &["deploy", &howdy.display().to_string(), "-m", "friendlier"],
         None,

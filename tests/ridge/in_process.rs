@@ -15,7 +15,7 @@ use crate::support::{http1, root};
 async fn start_hello() -> Node {
     Node::start(NodeConfig {
         workers: WorkerSource::Dev(DevWorker {
-            path: root().join("workers/hello"),
+            project: ridge_deploy::project::ProjectLocation::at(root().join("workers/hello")),
             vars: Default::default(),
             state_dir: None,
             no_limits: false,

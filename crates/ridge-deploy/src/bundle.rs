@@ -21,11 +21,15 @@ pub enum BundleError {
     MissingMain(String),
     #[error("main module {0:?} must be a JavaScript module (.js or .mjs)")]
     MainNotJavaScript(String),
-    #[error("the bundle is {size} bytes, more than the {max} byte limit")]
-    TooLarge { size: u64, max: u64 },
+    #[error("the bundle is {size} bytes, more than the {max} byte limit; the largest modules: {largest}")]
+    TooLarge {
+        size: u64,
+        max: u64,
+        largest: String,
+    },
     #[error("module {0:?} is not valid UTF-8")]
     NotUtf8(String),
-    #[error("module {0:?} has an unknown type: use .js, .mjs, .wasm, .json, .bin or a text extension (.txt, .html, .css, .svg, .md, .csv, .xml)")]
+    #[error("module {0:?} has an unknown type: use .js, .mjs, .wasm, .json, .bin or a text extension (.txt, .html, .css, .svg, .md, .csv, .xml, .sql)")]
     UnknownKind(String),
     #[error("a stored bundle is corrupt")]
     Corrupt,
@@ -34,13 +38,14 @@ pub enum BundleError {
 /// How a module is imported, by file extension, as in Cloudflare's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModuleKind {
-    /// `.js`, `.mjs`: an ES module.
+    /// `.js`, `.mjs`, `.cjs`: an ES module (CommonJS files arrive wrapped
+    /// as ES modules by the module graph).
     JavaScript,
     /// `.ts`, `.mts`: an ES module in TypeScript, transpiled when loaded.
     TypeScript,
     /// `.wasm`: imported as a `WebAssembly.Module`.
     Wasm,
-    /// `.txt`, `.html`, `.css`, `.svg`, `.md`, `.csv`, `.xml`: imported as a string.
+    /// `.txt`, `.html`, `.css`, `.svg`, `.md`, `.csv`, `.xml`, `.sql`: imported as a string.
     Text,
     /// `.json`: imported as the parsed value.
     Json,
@@ -52,10 +57,10 @@ impl ModuleKind {
     pub fn from_name(name: &str) -> Option<Self> {
         let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
         Some(match extension.as_str() {
-            "js" | "mjs" => Self::JavaScript,
+            "js" | "mjs" | "cjs" => Self::JavaScript,
             "ts" | "mts" => Self::TypeScript,
             "wasm" => Self::Wasm,
-            "txt" | "html" | "css" | "svg" | "md" | "csv" | "xml" => Self::Text,
+            "txt" | "html" | "css" | "svg" | "md" | "csv" | "xml" | "sql" => Self::Text,
             "json" => Self::Json,
             "bin" => Self::Data,
             _ => return None,
@@ -133,9 +138,19 @@ impl Bundle {
             .map(|m| m.content.len() as u64)
             .sum::<u64>();
         if size > MAX_BUNDLE_BYTES {
+            let mut by_size: Vec<(&String, usize)> =
+                modules.iter().map(|(n, m)| (n, m.content.len())).collect();
+            by_size.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+            let largest = by_size
+                .iter()
+                .take(5)
+                .map(|(name, size)| format!("{name} ({:.1} MiB)", *size as f64 / 1048576.0))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(BundleError::TooLarge {
                 size,
                 max: MAX_BUNDLE_BYTES,
+                largest,
             });
         }
         Ok(Self { main, modules })

@@ -4,12 +4,16 @@
 
 pub mod bundle;
 pub mod config;
+mod frame;
+pub mod graph;
 pub mod metadata;
+pub mod project;
 pub mod upload;
 
 use sha2::{Digest, Sha256};
 
 pub use bundle::{Bundle, BundleError, Module, ModuleKind};
+pub use frame::code_frame;
 
 /// Largest secret value (and other small admin bodies), as on Cloudflare.
 pub const MAX_SECRET_BYTES: usize = 5 * 1024;

@@ -50,15 +50,11 @@ impl VersionMetadata {
             main_module: config.main.trim_start_matches("./").to_string(),
             compatibility_date: config.compatibility_date.clone(),
             compatibility_flags: config.compatibility_flags.clone(),
-            vars: config
-                .vars
-                .iter()
-                .map(|(k, v)| (k.clone(), crate::config::toml_to_json(v)))
-                .collect(),
+            vars: config.vars.clone(),
             kv_namespaces: config.kv_namespaces.clone(),
             routes: config.routes.clone(),
             limits: config.limits.clone(),
-            crons: config.triggers.crons.clone(),
+            crons: config.crons.clone(),
             author: None,
             message: None,
         }

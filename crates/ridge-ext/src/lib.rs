@@ -82,6 +82,7 @@ deno_core::extension!(
     "kv/06_kv.js",
     "cache/07_cache.js",
     "websocket/08_websocket.js",
+    "cloudflare/09_workers.js",
     "http/10_worker.js",
   ],
   lazy_loaded_js = [dir "../../js", "ext:deno_net/02_tls.js" = "globals/05_no_client_tls.js"],

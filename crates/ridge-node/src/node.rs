@@ -13,14 +13,15 @@ use std::time::Duration;
 
 use ridge_cache::HttpCache;
 use ridge_core::clock::Clock;
-use ridge_deploy::config::CONFIG_FILE;
+use ridge_deploy::config::WorkerConfig;
+use ridge_deploy::project::{ProjectError, ProjectLocation};
 use ridge_ext::net::OutboundPolicy;
 use ridge_kv::{Kv, KvError};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
 use ridge_runtime::observe::trace::TraceSetupError;
 use ridge_runtime::observe::{Observers, TraceExporter};
-use ridge_runtime::worker::{load_config, WorkerLoadError, WorkerVersion};
+use ridge_runtime::worker::WorkerVersion;
 use ridge_server::admin::AdminApi;
 use ridge_server::edge::EdgeError;
 use ridge_server::router::RouteError;
@@ -39,7 +40,7 @@ use crate::dev::Reloader;
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error(transparent)]
-    Worker(#[from] WorkerLoadError),
+    Worker(#[from] ProjectError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -57,12 +58,12 @@ pub enum NodeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0} has no worker folders (subfolders with {CONFIG_FILE})")]
+    #[error("{0} has no worker folders (subfolders with a wrangler.jsonc, wrangler.json, wrangler.toml or ridge.toml)")]
     NoWorkers(PathBuf),
-    #[error("loading the worker in {folder}: {source}")]
+    #[error("loading the worker in {folder}: {error}")]
     WorkerIn {
         folder: PathBuf,
-        source: WorkerLoadError,
+        error: ProjectError,
     },
     #[error("cannot listen on {addr} for {what}: {source}")]
     Listen {
@@ -95,7 +96,8 @@ pub enum WorkerSource {
 }
 
 pub struct DevWorker {
-    pub path: PathBuf,
+    /// The project: its folder or script, `-c` and `--env`.
+    pub project: ProjectLocation,
     /// `--var KEY=VALUE`: added to (or overriding) the worker's vars.
     pub vars: BTreeMap<String, String>,
     /// Where local state (KV, the Cache API) is kept; `None`: nowhere, it
@@ -294,7 +296,8 @@ async fn start_dev(
     snapshots: bool,
     edge: EdgeOptions,
 ) -> Result<Node, NodeError> {
-    let (config, root) = load_config(&dev.path)?;
+    let project = dev.project.open()?;
+    let (config, root) = (&project.config, project.root.clone());
     // Local state: KV (a store opened for workers with KV bindings) and the
     // Cache API (its file is created when first used).
     let mut store: Option<Arc<dyn KvStore>> = None;
@@ -334,14 +337,14 @@ async fn start_dev(
     );
     // Serves the worker, or the reason it does not load, and follows edits.
     let reloader = Reloader::new(
-        &dev.path,
+        &dev.project,
         dev.vars,
         no_limits,
         kv,
         snapshots,
         handler.clone(),
     )?;
-    reloader.reload().await;
+    reloader.reload(true).await;
     let watcher = reloader
         .watch()
         .map_err(|source| NodeError::Watch { path: root, source })?;
@@ -488,7 +491,7 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError>
     })?;
     let mut folders: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.join(CONFIG_FILE).is_file())
+        .filter(|path| WorkerConfig::find_file(path).is_some())
         .collect();
     folders.sort();
     if folders.is_empty() {
@@ -497,10 +500,13 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError>
     folders
         .iter()
         .map(|folder| {
-            WorkerVersion::load(folder, &BTreeMap::new()).map_err(|source| NodeError::WorkerIn {
-                folder: folder.clone(),
-                source,
-            })
+            ProjectLocation::at(folder)
+                .open()
+                .and_then(|project| WorkerVersion::load(&project, &BTreeMap::new()))
+                .map_err(|error| NodeError::WorkerIn {
+                    folder: folder.clone(),
+                    error,
+                })
         })
         .collect()
 }

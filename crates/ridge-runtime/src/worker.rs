@@ -4,22 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ridge_core::{Binding, Limits};
-use ridge_deploy::config::{ConfigError, WorkerConfig, CONFIG_FILE};
-use ridge_deploy::{content_hash, Bundle, BundleError, VersionMetadata};
-
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerLoadError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Bundle(#[from] BundleError),
-    #[error("{0} is neither a worker script (.js, .mjs) nor a folder with {CONFIG_FILE}")]
-    NotAWorker(PathBuf),
-}
+use ridge_deploy::project::{Project, ProjectError};
+use ridge_deploy::{content_hash, Bundle, VersionMetadata};
 
 /// One immutable version of a worker, as isolates run it.
 #[derive(Clone, Debug)]
@@ -156,49 +145,37 @@ impl WorkerVersion {
         })
     }
 
-    /// Loads a worker from a folder with `ridge.toml`, or from a lone script;
-    /// `extra_vars` add to or override its `[vars]`.
+    /// Loads a worker project: collects its modules from `main`;
+    /// `extra_vars` add to or override its `vars`.
     pub fn load(
-        path: &Path,
+        project: &Project,
         extra_vars: &BTreeMap<String, String>,
-    ) -> Result<Arc<Self>, WorkerLoadError> {
-        let (config, root) = load_config(path)?;
-        let bundle = Bundle::from_directory(&root, &config.main)?;
-        let mut metadata = VersionMetadata::from_config(&config);
+    ) -> Result<Arc<Self>, ProjectError> {
+        let bundle = project.collect()?.bundle;
+        Ok(Self::from_bundle(project, bundle, extra_vars))
+    }
+
+    /// A version of `project` made of `bundle` (already collected).
+    pub fn from_bundle(
+        project: &Project,
+        bundle: Bundle,
+        extra_vars: &BTreeMap<String, String>,
+    ) -> Arc<Self> {
+        let mut metadata = VersionMetadata::from_config(&project.config);
+        metadata.main_module = bundle.main.clone();
         for (key, value) in extra_vars {
             metadata
                 .vars
                 .insert(key.clone(), serde_json::Value::String(value.clone()));
         }
         let version_id = content_hash(&metadata, &bundle);
-        Ok(Arc::new(Self::new(
-            &config.name,
+        Arc::new(Self::new(
+            &project.config.name,
             &version_id,
             &metadata,
             bundle,
             &BTreeMap::new(),
-        )))
-    }
-}
-
-/// The worker's config and the folder its modules are in: `ridge.toml` in a
-/// folder, or defaults for a lone script.
-pub fn load_config(path: &Path) -> Result<(WorkerConfig, PathBuf), WorkerLoadError> {
-    if path.is_dir() {
-        Ok((WorkerConfig::from_dir(path)?, path.to_path_buf()))
-    } else if path.is_file()
-        && matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("js" | "mjs" | "ts" | "mts")
-        )
-    {
-        let root = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Ok((WorkerConfig::for_script(path), root))
-    } else {
-        Err(WorkerLoadError::NotAWorker(path.to_path_buf()))
+        ))
     }
 }
 

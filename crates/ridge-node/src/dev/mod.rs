@@ -1,6 +1,9 @@
 //! `ridge dev`'s reloading: the worker's folder is watched, and a change to
-//! any module, `ridge.toml` or `.dev.vars` loads the worker again (after a
-//! short quiet period, so an editor's burst of writes is one reload). A new
+//! any module of its graph (those in `node_modules` included, and an
+//! `npm install`), its configuration or `.dev.vars` loads the worker again
+//! (after a short quiet period, so an editor's burst of writes is one
+//! reload); a change under `[build] watch_dir` runs the build command
+//! first. A new
 //! version is checked in a throwaway isolate first: if it starts, it takes
 //! the new requests while the old isolate finishes its own and is dropped;
 //! if it does not, every request gets the error with a code frame (and the
@@ -8,7 +11,7 @@
 
 pub mod inspector;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,11 +20,13 @@ use notify::{RecursiveMode, Watcher};
 
 use http::StatusCode;
 
+use ridge_deploy::code_frame;
+use ridge_deploy::project::ProjectLocation;
 use ridge_kv::Kv;
 use ridge_runtime::isolate::runtime::StartError;
 use ridge_runtime::isolate::validate::check_version;
 use ridge_runtime::isolate::worker_snapshot;
-use ridge_runtime::worker::{load_config, WorkerVersion};
+use ridge_runtime::worker::WorkerVersion;
 use ridge_server::{EdgeHandler, Router};
 
 /// Changes closer together than this make one reload.
@@ -44,7 +49,7 @@ pub enum DevError {
         text: String,
     },
     #[error(transparent)]
-    Worker(#[from] ridge_runtime::worker::WorkerLoadError),
+    Worker(#[from] ridge_deploy::project::ProjectError),
     #[error("cannot resolve {path}: {source}")]
     Resolve {
         path: PathBuf,
@@ -84,26 +89,6 @@ pub fn read_dev_vars(root: &Path) -> Result<BTreeMap<String, String>, DevError> 
     Ok(vars)
 }
 
-/// The lines around `line` (1-based) of `source`, with a caret under
-/// `column`, as a code frame.
-fn code_frame(source: &str, line: usize, column: usize) -> String {
-    let lines: Vec<&str> = source.lines().collect();
-    let first = line.saturating_sub(3);
-    let last = (line + 2).min(lines.len());
-    let width = last.to_string().len();
-    let mut frame = String::new();
-    for (index, text) in lines.iter().enumerate().take(last).skip(first) {
-        let number = index + 1;
-        let marker = if number == line { '>' } else { ' ' };
-        frame.push_str(&format!("{marker} {number:>width$} | {text}\n"));
-        if number == line {
-            let pad = " ".repeat(column.saturating_sub(1));
-            frame.push_str(&format!("  {:>width$} | {pad}^\n", ""));
-        }
-    }
-    frame
-}
-
 /// Finds the first `file:///MODULE:LINE:COLUMN` in a V8 message.
 fn location(message: &str) -> Option<(String, usize, usize)> {
     let start = message.find("file:///")? + "file:///".len();
@@ -135,8 +120,13 @@ fn explain(version: &WorkerVersion, message: &str) -> String {
 
 /// Keeps `ridge dev`'s worker in step with its files.
 pub struct Reloader {
-    path: PathBuf,
+    project: ProjectLocation,
     root: PathBuf,
+    /// Every file the worker's modules were read from at the last load:
+    /// changes to these reload it even inside `node_modules`.
+    graph: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Folders whose changes run the `[build]` command again.
+    build_dirs: Vec<PathBuf>,
     /// `--var` overrides, applied over `.dev.vars`.
     cli_vars: BTreeMap<String, String>,
     /// `--no-limits`: relaxed limits, for debugging.
@@ -151,22 +141,32 @@ pub struct Reloader {
 
 impl Reloader {
     pub fn new(
-        path: &Path,
+        project: &ProjectLocation,
         cli_vars: BTreeMap<String, String>,
         no_limits: bool,
         kv: Option<Arc<Kv>>,
         snapshots: bool,
         handler: Arc<EdgeHandler>,
     ) -> Result<Arc<Self>, DevError> {
-        let (_, root) = load_config(path)?;
+        let opened = project.open()?;
         // Watcher events carry absolute paths: compare with an absolute root.
-        let root = std::fs::canonicalize(&root).map_err(|source| DevError::Resolve {
-            path: root.clone(),
-            source,
-        })?;
+        let absolute = |path: &Path| {
+            std::fs::canonicalize(path).map_err(|source| DevError::Resolve {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let root = absolute(&opened.root)?;
+        let build_dirs = opened
+            .build_watch_dirs()
+            .iter()
+            .map(|dir| absolute(dir).unwrap_or_else(|_| dir.clone()))
+            .collect();
         Ok(Arc::new(Self {
-            path: path.to_path_buf(),
+            project: project.clone(),
             root,
+            graph: Arc::default(),
+            build_dirs,
             cli_vars,
             no_limits,
             kv,
@@ -176,14 +176,31 @@ impl Reloader {
         }))
     }
 
-    /// The worker as its files describe it now, checked by starting it;
-    /// `Err` is the status and explanation requests get instead.
-    async fn load(&self) -> Result<Arc<WorkerVersion>, (StatusCode, String)> {
+    /// The worker as its files describe it now (after its build command,
+    /// when `build` says so), checked by starting it; `Err` is the status
+    /// and explanation requests get instead.
+    async fn load(&self, build: bool) -> Result<Arc<WorkerVersion>, (StatusCode, String)> {
         let failed = |message: String| (StatusCode::INTERNAL_SERVER_ERROR, message);
         let mut vars = read_dev_vars(&self.root).map_err(|e| failed(e.to_string()))?;
         vars.extend(self.cli_vars.clone());
-        let mut version =
-            WorkerVersion::load(&self.path, &vars).map_err(|e| failed(e.to_string()))?;
+        let location = self.project.clone();
+        let graph = self.graph.clone();
+        let version = tokio::task::spawn_blocking(move || {
+            let project = location.open()?;
+            if build {
+                project.build()?;
+            }
+            let collected = project.collect()?;
+            *graph.lock().expect("graph files") = collected.files.into_iter().collect();
+            Ok::<_, ridge_deploy::project::ProjectError>(WorkerVersion::from_bundle(
+                &project,
+                collected.bundle,
+                &vars,
+            ))
+        })
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+        let mut version = version.map_err(|e| failed(e.to_string()))?;
         if self.no_limits {
             let mut relaxed = Arc::unwrap_or_clone(version);
             relaxed.limits = relaxed.limits.relaxed();
@@ -214,10 +231,11 @@ impl Reloader {
         }
     }
 
-    /// Loads the worker and serves it, or serves the reason it cannot be.
-    /// Returns the version now served, if any.
-    pub async fn reload(&self) -> Option<Arc<WorkerVersion>> {
-        match self.load().await {
+    /// Loads the worker (running its build command first when `build`)
+    /// and serves it, or serves the reason it cannot be. Returns the
+    /// version now served, if any.
+    pub async fn reload(&self, build: bool) -> Option<Arc<WorkerVersion>> {
+        match self.load(build).await {
             Ok(version) => {
                 let previous = self
                     .current
@@ -244,32 +262,76 @@ impl Reloader {
         }
     }
 
-    /// Watches the worker's folder (dot-folders such as `.ridge/` aside) and
-    /// reloads on changes. The returned watcher must be kept alive.
+    /// Whether a changed file matters: one of the worker's modules, a file
+    /// of the project outside dot folders and `node_modules` (a new module,
+    /// the configuration, `.dev.vars`), or the marker package managers
+    /// write at the end of an install. Dot folders (`.ridge/`) and the
+    /// rest of `node_modules` are left alone.
+    fn relevant(&self, path: &Path) -> bool {
+        if self.graph.lock().expect("graph files").contains(path) {
+            return true;
+        }
+        let Ok(relative) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        let names: Vec<_> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        if let Some(at) = names.iter().position(|n| n == "node_modules") {
+            return names.len() == at + 2
+                && matches!(
+                    names[at + 1].as_ref(),
+                    ".package-lock.json" | ".modules.yaml" | ".yarn-state.yml"
+                );
+        }
+        !names
+            .iter()
+            .any(|name| name.starts_with('.') && name != DEV_VARS_FILE)
+    }
+
+    /// Watches the worker's folder and reloads on relevant changes (see
+    /// [`Self::relevant`]). The returned watcher must be kept alive.
     pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
-        let (changes, mut changed) = tokio::sync::mpsc::unbounded_channel();
-        let root = self.root.clone();
+        let (changes, mut changed) = tokio::sync::mpsc::unbounded_channel::<bool>();
+        let reloader = Arc::downgrade(self);
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 let Ok(event) = event else { return };
-                let relevant = !event.kind.is_access()
-                    && event.paths.iter().any(|path| {
-                        path.strip_prefix(&root).is_ok_and(|relative| {
-                            !relative.components().any(|c| {
-                                let name = c.as_os_str().to_string_lossy();
-                                name.starts_with('.') && name != DEV_VARS_FILE
-                                    || name == "node_modules"
-                            })
-                        })
-                    });
-                if relevant {
-                    let _ = changes.send(());
+                let Some(reloader) = reloader.upgrade() else {
+                    return;
+                };
+                if event.kind.is_access() {
+                    return;
+                }
+                let relevant: Vec<&PathBuf> = event
+                    .paths
+                    .iter()
+                    .filter(|p| reloader.relevant(p))
+                    .collect();
+                if !relevant.is_empty() {
+                    let build = relevant
+                        .iter()
+                        .any(|p| reloader.build_dirs.iter().any(|dir| p.starts_with(dir)));
+                    let _ = changes.send(build);
                 }
             })?;
         watcher.watch(&self.root, RecursiveMode::Recursive)?;
+        // Modules outside the project (symlinked workspace packages).
+        let outside: HashSet<PathBuf> = self
+            .graph
+            .lock()
+            .expect("graph files")
+            .iter()
+            .filter(|p| !p.starts_with(&self.root))
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .collect();
+        for folder in outside {
+            let _ = watcher.watch(&folder, RecursiveMode::NonRecursive);
+        }
         let reloader = self.clone();
         tokio::spawn(async move {
-            while changed.recv().await.is_some() {
+            while let Some(mut build) = changed.recv().await {
                 // Let a burst of writes settle into one reload.
                 let quiet = tokio::time::sleep(QUIET_PERIOD);
                 tokio::pin!(quiet);
@@ -277,12 +339,15 @@ impl Reloader {
                     tokio::select! {
                         _ = &mut quiet => break,
                         more = changed.recv() => match more {
-                            Some(()) => quiet.as_mut().reset(tokio::time::Instant::now() + QUIET_PERIOD),
+                            Some(more_build) => {
+                                build |= more_build;
+                                quiet.as_mut().reset(tokio::time::Instant::now() + QUIET_PERIOD);
+                            }
                             None => return,
                         },
                     }
                 }
-                reloader.reload().await;
+                reloader.reload(build).await;
             }
         });
         Ok(watcher)
@@ -308,15 +373,5 @@ mod tests {
             Some(("index.js".to_string(), 3, 5))
         );
         assert_eq!(location("no location here"), None);
-    }
-
-    #[test]
-    fn frames_the_offending_line() {
-        let source = "a\nb\nconst x = 1 +;\nd\ne\nf\n";
-        let frame = code_frame(source, 3, 14);
-        assert_eq!(
-            frame,
-            "  1 | a\n  2 | b\n> 3 | const x = 1 +;\n    |              ^\n  4 | d\n  5 | e\n"
-        );
     }
 }

@@ -24,6 +24,13 @@ pub fn module_specifier(name: &str) -> ModuleSpecifier {
     ModuleSpecifier::parse(&format!("file:///{name}")).expect("module names are valid URL paths")
 }
 
+/// The module of Workers' base classes and `env` (js/cloudflare/09_workers.js
+/// registers them under a global symbol; this re-exports them).
+const CLOUDFLARE_WORKERS: &str = "cloudflare:workers";
+const CLOUDFLARE_WORKERS_SOURCE: &str =
+    "const workers = globalThis[Symbol.for(\"ridge:cloudflare:workers\")];\n\
+export const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env } = workers;\n";
+
 const WASM: &str = "ridge-wasm";
 const TEXT: &str = "ridge-text";
 const JSON: &str = "ridge-json";
@@ -77,13 +84,21 @@ impl ModuleLoader for BundleLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> ModuleResolveResponse {
+        if specifier == CLOUDFLARE_WORKERS {
+            return Ok(ModuleSpecifier::parse(CLOUDFLARE_WORKERS).expect("a valid URL"));
+        }
         let is_path = specifier.starts_with("./")
             || specifier.starts_with("../")
             || specifier.starts_with('/');
+        if specifier.starts_with("node:") {
+            return Err(JsErrorBox::type_error(format!(
+                "Cannot resolve \"{specifier}\" from \"{referrer}\": Ridge does not provide Node.js built-in modules yet"
+            )));
+        }
         if !is_path && !specifier.starts_with("file:///") {
             return Err(JsErrorBox::type_error(format!(
-        "Cannot resolve \"{specifier}\" from \"{referrer}\": workers can only import modules of their own bundle, with relative paths such as \"./{specifier}.js\""
-      )));
+                "Cannot resolve \"{specifier}\" from \"{referrer}\": the bundle has no such module (packages from npm are collected into the bundle by `ridge dev` and `ridge deploy`, from node_modules)"
+            )));
         }
         deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
@@ -105,6 +120,14 @@ impl ModuleLoader for BundleLoader {
         referrer: Option<&ModuleLoadReferrer>,
         options: ModuleLoadOptions,
     ) -> ModuleLoadResponse {
+        if specifier.as_str() == CLOUDFLARE_WORKERS {
+            return ModuleLoadResponse::Sync(Ok(ModuleSource::new(
+                ModuleType::JavaScript,
+                ModuleSourceCode::String(FastString::from_static(CLOUDFLARE_WORKERS_SOURCE)),
+                specifier,
+                None,
+            )));
+        }
         let name = module_name(specifier);
         let Some(module) = self.find_module(&name) else {
             let from = referrer

@@ -429,9 +429,34 @@ impl WorkerIsolate {
                 .inspector()
                 .wait_for_session_and_break_on_next_statement();
         }
-        // Take the bridge's start function, and hide Deno's internals, before
+        // Take the bridge's entry points, and hide Deno's internals, before
         // any worker code runs.
-        let start = take_start(runtime, false)?.start;
+        let bridge = take_start(runtime, false)?;
+
+        // `[kind, name, value]` per binding, in the version's order: JS
+        // builds each binding's object by its kind (js/globals/00_globals.js's
+        // binding table), and ops find a binding by its index. `env` is
+        // filled before the worker's modules run: `cloudflare:workers`
+        // exports it to their top level.
+        let bindings_json = serde_json::Value::Array(
+            version
+                .bindings
+                .iter()
+                .map(|binding| {
+                    let value = match binding {
+                        Binding::Var { value, .. } => value.clone(),
+                        Binding::Secret { value, .. } => value.clone().into(),
+                        Binding::KvNamespace { .. } => serde_json::Value::Null,
+                    };
+                    serde_json::json!([binding.kind(), binding.name(), value])
+                })
+                .collect(),
+        )
+        .to_string();
+        let bindings = js_string(runtime, &bindings_json)?;
+        runtime
+            .call_with_args(&bridge.provide_env, &[bindings])
+            .await?;
 
         let main = module_specifier(&version.bundle.main);
         let namespace = match version.bundle.classic_script() {
@@ -456,41 +481,18 @@ impl WorkerIsolate {
             }
         };
 
-        // `[kind, name, value]` per binding, in the version's order: JS
-        // builds each binding's object by its kind (js/globals/00_globals.js's
-        // binding table), and ops find a binding by its index.
-        let bindings_json = serde_json::Value::Array(
-            version
-                .bindings
-                .iter()
-                .map(|binding| {
-                    let value = match binding {
-                        Binding::Var { value, .. } => value.clone(),
-                        Binding::Secret { value, .. } => value.clone().into(),
-                        Binding::KvNamespace { .. } => serde_json::Value::Null,
-                    };
-                    serde_json::json!([binding.kind(), binding.name(), value])
-                })
-                .collect(),
-        )
-        .to_string();
         let config_json = serde_json::json!({
           "wallMs": version.limits.wall_ms,
           "traces": traced,
         })
         .to_string();
         let args = {
+            let config = js_string(runtime, &config_json)?;
             deno_core::scope!(scope, runtime);
             let namespace: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
-            let mut args = vec![v8::Global::new(scope, namespace)];
-            for json in [&bindings_json, &config_json] {
-                let text = v8::String::new(scope, json)
-                    .ok_or_else(|| StartError::Internal("env too large".into()))?;
-                args.push(v8::Global::new(scope, v8::Local::<v8::Value>::from(text)));
-            }
-            args
+            vec![v8::Global::new(scope, namespace), config]
         };
-        runtime.call_with_args(&start, &args).await?;
+        runtime.call_with_args(&bridge.start, &args).await?;
         Ok(())
     }
 
@@ -607,11 +609,21 @@ impl WorkerIsolate {
 /// The bridge's entry points (js/http/10_worker.js), taken out of the global
 /// scope before any worker code runs.
 pub(super) struct Bridge {
-    /// Starts the worker: `start(namespace, bindingsJson, configJson)`.
+    /// Starts the worker: `start(namespace, configJson)`.
     pub start: v8::Global<v8::Function>,
     /// Puts Deno's internals back on the global scope, as they must be
     /// when a snapshot is taken.
     pub reinstate: v8::Global<v8::Function>,
+    /// Fills `env` from the bindings: `provideEnv(bindingsJson)`.
+    pub provide_env: v8::Global<v8::Function>,
+}
+
+/// A JavaScript string holding `text`, to pass to the bridge.
+fn js_string(runtime: &mut JsRuntime, text: &str) -> Result<v8::Global<v8::Value>, StartError> {
+    deno_core::scope!(scope, runtime);
+    let value =
+        v8::String::new(scope, text).ok_or_else(|| StartError::Internal("env too large".into()))?;
+    Ok(v8::Global::new(scope, v8::Local::<v8::Value>::from(value)))
 }
 
 /// Calls `__ridgeTakeStart`, which hides Deno's internals and hands back
@@ -644,6 +656,7 @@ pub(super) fn take_start(
     Ok(Bridge {
         start: function(0)?,
         reinstate: function(1)?,
+        provide_env: function(2)?,
     })
 }
 

@@ -252,6 +252,18 @@ pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
     {
         return Some("V8 cannot snapshot WebAssembly modules");
     }
+    // Its top level may read `env`, which holds no bindings (and must hold
+    // no secrets) while a snapshot is made.
+    let imports_env = |module: &ridge_deploy::Module| {
+        matches!(module.kind, ModuleKind::JavaScript | ModuleKind::TypeScript)
+            && module
+                .content
+                .windows(18)
+                .any(|window| window == b"cloudflare:workers")
+    };
+    if version.bundle.modules.values().any(imports_env) {
+        return Some("workers that import cloudflare:workers start without a snapshot");
+    }
     None
 }
 

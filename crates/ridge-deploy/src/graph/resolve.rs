@@ -1,0 +1,182 @@
+//! Where an import leads: Node's resolution algorithm (oxc_resolver) over
+//! `node_modules`, with the conditions a worker build uses (`workerd`,
+//! `worker`, `browser`, then `import` or `require`), the `browser` and
+//! `module` fields, symlinked workspaces, TypeScript's `./x.js` for
+//! `x.ts`, and the configuration's `alias`. Modules the runtime provides
+//! (`cloudflare:workers`) are not files; Node's built-ins are refused with
+//! a message that says so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use oxc_resolver::{AliasValue, ModuleType, ResolveError, ResolveOptions, Resolver};
+
+use super::analyze::ImportKind;
+
+/// The modules the runtime itself provides.
+pub const RUNTIME_MODULES: [&str; 1] = ["cloudflare:workers"];
+
+/// What an import resolves to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A file, and whether its package says `"type": "module"`.
+    File {
+        path: PathBuf,
+        package_is_module: bool,
+    },
+    /// A module the runtime provides, by its specifier.
+    Runtime(String),
+    /// Mapped to nothing (`"browser": { "fs": false }`): an empty module.
+    Empty,
+}
+
+/// Why an import does not resolve; the caller adds the importer and line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unresolved {
+    NodeBuiltin(String),
+    UnknownRuntimeModule(String),
+    /// A bare specifier whose package is not installed.
+    MissingPackage(String),
+    /// A package is installed but has no such entry, or a path has no file.
+    NotFound,
+    /// `no_bundle` is set and the specifier names a package.
+    NotBundling,
+    Other(String),
+}
+
+pub struct Resolvers {
+    import: Resolver,
+    require: Resolver,
+    no_bundle: bool,
+}
+
+fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> ResolveOptions {
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let alias = alias
+        .iter()
+        .map(|(from, to)| {
+            // A relative target is relative to the configuration's folder.
+            let to = if to.starts_with("./") || to.starts_with("../") {
+                root.join(to).to_string_lossy().into_owned()
+            } else {
+                to.clone()
+            };
+            (from.clone(), vec![AliasValue::Path(to)])
+        })
+        .collect();
+    ResolveOptions {
+        alias,
+        alias_fields: vec![vec!["browser".into()]],
+        condition_names: strings(&["workerd", "worker", "browser", condition, "default"]),
+        extensions: strings(&[".ts", ".mts", ".js", ".mjs", ".cjs", ".json"]),
+        extension_alias: vec![
+            (".js".into(), strings(&[".ts", ".js"])),
+            (".mjs".into(), strings(&[".mts", ".mjs"])),
+        ],
+        main_fields: strings(&["browser", "module", "main"]),
+        builtin_modules: true,
+        module_type: true,
+        ..ResolveOptions::default()
+    }
+}
+
+impl Resolvers {
+    /// `root` is the configuration's folder.
+    pub fn new(root: &Path, alias: &BTreeMap<String, String>, no_bundle: bool) -> Self {
+        let import = Resolver::new(options(root, alias, "import"));
+        let require = import.clone_with_options(options(root, alias, "require"));
+        Self {
+            import,
+            require,
+            no_bundle,
+        }
+    }
+
+    pub fn resolve(
+        &self,
+        importer: &Path,
+        specifier: &str,
+        kind: ImportKind,
+    ) -> Result<Target, Unresolved> {
+        if let Some(name) = specifier.strip_prefix("node:") {
+            return Err(Unresolved::NodeBuiltin(name.to_string()));
+        }
+        if specifier.starts_with("cloudflare:") {
+            return if RUNTIME_MODULES.contains(&specifier) {
+                Ok(Target::Runtime(specifier.to_string()))
+            } else {
+                Err(Unresolved::UnknownRuntimeModule(specifier.to_string()))
+            };
+        }
+        let is_path = specifier.starts_with("./")
+            || specifier.starts_with("../")
+            || specifier.starts_with('/')
+            || specifier == "."
+            || specifier == "..";
+        if self.no_bundle && !is_path {
+            return Err(Unresolved::NotBundling);
+        }
+        let resolver = match kind {
+            ImportKind::Require { .. } => &self.require,
+            ImportKind::Static | ImportKind::Dynamic => &self.import,
+        };
+        let directory = importer.parent().unwrap_or(Path::new("/"));
+        match resolver.resolve(directory, specifier) {
+            Ok(resolution) => Ok(Target::File {
+                package_is_module: resolution.module_type() == Some(ModuleType::Module),
+                path: resolution.into_path_buf(),
+            }),
+            Err(ResolveError::Ignored(_)) => Ok(Target::Empty),
+            Err(ResolveError::Builtin { resolved, .. }) => Err(Unresolved::NodeBuiltin(
+                resolved.trim_start_matches("node:").to_string(),
+            )),
+            Err(ResolveError::NotFound(_)) if !is_path => {
+                let package = package_name(specifier);
+                if package_installed(directory, package) {
+                    Err(Unresolved::NotFound)
+                } else {
+                    Err(Unresolved::MissingPackage(package.to_string()))
+                }
+            }
+            Err(ResolveError::NotFound(_)) => Err(Unresolved::NotFound),
+            Err(other) => Err(Unresolved::Other(other.to_string())),
+        }
+    }
+}
+
+/// The package a bare specifier names: `hono` of `hono/cors`, `@scope/pkg`
+/// of `@scope/pkg/sub`.
+pub fn package_name(specifier: &str) -> &str {
+    let mut ends = specifier.match_indices('/').map(|(at, _)| at);
+    let end = if specifier.starts_with('@') {
+        ends.nth(1)
+    } else {
+        ends.next()
+    };
+    &specifier[..end.unwrap_or(specifier.len())]
+}
+
+fn package_installed(mut directory: &Path, package: &str) -> bool {
+    loop {
+        if directory.join("node_modules").join(package).exists() {
+            return true;
+        }
+        match directory.parent() {
+            Some(parent) => directory = parent,
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_include_the_scope() {
+        assert_eq!(package_name("hono"), "hono");
+        assert_eq!(package_name("hono/cors"), "hono");
+        assert_eq!(package_name("@hono/zod-openapi"), "@hono/zod-openapi");
+        assert_eq!(package_name("@scope/pkg/deep/file.js"), "@scope/pkg");
+    }
+}
