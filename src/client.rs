@@ -8,13 +8,11 @@ use std::sync::Arc;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use ridge_deploy::project::{Project, ProjectError};
-use ridge_deploy::VersionMetadata;
+use ridge_deploy::config::WorkerConfig;
+use ridge_deploy::{Bundle, VersionMetadata};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error(transparent)]
-    Load(#[from] ProjectError),
     #[error("cannot reach the admin API at {server}: {source}")]
     Unreachable {
         server: String,
@@ -109,16 +107,15 @@ impl AdminClient {
         format!("{}{path}", self.server)
     }
 
-    /// Collects the project's modules, uploads them as a new version and
-    /// returns the API's answer. `progress` hears about the upload.
+    /// Uploads a worker's collected modules as a new version and returns
+    /// the API's answer. `progress` hears about the upload.
     pub async fn deploy(
         &self,
-        project: &Project,
+        config: &WorkerConfig,
+        bundle: Bundle,
         message: Option<String>,
         progress: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Value, ClientError> {
-        let config = &project.config;
-        let bundle = project.collect()?.bundle;
         let mut metadata = VersionMetadata::from_config(config);
         metadata.main_module = bundle.main.clone();
         metadata.message = message;

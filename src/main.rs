@@ -699,11 +699,15 @@ fn run() -> Result<()> {
             Command::Init(args) => init(&args),
             Command::Serve(args) => serve(args).await,
             Command::Deploy(args) => {
-                let client = args.admin.client()?;
+                // The project's mistakes first: they need no server.
                 let project = args.project.open()?;
                 project.build()?;
+                let bundle = project.collect()?.bundle;
+                let client = args.admin.client()?;
                 let answer = client
-                    .deploy(&project, args.message, |line| eprintln!("{line}"))
+                    .deploy(&project.config, bundle, args.message, |line| {
+                        eprintln!("{line}")
+                    })
                     .await?;
                 let version = &answer["version"];
                 println!(

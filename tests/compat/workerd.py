@@ -160,10 +160,15 @@ def start_ridge(binary: str, selected: list[tuple[str, Path]], work: Path) -> tu
 
 
 def fetch(port: int, case_id: str) -> dict:
+    return fetch_path(port, f"/{case_id}/?q=1")
+
+
+def fetch_path(port: int, path: str) -> dict:
+    """GET `path` (Host: compat.test): status, headers (less IGNORED_HEADERS), body."""
     for attempt in range(100):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", f"/{case_id}/?q=1", headers={"Host": HOST})
+            conn.request("GET", path, headers={"Host": HOST})
             response = conn.getresponse()
             body = response.read()
             headers: dict[str, list[str]] = {}
@@ -175,7 +180,7 @@ def fetch(port: int, case_id: str) -> dict:
                     "body": body.decode("utf-8", errors="replace")}
         except (ConnectionRefusedError, ConnectionResetError):
             time.sleep(0.05)
-    raise SystemExit(f"{case_id}: nothing answers on port {port}")
+    raise SystemExit(f"{path}: nothing answers on port {port}")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ mod isolates;
 mod kv;
 mod limits;
 mod observability;
+mod projects;
 mod routing;
 mod snapshots;
 mod streaming;

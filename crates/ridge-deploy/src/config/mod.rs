@@ -251,7 +251,11 @@ impl WorkerConfig {
     pub fn find_file(dir: &Path) -> Option<PathBuf> {
         CONFIG_FILES
             .iter()
-            .map(|name| dir.join(name))
+            // `wrangler.toml` rather than `./wrangler.toml` in messages.
+            .map(|name| match dir == Path::new(".") {
+                true => PathBuf::from(name),
+                false => dir.join(name),
+            })
             .find(|path| path.is_file())
     }
 

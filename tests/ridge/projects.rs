@@ -1,0 +1,387 @@
+//! Workers projects as people write them (fixtures/projects/): their npm
+//! packages installed from the registry at test time, run with `ridge dev`
+//! from the project folder and with `ridge deploy` to a node, answering as
+//! workerd answers for the same project bundled by wrangler
+//! (fixtures/projects/expected/, recorded by tests/compat/projects.py).
+//! Also: the mistakes a user makes with a project, and what they are told.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::control::{Backend, Node};
+use crate::support::{http1, root, Ridge, TempDir};
+
+/// Headers every runtime sets its own way (as in tests/compat/workerd.py).
+const IGNORED_HEADERS: [&str; 7] = [
+    "date",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "server",
+    "alt-svc",
+];
+
+fn projects() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/projects"))
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (entry.file_type().unwrap().is_dir() && name != "expected").then_some(name)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs `npm install` in `dir`, failing the test with npm's output.
+fn npm_install(dir: &Path) {
+    let output = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .output()
+        .expect("npm is installed");
+    assert!(
+        output.status.success(),
+        "npm install in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn copy_project(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "node_modules" || name == ".ridge" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_project(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every project, copied and installed once for the whole test binary.
+fn installed() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ridge-projects-{}", std::process::id()));
+        for name in projects() {
+            let folder = dir.join(&name);
+            copy_project(&root().join("fixtures/projects").join(&name), &folder);
+            npm_install(&folder);
+        }
+        dir
+    })
+}
+
+/// What the project answers at each of its paths, in the shape of
+/// fixtures/projects/expected/ (`host` is sent as the Host header).
+async fn answers(base: &str, host: &str, name: &str) -> Vec<Value> {
+    let paths: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join(format!("fixtures/projects/{name}/compat.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut answers = Vec::new();
+    for path in paths["paths"].as_array().unwrap() {
+        let path = path.as_str().unwrap();
+        let response = http1()
+            .get(format!("{base}{path}"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let mut headers = serde_json::Map::new();
+        for (header, value) in response.headers() {
+            if IGNORED_HEADERS.contains(&header.as_str()) {
+                continue;
+            }
+            let value = value.to_str().unwrap().to_string();
+            match headers.get_mut(header.as_str()) {
+                Some(Value::String(joined)) => *joined = format!("{joined}, {value}"),
+                _ => {
+                    headers.insert(header.as_str().to_string(), Value::String(value));
+                }
+            }
+        }
+        let body = response.text().await.unwrap();
+        answers.push(json!({ "path": path, "status": status, "headers": headers, "body": body }));
+    }
+    answers
+}
+
+fn expected(name: &str) -> Vec<Value> {
+    let path = root().join(format!("fixtures/projects/expected/{name}.json"));
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!("{name} has no expected answers: run tests/compat/projects.py")
+        }),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn projects_run_with_ridge_dev_as_on_workerd() {
+    for name in projects() {
+        let folder = installed().join(&name);
+        let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+        let ridge = Ridge::start_in(&args, &[], &folder);
+        let ours = answers(&ridge.url(""), "compat.test", &name).await;
+        assert_eq!(ours, expected(&name), "{name} under ridge dev");
+        // The log says which configuration file was read.
+        let config = std::fs::read_dir(&folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("wrangler."))
+            .unwrap();
+        ridge.wait_for_log(&format!("using {config}"));
+    }
+}
+
+#[tokio::test]
+async fn projects_deploy_to_a_node_and_answer_as_on_workerd() {
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    for name in projects() {
+        let folder = installed().join(&name);
+        let (ok, out) = node.cli(&["deploy", &folder.display().to_string()], None);
+        assert!(ok, "{name}: {out}");
+        let config: String = std::fs::read_dir(&folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("wrangler."))
+            .unwrap();
+        let worker = ridge_deploy::config::WorkerConfig::from_file(&folder.join(config), None)
+            .unwrap()
+            .name;
+        let ours = answers(&node.ridge.url(""), &format!("{worker}.test"), &name).await;
+        assert_eq!(ours, expected(&name), "{name} deployed to a node");
+    }
+}
+
+#[tokio::test]
+async fn typescript_stack_traces_name_the_typescript_lines() {
+    let folder = installed().join("typescript");
+    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+    let ridge = Ridge::start_in(&args, &[], &folder);
+    let response = http1().get(ridge.url("/throw")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Error: thrown from TypeScript"), "{body}");
+    let line = std::fs::read_to_string(folder.join("src/index.ts"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("thrown from TypeScript"))
+        .unwrap()
+        + 1;
+    assert!(
+        body.contains(&format!("src/index.ts:{line}:")),
+        "the .ts line {line} in {body}"
+    );
+}
+
+/// A project bundled by wrangler (`wrangler deploy --dry-run --outdir`)
+/// runs as one script.
+#[tokio::test]
+async fn a_wrangler_bundle_runs_as_it_is() {
+    let wrangler = root().join("benches/peers/node_modules/.bin/wrangler");
+    assert!(
+        wrangler.exists(),
+        "wrangler from npm: npm install --prefix benches/peers"
+    );
+    let work = TempDir::new();
+    copy_project(&installed().join("hono"), work.path());
+    // node_modules is not copied: link the installed one.
+    std::os::unix::fs::symlink(
+        installed().join("hono/node_modules"),
+        work.path().join("node_modules"),
+    )
+    .unwrap();
+    let output = Command::new(&wrangler)
+        .args(["deploy", "--dry-run", "--outdir", "out"])
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "1")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let script = work.path().join("out/index.js");
+    let ridge = Ridge::dev(&script, &["--var", "GREETING=Hello"]);
+    assert_eq!(
+        answers(&ridge.url(""), "compat.test", "hono").await,
+        expected("hono")
+    );
+}
+
+/// Runs `ridge` to completion in `dir` with RUST_BACKTRACE set, as on many
+/// developers' machines; returns whether it succeeded and its output.
+fn ridge_in(dir: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + String::from_utf8_lossy(&output.stderr).as_ref();
+    (output.status.success(), text)
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+#[test]
+fn configuration_mistakes_get_one_clear_message() {
+    let dir = TempDir::new();
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "wrangler.jsonc",
+            "{\n  \"naem\": \"x\",\n  \"main\": \"src/index.js\"\n}\n",
+            "error: wrangler.jsonc:2: unknown key `naem`, did you mean `name`?",
+        ),
+        (
+            "wrangler.toml",
+            "name = \"x\"\nmain = \"src/index.js\"\n\n[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"db\"\ndatabase_id = \"1\"\n",
+            "error: wrangler.toml:4: `d1_databases` binds D1 databases, which Ridge does not provide yet",
+        ),
+        (
+            "wrangler.json",
+            "{ \"name\": \"x\", \"main\": \"src/missing.js\" }",
+            "error: the entry module ./src/missing.js does not exist (`main` in wrangler.json)",
+        ),
+        (
+            "wrangler.toml",
+            "name = \"x\"\nmain = \"src/index.js\"\n[limits]\ncpu_ms = \"fast\"\n",
+            "line 4",
+        ),
+    ];
+    for (file, text, message) in cases {
+        let project = dir.path().join(format!("case-{}", text.len()));
+        write(
+            &project,
+            &[
+                (file, text),
+                (
+                    "src/index.js",
+                    "export default { fetch() { return new Response('x') } }",
+                ),
+            ],
+        );
+        let (ok, out) = ridge_in(&project, &["deploy", "--server", "http://127.0.0.1:9"]);
+        assert!(!ok, "{out}");
+        assert!(out.contains(message), "{message:?} in {out}");
+        assert!(!out.contains("stack backtrace"), "no backtrace: {out}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+    // --env names an environment the file does not have.
+    let project = dir.path().join("envs");
+    write(
+        &project,
+        &[
+            (
+                "wrangler.toml",
+                "name = \"x\"\nmain = \"src/index.js\"\n[env.staging]\nname = \"x-stage\"\n",
+            ),
+            ("src/index.js", "export default {}"),
+        ],
+    );
+    let (ok, out) = ridge_in(
+        &project,
+        &["deploy", "--env", "prod", "--server", "http://127.0.0.1:9"],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("has no environment \"prod\" (--env); it has: staging"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unresolvable_imports_name_the_file_line_and_what_to_do() {
+    let dir = TempDir::new();
+    write(dir.path(), &[
+        ("wrangler.toml", "name = \"x\"\nmain = \"src/index.js\"\n"),
+        ("src/index.js", "import { helper } from \"./helper.js\";\nexport default { fetch() { return new Response(helper()) } };\n"),
+        ("src/helper.js", "// helpers\nimport { Hono } from \"hono\";\nimport { AsyncLocalStorage } from \"node:async_hooks\";\nexport const helper = () => \"x\";\n"),
+    ]);
+    let (ok, out) = ridge_in(dir.path(), &["deploy", "--server", "http://127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(
+        out.contains("src/helper.js:2: cannot import \"hono\": the package \"hono\" is not installed: run `npm install`"),
+        "{out}"
+    );
+    write(dir.path(), &[(
+        "src/helper.js",
+        "import { AsyncLocalStorage } from \"node:async_hooks\";\nexport const helper = () => \"x\";\n",
+    )]);
+    let (ok, out) = ridge_in(dir.path(), &["deploy", "--server", "http://127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(
+        out.contains("src/helper.js:1: cannot import \"node:async_hooks\": \"async_hooks\" is a Node.js built-in module"),
+        "{out}"
+    );
+    assert!(!out.contains("./node:async_hooks"), "{out}");
+    assert!(!out.contains("stack backtrace"), "{out}");
+}
+
+#[tokio::test]
+async fn ridge_dev_reloads_after_npm_install() {
+    let dir = TempDir::new();
+    write(dir.path(), &[
+        ("package.json", "{ \"name\": \"later\", \"private\": true, \"dependencies\": { \"ms\": \"2.1.3\" } }"),
+        ("wrangler.jsonc", "{ \"name\": \"later\", \"main\": \"src/index.js\" }"),
+        ("src/index.js", "import ms from \"ms\";\nexport default { fetch() { return new Response(String(ms(\"1m\"))) } };\n"),
+    ]);
+    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+    let ridge = Ridge::start_in(&args, &[], dir.path());
+    let response = http1().get(ridge.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("run `npm install`"), "{body}");
+    npm_install(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = http1().get(ridge.url("/")).send().await.unwrap();
+        if response.status() == 200 {
+            assert_eq!(response.text().await.unwrap(), "60000");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reload after npm install");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // An edit inside node_modules of a module the worker uses reloads it.
+    let module = dir.path().join("node_modules/ms/index.js");
+    let code = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(&module, code.replace("var m = s * 60;", "var m = s * 61;")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ridge.text("/").await != "61000" {
+        assert!(
+            Instant::now() < deadline,
+            "no reload after a node_modules edit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
