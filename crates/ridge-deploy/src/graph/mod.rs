@@ -557,6 +557,9 @@ fn relative_specifier(from: &str, to: &str) -> String {
 }
 
 #[cfg(test)]
+mod resolution_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,7 +4,9 @@
 //! `module` fields, symlinked workspaces, TypeScript's `./x.js` for
 //! `x.ts`, and the configuration's `alias`. Modules the runtime provides
 //! (`cloudflare:workers`) are not files; Node's built-ins are refused with
-//! a message that says so.
+//! a message that says so, unless a package installs one of their names
+//! (`buffer`, `events`: userland versions, which esbuild also takes) or a
+//! `browser` field maps it away.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,7 +76,6 @@ fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> Re
             (".mjs".into(), strings(&[".mts", ".mjs"])),
         ],
         main_fields: strings(&["browser", "module", "main"]),
-        builtin_modules: true,
         module_type: true,
         ..ResolveOptions::default()
     }
@@ -127,12 +128,11 @@ impl Resolvers {
                 path: resolution.into_path_buf(),
             }),
             Err(ResolveError::Ignored(_)) => Ok(Target::Empty),
-            Err(ResolveError::Builtin { resolved, .. }) => Err(Unresolved::NodeBuiltin(
-                resolved.trim_start_matches("node:").to_string(),
-            )),
             Err(ResolveError::NotFound(_)) if !is_path => {
                 let package = package_name(specifier);
-                if package_installed(directory, package) {
+                if nodejs_built_in_modules::BUILTINS.contains(&specifier) {
+                    Err(Unresolved::NodeBuiltin(specifier.to_string()))
+                } else if package_installed(directory, package) {
                     Err(Unresolved::NotFound)
                 } else {
                     Err(Unresolved::MissingPackage(package.to_string()))
