@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod client;
+mod init;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use client::AdminClient;
-use ridge_deploy::config::CONFIG_FILE;
 use ridge_deploy::project::{Project, ProjectLocation};
 use ridge_ext::net::{AllowedHost, OutboundPolicy};
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
@@ -44,7 +44,9 @@ enum Command {
     /// Run one worker locally: reloads on edits, TypeScript without a build
     /// step, errors and stack traces shown in responses.
     Dev(DevArgs),
-    /// Create a new worker: ridge.toml, src/index.ts and a .gitignore.
+    /// Create a new Workers project from a template (hello world in
+    /// TypeScript or JavaScript, Hono, an OpenAPI app): wrangler.jsonc, the
+    /// code, package.json and .gitignore.
     Init(InitArgs),
     /// Run an edge node: workers uploaded through its admin API, or every
     /// worker folder in a directory.
@@ -257,16 +259,19 @@ impl UserConfig {
 
 #[derive(Args)]
 struct InitArgs {
-    /// Folder for the new worker (created if missing; must not hold a
-    /// ridge.toml already).
+    /// Folder for the new project (created if missing; must not hold a
+    /// worker configuration already).
     #[arg(default_value = ".")]
     dir: PathBuf,
     /// The worker's name [default: the folder's name].
     #[arg(long)]
     name: Option<String>,
-    /// Write src/index.js instead of src/index.ts.
+    /// What the project starts as.
+    #[arg(long, short, value_enum, default_value = "hello")]
+    template: init::Template,
+    /// Write Ridge's ridge.toml instead of wrangler.jsonc.
     #[arg(long)]
-    javascript: bool,
+    ridge_toml: bool,
 }
 
 /// Which worker project: a folder, a script, a configuration file, an
@@ -696,7 +701,7 @@ fn run() -> Result<()> {
         match cli.command {
             Command::BuildSnapshot { .. } => unreachable!("handled before the runtime starts"),
             Command::Dev(args) => dev(args).await,
-            Command::Init(args) => init(&args),
+            Command::Init(args) => init::init(&args.dir, args.name, args.template, args.ridge_toml),
             Command::Serve(args) => serve(args).await,
             Command::Deploy(args) => {
                 // The project's mistakes first: they need no server.
@@ -1016,76 +1021,6 @@ async fn kv_command(command: KvCommand) -> Result<()> {
             println!("Deleted {key} from {}", namespace.namespace);
         }
     }
-    Ok(())
-}
-
-/// Scaffolds a worker folder.
-fn init(args: &InitArgs) -> Result<()> {
-    let dir = &args.dir;
-    if dir.join(CONFIG_FILE).exists() {
-        bail!("{} already has a {CONFIG_FILE}", dir.display());
-    }
-    let folder_name = std::fs::canonicalize(dir)
-        .ok()
-        .or_else(|| Some(dir.clone()))
-        .and_then(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        })
-        .unwrap_or_else(|| "worker".into());
-    let name = args.name.clone().unwrap_or_else(|| {
-        folder_name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    });
-    if let Err(problem) = ridge_core::names::validate_worker_name(&name) {
-        bail!("{name:?} cannot be a worker name: it {problem}; pass --name");
-    }
-    let main = if args.javascript {
-        "src/index.js"
-    } else {
-        "src/index.ts"
-    };
-    std::fs::create_dir_all(dir.join("src"))
-        .with_context(|| format!("cannot create {}", dir.join("src").display()))?;
-    let date = time::OffsetDateTime::now_utc().date();
-    let config = format!(
-        "name = \"{name}\"\nmain = \"{main}\"\ncompatibility_date = \"{date}\"\n\n\
-         [vars]\nGREETING = \"Hello\"\n\n\
-         # [[kv_namespaces]]\n# binding = \"CACHE\"\n# id = \"{name}-cache\"\n\n\
-         # [triggers]\n# crons = [\"*/5 * * * *\"]\n"
-    );
-    let code = if args.javascript {
-        "export default {\n  async fetch(request, env, ctx) {\n    const name = new URL(request.url).searchParams.get(\"name\") ?? \"world\";\n    return new Response(`${env.GREETING}, ${name}!\\n`);\n  },\n};\n"
-    } else {
-        "interface Env {\n  GREETING: string;\n}\n\nexport default {\n  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {\n    const name = new URL(request.url).searchParams.get(\"name\") ?? \"world\";\n    return new Response(`${env.GREETING}, ${name}!\\n`);\n  },\n};\n\n// Types for the runtime's globals: `npm install -D @cloudflare/workers-types`.\ninterface ExecutionContext {\n  waitUntil(promise: Promise<unknown>): void;\n  passThroughOnException(): void;\n}\n"
-    };
-    let files = [
-        (CONFIG_FILE.to_string(), config),
-        (main.to_string(), code.to_string()),
-        (
-            ".gitignore".to_string(),
-            ".ridge/\n.dev.vars\nnode_modules/\n".to_string(),
-        ),
-    ];
-    for (path, content) in &files {
-        let target = dir.join(path);
-        if target.exists() && path != CONFIG_FILE {
-            println!("  kept    {}", target.display());
-            continue;
-        }
-        std::fs::write(&target, content)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        println!("  created {}", target.display());
-    }
-    println!("Run it: ridge dev {}", dir.display());
     Ok(())
 }
 

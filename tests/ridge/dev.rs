@@ -228,24 +228,79 @@ async fn typescript_runs_without_a_build_step_and_traces_name_ts_lines() {
 async fn init_scaffolds_a_worker_that_runs() {
     let dir = TempDir::new();
     let target = dir.path().join("my-worker");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let output = run(&["init", target.to_str().unwrap()]);
+    let output = run_ridge(&["init", target.to_str().unwrap()]);
     assert!(output.status.success(), "{output:?}");
-    for file in ["ridge.toml", "src/index.ts", ".gitignore"] {
+    for file in [
+        "wrangler.jsonc",
+        "src/index.ts",
+        "package.json",
+        ".gitignore",
+    ] {
         assert!(target.join(file).is_file(), "{file} was not created");
     }
-    let config = std::fs::read_to_string(target.join("ridge.toml")).unwrap();
-    assert!(config.contains("name = \"my-worker\""), "{config}");
+    let config = std::fs::read_to_string(target.join("wrangler.jsonc")).unwrap();
+    assert!(config.contains("\"name\": \"my-worker\""), "{config}");
     let ridge = Ridge::dev(&target, &[]);
     assert_eq!(get(&ridge).await, (200, "Hello, world!\n".to_string()));
-    let again = run(&["init", target.to_str().unwrap()]);
+    let again = run_ridge(&["init", target.to_str().unwrap()]);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a ridge.toml"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("wrangler.jsonc"));
+
+    let toml = dir.path().join("with-toml");
+    let output = run_ridge(&[
+        "init",
+        toml.to_str().unwrap(),
+        "--ridge-toml",
+        "--template",
+        "hello-js",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(toml.join("ridge.toml").is_file() && toml.join("src/index.js").is_file());
+    let ridge = Ridge::dev(&toml, &[]);
+    assert_eq!(get(&ridge).await, (200, "Hello, world!\n".to_string()));
+}
+
+/// The templates with npm dependencies run after `npm install`, as the
+/// message `ridge init` ends with says.
+#[tokio::test]
+async fn init_templates_with_packages_run_after_npm_install() {
+    let dir = TempDir::new();
+    for (template, path, expected) in [
+        ("hono", "/?name=Hono", "Hello, Hono!\n"),
+        (
+            "openapi",
+            "/api/tasks/clean-room",
+            "\"slug\":\"clean-room\"",
+        ),
+    ] {
+        let target = dir.path().join(template);
+        let output = run_ridge(&["init", target.to_str().unwrap(), "--template", template]);
+        assert!(output.status.success(), "{output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("npm install && ridge dev"),
+            "{output:?}"
+        );
+        let install = std::process::Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&target)
+            .output()
+            .unwrap();
+        assert!(install.status.success(), "{install:?}");
+        let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+        let ridge = Ridge::start_in(&args, &[], &target);
+        let response = http1().get(ridge.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{template}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(expected), "{template}: {body}");
+    }
+}
+
+fn run_ridge(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]
