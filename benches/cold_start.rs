@@ -1,8 +1,10 @@
 //! Cold starts with and without per-worker V8 snapshots: from a request's
-//! arrival in a never-started isolate to its complete response, for three
-//! workers: `workers/hello`; one bundling three.js (about 1.3 MB of real
-//! library JavaScript, installed from npm here); and one whose top level
-//! computes a large table (`benches/workers/top-level-computation.js`).
+//! arrival in a never-started isolate to its complete response, for four
+//! workers: `workers/hello`; one importing three.js (about 1.3 MB of real
+//! library JavaScript, installed from npm here); the OpenAPI project of
+//! fixtures/projects (chanfana, Hono and zod from npm, TypeScript); and one
+//! whose top level computes a large table
+//! (`benches/workers/top-level-computation.js`).
 //!
 //! Each start is timed on its own, so the table shows p50 and p99:
 //! - **pool + evaluate**: Ridge's path without a worker snapshot, from a
@@ -15,7 +17,8 @@
 //! - **restore only**: creating the isolate from the worker snapshot, the
 //!   deserialization alone.
 //!
-//! Run: `cargo bench --bench cold_start [-- NAME…]` (needs npm for three.js;
+//! Run: `cargo bench --bench cold_start [-- NAME…]` (needs npm for three.js
+//! and the OpenAPI project;
 //! NAME picks workers whose name contains it).
 
 use std::collections::BTreeMap;
@@ -92,36 +95,61 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
     running
 }
 
-/// A folder holding a worker that imports three.js from npm.
-fn three_worker() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-workers/three");
-    let library = root.join("node_modules/three/build/three.module.js");
-    if !library.exists() {
-        eprintln!("installing three@{THREE_VERSION} from npm…");
+/// A copy of a project under target/bench-workers/NAME with `files`
+/// written into it and its npm packages installed (once).
+fn npm_project(name: &str, files: &[(&str, String)]) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-workers").join(name);
+    for (path, content) in files {
+        let target = root.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, content).unwrap();
+    }
+    if !root.join("node_modules").exists() {
+        eprintln!("installing {name}'s packages from npm…");
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&root)
-            .arg(format!("three@{THREE_VERSION}"))
+            .args(["install", "--no-audit", "--no-fund"])
+            .current_dir(&root)
             .status()
             .expect("run npm");
-        assert!(status.success(), "npm install three failed");
+        assert!(status.success(), "npm install for {name} failed");
     }
-    let worker = root.join("worker");
-    std::fs::create_dir_all(&worker).unwrap();
-    std::fs::copy(&library, worker.join("three.module.js")).unwrap();
-    std::fs::write(
-        worker.join("ridge.toml"),
-        "name = \"three\"\nmain = \"index.js\"\n",
+    root
+}
+
+/// A worker that imports three.js from npm.
+fn three_worker() -> PathBuf {
+    npm_project(
+        "three",
+        &[
+            (
+                "package.json",
+                format!("{{ \"private\": true, \"dependencies\": {{ \"three\": \"{THREE_VERSION}\" }} }}"),
+            ),
+            ("ridge.toml", "name = \"three\"\nmain = \"index.js\"\n".into()),
+            (
+                "index.js",
+                "import * as THREE from \"three\";\n\
+                 export default {\n  fetch() {\n    const v = new THREE.Vector3(1, 2, 2);\n    \
+                 return new Response(`length ${v.length()}`);\n  },\n};\n"
+                    .into(),
+            ),
+        ],
     )
-    .unwrap();
-    std::fs::write(
-        worker.join("index.js"),
-        "import * as THREE from \"./three.module.js\";\n\
-         export default {\n  fetch() {\n    const v = new THREE.Vector3(1, 2, 2);\n    \
-         return new Response(`length ${v.length()}`);\n  },\n};\n",
-    )
-    .unwrap();
-    worker
+}
+
+/// The OpenAPI project of fixtures/projects (chanfana, Hono, zod).
+fn openapi_worker() -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/openapi");
+    let files: Vec<(&str, String)> = [
+        "package.json",
+        "wrangler.jsonc",
+        "src/index.ts",
+        "src/tasks.ts",
+    ]
+    .into_iter()
+    .map(|path| (path, std::fs::read_to_string(fixture.join(path)).unwrap()))
+    .collect();
+    npm_project("openapi", &files)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -134,6 +162,7 @@ fn main() {
     let workers = [
         ("hello", manifest.join("workers/hello")),
         ("three.js (1.3 MB)", three_worker()),
+        ("OpenAPI (chanfana, Hono, zod)", openapi_worker()),
         (
             "top-level computation",
             manifest.join("benches/workers/top-level-computation.js"),

@@ -385,3 +385,42 @@ async fn ridge_dev_reloads_after_npm_install() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `[build] command` runs before the modules are collected; `-c` names the
+/// configuration; `--env` takes an environment's vars and name.
+#[tokio::test]
+async fn build_commands_config_files_and_environments() {
+    let dir = TempDir::new();
+    write(dir.path(), &[
+        (
+            "deploy/worker.toml",
+            "name = \"built\"\nmain = \"../dist/worker.js\"\n\n[build]\ncommand = \"mkdir -p dist && sed s/PLACEHOLDER/built-by-command/ src/template.js > dist/worker.js\"\ncwd = \"..\"\n\n[vars]\nSTAGE = \"top\"\n\n[env.staging.vars]\nSTAGE = \"staging\"\n",
+        ),
+        (
+            "src/template.js",
+            "export default { fetch(request, env) { return new Response(`PLACEHOLDER ${env.STAGE}`) } };\n",
+        ),
+    ]);
+    let config = dir.path().join("deploy/worker.toml");
+    let config = config.to_str().unwrap();
+    let args = |extra: &[&str]| {
+        let mut args: Vec<String> = ["dev", "-c", config, "--port", "0"].map(String::from).to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let ridge = Ridge::start_in(&args(&[]), &[], dir.path());
+    assert_eq!(ridge.text("/").await, "built-by-command top");
+    drop(ridge);
+    let ridge = Ridge::start_in(&args(&["--env", "staging"]), &[], dir.path());
+    assert_eq!(ridge.text("/").await, "built-by-command staging");
+    ridge.wait_for_log("worker=built-staging");
+    // A failing build command stops the start with its status.
+    std::fs::write(
+        dir.path().join("deploy/worker.toml"),
+        "name = \"built\"\nmain = \"../dist/worker.js\"\n[build]\ncommand = \"exit 3\"\n",
+    )
+    .unwrap();
+    let (ok, out) = ridge_in(dir.path(), &["deploy", "-c", config, "--server", "http://127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(out.contains("the build command `exit 3` failed (exit status: 3)"), "{out}");
+}

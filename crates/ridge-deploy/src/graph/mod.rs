@@ -54,7 +54,7 @@ pub enum GraphError {
         path: PathBuf,
         importer: Option<PathBuf>,
     },
-    #[error("{} is {what}, which Ridge cannot load yet", .path.display())]
+    #[error("{} is {what}, which Ridge does not transform yet: write it as .ts/.js (with a JSX library's function calls, e.g. hono/html)", .path.display())]
     Unsupported { path: PathBuf, what: &'static str },
     #[error(transparent)]
     Bundle(#[from] BundleError),
@@ -150,6 +150,15 @@ fn read_node(
     define: &[(Vec<String>, String)],
     resolvers: &Resolvers,
 ) -> Result<Node, GraphError> {
+    if matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("jsx" | "tsx")
+    ) {
+        return Err(GraphError::Unsupported {
+            path: path.to_path_buf(),
+            what: "JSX",
+        });
+    }
     let (kind, suffix) = rules.kind_of(path).ok_or_else(|| GraphError::UnknownType {
         path: path.to_path_buf(),
         importer: importer.map(Path::to_path_buf),

@@ -236,3 +236,13 @@ fn a_missing_main_says_where_it_was_looked_for() {
         "{error}"
     );
 }
+
+#[test]
+fn jsx_is_refused_by_name() {
+    let project = Project::new(&[
+        ("src/index.js", "import page from \"./page.tsx\";\nexport default page;\n"),
+        ("src/page.tsx", "export default <h1>hi</h1>;"),
+    ]);
+    let error = project.collect().unwrap_err().to_string();
+    assert!(error.contains("src/page.tsx is JSX, which Ridge does not transform yet"), "{error}");
+}
