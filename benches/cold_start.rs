@@ -98,7 +98,9 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
 /// A copy of a project under target/bench-workers/NAME with `files`
 /// written into it and its npm packages installed (once).
 fn npm_project(name: &str, files: &[(&str, String)]) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-workers").join(name);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/bench-workers")
+        .join(name);
     for (path, content) in files {
         let target = root.join(path);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();

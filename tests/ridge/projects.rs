@@ -173,25 +173,32 @@ async fn projects_deploy_to_a_node_and_answer_as_on_workerd() {
     }
 }
 
+/// Stack traces name the lines of the TypeScript and TSX files, not of the
+/// JavaScript they became.
 #[tokio::test]
-async fn typescript_stack_traces_name_the_typescript_lines() {
-    let folder = installed().join("typescript");
-    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
-    let ridge = Ridge::start_in(&args, &[], &folder);
-    let response = http1().get(ridge.url("/throw")).send().await.unwrap();
-    assert_eq!(response.status(), 500);
-    let body = response.text().await.unwrap();
-    assert!(body.contains("Error: thrown from TypeScript"), "{body}");
-    let line = std::fs::read_to_string(folder.join("src/index.ts"))
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("thrown from TypeScript"))
-        .unwrap()
-        + 1;
-    assert!(
-        body.contains(&format!("src/index.ts:{line}:")),
-        "the .ts line {line} in {body}"
-    );
+async fn stack_traces_name_the_typescript_and_tsx_lines() {
+    for (project, file, message) in [
+        ("typescript", "src/index.ts", "thrown from TypeScript"),
+        ("hono-jsx", "src/index.tsx", "thrown from TSX"),
+    ] {
+        let folder = installed().join(project);
+        let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+        let ridge = Ridge::start_in(&args, &[], &folder);
+        let response = http1().get(ridge.url("/throw")).send().await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = response.text().await.unwrap();
+        assert!(body.contains(&format!("Error: {message}")), "{body}");
+        let line = std::fs::read_to_string(folder.join(file))
+            .unwrap()
+            .lines()
+            .position(|l| l.contains(message))
+            .unwrap()
+            + 1;
+        assert!(
+            body.contains(&format!("{file}:{line}:")),
+            "the line {line} of {file} in {body}"
+        );
+    }
 }
 
 /// A project bundled by wrangler (`wrangler deploy --dry-run --outdir`)
@@ -404,7 +411,9 @@ async fn build_commands_config_files_and_environments() {
     let config = dir.path().join("deploy/worker.toml");
     let config = config.to_str().unwrap();
     let args = |extra: &[&str]| {
-        let mut args: Vec<String> = ["dev", "-c", config, "--port", "0"].map(String::from).to_vec();
+        let mut args: Vec<String> = ["dev", "-c", config, "--port", "0"]
+            .map(String::from)
+            .to_vec();
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     };
@@ -420,7 +429,13 @@ async fn build_commands_config_files_and_environments() {
         "name = \"built\"\nmain = \"../dist/worker.js\"\n[build]\ncommand = \"exit 3\"\n",
     )
     .unwrap();
-    let (ok, out) = ridge_in(dir.path(), &["deploy", "-c", config, "--server", "http://127.0.0.1:9"]);
+    let (ok, out) = ridge_in(
+        dir.path(),
+        &["deploy", "-c", config, "--server", "http://127.0.0.1:9"],
+    );
     assert!(!ok);
-    assert!(out.contains("the build command `exit 3` failed (exit status: 3)"), "{out}");
+    assert!(
+        out.contains("the build command `exit 3` failed (exit status: 3)"),
+        "{out}"
+    );
 }

@@ -97,6 +97,9 @@ pub struct WorkerConfig {
     pub find_additional_modules: bool,
     /// The folder module names are relative to (default: the entry's).
     pub base_dir: Option<String>,
+    /// JSX's classic factories (over tsconfig.json's).
+    pub jsx_factory: Option<String>,
+    pub jsx_fragment: Option<String>,
     /// The file this came from (`None` for a lone script).
     pub file: Option<PathBuf>,
     /// Keys present but not acted on, each with what is ignored.
@@ -161,6 +164,8 @@ struct RawConfig {
     no_bundle: Option<bool>,
     find_additional_modules: Option<bool>,
     base_dir: Option<String>,
+    jsx_factory: Option<String>,
+    jsx_fragment: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, RawConfig>,
 }
@@ -384,6 +389,8 @@ impl WorkerConfig {
             no_bundle: false,
             find_additional_modules: false,
             base_dir: None,
+            jsx_factory: None,
+            jsx_fragment: None,
             file,
             ignored: Vec::new(),
         }
@@ -499,6 +506,8 @@ fn resolve(
                     .find_additional_modules
                     .or(top.find_additional_modules),
                 base_dir: environment.base_dir.or(top.base_dir),
+                jsx_factory: environment.jsx_factory.or(top.jsx_factory),
+                jsx_fragment: environment.jsx_fragment.or(top.jsx_fragment),
                 env: BTreeMap::new(),
             }
         }
@@ -541,6 +550,8 @@ fn resolve(
     config.no_bundle = raw.no_bundle.unwrap_or(false);
     config.find_additional_modules = raw.find_additional_modules.unwrap_or(false);
     config.base_dir = raw.base_dir;
+    config.jsx_factory = raw.jsx_factory;
+    config.jsx_fragment = raw.jsx_fragment;
     config.ignored = ignored;
     Ok(config)
 }

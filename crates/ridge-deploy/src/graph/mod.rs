@@ -11,6 +11,7 @@
 
 mod analyze;
 mod commonjs;
+mod jsx;
 mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -54,8 +55,6 @@ pub enum GraphError {
         path: PathBuf,
         importer: Option<PathBuf>,
     },
-    #[error("{} is {what}, which Ridge does not transform yet: write it as .ts/.js (with a JSX library's function calls, e.g. hono/html)", .path.display())]
-    Unsupported { path: PathBuf, what: &'static str },
     #[error(transparent)]
     Bundle(#[from] BundleError),
 }
@@ -77,6 +76,8 @@ struct Node {
     suffix: &'static str,
     /// JavaScript and TypeScript only.
     analysis: Option<Analysis>,
+    /// JSX compiled to JavaScript: the map back to the JSX file.
+    source_map: Option<String>,
     /// Where each of `analysis.imports` leads (`None`: an optional
     /// `require` that does not resolve, left to fail at run time).
     targets: Vec<Option<Target>>,
@@ -98,9 +99,12 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
         path: main.clone(),
         config: config_name,
     })?;
-    let define = define_list(config);
-    let resolvers = Resolvers::new(root, &config.alias, config.no_bundle);
-    let rules = Rules::new(config, root)?;
+    let reader = Reader {
+        rules: Rules::new(config, root)?,
+        jsx: jsx::runtime(config, root),
+        define: define_list(config),
+        resolvers: Resolvers::new(root, &config.alias, config.no_bundle),
+    };
 
     let mut nodes: BTreeMap<PathBuf, Node> = BTreeMap::new();
     let mut queue = VecDeque::from([(main.clone(), None::<PathBuf>, false)]);
@@ -109,7 +113,7 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
             || main.parent().unwrap_or(root).to_path_buf(),
             |b| root.join(b),
         );
-        for path in rules.additional_modules(&base)? {
+        for path in reader.rules.additional_modules(&base)? {
             queue.push_back((path, None, false));
         }
     }
@@ -117,14 +121,7 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
         if nodes.contains_key(&path) {
             continue;
         }
-        let node = read_node(
-            &path,
-            importer.as_deref(),
-            package_is_module,
-            &rules,
-            &define,
-            &resolvers,
-        )?;
+        let node = reader.read(&path, importer.as_deref(), package_is_module)?;
         for target in node.targets.iter().flatten() {
             if let Target::File {
                 path: next,
@@ -141,82 +138,112 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
     emit(config, root, &main, nodes)
 }
 
-/// Reads one file and resolves what it imports.
-fn read_node(
-    path: &Path,
-    importer: Option<&Path>,
-    package_is_module: bool,
-    rules: &Rules,
-    define: &[(Vec<String>, String)],
-    resolvers: &Resolvers,
-) -> Result<Node, GraphError> {
-    if matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("jsx" | "tsx")
-    ) {
-        return Err(GraphError::Unsupported {
+/// What reading a file of the graph needs to know about the project.
+struct Reader {
+    rules: Rules,
+    jsx: deno_ast::JsxRuntime,
+    define: Vec<(Vec<String>, String)>,
+    resolvers: Resolvers,
+}
+
+impl Reader {
+    /// Reads one file and resolves what it imports.
+    fn read(
+        &self,
+        path: &Path,
+        importer: Option<&Path>,
+        package_is_module: bool,
+    ) -> Result<Node, GraphError> {
+        let Self {
+            rules,
+            jsx,
+            define,
+            resolvers,
+        } = self;
+        let is_jsx = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("jsx" | "tsx")
+        );
+        let (kind, suffix) = match is_jsx {
+            // Compiled to JavaScript below; named `page.tsx.js` in the bundle.
+            true => (ModuleKind::JavaScript, ".js"),
+            false => rules.kind_of(path).ok_or_else(|| GraphError::UnknownType {
+                path: path.to_path_buf(),
+                importer: importer.map(Path::to_path_buf),
+            })?,
+        };
+        let source = std::fs::read(path).map_err(|source| GraphError::Read {
             path: path.to_path_buf(),
-            what: "JSX",
-        });
-    }
-    let (kind, suffix) = rules.kind_of(path).ok_or_else(|| GraphError::UnknownType {
-        path: path.to_path_buf(),
-        importer: importer.map(Path::to_path_buf),
-    })?;
-    let source = std::fs::read(path).map_err(|source| GraphError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !matches!(kind, ModuleKind::JavaScript | ModuleKind::TypeScript) {
-        return Ok(Node {
             source,
-            kind,
-            suffix,
-            analysis: None,
-            targets: Vec::new(),
-        });
-    }
-    let text = String::from_utf8_lossy(&source);
-    let analysis = analyze::analyze(path, &text, package_is_module, define).map_err(|error| {
-        GraphError::Syntax {
+        })?;
+        if !matches!(kind, ModuleKind::JavaScript | ModuleKind::TypeScript) {
+            return Ok(Node {
+                source,
+                kind,
+                suffix,
+                analysis: None,
+                source_map: None,
+                targets: Vec::new(),
+            });
+        }
+        let text = String::from_utf8_lossy(&source).into_owned();
+        let syntax_error = |error: analyze::SyntaxError| GraphError::Syntax {
             path: path.to_path_buf(),
             line: error.line,
             column: error.column,
             frame: crate::code_frame(&text, error.line, error.column),
             message: error.message,
-        }
-    })?;
-    let mut targets = Vec::with_capacity(analysis.imports.len());
-    for import in &analysis.imports {
-        match resolvers.resolve(path, &import.specifier, import.kind) {
-            Ok(target) => targets.push(Some(target)),
-            // What esbuild leaves to run time: a `require` inside `try`, and
-            // a dynamic `import()` (the promise it returns rejects).
-            Err(_)
-                if matches!(
-                    import.kind,
-                    ImportKind::Require { optional: true } | ImportKind::Dynamic
-                ) =>
-            {
-                targets.push(None)
+        };
+        let (source, source_map) = if is_jsx {
+            let specifier = deno_ast::ModuleSpecifier::from_file_path(path)
+                .map_or_else(|_| "file:///module.jsx".to_string(), |url| url.to_string());
+            let compiled = jsx::compile(path, &specifier, &text, jsx).map_err(syntax_error)?;
+            (compiled.code, compiled.source_map)
+        } else {
+            (text.clone(), None)
+        };
+        // Compiled JSX is analyzed as the ES module it has become.
+        let analyzed_as = if is_jsx {
+            path.with_extension("mjs")
+        } else {
+            path.to_path_buf()
+        };
+        let analysis = analyze::analyze(&analyzed_as, &source, package_is_module, define)
+            .map_err(syntax_error)?;
+        let source = source.into_bytes();
+        let mut targets = Vec::with_capacity(analysis.imports.len());
+        for import in &analysis.imports {
+            match resolvers.resolve(path, &import.specifier, import.kind) {
+                Ok(target) => targets.push(Some(target)),
+                // What esbuild leaves to run time: a `require` inside `try`, and
+                // a dynamic `import()` (the promise it returns rejects).
+                Err(_)
+                    if matches!(
+                        import.kind,
+                        ImportKind::Require { optional: true } | ImportKind::Dynamic
+                    ) =>
+                {
+                    targets.push(None)
+                }
+                Err(unresolved) => {
+                    return Err(GraphError::Unresolved {
+                        importer: path.to_path_buf(),
+                        line: import.line,
+                        specifier: import.specifier.clone(),
+                        reason: explain(&unresolved, &import.specifier),
+                    })
+                }
             }
-            Err(unresolved) => {
-                return Err(GraphError::Unresolved {
-                    importer: path.to_path_buf(),
-                    line: import.line,
-                    specifier: import.specifier.clone(),
-                    reason: explain(&unresolved, &import.specifier),
-                })
-            }
         }
+        Ok(Node {
+            source,
+            kind,
+            suffix,
+            analysis: Some(analysis),
+            source_map,
+            targets,
+        })
     }
-    Ok(Node {
-        source,
-        kind,
-        suffix,
-        analysis: Some(analysis),
-        targets,
-    })
 }
 
 /// What to tell the user about an import that does not resolve.
@@ -419,7 +446,10 @@ fn emit(
                         ));
                     }
                 }
-                let edited = apply_edits(&source, edits);
+                let mut edited = apply_edits(&source, edits);
+                if let Some(map) = &node.source_map {
+                    edited.push_str(&jsx::inline_map(&map_for(map, name, node.suffix)));
+                }
                 if analysis.format == Format::CommonJs {
                     let exports = commonjs_exports(path, &nodes, &mut BTreeSet::new());
                     commonjs::wrap(name, &edited, &requires, &exports).into_bytes()
@@ -524,6 +554,19 @@ fn commonjs_exports(
         }
     }
     exports.into_iter().collect()
+}
+
+/// A compiled module's source map naming its original by bundle name
+/// (`file:///src/page.tsx`), as stack traces should.
+fn map_for(map: &str, name: &str, suffix: &str) -> String {
+    let original = name.strip_suffix(suffix).unwrap_or(name);
+    match serde_json::from_str::<serde_json::Value>(map) {
+        Ok(mut map) => {
+            map["sources"] = serde_json::json!([format!("file:///{original}")]);
+            map.to_string()
+        }
+        Err(_) => map.to_string(),
+    }
 }
 
 /// `source` with each byte range replaced (ranges do not overlap; an

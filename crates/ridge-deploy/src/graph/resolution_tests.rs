@@ -238,11 +238,38 @@ fn a_missing_main_says_where_it_was_looked_for() {
 }
 
 #[test]
-fn jsx_is_refused_by_name() {
+fn jsx_compiles_with_the_projects_settings() {
+    // The automatic runtime, from tsconfig.json, as Hono's JSX uses it.
     let project = Project::new(&[
+        ("tsconfig.json", "{\n  // as `npm create hono` writes it\n  \"compilerOptions\": { \"jsx\": \"react-jsx\", \"jsxImportSource\": \"tiny\" },\n}\n"),
         ("src/index.js", "import page from \"./page.tsx\";\nexport default page;\n"),
-        ("src/page.tsx", "export default <h1>hi</h1>;"),
+        ("src/page.tsx", "const title: string = \"hi\";\nexport default <h1>{title}</h1>;\n"),
+        ("node_modules/tiny/package.json", r#"{ "name": "tiny", "exports": { "./jsx-runtime": "./jsx-runtime.js" } }"#),
+        ("node_modules/tiny/jsx-runtime.js", "export const jsx = (tag, props) => ({ tag, props });"),
     ]);
-    let error = project.collect().unwrap_err().to_string();
-    assert!(error.contains("src/page.tsx is JSX, which Ridge does not transform yet"), "{error}");
+    let collected = project.collect().unwrap();
+    assert_eq!(
+        names(&collected),
+        [
+            "node_modules/tiny/jsx-runtime.js",
+            "src/index.js",
+            "src/page.tsx.js"
+        ]
+    );
+    let page = Project::module(&collected, "src/page.tsx.js");
+    assert!(
+        page.contains("from \"../node_modules/tiny/jsx-runtime.js\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("//# sourceMappingURL=data:application/json,"),
+        "{page}"
+    );
+    assert!(!page.contains("<h1>"), "{page}");
+    assert!(Project::module(&collected, "src/index.js").contains("from \"./page.tsx.js\""));
+    // Without settings: the classic factory.
+    std::fs::remove_file(project.0.join("tsconfig.json")).unwrap();
+    let collected = project.collect().unwrap();
+    let page = Project::module(&collected, "src/page.tsx.js");
+    assert!(page.contains("React.createElement(\"h1\""), "{page}");
 }

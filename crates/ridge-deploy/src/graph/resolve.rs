@@ -70,9 +70,11 @@ fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> Re
         alias,
         alias_fields: vec![vec!["browser".into()]],
         condition_names: strings(&["workerd", "worker", "browser", condition, "default"]),
-        extensions: strings(&[".ts", ".mts", ".js", ".mjs", ".cjs", ".json"]),
+        extensions: strings(&[
+            ".ts", ".tsx", ".mts", ".js", ".jsx", ".mjs", ".cjs", ".json",
+        ]),
         extension_alias: vec![
-            (".js".into(), strings(&[".ts", ".js"])),
+            (".js".into(), strings(&[".ts", ".tsx", ".js", ".jsx"])),
             (".mjs".into(), strings(&[".mts", ".mjs"])),
         ],
         main_fields: strings(&["browser", "module", "main"]),

@@ -103,15 +103,18 @@ impl ModuleLoader for BundleLoader {
         deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
 
-    /// Source maps of transpiled TypeScript, so stack traces name `.ts` lines.
+    /// Source maps of transpiled TypeScript, so stack traces name `.ts`
+    /// lines, and the inline maps of modules compiled when the bundle was
+    /// collected (JSX), so they name the `.tsx` lines.
     fn get_source_map(&self, file_name: &str) -> Option<Cow<'_, [u8]>> {
         let specifier = ModuleSpecifier::parse(file_name).ok()?;
         let module = self.find_module(&module_name(&specifier))?;
-        if module.kind != ModuleKind::TypeScript {
-            return None;
+        match module.kind {
+            ModuleKind::TypeScript => typescript::source_map(specifier.as_str(), &module.content)
+                .map(|map| Cow::Owned(map.to_vec())),
+            ModuleKind::JavaScript => inline_source_map(&module.content).map(Cow::Owned),
+            _ => None,
         }
-        typescript::source_map(specifier.as_str(), &module.content)
-            .map(|map| Cow::Owned(map.to_vec()))
     }
 
     fn load(
@@ -207,6 +210,15 @@ impl ModuleLoader for BundleLoader {
         };
         ModuleLoadResponse::Sync(Ok(source))
     }
+}
+
+/// The source map a module ends with, as
+/// `//# sourceMappingURL=data:application/json,<percent-encoded JSON>`.
+fn inline_source_map(content: &[u8]) -> Option<Vec<u8>> {
+    const MARKER: &[u8] = b"//# sourceMappingURL=data:application/json,";
+    let at = content.windows(MARKER.len()).rposition(|w| w == MARKER)?;
+    let encoded = content[at + MARKER.len()..].trim_ascii_end();
+    Some(percent_encoding::percent_decode(encoded).collect())
 }
 
 /// Evaluates the non-JavaScript module types into their default export.
