@@ -87,6 +87,8 @@ COMPAT_DATE = "2025-09-01"  # the date fixtures/projects use
 POLL_INTERVAL = 0.010  # seconds between HTTP polls
 STATE_DIRS = (".ridge", ".wrangler")
 READY_LINE = re.compile(r"ready on http://127\.0\.0\.1:(\d+)")
+# `ridge dev` logs how long collecting the module graph took.
+COLLECTED_LINE = re.compile(r"collected (\d+) modules \(([\d.]+) KiB\) in ([\d.]+) ms")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -368,9 +370,9 @@ def write_graph_project(root: Path, modules: int) -> None:
         indent=2) + "\n")
 
 
-def time_to_ready_line(ridge: Path, cwd: Path, timeout: float, log_path: Path) -> float:
-    """Milliseconds from starting `ridge dev --port 0` to its `ready on` line;
-    then (untimed) checks that it answers `/`."""
+def time_to_ready_line(ridge: Path, cwd: Path, timeout: float, log_path: Path) -> tuple[float, float]:
+    """Milliseconds from starting `ridge dev --port 0` to its `ready on` line,
+    and the collection time it logged; then (untimed) checks that it answers `/`."""
     cmd = ridge_dev_command(ridge, 0)
     t0 = time.perf_counter()
     proc = start(cmd, cwd, dict(os.environ), subprocess.PIPE)
@@ -397,7 +399,10 @@ def time_to_ready_line(ridge: Path, cwd: Path, timeout: float, log_path: Path) -
         status = http_status(int(m.group(1)), "/", timeout=30)
         if status is None or status >= 500:
             raise RunFailed(f"ready, but GET / answered {status}")
-        return elapsed
+        collected = COLLECTED_LINE.search(ANSI.sub("", output.decode(errors="replace")))
+        if not collected:
+            raise RunFailed("no `collected N modules` line before `ready on`")
+        return elapsed, float(collected.group(3))
     except RunFailed as e:
         raise RunFailed(f"{e}; log:\n{ANSI.sub('', output.decode(errors='replace'))[-2000:]}")
     finally:
@@ -508,6 +513,8 @@ def report(args, started: _dt.datetime, info: dict[str, str], ridge: Path, ridge
         w("| what | command | min | median | max | ÷ ridge (medians) |")
         w("|---|---|---:|---:|---:|---:|")
         w(f"| ridge dev, start to `ready on` | `{display(ridge_dev_command(ridge, 0))}` | {r.cells()} | |")
+        w(f"| of which collecting the graph (resolve, read, analyze, rewrite; from its log) | "
+          f"`{display(ridge_dev_command(ridge, 0))}` | {graph['collect'].cells()} | {ratio(p, graph['collect'])} |")
         w(f"| wrangler bundle (esbuild), not the same work | "
           f"`{display(wrangler_bundle_command(wr, 'OUT'))}` | {p.cells()} | {ratio(p, r)} |")
         w("")
@@ -577,7 +584,8 @@ def measure_graph(args, ridge: Path, wrangler: Path | None, wrangler_why: str, s
     log(f"graph: {args.modules} modules written to {root}; npm install (untimed)")
     npm_install(root)
     result = {"local": args.modules, "modules": "?", "npm_modules": "?",
-              "ridge": Series(), "wrangler": Series(skipped=None if wrangler else wrangler_why)}
+              "ridge": Series(), "collect": Series(),
+              "wrangler": Series(skipped=None if wrangler else wrangler_why)}
     if wrangler:
         try:
             result["modules"], result["npm_modules"] = count_bundled_modules(
@@ -596,7 +604,8 @@ def measure_graph(args, ridge: Path, wrangler: Path | None, wrangler_why: str, s
             log_path = scratch / f"graph-{runtime}-{run}.log"
             try:
                 if runtime == "ridge":
-                    ms = time_to_ready_line(ridge, root, args.timeout, log_path)
+                    ms, collect_ms = time_to_ready_line(ridge, root, args.timeout, log_path)
+                    result["collect"].samples.append(collect_ms)
                 else:
                     ms = time_wrangler_bundle(wrangler, root, args.timeout, log_path)
             except subprocess.TimeoutExpired:

@@ -236,6 +236,26 @@ async fn a_wrangler_bundle_runs_as_it_is() {
         answers(&ridge.url(""), "compat.test", "hono").await,
         expected("hono")
     );
+    // Deployed with the project's configuration (its name and vars) and
+    // the bundle as `main`.
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    let config = work.path().join("wrangler.jsonc");
+    let (ok, out) = node.cli(
+        &[
+            "deploy",
+            script.to_str().unwrap(),
+            "-c",
+            config.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Uploading hono-app (1 modules"), "{out}");
+    assert_eq!(
+        answers(&node.ridge.url(""), "hono-app.test", "hono").await,
+        expected("hono")
+    );
 }
 
 /// Runs `ridge` to completion in `dir` with RUST_BACKTRACE set, as on many
@@ -438,4 +458,64 @@ async fn build_commands_config_files_and_environments() {
         out.contains("the build command `exit 3` failed (exit status: 3)"),
         "{out}"
     );
+}
+
+/// `cloudflare:workers`: a `WorkerEntrypoint` class serves fetch and
+/// scheduled events (an instance per event, with `this.env` and
+/// `this.ctx`), the other base classes exist so modules that declare
+/// Durable Objects or Workflows load, and `env` is there at the top level.
+#[tokio::test]
+async fn worker_entrypoint_classes_serve_fetch_and_scheduled() {
+    let dir = TempDir::new();
+    write(dir.path(), &[
+        ("wrangler.toml", "name = \"classy\"\nmain = \"index.js\"\n[vars]\nWHO = \"class\"\n[triggers]\ncrons = [\"0 * * * *\"]\n"),
+        (
+            "index.js",
+            r#"import { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env } from "cloudflare:workers";
+const atTopLevel = env.WHO;
+export class Counter extends DurableObject {}
+export class Flow extends WorkflowEntrypoint {}
+let instances = 0;
+export default class extends WorkerEntrypoint {
+  constructor(ctx, env) {
+    super(ctx, env);
+    instances++;
+  }
+  fetch(request) {
+    return Response.json({
+      who: this.env.WHO,
+      atTopLevel,
+      instances,
+      waitUntil: typeof this.ctx.waitUntil,
+      bases: [DurableObject, WorkflowEntrypoint, RpcTarget].map((c) => typeof c),
+      counter: new Counter({}, {}).env !== undefined,
+    });
+  }
+  async scheduled(controller) {
+    console.log(`scheduled by ${controller.cron} for ${this.env.WHO}`);
+  }
+}
+"#,
+        ),
+    ]);
+    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+    let ridge = Ridge::start_in(&args, &[], dir.path());
+    let first: Value = ridge.json("/").await;
+    assert_eq!(
+        first,
+        json!({
+            "who": "class", "atTopLevel": "class", "instances": 1, "waitUntil": "function",
+            "bases": ["function", "function", "function"], "counter": true
+        })
+    );
+    assert_eq!(
+        ridge.json("/").await["instances"],
+        2,
+        "an instance per event"
+    );
+    assert_eq!(
+        ridge.text("/__scheduled?cron=0+*+*+*+*").await,
+        "Ran scheduled event\n"
+    );
+    ridge.wait_for_log("scheduled by 0 * * * * for class");
 }

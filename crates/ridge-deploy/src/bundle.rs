@@ -2,7 +2,7 @@
 //! that make up one worker version, and the rules for module names.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Largest bundle accepted, all modules together (Cloudflare's paid limit).
@@ -10,11 +10,6 @@ pub const MAX_BUNDLE_BYTES: u64 = 10 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("invalid module name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
     #[error("main module {0:?} is not in the bundle")]
@@ -156,14 +151,6 @@ impl Bundle {
         Ok(Self { main, modules })
     }
 
-    /// Reads every importable file under `root` (skipping hidden folders and
-    /// `node_modules`); `main` is the entry module's path relative to `root`.
-    pub fn from_directory(root: &Path, main: &str) -> Result<Self, BundleError> {
-        let mut modules = BTreeMap::new();
-        collect_modules(root, root, &mut modules)?;
-        Self::new(main.trim_start_matches("./").to_string(), modules)
-    }
-
     /// Total size of all modules, in bytes.
     pub fn size(&self) -> u64 {
         self.modules.values().map(|m| m.content.len() as u64).sum()
@@ -209,57 +196,6 @@ impl Bundle {
         }
         Self::new(main, modules)
     }
-}
-
-fn collect_modules(
-    root: &Path,
-    dir: &Path,
-    modules: &mut BTreeMap<String, Module>,
-) -> Result<(), BundleError> {
-    let read_error = |source| BundleError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(read_error)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(read_error)?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let file_name = entry.file_name();
-        let file_name = file_name.to_string_lossy();
-        if file_name.starts_with('.') || file_name == "node_modules" {
-            continue;
-        }
-        if path.is_dir() {
-            collect_modules(root, &path, modules)?;
-            continue;
-        }
-        let Ok(relative) = path.strip_prefix(root) else {
-            continue;
-        };
-        let name = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let Some(kind) = ModuleKind::from_name(&name) else {
-            continue;
-        };
-        let content = std::fs::read(&path).map_err(|source| BundleError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        modules.insert(
-            name,
-            Module {
-                kind,
-                content: content.into(),
-            },
-        );
-    }
-    Ok(())
 }
 
 /// Module names are relative paths inside the bundle: no `..`, no absolute
@@ -338,6 +274,26 @@ mod tests {
             Bundle::decode("a.js".into(), &bundle.encode()[..7]),
             Err(BundleError::Corrupt)
         ));
+    }
+
+    #[test]
+    fn too_large_bundles_name_their_largest_modules() {
+        let module = |size: usize| Module {
+            kind: ModuleKind::JavaScript,
+            content: vec![b' '; size].into(),
+        };
+        let modules = BTreeMap::from([
+            ("index.js".to_string(), module(1024)),
+            ("node_modules/big/a.js".to_string(), module(6 * 1024 * 1024)),
+            ("node_modules/big/b.js".to_string(), module(5 * 1024 * 1024)),
+        ]);
+        let error = Bundle::new("index.js".into(), modules)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.ends_with("the largest modules: node_modules/big/a.js (6.0 MiB), node_modules/big/b.js (5.0 MiB), index.js (0.0 MiB)"),
+            "{error}"
+        );
     }
 
     #[test]

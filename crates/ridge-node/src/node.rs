@@ -502,7 +502,13 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError>
         .map(|folder| {
             ProjectLocation::at(folder)
                 .open()
-                .and_then(|project| WorkerVersion::load(&project, &BTreeMap::new()))
+                .and_then(|project| {
+                    tracing::info!(worker = %project.config.name, "using {}", project.config_name());
+                    for (key, why) in &project.config.ignored {
+                        tracing::warn!(worker = %project.config.name, "ignoring `{key}` in {}: {why}", project.config_name());
+                    }
+                    WorkerVersion::load(&project, &BTreeMap::new())
+                })
                 .map_err(|error| NodeError::WorkerIn {
                     folder: folder.clone(),
                     error,

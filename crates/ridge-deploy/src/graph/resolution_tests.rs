@@ -24,9 +24,14 @@ impl Project {
     }
 
     fn collect(&self) -> Result<Collected, GraphError> {
+        self.collect_with("")
+    }
+
+    /// Collects with more configuration (TOML) after `name` and `main`.
+    fn collect_with(&self, more: &str) -> Result<Collected, GraphError> {
         let config = WorkerConfig::parse_as(
             &self.0.join("wrangler.toml"),
-            "name = \"t\"\nmain = \"src/index.js\"\n",
+            &format!("name = \"t\"\nmain = \"src/index.js\"\n{more}"),
             None,
         )
         .unwrap();
@@ -272,4 +277,91 @@ fn jsx_compiles_with_the_projects_settings() {
     let collected = project.collect().unwrap();
     let page = Project::module(&collected, "src/page.tsx.js");
     assert!(page.contains("React.createElement(\"h1\""), "{page}");
+}
+
+#[test]
+fn alias_rules_additional_modules_and_no_bundle_apply() {
+    let project = Project::new(&[
+        ("src/index.js", "import fetcher from \"node-fetch\";\nimport schema from \"./schema.sql\";\nimport blob from \"./blob.dat\";\nexport default { fetcher, schema, blob };\n"),
+        ("src/shims/fetch.js", "export default globalThis.fetch;"),
+        ("src/schema.sql", "CREATE TABLE t (x);"),
+        ("src/blob.dat", "bytes"),
+        ("src/lazy/late.js", "export const late = 1;"),
+    ]);
+    let error = project.collect().unwrap_err().to_string();
+    assert!(
+        error.contains("the package \"node-fetch\" is not installed"),
+        "{error}"
+    );
+    let collected = project
+        .collect_with("[alias]\n\"node-fetch\" = \"./src/shims/fetch.js\"\n[[rules]]\ntype = \"Data\"\nglobs = [\"**/*.dat\"]\n")
+        .unwrap();
+    // `.sql` is text by Cloudflare's default rules; `.dat` is data by the
+    // rule, stored with the extension that says so.
+    assert_eq!(
+        names(&collected),
+        [
+            "src/blob.dat.bin",
+            "src/index.js",
+            "src/schema.sql",
+            "src/shims/fetch.js"
+        ]
+    );
+    let index = Project::module(&collected, "src/index.js");
+    assert!(index.contains("from \"./shims/fetch.js\""), "{index}");
+    assert!(index.contains("from \"./blob.dat.bin\""), "{index}");
+    // find_additional_modules: files no import names (for dynamic imports).
+    let collected = project
+        .collect_with("find_additional_modules = true\n[alias]\n\"node-fetch\" = \"./src/shims/fetch.js\"\n[[rules]]\ntype = \"Data\"\nglobs = [\"**/*.dat\"]\n")
+        .unwrap();
+    assert!(names(&collected).contains(&"src/lazy/late.js"));
+    // no_bundle: only relative imports are followed.
+    let error = project
+        .collect_with("no_bundle = true\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`no_bundle` is set, so only relative imports are followed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn symlinked_workspace_packages_are_collected() {
+    let workspace = Project::new(&[
+        (
+            "packages/shared/package.json",
+            r#"{ "name": "@acme/shared", "type": "module", "exports": "./index.js" }"#,
+        ),
+        (
+            "packages/shared/index.js",
+            "export const shared = 'from the workspace';",
+        ),
+        (
+            "apps/api/src/index.js",
+            "import { shared } from \"@acme/shared\";\nexport default { shared };\n",
+        ),
+    ]);
+    let app = workspace.0.join("apps/api");
+    std::fs::create_dir_all(app.join("node_modules/@acme")).unwrap();
+    std::os::unix::fs::symlink(
+        workspace.0.join("packages/shared"),
+        app.join("node_modules/@acme/shared"),
+    )
+    .unwrap();
+    let config = WorkerConfig::parse_as(
+        &app.join("wrangler.toml"),
+        "name = \"api\"\nmain = \"src/index.js\"\n",
+        None,
+    )
+    .unwrap();
+    let collected = collect(&config, &app).unwrap();
+    // Names are relative to the folder holding both.
+    assert_eq!(
+        names(&collected),
+        ["apps/api/src/index.js", "packages/shared/index.js"]
+    );
+    assert_eq!(collected.bundle.main, "apps/api/src/index.js");
+    assert!(Project::module(&collected, "apps/api/src/index.js")
+        .contains("from \"../../../packages/shared/index.js\""));
 }

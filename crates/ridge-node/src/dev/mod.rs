@@ -190,7 +190,15 @@ impl Reloader {
             if build {
                 project.build()?;
             }
+            let started = std::time::Instant::now();
             let collected = project.collect()?;
+            tracing::info!(
+                modules = collected.bundle.modules.len(),
+                "collected {} modules ({:.1} KiB) in {:.1} ms",
+                collected.bundle.modules.len(),
+                collected.bundle.size() as f64 / 1024.0,
+                started.elapsed().as_secs_f64() * 1000.0
+            );
             *graph.lock().expect("graph files") = collected.files.into_iter().collect();
             Ok::<_, ridge_deploy::project::ProjectError>(WorkerVersion::from_bundle(
                 &project,
