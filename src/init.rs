@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 
-use ridge_deploy::config::{WorkerConfig, CONFIG_FILE};
+use ridge_deploy::config::{self, WorkerConfig, CONFIG_FILE};
 
 /// What the new project starts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -191,33 +191,16 @@ export class TaskFetch extends OpenAPIRoute {
 }
 "#;
 
-/// A worker name made from a folder name.
-fn name_for(dir: &Path) -> String {
-    let folder = std::fs::canonicalize(dir)
-        .ok()
-        .unwrap_or_else(|| dir.to_path_buf())
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_else(|| "worker".into());
-    folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
 /// Writes a new project into `dir` from `template`; `ridge_toml` writes
 /// Ridge's own configuration file instead of wrangler.jsonc.
 pub fn init(dir: &Path, name: Option<String>, template: Template, ridge_toml: bool) -> Result<()> {
     if let Some(existing) = WorkerConfig::find_file(dir) {
         bail!("{} already has a {}", dir.display(), existing.display());
     }
-    let name = name.unwrap_or_else(|| name_for(dir));
+    let name = name.unwrap_or_else(|| {
+        let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        config::name_from(absolute.file_name())
+    });
     if let Err(problem) = ridge_core::names::validate_worker_name(&name) {
         bail!("{name:?} cannot be a worker name: it {problem}; pass --name");
     }

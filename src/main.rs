@@ -280,7 +280,7 @@ struct InitArgs {
 struct ProjectArgs {
     /// The worker: a folder with a wrangler.jsonc, wrangler.json,
     /// wrangler.toml or ridge.toml (the first found, ridge.toml first), or a
-    /// script (.js, .mjs, .ts) such as wrangler's bundled output.
+    /// script (.js, .mjs, .cjs, .ts, .mts) such as wrangler's bundled output.
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Read the worker's configuration from FILE instead of looking in the

@@ -313,15 +313,20 @@ function start(namespace, configJson) {
   let handlers;
   let format;
   if (isEntrypointClass(exported)) {
-    // `export default class extends WorkerEntrypoint`: an instance per event.
+    // `export default class extends WorkerEntrypoint`: an instance per
+    // event. Its handlers may be methods or class fields, so they are
+    // looked up on the instance.
     format = "modules";
-    const prototype = exported.prototype;
-    handlers = {
-      fetch: typeof prototype.fetch === "function" ? (request, ctx) => new exported(ctx, env).fetch(request) : null,
-      scheduled: typeof prototype.scheduled === "function"
-        ? (event, ctx) => new exported(ctx, env).scheduled(event)
-        : null,
+    const call = (method) => (event, ctx) => {
+      const instance = new exported(ctx, env);
+      if (typeof instance[method] !== "function") {
+        throw new TypeError(
+          `The worker's default export (class ${exported.name || "extends WorkerEntrypoint"}) has no ${method}() method`,
+        );
+      }
+      return instance[method](event);
     };
+    handlers = { fetch: call("fetch"), scheduled: call("scheduled") };
   } else if (has("fetch") || has("scheduled")) {
     format = "modules";
     handlers = {

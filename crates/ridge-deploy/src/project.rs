@@ -26,6 +26,8 @@ pub enum ProjectError {
     Graph(#[from] GraphError),
     #[error("{} is neither a worker script (.js, .mjs, .cjs, .ts, .mts) nor a folder with a wrangler.jsonc, wrangler.json, wrangler.toml or ridge.toml", .0.display())]
     NotAWorker(PathBuf),
+    #[error("{} is outside the folder of {}, whose paths start there: move the configuration file up, or the script in", .script.display(), .config.display())]
+    ScriptOutsideProject { script: PathBuf, config: PathBuf },
     #[error("--env {0} needs a configuration file, and a lone script has none")]
     EnvWithoutConfig(String),
     #[error("the build command `{command}` failed ({status}); fix it or the `[build]` section of {config}")]
@@ -82,9 +84,14 @@ impl ProjectLocation {
             if is_script(&self.path) {
                 let script = std::path::absolute(&self.path).unwrap_or(self.path.clone());
                 let base = std::path::absolute(&root).unwrap_or(root.clone());
-                if let Ok(relative) = script.strip_prefix(&base) {
-                    config.main = relative.to_string_lossy().into_owned();
-                }
+                let relative =
+                    script
+                        .strip_prefix(&base)
+                        .map_err(|_| ProjectError::ScriptOutsideProject {
+                            script: self.path.clone(),
+                            config: file.clone(),
+                        })?;
+                config.main = relative.to_string_lossy().into_owned();
             }
             return Ok(Project { config, root });
         }

@@ -127,8 +127,10 @@ pub struct ModuleRule {
     #[serde(rename = "type")]
     pub kind: RuleType,
     pub globs: Vec<String>,
-    #[serde(default)]
-    pub fallthrough: bool,
+    /// Accepted as wrangler writes it; Ridge always tries the default
+    /// rules after the configuration's (as `fallthrough = true`).
+    #[serde(default, rename = "fallthrough")]
+    _fallthrough: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -310,12 +312,16 @@ impl WorkerConfig {
             ),
         };
         let mut ignored = Vec::new();
-        check_keys(path, &text, &tree, &mut ignored)?;
+        check_keys(path, &text, &tree, Some(&mut ignored))?;
         if let Some(environments) = tree.get("env").and_then(|e| e.as_object()) {
-            for table in environments.values() {
-                check_keys(path, &text, table, &mut ignored)?;
+            for (name, table) in environments {
+                // Typos anywhere; bindings and ignored keys only in the
+                // environment that runs.
+                let chosen = env == Some(name.as_str());
+                check_keys(path, &text, table, chosen.then_some(&mut ignored))?;
             }
         }
+        ignored.sort();
         ignored.dedup();
         let config = resolve(path, raw, env, ignored)?;
         config.validate(path)?;
@@ -399,7 +405,7 @@ impl WorkerConfig {
 
 /// A worker name made from a file or folder name: lower case, with
 /// anything but letters and digits turned into `-`.
-fn name_from(stem: Option<&std::ffi::OsStr>) -> String {
+pub fn name_from(stem: Option<&std::ffi::OsStr>) -> String {
     stem.map(|s| s.to_string_lossy().to_ascii_lowercase())
         .map(|s| {
             s.chars()
@@ -410,23 +416,28 @@ fn name_from(stem: Option<&std::ffi::OsStr>) -> String {
         .unwrap_or_else(|| "worker".to_string())
 }
 
-/// Refuses unknown keys and bindings Ridge cannot provide, and notes the
-/// keys it ignores.
+/// Refuses unknown keys and, for a table that is used (`ignored` given),
+/// bindings Ridge cannot provide; notes the keys it ignores.
 fn check_keys(
     path: &Path,
     text: &str,
     table: &serde_json::Value,
-    ignored: &mut Vec<(String, &'static str)>,
+    mut ignored: Option<&mut Vec<(String, &'static str)>>,
 ) -> Result<(), ConfigError> {
     let Some(table) = table.as_object() else {
         return Ok(());
     };
+    let used = ignored.is_some();
     for (key, value) in table {
         match key_use(key) {
             Some(KeyUse::Applied | KeyUse::Silent) => {}
-            Some(KeyUse::Ignored(why)) => ignored.push((key.clone(), why)),
+            Some(KeyUse::Ignored(why)) => {
+                if let Some(ignored) = ignored.as_deref_mut() {
+                    ignored.push((key.clone(), why));
+                }
+            }
             Some(KeyUse::Unsupported(what)) => {
-                if keys::binds_something(value) {
+                if used && keys::binds_something(value) {
                     return Err(ConfigError::Unsupported {
                         path: path.to_path_buf(),
                         line: line_of_key(text, key),
@@ -448,18 +459,22 @@ fn check_keys(
     Ok(())
 }
 
-/// The line a key is first written on: `"key":` in JSON, `key =` or
-/// `[key` in TOML (1 when it cannot be found).
+/// The line a key is first written on: `"key":` in JSON, `key =` or a
+/// table header naming it (`[key]`, `[[env.prod.key]]`) in TOML (1 when it
+/// cannot be found).
 fn line_of_key(text: &str, key: &str) -> usize {
     let quoted = format!("\"{key}\"");
     text.lines()
         .position(|line| {
             let line = line.trim_start();
+            let header = line
+                .strip_prefix('[')
+                .map(|h| h.trim_start_matches('[').split(']').next().unwrap_or(""));
             line.starts_with(&quoted)
                 || line
                     .strip_prefix(key)
                     .is_some_and(|rest| rest.trim_start().starts_with('='))
-                || line.trim_start_matches('[').starts_with(key)
+                || header.is_some_and(|h| h.split('.').any(|part| part.trim() == key))
         })
         .map_or(1, |index| index + 1)
 }
@@ -484,6 +499,9 @@ fn resolve(
                     available: top.env.keys().cloned().collect(),
                 });
             };
+            // `route` and `routes` are one setting: an environment that sets
+            // either replaces both.
+            let sets_routes = environment.routes.is_some() || environment.route.is_some();
             // Inheritable keys fall back to the top level; vars, define and
             // bindings do not (wrangler's rule: each environment states its own).
             RawConfig {
@@ -491,8 +509,16 @@ fn resolve(
                 main: environment.main.or(top.main),
                 compatibility_date: environment.compatibility_date.or(top.compatibility_date),
                 compatibility_flags: environment.compatibility_flags.or(top.compatibility_flags),
-                routes: environment.routes.or(top.routes),
-                route: environment.route.or(top.route),
+                routes: if sets_routes {
+                    environment.routes
+                } else {
+                    top.routes
+                },
+                route: if sets_routes {
+                    environment.route
+                } else {
+                    top.route
+                },
                 vars: environment.vars,
                 kv_namespaces: environment.kv_namespaces,
                 triggers: environment.triggers.or(top.triggers),
@@ -703,6 +729,25 @@ cpu_ms = 20
         // An empty section binds nothing.
         let text = "name = \"a\"\nmain = \"i.js\"\nd1_databases = []\n";
         assert!(WorkerConfig::parse_as(Path::new("wrangler.toml"), text, None).is_ok());
+    }
+
+    #[test]
+    fn only_the_chosen_environment_must_bind_what_ridge_provides() {
+        let text = "name = \"a\"\nmain = \"i.js\"\nroutes = [\"a.example/*\"]\n[env.prod]\nroute = \"prod.example/*\"\n[[env.prod.d1_databases]]\nbinding = \"DB\"\n[env.dev]\nvars = { X = \"1\" }\n";
+        let config = WorkerConfig::parse_as(Path::new("wrangler.toml"), text, None).unwrap();
+        assert_eq!(config.routes, ["a.example/*"]);
+        let error = WorkerConfig::parse_as(Path::new("wrangler.toml"), text, Some("prod"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("wrangler.toml:6: `d1_databases`"),
+            "{error}"
+        );
+        // `route` in an environment replaces the top level's `routes`.
+        let text = text.replace("[[env.prod.d1_databases]]\nbinding = \"DB\"\n", "");
+        let config =
+            WorkerConfig::parse_as(Path::new("wrangler.toml"), &text, Some("prod")).unwrap();
+        assert_eq!(config.routes, ["prod.example/*"]);
     }
 
     #[test]

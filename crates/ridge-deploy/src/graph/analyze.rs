@@ -13,7 +13,7 @@ use deno_ast::swc::ast::{
     CallExpr, Callee, ExportAll, Expr, ImportDecl, Lit, MemberExpr, MemberProp, NamedExport,
     TryStmt,
 };
-use deno_ast::swc::common::Span;
+use deno_ast::swc::common::{Span, SyntaxContext};
 use deno_ast::swc::ecma_visit::{Visit, VisitWith};
 use deno_ast::{
     EmitOptions, MediaType, ParseParams, ParsedSource, ProgramRef, StartSourcePos,
@@ -70,11 +70,6 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// The media type by file name, for the parser.
-pub fn media_type(path: &Path) -> MediaType {
-    MediaType::from_path(path)
-}
-
 /// Analyzes `source`. `package_is_module` is the nearest package.json's
 /// `"type": "module"`, which makes `.js` files ES modules; otherwise a
 /// `.js` file without `import`/`export` that uses `require`, `module` or
@@ -86,21 +81,20 @@ pub fn analyze(
     package_is_module: bool,
     define: &[(Vec<String>, String)],
 ) -> Result<Analysis, SyntaxError> {
-    let media_type = media_type(path);
+    let media_type = MediaType::from_path(path);
     let parsed = parse(path, source, media_type)?;
-    let mut visitor = Collector {
+    let mut visitor = Collector::new(
         source,
         define,
-        imports: Vec::new(),
-        replacements: Vec::new(),
-        try_depth: 0,
-        requires_seen: false,
-    };
+        parsed.unresolved_context(),
+        parsed.top_level_context(),
+    );
     match parsed.program_ref() {
         ProgramRef::Module(module) => module.visit_with(&mut visitor),
         ProgramRef::Script(script) => script.visit_with(&mut visitor),
     }
     let has_esm_syntax = !parsed.compute_is_script();
+    let cjs = parsed.analyze_cjs();
     let format = match media_type {
         MediaType::Mjs | MediaType::Mts | MediaType::TypeScript | MediaType::Dts => {
             Format::EsModule
@@ -108,12 +102,10 @@ pub fn analyze(
         MediaType::Cjs | MediaType::Cts => Format::CommonJs,
         _ if package_is_module || has_esm_syntax => Format::EsModule,
         _ => {
-            let cjs = parsed.analyze_cjs();
             let uses_commonjs = visitor.requires_seen
                 || !cjs.exports.is_empty()
                 || !cjs.reexports.is_empty()
-                || source.contains("module.exports")
-                || source.contains("exports.");
+                || source.contains("module.exports");
             if uses_commonjs {
                 Format::CommonJs
             } else {
@@ -133,11 +125,9 @@ pub fn analyze(
         let kept = transpiled_specifiers(parsed)?;
         imports.retain(|import| kept.contains(&import.specifier));
     }
-    let (exports, reexports) = if format == Format::CommonJs {
-        let cjs = parse(path, source, media_type)?.analyze_cjs();
-        (cjs.exports, cjs.reexports)
-    } else {
-        (Vec::new(), Vec::new())
+    let (exports, reexports) = match format {
+        Format::CommonJs => (cjs.exports, cjs.reexports),
+        Format::EsModule => (Vec::new(), Vec::new()),
     };
     Ok(Analysis {
         format,
@@ -156,7 +146,8 @@ fn parse(path: &Path, source: &str, media_type: MediaType) -> Result<ParsedSourc
         text: source.into(),
         media_type,
         capture_tokens: false,
-        scope_analysis: false,
+        // Tells a global `require` (or `process`) from a local one.
+        scope_analysis: true,
         maybe_syntax: None,
     })
     .map_err(|diagnostic| {
@@ -185,14 +176,12 @@ fn transpiled_specifiers(parsed: ParsedSource) -> Result<BTreeSet<String>, Synta
         .into_source();
     let js_path = Path::new("transpiled.mjs");
     let transpiled = parse(js_path, &emitted.text, MediaType::Mjs)?;
-    let mut collector = Collector {
-        source: &emitted.text,
-        define: &[],
-        imports: Vec::new(),
-        replacements: Vec::new(),
-        try_depth: 0,
-        requires_seen: false,
-    };
+    let mut collector = Collector::new(
+        &emitted.text,
+        &[],
+        transpiled.unresolved_context(),
+        transpiled.top_level_context(),
+    );
     match transpiled.program_ref() {
         ProgramRef::Module(module) => module.visit_with(&mut collector),
         ProgramRef::Script(script) => script.visit_with(&mut collector),
@@ -204,12 +193,13 @@ fn transpiled_specifiers(parsed: ParsedSource) -> Result<BTreeSet<String>, Synta
         .collect())
 }
 
-/// 1-based line and column of a byte offset.
-pub fn line_and_column(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
-    (line, column)
+/// The 1-based line of a byte offset.
+fn line_of(source: &str, offset: usize) -> usize {
+    source.as_bytes()[..offset.min(source.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn byte_range(span: Span) -> Range<usize> {
@@ -220,16 +210,39 @@ fn byte_range(span: Span) -> Range<usize> {
 struct Collector<'a> {
     source: &'a str,
     define: &'a [(Vec<String>, String)],
+    /// The context of names no scope declares (globals).
+    unresolved: SyntaxContext,
+    /// The context of names the module declares at its top level (where
+    /// TypeScript's `declare const BUILD_LABEL` puts a `define` name).
+    top_level: SyntaxContext,
     imports: Vec<Import>,
     replacements: Vec<(Range<usize>, String)>,
     try_depth: usize,
     requires_seen: bool,
 }
 
-impl Collector<'_> {
+impl<'a> Collector<'a> {
+    fn new(
+        source: &'a str,
+        define: &'a [(Vec<String>, String)],
+        unresolved: SyntaxContext,
+        top_level: SyntaxContext,
+    ) -> Self {
+        Self {
+            source,
+            define,
+            unresolved,
+            top_level,
+            imports: Vec::new(),
+            replacements: Vec::new(),
+            try_depth: 0,
+            requires_seen: false,
+        }
+    }
+
     fn add(&mut self, literal: &deno_ast::swc::ast::Str, kind: ImportKind) {
         let range = byte_range(literal.span);
-        let (line, _) = line_and_column(self.source, range.start);
+        let line = line_of(self.source, range.start);
         self.imports.push(Import {
             specifier: literal.value.to_string_lossy().into_owned(),
             range,
@@ -239,15 +252,18 @@ impl Collector<'_> {
     }
 
     /// The dotted name an expression is (`process.env.NODE_ENV`), if it is
-    /// made only of identifiers and plain property names.
-    fn dotted(expr: &Expr) -> Option<Vec<String>> {
+    /// made only of a global (or top-level) name and plain property names:
+    /// a function's own `process` is left alone.
+    fn dotted(&self, expr: &Expr) -> Option<Vec<String>> {
         match expr {
-            Expr::Ident(ident) => Some(vec![ident.sym.to_string()]),
+            Expr::Ident(ident) if ident.ctxt == self.unresolved || ident.ctxt == self.top_level => {
+                Some(vec![ident.sym.to_string()])
+            }
             Expr::Member(MemberExpr { obj, prop, .. }) => {
                 let MemberProp::Ident(name) = prop else {
                     return None;
                 };
-                let mut names = Self::dotted(obj)?;
+                let mut names = self.dotted(obj)?;
                 names.push(name.sym.to_string());
                 Some(names)
             }
@@ -298,7 +314,11 @@ impl Visit for Collector<'_> {
                     self.add(literal, ImportKind::Dynamic);
                 }
             }
-            Callee::Expr(callee) if matches!(&**callee, Expr::Ident(id) if id.sym == *"require") => {
+            // Only the global `require`: bundles that pass their own (a
+            // browserify prelude's `function (require, module, exports)`)
+            // resolve those names themselves.
+            Callee::Expr(callee) if matches!(&**callee, Expr::Ident(id) if id.sym == *"require" && id.ctxt == self.unresolved) =>
+            {
                 self.requires_seen = true;
                 if let Some(literal) = literal {
                     let optional = self.try_depth > 0;
@@ -312,7 +332,7 @@ impl Visit for Collector<'_> {
 
     fn visit_expr(&mut self, node: &Expr) {
         if !self.define.is_empty() && matches!(node, Expr::Member(_) | Expr::Ident(_)) {
-            if let Some(name) = Self::dotted(node) {
+            if let Some(name) = self.dotted(node) {
                 if let Some((_, value)) = self.define.iter().find(|(key, _)| *key == name) {
                     let span = match node {
                         Expr::Member(member) => member.span,
@@ -393,6 +413,31 @@ mod tests {
             .map(|i| i.specifier.as_str())
             .collect();
         assert_eq!(found, ["./c"]);
+    }
+
+    #[test]
+    fn only_the_global_require_and_process_are_followed() {
+        let source = "(function (require, module, exports) { var u = require('./util'); })(function () {}, {}, {});\nconst x = require('./real');\nfunction f(process) { return process.env.NODE_ENV; }\nmodule.exports = process.env.NODE_ENV;\n";
+        let analysis = analyze(Path::new("/p/x.js"), source, false, &define()).unwrap();
+        let found: Vec<&str> = analysis
+            .imports
+            .iter()
+            .map(|i| i.specifier.as_str())
+            .collect();
+        assert_eq!(found, ["./real"]);
+        assert_eq!(analysis.replacements.len(), 1);
+        assert_eq!(
+            &source[analysis.replacements[0].0.clone()],
+            "process.env.NODE_ENV"
+        );
+        assert!(analysis.replacements[0].0.start > source.find("module.exports").unwrap());
+    }
+
+    #[test]
+    fn commonjs_may_return_at_the_top_level() {
+        let source = "if (typeof window !== 'undefined') { module.exports = window.x; return; }\nmodule.exports = 1;\n";
+        let analysis = analyze(Path::new("/p/x.js"), source, false, &[]).unwrap();
+        assert_eq!(analysis.format, Format::CommonJs);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! CommonJS modules as ES modules. Each CommonJS file becomes an ES module
-//! that imports the modules its `require()` calls name, runs the original
-//! code in Node's function wrapper the first time it is required (lazily,
-//! so cycles get a partly filled `module.exports` as in Node), and exports
+//! that imports the modules its `require()` calls name and exports one
+//! function, which runs the original code in Node's function wrapper the
+//! first time it is called: `require` calls it, so CommonJS code runs
+//! lazily, in the order its `require` calls run, and a cycle gets a partly
+//! filled `module.exports`, as in Node. ES modules import a second, small
+//! module instead (its facade), which calls that function and exports
 //! `module.exports` as `default` plus the names Node's analysis finds, so
 //! `import { x } from "cjs-package"` works as it does with Node and
 //! esbuild. The wrapper's header sits on the code's first line, so line
@@ -11,6 +14,11 @@ use std::fmt::Write;
 
 /// The function every wrapped module exports; `require` calls it.
 pub const INIT: &str = "__ridge_cjs";
+
+/// The name of the facade ES modules import for the CommonJS module `name`.
+pub fn facade_name(name: &str) -> String {
+    format!("{name}.esm.js")
+}
 
 /// What a `require()` specifier leads to, for the wrapper's table.
 pub enum Required {
@@ -28,14 +36,9 @@ pub enum Required {
 }
 
 /// The wrapper around `source` (a CommonJS module named `name`):
-/// `requires` are the literal specifiers its `require()` calls use with
-/// what each leads to; `exports` the names to export besides `default`.
-pub fn wrap(
-    name: &str,
-    source: &str,
-    requires: &[(String, Required)],
-    exports: &[String],
-) -> String {
+/// `requires` are the literal specifiers its `require()` calls use, with
+/// what each leads to.
+pub fn wrap(name: &str, source: &str, requires: &[(String, Required)]) -> String {
     let mut out = String::with_capacity(source.len() + 512);
     let mut cases = String::new();
     for (index, (specifier, required)) in requires.iter().enumerate() {
@@ -46,8 +49,13 @@ pub fn wrap(
                 format!("{local}.{INIT}()")
             }
             Required::EsModule(path) | Required::Runtime(path) => {
-                let _ = write!(out, "import * as {local} from {};", quote(path));
-                format!("{{ __esModule: true, ...{local} }}")
+                // One object per module, made on the first `require`.
+                let _ = write!(
+                    out,
+                    "import * as {local} from {}; var {local}_cjs;",
+                    quote(path)
+                );
+                format!("{local}_cjs ??= {{ __esModule: true, ...{local} }}")
             }
             Required::Value(path) => {
                 let _ = write!(out, "import {local} from {};", quote(path));
@@ -67,8 +75,9 @@ pub fn wrap(
         "var __ridge_module; export function {INIT}() {{ if (__ridge_module === undefined) {{ \
          __ridge_module = {{ exports: {{}} }}; \
          const require = (specifier) => {{ switch (specifier) {{ {cases} }} \
-         const error = new Error(`Cannot find module '${{specifier}}' from '{filename}'`); error.code = 'MODULE_NOT_FOUND'; throw error; }}; \
-         (function (exports, require, module, __filename, __dirname) {{ "
+         const error = new Error(\"Cannot find module '\" + specifier + \"' from \" + {}); error.code = 'MODULE_NOT_FOUND'; throw error; }}; \
+         (function (exports, require, module, __filename, __dirname) {{ ",
+        quote(&filename)
     );
     // A hashbang line is only allowed at the very start of a file.
     match source.strip_prefix("#!") {
@@ -78,23 +87,34 @@ pub fn wrap(
         }
         None => out.push_str(source),
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "\n}}).call(__ridge_module.exports, __ridge_module.exports, require, __ridge_module, {}, {}); }} \
-         return __ridge_module.exports; }}\n\
-         const __ridge_exports = {INIT}();\n\
-         export default __ridge_exports && __ridge_exports.__esModule && \"default\" in __ridge_exports ? __ridge_exports.default : __ridge_exports;\n",
+         return __ridge_module.exports; }}",
         quote(&filename),
         quote(dirname),
     );
+    out
+}
+
+/// The facade of a wrapped CommonJS module (imported as `wrapped`) for ES
+/// modules: `module.exports` as `default` (its `default` when it sets
+/// `__esModule`, as esbuild does), and `exports` by name.
+pub fn facade(wrapped: &str, exports: &[String]) -> String {
+    let mut out = format!(
+        "import {{ {INIT} }} from {};\n\
+         const exports = {INIT}();\n\
+         export default exports && exports.__esModule && \"default\" in exports ? exports.default : exports;\n",
+        quote(wrapped)
+    );
     for (index, export) in exports
         .iter()
-        .filter(|e| *e != "default" && *e != "__esModule" && *e != INIT)
+        .filter(|e| *e != "default" && *e != "__esModule")
         .enumerate()
     {
         let _ = writeln!(
             out,
-            "const __ridge_e{index} = __ridge_exports[{0}]; export {{ __ridge_e{index} as {0} }};",
+            "const e{index} = exports[{0}]; export {{ e{index} as {0} }};",
             quote(export)
         );
     }
@@ -113,10 +133,9 @@ mod tests {
     fn the_wrapper_keeps_line_numbers() {
         let source = "const a = require('./a');\nexports.b = a + 1;\nthrow new Error('line 3');";
         let wrapped = wrap(
-            "lib/x.js",
+            "lib/x`${y}.js",
             source,
             &[("./a".into(), Required::CommonJs("./a.js".into()))],
-            &["b".into()],
         );
         let line_of = |needle: &str| {
             wrapped
@@ -128,7 +147,17 @@ mod tests {
         assert_eq!(line_of("require('./a')"), 1);
         assert_eq!(line_of("line 3"), 3);
         assert!(wrapped.contains("import * as __ridge_0 from \"./a.js\";"));
-        assert!(wrapped.contains("export { __ridge_e0 as \"b\" }"));
-        assert!(wrapped.contains("\"/lib/x.js\", \"/lib\""));
+        // Names are quoted as strings, never pasted into code.
+        assert!(wrapped.contains("\"/lib/x`${y}.js\", \"/lib\""));
+        // Nothing runs until the module is required.
+        assert!(!wrapped.contains(&format!("= {INIT}()")));
+    }
+
+    #[test]
+    fn the_facade_exports_default_and_names() {
+        let facade = facade("./x.js", &["b".into(), "default".into()]);
+        assert!(facade.contains("import { __ridge_cjs } from \"./x.js\";"));
+        assert!(facade.contains("export { e0 as \"b\" }"));
+        assert!(!facade.contains("as \"default\""));
     }
 }

@@ -4,7 +4,7 @@
 //! modules. Names are paths relative to the project (`src/index.ts`,
 //! `node_modules/hono/dist/index.js`), so stack traces name the original
 //! files; import specifiers are rewritten to the relative paths between
-//! those names (same length of line: line numbers do not move);
+//! those names (no line is added or removed: line numbers stay);
 //! CommonJS files are wrapped as ES modules (`commonjs.rs`); `define`
 //! (and `process.env.NODE_ENV`) is replaced. TypeScript stays TypeScript:
 //! the runtime strips its types when it loads it, with a source map.
@@ -22,8 +22,8 @@ use crate::bundle::{Bundle, BundleError, Module, ModuleKind};
 use crate::config::{RuleType, WorkerConfig};
 use analyze::{Analysis, Format, ImportKind};
 use commonjs::Required;
-pub use resolve::{package_name, RUNTIME_MODULES};
-use resolve::{Resolvers, Target, Unresolved};
+pub use resolve::RUNTIME_MODULES;
+use resolve::{package_name, Resolvers, Target, Unresolved};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -32,7 +32,7 @@ pub enum GraphError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the entry module {} does not exist (`main` in {config})", .path.display())]
+    #[error("the entry module {} does not exist{config}", .path.display())]
     MainMissing { path: PathBuf, config: String },
     #[error("SyntaxError: {message}\n    at {}:{line}:{column}\n\n{frame}", .path.display())]
     Syntax {
@@ -90,17 +90,15 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
         .file
         .as_ref()
         .and_then(|f| f.file_name())
-        .map_or_else(
-            || "the command line".to_string(),
-            |f| f.to_string_lossy().into_owned(),
-        );
+        .map(|f| format!(" (`main` in {})", f.to_string_lossy()))
+        .unwrap_or_default();
     let main = root.join(&config.main);
     let main = std::fs::canonicalize(&main).map_err(|_| GraphError::MainMissing {
         path: main.clone(),
         config: config_name,
     })?;
     let reader = Reader {
-        rules: Rules::new(config, root)?,
+        rules: Rules::new(config, root),
         jsx: jsx::runtime(config, root),
         define: define_list(config),
         resolvers: Resolvers::new(root, &config.alias, config.no_bundle),
@@ -186,7 +184,9 @@ impl Reader {
                 targets: Vec::new(),
             });
         }
-        let text = String::from_utf8_lossy(&source).into_owned();
+        let text = String::from_utf8_lossy(&source);
+        // Parsers skip a byte-order mark, and their offsets with it.
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text).to_string();
         let syntax_error = |error: analyze::SyntaxError| GraphError::Syntax {
             path: path.to_path_buf(),
             line: error.line,
@@ -263,7 +263,7 @@ fn explain(unresolved: &Unresolved, specifier: &str) -> String {
             "no such file".to_string()
         }
         Unresolved::NotFound => format!(
-            "the package \"{}\" is installed but exports nothing at \"{specifier}\" for workers (its package.json `exports` has no matching entry)",
+            "the package \"{}\" is installed but has no file for \"{specifier}\"",
             package_name(specifier)
         ),
         Unresolved::NotBundling => {
@@ -297,7 +297,8 @@ struct Rules {
 }
 
 impl Rules {
-    fn new(config: &WorkerConfig, root: &Path) -> Result<Self, GraphError> {
+    fn new(config: &WorkerConfig, root: &Path) -> Self {
+        // The configuration's globs were checked when it was read.
         let custom = config
             .rules
             .iter()
@@ -310,10 +311,10 @@ impl Rules {
                 (rule.kind, globs)
             })
             .collect();
-        Ok(Self {
+        Self {
             root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
             custom,
-        })
+        }
     }
 
     /// The kind of module a file is, and the suffix its name needs for
@@ -332,16 +333,25 @@ impl Rules {
                 RuleType::Data => (ModuleKind::Data, ".bin"),
                 RuleType::PythonModule | RuleType::PythonRequirement => return None,
             };
-            let fitting = by_extension == Some(kind)
-                || kind == ModuleKind::JavaScript && by_extension == Some(ModuleKind::TypeScript);
-            return Some((kind, if fitting { "" } else { suffix }));
+            return match by_extension {
+                Some(found) if found == kind => Some((found, "")),
+                // An ESModule or CommonJS rule over TypeScript: still stripped.
+                Some(ModuleKind::TypeScript) if kind == ModuleKind::JavaScript => {
+                    Some((ModuleKind::TypeScript, ""))
+                }
+                _ => Some((kind, suffix)),
+            };
         }
         by_extension.map(|kind| (kind, ""))
     }
 
-    /// `find_additional_modules`: the files under `base` that a rule or a
-    /// default module type matches (dot folders and `node_modules` aside).
+    /// `find_additional_modules`: the files under `base` that a `rules`
+    /// glob or one of wrangler's default rules matches (JavaScript, text,
+    /// data and Wasm by extension; not TypeScript, tests or configuration),
+    /// dot folders and `node_modules` aside. Symbolic links to folders are
+    /// not followed.
     fn additional_modules(&self, base: &Path) -> Result<Vec<PathBuf>, GraphError> {
+        const DEFAULT: [&str; 8] = ["js", "mjs", "cjs", "txt", "html", "sql", "bin", "wasm"];
         let mut found = Vec::new();
         let mut folders = vec![base.to_path_buf()];
         while let Some(folder) = folders.pop() {
@@ -356,9 +366,23 @@ impl Rules {
                 if name.starts_with('.') || name == "node_modules" {
                     continue;
                 }
-                if path.is_dir() {
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                if file_type.is_dir() {
                     folders.push(path);
-                } else if self.kind_of(&path).is_some() {
+                    continue;
+                }
+                let relative = path.strip_prefix(&self.root).unwrap_or(&path);
+                let by_rule = self
+                    .custom
+                    .iter()
+                    .any(|(_, globs)| globs.iter().any(|g| g.matches_path(relative)));
+                let by_default = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| DEFAULT.contains(&e));
+                if by_rule || by_default {
                     found.push(std::fs::canonicalize(&path).unwrap_or(path));
                 }
             }
@@ -396,6 +420,39 @@ fn emit(
         .values()
         .any(|node| node.targets.iter().flatten().any(|t| *t == Target::Empty));
     let empty_name = "__ridge_empty.js";
+    let is_commonjs = |path: &Path| {
+        nodes[path]
+            .analysis
+            .as_ref()
+            .is_some_and(|a| a.format == Format::CommonJs)
+    };
+    // CommonJS modules that ES modules import (or the entry) get a facade.
+    let mut with_facade: BTreeSet<&Path> = BTreeSet::new();
+    if is_commonjs(main) {
+        with_facade.insert(main);
+    }
+    for node in nodes.values() {
+        let Some(analysis) = &node.analysis else {
+            continue;
+        };
+        for (import, target) in analysis.imports.iter().zip(&node.targets) {
+            if let (false, Some(Target::File { path, .. })) =
+                (matches!(import.kind, ImportKind::Require { .. }), target)
+            {
+                if is_commonjs(path) {
+                    with_facade.insert(path);
+                }
+            }
+        }
+    }
+    // What ES modules import: a CommonJS module's facade.
+    let imported_name = |path: &Path| -> String {
+        let name = &names[path];
+        match is_commonjs(path) {
+            true => commonjs::facade_name(name),
+            false => name.clone(),
+        }
+    };
 
     let mut modules = BTreeMap::new();
     for (path, node) in &nodes {
@@ -407,7 +464,7 @@ fn emit(
                 let specifier_to = |target: &Target| -> Option<String> {
                     match target {
                         Target::File { path, .. } => {
-                            Some(relative_specifier(name, &names[path.as_path()]))
+                            Some(relative_specifier(name, &imported_name(path)))
                         }
                         Target::Empty => Some(relative_specifier(name, empty_name)),
                         Target::Runtime(_) => None,
@@ -421,17 +478,15 @@ fn emit(
                 for (import, target) in analysis.imports.iter().zip(&node.targets) {
                     let Some(target) = target else { continue };
                     if let ImportKind::Require { .. } = import.kind {
-                        let specifier = specifier_to(target);
-                        let required = match (target, specifier) {
-                            (Target::Runtime(module), _) => Required::Runtime(module.clone()),
-                            (Target::Empty, _) | (_, None) => Required::Empty,
-                            (Target::File { path, .. }, Some(specifier)) => {
-                                let target_node = &nodes[path];
-                                match &target_node.analysis {
+                        let required = match target {
+                            Target::Runtime(module) => Required::Runtime(module.clone()),
+                            Target::Empty => Required::Empty,
+                            Target::File { path, .. } => {
+                                // `require` reaches the wrapped module itself.
+                                let specifier = relative_specifier(name, &names[path.as_path()]);
+                                match &nodes[path].analysis {
                                     None => Required::Value(specifier),
-                                    Some(a) if a.format == Format::CommonJs => {
-                                        Required::CommonJs(specifier)
-                                    }
+                                    Some(_) if is_commonjs(path) => Required::CommonJs(specifier),
                                     Some(_) => Required::EsModule(specifier),
                                 }
                             }
@@ -451,8 +506,19 @@ fn emit(
                     edited.push_str(&jsx::inline_map(&map_for(map, name, node.suffix)));
                 }
                 if analysis.format == Format::CommonJs {
-                    let exports = commonjs_exports(path, &nodes, &mut BTreeSet::new());
-                    commonjs::wrap(name, &edited, &requires, &exports).into_bytes()
+                    if with_facade.contains(path.as_path()) {
+                        let exports = commonjs_exports(path, &nodes, &mut BTreeSet::new());
+                        let facade = commonjs::facade_name(name);
+                        let code = commonjs::facade(&relative_specifier(&facade, name), &exports);
+                        modules.insert(
+                            facade,
+                            Module {
+                                kind: ModuleKind::JavaScript,
+                                content: Arc::from(code.into_bytes()),
+                            },
+                        );
+                    }
+                    commonjs::wrap(name, &edited, &requires).into_bytes()
                 } else {
                     edited.into_bytes()
                 }
@@ -475,7 +541,7 @@ fn emit(
             },
         );
     }
-    let main_name = names[main].clone();
+    let main_name = imported_name(main);
     let bundle = Bundle::new(main_name, modules)?;
     Ok(Collected {
         bundle,
@@ -600,7 +666,12 @@ fn relative_specifier(from: &str, to: &str) -> String {
         .count()
         .min(to_parts.len() - 1);
     let ups = from_dirs.len() - shared;
-    let rest = to_parts[shared..].join("/");
+    // `%`, `#` and `?` mean something in a URL: the loader decodes them.
+    let rest = to_parts[shared..]
+        .join("/")
+        .replace('%', "%25")
+        .replace('#', "%23")
+        .replace('?', "%3F");
     if ups == 0 {
         format!("./{rest}")
     } else {
@@ -625,6 +696,7 @@ mod tests {
         assert_eq!(relative_specifier("index.js", "a/b.js"), "./a/b.js");
         assert_eq!(relative_specifier("a/b/c.js", "a/d.js"), "../d.js");
         assert_eq!(relative_specifier("a/b.js", "a/b/c.js"), "./b/c.js");
+        assert_eq!(relative_specifier("a.js", "x#1?%.js"), "./x%231%3F%25.js");
     }
 
     #[test]

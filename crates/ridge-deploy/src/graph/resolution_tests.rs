@@ -159,11 +159,13 @@ fn cycles_are_collected_once() {
     let collected = project.collect().unwrap();
     assert_eq!(
         names(&collected),
-        ["src/c.cjs", "src/d.cjs", "src/index.js"]
+        ["src/c.cjs", "src/c.cjs.esm.js", "src/d.cjs", "src/index.js"]
     );
     let c = Project::module(&collected, "src/c.cjs");
     assert!(c.contains("import * as __ridge_0 from \"./d.cjs\";"), "{c}");
-    assert!(c.contains("export { __ridge_e0 as \"c\" }"), "{c}");
+    let facade = Project::module(&collected, "src/c.cjs.esm.js");
+    assert!(facade.contains("export { e0 as \"c\" }"), "{facade}");
+    assert!(Project::module(&collected, "src/index.js").contains("from \"./c.cjs.esm.js\""));
 }
 
 #[test]
@@ -179,7 +181,7 @@ fn commonjs_reexports_and_the_browser_field() {
         ("node_modules/uses-fs/browser.js", "module.exports = 'browser';"),
     ]);
     let collected = project.collect().unwrap();
-    let index = Project::module(&collected, "node_modules/qs-like/lib/index.js");
+    let index = Project::module(&collected, "node_modules/qs-like/lib/index.js.esm.js");
     // Named exports found through the re-export, as Node finds them.
     assert!(index.contains("as \"parse\""), "{index}");
     assert!(index.contains("as \"stringify\""), "{index}");
@@ -364,4 +366,36 @@ fn symlinked_workspace_packages_are_collected() {
     assert_eq!(collected.bundle.main, "apps/api/src/index.js");
     assert!(Project::module(&collected, "apps/api/src/index.js")
         .contains("from \"../../../packages/shared/index.js\""));
+}
+
+#[test]
+fn a_byte_order_mark_does_not_shift_the_rewrites() {
+    let project = Project::new(&[
+        ("src/index.js", "\u{FEFF}// café ☕\nimport { a } from \"./a.js\";\nexport default { a, mode: process.env.NODE_ENV };\n"),
+        ("src/a.js", "export const a = 1;"),
+    ]);
+    let collected = project.collect().unwrap();
+    let index = Project::module(&collected, "src/index.js");
+    assert!(
+        index.starts_with("// café ☕\nimport { a } from \"./a.js\";"),
+        "{index}"
+    );
+    assert!(index.contains("mode: \"production\""), "{index}");
+}
+
+#[test]
+fn commonjs_runs_when_required_not_before() {
+    let project = Project::new(&[
+        ("src/index.js", "import lib from \"./lib.cjs\";\nexport default lib;\n"),
+        ("src/lib.cjs", "module.exports = process.env.NODE_ENV === 'production' ? require('./prod.cjs') : require('./dev.cjs');\n"),
+        ("src/prod.cjs", "module.exports = 'prod';"),
+        ("src/dev.cjs", "throw new Error('never required in production');"),
+    ]);
+    let collected = project.collect().unwrap();
+    // The required modules export only their lazy function: nothing runs
+    // at load, so the development branch never throws.
+    let dev = Project::module(&collected, "src/dev.cjs");
+    assert!(dev.contains("export function __ridge_cjs()"), "{dev}");
+    assert!(!names(&collected).contains(&"src/dev.cjs.esm.js"));
+    assert!(names(&collected).contains(&"src/lib.cjs.esm.js"));
 }

@@ -86,8 +86,11 @@ fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> Re
 impl Resolvers {
     /// `root` is the configuration's folder.
     pub fn new(root: &Path, alias: &BTreeMap<String, String>, no_bundle: bool) -> Self {
-        let import = Resolver::new(options(root, alias, "import"));
-        let require = import.clone_with_options(options(root, alias, "require"));
+        // Absolute, so that relative alias targets do not depend on the
+        // importer's folder.
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let import = Resolver::new(options(&root, alias, "import"));
+        let require = import.clone_with_options(options(&root, alias, "require"));
         Self {
             import,
             require,

@@ -31,7 +31,7 @@ use ridge_server::{EdgeHandler, Router};
 
 /// Changes closer together than this make one reload.
 const QUIET_PERIOD: Duration = Duration::from_millis(100);
-/// Local secrets for `ridge dev`, beside `ridge.toml`, as in wrangler.
+/// Local secrets for `ridge dev`, beside the configuration file, as in wrangler.
 pub const DEV_VARS_FILE: &str = ".dev.vars";
 
 /// Why `ridge dev` cannot load a worker's local setup.

@@ -27,7 +27,7 @@ use deno_core::{v8, JsRuntimeForSnapshot, ModuleId, PollEventLoopOptions};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::loader::{module_specifier, BundleLoader};
+use super::loader::{module_specifier, BundleLoader, CLOUDFLARE_WORKERS};
 use super::runtime::{prepare_runtime, runtime_options, take_start, warm_up};
 use super::snapshot::RUNTIME_SNAPSHOT;
 use super::snapshot_sidecar::keep_runtime_sources;
@@ -255,11 +255,12 @@ pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
     // Its top level may read `env`, which holds no bindings (and must hold
     // no secrets) while a snapshot is made.
     let imports_env = |module: &ridge_deploy::Module| {
+        let name = CLOUDFLARE_WORKERS.as_bytes();
         matches!(module.kind, ModuleKind::JavaScript | ModuleKind::TypeScript)
             && module
                 .content
-                .windows(18)
-                .any(|window| window == b"cloudflare:workers")
+                .windows(name.len())
+                .any(|window| window == name)
     };
     if version.bundle.modules.values().any(imports_env) {
         return Some("workers that import cloudflare:workers start without a snapshot");
