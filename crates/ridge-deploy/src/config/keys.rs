@@ -62,7 +62,7 @@ const KEYS: &[(&str, KeyUse)] = &[
     ("site", KeyUse::Ignored("Workers Sites are not served")),
     ("dev", KeyUse::Ignored("use `ridge dev`'s flags (--port, --host)")),
     ("migrations", KeyUse::Ignored("Durable Objects are not provided yet")),
-    ("tsconfig", KeyUse::Ignored("Ridge reads only the JSX settings of the project's tsconfig.json; `paths` do not apply")),
+    ("tsconfig", KeyUse::Ignored("Ridge reads the project's own tsconfig.json (its `paths` and JSX settings)")),
     ("compliance_region", KeyUse::Ignored("it only applies on Cloudflare")),
     ("first_party_worker", KeyUse::Ignored("it only applies on Cloudflare")),
     ("containers", KeyUse::Ignored("containers are not supported")),

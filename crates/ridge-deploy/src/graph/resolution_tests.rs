@@ -399,3 +399,32 @@ fn commonjs_runs_when_required_not_before() {
     assert!(!names(&collected).contains(&"src/dev.cjs.esm.js"));
     assert!(names(&collected).contains(&"src/lib.cjs.esm.js"));
 }
+
+#[test]
+fn tsconfig_paths_apply_to_the_projects_files() {
+    let project = Project::new(&[
+        (
+            "tsconfig.json",
+            "{ \"compilerOptions\": { \"baseUrl\": \".\", \"paths\": { \"@/*\": [\"src/*\"] } } }",
+        ),
+        (
+            "src/index.js",
+            "import { util } from \"@/lib/util\";\nexport default { util };\n",
+        ),
+        ("src/lib/util.ts", "export const util = 1;"),
+    ]);
+    let collected = project.collect().unwrap();
+    assert!(Project::module(&collected, "src/index.js").contains("from \"./lib/util.ts\""));
+    // A tsconfig.json that does not load leaves Node's rules in place.
+    std::fs::write(
+        project.0.join("tsconfig.json"),
+        "{ \"extends\": \"@tsconfig/missing\" }",
+    )
+    .unwrap();
+    std::fs::write(
+        project.0.join("src/index.js"),
+        "import { util } from \"./lib/util\";\nexport default { util };\n",
+    )
+    .unwrap();
+    assert!(project.collect().is_ok());
+}

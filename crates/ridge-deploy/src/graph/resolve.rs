@@ -2,7 +2,8 @@
 //! `node_modules`, with the conditions a worker build uses (`workerd`,
 //! `worker`, `browser`, then `import` or `require`), the `browser` and
 //! `module` fields, symlinked workspaces, TypeScript's `./x.js` for
-//! `x.ts`, and the configuration's `alias`. Modules the runtime provides
+//! `x.ts`, the project's `tsconfig.json` `paths` (for its own files, as
+//! esbuild applies them), and the configuration's `alias`. Modules the runtime provides
 //! (`cloudflare:workers`) are not files; Node's built-ins are refused with
 //! a message that says so, unless a package installs one of their names
 //! (`buffer`, `events`: userland versions, which esbuild also takes) or a
@@ -11,7 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use oxc_resolver::{AliasValue, ModuleType, ResolveError, ResolveOptions, Resolver};
+use oxc_resolver::{
+    AliasValue, ModuleType, ResolveError, ResolveOptions, Resolver, TsconfigDiscovery,
+    TsconfigOptions, TsconfigReferences,
+};
 
 use super::analyze::ImportKind;
 
@@ -49,6 +53,8 @@ pub enum Unresolved {
 pub struct Resolvers {
     import: Resolver,
     require: Resolver,
+    /// The same with the project's tsconfig.json, for the project's files.
+    with_tsconfig: Option<(Resolver, Resolver)>,
     no_bundle: bool,
 }
 
@@ -91,9 +97,24 @@ impl Resolvers {
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let import = Resolver::new(options(&root, alias, "import"));
         let require = import.clone_with_options(options(&root, alias, "require"));
+        let tsconfig = root.join("tsconfig.json");
+        let with_tsconfig = tsconfig.is_file().then(|| {
+            let with = |condition| ResolveOptions {
+                tsconfig: Some(TsconfigDiscovery::Manual(TsconfigOptions {
+                    config_file: tsconfig.clone(),
+                    references: TsconfigReferences::Auto,
+                })),
+                ..options(&root, alias, condition)
+            };
+            (
+                import.clone_with_options(with("import")),
+                import.clone_with_options(with("require")),
+            )
+        });
         Self {
             import,
             require,
+            with_tsconfig,
             no_bundle,
         }
     }
@@ -122,11 +143,27 @@ impl Resolvers {
         if self.no_bundle && !is_path {
             return Err(Unresolved::NotBundling);
         }
-        let resolver = match kind {
-            ImportKind::Require { .. } => &self.require,
-            ImportKind::Static | ImportKind::Dynamic => &self.import,
-        };
+        let requiring = matches!(kind, ImportKind::Require { .. });
         let directory = importer.parent().unwrap_or(Path::new("/"));
+        let in_package = importer
+            .components()
+            .any(|c| c.as_os_str() == "node_modules");
+        if let (Some((import, require)), false) = (&self.with_tsconfig, in_package) {
+            let resolver = if requiring { require } else { import };
+            // A tsconfig.json that does not load (an `extends` not
+            // installed) must not stop the build: Node's rules still apply.
+            if let Ok(resolution) = resolver.resolve(directory, specifier) {
+                return Ok(Target::File {
+                    package_is_module: resolution.module_type() == Some(ModuleType::Module),
+                    path: resolution.into_path_buf(),
+                });
+            }
+        }
+        let resolver = if requiring {
+            &self.require
+        } else {
+            &self.import
+        };
         match resolver.resolve(directory, specifier) {
             Ok(resolution) => Ok(Target::File {
                 package_is_module: resolution.module_type() == Some(ModuleType::Module),
