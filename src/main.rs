@@ -1071,7 +1071,7 @@ async fn dev(args: DevArgs) -> Result<()> {
     }
     announce_http3(node.edge());
     tracing::info!(worker = %config.name, "ready on {}", node.url());
-    for line in bindings_banner(config, root) {
+    for line in bindings_banner(config, root, args.project.env.as_deref()) {
         tracing::info!("  {line}");
     }
     tokio::signal::ctrl_c().await?;
@@ -1081,13 +1081,17 @@ async fn dev(args: DevArgs) -> Result<()> {
 }
 
 /// What `ridge dev` tells about the worker's bindings when it starts.
-fn bindings_banner(config: &ridge_deploy::config::WorkerConfig, root: &Path) -> Vec<String> {
+fn bindings_banner(
+    config: &ridge_deploy::config::WorkerConfig,
+    root: &Path,
+    env: Option<&str>,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if !config.vars.is_empty() {
         let names: Vec<&str> = config.vars.keys().map(String::as_str).collect();
         lines.push(format!("env vars: {}", names.join(", ")));
     }
-    if let Ok(secrets) = ridge_node::dev::read_dev_vars(root) {
+    if let Ok(secrets) = ridge_node::dev::read_dev_vars(root, env) {
         if !secrets.is_empty() {
             let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
             lines.push(format!("env from .dev.vars: {}", names.join(", ")));

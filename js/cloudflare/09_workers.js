@@ -8,13 +8,57 @@
 import { primordials } from "ext:core/mod.js";
 import { makeBinding } from "ext:ridge/globals/00_globals.js";
 
-const { JSONParse, ObjectDefineProperty, ObjectFreeze, SymbolFor } = primordials;
+const {
+  JSONParse,
+  ObjectDefineProperty,
+  ObjectFreeze,
+  Proxy,
+  ReflectGet,
+  ReflectGetOwnPropertyDescriptor,
+  ReflectHas,
+  ReflectOwnKeys,
+  SymbolFor,
+} = primordials;
 
 /** The worker's bindings: one object for the isolate's life. */
 export const env = {};
 
+// While a worker snapshot is made, `env` holds no bindings (and must never
+// hold secrets). The `env` worker modules import notes a read before
+// `provideEnv`, so that the snapshot builder refuses such a worker instead
+// of freezing an empty `env` into it. Handlers get `env` itself.
+let provided = false;
+let readBeforeProvided = false;
+const noteRead = () => {
+  if (!provided) readBeforeProvided = true;
+};
+const importedEnv = new Proxy(env, {
+  get(target, key) {
+    noteRead();
+    return ReflectGet(target, key);
+  },
+  has(target, key) {
+    noteRead();
+    return ReflectHas(target, key);
+  },
+  ownKeys(target) {
+    noteRead();
+    return ReflectOwnKeys(target);
+  },
+  getOwnPropertyDescriptor(target, key) {
+    noteRead();
+    return ReflectGetOwnPropertyDescriptor(target, key);
+  },
+});
+
+/** Whether worker code read the imported `env` before it was provided. */
+export function envReadBeforeProvided() {
+  return readBeforeProvided;
+}
+
 /** Fills `env` from the version's bindings (`[kind, name, value]` each). */
 export function provideEnv(bindingsJson) {
+  provided = true;
   const bindings = JSONParse(bindingsJson);
   for (let index = 0; index < bindings.length; index++) {
     const { 0: kind, 1: name, 2: value } = bindings[index];
@@ -66,7 +110,7 @@ export function isEntrypointClass(value) {
 }
 
 ObjectDefineProperty(globalThis, SymbolFor("ridge:cloudflare:workers"), {
-  value: ObjectFreeze({ WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env }),
+  value: ObjectFreeze({ WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env: importedEnv }),
   enumerable: false,
   configurable: false,
   writable: false,

@@ -26,7 +26,7 @@ import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } fr
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
-import { env, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
+import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 
 const {
   ArrayPrototypePush,
@@ -617,7 +617,7 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
     // Wasm memories count against the memory limit (also installed by V8
     // per context).
     boundWasmMemory();
-    return [start, reinstate, provideEnv];
+    return [start, reinstate, provideEnv, envReadBeforeProvided];
   },
   enumerable: false,
   configurable: true,

@@ -427,6 +427,8 @@ async fn build_commands_config_files_and_environments() {
             "src/template.js",
             "export default { fetch(request, env) { return new Response(`PLACEHOLDER ${env.STAGE}`) } };\n",
         ),
+        // Read instead of .dev.vars under --env staging, as in wrangler.
+        ("deploy/.dev.vars.staging", "STAGE=staging-secret\n"),
     ]);
     let config = dir.path().join("deploy/worker.toml");
     let config = config.to_str().unwrap();
@@ -441,7 +443,7 @@ async fn build_commands_config_files_and_environments() {
     assert_eq!(ridge.text("/").await, "built-by-command top");
     drop(ridge);
     let ridge = Ridge::start_in(&args(&["--env", "staging"]), &[], dir.path());
-    assert_eq!(ridge.text("/").await, "built-by-command staging");
+    assert_eq!(ridge.text("/").await, "built-by-command staging-secret");
     ridge.wait_for_log("worker=built-staging");
     // A failing build command stops the start with its status.
     std::fs::write(
@@ -518,4 +520,36 @@ export default class extends WorkerEntrypoint {
         "Ran scheduled event\n"
     );
     ridge.wait_for_log("scheduled by 0 * * * * for class");
+    // Its top level read `env`, which a snapshot cannot hold.
+    ridge.wait_for_log("reads `env` from cloudflare:workers");
+}
+
+/// A worker that imports `cloudflare:workers` but reads `env` only in its
+/// handlers starts from its own snapshot, with its bindings.
+#[tokio::test]
+async fn cloudflare_workers_modules_start_from_snapshots() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "wrangler.toml",
+                "name = \"snappy\"\nmain = \"index.js\"\n[vars]\nWHO = \"snapshot\"\n",
+            ),
+            (
+                "index.js",
+                "import { WorkerEntrypoint, env } from \"cloudflare:workers\";\n\
+             const table = Array.from({ length: 1000 }, (_, i) => i * i);\n\
+             export default class extends WorkerEntrypoint {\n\
+               fetch() { return new Response(`${env.WHO} ${this.env.WHO} ${table[30]}`); }\n\
+             }\n",
+            ),
+        ],
+    );
+    let args: Vec<String> = ["dev", "--port", "0", "--snapshots", "always"]
+        .map(String::from)
+        .to_vec();
+    let ridge = Ridge::start_in(&args, &[], dir.path());
+    ridge.wait_for_log("worker snapshot made");
+    assert_eq!(ridge.text("/").await, "snapshot snapshot 900");
 }

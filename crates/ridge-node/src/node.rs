@@ -152,7 +152,7 @@ pub struct Node {
     /// flushes it periodically.
     usage_store: Option<(Arc<dyn Store>, tokio::task::JoinHandle<()>)>,
     /// `ridge dev`: the file watcher, alive as long as the node.
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watcher: Option<Arc<std::sync::Mutex<notify::RecommendedWatcher>>>,
     /// `ridge dev`: the inspector's address.
     inspector: Option<SocketAddr>,
     /// `ridge serve --workers`: the workers loaded at startup.

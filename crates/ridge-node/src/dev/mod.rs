@@ -57,9 +57,14 @@ pub enum DevError {
     },
 }
 
-/// `.dev.vars`: `KEY=VALUE` lines (values may be quoted), `#` comments.
-pub fn read_dev_vars(root: &Path) -> Result<BTreeMap<String, String>, DevError> {
-    let path = root.join(DEV_VARS_FILE);
+/// `.dev.vars`: `KEY=VALUE` lines (values may be quoted), `#` comments;
+/// with an environment, `.dev.vars.<env>` instead when there is one, as in
+/// wrangler.
+pub fn read_dev_vars(root: &Path, env: Option<&str>) -> Result<BTreeMap<String, String>, DevError> {
+    let path = env
+        .map(|env| root.join(format!("{DEV_VARS_FILE}.{env}")))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| root.join(DEV_VARS_FILE));
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -127,6 +132,10 @@ pub struct Reloader {
     graph: Arc<Mutex<HashSet<PathBuf>>>,
     /// Folders whose changes run the `[build]` command again.
     build_dirs: Vec<PathBuf>,
+    /// The watcher (owned by the node), to watch new folders outside the
+    /// project as the graph grows.
+    watcher: Mutex<std::sync::Weak<Mutex<notify::RecommendedWatcher>>>,
+    watched_outside: Mutex<HashSet<PathBuf>>,
     /// `--var` overrides, applied over `.dev.vars`.
     cli_vars: BTreeMap<String, String>,
     /// `--no-limits`: relaxed limits, for debugging.
@@ -167,6 +176,8 @@ impl Reloader {
             root,
             graph: Arc::default(),
             build_dirs,
+            watcher: Mutex::default(),
+            watched_outside: Mutex::default(),
             cli_vars,
             no_limits,
             kv,
@@ -181,7 +192,8 @@ impl Reloader {
     /// and explanation requests get instead.
     async fn load(&self, build: bool) -> Result<Arc<WorkerVersion>, (StatusCode, String)> {
         let failed = |message: String| (StatusCode::INTERNAL_SERVER_ERROR, message);
-        let mut vars = read_dev_vars(&self.root).map_err(|e| failed(e.to_string()))?;
+        let mut vars = read_dev_vars(&self.root, self.project.env.as_deref())
+            .map_err(|e| failed(e.to_string()))?;
         vars.extend(self.cli_vars.clone());
         let location = self.project.clone();
         let graph = self.graph.clone();
@@ -245,6 +257,7 @@ impl Reloader {
     pub async fn reload(&self, build: bool) -> Option<Arc<WorkerVersion>> {
         match self.load(build).await {
             Ok(version) => {
+                self.watch_outside();
                 let previous = self
                     .current
                     .lock()
@@ -295,12 +308,37 @@ impl Reloader {
         }
         !names
             .iter()
-            .any(|name| name.starts_with('.') && name != DEV_VARS_FILE)
+            .any(|name| name.starts_with('.') && !name.starts_with(DEV_VARS_FILE))
+    }
+
+    /// Watches the folders of the graph's modules outside the project
+    /// (symlinked workspace packages) that are not watched yet.
+    fn watch_outside(&self) {
+        let Some(watcher) = self.watcher.lock().expect("watcher").upgrade() else {
+            return;
+        };
+        let mut watched = self.watched_outside.lock().expect("watched folders");
+        let graph = self.graph.lock().expect("graph files");
+        let outside = graph
+            .iter()
+            .filter(|p| !p.starts_with(&self.root))
+            .filter_map(|p| p.parent());
+        for folder in outside {
+            if watched.insert(folder.to_path_buf()) {
+                let watching = watcher
+                    .lock()
+                    .expect("watcher")
+                    .watch(folder, RecursiveMode::NonRecursive);
+                if let Err(error) = watching {
+                    tracing::warn!(folder = %folder.display(), "cannot watch: {error}");
+                }
+            }
+        }
     }
 
     /// Watches the worker's folder and reloads on relevant changes (see
     /// [`Self::relevant`]). The returned watcher must be kept alive.
-    pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+    pub fn watch(self: &Arc<Self>) -> notify::Result<Arc<Mutex<notify::RecommendedWatcher>>> {
         let (changes, mut changed) = tokio::sync::mpsc::unbounded_channel::<bool>();
         let reloader = Arc::downgrade(self);
         let mut watcher =
@@ -325,18 +363,9 @@ impl Reloader {
                 }
             })?;
         watcher.watch(&self.root, RecursiveMode::Recursive)?;
-        // Modules outside the project (symlinked workspace packages).
-        let outside: HashSet<PathBuf> = self
-            .graph
-            .lock()
-            .expect("graph files")
-            .iter()
-            .filter(|p| !p.starts_with(&self.root))
-            .filter_map(|p| p.parent().map(Path::to_path_buf))
-            .collect();
-        for folder in outside {
-            let _ = watcher.watch(&folder, RecursiveMode::NonRecursive);
-        }
+        let watcher = Arc::new(Mutex::new(watcher));
+        *self.watcher.lock().expect("watcher") = Arc::downgrade(&watcher);
+        self.watch_outside();
         let reloader = self.clone();
         tokio::spawn(async move {
             while let Some(mut build) = changed.recv().await {

@@ -26,7 +26,7 @@ pub fn module_specifier(name: &str) -> ModuleSpecifier {
 
 /// The module of Workers' base classes and `env` (js/cloudflare/09_workers.js
 /// registers them under a global symbol; this re-exports them).
-pub const CLOUDFLARE_WORKERS: &str = ridge_deploy::graph::RUNTIME_MODULES[0];
+const CLOUDFLARE_WORKERS: &str = ridge_deploy::graph::RUNTIME_MODULES[0];
 const CLOUDFLARE_WORKERS_SOURCE: &str =
     "const workers = globalThis[Symbol.for(\"ridge:cloudflare:workers\")];\n\
 export const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env } = workers;\n";

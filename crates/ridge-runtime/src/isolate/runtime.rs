@@ -616,6 +616,9 @@ pub(super) struct Bridge {
     pub reinstate: v8::Global<v8::Function>,
     /// Fills `env` from the bindings: `provideEnv(bindingsJson)`.
     pub provide_env: v8::Global<v8::Function>,
+    /// Whether worker code read `cloudflare:workers`' `env` before it was
+    /// provided (while a worker snapshot is made, it never is).
+    pub env_read_early: v8::Global<v8::Function>,
 }
 
 /// A JavaScript string holding `text`, to pass to the bridge.
@@ -657,6 +660,7 @@ pub(super) fn take_start(
         start: function(0)?,
         reinstate: function(1)?,
         provide_env: function(2)?,
+        env_read_early: function(3)?,
     })
 }
 

@@ -27,7 +27,7 @@ use deno_core::{v8, JsRuntimeForSnapshot, ModuleId, PollEventLoopOptions};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::loader::{module_specifier, BundleLoader, CLOUDFLARE_WORKERS};
+use super::loader::{module_specifier, BundleLoader};
 use super::runtime::{prepare_runtime, runtime_options, take_start, warm_up};
 use super::snapshot::RUNTIME_SNAPSHOT;
 use super::snapshot_sidecar::keep_runtime_sources;
@@ -251,19 +251,6 @@ pub fn unsupported(version: &WorkerVersion) -> Option<&'static str> {
         .any(|m| m.kind == ModuleKind::Wasm)
     {
         return Some("V8 cannot snapshot WebAssembly modules");
-    }
-    // Its top level may read `env`, which holds no bindings (and must hold
-    // no secrets) while a snapshot is made.
-    let imports_env = |module: &ridge_deploy::Module| {
-        let name = CLOUDFLARE_WORKERS.as_bytes();
-        matches!(module.kind, ModuleKind::JavaScript | ModuleKind::TypeScript)
-            && module
-                .content
-                .windows(name.len())
-                .any(|window| window == name)
-    };
-    if version.bundle.modules.values().any(imports_env) {
-        return Some("workers that import cloudflare:workers start without a snapshot");
     }
     None
 }
@@ -691,6 +678,21 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
             "its top-level code left work pending ({})",
             what.join(", ")
         )));
+    }
+    // `env` holds no bindings here: a top level that read it would keep
+    // what it saw (nothing) in the snapshot.
+    let read_env = runtime.call_with_args(&bridge.env_read_early, &[]);
+    let read_env = tokio
+        .block_on(read_env)
+        .map_err(|e| NoSnapshot::failure(e.to_string()))?;
+    let read_env = {
+        deno_core::scope!(scope, runtime);
+        v8::Local::new(scope, read_env).is_true()
+    };
+    if read_env {
+        return Err(NoSnapshot::worker(
+            "its top-level code reads `env` from cloudflare:workers, which has no bindings while a snapshot is made",
+        ));
     }
     let reinstate = runtime.call_with_args(&bridge.reinstate, &[]);
     tokio
