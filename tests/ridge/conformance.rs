@@ -12,7 +12,7 @@ use crate::support::{client, fixture, root, Ridge, TempDir};
 
 const HOST: &str = "compat.test";
 /// Headers every runtime sets its own way (the generator skips them too).
-const IGNORED_HEADERS: [&str; 7] = [
+pub const IGNORED_HEADERS: [&str; 7] = [
     "date",
     "content-length",
     "transfer-encoding",

@@ -12,19 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::conformance::IGNORED_HEADERS;
 use crate::control::{Backend, Node};
 use crate::support::{http1, root, Ridge, TempDir};
-
-/// Headers every runtime sets its own way (as in tests/compat/workerd.py).
-const IGNORED_HEADERS: [&str; 7] = [
-    "date",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "server",
-    "alt-svc",
-];
 
 fn projects() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/projects"))

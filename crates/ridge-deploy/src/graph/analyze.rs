@@ -70,6 +70,17 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+impl From<deno_ast::ParseDiagnostic> for SyntaxError {
+    fn from(diagnostic: deno_ast::ParseDiagnostic) -> Self {
+        let position = diagnostic.display_position();
+        Self {
+            line: position.line_number,
+            column: position.column_number,
+            message: diagnostic.message().to_string(),
+        }
+    }
+}
+
 /// Analyzes `source`. `package_is_module` is the nearest package.json's
 /// `"type": "module"`, which makes `.js` files ES modules; otherwise a
 /// `.js` file without `import`/`export` that uses `require`, `module` or
@@ -150,14 +161,7 @@ fn parse(path: &Path, source: &str, media_type: MediaType) -> Result<ParsedSourc
         scope_analysis: true,
         maybe_syntax: None,
     })
-    .map_err(|diagnostic| {
-        let position = diagnostic.display_position();
-        SyntaxError {
-            line: position.line_number,
-            column: position.column_number,
-            message: diagnostic.message().to_string(),
-        }
-    })
+    .map_err(SyntaxError::from)
 }
 
 /// The specifiers of the JavaScript a TypeScript module transpiles to.

@@ -82,15 +82,7 @@ pub fn compile(
         scope_analysis: false,
         maybe_syntax: None,
     })
-    .map_err(|diagnostic| {
-        use deno_ast::diagnostics::Diagnostic;
-        let position = diagnostic.display_position();
-        SyntaxError {
-            line: position.line_number,
-            column: position.column_number,
-            message: diagnostic.message().to_string(),
-        }
-    })?;
+    .map_err(SyntaxError::from)?;
     let emitted = parsed
         .transpile(
             &TranspileOptions {

@@ -226,12 +226,21 @@ impl Reader {
                     targets.push(None)
                 }
                 Err(unresolved) => {
+                    // Compiled JSX has other lines: find the specifier in
+                    // what the user wrote.
+                    let line = match is_jsx {
+                        true => ["\"", "'"]
+                            .iter()
+                            .find_map(|q| text.find(&format!("{q}{}{q}", import.specifier)))
+                            .map_or(1, |at| text[..at].matches('\n').count() + 1),
+                        false => import.line,
+                    };
                     return Err(GraphError::Unresolved {
                         importer: path.to_path_buf(),
-                        line: import.line,
+                        line,
                         specifier: import.specifier.clone(),
                         reason: explain(&unresolved, &import.specifier),
-                    })
+                    });
                 }
             }
         }

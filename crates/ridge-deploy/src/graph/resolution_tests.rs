@@ -274,6 +274,22 @@ fn jsx_compiles_with_the_projects_settings() {
     );
     assert!(!page.contains("<h1>"), "{page}");
     assert!(Project::module(&collected, "src/index.js").contains("from \"./page.tsx.js\""));
+    // An import that does not resolve is named on the line the user wrote.
+    std::fs::write(
+        project.0.join("src/page.tsx"),
+        "const title: string = \"hi\";\n\nimport { Missing } from \"./missing\";\nexport default <h1>{title}<Missing /></h1>;\n",
+    )
+    .unwrap();
+    let error = project.collect().unwrap_err().to_string();
+    assert!(
+        error.contains("src/page.tsx:3: cannot import \"./missing\": no such file"),
+        "{error}"
+    );
+    std::fs::write(
+        project.0.join("src/page.tsx"),
+        "const title: string = \"hi\";\nexport default <h1>{title}</h1>;\n",
+    )
+    .unwrap();
     // Without settings: the classic factory.
     std::fs::remove_file(project.0.join("tsconfig.json")).unwrap();
     let collected = project.collect().unwrap();
