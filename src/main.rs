@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use client::AdminClient;
+use ridge_deploy::config::LocalProtocol;
 use ridge_deploy::project::{Project, ProjectLocation};
 use ridge_ext::net::{AllowedHost, OutboundPolicy};
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
@@ -374,12 +375,14 @@ enum SecretCommand {
 struct DevArgs {
     #[command(flatten)]
     project: ProjectArgs,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8787)]
-    port: u16,
+    /// Address to listen on [default: `dev.ip` of the configuration, else
+    /// 127.0.0.1].
+    #[arg(long)]
+    host: Option<IpAddr>,
+    /// Port to listen on, 0 picks a free one [default: `dev.port` of the
+    /// configuration, else 8787].
+    #[arg(long)]
+    port: Option<u16>,
     /// Add or override a variable in `env`, as KEY=VALUE (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
@@ -1034,9 +1037,18 @@ fn utc_time(seconds: i64) -> String {
         .unwrap_or_else(|| seconds.to_string())
 }
 
-async fn dev(args: DevArgs) -> Result<()> {
+async fn dev(mut args: DevArgs) -> Result<()> {
     let project = args.project.open()?;
     let (config, root) = (&project.config, &project.root);
+    // The configuration's `[dev]` settings, under the command line's.
+    let host = args
+        .host
+        .or(config.dev.ip)
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let port = args.port.or(config.dev.port).unwrap_or(8787);
+    if config.dev.local_protocol == Some(LocalProtocol::Https) {
+        args.edge.https = true;
+    }
     let state_dir = (!args.no_persist).then(|| {
         args.persist_to
             .clone()
@@ -1054,7 +1066,7 @@ async fn dev(args: DevArgs) -> Result<()> {
             no_limits: args.no_limits,
             inspect,
         }),
-        edge: args.edge.edge(SocketAddr::new(args.host, args.port))?,
+        edge: args.edge.edge(SocketAddr::new(host, port))?,
         isolates: args.isolates.config(args.isolate_threads),
         snapshots: args.snapshots,
         base_domain: None,

@@ -543,3 +543,37 @@ async fn cloudflare_workers_modules_start_from_snapshots() {
     ridge.wait_for_log("worker snapshot made");
     assert_eq!(ridge.text("/").await, "snapshot snapshot 900");
 }
+
+/// `[dev]` in the configuration sets where `ridge dev` listens, unless its
+/// flags say otherwise.
+#[tokio::test]
+async fn the_configurations_dev_section_sets_where_ridge_dev_listens() {
+    let dir = TempDir::new();
+    write(dir.path(), &[
+        (
+            "wrangler.toml",
+            "name = \"devy\"\nmain = \"index.js\"\n[dev]\nip = \"127.0.0.1\"\nport = 0\nlocal_protocol = \"https\"\ninspector_port = 9230\n",
+        ),
+        ("index.js", "export default { fetch() { return new Response('over tls') } };\n"),
+    ]);
+    let ridge = Ridge::start_in(&["dev".to_string()], &[], dir.path());
+    assert!(
+        ridge.url("/").starts_with("https://127.0.0.1:"),
+        "{}",
+        ridge.url("/")
+    );
+    assert_ne!(
+        ridge.url("/"),
+        "https://127.0.0.1:8787/",
+        "port 0 picks a free one"
+    );
+    let body = crate::support::https()
+        .get(ridge.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "over tls");
+}

@@ -100,6 +100,8 @@ pub struct WorkerConfig {
     /// JSX's classic factories (over tsconfig.json's).
     pub jsx_factory: Option<String>,
     pub jsx_fragment: Option<String>,
+    /// `[dev]`: where `ridge dev` listens unless its flags say otherwise.
+    pub dev: DevSettings,
     /// The file this came from (`None` for a lone script).
     pub file: Option<PathBuf>,
     /// Keys present but not acted on, each with what is ignored.
@@ -118,6 +120,39 @@ pub struct Build {
     /// What `ridge dev` watches to run the command again (default `src`).
     #[serde(default, deserialize_with = "one_or_many")]
     pub watch_dir: Vec<String>,
+}
+
+/// `[dev]`: what `ridge dev` (like `wrangler dev`) listens on.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevSettings {
+    #[serde(default)]
+    pub ip: Option<std::net::IpAddr>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `"http"` or `"https"` (a self-signed certificate, as `--https`).
+    #[serde(default)]
+    pub local_protocol: Option<LocalProtocol>,
+    // wrangler's, accepted: Ridge's inspector and upstream are set by flags.
+    #[serde(default, rename = "inspector_port")]
+    _inspector_port: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "upstream_protocol")]
+    _upstream_protocol: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "host")]
+    _host: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "enable_containers")]
+    _enable_containers: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "container_engine")]
+    _container_engine: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "generate_types")]
+    _generate_types: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocalProtocol {
+    Http,
+    Https,
 }
 
 /// `{ type = "Text", globs = ["**/*.sql"], fallthrough = true }`.
@@ -168,6 +203,7 @@ struct RawConfig {
     base_dir: Option<String>,
     jsx_factory: Option<String>,
     jsx_fragment: Option<String>,
+    dev: Option<DevSettings>,
     #[serde(default)]
     env: BTreeMap<String, RawConfig>,
 }
@@ -397,6 +433,7 @@ impl WorkerConfig {
             base_dir: None,
             jsx_factory: None,
             jsx_fragment: None,
+            dev: DevSettings::default(),
             file,
             ignored: Vec::new(),
         }
@@ -534,6 +571,7 @@ fn resolve(
                 base_dir: environment.base_dir.or(top.base_dir),
                 jsx_factory: environment.jsx_factory.or(top.jsx_factory),
                 jsx_fragment: environment.jsx_fragment.or(top.jsx_fragment),
+                dev: environment.dev.or(top.dev),
                 env: BTreeMap::new(),
             }
         }
@@ -578,6 +616,7 @@ fn resolve(
     config.base_dir = raw.base_dir;
     config.jsx_factory = raw.jsx_factory;
     config.jsx_fragment = raw.jsx_fragment;
+    config.dev = raw.dev.unwrap_or_default();
     config.ignored = ignored;
     Ok(config)
 }
@@ -654,6 +693,7 @@ cpu_ms = 20
   "vars": { "MODE": "dev" },
   "kv_namespaces": [{ "binding": "KV" }],
   "routes": [{ "pattern": "app.example.com/*", "zone_name": "example.com" }],
+  "dev": { "port": 8080, "local_protocol": "https", "inspector_port": 9230 },
   "env": {
     "staging": { "vars": { "MODE": "staging" }, "routes": ["staging.example.com/*"] },
   },
@@ -668,6 +708,8 @@ cpu_ms = 20
         assert_eq!(config.routes, ["app.example.com/*"]);
         assert_eq!(config.kv_namespaces[0].id, "KV");
         assert_eq!(config.vars["MODE"], "dev");
+        assert_eq!(config.dev.port, Some(8080));
+        assert_eq!(config.dev.local_protocol, Some(LocalProtocol::Https));
         let ignored: Vec<&str> = config.ignored.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(ignored, ["observability"]);
     }
