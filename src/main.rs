@@ -42,8 +42,9 @@ enum Command {
     /// (bundle on standard input, snapshot on standard output).
     #[command(name = "__build-snapshot", hide = true)]
     BuildSnapshot { main: String, startup_cpu_ms: u64 },
-    /// Run one worker locally: reloads on edits, TypeScript without a build
-    /// step, errors and stack traces shown in responses.
+    /// Run one Workers project locally (its wrangler configuration, npm
+    /// packages, TypeScript and JSX, collected without a build step):
+    /// reloads on edits, errors and stack traces shown in responses.
     Dev(DevArgs),
     /// Create a new Workers project from a template (hello world in
     /// TypeScript or JavaScript, Hono, an OpenAPI app): wrangler.jsonc, the
@@ -52,8 +53,8 @@ enum Command {
     /// Run an edge node: workers uploaded through its admin API, or every
     /// worker folder in a directory.
     Serve(ServeArgs),
-    /// Upload the worker described by ridge.toml as a new version and
-    /// activate it.
+    /// Collect a Workers project's modules (as `ridge dev` does), upload
+    /// them as a new version and activate it.
     Deploy(DeployArgs),
     /// List the workers on a node.
     Workers(AdminArgs),
@@ -79,7 +80,7 @@ enum Command {
 
 #[derive(Args)]
 struct TailArgs {
-    /// The worker to watch (default: `name` in ./ridge.toml).
+    /// The worker to watch (default: `name` in this folder's configuration).
     worker: Option<String>,
     /// Only successful requests ("ok"), or only failed ones ("error": an
     /// exception, an exceeded limit or a 5xx status).
@@ -103,7 +104,7 @@ struct TailArgs {
 
 #[derive(Args)]
 struct UsageArgs {
-    /// The worker (default: `name` in ./ridge.toml).
+    /// The worker (default: `name` in this folder's configuration).
     worker: Option<String>,
     /// From when: a duration back from now (30m, 24h, 7d), a date-time
     /// (2026-11-22T10:00:00Z) or seconds since the Unix epoch.
@@ -333,7 +334,7 @@ struct DeployArgs {
 
 #[derive(Args)]
 struct WorkerArgs {
-    /// The worker's name (default: `name` in ./ridge.toml).
+    /// The worker's name (default: `name` in this folder's configuration).
     #[arg(long)]
     name: Option<String>,
     #[command(flatten)]
@@ -394,7 +395,8 @@ struct DevArgs {
     isolate_threads: usize,
     #[command(flatten)]
     isolates: IsolateArgs,
-    /// Keep local state (KV) in DIR [default: .ridge/state beside ridge.toml].
+    /// Keep local state (KV) in DIR [default: .ridge/state beside the
+    /// configuration].
     #[arg(long, value_name = "DIR", conflicts_with = "no_persist")]
     persist_to: Option<PathBuf>,
     /// Keep no state between runs: KV starts empty and is forgotten on exit.
@@ -413,7 +415,7 @@ struct DevArgs {
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", conflicts_with = "inspect")]
     inspect_brk: Option<SocketAddr>,
     /// When a cold start restores a V8 snapshot of the worker's evaluated
-    /// modules (kept in .ridge/snapshots/ beside ridge.toml) instead of
+    /// modules (kept in .ridge/snapshots/ beside the configuration) instead of
     /// evaluating them: when that is faster (auto), always, or never (no
     /// snapshot is made).
     #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = snapshot_use())]
@@ -424,7 +426,8 @@ struct DevArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Serve every subfolder of DIR that has a ridge.toml, without a store
+    /// Serve every subfolder of DIR that has a worker configuration
+    /// (wrangler.* or ridge.toml), without a store
     /// or admin API. Without --workers, Ridge serves what was uploaded
     /// through the admin API into --store.
     #[arg(long, value_name = "DIR")]
