@@ -81,22 +81,29 @@ class SkipRuntime(Exception):
 _live: list[subprocess.Popen] = []
 
 
-def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    if proc.poll() is None:
-        # Each server runs in its own session/process group (start_new_session),
-        # so signal the group: that also reaches anything it spawned.
+def track(proc: subprocess.Popen) -> None:
+    """Has `stop_all` stop `proc` (started with start_new_session=True)."""
+    _live.append(proc)
+
+
+def stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stops the process group `proc` leads: SIGTERM, then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=grace)
         except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=grace)
+            break
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=grace)
+            continue
+    # The leader may be gone while others in its group live on (wrangler's
+    # workerd); a last SIGKILL to the group makes sure nothing outlives a run.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     if proc in _live:
         _live.remove(proc)
 
@@ -104,12 +111,12 @@ def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
 def stop_all() -> None:
     for proc in list(_live):
         try:
-            _stop(proc)
+            stop(proc)
         except Exception as e:  # keep going: every server must be stopped
             log(f"could not stop pid {proc.pid}: {e}")
 
 
-def _on_sigterm(signum, frame):  # turn SIGTERM/SIGHUP into a normal unwind
+def on_signal(signum, frame):  # turn SIGTERM/SIGHUP into a normal unwind
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -431,13 +438,13 @@ def start_server(rt: Runtime, start_timeout: float) -> tuple[subprocess.Popen, i
         )
     finally:
         logf.close()
-    _live.append(proc)
+    track(proc)
     deadline = time.monotonic() + start_timeout
     last_err = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
-            _stop(proc)
+            stop(proc)
             raise SkipRuntime(f"{rt.name} exited with code {proc.returncode} at startup:\n{tail}")
         try:
             status, body = probe(port)
@@ -448,7 +455,7 @@ def start_server(rt: Runtime, start_timeout: float) -> tuple[subprocess.Popen, i
             last_err = str(e)
         time.sleep(0.05)
     tail = log_path.read_text(errors="replace")[-2000:]
-    _stop(proc)
+    stop(proc)
     raise SkipRuntime(
         f"{rt.name} did not answer correctly within {start_timeout:.0f}s ({last_err}); log:\n{tail}"
     )
@@ -552,7 +559,7 @@ def measure(rt: Runtime, wrk: str, args) -> Sample:
         if status != 200 or body != EXPECTED_BODY:
             raise RuntimeError(f"{rt.name} answered HTTP {status} {body[:100]!r} after the load")
     finally:
-        _stop(proc)
+        stop(proc)
     if res.requests == 0:
         raise RuntimeError(f"{rt.name}: wrk completed no request\n{res.raw}")
     return Sample(
@@ -741,8 +748,8 @@ def main() -> int:
     if args.pin and ((os.cpu_count() or 1) < 2 or not shutil.which("taskset")):
         ap.error("--pin needs at least 2 CPUs and taskset")
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGHUP, _on_sigterm)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
 
     started = _dt.datetime.now().astimezone()
     info = machine_info()

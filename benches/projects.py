@@ -77,7 +77,7 @@ PROJECTS_DIR = REPO_DIR / "fixtures" / "projects"
 PEERS_DIR = BENCH_DIR / "peers"
 WRANGLER = PEERS_DIR / "node_modules" / ".bin" / "wrangler"
 sys.path.insert(0, str(BENCH_DIR))
-from http_load import free_port, loadavg, machine_info  # noqa: E402
+from http_load import free_port, loadavg, machine_info, on_signal, stop, stop_all, track  # noqa: E402
 
 DEFAULT_PROJECTS = ("hono", "openapi")
 GRAPH_MODULES = 600
@@ -105,8 +105,6 @@ class RunFailed(Exception):
 # so stopping the group also stops what it spawned (wrangler's workerd).
 # --------------------------------------------------------------------------
 
-_live: list[subprocess.Popen] = []
-
 
 def start(cmd: list[str], cwd: Path, env: dict[str, str], output) -> subprocess.Popen:
     """Starts cmd; output is a log file (stdout and stderr go there) or
@@ -118,41 +116,8 @@ def start(cmd: list[str], cwd: Path, env: dict[str, str], output) -> subprocess.
         stderr=subprocess.PIPE if piped else subprocess.STDOUT,
         start_new_session=True,
     )
-    _live.append(proc)
+    track(proc)
     return proc
-
-
-def stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=grace)
-        except ProcessLookupError:
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # The leader may be gone while others in its group live on (wrangler's
-    # workerd); a last SIGKILL to the group makes sure nothing outlives a run.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc in _live:
-        _live.remove(proc)
-
-
-def stop_all() -> None:
-    for proc in list(_live):
-        try:
-            stop(proc)
-        except Exception as e:  # keep going: every server must be stopped
-            log(f"could not stop pid {proc.pid}: {e}")
-
-
-def _on_signal(signum, frame):  # turn SIGTERM/SIGHUP into a normal unwind
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def tail(path: Path, chars: int = 2000) -> str:
@@ -647,8 +612,8 @@ def main() -> int:
         if not (PROJECTS_DIR / name / "package.json").is_file():
             ap.error(f"no project {name!r} in {PROJECTS_DIR.relative_to(REPO_DIR)}")
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
 
     started = _dt.datetime.now(_dt.timezone.utc)
     info = machine_info()
