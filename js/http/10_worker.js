@@ -25,6 +25,7 @@ import { boundWasmMemory, requestInit, responseWebSocket } from "ext:ridge/globa
 import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/trace/04_trace.js";
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
+import "ext:ridge/assets/07_assets.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 

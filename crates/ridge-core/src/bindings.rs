@@ -33,6 +33,8 @@ pub enum Binding {
     Secret { name: String, value: String },
     /// A Workers KV namespace.
     KvNamespace { name: String, namespace_id: String },
+    /// The version's static assets, as a Fetcher (`env.ASSETS.fetch`).
+    Assets { name: String },
 }
 
 impl Binding {
@@ -41,17 +43,19 @@ impl Binding {
         match self {
             Binding::Var { name, .. }
             | Binding::Secret { name, .. }
-            | Binding::KvNamespace { name, .. } => name,
+            | Binding::KvNamespace { name, .. }
+            | Binding::Assets { name } => name,
         }
     }
 
     /// The kind JS builds the binding's object by (the binding table in
     /// `js/globals/00_globals.js`): "json" for plain values, "kv" for a
-    /// namespace.
+    /// namespace, "assets" for the assets' Fetcher.
     pub fn kind(&self) -> &'static str {
         match self {
             Binding::Var { .. } | Binding::Secret { .. } => "json",
             Binding::KvNamespace { .. } => "kv",
+            Binding::Assets { .. } => "assets",
         }
     }
 }

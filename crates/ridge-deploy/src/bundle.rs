@@ -102,8 +102,24 @@ impl Bundle {
         (!mentions("import") && !mentions("export")).then(|| source.to_string())
     }
 
+    /// The bundle of a version of static assets alone: no modules.
+    pub fn empty() -> Self {
+        Self {
+            main: String::new(),
+            modules: BTreeMap::new(),
+        }
+    }
+
+    /// Whether there is a worker to run (see [`Bundle::empty`]).
+    pub fn has_script(&self) -> bool {
+        !self.main.is_empty()
+    }
+
     /// Builds a bundle, checking names, the main module and the size limit.
     pub fn new(main: String, modules: BTreeMap<String, Module>) -> Result<Self, BundleError> {
+        if main.is_empty() && modules.is_empty() {
+            return Ok(Self::empty());
+        }
         for name in modules.keys() {
             validate_module_name(name)?;
         }

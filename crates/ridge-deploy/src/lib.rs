@@ -17,7 +17,7 @@ pub use frame::code_frame;
 
 /// Largest secret value (and other small admin bodies), as on Cloudflare.
 pub const MAX_SECRET_BYTES: usize = 5 * 1024;
-pub use metadata::{MetadataError, VersionMetadata};
+pub use metadata::{MetadataError, VersionAssets, VersionMetadata};
 
 /// A version's id: the SHA-256 of its metadata and modules (first 20 hex
 /// digits), so the same upload always gets the same id.

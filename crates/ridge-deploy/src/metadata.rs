@@ -34,6 +34,20 @@ pub struct VersionMetadata {
     /// A note about the change.
     #[serde(default)]
     pub message: Option<String>,
+    /// Static assets: left out when there are none, so that other
+    /// versions keep their content hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<VersionAssets>,
+}
+
+/// A version's static assets: the content hash of its manifest (stored
+/// like any asset) and how they are served.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionAssets {
+    pub manifest: String,
+    #[serde(default)]
+    pub settings: ridge_assets::AssetSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +58,14 @@ pub struct MetadataError {
 }
 
 impl VersionMetadata {
-    /// The metadata `ridge.toml` describes.
+    /// Whether the version has a worker script (a version may have static
+    /// assets alone).
+    pub fn has_script(&self) -> bool {
+        !self.main_module.is_empty()
+    }
+
+    /// The metadata `ridge.toml` describes (assets are added once their
+    /// manifest is known).
     pub fn from_config(config: &WorkerConfig) -> Self {
         Self {
             main_module: config.main.trim_start_matches("./").to_string(),
@@ -57,6 +78,7 @@ impl VersionMetadata {
             crons: config.crons.clone(),
             author: None,
             message: None,
+            assets: None,
         }
     }
 
@@ -100,6 +122,22 @@ impl VersionMetadata {
             if name.is_empty() {
                 return Err(error("vars", "has an empty variable name".into()));
             }
+        }
+        if let Some(assets) = &self.assets {
+            if !ridge_assets::manifest::is_content_hash(&assets.manifest) {
+                return Err(error("assets.manifest", "is not a content hash".into()));
+            }
+            if let Err((field, problem)) =
+                ridge_assets::config::WorkerFirst::new(&assets.settings.run_worker_first)
+            {
+                return Err(error(&format!("assets.settings.{field}"), problem.to_string()));
+            }
+        }
+        if !self.has_script() && (self.assets.is_none() || !self.crons.is_empty()) {
+            return Err(error(
+                "main_module",
+                "is empty, which only a version of static assets alone (no crons) may be".into(),
+            ));
         }
         Ok(())
     }

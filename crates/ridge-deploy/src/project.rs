@@ -24,6 +24,8 @@ pub enum ProjectError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Graph(#[from] GraphError),
+    #[error(transparent)]
+    Assets(#[from] ridge_assets::ManifestError),
     #[error("{} is neither a worker script (.js, .mjs, .cjs, .ts, .mts) nor a folder with a wrangler.jsonc, wrangler.json, wrangler.toml or ridge.toml", .0.display())]
     NotAWorker(PathBuf),
     #[error("{} is outside the folder of {}, whose paths start there: move the configuration file up, or the script in", .script.display(), .config.display())]
@@ -164,6 +166,19 @@ impl Project {
     /// Collects the worker's modules from `main`.
     pub fn collect(&self) -> Result<Collected, ProjectError> {
         Ok(graph::collect(&self.config, &self.root)?)
+    }
+
+    /// Reads the `assets.directory` folder into a manifest, when the
+    /// project has one.
+    pub fn collect_assets(&self) -> Result<Option<ridge_assets::Collected>, ProjectError> {
+        let Some(directory) = self.config.assets_directory(&self.root) else {
+            return Ok(None);
+        };
+        let hint = match &self.config.build.command {
+            Some(command) => format!("the build command is `{command}`"),
+            None => "`assets.directory` is relative to the configuration's folder".into(),
+        };
+        Ok(Some(ridge_assets::collect(&directory, &hint)?))
     }
 
     /// The configuration file's name, for messages.

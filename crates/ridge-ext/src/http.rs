@@ -540,6 +540,16 @@ pub fn op_ridge_now(state: &OpState) -> f64 {
     state.borrow::<FrozenClock>().0.get()
 }
 
+/// Adds a body arriving in chunks (a request's, or an asset's) to the
+/// resource table, for `readableStreamForRid`.
+pub(crate) fn add_body_resource(state: &mut OpState, chunks: RequestBody) -> ResourceId {
+    state.resource_table.add(RequestBodyResource {
+        chunks: AsyncRefCell::new(chunks),
+        leftover: RefCell::new(Bytes::new()),
+        cancel: CancelHandle::new(),
+    })
+}
+
 /// A request body as a deno_core resource, read by `readableStreamForRid`.
 struct RequestBodyResource {
     chunks: AsyncRefCell<RequestBody>,
@@ -598,13 +608,7 @@ pub fn op_ridge_take_invocation<'s>(
     let (rid, parts) = state.borrow::<CpuLedger>().open(invocation);
     let (headers, body_rid) = match parts {
         Some((headers, body)) => {
-            let body_rid = body.map(|chunks| {
-                state.resource_table.add(RequestBodyResource {
-                    chunks: AsyncRefCell::new(chunks),
-                    leftover: RefCell::new(Bytes::new()),
-                    cancel: CancelHandle::new(),
-                })
-            });
+            let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
             (headers, body_rid)
         }
         None => (http::HeaderMap::new(), None),

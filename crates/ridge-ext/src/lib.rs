@@ -1,7 +1,8 @@
 //! The `ridge` deno_core extension: the ops Ridge's JavaScript calls
 //! (`op_ridge_*`), one module per area, each paired with its JS in the
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
-//! `http` (the request bridge, `js/http/`), `kv`, `cache`, `websocket`,
+//! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
+//! `websocket`,
 //! `trace`, and the globals' helpers (`log`: console, `digest`: MD5 for
 //! `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
 //! within a turn; `js/globals/`).
@@ -11,6 +12,7 @@
 //! uses it as a normal one. Both call [`extensions`], which is what keeps
 //! the two op tables identical (V8 refuses a snapshot otherwise).
 
+pub mod assets;
 pub mod cache;
 pub mod digest;
 pub mod http;
@@ -60,6 +62,7 @@ deno_core::extension!(
     cache::op_ridge_cache_match,
     cache::op_ridge_cache_put,
     cache::op_ridge_cache_delete,
+    assets::op_ridge_assets_fetch,
     digest::op_ridge_md5,
     websocket::op_ridge_ws_pair,
     websocket::op_ridge_ws_accept,
@@ -81,6 +84,7 @@ deno_core::extension!(
     "trace/04_trace.js",
     "kv/06_kv.js",
     "cache/07_cache.js",
+    "assets/07_assets.js",
     "websocket/08_websocket.js",
     "cloudflare/09_workers.js",
     "http/10_worker.js",

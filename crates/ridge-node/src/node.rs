@@ -174,12 +174,13 @@ impl Node {
         let parts = NodeParts {
             isolates: config.isolates,
             observers: Observers::new(traces),
+            asset_cache: ridge_assets::HotCache::default(),
         };
         let tls = config.edge.certificates.is_some();
         let mut node = match config.workers {
             WorkerSource::Dev(dev) => start_dev(dev, parts, snapshots, config.edge).await?,
             WorkerSource::Folder { dir, data_dir } => {
-                let workers = load_worker_folders(&dir)?;
+                let workers = load_worker_folders(&dir, &parts.asset_cache)?;
                 start_folder(
                     workers,
                     &data_dir,
@@ -252,6 +253,8 @@ impl Node {
 struct NodeParts {
     isolates: IsolateConfig,
     observers: Observers,
+    /// Static asset contents in memory, shared by every version.
+    asset_cache: ridge_assets::HotCache,
 }
 
 impl NodeParts {
@@ -261,6 +264,7 @@ impl NodeParts {
             cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,
             observers: self.observers.clone(),
+            asset_cache: self.asset_cache.clone(),
         }
     }
 
@@ -343,6 +347,7 @@ async fn start_dev(
         kv,
         snapshots,
         handler.clone(),
+        parts.asset_cache.clone(),
     )?;
     reloader.reload(true).await;
     let watcher = reloader
@@ -484,7 +489,10 @@ async fn start_store(
 }
 
 /// The workers of a `--workers` folder: its subfolders with a ridge.toml.
-fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError> {
+fn load_worker_folders(
+    dir: &Path,
+    asset_cache: &ridge_assets::HotCache,
+) -> Result<Vec<Arc<WorkerVersion>>, NodeError> {
     let entries = std::fs::read_dir(dir).map_err(|source| NodeError::WorkersFolder {
         path: dir.to_path_buf(),
         source,
@@ -507,7 +515,7 @@ fn load_worker_folders(dir: &Path) -> Result<Vec<Arc<WorkerVersion>>, NodeError>
                     for (key, why) in &project.config.ignored {
                         tracing::warn!(worker = %project.config.name, "ignoring `{key}` in {}: {why}", project.config_name());
                     }
-                    WorkerVersion::load(&project, &BTreeMap::new())
+                    WorkerVersion::load(&project, &BTreeMap::new(), asset_cache)
                 })
                 .map_err(|error| NodeError::WorkerIn {
                     folder: folder.clone(),

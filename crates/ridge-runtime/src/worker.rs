@@ -36,6 +36,9 @@ pub struct WorkerVersion {
     /// The version's own V8 snapshot, when one was made for this build
     /// (`isolate/worker_snapshot.rs`); cold starts restore it.
     pub snapshot: Option<crate::isolate::worker_snapshot::WorkerSnapshot>,
+    /// Its static assets, served from Rust before (or instead of) the
+    /// worker, and reached by `env.ASSETS.fetch`.
+    pub assets: Option<Arc<ridge_assets::Assets>>,
 }
 
 impl WorkerVersion {
@@ -71,10 +74,20 @@ impl WorkerVersion {
                     namespace_id: binding.id.clone(),
                 }),
         );
+        let assets_binding = metadata
+            .assets
+            .as_ref()
+            .and_then(|assets| assets.settings.binding.clone());
+        bindings.extend(
+            assets_binding
+                .iter()
+                .map(|name| Binding::Assets { name: name.clone() }),
+        );
         bindings.extend(
             secrets
                 .iter()
                 .filter(|(name, _)| !kv_names.contains(&name.as_str()))
+                .filter(|(name, _)| assets_binding.as_ref() != Some(*name))
                 .map(|(name, value)| Binding::Secret {
                     name: name.clone(),
                     value: value.clone(),
@@ -92,7 +105,29 @@ impl WorkerVersion {
             crons: metadata.crons.clone(),
             limits: metadata.limits.clone(),
             snapshot: None,
+            assets: None,
         }
+    }
+
+    /// Whether there is a worker to run (a version may be static assets
+    /// alone).
+    pub fn has_script(&self) -> bool {
+        self.bundle.has_script()
+    }
+
+    /// Whether navigations that miss get the assets' not-found handling
+    /// before the worker: Cloudflare's `assets_navigation_prefers_asset_serving`,
+    /// on from compatibility date 2025-04-01 unless
+    /// `assets_navigation_has_no_effect` turns it off.
+    pub fn navigation_prefers_assets(metadata: &VersionMetadata) -> bool {
+        let flags = &metadata.compatibility_flags;
+        let has = |flag: &str| flags.iter().any(|f| f == flag);
+        has("assets_navigation_prefers_asset_serving")
+            || (metadata
+                .compatibility_date
+                .as_deref()
+                .is_some_and(|date| date >= "2025-04-01")
+                && !has("assets_navigation_has_no_effect"))
     }
 
     /// What tells isolates apart: the version, and the secrets it runs
@@ -126,6 +161,7 @@ impl WorkerVersion {
             crons: Vec::new(),
             author: None,
             message: None,
+            assets: None,
         };
         let version_id = content_hash(&metadata, &bundle);
         Arc::new(Self::new(
@@ -145,22 +181,26 @@ impl WorkerVersion {
         })
     }
 
-    /// Loads a worker project: collects its modules from `main`;
+    /// Loads a worker project: collects its modules from `main` and its
+    /// assets folder (served from the folder itself, as it is now);
     /// `extra_vars` add to or override its `vars`.
     pub fn load(
         project: &Project,
         extra_vars: &BTreeMap<String, String>,
+        cache: &ridge_assets::HotCache,
     ) -> Result<Arc<Self>, ProjectError> {
         let bundle = project.collect()?.bundle;
-        Ok(Self::from_bundle(project, bundle, extra_vars))
+        Self::from_bundle(project, bundle, extra_vars, cache)
     }
 
-    /// A version of `project` made of `bundle` (already collected).
+    /// A version of `project` made of `bundle` (already collected), with
+    /// its assets folder read now.
     pub fn from_bundle(
         project: &Project,
         bundle: Bundle,
         extra_vars: &BTreeMap<String, String>,
-    ) -> Arc<Self> {
+        cache: &ridge_assets::HotCache,
+    ) -> Result<Arc<Self>, ProjectError> {
         let mut metadata = VersionMetadata::from_config(&project.config);
         metadata.main_module = bundle.main.clone();
         for (key, value) in extra_vars {
@@ -168,14 +208,41 @@ impl WorkerVersion {
                 .vars
                 .insert(key.clone(), serde_json::Value::String(value.clone()));
         }
+        let assets = match (project.collect_assets()?, &project.config.assets) {
+            (Some(collected), Some(section)) => {
+                let settings = section.settings();
+                metadata.assets = Some(ridge_deploy::VersionAssets {
+                    manifest: ridge_assets::content_hash(&collected.manifest.to_json()),
+                    settings: settings.clone(),
+                });
+                let folder = ridge_assets::Directory {
+                    root: project.config.assets_directory(&project.root).unwrap_or_default(),
+                };
+                let assets = ridge_assets::Assets::new(
+                    settings,
+                    collected.manifest,
+                    Arc::new(folder),
+                    cache.clone(),
+                    Self::navigation_prefers_assets(&metadata),
+                )
+                .map_err(|error| ProjectError::Config(ridge_deploy::config::ConfigError::Parse {
+                    path: project.config.file.clone().unwrap_or_default(),
+                    message: error.to_string(),
+                }))?;
+                Some(Arc::new(assets))
+            }
+            _ => None,
+        };
         let version_id = content_hash(&metadata, &bundle);
-        Arc::new(Self::new(
+        let mut version = Self::new(
             &project.config.name,
             &version_id,
             &metadata,
             bundle,
             &BTreeMap::new(),
-        ))
+        );
+        version.assets = assets;
+        Ok(Arc::new(version))
     }
 }
 
@@ -203,6 +270,7 @@ mod tests {
             crons: Vec::new(),
             author: None,
             message: None,
+            assets: None,
         };
         let secrets = BTreeMap::from([
             ("CACHE".to_string(), "a string".to_string()),

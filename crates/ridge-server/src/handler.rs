@@ -126,18 +126,23 @@ impl EdgeHandler {
         B::Error: std::fmt::Display + Send,
     {
         Answer {
-            state: self.dispatch(request, scheme, client).map_err(Some),
+            state: match self.dispatch(request, scheme, client) {
+                Ok(Routed::Worker(dispatched)) => AnswerState::Worker(dispatched),
+                Ok(Routed::Asset(response)) => AnswerState::Asset(response),
+                Err(refusal) => AnswerState::Refused(Some(refusal)),
+            },
             errors: self.errors,
         }
     }
 
-    /// Sends `request` to its worker, or refuses it with a response.
+    /// Sends `request` to its worker or its static assets, or refuses it
+    /// with a response.
     fn dispatch<B>(
         &self,
         request: Request<B>,
         scheme: &str,
         client: IpAddr,
-    ) -> Result<Dispatched, Box<Response<WireBody>>>
+    ) -> Result<Routed, Box<Response<WireBody>>>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display + Send,
@@ -178,8 +183,21 @@ impl EdgeHandler {
             return Err(Box::new(too_large(refusal)));
         }
 
-        if self.test_scheduled && parts.uri.path() == "/__scheduled" {
-            return Ok(self.dispatch_test_scheduled(worker, parts.uri.query()));
+        if self.test_scheduled && parts.uri.path() == "/__scheduled" && worker.has_script() {
+            return Ok(Routed::Worker(
+                self.dispatch_test_scheduled(worker, parts.uri.query()),
+            ));
+        }
+        if let Some(assets) = &worker.assets {
+            if let Some(plan) = assets.route(worker.has_script(), path_and_query, &parts.headers) {
+                return Ok(Routed::Asset(serve_asset(
+                    worker.clone(),
+                    plan,
+                    parts.method,
+                    hostname.to_string(),
+                    std::mem::take(&mut parts.headers),
+                )));
+            }
         }
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let websocket = match websocket::Handshake::from_request(
@@ -239,7 +257,7 @@ impl EdgeHandler {
                 trace,
             },
         );
-        Ok(Dispatched {
+        Ok(Routed::Worker(Dispatched {
             answer,
             worker,
             request_id,
@@ -247,7 +265,7 @@ impl EdgeHandler {
             body_fault,
             websocket,
             observers: Some(self.observers.clone()),
-        })
+        }))
     }
 
     /// Every worker version the routing table leads to.
@@ -348,14 +366,31 @@ impl EdgeHandler {
     }
 }
 
+/// An asset response being made (files are read off the calling thread).
+type AssetAnswer = Pin<Box<dyn Future<Output = Response<WireBody>> + Send>>;
+
+/// Where `dispatch` sent a request.
+enum Routed {
+    Worker(Dispatched),
+    Asset(AssetAnswer),
+}
+
 /// The response to a request, once its worker answered (or its isolate did
 /// for it, when the worker ran out of wall-clock time). Written out rather
 /// than an async block: one is allocated and moved per request, and this
 /// keeps it to the fields it needs.
 pub struct Answer {
-    /// The request sent to its worker, or the response refusing it.
-    state: Result<Dispatched, Option<Box<Response<WireBody>>>>,
+    state: AnswerState,
     errors: ErrorDetail,
+}
+
+enum AnswerState {
+    /// The response refusing the request.
+    Refused(Option<Box<Response<WireBody>>>),
+    /// The request sent to its worker.
+    Worker(Dispatched),
+    /// A static asset's response.
+    Asset(AssetAnswer),
 }
 
 impl Future for Answer {
@@ -364,13 +399,36 @@ impl Future for Answer {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<WireBody>> {
         let this = self.get_mut();
         match &mut this.state {
-            Err(refusal) => Poll::Ready(*refusal.take().expect("polled after completion")),
-            Ok(dispatched) => {
+            AnswerState::Refused(refusal) => {
+                Poll::Ready(*refusal.take().expect("polled after completion"))
+            }
+            AnswerState::Worker(dispatched) => {
                 let answer = std::task::ready!(Pin::new(&mut dispatched.answer).poll(cx));
                 Poll::Ready(dispatched.respond(answer, this.errors))
             }
+            AnswerState::Asset(response) => response.as_mut().poll(cx),
         }
     }
+}
+
+/// The response of `version`'s assets to a request `plan` was made for;
+/// no isolate is involved.
+fn serve_asset(
+    version: Arc<WorkerVersion>,
+    plan: ridge_assets::Plan,
+    method: Method,
+    host: String,
+    headers: http::HeaderMap,
+) -> AssetAnswer {
+    Box::pin(async move {
+        let assets = version.assets.as_ref().expect("a version with assets");
+        let response = assets.respond(plan, &method, &host, &headers).await;
+        response.map(|body| match body {
+            ridge_assets::AssetBody::Empty => WireBody::empty(),
+            ridge_assets::AssetBody::Full(bytes) => ridge_ext::ResponseBody::Full(bytes).into(),
+            file => ridge_ext::ResponseBody::Stream(file.into_stream()).into(),
+        })
+    })
 }
 
 /// A request handed to its worker, waiting for the answer.

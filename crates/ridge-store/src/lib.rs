@@ -1,9 +1,11 @@
 //! Durable storage: the control plane (workers, their immutable versions,
-//! which version is active, secrets) and KV namespaces (`kv.rs`).
+//! which version is active, secrets), KV namespaces (`kv.rs`) and static
+//! asset content (`assets.rs`).
 //! Running nodes also record cron claims and usage there (`operations.rs`).
 //! `sqlite.rs` is the embedded default; `postgres.rs` is shared by several
 //! nodes. Nothing here touches V8.
 
+pub mod assets;
 pub mod kv;
 pub mod operations;
 pub mod postgres;
@@ -99,7 +101,7 @@ pub struct ActiveWorker {
 /// The control-plane store, which also keeps KV. Every write is atomic: a
 /// failed or interrupted write leaves nothing half-done behind.
 #[async_trait::async_trait]
-pub trait Store: kv::KvStore + operations::OperationsStore {
+pub trait Store: kv::KvStore + operations::OperationsStore + assets::AssetStore {
     /// Stores a version (a no-op if that id exists already) and makes it the
     /// worker's active version, in one transaction.
     async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError>;

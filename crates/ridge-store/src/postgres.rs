@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::{broadcast, Mutex, RwLock};
 use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
+use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
@@ -73,6 +75,10 @@ CREATE TABLE IF NOT EXISTS ridge_usage (
     bytes_in BIGINT NOT NULL,
     bytes_out BIGINT NOT NULL,
     PRIMARY KEY (worker, hour, version)
+);
+CREATE TABLE IF NOT EXISTS ridge_assets (
+    hash TEXT PRIMARY KEY,
+    content BYTEA NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ridge_worker_snapshots (
     worker TEXT NOT NULL,
@@ -872,5 +878,51 @@ impl OperationsStore for PostgresStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+}
+
+#[async_trait::async_trait]
+impl AssetStore for PostgresStore {
+    async fn missing_assets(&self, hashes: &[String]) -> Result<Vec<String>, StoreError> {
+        let kv = self.kv().await?;
+        let present: Vec<String> = kv
+            .client
+            .query(
+                "SELECT hash FROM ridge_assets WHERE hash = ANY($1)",
+                &[&hashes],
+            )
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        Ok(hashes
+            .iter()
+            .filter(|hash| !present.contains(hash))
+            .cloned()
+            .collect())
+    }
+
+    async fn put_asset(&self, hash: &str, content: Bytes) -> Result<(), StoreError> {
+        let kv = self.kv().await?;
+        kv.client
+            .execute(
+                "INSERT INTO ridge_assets (hash, content) VALUES ($1, $2)
+                 ON CONFLICT (hash) DO NOTHING",
+                &[&hash, &content.as_ref()],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn asset(&self, hash: &str) -> Result<Option<Bytes>, StoreError> {
+        let kv = self.kv().await?;
+        let row = kv
+            .client
+            .query_opt("SELECT content FROM ridge_assets WHERE hash = $1", &[&hash])
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|row| Bytes::from(row.get::<_, Vec<u8>>(0))))
     }
 }

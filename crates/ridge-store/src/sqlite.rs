@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{broadcast, Semaphore};
 
+use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
@@ -70,6 +72,10 @@ CREATE TABLE IF NOT EXISTS usage (
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
     PRIMARY KEY (worker, hour, version)
+);
+CREATE TABLE IF NOT EXISTS assets (
+    hash TEXT PRIMARY KEY,
+    content BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS worker_snapshots (
     worker TEXT NOT NULL,
@@ -756,6 +762,56 @@ impl OperationsStore for SqliteStore {
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl AssetStore for SqliteStore {
+    async fn missing_assets(&self, hashes: &[String]) -> Result<Vec<String>, StoreError> {
+        let hashes = hashes.to_vec();
+        self.with(move |connection| {
+            let mut query = connection
+                .prepare_cached("SELECT 1 FROM assets WHERE hash = ?1")
+                .map_err(backend)?;
+            let mut missing = Vec::new();
+            for hash in hashes {
+                if !query.exists(params![hash]).map_err(backend)? {
+                    missing.push(hash);
+                }
+            }
+            Ok(missing)
+        })
+        .await
+    }
+
+    async fn put_asset(&self, hash: &str, content: Bytes) -> Result<(), StoreError> {
+        let hash = hash.to_string();
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "INSERT OR IGNORE INTO assets (hash, content) VALUES (?1, ?2)",
+                    params![hash, content.as_ref()],
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn asset(&self, hash: &str) -> Result<Option<Bytes>, StoreError> {
+        let hash = hash.to_string();
+        self.with(move |connection| {
+            connection
+                .query_row(
+                    "SELECT content FROM assets WHERE hash = ?1",
+                    params![hash],
+                    |row| row.get::<_, Vec<u8>>(0),
+                )
+                .optional()
+                .map(|content| content.map(Bytes::from))
+                .map_err(backend)
         })
         .await
     }

@@ -70,7 +70,8 @@ pub enum ConfigError {
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     pub name: String,
-    /// Entry module, relative to the folder holding the configuration.
+    /// Entry module, relative to the folder holding the configuration;
+    /// empty for a project of static assets alone.
     pub main: String,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
@@ -102,6 +103,8 @@ pub struct WorkerConfig {
     pub jsx_fragment: Option<String>,
     /// `[dev]`: where `ridge dev` listens unless its flags say otherwise.
     pub dev: DevSettings,
+    /// `assets`: static files served beside (or instead of) the worker.
+    pub assets: Option<ridge_assets::AssetsSection>,
     /// The file this came from (`None` for a lone script).
     pub file: Option<PathBuf>,
     /// Keys present but not acted on, each with what is ignored.
@@ -204,6 +207,7 @@ struct RawConfig {
     jsx_factory: Option<String>,
     jsx_fragment: Option<String>,
     dev: Option<DevSettings>,
+    assets: Option<ridge_assets::AssetsSection>,
     #[serde(default)]
     env: BTreeMap<String, RawConfig>,
 }
@@ -373,11 +377,14 @@ impl WorkerConfig {
         if let Err(problem) = validate_worker_name(&self.name) {
             return Err(field("name", problem));
         }
-        if self.main.trim().is_empty() {
+        if self.main.trim().is_empty() && self.assets.is_none() {
             return Err(field(
                 "main",
                 "must name the worker's entry module, e.g. \"src/index.js\"",
             ));
+        }
+        if let Some(assets) = &self.assets {
+            self.validate_assets(assets, path)?;
         }
         if let Err(error) = self.limits.validate() {
             return Err(field(&error.field, &error.problem));
@@ -402,6 +409,54 @@ impl WorkerConfig {
             }
         }
         Ok(())
+    }
+
+    /// The `assets` section's rules, as wrangler checks them.
+    fn validate_assets(
+        &self,
+        assets: &ridge_assets::AssetsSection,
+        path: &Path,
+    ) -> Result<(), ConfigError> {
+        let field = |field: &str, problem: String| ConfigError::Field {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            problem,
+        };
+        if assets.directory.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return Err(field(
+                "assets.directory",
+                "is missing: name the folder of files to serve, e.g. \"./public\"".into(),
+            ));
+        }
+        let settings = assets.settings();
+        if let Err((name, problem)) = ridge_assets::config::WorkerFirst::new(&settings.run_worker_first) {
+            return Err(field(&format!("assets.{name}"), problem.to_string()));
+        }
+        if self.main.is_empty() {
+            if settings.binding.is_some() {
+                return Err(field("assets.binding", "needs a worker to bind to: set `main`, or remove the binding".into()));
+            }
+            if settings.run_worker_first != ridge_assets::RunWorkerFirst::Always(false) {
+                return Err(field("assets.run_worker_first", "needs a worker to run: set `main`, or remove it".into()));
+            }
+            if !self.crons.is_empty() {
+                return Err(field("triggers.crons", "need a worker to run: set `main`".into()));
+            }
+        }
+        if let Some(binding) = &settings.binding {
+            let taken = self.vars.contains_key(binding)
+                || self.kv_namespaces.iter().any(|kv| &kv.binding == binding);
+            if taken {
+                return Err(field("assets.binding", format!("{binding:?} is already used by a var or KV namespace")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder `assets.directory` names, when there is one.
+    pub fn assets_directory(&self, root: &Path) -> Option<PathBuf> {
+        let directory = self.assets.as_ref()?.directory.as_ref()?;
+        Some(root.join(directory))
     }
 
     /// A config for a worker given as a lone script file (`ridge dev app.js`).
@@ -434,6 +489,7 @@ impl WorkerConfig {
             jsx_factory: None,
             jsx_fragment: None,
             dev: DevSettings::default(),
+            assets: None,
             file,
             ignored: Vec::new(),
         }
@@ -572,15 +628,23 @@ fn resolve(
                 jsx_factory: environment.jsx_factory.or(top.jsx_factory),
                 jsx_fragment: environment.jsx_fragment.or(top.jsx_fragment),
                 dev: environment.dev.or(top.dev),
+                assets: environment.assets.or(top.assets),
                 env: BTreeMap::new(),
             }
         }
     };
-    let main = raw.main.ok_or_else(|| ConfigError::Field {
-        path: path.to_path_buf(),
-        field: "main".into(),
-        problem: "is missing: name the worker's entry module, e.g. \"src/index.ts\"".into(),
-    })?;
+    // A project of static assets alone has no `main`.
+    let main = match (raw.main, &raw.assets) {
+        (Some(main), _) => main,
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Err(ConfigError::Field {
+                path: path.to_path_buf(),
+                field: "main".into(),
+                problem: "is missing: name the worker's entry module, e.g. \"src/index.ts\" (or serve static files with an `assets` section)".into(),
+            })
+        }
+    };
     let mut config = WorkerConfig::defaults(
         raw.name.unwrap_or(top_name),
         main.trim_start_matches("./").to_string(),
@@ -617,6 +681,7 @@ fn resolve(
     config.jsx_factory = raw.jsx_factory;
     config.jsx_fragment = raw.jsx_fragment;
     config.dev = raw.dev.unwrap_or_default();
+    config.assets = raw.assets;
     config.ignored = ignored;
     Ok(config)
 }

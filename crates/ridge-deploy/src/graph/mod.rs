@@ -86,6 +86,12 @@ struct Node {
 /// Collects the worker `config` describes; `root` is the configuration's
 /// folder (relative paths in the configuration start there).
 pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphError> {
+    if config.main.is_empty() {
+        return Ok(Collected {
+            bundle: Bundle::empty(),
+            files: Vec::new(),
+        });
+    }
     let config_name = config
         .file
         .as_ref()

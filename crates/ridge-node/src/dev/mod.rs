@@ -3,7 +3,8 @@
 //! `npm install`), its configuration or `.dev.vars` loads the worker again
 //! (after a short quiet period, so an editor's burst of writes is one
 //! reload); a change under `[build] watch_dir` runs the build command
-//! first. A new
+//! first, and a change in the assets folder (a rebuilt `dist/`) serves the
+//! new files. A new
 //! version is checked in a throwaway isolate first: if it starts, it takes
 //! the new requests while the old isolate finishes its own and is dropped;
 //! if it does not, every request gets the error with a code frame (and the
@@ -132,6 +133,10 @@ pub struct Reloader {
     graph: Arc<Mutex<HashSet<PathBuf>>>,
     /// Folders whose changes run the `[build]` command again.
     build_dirs: Vec<PathBuf>,
+    /// The assets folder, which may be a dot folder (`.vitepress/dist`).
+    assets_dir: Option<PathBuf>,
+    /// Asset contents in memory (the node's).
+    asset_cache: ridge_assets::HotCache,
     /// The watcher (owned by the node), to watch new folders outside the
     /// project as the graph grows.
     watcher: Mutex<std::sync::Weak<Mutex<notify::RecommendedWatcher>>>,
@@ -156,6 +161,7 @@ impl Reloader {
         kv: Option<Arc<Kv>>,
         snapshots: bool,
         handler: Arc<EdgeHandler>,
+        asset_cache: ridge_assets::HotCache,
     ) -> Result<Arc<Self>, DevError> {
         let opened = project.open()?;
         // Watcher events carry absolute paths: compare with an absolute root.
@@ -171,11 +177,18 @@ impl Reloader {
             .iter()
             .map(|dir| absolute(dir).unwrap_or_else(|_| dir.clone()))
             .collect();
+        // The folder may not exist before the first build.
+        let assets_dir = opened
+            .config
+            .assets_directory(&opened.root)
+            .map(|dir| absolute(&dir).unwrap_or_else(|_| std::path::absolute(&dir).unwrap_or(dir)));
         Ok(Arc::new(Self {
             project: project.clone(),
             root,
             graph: Arc::default(),
             build_dirs,
+            assets_dir,
+            asset_cache,
             watcher: Mutex::default(),
             watched_outside: Mutex::default(),
             cli_vars,
@@ -197,6 +210,7 @@ impl Reloader {
         vars.extend(self.cli_vars.clone());
         let location = self.project.clone();
         let graph = self.graph.clone();
+        let asset_cache = self.asset_cache.clone();
         let version = tokio::task::spawn_blocking(move || {
             let project = location.open()?;
             if build {
@@ -212,11 +226,11 @@ impl Reloader {
                 started.elapsed().as_secs_f64() * 1000.0
             );
             *graph.lock().expect("graph files") = collected.files.into_iter().collect();
-            Ok::<_, ridge_deploy::project::ProjectError>(WorkerVersion::from_bundle(
-                &project,
-                collected.bundle,
-                &vars,
-            ))
+            let version = WorkerVersion::from_bundle(&project, collected.bundle, &vars, &asset_cache)?;
+            if let Some(assets) = &version.assets {
+                tracing::info!(files = assets.len(), "serving {} static assets", assets.len());
+            }
+            Ok::<_, ridge_deploy::project::ProjectError>(version)
         })
         .await
         .map_err(|e| failed(e.to_string()))?;
@@ -235,6 +249,9 @@ impl Reloader {
             kv.create_bound(&version.bindings)
                 .await
                 .map_err(|error| failed(format!("{error}\n")))?;
+        }
+        if !version.has_script() {
+            return Ok(version);
         }
         match check_version(version.clone()).await {
             Ok(()) if self.snapshots => {
@@ -290,6 +307,9 @@ impl Reloader {
     /// rest of `node_modules` are left alone.
     fn relevant(&self, path: &Path) -> bool {
         if self.graph.lock().expect("graph files").contains(path) {
+            return true;
+        }
+        if self.assets_dir.as_ref().is_some_and(|dir| path.starts_with(dir)) {
             return true;
         }
         let Ok(relative) = path.strip_prefix(&self.root) else {

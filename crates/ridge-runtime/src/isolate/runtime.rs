@@ -446,7 +446,9 @@ impl WorkerIsolate {
                     let value = match binding {
                         Binding::Var { value, .. } => value.clone(),
                         Binding::Secret { value, .. } => value.clone().into(),
-                        Binding::KvNamespace { .. } => serde_json::Value::Null,
+                        Binding::KvNamespace { .. } | Binding::Assets { .. } => {
+                            serde_json::Value::Null
+                        }
                     };
                     serde_json::json!([binding.kind(), binding.name(), value])
                 })

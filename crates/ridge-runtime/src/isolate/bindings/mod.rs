@@ -2,8 +2,9 @@
 //! them: [`Services::install`] gives each binding kind's ops (ridge-ext)
 //! what they serve the worker's binding list with. One module per binding
 //! kind with node state adapts the node's service to its ops: `kv` (KV
-//! namespaces), `cache` (the Cache API).
+//! namespaces), `cache` (the Cache API), `assets` (static assets).
 
+mod assets;
 mod cache;
 mod kv;
 
@@ -28,6 +29,8 @@ pub struct Services {
     pub inspector: Option<Arc<dyn InspectorRegistry>>,
     /// Where isolates report what they do (metrics, usage, tail, traces).
     pub observers: Observers,
+    /// Static asset contents in memory, shared by the node's versions.
+    pub asset_cache: ridge_assets::HotCache,
 }
 
 /// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
@@ -58,6 +61,7 @@ impl Services {
             cache: HttpCache::new(cache_bytes),
             inspector: None,
             observers: Observers::new(None),
+            asset_cache: ridge_assets::HotCache::default(),
         }
     }
 
@@ -65,6 +69,7 @@ impl Services {
     pub fn install(&self, state: &mut OpState, version: &WorkerVersion) {
         kv::install(state, version, self.kv.clone(), &self.observers);
         cache::install(state, version, self.cache.clone(), &self.observers);
+        assets::install(state, version);
         let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
         state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
     }
