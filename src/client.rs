@@ -20,6 +20,13 @@ pub enum ClientError {
     },
     #[error("the admin API answered {status}: {message}")]
     Api { status: u16, message: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} changed while it was being deployed; deploy again", .0.display())]
+    Changed(std::path::PathBuf),
 }
 
 /// Bundles larger than this report their upload progress.
@@ -107,17 +114,26 @@ impl AdminClient {
         format!("{}{path}", self.server)
     }
 
-    /// Uploads a worker's collected modules as a new version and returns
-    /// the API's answer. `progress` hears about the upload.
+    /// Uploads a worker's collected modules (and its static assets, when
+    /// it has some) as a new version and returns the API's answer.
+    /// `progress` hears about the upload.
     pub async fn deploy(
         &self,
         config: &WorkerConfig,
         bundle: Bundle,
+        assets: Option<ridge_assets::Collected>,
         message: Option<String>,
         progress: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Value, ClientError> {
         let mut metadata = VersionMetadata::from_config(config);
         metadata.main_module = bundle.main.clone();
+        if let (Some(assets), Some(section)) = (assets, &config.assets) {
+            let manifest = self.upload_assets(assets, &progress).await?;
+            metadata.assets = Some(ridge_deploy::VersionAssets {
+                manifest,
+                settings: section.settings(),
+            });
+        }
         metadata.message = message;
         metadata.author = std::env::var("USER")
             .ok()
@@ -154,6 +170,75 @@ impl AdminClient {
             .put(self.url(&format!("/workers/{}", config.name)))
             .multipart(form);
         self.call(request).await
+    }
+
+    /// Sends the asset files the node lacks, then the manifest; returns
+    /// the manifest's hash. Content is addressed by hash, so a redeploy
+    /// that changed one file sends one file.
+    async fn upload_assets(
+        &self,
+        assets: ridge_assets::Collected,
+        progress: &(impl Fn(&str) + Send + Sync),
+    ) -> Result<String, ClientError> {
+        let manifest = assets.manifest.to_json();
+        let manifest_hash = ridge_assets::content_hash(&manifest);
+        let mut hashes = assets.manifest.hashes();
+        hashes.push(manifest_hash.clone());
+        let answer = self
+            .call(
+                self.http
+                    .post(self.url("/assets/missing"))
+                    .json(&serde_json::json!({ "hashes": hashes })),
+            )
+            .await?;
+        let missing: Vec<String> = answer["missing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|hash| hash.as_str().map(str::to_string))
+            .filter(|hash| *hash != manifest_hash)
+            .collect();
+        let files = assets.manifest.files.len();
+        let sizes: std::collections::BTreeMap<&str, u64> = assets
+            .manifest
+            .files
+            .values()
+            .map(|entry| (entry.hash.as_str(), entry.size))
+            .collect();
+        let bytes: u64 = missing.iter().map(|hash| sizes[hash.as_str()]).sum();
+        progress(&format!(
+            "Assets: {files} files; uploading {} new ({:.1} KiB), the node has the rest",
+            missing.len(),
+            bytes as f64 / 1024.0
+        ));
+        let tracker = UploadProgress::new(bytes, progress);
+        for hash in &missing {
+            let path = &assets.sources[hash];
+            let content = tokio::fs::read(path)
+                .await
+                .map_err(|source| ClientError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+            if ridge_assets::content_hash(&content) != *hash {
+                return Err(ClientError::Changed(path.clone()));
+            }
+            let length = content.len() as u64;
+            self.call(
+                self.http
+                    .put(self.url(&format!("/assets/{hash}")))
+                    .body(content),
+            )
+            .await?;
+            tracker.sent(length);
+        }
+        self.call(
+            self.http
+                .put(self.url(&format!("/assets/{manifest_hash}")))
+                .body(manifest),
+        )
+        .await?;
+        Ok(manifest_hash)
     }
 
     /// Opens a worker's live tail: the response streams one JSON object per

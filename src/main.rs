@@ -714,9 +714,13 @@ fn run() -> Result<()> {
                 let project = args.project.open()?;
                 project.build()?;
                 let bundle = project.collect()?.bundle;
+                let assets = project.collect_assets()?;
+                for warning in assets.iter().flat_map(|assets| &assets.warnings) {
+                    eprintln!("warning: {warning}");
+                }
                 let client = args.admin.client()?;
                 let answer = client
-                    .deploy(&project.config, bundle, args.message, |line| {
+                    .deploy(&project.config, bundle, assets, args.message, |line| {
                         eprintln!("{line}")
                     })
                     .await?;

@@ -179,7 +179,9 @@ class IncomingInnerRequest {
     this.headerBlock = headerBlock;
     this.headerListInner = null;
     this.body = body;
-    this.redirectMode = "follow";
+    // As on Cloudflare: passing an incoming request on to fetch() returns
+    // redirects rather than following them.
+    this.redirectMode = "manual";
     this.redirectCount = 0;
     this.urlList = [() => url];
     this.urlListProcessed = [url];

@@ -8,6 +8,7 @@ mod support;
 #[macro_use]
 mod control;
 mod adversarial;
+mod assets;
 mod cache_api;
 mod conformance;
 mod cron;

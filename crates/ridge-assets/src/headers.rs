@@ -14,7 +14,8 @@
 //! (indented by convention) set a header (`Name: value`, where `:name` and `:splat` are replaced by
 //! what the pattern captured) or remove one (`! Name`). Every matching rule
 //! applies, in file order; a header set by several is joined with `, `,
-//! and a removal takes back what earlier rules set.
+//! and a removal takes back what earlier rules set. Invalid lines are
+//! skipped and reported, as wrangler does.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -40,73 +41,44 @@ pub struct HeaderRules {
 }
 
 impl HeaderRules {
-    /// Parses the file; an error is `(line, problem)`.
-    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
+    /// Parses the file. As wrangler does, an invalid line is skipped (with
+    /// the header lines of an invalid path) and reported: `(line, problem)`.
+    pub fn parse(text: &str) -> (Self, Vec<(usize, String)>) {
         let mut rules: Vec<Rule> = Vec::new();
+        let mut invalid = Vec::new();
+        // After an invalid path line, its header lines are skipped too.
+        let mut skipping = false;
         for (index, line) in text.lines().enumerate() {
-            let fail = |problem: String| (index + 1, problem);
-            if line.len() > MAX_LINE_LENGTH {
-                return Err(fail(format!(
-                    "the line is longer than {MAX_LINE_LENGTH} characters"
-                )));
-            }
-            // Indentation carries no meaning: a path line starts with `/`
-            // or a scheme.
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let absolute = line.starts_with("https://");
-            if line.starts_with('/') || absolute {
-                if rules.len() == MAX_RULES {
-                    return Err(fail(format!(
-                        "more than {MAX_RULES} rules; Cloudflare allows {MAX_RULES}"
-                    )));
+            let is_path = line.starts_with('/') || line.contains("://");
+            if is_path && rules.len() == MAX_RULES {
+                invalid.push((index + 1, format!("more than {MAX_RULES} rules; the rest of the file is ignored, as on Cloudflare")));
+                break;
+            }
+            let outcome = if is_path {
+                parse_path(line).map(|rule| {
+                    rules.push(rule);
+                    skipping = false;
+                })
+            } else if skipping {
+                continue;
+            } else {
+                match rules.last_mut() {
+                    Some(rule) => parse_header(line, rule),
+                    None => Err(format!(
+                        "{line:?} comes before any path: start a rule with a path such as `/*`"
+                    )),
                 }
-                let pattern = PathPattern::with_placeholders(line).map_err(|e| fail(e.0))?;
-                rules.push(Rule {
-                    pattern,
-                    absolute,
-                    set: Vec::new(),
-                    remove: Vec::new(),
-                });
-                continue;
-            }
-            if line.contains("://") {
-                return Err(fail(format!(
-                    "{line:?}: an absolute URL rule must use https://"
-                )));
-            }
-            let Some(rule) = rules.last_mut() else {
-                return Err(fail(format!(
-                    "{line:?} comes before any path: start a rule with a path such as `/*`"
-                )));
             };
-            let header_name = |name: &str| {
-                HeaderName::try_from(name.trim())
-                    .map_err(|_| fail(format!("{:?} is not a header name", name.trim())))
-            };
-            if let Some(name) = line.strip_prefix('!') {
-                rule.remove.push(header_name(name)?);
-                continue;
+            if let Err(problem) = outcome {
+                skipping |= is_path;
+                invalid.push((index + 1, problem));
             }
-            let Some((name, value)) = line.split_once(':') else {
-                return Err(fail(format!(
-                    "expected `Name: value` or `! Name`, found {line:?}"
-                )));
-            };
-            let name = header_name(name)?;
-            if value.trim().is_empty() {
-                return Err(fail(format!("{name} has no value")));
-            }
-            if HeaderValue::try_from(value.trim()).is_err() {
-                return Err(fail(format!(
-                    "the value of {name} is not a valid header value"
-                )));
-            }
-            rule.set.push((name, value.trim().to_string()));
         }
-        Ok(Self { rules })
+        (Self { rules }, invalid)
     }
 
     /// Applies every rule matching the request (`path`, decoded, on
@@ -151,18 +123,66 @@ impl HeaderRules {
     }
 }
 
+fn parse_path(line: &str) -> Result<Rule, String> {
+    if line.len() > MAX_LINE_LENGTH {
+        return Err(format!(
+            "the line is longer than {MAX_LINE_LENGTH} characters"
+        ));
+    }
+    if line.contains("://") && !line.starts_with("https://") {
+        return Err(format!("{line:?}: an absolute URL rule must use https://"));
+    }
+    Ok(Rule {
+        pattern: PathPattern::with_placeholders(line).map_err(|e| e.0)?,
+        absolute: line.starts_with("https://"),
+        set: Vec::new(),
+        remove: Vec::new(),
+    })
+}
+
+fn parse_header(line: &str, rule: &mut Rule) -> Result<(), String> {
+    if line.len() > MAX_LINE_LENGTH {
+        return Err(format!(
+            "the line is longer than {MAX_LINE_LENGTH} characters"
+        ));
+    }
+    let header_name = |name: &str| {
+        HeaderName::try_from(name.trim())
+            .map_err(|_| format!("{:?} is not a header name", name.trim()))
+    };
+    if let Some(name) = line.strip_prefix('!') {
+        rule.remove.push(header_name(name)?);
+        return Ok(());
+    }
+    let Some((name, value)) = line.split_once(':') else {
+        return Err(format!(
+            "expected `Name: value` or `! Name`, found {line:?}"
+        ));
+    };
+    let name = header_name(name)?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{name} has no value"));
+    }
+    if HeaderValue::try_from(value).is_err() {
+        return Err(format!("the value of {name} is not a valid header value"));
+    }
+    rule.set.push((name, value.to_string()));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn matching_rules_set_join_and_remove_headers() {
-        let rules = HeaderRules::parse(
+        let (rules, invalid) = HeaderRules::parse(
             "# site headers\n/*\n  X-Frame-Options: DENY\n  X-Tag: all\n\
              /docs/:page\n  X-Tag: page-:page\n  ! X-Frame-Options\n\
              https://:sub.example.com/*\n  X-Sub: :sub\n",
-        )
-        .unwrap();
+        );
+        assert!(invalid.is_empty(), "{invalid:?}");
         let mut headers = HeaderMap::new();
         headers.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
         rules.apply("docs.example.com", "/docs/intro", &mut headers);
@@ -179,19 +199,21 @@ mod tests {
     }
 
     #[test]
-    fn mistakes_name_their_line() {
-        assert_eq!(
-            HeaderRules::parse("  X-A: 1\n").unwrap_err().0,
-            1,
-            "a header before any path"
+    fn invalid_lines_are_skipped_and_named() {
+        let (rules, invalid) = HeaderRules::parse(
+            "  X-A: 1\n/a\n  X-B: 1\n  no colon\n  Bad Name: 1\n  X-C:\n\
+             http://a.test/*\n  X-D: skipped with its path\n/b\n  X-E: 2\n",
         );
-        assert_eq!(HeaderRules::parse("/a\n  X-A:\n").unwrap_err().0, 2);
-        let (line, problem) = HeaderRules::parse("/a\n  X-A: 1\n  no colon\n").unwrap_err();
+        let lines: Vec<usize> = invalid.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [1, 4, 5, 6, 7]);
         assert_eq!(
-            (line, problem.as_str()),
-            (3, "expected `Name: value` or `! Name`, found \"no colon\"")
+            invalid[1].1,
+            "expected `Name: value` or `! Name`, found \"no colon\""
         );
-        assert_eq!(HeaderRules::parse("/a\n  Bad Name: 1\n").unwrap_err().0, 2);
-        assert_eq!(HeaderRules::parse("http://a.test/*\n").unwrap_err().0, 1);
+        let mut headers = HeaderMap::new();
+        rules.apply("a.test", "/a", &mut headers);
+        assert_eq!(headers.len(), 1, "{headers:?}");
+        rules.apply("a.test", "/b", &mut headers);
+        assert_eq!(headers["x-e"], "2");
     }
 }

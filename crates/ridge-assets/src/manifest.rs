@@ -44,12 +44,6 @@ pub enum ManifestError {
     OutsideDirectory { path: PathBuf, target: PathBuf },
     #[error("asset {} has a name that is not UTF-8", .0.display())]
     NotUtf8(PathBuf),
-    #[error("{}:{line}: {problem}", path.display())]
-    Rules {
-        path: PathBuf,
-        line: usize,
-        problem: String,
-    },
     #[error("{} would be served to anyone as source text; if that is intended, add an empty {IGNORE_FILE} beside it, else list `{PAGES_WORKER}` in one", .0.display())]
     PagesWorker(PathBuf),
     #[error("invalid assets manifest: {0}")]
@@ -138,6 +132,9 @@ pub struct Collected {
     pub manifest: Manifest,
     /// A file holding each content hash.
     pub sources: BTreeMap<String, PathBuf>,
+    /// Invalid lines of `_headers` and `_redirects` (skipped), as
+    /// `FILE:LINE: problem`, for the user to see.
+    pub warnings: Vec<String>,
 }
 
 impl Collected {
@@ -173,6 +170,7 @@ pub fn collect(dir: &Path, build_hint: &str) -> Result<Collected, ManifestError>
     let mut collected = Collected {
         manifest: Manifest::default(),
         sources: BTreeMap::new(),
+        warnings: Vec::new(),
     };
     let read_text = |name: &str| -> Result<Option<String>, ManifestError> {
         let path = dir.join(name);
@@ -184,19 +182,24 @@ pub fn collect(dir: &Path, build_hint: &str) -> Result<Collected, ManifestError>
     };
     collected.manifest.headers = read_text(headers::FILE)?;
     collected.manifest.redirects = read_text(redirects::FILE)?;
-    if let Some(text) = &collected.manifest.headers {
-        headers::HeaderRules::parse(text).map_err(|(line, problem)| ManifestError::Rules {
-            path: dir.join(headers::FILE),
-            line,
-            problem,
-        })?;
-    }
-    if let Some(text) = &collected.manifest.redirects {
-        redirects::RedirectRules::parse(text).map_err(|(line, problem)| ManifestError::Rules {
-            path: dir.join(redirects::FILE),
-            line,
-            problem,
-        })?;
+    let invalid_headers = collected
+        .manifest
+        .headers
+        .as_deref()
+        .map(|text| (headers::FILE, headers::HeaderRules::parse(text).1));
+    let invalid_redirects = collected
+        .manifest
+        .redirects
+        .as_deref()
+        .map(|text| (redirects::FILE, redirects::RedirectRules::parse(text).1));
+    for (file, invalid) in invalid_headers.into_iter().chain(invalid_redirects) {
+        for (line, problem) in invalid {
+            let path = dir.join(file);
+            collected.warnings.push(format!(
+                "{}:{line}: {problem}; the line is ignored",
+                path.display()
+            ));
+        }
     }
     walk(&root, dir, "", &ignore, &mut collected)?;
     Ok(collected)
@@ -375,10 +378,13 @@ mod tests {
         );
         std::fs::remove_file(dir.join("site/leak.txt")).unwrap();
         std::fs::write(dir.join("site/_redirects"), "/a /b 301\n/c\n").unwrap();
-        let error = collect(&dir.join("site"), "").unwrap_err().to_string();
+        let warnings = collect(&dir.join("site"), "").unwrap().warnings;
+        assert_eq!(warnings.len(), 1);
         assert!(
-            error.ends_with("_redirects:2: expected a source and a destination"),
-            "{error}"
+            warnings[0].ends_with(
+                "site/_redirects:2: expected `source destination [status]`, found 1 fields; the line is ignored"
+            ),
+            "{warnings:?}"
         );
         let error = collect(&dir.join("missing"), "run `npm run build`").unwrap_err();
         assert!(error.to_string().contains("npm run build"), "{error}");

@@ -11,6 +11,7 @@
 //!
 //! The first rule in file order whose source matches the path wins. A 200
 //! is a rewrite: the destination asset is served at the source's URL.
+//! Invalid lines are skipped and reported, as wrangler does.
 
 use crate::pattern::{substitute, PathPattern};
 
@@ -45,84 +46,36 @@ pub enum Redirected {
 }
 
 impl RedirectRules {
-    /// Parses the file; an error is `(line, problem)`.
-    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
-        let mut rules = Vec::new();
+    /// Parses the file. As wrangler does, an invalid line is skipped and
+    /// reported: `(line, problem)`.
+    pub fn parse(text: &str) -> (Self, Vec<(usize, String)>) {
+        let mut rules = Self::default();
+        let mut invalid = Vec::new();
         let (mut statics, mut dynamics) = (0, 0);
         for (index, line) in text.lines().enumerate() {
-            let number = index + 1;
-            let fail = |problem: String| Err((number, problem));
-            let error = |problem: String| (number, problem);
-            if line.len() > MAX_LINE_LENGTH {
-                return fail(format!(
-                    "the line is longer than {MAX_LINE_LENGTH} characters"
-                ));
-            }
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            // ` # …` ends a line; a `#` inside a destination is a fragment.
-            let line = match line.find(" #").or_else(|| line.find("\t#")) {
-                Some(comment) => line[..comment].trim_end(),
-                None => line,
-            };
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (source, destination, status) = match fields.as_slice() {
-                [source, destination] => (*source, *destination, 302),
-                [source, destination, status] => match status.parse::<u16>() {
-                    Ok(code) if STATUSES.contains(&code) => (*source, *destination, code),
-                    _ => {
-                        return fail(format!(
-                            "status {status:?} is not one of 200, 301, 302, 303, 307, 308"
-                        ))
+            match parse_rule(line, &rules.rules) {
+                Ok(rule) => {
+                    let (count, max, kind) = if rule.source.is_static() {
+                        statics += 1;
+                        (statics, MAX_STATIC_RULES, "static")
+                    } else {
+                        dynamics += 1;
+                        (dynamics, MAX_DYNAMIC_RULES, "dynamic")
+                    };
+                    if count > max {
+                        invalid.push((index + 1, format!("more than {max} {kind} rules; the line is ignored, as on Cloudflare")));
+                        continue;
                     }
-                },
-                [_] => return fail("expected a source and a destination".into()),
-                _ => return fail("expected `source destination [status]`".into()),
-            };
-            if !source.starts_with('/') {
-                return fail(format!(
-                    "the source {source:?} must be a path starting with `/`"
-                ));
+                    rules.rules.push(rule);
+                }
+                Err(problem) => invalid.push((index + 1, problem)),
             }
-            let absolute =
-                destination.starts_with("https://") || destination.starts_with("http://");
-            if !absolute && !destination.starts_with('/') {
-                return fail(format!(
-                    "the destination {destination:?} must be a path starting with `/` or an http(s) URL"
-                ));
-            }
-            if status == 200 && absolute {
-                return fail(
-                    "a 200 rule rewrites to an asset of this site; its destination must be a path"
-                        .into(),
-                );
-            }
-            if rules.iter().any(|rule: &Rule| rule.text == source) {
-                return fail(format!("a rule for {source:?} comes earlier in the file"));
-            }
-            let pattern = PathPattern::with_placeholders(source).map_err(|e| error(e.0))?;
-            let (count, max, kind) = if pattern.is_static() {
-                statics += 1;
-                (statics, MAX_STATIC_RULES, "static")
-            } else {
-                dynamics += 1;
-                (dynamics, MAX_DYNAMIC_RULES, "dynamic")
-            };
-            if count > max {
-                return fail(format!(
-                    "more than {max} {kind} rules; Cloudflare allows {max}"
-                ));
-            }
-            rules.push(Rule {
-                text: source.to_string(),
-                source: pattern,
-                destination: destination.to_string(),
-                status,
-            });
         }
-        Ok(Self { rules })
+        (rules, invalid)
     }
 
     /// The first rule matching `path` (as the URL has it, percent-encoded),
@@ -166,17 +119,75 @@ impl RedirectRules {
     }
 }
 
+/// One line: `source destination [status]`, with an optional ` # comment`.
+fn parse_rule(line: &str, earlier: &[Rule]) -> Result<Rule, String> {
+    if line.len() > MAX_LINE_LENGTH {
+        return Err(format!(
+            "the line is longer than {MAX_LINE_LENGTH} characters"
+        ));
+    }
+    // ` # …` ends a line; a `#` inside a destination is a fragment.
+    let line = match line.find(" #").or_else(|| line.find("\t#")) {
+        Some(comment) => line[..comment].trim_end(),
+        None => line,
+    };
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (source, destination, status) = match fields.as_slice() {
+        [source, destination] => (*source, *destination, 302),
+        [source, destination, status] => match status.parse::<u16>() {
+            Ok(code) if STATUSES.contains(&code) => (*source, *destination, code),
+            _ => {
+                return Err(format!(
+                    "status {status:?} is not one of 200, 301, 302, 303, 307, 308"
+                ))
+            }
+        },
+        fields => {
+            return Err(format!(
+                "expected `source destination [status]`, found {} fields",
+                fields.len()
+            ))
+        }
+    };
+    if !source.starts_with('/') {
+        return Err(format!(
+            "the source {source:?} must be a path starting with `/`"
+        ));
+    }
+    let absolute = destination.starts_with("https://") || destination.starts_with("http://");
+    if !absolute && !destination.starts_with('/') {
+        return Err(format!(
+            "the destination {destination:?} must be a path starting with `/` or an http(s) URL"
+        ));
+    }
+    if status == 200 && absolute {
+        return Err(
+            "a 200 rule rewrites to an asset of this site; its destination must be a path".into(),
+        );
+    }
+    if earlier.iter().any(|rule| rule.text == source) {
+        return Err(format!(
+            "a rule for {source:?} comes earlier in the file; this one is ignored"
+        ));
+    }
+    Ok(Rule {
+        text: source.to_string(),
+        source: PathPattern::with_placeholders(source).map_err(|e| e.0)?,
+        destination: destination.to_string(),
+        status,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_first_matching_rule_redirects_or_rewrites() {
-        let rules = RedirectRules::parse(
+        let (rules, _) = RedirectRules::parse(
             "# moved\n/old /new 301\n/blog/* /posts/:splat\n/u/:id /users?id=:id 308\n\
              /app/* /index.html 200\n/ext https://example.com/x#top 307\n",
-        )
-        .unwrap();
+        );
         let redirect = |status, location: &str| Redirected::Redirect {
             status,
             location: location.into(),
@@ -199,7 +210,7 @@ mod tests {
             Some(redirect(307, "https://example.com/x?q#top"))
         );
         assert_eq!(rules.find("/new", ""), None);
-        let splat = RedirectRules::parse("/a/* /:splat 301 # comment\n").unwrap();
+        let (splat, _) = RedirectRules::parse("/a/* /:splat 301 # comment\n");
         assert_eq!(
             splat.find("/a//evil.test", ""),
             Some(redirect(301, "/evil.test"))
@@ -207,18 +218,26 @@ mod tests {
     }
 
     #[test]
-    fn mistakes_name_their_line() {
-        for (text, line) in [
-            ("/a /b 301\n/c /d 404\n", 2),
-            ("/a\n", 1),
-            ("a /b\n", 1),
-            ("/a https://x.test/ 200\n", 1),
-            ("/a /b 301 extra\n", 1),
-            ("/a /b\n/a /c\n", 2),
-        ] {
-            assert_eq!(RedirectRules::parse(text).unwrap_err().0, line, "{text}");
-        }
+    fn invalid_lines_are_skipped_and_named() {
+        let (rules, invalid) = RedirectRules::parse(
+            "/a /b 301\n/c /d 404\n/e\nf /g\n/h https://x.test/ 200\n/i /j 301 x\n/a /c\n/k /l\n",
+        );
+        let lines: Vec<usize> = invalid.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            invalid[0].1,
+            "status \"404\" is not one of 200, 301, 302, 303, 307, 308"
+        );
+        assert!(rules.find("/k", "").is_some());
+        assert_eq!(
+            rules.find("/a", ""),
+            Some(Redirected::Redirect {
+                status: 301,
+                location: "/b".into()
+            })
+        );
         let many: String = (0..101).map(|i| format!("/d{i}/* /x\n")).collect();
-        assert_eq!(RedirectRules::parse(&many).unwrap_err().0, 101);
+        let (_, invalid) = RedirectRules::parse(&many);
+        assert_eq!(invalid[0].0, 101);
     }
 }

@@ -32,12 +32,6 @@ const CHUNK_BYTES: usize = 64 * 1024;
 pub enum AssetsError {
     #[error("`assets.{field}` {problem}")]
     Setting { field: String, problem: String },
-    #[error("{file}:{line}: {problem}")]
-    Rules {
-        file: &'static str,
-        line: usize,
-        problem: String,
-    },
 }
 
 /// A version's assets: its settings, manifest and project files, and where
@@ -162,7 +156,7 @@ impl AssetBody {
 }
 
 impl Assets {
-    /// Checks the settings and project files of a manifest.
+    /// Checks the settings of a manifest's assets.
     pub fn new(
         settings: AssetSettings,
         manifest: Manifest,
@@ -177,26 +171,15 @@ impl Assets {
                     problem: problem.to_string(),
                 }
             })?;
-        let headers = match &manifest.headers {
-            Some(text) => {
-                HeaderRules::parse(text).map_err(|(line, problem)| AssetsError::Rules {
-                    file: crate::headers::FILE,
-                    line,
-                    problem,
-                })?
-            }
-            None => HeaderRules::default(),
-        };
-        let redirects = match &manifest.redirects {
-            Some(text) => {
-                RedirectRules::parse(text).map_err(|(line, problem)| AssetsError::Rules {
-                    file: crate::redirects::FILE,
-                    line,
-                    problem,
-                })?
-            }
-            None => RedirectRules::default(),
-        };
+        // Invalid lines were reported when the folder was read.
+        let headers = manifest
+            .headers
+            .as_deref()
+            .map_or_else(HeaderRules::default, |text| HeaderRules::parse(text).0);
+        let redirects = manifest
+            .redirects
+            .as_deref()
+            .map_or_else(RedirectRules::default, |text| RedirectRules::parse(text).0);
         Ok(Self {
             settings,
             worker_first,
@@ -682,7 +665,8 @@ fn accepted_encoding(request: &HeaderMap) -> Encoding {
 }
 
 /// `If-None-Match` against the file's ETag, compared weakly (RFC 9110
-/// §13.1.2): `"h"`, `W/"h"`, in a list, or `*`.
+/// §13.1.2): `"h"` or `W/"h"`, alone or in a list. `*` is not taken to
+/// match, as Cloudflare does not.
 fn etag_matches(value: Option<&HeaderValue>, hash: &str) -> bool {
     let Some(value) = value.and_then(|v| v.to_str().ok()) else {
         return false;
@@ -690,7 +674,7 @@ fn etag_matches(value: Option<&HeaderValue>, hash: &str) -> bool {
     value
         .split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == hash)
+        .any(|tag| tag.trim_start_matches("W/").trim_matches('"') == hash)
 }
 
 enum RangeAnswer {

@@ -130,7 +130,10 @@ impl VersionMetadata {
             if let Err((field, problem)) =
                 ridge_assets::config::WorkerFirst::new(&assets.settings.run_worker_first)
             {
-                return Err(error(&format!("assets.settings.{field}"), problem.to_string()));
+                return Err(error(
+                    &format!("assets.settings.{field}"),
+                    problem.to_string(),
+                ));
             }
         }
         if !self.has_script() && (self.assets.is_none() || !self.crons.is_empty()) {

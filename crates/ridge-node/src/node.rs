@@ -419,6 +419,9 @@ async fn attach_snapshots(
     base_domain: Option<String>,
 ) {
     for index in 0..served.len() {
+        if !served[index].has_script() {
+            continue;
+        }
         served[index] = worker_snapshot::attach_from_dir(served[index].clone(), &dir).await;
         if served[index].snapshot.is_none() {
             continue;
@@ -454,7 +457,18 @@ async fn start_store(
         parts.scheduler(services)?,
         ErrorDetail::Opaque,
     ));
-    let active = ActiveVersions::new(store.clone(), handler.clone(), base_domain, snapshots);
+    let asset_files = Arc::new(ridge_server::stored_assets::StoredAssetFiles::new(
+        store.clone(),
+        source.data_dir.join("assets"),
+    ));
+    let active = ActiveVersions::new(
+        store.clone(),
+        handler.clone(),
+        base_domain,
+        snapshots,
+        asset_files,
+        parts.asset_cache.clone(),
+    );
     active.watch();
     let count = active.reload().await?;
     tracing::info!(workers = count, "workers loaded from the store");

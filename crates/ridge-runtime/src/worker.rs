@@ -210,13 +210,19 @@ impl WorkerVersion {
         }
         let assets = match (project.collect_assets()?, &project.config.assets) {
             (Some(collected), Some(section)) => {
+                for warning in &collected.warnings {
+                    tracing::warn!("{warning}");
+                }
                 let settings = section.settings();
                 metadata.assets = Some(ridge_deploy::VersionAssets {
                     manifest: ridge_assets::content_hash(&collected.manifest.to_json()),
                     settings: settings.clone(),
                 });
                 let folder = ridge_assets::Directory {
-                    root: project.config.assets_directory(&project.root).unwrap_or_default(),
+                    root: project
+                        .config
+                        .assets_directory(&project.root)
+                        .unwrap_or_default(),
                 };
                 let assets = ridge_assets::Assets::new(
                     settings,
@@ -225,10 +231,12 @@ impl WorkerVersion {
                     cache.clone(),
                     Self::navigation_prefers_assets(&metadata),
                 )
-                .map_err(|error| ProjectError::Config(ridge_deploy::config::ConfigError::Parse {
-                    path: project.config.file.clone().unwrap_or_default(),
-                    message: error.to_string(),
-                }))?;
+                .map_err(|error| {
+                    ProjectError::Config(ridge_deploy::config::ConfigError::Parse {
+                        path: project.config.file.clone().unwrap_or_default(),
+                        message: error.to_string(),
+                    })
+                })?;
                 Some(Arc::new(assets))
             }
             _ => None,

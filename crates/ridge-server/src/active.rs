@@ -35,6 +35,9 @@ pub struct ActiveVersions {
     snapshots_asked: Mutex<HashSet<String>>,
     /// Held by the reload in progress.
     reloading: tokio::sync::Mutex<()>,
+    /// Where versions' static assets are read from, and kept in memory.
+    asset_files: Arc<dyn ridge_assets::AssetFiles>,
+    asset_cache: ridge_assets::HotCache,
 }
 
 impl ActiveVersions {
@@ -43,6 +46,8 @@ impl ActiveVersions {
         handler: Arc<EdgeHandler>,
         base_domain: Option<String>,
         snapshots: bool,
+        asset_files: Arc<dyn ridge_assets::AssetFiles>,
+        asset_cache: ridge_assets::HotCache,
     ) -> Arc<Self> {
         Arc::new_cyclic(|node| {
             let snapshot_queue = snapshots.then(|| {
@@ -58,6 +63,8 @@ impl ActiveVersions {
                 snapshot_queue,
                 snapshots_asked: Mutex::default(),
                 reloading: tokio::sync::Mutex::new(()),
+                asset_files,
+                asset_cache,
             }
         })
     }
@@ -119,13 +126,24 @@ impl ActiveVersions {
                     else {
                         continue;
                     };
-                    let version = Arc::new(WorkerVersion::new(
+                    let mut version = WorkerVersion::new(
                         &stored.worker,
                         &stored.id,
                         &stored.metadata,
                         stored.bundle,
                         &entry.secrets,
-                    ));
+                    );
+                    if let Some(assets) = &stored.metadata.assets {
+                        match self.load_assets(assets, &stored.metadata).await {
+                            Ok(loaded) => version.assets = Some(loaded),
+                            Err(problem) => {
+                                // Checked on upload: only a damaged store gets here.
+                                tracing::error!(worker = %stored.worker, version = %stored.id, "cannot serve the version's assets: {problem}");
+                                continue;
+                            }
+                        }
+                    }
+                    let version = Arc::new(version);
                     // Held from now on, so that its snapshot finds it.
                     self.versions
                         .lock()
@@ -171,11 +189,33 @@ impl ActiveVersions {
         Ok(count)
     }
 
+    /// A version's assets, from its stored manifest.
+    async fn load_assets(
+        &self,
+        assets: &ridge_deploy::VersionAssets,
+        metadata: &ridge_deploy::VersionMetadata,
+    ) -> Result<Arc<ridge_assets::Assets>, String> {
+        let manifest =
+            crate::admin_assets::load_manifest(self.store.as_ref(), &assets.manifest).await?;
+        ridge_assets::Assets::new(
+            assets.settings.clone(),
+            manifest,
+            self.asset_files.clone(),
+            self.asset_cache.clone(),
+            WorkerVersion::navigation_prefers_assets(metadata),
+        )
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+    }
+
     /// Queues `version` for its snapshot, once.
     fn ask_for_snapshot(&self, version: &Arc<WorkerVersion>) {
         let Some(queue) = &self.snapshot_queue else {
             return;
         };
+        if !version.has_script() {
+            return;
+        }
         if version.snapshot.is_none()
             && self
                 .snapshots_asked

@@ -13,6 +13,7 @@
 //! | `PUT /workers/{name}/secrets/{secret}` | set a secret (body: the value) |
 //! | `DELETE /workers/{name}/secrets/{secret}` | delete a secret |
 //! | `/kv/…` | KV namespaces and keys (see `admin_kv.rs`) |
+//! | `/assets/…` | static asset content by hash (see `admin_assets.rs`) |
 //! | `GET /metrics`, `GET /workers/{name}/tail`, `GET /workers/{name}/usage` | metrics, live tail, usage (see `admin_observe.rs`) |
 
 use std::sync::Arc;
@@ -176,6 +177,8 @@ impl AdminApi {
                 }
             }
             (_, ["kv", rest @ ..]) => self.kv_call(&method, rest, request).await,
+            (&Method::POST, ["assets", "missing"]) => self.missing_assets(request).await,
+            (&Method::PUT, ["assets", hash]) => self.put_asset(hash, request).await,
             _ => error(
                 StatusCode::NOT_FOUND,
                 format!("no admin API call {method} {}", request.uri().path()),
@@ -236,17 +239,25 @@ impl AdminApi {
                 Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, failure),
             }
         }
+        if let Some(assets) = &metadata.assets {
+            let navigation = WorkerVersion::navigation_prefers_assets(&metadata);
+            if let Err(refusal) = self.check_version_assets(assets, navigation).await {
+                return refusal;
+            }
+        }
         let id = content_hash(&metadata, &bundle);
         let candidate =
             WorkerVersion::new(name, &id, &metadata, bundle.clone(), &Default::default());
-        if let Err(problem) = check_version(Arc::new(candidate))
-            .await
-            .map_err(|e| e.to_string())
-        {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the worker does not start: {problem}"),
-            );
+        if candidate.has_script() {
+            if let Err(problem) = check_version(Arc::new(candidate))
+                .await
+                .map_err(|e| e.to_string())
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the worker does not start: {problem}"),
+                );
+            }
         }
         // Last: what is wrong with the upload itself is said first.
         if let Err(taken) = self.node.check_routes(name, &metadata.routes) {

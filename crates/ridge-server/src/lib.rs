@@ -2,10 +2,12 @@
 //! front of the isolate scheduler, with host/path routing to workers
 //! (requests become `Invocation`s in `handler`); the admin API; and, on a
 //! node with a store, the routing table kept equal to the store's active
-//! versions (`active`).
+//! versions (`active`), whose static assets come from the store
+//! (`stored_assets`).
 
 pub mod active;
 pub mod admin;
+mod admin_assets;
 mod admin_kv;
 mod admin_observe;
 pub mod body;
@@ -14,6 +16,7 @@ pub mod edge;
 pub mod h3;
 pub mod handler;
 pub mod router;
+pub mod stored_assets;
 pub mod tcp;
 pub mod tls;
 pub mod websocket;

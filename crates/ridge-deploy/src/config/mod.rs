@@ -422,32 +422,50 @@ impl WorkerConfig {
             field: field.to_string(),
             problem,
         };
-        if assets.directory.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        if assets
+            .directory
+            .as_deref()
+            .is_none_or(|d| d.trim().is_empty())
+        {
             return Err(field(
                 "assets.directory",
                 "is missing: name the folder of files to serve, e.g. \"./public\"".into(),
             ));
         }
         let settings = assets.settings();
-        if let Err((name, problem)) = ridge_assets::config::WorkerFirst::new(&settings.run_worker_first) {
+        if let Err((name, problem)) =
+            ridge_assets::config::WorkerFirst::new(&settings.run_worker_first)
+        {
             return Err(field(&format!("assets.{name}"), problem.to_string()));
         }
         if self.main.is_empty() {
             if settings.binding.is_some() {
-                return Err(field("assets.binding", "needs a worker to bind to: set `main`, or remove the binding".into()));
+                return Err(field(
+                    "assets.binding",
+                    "needs a worker to bind to: set `main`, or remove the binding".into(),
+                ));
             }
             if settings.run_worker_first != ridge_assets::RunWorkerFirst::Always(false) {
-                return Err(field("assets.run_worker_first", "needs a worker to run: set `main`, or remove it".into()));
+                return Err(field(
+                    "assets.run_worker_first",
+                    "needs a worker to run: set `main`, or remove it".into(),
+                ));
             }
             if !self.crons.is_empty() {
-                return Err(field("triggers.crons", "need a worker to run: set `main`".into()));
+                return Err(field(
+                    "triggers.crons",
+                    "need a worker to run: set `main`".into(),
+                ));
             }
         }
         if let Some(binding) = &settings.binding {
             let taken = self.vars.contains_key(binding)
                 || self.kv_namespaces.iter().any(|kv| &kv.binding == binding);
             if taken {
-                return Err(field("assets.binding", format!("{binding:?} is already used by a var or KV namespace")));
+                return Err(field(
+                    "assets.binding",
+                    format!("{binding:?} is already used by a var or KV namespace"),
+                ));
             }
         }
         Ok(())
@@ -456,7 +474,13 @@ impl WorkerConfig {
     /// The folder `assets.directory` names, when there is one.
     pub fn assets_directory(&self, root: &Path) -> Option<PathBuf> {
         let directory = self.assets.as_ref()?.directory.as_ref()?;
-        Some(root.join(directory))
+        // `./dist` in a project at `.` is shown as `dist`, not `././dist`.
+        Some(
+            root.join(directory)
+                .components()
+                .filter(|part| *part != std::path::Component::CurDir)
+                .collect(),
+        )
     }
 
     /// A config for a worker given as a lone script file (`ridge dev app.js`).

@@ -226,9 +226,14 @@ impl Reloader {
                 started.elapsed().as_secs_f64() * 1000.0
             );
             *graph.lock().expect("graph files") = collected.files.into_iter().collect();
-            let version = WorkerVersion::from_bundle(&project, collected.bundle, &vars, &asset_cache)?;
+            let version =
+                WorkerVersion::from_bundle(&project, collected.bundle, &vars, &asset_cache)?;
             if let Some(assets) = &version.assets {
-                tracing::info!(files = assets.len(), "serving {} static assets", assets.len());
+                tracing::info!(
+                    files = assets.len(),
+                    "serving {} static assets",
+                    assets.len()
+                );
             }
             Ok::<_, ridge_deploy::project::ProjectError>(version)
         })
@@ -309,7 +314,11 @@ impl Reloader {
         if self.graph.lock().expect("graph files").contains(path) {
             return true;
         }
-        if self.assets_dir.as_ref().is_some_and(|dir| path.starts_with(dir)) {
+        if self
+            .assets_dir
+            .as_ref()
+            .is_some_and(|dir| path.starts_with(dir))
+        {
             return true;
         }
         let Ok(relative) = path.strip_prefix(&self.root) else {

@@ -35,10 +35,9 @@ impl AssetsHost for AssetsAdapter {
         let url = url.to_string();
         let mut request = HeaderMap::new();
         for (name, value) in headers {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::try_from(name),
-                HeaderValue::try_from(value),
-            ) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
                 request.append(name, value);
             }
         }

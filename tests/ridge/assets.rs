@@ -1,0 +1,679 @@
+//! Workers Static Assets (fixtures/assets/): a Vite + React app with a
+//! worker API, a VitePress site with no worker, and a folder served under
+//! every `html_handling` and `not_found_handling` mode, with and without a
+//! worker. Each run answers as Cloudflare's own asset server does under
+//! `wrangler dev` (fixtures/assets/expected/, recorded by
+//! tests/compat/assets.py), from `ridge dev` and deployed to a node; and
+//! what Ridge adds: ranges, compression, content-addressed deploys,
+//! rollback, a second node reading assets from PostgreSQL, and paths that
+//! try to leave the folder.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use sha2::Digest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::control::{Backend, Node};
+use crate::support::{root, Ridge, TempDir};
+
+const FIXTURES: [&str; 3] = ["modes", "static-site", "vite-react"];
+
+/// Every fixture, copied, installed and built once for the whole binary.
+fn prepared() -> &'static Path {
+    static PREPARED: OnceLock<PathBuf> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ridge-assets-{}", std::process::id()));
+        for name in FIXTURES {
+            let folder = dir.join(name);
+            copy(&root().join("fixtures/assets").join(name), &folder);
+            if let Some(build) = compat(name)["build"].as_str() {
+                run(
+                    &folder,
+                    &["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                );
+                run(&folder, &["sh", "-c", build]);
+            }
+        }
+        dir
+    })
+}
+
+fn run(dir: &Path, command: &[&str]) {
+    let output = Command::new(command[0])
+        .args(&command[1..])
+        .current_dir(dir)
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{command:?} in {} failed:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if ["node_modules", "dist", ".wrangler", ".ridge", "cache"]
+            .contains(&name.to_str().unwrap())
+        {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn compat(fixture: &str) -> Value {
+    let path = root().join(format!("fixtures/assets/{fixture}/compat.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn expected(fixture: &str, run: &str) -> Vec<Value> {
+    let path = root().join(format!("fixtures/assets/expected/{fixture}.{run}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run tests/compat/assets.py", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A response as the raw client read it.
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.1 request with the path exactly as written (no client
+/// normalises `%2e%2e` or `//` away), on its own connection.
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> Raw {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(name, _)| name == "host") {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    let mut body = bytes[end..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+    {
+        body = dechunk(&body);
+    }
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// The body without its content coding.
+fn decoded(raw: &Raw) -> Vec<u8> {
+    let mut out = Vec::new();
+    match raw.header("content-encoding") {
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&raw.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(&raw.body[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        _ => out = raw.body.clone(),
+    }
+    out
+}
+
+/// Headers and values compared with the reference. Ridge adds `Vary`,
+/// `Accept-Ranges`, `Allow` and ranges, and picks its own compression
+/// (DIFFERENCES.md); ETags are content hashes here and path hashes in
+/// wrangler dev, so only their form is compared.
+fn comparable(status: u16, headers: &serde_json::Map<String, Value>, body: Value) -> Value {
+    let mut kept = serde_json::Map::new();
+    for (name, value) in headers {
+        if [
+            "vary",
+            "accept-ranges",
+            "allow",
+            "content-encoding",
+            "content-range",
+        ]
+        .contains(&name.as_str())
+        {
+            continue;
+        }
+        let value = match (name.as_str(), value.as_str()) {
+            ("etag", Some(tag)) => {
+                let hash = tag.trim_start_matches("W/").trim_matches('"');
+                assert!(
+                    hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "etag {tag}"
+                );
+                json!("<etag>")
+            }
+            _ => value.clone(),
+        };
+        kept.insert(name.clone(), value);
+    }
+    json!({ "status": status, "headers": kept, "body": body })
+}
+
+/// What one request of a run answers, shaped as tests/compat/assets.py
+/// records it.
+fn recorded(raw: &Raw) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &raw.headers {
+        let recorded = [
+            "content-type",
+            "location",
+            "cache-control",
+            "etag",
+            "content-range",
+            "content-encoding",
+            "vary",
+            "allow",
+            "accept-ranges",
+        ]
+        .contains(&name.as_str())
+            || (name.starts_with("x-") && name != "x-powered-by");
+        if recorded {
+            headers.insert(name.clone(), json!(value));
+        }
+    }
+    let body = decoded(raw);
+    let content_type = raw.header("content-type").unwrap_or("");
+    let textual = content_type.starts_with("text/")
+        || ["json", "xml", "javascript"]
+            .iter()
+            .any(|t| content_type.contains(t));
+    let html_too_long = content_type.starts_with("text/html") && body.len() > 2048;
+    let body = match std::str::from_utf8(&body) {
+        _ if body.is_empty() => json!(""),
+        Ok(text) if textual && !html_too_long => json!(text),
+        _ => json!({ "sha256": hex(&sha2::Sha256::digest(&body)), "length": body.len() }),
+    };
+    comparable(raw.status, &headers, body)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sends a run's requests and compares each answer with the reference.
+async fn check_run(addr: SocketAddr, fixture: &str, run: &Value, host: Option<&str>) {
+    let name = run["name"].as_str().unwrap();
+    let mut etag = String::new();
+    for (request, expected) in run["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected(fixture, name))
+    {
+        let (method, path) = (
+            request["method"].as_str().unwrap(),
+            request["path"].as_str().unwrap(),
+        );
+        let mut headers: Vec<(String, String)> = request["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, v)| {
+                let value = v.as_str().unwrap();
+                (
+                    n.clone(),
+                    if value == "$ETAG" {
+                        etag.clone()
+                    } else {
+                        value.to_string()
+                    },
+                )
+            })
+            .collect();
+        if let Some(host) = host {
+            headers.push(("host".into(), host.into()));
+        }
+        let raw = send(
+            addr,
+            method,
+            path,
+            &headers,
+            request["body"].as_str().unwrap_or(""),
+        )
+        .await;
+        etag = raw.header("etag").unwrap_or_default().to_string();
+        // Ranges are Ridge's own (the reference ignores them): see
+        // `ranges_compression_and_revalidation`.
+        if request["headers"].get("range").is_some() {
+            continue;
+        }
+        let theirs = comparable(
+            expected["status"].as_u64().unwrap() as u16,
+            expected["headers"].as_object().unwrap(),
+            expected["body"].clone(),
+        );
+        assert_eq!(
+            recorded(&raw),
+            theirs,
+            "{fixture}.{name}: {method} {path} {headers:?}"
+        );
+    }
+}
+
+fn addr(ridge: &Ridge) -> SocketAddr {
+    ridge.url("").trim_start_matches("http://").parse().unwrap()
+}
+
+#[tokio::test]
+async fn projects_with_assets_answer_as_on_workerd_under_ridge_dev() {
+    for fixture in FIXTURES {
+        let folder = prepared().join(fixture);
+        for run in compat(fixture)["runs"].as_array().unwrap() {
+            let config = run["config"].as_str().unwrap();
+            let args: Vec<String> = ["dev", "-c", config, "--port", "0"]
+                .map(String::from)
+                .to_vec();
+            let ridge = Ridge::start_in(&args, &[], &folder);
+            check_run(addr(&ridge), fixture, run, None).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn projects_with_assets_deploy_and_answer_as_on_workerd() {
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    for fixture in FIXTURES {
+        let folder = prepared().join(fixture);
+        for run in compat(fixture)["runs"].as_array().unwrap() {
+            let config = folder.join(run["config"].as_str().unwrap());
+            let (ok, out) = node.cli(
+                &[
+                    "deploy",
+                    &folder.display().to_string(),
+                    "-c",
+                    &config.display().to_string(),
+                ],
+                None,
+            );
+            assert!(ok, "{fixture}: {out}");
+            let worker = ridge_deploy::config::WorkerConfig::from_file(&config, None)
+                .unwrap()
+                .name;
+            check_run(
+                addr(&node.ridge),
+                fixture,
+                run,
+                Some(&format!("{worker}.test")),
+            )
+            .await;
+        }
+    }
+}
+
+/// Writes a project whose assets folder holds `files`.
+fn site(dir: &Path, config: &str, files: &[(&str, &[u8])]) {
+    std::fs::write(dir.join("wrangler.jsonc"), config).unwrap();
+    for (path, content) in files {
+        let path = dir.join("public").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+const ASSETS_ONLY: &str =
+    r#"{"name": "site", "compatibility_date": "2025-09-01", "assets": {"directory": "./public"}}"#;
+
+#[tokio::test]
+async fn ranges_compression_and_revalidation() {
+    let dir = TempDir::new();
+    let text: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let large: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    site(
+        dir.path(),
+        ASSETS_ONLY,
+        &[("notes.txt", text.as_bytes()), ("big.bin", &large)],
+    );
+    let ridge = Ridge::dev(dir.path(), &[]);
+    let at = addr(&ridge);
+    let header = |name: &str, value: &str| vec![(name.to_string(), value.to_string())];
+
+    let part = send(at, "GET", "/notes.txt", &header("range", "bytes=5-9"), "").await;
+    let size = text.len();
+    assert_eq!(
+        (part.status, part.header("content-range")),
+        (206, Some(format!("bytes 5-9/{size}").as_str()))
+    );
+    assert_eq!(part.body, &text.as_bytes()[5..10]);
+    assert_eq!(
+        part.header("cache-control"),
+        None,
+        "partial answers carry no cache advice"
+    );
+    let tail = send(at, "GET", "/notes.txt", &header("range", "bytes=-4"), "").await;
+    assert_eq!(tail.body, &text.as_bytes()[text.len() - 4..]);
+    let beyond = send(
+        at,
+        "GET",
+        "/notes.txt",
+        &header("range", "bytes=99999-"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (beyond.status, beyond.header("content-range")),
+        (416, Some(format!("bytes */{size}").as_str()))
+    );
+    // A large file is streamed from disk, ranges included.
+    let middle = send(
+        at,
+        "GET",
+        "/big.bin",
+        &header("range", "bytes=2000000-2000099"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (middle.status, middle.body.as_slice()),
+        (206, &large[2_000_000..2_000_100])
+    );
+    let whole = send(at, "GET", "/big.bin", &[], "").await;
+    assert_eq!((whole.status, whole.body.len()), (200, large.len()));
+    assert_eq!(whole.body, large);
+
+    for (accept, coding) in [
+        ("br, gzip", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let compressed = send(
+            at,
+            "GET",
+            "/notes.txt",
+            &header("accept-encoding", accept),
+            "",
+        )
+        .await;
+        assert_eq!(
+            compressed.header("content-encoding"),
+            Some(coding),
+            "{accept}"
+        );
+        assert_eq!(compressed.header("vary"), Some("Accept-Encoding"));
+        assert!(
+            compressed.body.len() < text.len() / 3,
+            "{coding}: {} bytes",
+            compressed.body.len()
+        );
+        assert_eq!(decoded(&compressed), text.as_bytes());
+        // The compressed form is another representation: a weak ETag,
+        // which revalidates the same file.
+        let etag = compressed.header("etag").unwrap().to_string();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        let again = send(at, "GET", "/notes.txt", &header("if-none-match", &etag), "").await;
+        assert_eq!((again.status, again.body.len()), (304, 0));
+    }
+    let binary = send(
+        at,
+        "GET",
+        "/big.bin",
+        &header("accept-encoding", "gzip"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        binary.header("content-encoding"),
+        None,
+        "binary files are sent as they are"
+    );
+    let refused = send(at, "DELETE", "/notes.txt", &[], "").await;
+    assert_eq!(
+        (refused.status, refused.header("allow")),
+        (405, Some("GET, HEAD"))
+    );
+}
+
+#[tokio::test]
+async fn paths_never_leave_the_assets_folder() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
+    site(
+        dir.path(),
+        ASSETS_ONLY,
+        &[("index.html", b"<h1>home</h1>"), ("a/b.txt", b"b")],
+    );
+    let ridge = Ridge::dev(dir.path(), &[]);
+    let at = addr(&ridge);
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/a/..%2f..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/a/%2e%2e%2f%2e%2e%2fsecret.txt",
+        "//secret.txt",
+        "/wrangler.jsonc",
+        "/%2e%2e/wrangler.jsonc",
+    ] {
+        let answer = send(at, "GET", path, &[], "").await;
+        assert!(
+            !String::from_utf8_lossy(&answer.body).contains("outside")
+                && !String::from_utf8_lossy(&answer.body).contains("compatibility_date"),
+            "{path} leaked: {} {:?}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert!(
+            [404, 307].contains(&answer.status),
+            "{path}: {}",
+            answer.status
+        );
+    }
+    drop(ridge);
+    // A link out of the folder is refused before anything is served.
+    std::os::unix::fs::symlink(
+        dir.path().join("secret.txt"),
+        dir.path().join("public/leak.txt"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args([
+            "deploy",
+            &dir.path().display().to_string(),
+            "--server",
+            "http://127.0.0.1:9",
+        ])
+        .env("RIDGE_ADMIN_TOKEN", "x")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("public/leak.txt is a link to")
+            && stderr.contains("outside the assets directory"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn deploys_send_only_new_files_and_rollback_brings_the_old_assets_back() {
+    let dir = TempDir::new();
+    let files: Vec<(String, Vec<u8>)> = (0..30)
+        .map(|i| {
+            (
+                format!("page{i}.html"),
+                format!("<p>page {i}</p>").into_bytes(),
+            )
+        })
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    site(dir.path(), ASSETS_ONLY, &borrowed);
+    std::fs::write(
+        dir.path().join("public/_redirects"),
+        "/old /page1 301\n/broken\n",
+    )
+    .unwrap();
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    let at = addr(&node.ridge);
+    let host = vec![("host".to_string(), "site.test".to_string())];
+    let folder = dir.path().display().to_string();
+
+    let (ok, out) = node.cli(&["deploy", &folder], None);
+    assert!(ok, "{out}");
+    assert!(out.contains("Assets: 30 files; uploading 30 new"), "{out}");
+    // The invalid line is named, skipped, and the rest applies.
+    assert!(out.contains("_redirects:2: expected `source destination [status]`, found 1 fields; the line is ignored"), "{out}");
+    let first_version = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Deployed site version "))
+        .unwrap()
+        .to_string();
+    let moved = send(at, "GET", "/old", &host, "").await;
+    assert_eq!(
+        (moved.status, moved.header("location")),
+        (301, Some("/page1"))
+    );
+
+    std::fs::write(
+        dir.path().join("public/page7.html"),
+        "<p>page 7, edited</p>",
+    )
+    .unwrap();
+    let (ok, out) = node.cli(&["deploy", &folder], None);
+    assert!(ok, "{out}");
+    assert!(out.contains("Assets: 30 files; uploading 1 new"), "{out}");
+    let edited = send(at, "GET", "/page7", &host, "").await;
+    assert_eq!(edited.body, b"<p>page 7, edited</p>");
+
+    let (ok, out) = node.cli(&["rollback", &first_version, "--name", "site"], None);
+    assert!(ok, "{out}");
+    let restored = send(at, "GET", "/page7", &host, "").await;
+    assert_eq!(restored.body, b"<p>page 7</p>");
+
+    // Uploads that do not add up are refused with the reason.
+    let client = crate::support::http1();
+    let admin = &node.admin;
+    let token = format!("Bearer {}", crate::control::TOKEN);
+    let altered = client
+        .put(format!("{admin}/assets/{}", "0".repeat(32)))
+        .header("authorization", &token)
+        .body("not what the hash says")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(altered.status(), 400);
+    assert!(altered
+        .text()
+        .await
+        .unwrap()
+        .contains("the upload was altered or cut short"));
+}
+
+#[tokio::test]
+async fn a_second_node_serves_assets_from_postgresql() {
+    let backend = Backend::postgres();
+    let first = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    let second = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    let dir = TempDir::new();
+    let large: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 241) as u8).collect();
+    site(
+        dir.path(),
+        ASSETS_ONLY,
+        &[("index.html", b"<h1>cluster</h1>"), ("data.bin", &large)],
+    );
+    let (ok, out) = first.cli(&["deploy", &dir.path().display().to_string()], None);
+    assert!(ok, "{out}");
+    let host = vec![("host".to_string(), "site.test".to_string())];
+    let at = addr(&second.ridge);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let home = send(at, "GET", "/", &host, "").await;
+        if home.status == 200 {
+            assert_eq!(home.body, b"<h1>cluster</h1>");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second node never served the site"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let data = send(at, "GET", "/data.bin", &host, "").await;
+    assert_eq!(data.body, large);
+}
