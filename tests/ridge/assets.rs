@@ -677,3 +677,90 @@ async fn a_second_node_serves_assets_from_postgresql() {
     let data = send(at, "GET", "/data.bin", &host, "").await;
     assert_eq!(data.body, large);
 }
+
+#[tokio::test]
+async fn ridge_dev_serves_a_rebuilt_folder_without_a_restart() {
+    let dir = TempDir::new();
+    let config = r#"{"name": "app", "main": "src/index.js", "compatibility_date": "2025-09-01",
+        "assets": {"directory": "./dist", "binding": "ASSETS", "not_found_handling": "single-page-application"}}"#;
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/index.js"),
+        "export default { fetch(request, env) { return new Response('api'); } };\n",
+    )
+    .unwrap();
+    site(dir.path(), config, &[]);
+    std::fs::rename(dir.path().join("public"), dir.path().join("dist")).ok();
+    std::fs::create_dir_all(dir.path().join("dist")).unwrap();
+    std::fs::write(dir.path().join("dist/index.html"), "<h1>v1</h1>").unwrap();
+    let ridge = Ridge::dev(dir.path(), &[]);
+    let at = addr(&ridge);
+    assert_eq!(send(at, "GET", "/", &[], "").await.body, b"<h1>v1</h1>");
+    // A build replaces the folder, as Vite does.
+    std::fs::remove_dir_all(dir.path().join("dist")).unwrap();
+    std::fs::create_dir_all(dir.path().join("dist/assets")).unwrap();
+    std::fs::write(dir.path().join("dist/index.html"), "<h1>v2</h1>").unwrap();
+    std::fs::write(dir.path().join("dist/assets/app.js"), "console.log(2)").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let home = send(at, "GET", "/", &[], "").await;
+        if home.body == b"<h1>v2</h1>" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rebuilt folder was never served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let script = send(at, "GET", "/assets/app.js", &[], "").await;
+    assert_eq!(
+        (script.status, script.header("content-type")),
+        (200, Some("text/javascript; charset=utf-8"))
+    );
+    // A miss that is not a navigation goes to the worker.
+    assert_eq!(send(at, "GET", "/missing.js", &[], "").await.body, b"api");
+}
+
+#[test]
+fn assets_configuration_mistakes_are_named() {
+    let dir = TempDir::new();
+    std::fs::create_dir_all(dir.path().join("public")).unwrap();
+    for (config, message) in [
+        (
+            r#"{"name": "a", "assets": {"binding": "ASSETS"}}"#,
+            "`assets.directory` is missing: name the folder of files to serve",
+        ),
+        (
+            r#"{"name": "a", "assets": {"directory": "./public", "binding": "ASSETS"}}"#,
+            "`assets.binding` needs a worker to bind to: set `main`, or remove the binding",
+        ),
+        (
+            r#"{"name": "a", "main": "i.js", "assets": {"directory": "./public", "run_worker_first": ["api/*"]}}"#,
+            "`assets.run_worker_first[0]` \"api/*\" must start with `/` (or `!/` to exclude paths)",
+        ),
+        (
+            r#"{"name": "a", "assets": {"directory": "./public", "html_handling": "auto"}}"#,
+            "unknown variant `auto`",
+        ),
+        (
+            r#"{"name": "a", "assets": {"directory": "./missing"}}"#,
+            "the assets directory missing does not exist",
+        ),
+    ] {
+        std::fs::write(dir.path().join("wrangler.jsonc"), config).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_ridge"))
+            .args(["deploy", ".", "--server", "http://127.0.0.1:9"])
+            .current_dir(dir.path())
+            .env("RIDGE_ADMIN_TOKEN", "x")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{config}");
+        assert!(stderr.contains(message), "{config}:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("cannot reach"),
+            "{stderr}"
+        );
+    }
+}
