@@ -200,8 +200,8 @@ fn main() {
         let project = ridge_deploy::project::ProjectLocation::at(&path)
             .open()
             .expect("worker project");
-        let plain = WorkerVersion::load(&project, &BTreeMap::new(), &Default::default())
-            .expect("worker");
+        let plain =
+            WorkerVersion::load(&project, &BTreeMap::new(), &Default::default()).expect("worker");
         let built = Instant::now();
         let worker_snapshot::Built { stored, snapshot } = runtime
             .block_on(worker_snapshot::build_in_child(
