@@ -84,6 +84,9 @@ impl HeaderRules {
     /// Applies every rule matching the request (`path`, decoded, on
     /// `host`) to an asset response's headers.
     pub fn apply(&self, host: &str, path: &str, headers: &mut HeaderMap) {
+        if self.rules.is_empty() {
+            return;
+        }
         let url = format!("https://{host}{path}");
         let mut set: Vec<(HeaderName, String)> = Vec::new();
         let mut removed: Vec<HeaderName> = Vec::new();

@@ -38,6 +38,14 @@ pub fn resolve<'m>(
     .intent(path, false)
 }
 
+/// The first candidate that resolves, each tried only when the ones
+/// before it did not.
+macro_rules! first {
+    ($($candidate:expr),+ $(,)?) => {
+        None$(.or_else(|| $candidate))+
+    };
+}
+
 struct Resolver<'m> {
     files: &'m Files,
     html: HtmlHandling,
@@ -70,11 +78,6 @@ impl<'m> Resolver<'m> {
         }
     }
 
-    /// The first of `candidates` that resolves.
-    fn first(&self, candidates: &[Option<Intent<'m>>]) -> Option<Intent<'m>> {
-        candidates.iter().flatten().next().cloned()
-    }
-
     /// The file or redirect for `path`, else the not-found handling's
     /// answer (also when resolving a redirect's destination, as Cloudflare
     /// does).
@@ -94,18 +97,18 @@ impl<'m> Resolver<'m> {
             if exact.is_some() {
                 return exact;
             }
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(&format!("{path}.html"), &format!("{base}/"), skip),
                 self.redirect(&format!("{base}.html"), base, skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         } else if let Some(base) = path.strip_suffix("/index.html") {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(path, &format!("{base}/"), skip),
                 self.redirect(&format!("{base}.html"), base, skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
@@ -117,19 +120,19 @@ impl<'m> Resolver<'m> {
                 return Some(found);
             }
         } else if let Some(base) = path.strip_suffix(".html") {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(path, base, skip),
                 self.redirect(&format!("{base}/index.html"), &format!("{base}/"), skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         }
-        self.first(&[
+        first!(
             exact,
             self.serve(&format!("{path}.html")),
             self.redirect(&format!("{path}/index.html"), &format!("{path}/"), skip),
-        ])
+        )
     }
 
     fn force(&self, path: &str, skip: bool) -> Option<Intent<'m>> {
@@ -138,44 +141,44 @@ impl<'m> Resolver<'m> {
             if exact.is_some() {
                 return exact;
             }
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(&format!("{path}.html"), &format!("{base}/"), skip),
                 self.redirect(&format!("{base}.html"), &format!("{base}/"), skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         } else if let Some(base) = path.strip_suffix("/index.html") {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(path, &format!("{base}/"), skip),
                 self.redirect(&format!("{base}.html"), &format!("{base}/"), skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         } else if let Some(base) = path.strip_suffix('/') {
-            let found = self.first(&[
+            let found = first!(
                 self.serve(&format!("{path}index.html")),
                 self.serve(&format!("{base}.html")),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         } else if let Some(base) = path.strip_suffix(".html") {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(path, &format!("{base}/"), skip),
                 exact.clone(),
                 self.redirect(&format!("{base}/index.html"), &format!("{base}/"), skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         }
-        self.first(&[
+        first!(
             exact,
             self.redirect(&format!("{path}.html"), &format!("{path}/"), skip),
             self.redirect(&format!("{path}/index.html"), &format!("{path}/"), skip),
-        ])
+        )
     }
 
     fn drop(&self, path: &str, skip: bool) -> Option<Intent<'m>> {
@@ -187,10 +190,10 @@ impl<'m> Resolver<'m> {
             let found = if base.is_empty() {
                 self.redirect("/index.html", "/", skip)
             } else {
-                self.first(&[
+                first!(
                     self.redirect(&format!("{base}.html"), base, skip),
                     self.redirect(&format!("{path}.html"), base, skip),
-                ])
+                )
             };
             if found.is_some() {
                 return found;
@@ -199,11 +202,11 @@ impl<'m> Resolver<'m> {
             let found = if base.is_empty() {
                 self.redirect("/index.html", "/", skip)
             } else {
-                self.first(&[
+                first!(
                     self.redirect(path, base, skip),
                     exact.clone(),
                     self.redirect(&format!("{base}.html"), base, skip),
-                ])
+                )
             };
             if found.is_some() {
                 return found;
@@ -213,27 +216,27 @@ impl<'m> Resolver<'m> {
                 return Some(index);
             }
         } else if let Some(base) = path.strip_suffix('/') {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(&format!("{base}.html"), base, skip),
                 self.redirect(&format!("{base}/index.html"), base, skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         } else if let Some(base) = path.strip_suffix(".html") {
-            let found = self.first(&[
+            let found = first!(
                 self.redirect(path, base, skip),
                 self.redirect(&format!("{base}/index.html"), base, skip),
-            ]);
+            );
             if found.is_some() {
                 return found;
             }
         }
-        self.first(&[
+        first!(
             exact,
             self.serve(&format!("{path}.html")),
             self.serve(&format!("{path}/index.html")),
-        ])
+        )
     }
 }
 

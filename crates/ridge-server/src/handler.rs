@@ -196,6 +196,7 @@ impl EdgeHandler {
                     parts.method,
                     hostname.to_string(),
                     std::mem::take(&mut parts.headers),
+                    parts.uri,
                 )));
             }
         }
@@ -419,10 +420,28 @@ fn serve_asset(
     method: Method,
     host: String,
     headers: http::HeaderMap,
+    uri: http::Uri,
 ) -> AssetAnswer {
     Box::pin(async move {
         let assets = version.assets.as_ref().expect("a version with assets");
+        let started = Instant::now();
         let response = assets.respond(plan, &method, &host, &headers).await;
+        // Logged as the isolate logs a worker's requests (on in `ridge dev`).
+        if tracing::enabled!(target: "ridge::request", tracing::Level::INFO) {
+            let (path, status) = (uri.path(), response.status().as_u16());
+            let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(
+                target: "ridge::request",
+                worker = %version.name,
+                version = %version.version_id,
+                event = "asset",
+                method = %method,
+                path,
+                status,
+                wall_ms = format!("{wall_ms:.1}"),
+                "{method} {path} {status} {wall_ms:.1} ms (static asset)",
+            );
+        }
         response.map(|body| match body {
             ridge_assets::AssetBody::Empty => WireBody::empty(),
             ridge_assets::AssetBody::Full(bytes) => ridge_ext::ResponseBody::Full(bytes).into(),
