@@ -527,6 +527,11 @@ struct IsolateArgs {
     /// in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     cache_mb: u64,
+    /// Static asset files (up to 1 MiB each, and their compressed forms)
+    /// kept in memory, all workers together, in MiB; larger files are
+    /// streamed from disk.
+    #[arg(long, default_value_t = 128, value_name = "MIB")]
+    asset_cache_mb: u64,
 }
 
 impl IsolateArgs {
@@ -538,6 +543,7 @@ impl IsolateArgs {
             memory_budget_bytes: self.isolate_memory_budget * 1024 * 1024,
             kv_cache_bytes: self.kv_cache_mb * 1024 * 1024,
             cache_bytes: self.cache_mb * 1024 * 1024,
+            asset_cache_bytes: self.asset_cache_mb * 1024 * 1024,
         }
     }
 }

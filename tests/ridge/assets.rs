@@ -626,6 +626,22 @@ async fn deploys_send_only_new_files_and_rollback_brings_the_old_assets_back() {
     let restored = send(at, "GET", "/page7", &host, "").await;
     assert_eq!(restored.body, b"<p>page 7</p>");
 
+    // Asset answers are counted, by worker and status.
+    let metrics = crate::support::http1()
+        .get(format!("{}/metrics", node.admin))
+        .header("authorization", format!("Bearer {}", crate::control::TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "ridge_asset_responses_total{worker=\"site\",status=\"301\"} 1",
+        "ridge_asset_responses_total{worker=\"site\",status=\"200\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
     // Uploads that do not add up are refused with the reason.
     let client = crate::support::http1();
     let admin = &node.admin;

@@ -34,6 +34,7 @@ async fn start_hello() -> Node {
             memory_budget_bytes: 1024 * 1024 * 1024,
             kv_cache_bytes: 1024 * 1024,
             cache_bytes: 1024 * 1024,
+            asset_cache_bytes: 1024 * 1024,
         },
         // Worker snapshots are made by a child `ridge` process; the test
         // binary is not one.

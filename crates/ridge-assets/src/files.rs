@@ -87,7 +87,7 @@ fn key(hash: &str) -> Option<u128> {
 }
 
 impl Default for HotCache {
-    /// 128 MiB.
+    /// 128 MiB, `--asset-cache-mb`'s default.
     fn default() -> Self {
         Self::new(128 * 1024 * 1024)
     }

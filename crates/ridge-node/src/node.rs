@@ -126,6 +126,8 @@ pub struct IsolateConfig {
     pub memory_budget_bytes: usize,
     pub kv_cache_bytes: u64,
     pub cache_bytes: u64,
+    /// Static asset contents kept in memory, all versions together.
+    pub asset_cache_bytes: u64,
 }
 
 pub struct NodeConfig {
@@ -172,9 +174,9 @@ impl Node {
         worker_snapshot::set_use(config.snapshots);
         let snapshots = config.snapshots != SnapshotUse::Never;
         let parts = NodeParts {
+            asset_cache: ridge_assets::HotCache::new(config.isolates.asset_cache_bytes),
             isolates: config.isolates,
             observers: Observers::new(traces),
-            asset_cache: ridge_assets::HotCache::default(),
         };
         let tls = config.edge.certificates.is_some();
         let mut node = match config.workers {

@@ -197,6 +197,7 @@ impl EdgeHandler {
                     hostname.to_string(),
                     std::mem::take(&mut parts.headers),
                     parts.uri,
+                    self.observers.clone(),
                 )));
             }
         }
@@ -421,11 +422,20 @@ fn serve_asset(
     host: String,
     headers: http::HeaderMap,
     uri: http::Uri,
+    observers: Arc<Observers>,
 ) -> AssetAnswer {
     Box::pin(async move {
         let assets = version.assets.as_ref().expect("a version with assets");
         let started = Instant::now();
         let response = assets.respond(plan, &method, &host, &headers).await;
+        observers
+            .metrics
+            .asset_responses
+            .get_or_create(&ridge_runtime::observe::metrics::RequestLabels {
+                worker: version.name.clone(),
+                status: response.status().as_u16(),
+            })
+            .inc();
         // Logged as the isolate logs a worker's requests (on in `ridge dev`).
         if tracing::enabled!(target: "ridge::request", tracing::Level::INFO) {
             let (path, status) = (uri.path(), response.status().as_u16());

@@ -70,6 +70,7 @@ fn cpu_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
+    pub asset_responses: Family<RequestLabels, Counter>,
     pub request_duration: Histograms<WorkerLabels>,
     pub request_cpu: Histograms<WorkerLabels>,
     pub limit_violations: Family<LimitLabels, Counter>,
@@ -99,6 +100,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("ridge");
         let metrics = Self {
             requests: Family::default(),
+            asset_responses: Family::default(),
             request_duration: Family::new_with_constructor(latency_histogram),
             request_cpu: Family::new_with_constructor(cpu_histogram),
             limit_violations: Family::default(),
@@ -120,6 +122,11 @@ impl Metrics {
             "requests",
             "Requests answered by workers, by worker and HTTP status",
             metrics.requests.clone(),
+        );
+        registry.register(
+            "asset_responses",
+            "Requests answered by a worker's static assets (no isolate involved), by worker and HTTP status",
+            metrics.asset_responses.clone(),
         );
         registry.register(
             "request_duration_seconds",
