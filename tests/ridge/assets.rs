@@ -659,6 +659,33 @@ async fn deploys_send_only_new_files_and_rollback_brings_the_old_assets_back() {
         .await
         .unwrap()
         .contains("the upload was altered or cut short"));
+    // A version naming content the node lacks is refused, naming it.
+    let metadata = format!(
+        r#"{{"main_module": "", "assets": {{"manifest": "{}"}}}}"#,
+        "ab".repeat(16)
+    );
+    let form = reqwest::multipart::Form::new().text("metadata", metadata);
+    let refused = client
+        .put(format!("{admin}/workers/site"))
+        .header("authorization", &token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let message = refused.text().await.unwrap();
+    assert!(
+        message.contains(&format!(
+            "the assets manifest {} is not stored",
+            "ab".repeat(16)
+        )),
+        "{message}"
+    );
+    // The site still serves its active version.
+    assert_eq!(
+        send(at, "GET", "/page7", &host, "").await.body,
+        b"<p>page 7</p>"
+    );
 }
 
 #[tokio::test]

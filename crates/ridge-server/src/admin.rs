@@ -240,8 +240,7 @@ impl AdminApi {
             }
         }
         if let Some(assets) = &metadata.assets {
-            let navigation = WorkerVersion::navigation_prefers_assets(&metadata);
-            if let Err(refusal) = self.check_version_assets(assets, navigation).await {
+            if let Err(refusal) = self.check_version_assets(assets).await {
                 return refusal;
             }
         }
