@@ -19,7 +19,7 @@ use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::control::{Backend, Node};
-use crate::support::{root, Ridge, TempDir};
+use crate::support::{copy_project, root, run_in, Ridge, TempDir};
 
 const FIXTURES: [&str; 3] = ["modes", "static-site", "vite-react"];
 
@@ -30,51 +30,17 @@ fn prepared() -> &'static Path {
         let dir = std::env::temp_dir().join(format!("ridge-assets-{}", std::process::id()));
         for name in FIXTURES {
             let folder = dir.join(name);
-            copy(&root().join("fixtures/assets").join(name), &folder);
+            copy_project(&root().join("fixtures/assets").join(name), &folder);
             if let Some(build) = compat(name)["build"].as_str() {
-                run(
+                run_in(
                     &folder,
                     &["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                 );
-                run(&folder, &["sh", "-c", build]);
+                run_in(&folder, &["sh", "-c", build]);
             }
         }
         dir
     })
-}
-
-fn run(dir: &Path, command: &[&str]) {
-    let output = Command::new(command[0])
-        .args(&command[1..])
-        .current_dir(dir)
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{command:?} in {} failed:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if ["node_modules", "dist", ".wrangler", ".ridge", "cache"]
-            .contains(&name.to_str().unwrap())
-        {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn compat(fixture: &str) -> Value {

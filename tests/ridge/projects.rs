@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::conformance::IGNORED_HEADERS;
 use crate::control::{Backend, Node};
-use crate::support::{http1, root, Ridge, TempDir};
+use crate::support::{copy_project, http1, root, run_in, Ridge, TempDir};
 
 fn projects() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/projects"))
@@ -31,34 +31,16 @@ fn projects() -> Vec<String> {
 
 /// Runs `npm install` in `dir`, failing the test with npm's output.
 fn npm_install(dir: &Path) {
-    let output = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir)
-        .output()
-        .expect("npm is installed");
-    assert!(
-        output.status.success(),
-        "npm install in {} failed:\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
+    run_in(
+        dir,
+        &[
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ],
     );
-}
-
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "node_modules" || name == ".ridge" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_project(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every project, copied and installed once for the whole test binary.

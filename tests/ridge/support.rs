@@ -489,3 +489,40 @@ pub fn cpu_time(pid: u32) -> Duration {
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Duration::from_millis(ticks * 1000 / per_second)
 }
+
+/// Runs `command` in `dir`, failing the test with its output.
+pub fn run_in(dir: &Path, command: &[&str]) {
+    let output = Command::new(command[0])
+        .args(&command[1..])
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", command[0]));
+    assert!(
+        output.status.success(),
+        "{command:?} in {} failed:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Copies a fixture project, without what installing, building or running
+/// it leaves behind (`node_modules`, `dist`, caches, `.ridge`, `.wrangler`).
+pub fn copy_project(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if ["node_modules", "dist", "cache", ".ridge", ".wrangler"]
+            .contains(&name.to_str().unwrap())
+        {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_project(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
