@@ -19,7 +19,7 @@ use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::control::{Backend, Node};
-use crate::support::{copy_project, root, run_in, Ridge, TempDir};
+use crate::support::{copy_project, root, run_in, run_scratch, Ridge, TempDir};
 
 const FIXTURES: [&str; 3] = ["modes", "static-site", "vite-react"];
 
@@ -27,7 +27,7 @@ const FIXTURES: [&str; 3] = ["modes", "static-site", "vite-react"];
 fn prepared() -> &'static Path {
     static PREPARED: OnceLock<PathBuf> = OnceLock::new();
     PREPARED.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("ridge-assets-{}", std::process::id()));
+        let dir = run_scratch("assets");
         for name in FIXTURES {
             let folder = dir.join(name);
             copy_project(&root().join("fixtures/assets").join(name), &folder);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::conformance::IGNORED_HEADERS;
 use crate::control::{Backend, Node};
-use crate::support::{copy_project, http1, root, run_in, Ridge, TempDir};
+use crate::support::{copy_project, http1, root, run_in, run_scratch, Ridge, TempDir};
 
 fn projects() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/projects"))
@@ -47,7 +47,7 @@ fn npm_install(dir: &Path) {
 fn installed() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("ridge-projects-{}", std::process::id()));
+        let dir = run_scratch("projects");
         for name in projects() {
             let folder = dir.join(&name);
             copy_project(&root().join("fixtures/projects").join(&name), &folder);

@@ -309,6 +309,16 @@ pub fn peak_rss(pid: u32) -> u64 {
         * 1024
 }
 
+/// A scratch folder shared by one run of the test binary (fixtures that are
+/// copied and installed once), kept under Cargo's target/tmp so that a run
+/// replaces the previous run's copy instead of leaving another in /tmp.
+pub fn run_scratch(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(std::path::PathBuf);
 
