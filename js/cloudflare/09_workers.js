@@ -7,9 +7,12 @@
 // that re-exports what is registered here under a global symbol.
 import { primordials } from "ext:core/mod.js";
 import { makeBinding } from "ext:ridge/globals/00_globals.js";
+import { processEnvReadEarly, provideProcessEnv } from "ext:ridge/node/internal/process_env.js";
 
 const {
+  ArrayPrototypePush,
   JSONParse,
+  JSONStringify,
   ObjectDefineProperty,
   ObjectFreeze,
   Proxy,
@@ -51,15 +54,22 @@ const importedEnv = new Proxy(env, {
   },
 });
 
-/** Whether worker code read the imported `env` before it was provided. */
+/**
+ * Whether worker code read the imported `env`, or `process.env`, before
+ * they were provided.
+ */
 export function envReadBeforeProvided() {
-  return readBeforeProvided;
+  return readBeforeProvided || processEnvReadEarly();
 }
 
-/** Fills `env` from the version's bindings (`[kind, name, value]` each). */
-export function provideEnv(bindingsJson) {
+/**
+ * Fills `env` from the version's bindings (`[kind, name, value]` each), and
+ * `process.env` with the vars and secrets when `processEnv` (nodejs_compat).
+ */
+export function provideEnv(bindingsJson, processEnv) {
   provided = true;
   const bindings = JSONParse(bindingsJson);
+  const texts = [];
   for (let index = 0; index < bindings.length; index++) {
     const { 0: kind, 1: name, 2: value } = bindings[index];
     // Defined, not assigned: a binding named `__proto__` is a property too.
@@ -70,7 +80,13 @@ export function provideEnv(bindingsJson) {
       configurable: true,
       writable: true,
     });
+    // Vars and secrets ("json" bindings): text as it is, other values as
+    // their JSON text, as workerd fills process.env.
+    if (processEnv && kind === "json") {
+      ArrayPrototypePush(texts, [name, typeof value === "string" ? value : JSONStringify(value)]);
+    }
   }
+  provideProcessEnv(texts);
 }
 
 /**

@@ -3,7 +3,7 @@
 // does. Each change is checked by a case of the conformance corpus
 // (fixtures/compat/); DIFFERENCES.md lists what is left different, and why.
 import { core, primordials } from "ext:core/mod.js";
-import { op_ridge_check_memory, op_ridge_md5 } from "ext:core/ops";
+import { op_ridge_check_memory, op_ridge_hash_once } from "ext:core/ops";
 import { internals } from "ext:ridge/globals/00_globals.js";
 
 const {
@@ -369,7 +369,7 @@ const {
     function digest_(algorithm, data) {
       if (upperCase(algorithmName(algorithm)) === "MD5") {
         try {
-          return Promise.resolve(TypedArrayPrototypeGetBuffer(op_ridge_md5(bytesOf(data))));
+          return Promise.resolve(TypedArrayPrototypeGetBuffer(op_ridge_hash_once("md5", bytesOf(data))));
         } catch (error) {
           return Promise.reject(error);
         }

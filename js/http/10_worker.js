@@ -28,6 +28,9 @@ import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
+// Every node:* module, evaluated into the startup snapshot.
+import "ext:ridge/node/all.js";
+import { installNodeGlobals } from "ext:ridge/node/internal/globals.js";
 
 const {
   ArrayPrototypePush,
@@ -604,7 +607,7 @@ function quietConsoleWhileBuilding() {
   }
 }
 ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
-  value: (forSnapshot) => {
+  value: (forSnapshot, nodeGlobals) => {
     for (let index = 0; index < hiddenInternals.length; index++) {
       const descriptor = ObjectGetOwnPropertyDescriptor(globalThis, hiddenInternals[index]);
       ObjectSetPrototypeOf(descriptor, null);
@@ -620,6 +623,7 @@ ObjectDefineProperty(globalThis, "__ridgeTakeStart", {
     // Wasm memories count against the memory limit (also installed by V8
     // per context).
     boundWasmMemory();
+    if (nodeGlobals) installNodeGlobals();
     return [start, reinstate, provideEnv, envReadBeforeProvided];
   },
   enumerable: false,

@@ -7,7 +7,8 @@ binary and shows where the two differ (nothing is written then).
 A case is fixtures/compat/AREA/NAME.js (an ES module worker, or a
 service-worker script when it has no `export default`), or a folder
 fixtures/compat/AREA/NAME/ whose entry is index.js, with more modules beside
-it (.js, .wasm, .txt, .json, .bin). Each case is requested once:
+it (.js, .wasm, .txt, .json, .bin). The cases of the `node` area run with
+the `nodejs_compat` flag (AREA_FLAGS). Each case is requested once:
 GET http://compat.test/AREA/NAME/?q=1 (Host: compat.test).
 
 workerd comes from npm (benches/peers, installed on first use). One workerd
@@ -37,6 +38,8 @@ CORPUS = REPO / "fixtures" / "compat"
 EXPECTED = CORPUS / "expected"
 PEERS = REPO / "benches" / "peers"
 COMPAT_DATE = "2025-09-01"
+# Compatibility flags of every case in an area (the rest run with none).
+AREA_FLAGS = {"node": ["nodejs_compat"]}
 HOST = "compat.test"
 # Headers every runtime sets its own way; not part of a case's answer.
 IGNORED_HEADERS = {"date", "content-length", "transfer-encoding", "connection", "keep-alive", "server", "alt-svc"}
@@ -54,6 +57,10 @@ def cases(only: list[str]) -> list[tuple[str, Path]]:
             if not only or case_id in only or area.name in only:
                 found.append((case_id, entry))
     return found
+
+
+def area_flags(case_id: str) -> list[str]:
+    return AREA_FLAGS.get(case_id.split("/")[0], [])
 
 
 def modules(entry: Path) -> list[tuple[str, Path]]:
@@ -115,8 +122,9 @@ def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subproc
             worker = f'serviceWorkerScript = embed "{mods[0][1]}"'
         else:
             worker = "modules = [" + ", ".join(capnp_module(n, p) for n, p in mods) + "]"
+        flags = ", ".join(f'"{flag}"' for flag in area_flags(case_id))
         services.append(f'(name = "case{index}", worker = ({worker}, '
-                        f'compatibilityDate = "{COMPAT_DATE}"))')
+                        f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}]))')
         port = free[index]
         ports[case_id] = port
         sockets.append(f'(name = "s{index}", address = "127.0.0.1:{port}", http = (), '
@@ -140,8 +148,10 @@ def start_ridge(binary: str, selected: list[tuple[str, Path]], work: Path) -> tu
         for name, path in modules(entry):
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, folder / name)
+        flags = ", ".join(f'"{flag}"' for flag in area_flags(case_id))
         (folder / "ridge.toml").write_text(
-            f'name = "case{index}"\nmain = "index.js"\nroutes = ["{HOST}/{case_id}/*"]\n')
+            f'name = "case{index}"\nmain = "index.js"\nroutes = ["{HOST}/{case_id}/*"]\n'
+            f'compatibility_date = "{COMPAT_DATE}"\ncompatibility_flags = [{flags}]\n')
     log = open(work / "ridge.log", "w+")
     process = subprocess.Popen([binary, "serve", "--workers", str(workers), "--listen", "127.0.0.1:0",
                                 "--data-dir", str(work / "ridge-data")],

@@ -21,6 +21,19 @@ pub const IGNORED_HEADERS: [&str; 7] = [
     "server",
     "alt-svc",
 ];
+/// The date every case runs with, as tests/compat/workerd.py runs them.
+const COMPAT_DATE: &str = "2025-09-01";
+
+/// The compatibility flags of an area's cases, as TOML (the `node` area
+/// runs with `nodejs_compat`, as tests/compat/workerd.py runs it).
+fn area_flags(id: &str) -> &'static str {
+    if id.starts_with("node/") {
+        "[\"nodejs_compat\"]"
+    } else {
+        "[]"
+    }
+}
+
 /// At least this share of the corpus must answer exactly as workerd does.
 const REQUIRED_MATCH: f64 = 0.95;
 
@@ -134,7 +147,9 @@ async fn the_corpus_answers_as_workerd_does() {
             folder.join("ridge.toml"),
             format!(
                 "name = \"case{index}\"\nmain = \"index.js\"\nroutes = [\"{HOST}/{id}/*\"]\n\
-                 [limits]\ncpu_ms = 1000\n"
+                 compatibility_date = \"{COMPAT_DATE}\"\ncompatibility_flags = {flags}\n\
+                 [limits]\ncpu_ms = 1000\n",
+                flags = area_flags(id),
             ),
         )
         .unwrap();

@@ -21,6 +21,7 @@ mod in_process;
 mod isolates;
 mod kv;
 mod limits;
+mod node_compat;
 mod observability;
 mod projects;
 mod routing;

@@ -232,7 +232,7 @@ async fn a_wrangler_bundle_runs_as_it_is() {
 
 /// Runs `ridge` to completion in `dir` with RUST_BACKTRACE set, as on many
 /// developers' machines; returns whether it succeeded and its output.
-fn ridge_in(dir: &Path, args: &[&str]) -> (bool, String) {
+pub fn ridge_in(dir: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_ridge"))
         .args(args)
         .current_dir(dir)
@@ -244,7 +244,7 @@ fn ridge_in(dir: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-fn write(dir: &Path, files: &[(&str, &str)]) {
+pub fn write(dir: &Path, files: &[(&str, &str)]) {
     for (name, content) in files {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -1,13 +1,15 @@
 //! Ridge's vocabulary as plain data, shared by every other crate: what a
 //! worker is asked to do ([`invocation`]) and how it went, the limits it runs
 //! under ([`limits`]), what its `env` holds ([`bindings`]), cron expressions
-//! ([`cron`]) and the wall clock ([`clock`]).
+//! ([`cron`]), the wall clock ([`clock`]) and compatibility flags
+//! ([`compat`]).
 //!
 //! Nothing here touches V8 or the network: this crate depends on neither
 //! deno_core nor hyper, so the storage, KV and deploy crates can use it.
 
 pub mod bindings;
 pub mod clock;
+pub mod compat;
 pub mod cron;
 pub mod invocation;
 pub mod limits;
@@ -16,5 +18,6 @@ pub mod ttl;
 
 pub use bindings::{Binding, BindingError, KvNamespaceBinding};
 pub use clock::Clock;
+pub use compat::{Compatibility, NodeCompat};
 pub use invocation::{EventKind, Outcome, ScheduledEvent};
 pub use limits::{LimitExceeded, Limits};

@@ -64,6 +64,14 @@ impl VersionMetadata {
         !self.main_module.is_empty()
     }
 
+    /// Its compatibility date and flags, to ask which behaviours are on.
+    pub fn compatibility(&self) -> ridge_core::Compatibility<'_> {
+        ridge_core::Compatibility::new(
+            self.compatibility_date.as_deref(),
+            &self.compatibility_flags,
+        )
+    }
+
     /// The metadata `ridge.toml` describes (assets are added once their
     /// manifest is known).
     pub fn from_config(config: &WorkerConfig) -> Self {

@@ -3,8 +3,9 @@
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
 //! `websocket`,
-//! `trace`, and the globals' helpers (`log`: console, `digest`: MD5 for
-//! `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
+//! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`),
+//! and the globals' helpers (`log`: console, `crypto`: hashing for
+//! `node:crypto` and MD5 for `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
 //! within a turn; `js/globals/`).
 //!
 //! ridge-runtime's build script uses this crate as a build dependency
@@ -14,12 +15,13 @@
 
 pub mod assets;
 pub mod cache;
-pub mod digest;
+pub mod crypto;
 pub mod http;
 pub mod kv;
 pub mod log;
 pub mod memory;
 pub mod net;
+pub mod node;
 pub mod trace;
 pub mod websocket;
 pub mod wire;
@@ -63,7 +65,15 @@ deno_core::extension!(
     cache::op_ridge_cache_put,
     cache::op_ridge_cache_delete,
     assets::op_ridge_assets_fetch,
-    digest::op_ridge_md5,
+    crypto::op_ridge_hash_create,
+    crypto::op_ridge_hmac_create,
+    crypto::op_ridge_hash_update,
+    crypto::op_ridge_hash_update_text,
+    crypto::op_ridge_hash_digest,
+    crypto::op_ridge_hash_copy,
+    crypto::op_ridge_hash_once,
+    crypto::op_ridge_pbkdf2,
+    crypto::op_ridge_hkdf,
     websocket::op_ridge_ws_pair,
     websocket::op_ridge_ws_accept,
     websocket::op_ridge_ws_release,
@@ -110,8 +120,17 @@ pub fn extensions() -> Vec<deno_core::Extension> {
             request_builder_hook: Some(net::check_outbound_request),
             ..Default::default()
         }),
-        ridge::init(),
+        with_node_modules(ridge::init()),
     ]
+}
+
+/// The `ridge` extension with the `node:*` modules (listed by build.rs
+/// from `js/node/`, so not in the `extension!` macro's fixed list).
+fn with_node_modules(mut ridge: deno_core::Extension) -> deno_core::Extension {
+    let mut files = ridge.esm_files.to_vec();
+    files.extend(node::node_files());
+    ridge.esm_files = std::borrow::Cow::Owned(files);
+    ridge
 }
 
 /// The User-Agent of outbound `fetch` requests.

@@ -115,19 +115,19 @@ impl WorkerVersion {
         self.bundle.has_script()
     }
 
+    /// What nodejs_compat turns on for this version.
+    pub fn node_compat(&self) -> ridge_core::NodeCompat {
+        ridge_core::Compatibility::new(
+            self.compatibility_date.as_deref(),
+            &self.compatibility_flags,
+        )
+        .node()
+    }
+
     /// Whether navigations that miss get the assets' not-found handling
-    /// before the worker: Cloudflare's `assets_navigation_prefers_asset_serving`,
-    /// on from compatibility date 2025-04-01 unless
-    /// `assets_navigation_has_no_effect` turns it off.
+    /// before the worker (ridge-core's `Compatibility`).
     pub fn navigation_prefers_assets(metadata: &VersionMetadata) -> bool {
-        let flags = &metadata.compatibility_flags;
-        let has = |flag: &str| flags.iter().any(|f| f == flag);
-        has("assets_navigation_prefers_asset_serving")
-            || (metadata
-                .compatibility_date
-                .as_deref()
-                .is_some_and(|date| date >= "2025-04-01")
-                && !has("assets_navigation_has_no_effect"))
+        metadata.compatibility().navigation_prefers_assets()
     }
 
     /// What tells isolates apart: the version, and the secrets it runs

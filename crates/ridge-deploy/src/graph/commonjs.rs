@@ -27,7 +27,8 @@ pub enum Required {
     /// An ES module: `require` returns its namespace, marked
     /// `__esModule` (esbuild's interop).
     EsModule(String),
-    /// JSON, text, Wasm or data: `require` returns its value.
+    /// JSON, text, Wasm or data, or a Node.js built-in (whose default
+    /// export is what `require` returns in Node): its default export.
     Value(String),
     /// A module the runtime provides (`cloudflare:workers`).
     Runtime(String),

@@ -107,7 +107,16 @@ pub fn collect(config: &WorkerConfig, root: &Path) -> Result<Collected, GraphErr
         rules: Rules::new(config, root),
         jsx: jsx::runtime(config, root),
         define: define_list(config),
-        resolvers: Resolvers::new(root, &config.alias, config.no_bundle),
+        resolvers: Resolvers::new(
+            root,
+            &config.alias,
+            config.no_bundle,
+            ridge_core::Compatibility::new(
+                config.compatibility_date.as_deref(),
+                &config.compatibility_flags,
+            )
+            .node(),
+        ),
     };
 
     let mut nodes: BTreeMap<PathBuf, Node> = BTreeMap::new();
@@ -265,8 +274,14 @@ impl Reader {
 fn explain(unresolved: &Unresolved, specifier: &str) -> String {
     match unresolved {
         Unresolved::NodeBuiltin(name) => format!(
-            "\"{name}\" is a Node.js built-in module, and Ridge does not provide Node.js modules yet"
+            "\"{name}\" is a Node.js built-in module: add \"nodejs_compat\" to `compatibility_flags` to use Node.js modules"
         ),
+        Unresolved::NodeBuiltinNeedsPrefix(name) => format!(
+            "\"{name}\" is a Node.js built-in module: import it as \"node:{name}\", or set a compatibility date from 2024-09-23 (nodejs_compat then allows imports without the prefix)"
+        ),
+        Unresolved::UnknownNodeModule(name) => {
+            format!("Ridge does not provide the Node.js module \"node:{name}\"")
+        }
         Unresolved::UnknownRuntimeModule(name) => format!(
             "Ridge provides {} but not {name}",
             RUNTIME_MODULES.join(", ")
@@ -482,7 +497,8 @@ fn emit(
                             Some(relative_specifier(name, &imported_name(path)))
                         }
                         Target::Empty => Some(relative_specifier(name, empty_name)),
-                        Target::Runtime(_) => None,
+                        // `buffer` under nodejs_compat becomes `node:buffer`.
+                        Target::Runtime(module) => Some(module.clone()),
                     }
                 };
                 // Edits: import specifiers (not those of require() calls in
@@ -494,6 +510,9 @@ fn emit(
                     let Some(target) = target else { continue };
                     if let ImportKind::Require { .. } = import.kind {
                         let required = match target {
+                            Target::Runtime(module) if module.starts_with("node:") => {
+                                Required::Value(module.clone())
+                            }
                             Target::Runtime(module) => Required::Runtime(module.clone()),
                             Target::Empty => Required::Empty,
                             Target::File { path, .. } => {

@@ -4,10 +4,13 @@
 //! `module` fields, symlinked workspaces, TypeScript's `./x.js` for
 //! `x.ts`, the project's `tsconfig.json` `paths` (for its own files, as
 //! esbuild applies them), and the configuration's `alias`. Modules the runtime provides
-//! (`cloudflare:workers`) are not files; Node's built-ins are refused with
-//! a message that says so, unless a package installs one of their names
-//! (`buffer`, `events`: userland versions, which esbuild also takes) or a
-//! `browser` field maps it away.
+//! (`cloudflare:workers`, and Node's built-ins under `nodejs_compat`) are
+//! not files. With `nodejs_compat` (v2), a bare built-in name (`buffer`)
+//! is the built-in even when a package of that name is installed, as
+//! wrangler resolves it; without the flag, Node's built-ins are refused
+//! with a message that says so, unless a package installs one of their
+//! names (userland versions, which esbuild also takes) or a `browser`
+//! field maps it away.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ use oxc_resolver::{
     AliasValue, ModuleType, ResolveError, ResolveOptions, Resolver, TsconfigDiscovery,
     TsconfigOptions, TsconfigReferences,
 };
+
+use ridge_core::{compat, NodeCompat};
 
 use super::analyze::ImportKind;
 
@@ -39,7 +44,12 @@ pub enum Target {
 /// Why an import does not resolve; the caller adds the importer and line.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unresolved {
+    /// A Node.js built-in, without `nodejs_compat`.
     NodeBuiltin(String),
+    /// A bare built-in name under `nodejs_compat` v1 (before 2024-09-23).
+    NodeBuiltinNeedsPrefix(String),
+    /// `node:x` where Ridge has no module `x`.
+    UnknownNodeModule(String),
     UnknownRuntimeModule(String),
     /// A bare specifier whose package is not installed.
     MissingPackage(String),
@@ -56,6 +66,7 @@ pub struct Resolvers {
     /// The same with the project's tsconfig.json, for the project's files.
     with_tsconfig: Option<(Resolver, Resolver)>,
     no_bundle: bool,
+    node: NodeCompat,
 }
 
 fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> ResolveOptions {
@@ -91,7 +102,12 @@ fn options(root: &Path, alias: &BTreeMap<String, String>, condition: &str) -> Re
 
 impl Resolvers {
     /// `root` is the configuration's folder.
-    pub fn new(root: &Path, alias: &BTreeMap<String, String>, no_bundle: bool) -> Self {
+    pub fn new(
+        root: &Path,
+        alias: &BTreeMap<String, String>,
+        no_bundle: bool,
+        node: NodeCompat,
+    ) -> Self {
         // Absolute, so that relative alias targets do not depend on the
         // importer's folder.
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
@@ -116,7 +132,29 @@ impl Resolvers {
             require,
             with_tsconfig,
             no_bundle,
+            node,
         }
+    }
+
+    /// A Node.js built-in under `nodejs_compat`: the runtime's module, or
+    /// why not. `None` when the specifier is not a built-in's name.
+    fn node_builtin(&self, specifier: &str) -> Option<Result<Target, Unresolved>> {
+        let (name, prefixed) = match specifier.strip_prefix("node:") {
+            Some(name) => (name, true),
+            None if nodejs_built_in_modules::BUILTINS.contains(&specifier) => (specifier, false),
+            None => return None,
+        };
+        if !self.node.modules {
+            // Without the flag a bare name may still be an installed package.
+            return prefixed.then(|| Err(Unresolved::NodeBuiltin(name.to_string())));
+        }
+        if !prefixed && !self.node.v2 {
+            return None;
+        }
+        Some(match compat::is_node_module(name) {
+            true => Ok(Target::Runtime(format!("node:{name}"))),
+            false => Err(Unresolved::UnknownNodeModule(name.to_string())),
+        })
     }
 
     pub fn resolve(
@@ -125,8 +163,8 @@ impl Resolvers {
         specifier: &str,
         kind: ImportKind,
     ) -> Result<Target, Unresolved> {
-        if let Some(name) = specifier.strip_prefix("node:") {
-            return Err(Unresolved::NodeBuiltin(name.to_string()));
+        if let Some(builtin) = self.node_builtin(specifier) {
+            return builtin;
         }
         if specifier.starts_with("cloudflare:") {
             return if RUNTIME_MODULES.contains(&specifier) {
@@ -173,7 +211,10 @@ impl Resolvers {
             Err(ResolveError::NotFound(_)) if !is_path => {
                 let package = package_name(specifier);
                 if nodejs_built_in_modules::BUILTINS.contains(&specifier) {
-                    Err(Unresolved::NodeBuiltin(specifier.to_string()))
+                    Err(match self.node.modules {
+                        true => Unresolved::NodeBuiltinNeedsPrefix(specifier.to_string()),
+                        false => Unresolved::NodeBuiltin(specifier.to_string()),
+                    })
                 } else if package_installed(directory, package) {
                     Err(Unresolved::NotFound)
                 } else {

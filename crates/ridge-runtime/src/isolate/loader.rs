@@ -49,6 +49,29 @@ impl BundleLoader {
         let _ = self.version.set(version);
     }
 
+    /// A Node.js built-in: `node:x`, or `x` under nodejs_compat v2. The
+    /// modules are in the startup snapshot's module map already (js/node/),
+    /// so resolving is all there is to do.
+    fn node_builtin(&self, specifier: &str, referrer: &str) -> Option<ModuleResolveResponse> {
+        let node = self.version.get()?.node_compat();
+        let name = match specifier.strip_prefix("node:") {
+            Some(name) => name,
+            None if node.v2 && ridge_core::compat::is_node_module(specifier) => specifier,
+            None => return None,
+        };
+        if !node.modules || !ridge_core::compat::is_node_module(name) {
+            // workerd's words, and what to do about it.
+            let hint = match node.modules {
+                true => "Ridge does not provide this Node.js module",
+                false => "add \"nodejs_compat\" to the worker's compatibility_flags to use Node.js modules",
+            };
+            return Some(Err(JsErrorBox::generic(format!(
+                "No such module \"{specifier}\" (imported from \"{referrer}\"): {hint}"
+            ))));
+        }
+        Some(ModuleSpecifier::parse(&format!("node:{name}")).map_err(JsErrorBox::from_err))
+    }
+
     fn bundle(&self) -> Option<&Bundle> {
         self.version.get().map(|v| &v.bundle)
     }
@@ -90,10 +113,8 @@ impl ModuleLoader for BundleLoader {
         let is_path = specifier.starts_with("./")
             || specifier.starts_with("../")
             || specifier.starts_with('/');
-        if specifier.starts_with("node:") {
-            return Err(JsErrorBox::type_error(format!(
-                "Cannot resolve \"{specifier}\" from \"{referrer}\": Ridge does not provide Node.js built-in modules yet"
-            )));
+        if let Some(resolved) = self.node_builtin(specifier, referrer) {
+            return resolved;
         }
         if !is_path && !specifier.starts_with("file:///") {
             return Err(JsErrorBox::type_error(format!(

@@ -431,7 +431,8 @@ impl WorkerIsolate {
         }
         // Take the bridge's entry points, and hide Deno's internals, before
         // any worker code runs.
-        let bridge = take_start(runtime, false)?;
+        let node = version.node_compat();
+        let bridge = take_start(runtime, false, node.v2)?;
 
         // `[kind, name, value]` per binding, in the version's order: JS
         // builds each binding's object by its kind (js/globals/00_globals.js's
@@ -456,8 +457,13 @@ impl WorkerIsolate {
         )
         .to_string();
         let bindings = js_string(runtime, &bindings_json)?;
+        let process_env = {
+            deno_core::scope!(scope, runtime);
+            let flag: v8::Local<v8::Value> = v8::Boolean::new(scope, node.process_env).into();
+            v8::Global::new(scope, flag)
+        };
         runtime
-            .call_with_args(&bridge.provide_env, &[bindings])
+            .call_with_args(&bridge.provide_env, &[bindings, process_env])
             .await?;
 
         let main = module_specifier(&version.bundle.main);
@@ -616,7 +622,8 @@ pub(super) struct Bridge {
     /// Puts Deno's internals back on the global scope, as they must be
     /// when a snapshot is taken.
     pub reinstate: v8::Global<v8::Function>,
-    /// Fills `env` from the bindings: `provideEnv(bindingsJson)`.
+    /// Fills `env` from the bindings, and `process.env` from the text ones
+    /// when nodejs_compat asks: `provideEnv(bindingsJson, processEnv)`.
     pub provide_env: v8::Global<v8::Function>,
     /// Whether worker code read `cloudflare:workers`' `env` before it was
     /// provided (while a worker snapshot is made, it never is).
@@ -633,16 +640,14 @@ fn js_string(runtime: &mut JsRuntime, text: &str) -> Result<v8::Global<v8::Value
 
 /// Calls `__ridgeTakeStart`, which hides Deno's internals and hands back
 /// the bridge's entry points; `for_snapshot` when a worker snapshot is
-/// being made of this isolate.
+/// being made of this isolate, `node_globals` to install nodejs_compat's
+/// globals (`Buffer`, `process`, ...).
 pub(super) fn take_start(
     runtime: &mut JsRuntime,
     for_snapshot: bool,
+    node_globals: bool,
 ) -> Result<Bridge, StartError> {
-    let script = if for_snapshot {
-        "globalThis.__ridgeTakeStart(true)"
-    } else {
-        "globalThis.__ridgeTakeStart(false)"
-    };
+    let script = format!("globalThis.__ridgeTakeStart({for_snapshot}, {node_globals})");
     let taken = runtime
         .execute_script("ext:ridge/start.js", script)
         .map_err(|e| StartError::Internal(e.to_string()))?;

@@ -627,7 +627,8 @@ fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
     let controls = prepare_runtime(&mut runtime, BUILD_HEAP_MB, None);
     // Compiled now, the request path is kept compiled in the snapshot.
     warm_up(&mut runtime).map_err(|e| NoSnapshot::failure(e.to_string()))?;
-    let bridge = take_start(&mut runtime, true).map_err(|e| NoSnapshot::failure(e.to_string()))?;
+    let bridge = take_start(&mut runtime, true, version.node_compat().v2)
+        .map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let activity = runtime.runtime_activity_stats_factory();
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     let before = activity.clone().capture(&filter);

@@ -1,0 +1,407 @@
+// node:crypto: hashing, HMAC, key derivation and randomness for Workers
+// code and npm packages (jsonwebtoken, SDKs that sign requests). Digests
+// run in Rust (crates/ridge-ext crypto.rs); a hash in progress is a
+// resource fed by `update`. Randomness comes from Web Crypto.
+// `webcrypto`/`subtle` are the global Web Crypto objects.
+
+import {
+  op_ridge_hash_copy,
+  op_ridge_hash_create,
+  op_ridge_hash_digest,
+  op_ridge_hash_once,
+  op_ridge_hash_update,
+  op_ridge_hash_update_text,
+  op_ridge_hkdf,
+  op_ridge_hmac_create,
+  op_ridge_pbkdf2,
+} from "ext:core/ops";
+import { Buffer } from "./buffer.js";
+import { nextTick } from "./process.js";
+import { Transform } from "./stream.js";
+import { invalidArgType, nodeError, notImplemented, outOfRange } from "./internal/errors.js";
+import { validateFunction, validateInteger, validateNumber, validateString } from "./internal/validators.js";
+
+const HASHES = [
+  "RSA-MD5", "RSA-SHA1", "RSA-SHA224", "RSA-SHA256", "RSA-SHA384", "RSA-SHA512",
+  "md5", "sha1", "sha224", "sha256", "sha3-224", "sha3-256", "sha3-384", "sha3-512",
+  "sha384", "sha512", "sha512-224", "sha512-256",
+];
+
+/** `data` as bytes: strings in `encoding` (UTF-8 by default), any view or buffer. */
+function bytesOf(data, name, encoding) {
+  if (typeof data === "string") return Buffer.from(data, encoding);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw invalidArgType(name, ["string", "Buffer", "TypedArray", "DataView"], data);
+}
+
+/** The digest in `encoding`, or a Buffer without one. */
+function encoded(bytes, encoding) {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return encoding === undefined || encoding === "buffer" ? buffer : buffer.toString(encoding);
+}
+
+/** What Hash and Hmac share: the resource, `update`, `digest`, the stream side. */
+class Digester extends Transform {
+  #rid;
+  #done = false;
+
+  constructor(rid, options) {
+    super(options);
+    this.#rid = rid;
+  }
+
+  update(data, inputEncoding) {
+    if (this.#done) throw nodeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    if (typeof data === "string" && (inputEncoding === undefined || /^utf-?8$/i.test(inputEncoding))) {
+      op_ridge_hash_update_text(this.#rid, data);
+    } else {
+      op_ridge_hash_update(this.#rid, bytesOf(data, "data", inputEncoding));
+    }
+    return this;
+  }
+
+  digest(outputEncoding) {
+    if (this.#done) throw nodeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    this.#done = true;
+    return encoded(op_ridge_hash_digest(this.#rid), outputEncoding);
+  }
+
+  _transform(chunk, encoding, callback) {
+    this.update(chunk, encoding === "buffer" ? undefined : encoding);
+    callback();
+  }
+
+  _flush(callback) {
+    this.push(this.digest());
+    callback();
+  }
+
+  /** The resource, for `copy`. */
+  get rid() {
+    if (this.#done) throw nodeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    return this.#rid;
+  }
+}
+
+function hashRid(algorithm) {
+  validateString(algorithm, "algorithm");
+  try {
+    return op_ridge_hash_create(algorithm);
+  } catch {
+    throw new Error("Digest method not supported");
+  }
+}
+
+export class Hash extends Digester {
+  constructor(algorithm, options) {
+    super(typeof algorithm === "number" ? algorithm : hashRid(algorithm), options);
+  }
+
+  copy(options) {
+    return new Hash(op_ridge_hash_copy(this.rid), options);
+  }
+}
+
+export class Hmac extends Digester {
+  constructor(algorithm, key, options) {
+    validateString(algorithm, "hmac");
+    const keyBytes = key instanceof KeyObject ? key.export() : bytesOf(key, "key", options?.encoding);
+    let rid;
+    try {
+      rid = op_ridge_hmac_create(algorithm, keyBytes);
+    } catch {
+      throw new TypeError(`Invalid digest: ${algorithm}`);
+    }
+    super(rid, options);
+  }
+}
+
+export function createHash(algorithm, options) {
+  return new Hash(algorithm, options);
+}
+
+export function createHmac(algorithm, key, options) {
+  return new Hmac(algorithm, key, options);
+}
+
+/** One-shot digest (Node 21.7+): hex by default. */
+export function hash(algorithm, data, outputEncoding = "hex") {
+  validateString(algorithm, "algorithm");
+  if (typeof data !== "string" && !ArrayBuffer.isView(data)) {
+    throw invalidArgType("data", ["string", "Buffer", "TypedArray", "DataView"], data);
+  }
+  let digest;
+  try {
+    digest = op_ridge_hash_once(algorithm, bytesOf(data, "data"));
+  } catch {
+    throw new Error("Digest method not supported");
+  }
+  return encoded(digest, outputEncoding);
+}
+
+export function getHashes() {
+  return [...HASHES];
+}
+
+export function getCiphers() {
+  return [];
+}
+
+export function getCurves() {
+  return [];
+}
+
+// ---- Randomness -------------------------------------------------------
+
+const MAX_RANDOM_BYTES = 2 ** 31 - 1;
+/** Web Crypto fills at most 65,536 bytes per call. */
+const RANDOM_CHUNK = 65536;
+
+function fillRandom(bytes) {
+  for (let at = 0; at < bytes.length; at += RANDOM_CHUNK) {
+    globalThis.crypto.getRandomValues(bytes.subarray(at, Math.min(at + RANDOM_CHUNK, bytes.length)));
+  }
+  return bytes;
+}
+
+export function randomBytes(size, callback) {
+  validateNumber(size, "size", 0, MAX_RANDOM_BYTES);
+  if (callback !== undefined) validateFunction(callback, "callback");
+  const buffer = fillRandom(Buffer.alloc(size));
+  if (callback === undefined) return buffer;
+  nextTick(callback, null, buffer);
+}
+
+export function randomFillSync(target, offset = 0, size) {
+  if (!ArrayBuffer.isView(target) && !(target instanceof ArrayBuffer)) {
+    throw invalidArgType("buf", ["ArrayBuffer", "ArrayBufferView"], target);
+  }
+  const bytes = target instanceof ArrayBuffer
+    ? new Uint8Array(target)
+    : new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  validateNumber(offset, "offset", 0, bytes.length);
+  const length = size === undefined ? bytes.length - offset : size;
+  validateNumber(length, "size", 0, bytes.length - offset);
+  fillRandom(bytes.subarray(offset, offset + length));
+  return target;
+}
+
+export function randomFill(target, offset, size, callback) {
+  if (typeof offset === "function") [callback, offset, size] = [offset, 0, undefined];
+  else if (typeof size === "function") [callback, size] = [size, undefined];
+  validateFunction(callback, "callback");
+  randomFillSync(target, offset, size);
+  nextTick(callback, null, target);
+}
+
+/** A uniform integer in [min, max), without modulo bias. */
+export function randomInt(min, max, callback) {
+  if (max === undefined || typeof max === "function") [callback, max, min] = [max, min, 0];
+  if (!Number.isSafeInteger(min)) throw invalidArgType("min", "a safe integer", min);
+  if (!Number.isSafeInteger(max)) throw invalidArgType("max", "a safe integer", max);
+  if (max <= min) {
+    throw outOfRange("max", `greater than the value of "min" (${min})`, max);
+  }
+  const range = max - min;
+  if (range >= 2 ** 48) throw outOfRange("max - min", `<= ${2 ** 48 - 1}`, range);
+  const limit = 2 ** 48 - (2 ** 48 % range);
+  const six = new Uint8Array(6);
+  let value;
+  do {
+    fillRandom(six);
+    value = six.reduce((sum, byte) => sum * 256 + byte, 0);
+  } while (value >= limit);
+  const result = min + (value % range);
+  if (callback === undefined) return result;
+  validateFunction(callback, "callback");
+  nextTick(callback, null, result);
+}
+
+export function randomUUID() {
+  return globalThis.crypto.randomUUID();
+}
+
+export function getRandomValues(array) {
+  return globalThis.crypto.getRandomValues(array);
+}
+
+// ---- Key derivation ---------------------------------------------------
+
+function keyMaterial(value, name) {
+  if (value instanceof KeyObject) return value.export();
+  return bytesOf(value, name);
+}
+
+export function pbkdf2Sync(password, salt, iterations, keylen, digest) {
+  const pass = keyMaterial(password, "password");
+  const saltBytes = keyMaterial(salt, "salt");
+  validateInteger(iterations, "iterations", 1, 2 ** 31 - 1);
+  validateInteger(keylen, "keylen", 0, 2 ** 31 - 1);
+  validateString(digest, "digest");
+  let derived;
+  try {
+    derived = op_ridge_pbkdf2(digest, pass, saltBytes, iterations, keylen);
+  } catch {
+    throw nodeError(TypeError, "ERR_CRYPTO_INVALID_DIGEST", `Invalid digest: ${digest}`);
+  }
+  return Buffer.from(derived.buffer, derived.byteOffset, derived.byteLength);
+}
+
+export function pbkdf2(password, salt, iterations, keylen, digest, callback) {
+  validateFunction(callback, "callback");
+  const derived = pbkdf2Sync(password, salt, iterations, keylen, digest);
+  nextTick(callback, null, derived);
+}
+
+/** HKDF: the derived key as an ArrayBuffer, as Node gives it. */
+export function hkdfSync(digest, ikm, salt, info, keylen) {
+  validateString(digest, "digest");
+  const key = keyMaterial(ikm, "ikm");
+  const saltBytes = keyMaterial(salt, "salt");
+  const infoBytes = keyMaterial(info, "info");
+  validateInteger(keylen, "length", 0, 2 ** 31 - 1);
+  if (infoBytes.length > 1024) {
+    throw outOfRange("info", "must not contain more than 1024 bytes", infoBytes.length);
+  }
+  let derived;
+  try {
+    derived = op_ridge_hkdf(digest, key, saltBytes, infoBytes, keylen);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw nodeError(RangeError, "ERR_CRYPTO_INVALID_KEYLEN", "Invalid key length");
+    }
+    throw nodeError(TypeError, "ERR_CRYPTO_INVALID_DIGEST", `Invalid digest: ${digest}`);
+  }
+  return derived.buffer.slice(derived.byteOffset, derived.byteOffset + derived.byteLength);
+}
+
+export function hkdf(digest, ikm, salt, info, keylen, callback) {
+  validateFunction(callback, "callback");
+  const derived = hkdfSync(digest, ikm, salt, info, keylen);
+  nextTick(callback, null, derived);
+}
+
+// ---- Comparison -------------------------------------------------------
+
+/** Compares in time that depends on the length alone. */
+export function timingSafeEqual(a, b) {
+  if (!ArrayBuffer.isView(a) && !(a instanceof ArrayBuffer)) {
+    throw invalidArgType("buf1", ["ArrayBuffer", "Buffer", "TypedArray", "DataView"], a);
+  }
+  if (!ArrayBuffer.isView(b) && !(b instanceof ArrayBuffer)) {
+    throw invalidArgType("buf2", ["ArrayBuffer", "Buffer", "TypedArray", "DataView"], b);
+  }
+  const left = bytesOf(a, "buf1");
+  const right = bytesOf(b, "buf2");
+  if (left.length !== right.length) {
+    throw nodeError(RangeError, "ERR_CRYPTO_TIMING_SAFE_EQUAL_LENGTH", "Input buffers must have the same byte length");
+  }
+  let difference = 0;
+  for (let i = 0; i < left.length; i++) difference |= left[i] ^ right[i];
+  return difference === 0;
+}
+
+// ---- Keys -------------------------------------------------------------
+
+/** A key held by Node's API. Secret keys only, for now. */
+export class KeyObject {
+  #type;
+  #bytes;
+
+  constructor(type, bytes) {
+    if (type !== "secret") throw notImplemented(`node:crypto KeyObject of type ${type}`);
+    this.#type = type;
+    this.#bytes = bytes;
+  }
+
+  get type() {
+    return this.#type;
+  }
+
+  get symmetricKeySize() {
+    return this.#bytes.length;
+  }
+
+  export(options) {
+    if (options?.format === "jwk") {
+      return { kty: "oct", k: Buffer.from(this.#bytes).toString("base64url") };
+    }
+    return Buffer.from(this.#bytes);
+  }
+
+  equals(other) {
+    if (!(other instanceof KeyObject)) throw invalidArgType("otherKeyObject", "KeyObject", other);
+    const theirs = other.export();
+    return other.type === this.#type && theirs.length === this.#bytes.length && timingSafeEqual(theirs, this.#bytes);
+  }
+
+  static from(key) {
+    throw notImplemented("node:crypto.KeyObject.from");
+  }
+}
+
+export function createSecretKey(key, encoding) {
+  if (typeof key === "string") return new KeyObject("secret", Buffer.from(key, encoding));
+  return new KeyObject("secret", Uint8Array.from(bytesOf(key, "key")));
+}
+
+const unimplemented = (name) => () => {
+  throw notImplemented(`node:crypto.${name}`);
+};
+
+export const createPublicKey = unimplemented("createPublicKey");
+export const createPrivateKey = unimplemented("createPrivateKey");
+export const createSign = unimplemented("createSign");
+export const createVerify = unimplemented("createVerify");
+export const sign = unimplemented("sign");
+export const verify = unimplemented("verify");
+export const generateKeyPair = unimplemented("generateKeyPair");
+export const generateKeyPairSync = unimplemented("generateKeyPairSync");
+export const generateKey = unimplemented("generateKey");
+export const generateKeySync = unimplemented("generateKeySync");
+export const createCipheriv = unimplemented("createCipheriv");
+export const createDecipheriv = unimplemented("createDecipheriv");
+export const publicEncrypt = unimplemented("publicEncrypt");
+export const privateDecrypt = unimplemented("privateDecrypt");
+export const privateEncrypt = unimplemented("privateEncrypt");
+export const publicDecrypt = unimplemented("publicDecrypt");
+export const scrypt = unimplemented("scrypt");
+export const scryptSync = unimplemented("scryptSync");
+export const createDiffieHellman = unimplemented("createDiffieHellman");
+export const createECDH = unimplemented("createECDH");
+export const diffieHellman = unimplemented("diffieHellman");
+
+// The global `crypto` and its `subtle` are native objects made on first
+// access, which cannot be in the startup snapshot these modules are
+// evaluated into: these objects forward to them instead.
+export const subtle = {};
+export const webcrypto = {
+  get subtle() {
+    return subtle;
+  },
+  getRandomValues: (array) => globalThis.crypto.getRandomValues(array),
+  randomUUID: () => globalThis.crypto.randomUUID(),
+  get CryptoKey() {
+    return globalThis.CryptoKey;
+  },
+};
+for (const method of ["encrypt", "decrypt", "sign", "verify", "digest", "generateKey", "deriveKey",
+  "deriveBits", "importKey", "exportKey", "wrapKey", "unwrapKey", "timingSafeEqual"]) {
+  subtle[method] = (...args) => {
+    const native = globalThis.crypto.subtle;
+    return native[method](...args);
+  };
+}
+export const constants = Object.freeze({ __proto__: null });
+
+export default {
+  Hash, Hmac, KeyObject, createHash, createHmac, hash, getHashes, getCiphers, getCurves,
+  randomBytes, randomFillSync, randomFill, randomInt, randomUUID, getRandomValues,
+  pbkdf2, pbkdf2Sync, hkdf, hkdfSync, timingSafeEqual, createSecretKey, createPublicKey,
+  createPrivateKey, createSign, createVerify, sign, verify, generateKeyPair,
+  generateKeyPairSync, generateKey, generateKeySync, createCipheriv, createDecipheriv,
+  publicEncrypt, privateDecrypt, privateEncrypt, publicDecrypt, scrypt, scryptSync,
+  createDiffieHellman, createECDH, diffieHellman, webcrypto, subtle, constants,
+  pseudoRandomBytes: randomBytes, prng: randomBytes, rng: randomBytes,
+};
