@@ -39,9 +39,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Internal: builds a worker snapshot in a child process of the node
-    /// (bundle on standard input, snapshot on standard output).
+    /// (bundle on standard input, snapshot on standard output;
+    /// `compatibility` is the version's date and flags, as JSON).
     #[command(name = "__build-snapshot", hide = true)]
-    BuildSnapshot { main: String, startup_cpu_ms: u64 },
+    BuildSnapshot {
+        main: String,
+        startup_cpu_ms: u64,
+        compatibility: String,
+    },
     /// Run one Workers project locally (its wrangler configuration, npm
     /// packages, TypeScript and JSX, collected without a build step):
     /// reloads on edits, errors and stack traces shown in responses.
@@ -685,9 +690,10 @@ fn run() -> Result<()> {
     if let Command::BuildSnapshot {
         main,
         startup_cpu_ms,
+        compatibility,
     } = &cli.command
     {
-        worker_snapshot::build_to_stdout(main, *startup_cpu_ms);
+        worker_snapshot::build_to_stdout(main, *startup_cpu_ms, compatibility);
     }
     // `ridge dev` logs a line per request; an edge node does not by default
     // (RIDGE_LOG=info,ridge::request=info turns the records on).

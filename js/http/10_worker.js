@@ -30,6 +30,7 @@ import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.
 import "ext:ridge/node/all.js";
+import "ext:ridge/cloudflare/10_node.js";
 import { installNodeGlobals } from "ext:ridge/node/internal/globals.js";
 
 const {

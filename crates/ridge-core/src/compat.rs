@@ -92,13 +92,23 @@ impl<'a> Compatibility<'a> {
 /// lets them import, and their functions throw) are in
 /// [`NODE_UNSUPPORTED_MODULES`].
 pub const NODE_MODULES: &[&str] = &[
+    "_stream_duplex",
+    "_stream_passthrough",
+    "_stream_readable",
+    "_stream_transform",
+    "_stream_writable",
     "assert",
     "assert/strict",
     "async_hooks",
     "buffer",
+    "constants",
     "crypto",
     "diagnostics_channel",
     "events",
+    "http",
+    "http2",
+    "https",
+    "module",
     "path",
     "path/posix",
     "path/win32",
@@ -110,11 +120,13 @@ pub const NODE_MODULES: &[&str] = &[
     "stream/promises",
     "stream/web",
     "string_decoder",
+    "sys",
     "timers",
     "timers/promises",
     "url",
     "util",
     "util/types",
+    "zlib",
 ];
 
 /// Node.js modules that import but whose functions throw (as on workerd).

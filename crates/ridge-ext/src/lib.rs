@@ -25,6 +25,7 @@ pub mod node;
 pub mod trace;
 pub mod websocket;
 pub mod wire;
+pub mod zlib;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -74,6 +75,9 @@ deno_core::extension!(
     crypto::op_ridge_hash_once,
     crypto::op_ridge_pbkdf2,
     crypto::op_ridge_hkdf,
+    zlib::op_ridge_zlib_create,
+    zlib::op_ridge_zlib_process,
+    zlib::op_ridge_zlib_crc32,
     websocket::op_ridge_ws_pair,
     websocket::op_ridge_ws_accept,
     websocket::op_ridge_ws_release,
@@ -97,6 +101,7 @@ deno_core::extension!(
     "assets/07_assets.js",
     "websocket/08_websocket.js",
     "cloudflare/09_workers.js",
+    "cloudflare/10_node.js",
     "http/10_worker.js",
   ],
   lazy_loaded_js = [dir "../../js", "ext:deno_net/02_tls.js" = "globals/05_no_client_tls.js"],

@@ -137,3 +137,8 @@ export class AbortError extends Error {
     this.name = "AbortError";
   }
 }
+
+/** workerd's error for a Node.js function it provides only as a stub. */
+export function methodNotImplemented(name) {
+  return nodeError(Error, "ERR_METHOD_NOT_IMPLEMENTED", `The ${name} method is not implemented`);
+}

@@ -25,7 +25,7 @@ use ridge_core::{compat, NodeCompat};
 use super::analyze::ImportKind;
 
 /// The modules the runtime itself provides.
-pub const RUNTIME_MODULES: [&str; 1] = ["cloudflare:workers"];
+pub const RUNTIME_MODULES: [&str; 2] = ["cloudflare:workers", "cloudflare:node"];
 
 /// What an import resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -31,6 +31,12 @@ const CLOUDFLARE_WORKERS_SOURCE: &str =
     "const workers = globalThis[Symbol.for(\"ridge:cloudflare:workers\")];\n\
 export const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env } = workers;\n";
 
+/// Node's `http` servers as fetch handlers (js/cloudflare/10_node.js
+/// registers them; this re-exports them).
+const CLOUDFLARE_NODE: &str = ridge_deploy::graph::RUNTIME_MODULES[1];
+const CLOUDFLARE_NODE_SOURCE: &str =
+    "export const { handleAsNodeRequest, httpServerHandler } = globalThis[Symbol.for(\"ridge:cloudflare:node\")];\n";
+
 const WASM: &str = "ridge-wasm";
 const TEXT: &str = "ridge-text";
 const JSON: &str = "ridge-json";
@@ -107,8 +113,8 @@ impl ModuleLoader for BundleLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> ModuleResolveResponse {
-        if specifier == CLOUDFLARE_WORKERS {
-            return Ok(ModuleSpecifier::parse(CLOUDFLARE_WORKERS).expect("a valid URL"));
+        if specifier == CLOUDFLARE_WORKERS || specifier == CLOUDFLARE_NODE {
+            return Ok(ModuleSpecifier::parse(specifier).expect("a valid URL"));
         }
         let is_path = specifier.starts_with("./")
             || specifier.starts_with("../")
@@ -144,10 +150,15 @@ impl ModuleLoader for BundleLoader {
         referrer: Option<&ModuleLoadReferrer>,
         options: ModuleLoadOptions,
     ) -> ModuleLoadResponse {
-        if specifier.as_str() == CLOUDFLARE_WORKERS {
+        let runtime_source = match specifier.as_str() {
+            CLOUDFLARE_WORKERS => Some(CLOUDFLARE_WORKERS_SOURCE),
+            CLOUDFLARE_NODE => Some(CLOUDFLARE_NODE_SOURCE),
+            _ => None,
+        };
+        if let Some(source) = runtime_source {
             return ModuleLoadResponse::Sync(Ok(ModuleSource::new(
                 ModuleType::JavaScript,
-                ModuleSourceCode::String(FastString::from_static(CLOUDFLARE_WORKERS_SOURCE)),
+                ModuleSourceCode::String(FastString::from_static(source)),
                 specifier,
                 None,
             )));

@@ -307,6 +307,13 @@ pub async fn build_in_child(
         .arg("__build-snapshot")
         .arg(&version.bundle.main)
         .arg(version.limits.startup_cpu_ms.to_string())
+        .arg(
+            serde_json::json!({
+                "compatibility_date": version.compatibility_date,
+                "compatibility_flags": version.compatibility_flags,
+            })
+            .to_string(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -545,8 +552,9 @@ pub fn with_snapshot(version: Arc<WorkerVersion>, snapshot: WorkerSnapshot) -> A
 /// The child process's side: reads a bundle whose main module is `main`
 /// from standard input and writes the snapshot to standard output; on
 /// failure prints the reason to standard error and exits with
-/// [`EXIT_REFUSED`] or [`EXIT_FAILED`].
-pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
+/// [`EXIT_REFUSED`] or [`EXIT_FAILED`]. `compatibility` is the version's
+/// date and flags as JSON (they decide what its modules may import).
+pub fn build_to_stdout(main: &str, startup_cpu_ms: u64, compatibility: &str) -> ! {
     // A panic here (deno_core panics in ops that make cppgc objects, which a
     // snapshotting isolate cannot hold) is a reason for the node's log, and
     // often one that cannot unwind: say it and leave at once.
@@ -571,7 +579,9 @@ pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
             .map_err(|e| NoSnapshot::failure(format!("cannot read the bundle: {e}")))?;
         let bundle = Bundle::decode(main.to_string(), &encoded)
             .map_err(|e| NoSnapshot::failure(e.to_string()))?;
-        build(bundle, startup_cpu_ms)
+        let compatibility: serde_json::Value = serde_json::from_str(compatibility)
+            .map_err(|e| NoSnapshot::failure(format!("bad compatibility argument: {e}")))?;
+        build(bundle, startup_cpu_ms, compatibility)
     })();
     match result {
         Ok(snapshot) => {
@@ -593,11 +603,19 @@ pub fn build_to_stdout(main: &str, startup_cpu_ms: u64) -> ! {
 }
 
 /// Evaluates `bundle` in a snapshot-making isolate and serializes it.
-fn build(bundle: Bundle, startup_cpu_ms: u64) -> Result<Vec<u8>, NoSnapshot> {
+fn build(
+    bundle: Bundle,
+    startup_cpu_ms: u64,
+    compatibility: serde_json::Value,
+) -> Result<Vec<u8>, NoSnapshot> {
     // Top-level code sees no `env` (module workers get it per call), so the
     // snapshot is made without vars or secrets.
-    let metadata = serde_json::from_value(serde_json::json!({ "main_module": bundle.main }))
-        .map_err(|e| NoSnapshot::failure(e.to_string()))?;
+    let metadata = serde_json::from_value(serde_json::json!({
+        "main_module": bundle.main,
+        "compatibility_date": compatibility["compatibility_date"],
+        "compatibility_flags": compatibility["compatibility_flags"],
+    }))
+    .map_err(|e| NoSnapshot::failure(e.to_string()))?;
     let version = Arc::new(WorkerVersion::new(
         "snapshot",
         "snapshot",
