@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod cache;
 pub mod crypto;
+pub mod encoding;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -75,6 +76,10 @@ deno_core::extension!(
     crypto::op_ridge_hash_once,
     crypto::op_ridge_pbkdf2,
     crypto::op_ridge_hkdf,
+    encoding::op_ridge_base64_encode,
+    encoding::op_ridge_base64_decode,
+    encoding::op_ridge_hex_encode,
+    encoding::op_ridge_hex_decode,
     zlib::op_ridge_zlib_create,
     zlib::op_ridge_zlib_process,
     zlib::op_ridge_zlib_crc32,

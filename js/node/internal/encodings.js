@@ -1,6 +1,6 @@
 // Every conversion between JS strings and bytes that node:buffer and
 // node:string_decoder make, behind one small interface, so that the hot
-// ones (utf8, base64, hex) can later move to native ops without touching
+// ones (base64 and hex now, utf8 later) can move to native ops without touching
 // the modules above:
 //
 //   normalizeEncoding(value)                    -> canonical name | undefined
@@ -18,6 +18,20 @@
 // hex ends the bytes at the last valid pair, base64 skips characters outside
 // both alphabets and stops at the first "=", and one-byte encodings keep the
 // low byte of each UTF-16 code unit.
+
+// Long inputs of base64 and hex go to Rust (crates/ridge-ext encoding.rs),
+// which does the same work many times faster; short ones stay here, where
+// calling out would cost more than it saves. Strings with characters above
+// U+00FF stay here too: Node reads those by their low byte.
+import {
+  op_ridge_base64_decode,
+  op_ridge_base64_encode,
+  op_ridge_hex_decode,
+  op_ridge_hex_encode,
+} from "ext:core/ops";
+
+const NATIVE_MIN = 256;
+const WIDE = /[^\x00-\xff]/;
 
 const ENCODINGS = new Map([
   ["utf8", "utf8"], ["utf-8", "utf8"], ["", "utf8"],
@@ -144,15 +158,22 @@ export function encode(string, encoding, Type = Uint8Array) {
       return bytes;
     }
     case "hex": {
+      if (string.length >= NATIVE_MIN && !WIDE.test(string)) return adopt(op_ridge_hex_decode(string), Type);
       const bytes = new Type(string.length >>> 1);
       return truncate(bytes, writeHex(bytes, string, 0, bytes.length), Type);
     }
     default: {
+      if (string.length >= NATIVE_MIN && !WIDE.test(string)) return adopt(op_ridge_base64_decode(string), Type);
       const bytes = new Type(base64Length(string));
       // Whole strings keep the low byte of wide characters, as workerd does.
       return truncate(bytes, writeBase64(bytes, string, 0, bytes.length, true), Type);
     }
   }
+}
+
+/** The op's bytes as a `Type`, over the same memory. */
+function adopt(bytes, Type) {
+  return new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function truncate(bytes, length, Type) {
@@ -322,10 +343,13 @@ export function decode(bytes, start, end, encoding) {
     case "ascii":
       return decodeAscii(bytes, start, end);
     case "hex":
+      if (end - start >= NATIVE_MIN) return op_ridge_hex_encode(view(bytes, start, end));
       return decodeHex(bytes, start, end);
     case "base64":
+      if (end - start >= NATIVE_MIN) return op_ridge_base64_encode(view(bytes, start, end), false);
       return decodeBase64(bytes, start, end, BASE64_CODES, true);
     default:
+      if (end - start >= NATIVE_MIN) return op_ridge_base64_encode(view(bytes, start, end), true);
       return decodeBase64(bytes, start, end, BASE64URL_CODES, false);
   }
 }
