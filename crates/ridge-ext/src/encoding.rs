@@ -104,7 +104,7 @@ mod tests {
     fn base64_decoding_is_lenient_as_in_node() {
         assert_eq!(base64_decode(b"aGVsbG8="), b"hello");
         assert_eq!(base64_decode(b"aGVs bG8"), b"hello");
-        assert_eq!(base64_decode(b"aGVsbG8-_w"), b"hello\xfb\xff");
+        assert_eq!(base64_decode(b"aGVsbG8-_w"), b"hello\x3e\xff");
         assert_eq!(base64_decode(b"aGk=aGk="), b"hi");
         assert_eq!(base64_decode(b"a"), b"");
     }
