@@ -2,7 +2,9 @@
 // code and npm packages (jsonwebtoken, SDKs that sign requests). Digests
 // run in Rust (crates/ridge-ext crypto.rs); a hash in progress is a
 // resource fed by `update`. Randomness comes from Web Crypto.
-// `webcrypto`/`subtle` are the global Web Crypto objects.
+// `webcrypto`/`subtle` are the global Web Crypto objects. Errors are
+// worded as workerd words them (its BoringSSL and Web IDL messages), which
+// is not always Node's wording. Beyond workerd, SHA-3 digests are here.
 
 import {
   op_ridge_hash_copy,
@@ -41,6 +43,9 @@ function encoded(bytes, encoding) {
   return encoding === undefined || encoding === "buffer" ? buffer : buffer.toString(encoding);
 }
 
+// Names a hash's resource: its getter, and `copy`'s way to make a Hash of one.
+const kResource = Symbol("resource");
+
 /** What Hash and Hmac share: the resource, `update`, `digest`, the stream side. */
 class Digester extends Transform {
   #rid;
@@ -78,7 +83,7 @@ class Digester extends Transform {
   }
 
   /** The resource, for `copy`. */
-  get rid() {
+  get [kResource]() {
     if (this.#done) throw nodeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
     return this.#rid;
   }
@@ -94,12 +99,12 @@ function hashRid(algorithm) {
 }
 
 export class Hash extends Digester {
-  constructor(algorithm, options) {
-    super(typeof algorithm === "number" ? algorithm : hashRid(algorithm), options);
+  constructor(algorithm, options, copiedResource) {
+    super(algorithm === kResource ? copiedResource : hashRid(algorithm), options);
   }
 
   copy(options) {
-    return new Hash(op_ridge_hash_copy(this.rid), options);
+    return new Hash(kResource, options, op_ridge_hash_copy(this[kResource]));
   }
 }
 
@@ -111,7 +116,7 @@ export class Hmac extends Digester {
     try {
       rid = op_ridge_hmac_create(algorithm, keyBytes);
     } catch {
-      throw new TypeError(`Invalid digest: ${algorithm}`);
+      throw new Error("Digest method not supported");
     }
     super(rid, options);
   }
@@ -200,9 +205,7 @@ export function randomInt(min, max, callback) {
   if (max === undefined || typeof max === "function") [callback, max, min] = [max, min, 0];
   if (!Number.isSafeInteger(min)) throw invalidArgType("min", "a safe integer", min);
   if (!Number.isSafeInteger(max)) throw invalidArgType("max", "a safe integer", max);
-  if (max <= min) {
-    throw outOfRange("max", `greater than the value of "min" (${min})`, max);
-  }
+  if (max <= min) throw outOfRange("min", "min < max", min);
   const range = max - min;
   if (range >= 2 ** 48) throw outOfRange("max - min", `<= ${2 ** 48 - 1}`, range);
   const limit = 2 ** 48 - (2 ** 48 % range);
@@ -243,7 +246,7 @@ export function pbkdf2Sync(password, salt, iterations, keylen, digest) {
   try {
     derived = op_ridge_pbkdf2(digest, pass, saltBytes, iterations, keylen);
   } catch {
-    throw nodeError(TypeError, "ERR_CRYPTO_INVALID_DIGEST", `Invalid digest: ${digest}`);
+    throw new TypeError(`Invalid Pbkdf2 digest: ${digest}.`);
   }
   return Buffer.from(derived.buffer, derived.byteOffset, derived.byteLength);
 }
@@ -268,10 +271,8 @@ export function hkdfSync(digest, ikm, salt, info, keylen) {
   try {
     derived = op_ridge_hkdf(digest, key, saltBytes, infoBytes, keylen);
   } catch (error) {
-    if (error instanceof RangeError) {
-      throw nodeError(RangeError, "ERR_CRYPTO_INVALID_KEYLEN", "Invalid key length");
-    }
-    throw nodeError(TypeError, "ERR_CRYPTO_INVALID_DIGEST", `Invalid digest: ${digest}`);
+    if (error instanceof RangeError) throw new RangeError("Invalid Hkdf key length");
+    throw new TypeError(`Invalid Hkdf digest: ${digest}.`);
   }
   return derived.buffer.slice(derived.byteOffset, derived.byteOffset + derived.byteLength);
 }
@@ -286,16 +287,17 @@ export function hkdf(digest, ikm, salt, info, keylen, callback) {
 
 /** Compares in time that depends on the length alone. */
 export function timingSafeEqual(a, b) {
-  if (!ArrayBuffer.isView(a) && !(a instanceof ArrayBuffer)) {
-    throw invalidArgType("buf1", ["ArrayBuffer", "Buffer", "TypedArray", "DataView"], a);
-  }
-  if (!ArrayBuffer.isView(b) && !(b instanceof ArrayBuffer)) {
-    throw invalidArgType("buf2", ["ArrayBuffer", "Buffer", "TypedArray", "DataView"], b);
+  for (const [index, value] of [[1, a], [2, b]]) {
+    if (!ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) {
+      throw new TypeError(
+        `Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameter ${index} is not of type 'BufferSource'.`,
+      );
+    }
   }
   const left = bytesOf(a, "buf1");
   const right = bytesOf(b, "buf2");
   if (left.length !== right.length) {
-    throw nodeError(RangeError, "ERR_CRYPTO_TIMING_SAFE_EQUAL_LENGTH", "Input buffers must have the same byte length");
+    throw new TypeError("Input buffers must have the same byte length.");
   }
   let difference = 0;
   for (let i = 0; i < left.length; i++) difference |= left[i] ^ right[i];
@@ -325,7 +327,7 @@ export class KeyObject {
 
   export(options) {
     if (options?.format === "jwk") {
-      return { kty: "oct", k: Buffer.from(this.#bytes).toString("base64url") };
+      return { kty: "oct", ext: true, k: Buffer.from(this.#bytes).toString("base64url") };
     }
     return Buffer.from(this.#bytes);
   }
