@@ -10,11 +10,13 @@ import { op_ridge_log, op_ridge_now } from "ext:core/ops";
 const {
   ArrayPrototypeFilter,
   ArrayPrototypeJoin,
+  MapPrototypeGet,
   MathFloor,
   ReflectConstruct,
   ObjectDefineProperty,
   ObjectDefineProperties,
   RegExpPrototypeTest,
+  SafeMap,
   StringPrototypeEndsWith,
   StringPrototypeSlice,
   StringPrototypeSplit,
@@ -73,10 +75,23 @@ const printToLog = (message, level) => {
   log(level, text);
 };
 
+/**
+ * The id of the request the running code belongs to, or undefined outside
+ * any request. The bridge sets it as the async context (a number);
+ * AsyncLocalStorage (js/node/async_hooks.js) replaces the context with a
+ * frame that keeps it under `REQUEST_ID`. Every per-request count and tag
+ * reads it here, so a worker cannot shed it.
+ */
+export const REQUEST_ID = Symbol("ridge.requestId");
+export function currentRequest() {
+  const context = core.getAsyncContext();
+  if (typeof context === "number") return context;
+  return context instanceof SafeMap ? MapPrototypeGet(context, REQUEST_ID) : undefined;
+}
+
 /** Writes a log line tagged with the request being handled, if any. */
 export function log(level, text) {
-  const request = core.getAsyncContext();
-  op_ridge_log(level, text, typeof request === "number" ? request : -1);
+  op_ridge_log(level, text, currentRequest() ?? -1);
 }
 
 // An exception thrown by a timer callback is reported like an uncaught

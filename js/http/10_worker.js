@@ -20,7 +20,7 @@ import {
   op_ridge_take_invocation,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
-import { formatError, internals, log, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
+import { currentRequest, formatError, internals, log, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
 import { boundWasmMemory, requestInit, responseWebSocket } from "ext:ridge/globals/02_workers_compat.js";
 import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/trace/04_trace.js";
 import "ext:ridge/kv/06_kv.js";
@@ -263,8 +263,8 @@ const limits = { wallMs: 0 };
 const fetchImpl = internals.fetch.fetch;
 
 function fetch(input, init = undefined) {
-  const rid = core.getAsyncContext();
-  if (typeof rid === "number") {
+  const rid = currentRequest();
+  if (rid !== undefined) {
     // Rust keeps the count, in the request's record, and refuses one too many.
     try {
       op_ridge_count_subrequest(rid);

@@ -15,7 +15,7 @@ import {
   op_ridge_kv_put,
   op_ridge_kv_put_stream,
 } from "ext:core/ops";
-import { internals, registerBinding } from "ext:ridge/globals/00_globals.js";
+import { currentRequest, internals, registerBinding } from "ext:ridge/globals/00_globals.js";
 import { SPAN_KV, traced } from "ext:ridge/trace/04_trace.js";
 
 const {
@@ -129,8 +129,8 @@ function valueBytes(value) {
 /** Counts a KV operation against the request's 1,000 (Rust refuses the
  * one too many). Work outside any request is not counted. */
 function countOperation() {
-  const rid = core.getAsyncContext();
-  if (typeof rid === "number") op_ridge_count_kv_operation(rid);
+  const rid = currentRequest();
+  if (rid !== undefined) op_ridge_count_kv_operation(rid);
 }
 
 export class KvNamespace {

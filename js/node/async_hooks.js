@@ -4,32 +4,67 @@
 // and op promises (fetch, KV, ...) carry too. The value carried is a frame:
 // a Map from each storage to its store, never changed once made, so a
 // continuation always sees the stores of the moment it was scheduled and
-// concurrent requests never see each other's. Async hooks themselves
+// concurrent requests never see each other's. The frame also carries the
+// id of the request the code runs for, which the bridge reads for its
+// per-request limits and log tags. Async hooks themselves
 // (`createHook`) do not exist in Workers: their functions do nothing.
 
 import { core, primordials } from "ext:core/mod.js";
+import { currentRequest, REQUEST_ID } from "ext:ridge/globals/00_globals.js";
 import { validateFunction } from "./internal/validators.js";
 
-const { ReflectApply, SafeMap, MapPrototypeForEach, MapPrototypeGet, MapPrototypeSet, MapPrototypeDelete } =
-  primordials;
+const {
+  ReflectApply,
+  SafeMap,
+  MapPrototypeDelete,
+  MapPrototypeForEach,
+  MapPrototypeGet,
+  MapPrototypeHas,
+  MapPrototypeSet,
+} = primordials;
 const { getAsyncContext, setAsyncContext } = core;
 
-/** The current frame with `storage` set to `store` (or removed). */
-function frameWith(storage, store, remove = false) {
+/**
+ * A frame copied from the current context, with the request the code runs
+ * for kept in it (the bridge's context is that request's id alone).
+ */
+function copyOfCurrent() {
   const current = getAsyncContext();
   const frame = new SafeMap();
   if (current instanceof SafeMap) {
     MapPrototypeForEach(current, (value, key) => MapPrototypeSet(frame, key, value));
+  } else if (typeof current === "number") {
+    MapPrototypeSet(frame, REQUEST_ID, current);
   }
+  return frame;
+}
+
+/** The current frame with `storage` set to `store` (or removed). */
+function frameWith(storage, store, remove = false) {
+  const frame = copyOfCurrent();
   if (remove) MapPrototypeDelete(frame, storage);
   else MapPrototypeSet(frame, storage, store);
   return frame;
 }
 
-/** Runs `fn` with `frame` as the current frame, then restores the previous one. */
+/**
+ * Runs `fn` in `frame`, then restores the previous context. A frame
+ * captured outside any request (at the top level) still runs as part of
+ * the request that enters it: per-request limits and log tags follow the
+ * request, whatever the stores say.
+ */
 function runInFrame(frame, fn, thisArg, args) {
   const previous = getAsyncContext();
-  setAsyncContext(frame);
+  const request = currentRequest();
+  let entered = frame;
+  if (request !== undefined && !(frame instanceof SafeMap && MapPrototypeHas(frame, REQUEST_ID))) {
+    entered = new SafeMap();
+    if (frame instanceof SafeMap) {
+      MapPrototypeForEach(frame, (value, key) => MapPrototypeSet(entered, key, value));
+    }
+    MapPrototypeSet(entered, REQUEST_ID, request);
+  }
+  setAsyncContext(entered);
   try {
     return ReflectApply(fn, thisArg, args);
   } finally {

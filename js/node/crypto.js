@@ -245,7 +245,10 @@ export function pbkdf2Sync(password, salt, iterations, keylen, digest) {
   let derived;
   try {
     derived = op_ridge_pbkdf2(digest, pass, saltBytes, iterations, keylen);
-  } catch {
+  } catch (error) {
+    // Above 100,000 iterations, or a key longer than the digest allows,
+    // the op says so; anything else is the digest's name.
+    if (!(error instanceof TypeError)) throw error;
     throw new TypeError(`Invalid Pbkdf2 digest: ${digest}.`);
   }
   return Buffer.from(derived.buffer, derived.byteOffset, derived.byteLength);

@@ -4,8 +4,9 @@
 // the request they belong to (found through the async context) and closes
 // it when the operation settles. When trace export is off (the default)
 // `traced` calls no op at all.
-import { core, primordials } from "ext:core/mod.js";
+import { primordials } from "ext:core/mod.js";
 import { op_ridge_span_end, op_ridge_span_start, op_ridge_span_traceparent } from "ext:core/ops";
+import { currentRequest } from "ext:ridge/globals/00_globals.js";
 
 const { PromisePrototypeThen, String } = primordials;
 
@@ -30,8 +31,8 @@ export function tracesExported() {
  */
 export function traced(kind, name, target, operation, statusOf = undefined) {
   if (!exporting) return operation(-1);
-  const rid = core.getAsyncContext();
-  if (typeof rid !== "number") return operation(-1);
+  const rid = currentRequest();
+  if (rid === undefined) return operation(-1);
   const span = op_ridge_span_start(rid, kind, name, target);
   if (span < 0) return operation(-1);
   return PromisePrototypeThen(
@@ -49,5 +50,5 @@ export function traced(kind, name, target, operation, statusOf = undefined) {
 
 /** The `traceparent` header for a subrequest opened as `span`. */
 export function traceparentFor(span) {
-  return op_ridge_span_traceparent(core.getAsyncContext(), span);
+  return op_ridge_span_traceparent(currentRequest(), span);
 }

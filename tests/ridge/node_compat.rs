@@ -1,7 +1,8 @@
 //! Node.js compatibility (`nodejs_compat`) through real workers: the flag
 //! and dates that turn it on, AsyncLocalStorage isolated between 100
 //! concurrent requests on one isolate across timers, microtasks, fetch and
-//! KV, `process.env` and the globals (fixtures/workers/node-compat). The
+//! KV (and never outside its request's limits), `process.env` and the
+//! globals (fixtures/workers/node-compat). The
 //! modules themselves are checked against workerd by the conformance
 //! corpus (fixtures/compat/node/) and real npm packages by the projects
 //! test (fixtures/projects/node-packages).
@@ -47,6 +48,20 @@ async fn async_local_storage_keeps_each_request_apart() {
     // Most of them ran on one isolate, interleaved on its storage object.
     let busiest = by_isolate.values().max().copied().unwrap_or_default();
     assert!(busiest >= 50, "requests per isolate: {by_isolate:?}");
+}
+
+#[tokio::test]
+async fn async_local_storage_cannot_take_code_out_of_its_request() {
+    let state = TempDir::new();
+    let ridge = dev_node_compat(&state);
+    let answer = ridge.json("/escape").await;
+    assert_eq!(answer["made"], 5, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Too many subrequests")),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,9 @@ use deno_error::JsErrorBox;
 use digest::DynDigest;
 use hmac::{Hmac, Mac};
 
+/// PBKDF2 iterations Cloudflare allows (Web Crypto's limit too).
+const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
+
 /// The hash algorithms Ridge knows, by Node's names (lower case, with the
 /// `RSA-` aliases OpenSSL also accepts), as Node's `getHashes()` lists them.
 pub const HASHES: &[&str] = &[
@@ -246,8 +249,8 @@ pub fn op_ridge_hash_update_text(
     with_hasher(state, rid, |hasher| hasher.update(text.as_bytes()))
 }
 
-/// The digest; the hash cannot be fed again. The resource stays until
-/// JavaScript closes it, so that a second `digest` gets Node's error.
+/// The digest; the resource is consumed (JavaScript remembers that it was
+/// digested, and answers a second `digest` with Node's error).
 #[op2]
 #[buffer]
 pub fn op_ridge_hash_digest(
@@ -300,6 +303,20 @@ pub fn op_ridge_pbkdf2(
     iterations: u32,
     #[smi] length: u32,
 ) -> Result<Vec<u8>, JsErrorBox> {
+    // Cloudflare's bounds: the work must stay within a request's CPU, and
+    // the key within what the digest can derive.
+    if iterations > MAX_PBKDF2_ITERATIONS {
+        return Err(JsErrorBox::new(
+            "NotSupportedError",
+            format!("Pbkdf2 failed: iteration counts above {MAX_PBKDF2_ITERATIONS} are not supported (requested {iterations})."),
+        ));
+    }
+    let limit = with_digest!(algorithm, D => 255 * <D as digest::Digest>::output_size(), else return Err(JsErrorBox::type_error(format!("Invalid digest: {algorithm}"))));
+    if length as usize > limit {
+        return Err(JsErrorBox::range_error(
+            "Pbkdf2 failed: derived key length exceeds maximum for this hash",
+        ));
+    }
     let mut out = vec![0; length as usize];
     with_digest!(
         algorithm,
@@ -319,6 +336,10 @@ pub fn op_ridge_hkdf(
     #[buffer] info: &[u8],
     #[smi] length: u32,
 ) -> Result<Vec<u8>, JsErrorBox> {
+    let limit = with_digest!(algorithm, D => 255 * <D as digest::Digest>::output_size(), else return Err(JsErrorBox::type_error(format!("Invalid digest: {algorithm}"))));
+    if length as usize > limit {
+        return Err(JsErrorBox::range_error("Invalid key length"));
+    }
     let mut out = vec![0; length as usize];
     let expanded = with_digest!(
         algorithm,

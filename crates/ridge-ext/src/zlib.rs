@@ -32,6 +32,17 @@ const Z_FINISH: u8 = 4;
 
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
 
+/// Most output one call may make (workerd's default `maxOutputLength`): a
+/// small input that inflates past it is refused, not held in memory that
+/// the isolate's limit does not see until it reaches JavaScript.
+const MAX_OUTPUT: usize = 128 * 1024 * 1024;
+/// Longest gzip header kept while its name and comment fields arrive.
+const MAX_GZIP_HEADER: usize = 64 * 1024;
+
+fn too_much_output() -> JsErrorBox {
+    JsErrorBox::range_error("Memory limit exceeded")
+}
+
 /// An error as Node's zlib reports it: the message, its `code` and `errno`.
 fn zlib_error(message: &str, code: &str) -> JsErrorBox {
     JsErrorBox::generic(format!("{code}|{message}"))
@@ -209,9 +220,15 @@ pub fn op_ridge_zlib_process(
             let Some(decoder) = writer.as_mut() else {
                 return Ok(Vec::new());
             };
-            decoder
-                .write_all(input)
-                .map_err(|_| zlib_error("Compression failed", "ERR_BROTLI_DECOMPRESSION_FAILED"))?;
+            // In slices, so that a bomb is caught before it is all in memory.
+            for slice in input.chunks(64 * 1024) {
+                decoder.write_all(slice).map_err(|_| {
+                    zlib_error("Compression failed", "ERR_BROTLI_DECOMPRESSION_FAILED")
+                })?;
+                if decoder.get_ref().len() > MAX_OUTPUT {
+                    return Err(too_much_output());
+                }
+            }
             if flush == Z_FINISH {
                 let mut decoder = writer.take().expect("checked");
                 decoder.close().map_err(|_| truncated())?;
@@ -335,11 +352,14 @@ fn decompress(
     input: &[u8],
     flush: u8,
 ) -> Result<Vec<u8>, JsErrorBox> {
-    let mut out = Vec::with_capacity(input.len() * 3 + 64);
+    let mut out = Vec::with_capacity(input.len().saturating_mul(2).min(MAX_OUTPUT) + 64);
     let mut input = input;
     // gzip: take the header first.
     if let Some((GzipRead::Header(seen), _, _)) = gzip {
         seen.extend_from_slice(input);
+        if seen.len() > MAX_GZIP_HEADER {
+            return Err(data_error("invalid gzip header"));
+        }
         match gzip_header_length(seen)? {
             Some(length) => {
                 let body = seen.split_off(length);
@@ -352,8 +372,12 @@ fn decompress(
         }
     }
     if let Some((GzipRead::Trailer(seen), crc, size)) = gzip {
-        seen.extend_from_slice(input);
-        return finish_gzip(seen, crc, *size, finished, flush).map(|_| out);
+        let wanted = 8usize.saturating_sub(seen.len()).min(input.len());
+        seen.extend_from_slice(&input[..wanted]);
+        if finish_gzip(seen, crc, *size, finished, flush)? {
+            gzip.as_mut().expect("gzip").0 = GzipRead::Done;
+        }
+        return Ok(out);
     }
     if *finished {
         return Ok(out);
@@ -379,6 +403,9 @@ fn decompress(
         let consumed = (state.total_in() - before_in) as usize;
         input = &input[consumed..];
         let produced = state.total_out() != before_out;
+        if out.len() > MAX_OUTPUT {
+            return Err(too_much_output());
+        }
         match status {
             Status::StreamEnd => {
                 *finished = true;
