@@ -182,51 +182,26 @@ class ZlibBase extends Transform {
   }
 }
 
-export class Deflate extends ZlibBase {
-  constructor(options) {
-    super(constants.DEFLATE, options);
-  }
+/** The stream class of `mode`, with the name Node gives it. */
+function streamClass(name, mode) {
+  return {
+    [name]: class extends ZlibBase {
+      constructor(options) {
+        super(mode, options);
+      }
+    },
+  }[name];
 }
-export class Inflate extends ZlibBase {
-  constructor(options) {
-    super(constants.INFLATE, options);
-  }
-}
-export class Gzip extends ZlibBase {
-  constructor(options) {
-    super(constants.GZIP, options);
-  }
-}
-export class Gunzip extends ZlibBase {
-  constructor(options) {
-    super(constants.GUNZIP, options);
-  }
-}
-export class DeflateRaw extends ZlibBase {
-  constructor(options) {
-    super(constants.DEFLATERAW, options);
-  }
-}
-export class InflateRaw extends ZlibBase {
-  constructor(options) {
-    super(constants.INFLATERAW, options);
-  }
-}
-export class Unzip extends ZlibBase {
-  constructor(options) {
-    super(constants.UNZIP, options);
-  }
-}
-export class BrotliCompress extends ZlibBase {
-  constructor(options) {
-    super(constants.BROTLI_ENCODE, options);
-  }
-}
-export class BrotliDecompress extends ZlibBase {
-  constructor(options) {
-    super(constants.BROTLI_DECODE, options);
-  }
-}
+
+export const Deflate = streamClass("Deflate", constants.DEFLATE);
+export const Inflate = streamClass("Inflate", constants.INFLATE);
+export const Gzip = streamClass("Gzip", constants.GZIP);
+export const Gunzip = streamClass("Gunzip", constants.GUNZIP);
+export const DeflateRaw = streamClass("DeflateRaw", constants.DEFLATERAW);
+export const InflateRaw = streamClass("InflateRaw", constants.INFLATERAW);
+export const Unzip = streamClass("Unzip", constants.UNZIP);
+export const BrotliCompress = streamClass("BrotliCompress", constants.BROTLI_ENCODE);
+export const BrotliDecompress = streamClass("BrotliDecompress", constants.BROTLI_DECODE);
 
 export const createDeflate = (options) => new Deflate(options);
 export const createInflate = (options) => new Inflate(options);

@@ -43,17 +43,11 @@ impl<'a> Compatibility<'a> {
     }
 
     pub fn node(&self) -> NodeCompat {
-        let modules = self.on("nodejs_compat", "no_nodejs_compat", Some("2026-08-04"));
+        // `nodejs_compat_v2` alone implies the modules too.
+        let modules = self.on("nodejs_compat", "no_nodejs_compat", Some("2026-08-04"))
+            || self.on("nodejs_compat_v2", "no_nodejs_compat_v2", None);
         if !modules {
-            // `nodejs_compat_v2` alone implies the modules too.
-            return match self.on("nodejs_compat_v2", "no_nodejs_compat_v2", None) {
-                true => NodeCompat {
-                    modules: true,
-                    v2: true,
-                    process_env: self.process_env(),
-                },
-                false => NodeCompat::default(),
-            };
+            return NodeCompat::default();
         }
         NodeCompat {
             modules,

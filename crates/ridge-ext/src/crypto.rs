@@ -294,6 +294,16 @@ fn digest_once(algorithm: &str, data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
     with_digest!(algorithm, D => Ok(<D as digest::Digest>::digest(data).to_vec()), else Err(unknown(algorithm)))
 }
 
+/// The longest key PBKDF2 or HKDF may derive with `algorithm`: 255 of its
+/// blocks (HKDF's limit, which Cloudflare applies to PBKDF2 too).
+fn max_derived_length(algorithm: &str) -> Result<usize, JsErrorBox> {
+    with_digest!(
+        algorithm,
+        D => Ok(255 * <D as digest::Digest>::output_size()),
+        else Err(JsErrorBox::type_error(format!("Invalid digest: {algorithm}")))
+    )
+}
+
 #[op2]
 #[buffer]
 pub fn op_ridge_pbkdf2(
@@ -311,8 +321,7 @@ pub fn op_ridge_pbkdf2(
             format!("Pbkdf2 failed: iteration counts above {MAX_PBKDF2_ITERATIONS} are not supported (requested {iterations})."),
         ));
     }
-    let limit = with_digest!(algorithm, D => 255 * <D as digest::Digest>::output_size(), else return Err(JsErrorBox::type_error(format!("Invalid digest: {algorithm}"))));
-    if length as usize > limit {
+    if length as usize > max_derived_length(algorithm)? {
         return Err(JsErrorBox::range_error(
             "Pbkdf2 failed: derived key length exceeds maximum for this hash",
         ));
@@ -336,8 +345,7 @@ pub fn op_ridge_hkdf(
     #[buffer] info: &[u8],
     #[smi] length: u32,
 ) -> Result<Vec<u8>, JsErrorBox> {
-    let limit = with_digest!(algorithm, D => 255 * <D as digest::Digest>::output_size(), else return Err(JsErrorBox::type_error(format!("Invalid digest: {algorithm}"))));
-    if length as usize > limit {
+    if length as usize > max_derived_length(algorithm)? {
         return Err(JsErrorBox::range_error("Invalid key length"));
     }
     let mut out = vec![0; length as usize];
