@@ -16,7 +16,7 @@ use tracing_subscriber::EnvFilter;
 use client::AdminClient;
 use ridge_deploy::config::LocalProtocol;
 use ridge_deploy::project::{Project, ProjectLocation};
-use ridge_ext::net::{AllowedHost, OutboundPolicy};
+use ridge_ext::net::{AllowedHost, OutboundPolicy, TrustedCertificate};
 use ridge_node::{DevWorker, IsolateConfig, Node, NodeConfig, StoreSource, WorkerSource};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_server::h3::QuicOptions;
@@ -426,6 +426,8 @@ struct DevArgs {
     #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = snapshot_use())]
     snapshots: SnapshotUse,
     #[command(flatten)]
+    outbound_tls: OutboundTlsArgs,
+    #[command(flatten)]
     traces: TraceArgs,
 }
 
@@ -476,6 +478,8 @@ struct ServeArgs {
     /// HOST:PORT, IP:PORT or [IPV6]:PORT (that port only). Repeatable.
     #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
     allow_outbound: Vec<AllowedHost>,
+    #[command(flatten)]
+    outbound_tls: OutboundTlsArgs,
     /// How often usage counts are added to the store, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     usage_flush_interval: u64,
@@ -502,6 +506,32 @@ struct TraceArgs {
     /// traceparent; a caller's traceparent decides for its requests.
     #[arg(long, default_value_t = 1.0, value_name = "RATIO")]
     trace_sample_ratio: f64,
+}
+
+#[derive(Args)]
+struct OutboundTlsArgs {
+    /// Also trust the certificate authorities in this PEM file for workers'
+    /// outbound TLS (fetch, and sockets from connect()), e.g. the private
+    /// CA of internal services. Repeatable.
+    #[arg(long = "outbound-ca", value_name = "FILE")]
+    outbound_ca: Vec<PathBuf>,
+}
+
+impl OutboundTlsArgs {
+    /// The certificates of every --outbound-ca file.
+    fn trusted_ca(&self) -> Result<Vec<TrustedCertificate>> {
+        let mut certificates = Vec::new();
+        for path in &self.outbound_ca {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--outbound-ca {}: cannot read it", path.display()))?;
+            certificates.extend(
+                ridge_ext::net::trusted_ca_from_pem(&pem).map_err(|error| {
+                    anyhow::anyhow!("--outbound-ca {}: {error}", path.display())
+                })?,
+            );
+        }
+        Ok(certificates)
+    }
 }
 
 impl TraceArgs {
@@ -1093,6 +1123,7 @@ async fn dev(mut args: DevArgs) -> Result<()> {
         outbound: OutboundPolicy {
             allow_private: true,
             allow_hosts: Vec::new(),
+            trusted_ca: args.outbound_tls.trusted_ca()?,
         },
         traces: args.traces.exporter(),
     })
@@ -1175,6 +1206,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         outbound: OutboundPolicy {
             allow_private: false,
             allow_hosts: args.allow_outbound.clone(),
+            trusted_ca: args.outbound_tls.trusted_ca()?,
         },
         traces: args.traces.exporter(),
     })

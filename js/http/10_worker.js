@@ -31,6 +31,7 @@ import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:r
 // Every node:* module, evaluated into the startup snapshot.
 import "ext:ridge/node/all.js";
 import "ext:ridge/cloudflare/10_node.js";
+import "ext:ridge/cloudflare/11_sockets.js";
 import { installNodeGlobals } from "ext:ridge/node/internal/globals.js";
 
 const {

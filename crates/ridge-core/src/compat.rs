@@ -98,11 +98,15 @@ pub const NODE_MODULES: &[&str] = &[
     "constants",
     "crypto",
     "diagnostics_channel",
+    "dns",
+    "dns/promises",
     "events",
     "http",
     "http2",
     "https",
     "module",
+    "net",
+    "os",
     "path",
     "path/posix",
     "path/win32",
@@ -117,6 +121,7 @@ pub const NODE_MODULES: &[&str] = &[
     "sys",
     "timers",
     "timers/promises",
+    "tls",
     "url",
     "util",
     "util/types",
@@ -124,7 +129,24 @@ pub const NODE_MODULES: &[&str] = &[
 ];
 
 /// Node.js modules that import but whose functions throw (as on workerd).
-pub const NODE_UNSUPPORTED_MODULES: &[&str] = &[];
+pub const NODE_UNSUPPORTED_MODULES: &[&str] = &[
+    "child_process",
+    "cluster",
+    "dgram",
+    "fs",
+    "fs/promises",
+    "inspector",
+    "inspector/promises",
+    "readline",
+    "readline/promises",
+    "repl",
+    "trace_events",
+    "tty",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+];
 
 /// Whether `name` (after `node:`) is a module Ridge provides.
 pub fn is_node_module(name: &str) -> bool {

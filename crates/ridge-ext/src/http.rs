@@ -402,6 +402,11 @@ impl CpuLedger {
         over
     }
 
+    /// Whether request `rid` is still open (not yet taken out as done).
+    pub fn is_open(&self, rid: ResourceId) -> bool {
+        self.0.borrow().open.contains_key(&rid)
+    }
+
     pub(super) fn update(&self, rid: ResourceId, change: impl FnOnce(&mut InvocationRecord)) {
         if let Some(record) = self.0.borrow_mut().open.get_mut(&rid) {
             change(record);

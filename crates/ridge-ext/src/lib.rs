@@ -2,7 +2,7 @@
 //! (`op_ridge_*`), one module per area, each paired with its JS in the
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
-//! `websocket`,
+//! `websocket`, `sockets` (`cloudflare:sockets`' TCP and TLS connections),
 //! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`),
 //! and the globals' helpers (`log`: console, `crypto`: hashing for
 //! `node:crypto` and MD5 for `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
@@ -23,6 +23,7 @@ pub mod log;
 pub mod memory;
 pub mod net;
 pub mod node;
+pub mod sockets;
 pub mod trace;
 pub mod websocket;
 pub mod wire;
@@ -83,6 +84,12 @@ deno_core::extension!(
     zlib::op_ridge_zlib_create,
     zlib::op_ridge_zlib_process,
     zlib::op_ridge_zlib_crc32,
+    sockets::op_ridge_socket_connect,
+    sockets::op_ridge_socket_read,
+    sockets::op_ridge_socket_write,
+    sockets::op_ridge_socket_shutdown,
+    sockets::op_ridge_socket_start_tls,
+    sockets::op_ridge_dns_lookup,
     websocket::op_ridge_ws_pair,
     websocket::op_ridge_ws_accept,
     websocket::op_ridge_ws_release,
@@ -107,6 +114,7 @@ deno_core::extension!(
     "websocket/08_websocket.js",
     "cloudflare/09_workers.js",
     "cloudflare/10_node.js",
+    "cloudflare/11_sockets.js",
     "http/10_worker.js",
   ],
   lazy_loaded_js = [dir "../../js", "ext:deno_net/02_tls.js" = "globals/05_no_client_tls.js"],
@@ -128,6 +136,7 @@ pub fn extensions() -> Vec<deno_core::Extension> {
             user_agent: USER_AGENT.to_string(),
             resolver: deno_fetch::dns::Resolver::custom(std::sync::Arc::new(net::PolicyResolver)),
             request_builder_hook: Some(net::check_outbound_request),
+            root_cert_store_provider: Some(std::sync::Arc::new(net::PolicyRoots)),
             ..Default::default()
         }),
         with_node_modules(ridge::init()),

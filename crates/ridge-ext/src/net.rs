@@ -1,7 +1,8 @@
-//! Outbound `fetch` policy: workers may not reach loopback, private,
-//! link-local, CGNAT, unique-local or cloud-metadata addresses (server-side
-//! request forgery), unless the host is on the node's allow-list or the node
-//! runs in development mode.
+//! Outbound policy for `fetch` and sockets: workers may not reach loopback,
+//! private, link-local, CGNAT, unique-local or cloud-metadata addresses
+//! (server-side request forgery), unless the host is on the node's
+//! allow-list or the node runs in development mode. Also the certificates
+//! outbound TLS trusts: the web's roots, plus the node's `--outbound-ca`.
 //!
 //! Hostnames are checked after DNS resolution, in the resolver deno_fetch
 //! connects with, so a public name pointing at a private address is caught;
@@ -18,6 +19,9 @@ use std::sync::OnceLock;
 
 use deno_error::JsErrorBox;
 use deno_fetch::dns::{Resolve, Resolving};
+use deno_tls::rustls::pki_types::CertificateDer;
+use deno_tls::rustls::{ClientConfig, RootCertStore};
+use deno_tls::RootCertStoreProvider;
 use hyper_util::client::legacy::connect::dns::Name;
 
 /// Where worker `fetch` may go. Set once per process.
@@ -27,7 +31,13 @@ pub struct OutboundPolicy {
     pub allow_private: bool,
     /// Hosts allowed even though they are private (`--allow-outbound`).
     pub allow_hosts: Vec<AllowedHost>,
+    /// Certificate authorities trusted besides the web's roots
+    /// (`--outbound-ca`), for TLS from `fetch` and sockets.
+    pub trusted_ca: Vec<TrustedCertificate>,
 }
+
+/// A certificate authority trusted by outbound TLS.
+pub type TrustedCertificate = CertificateDer<'static>;
 
 /// An allow-list entry: a host name or IP address, on every port or one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,10 +255,147 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
-fn refusal(host: &str, ip: IpAddr, reason: &str) -> String {
+/// Why a connection to `host` is refused; `what` names the attempt
+/// ("fetch to example.com").
+fn refusal(what: &str, host: &str, ip: IpAddr, reason: &str) -> String {
     format!(
-    "fetch to {host} refused: it resolves to {ip}, a {reason} address that workers may not reach (allow it with --allow-outbound {host})"
+    "{what} refused: it resolves to {ip}, a {reason} address that workers may not reach (allow it with --allow-outbound {host})"
   )
+}
+
+/// Why a connection could not be made: a Node.js error code
+/// (`ECONNREFUSED`, `ENOTFOUND`, …) and a message naming the host.
+#[derive(Debug, serde::Serialize)]
+pub struct ConnectFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ConnectFailure {
+    pub fn new(code: &'static str, message: String) -> Self {
+        Self { code, message }
+    }
+
+    /// From an I/O error of connecting or resolving: its kind decides the code.
+    pub fn io(what: &str, error: &io::Error) -> Self {
+        let code = match error.kind() {
+            io::ErrorKind::ConnectionRefused => "ECONNREFUSED",
+            io::ErrorKind::ConnectionReset => "ECONNRESET",
+            io::ErrorKind::TimedOut => "ETIMEDOUT",
+            io::ErrorKind::HostUnreachable => "EHOSTUNREACH",
+            io::ErrorKind::NetworkUnreachable => "ENETUNREACH",
+            io::ErrorKind::AddrNotAvailable => "EADDRNOTAVAIL",
+            _ => "ECONNREFUSED",
+        };
+        Self::new(code, format!("{what} failed: {error}"))
+    }
+}
+
+/// The addresses `host` resolves to that workers may reach, for a socket
+/// to `port` (0: any port, as for a DNS lookup): all of them when the host
+/// is listed, otherwise refused as a whole if any is forbidden (a name must
+/// not reach a private address by its second record).
+pub async fn allowed_addresses(
+    what: &str,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, ConnectFailure> {
+    let policy = OutboundPolicy::current();
+    let listed = match port {
+        0 => policy.host_listed(host),
+        port => match policy.listed(host, port) {
+            Listed::Allowed => true,
+            Listed::OtherPorts(ports) => {
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                return Err(ConnectFailure::new(
+                    "EACCES",
+                    format!(
+                        "{what} refused: --allow-outbound allows {host} only on port {}",
+                        ports.join(", ")
+                    ),
+                ));
+            }
+            Listed::No => false,
+        },
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|error| {
+            ConnectFailure::new(
+                "ENOTFOUND",
+                format!("{what} failed: cannot resolve {host}: {error}"),
+            )
+        })?
+        .collect();
+    if !listed {
+        for addr in &addrs {
+            if let Some(reason) = forbidden_reason(addr.ip()) {
+                return Err(ConnectFailure::new(
+                    "EACCES",
+                    refusal(what, host, addr.ip(), reason),
+                ));
+            }
+        }
+    }
+    Ok(addrs)
+}
+
+/// The certificates outbound TLS trusts: the web's roots (webpki-roots,
+/// as deno's fetch uses) and the node's `--outbound-ca`.
+pub fn root_cert_store() -> &'static RootCertStore {
+    static STORE: OnceLock<RootCertStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let mut store = deno_tls::create_default_root_cert_store();
+        for certificate in &OutboundPolicy::current().trusted_ca {
+            // main.rs parsed the file; a certificate rustls cannot use as a
+            // root was reported there (see `trusted_ca_from_pem`).
+            let _ = store.add(certificate.clone());
+        }
+        store
+    })
+}
+
+/// deno_fetch's view of [`root_cert_store`].
+#[derive(Debug)]
+pub struct PolicyRoots;
+
+impl RootCertStoreProvider for PolicyRoots {
+    fn get_or_try_init(&self) -> Result<&RootCertStore, JsErrorBox> {
+        Ok(root_cert_store())
+    }
+}
+
+/// The TLS client configuration of sockets (no ALPN: the protocol inside
+/// is the worker's).
+pub fn tls_client_config() -> Result<std::sync::Arc<ClientConfig>, JsErrorBox> {
+    static CONFIG: OnceLock<std::sync::Arc<ClientConfig>> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config.clone());
+    }
+    let config = deno_tls::create_client_config(deno_tls::TlsClientConfigOptions {
+        root_cert_store: Some(root_cert_store().clone()),
+        ..Default::default()
+    })
+    .map_err(|error| JsErrorBox::generic(format!("TLS is unavailable: {error}")))?;
+    Ok(CONFIG.get_or_init(|| std::sync::Arc::new(config)).clone())
+}
+
+/// Reads `--outbound-ca`'s PEM file: every certificate in it, checked to be
+/// usable as a root; the error names the file's problem.
+pub fn trusted_ca_from_pem(pem: &[u8]) -> Result<Vec<TrustedCertificate>, String> {
+    let certificates = deno_tls::rustls_pemfile::certs(&mut &pem[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| format!("not a PEM file: {error}"))?;
+    if certificates.is_empty() {
+        return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    let mut store = RootCertStore::empty();
+    for (index, certificate) in certificates.iter().enumerate() {
+        store
+            .add(certificate.clone())
+            .map_err(|error| format!("certificate {} is not usable: {error}", index + 1))?;
+    }
+    Ok(certificates)
 }
 
 /// deno_fetch's resolver: resolves with the system resolver, then applies
@@ -267,7 +414,7 @@ impl Resolve for PolicyResolver {
                     if let Some(reason) = forbidden_reason(addr.ip()) {
                         return Err(io::Error::new(
                             io::ErrorKind::PermissionDenied,
-                            refusal(&host, addr.ip(), reason),
+                            refusal(&format!("fetch to {host}"), &host, addr.ip(), reason),
                         ));
                     }
                 }
@@ -306,7 +453,12 @@ pub fn check_outbound_request<B>(request: &mut http::Request<B>) -> Result<(), J
         return Ok(());
     };
     match forbidden_reason(ip) {
-        Some(reason) => Err(JsErrorBox::type_error(refusal(bare, ip, reason))),
+        Some(reason) => Err(JsErrorBox::type_error(refusal(
+            &format!("fetch to {bare}"),
+            bare,
+            ip,
+            reason,
+        ))),
         None => Ok(()),
     }
 }
@@ -387,6 +539,7 @@ mod tests {
                 parse("127.0.0.1:5432").unwrap(),
                 parse("Cache.Internal").unwrap(),
             ],
+            ..Default::default()
         };
         assert_eq!(policy.listed("127.0.0.1", 5432), Listed::Allowed);
         assert_eq!(
@@ -398,6 +551,7 @@ mod tests {
         let v6 = OutboundPolicy {
             allow_private: false,
             allow_hosts: vec![parse("fd00::1").unwrap()],
+            ..Default::default()
         };
         assert_eq!(v6.listed("fd00:0:0::1", 443), Listed::Allowed);
     }

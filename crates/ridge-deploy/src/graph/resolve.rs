@@ -25,7 +25,11 @@ use ridge_core::{compat, NodeCompat};
 use super::analyze::ImportKind;
 
 /// The modules the runtime itself provides.
-pub const RUNTIME_MODULES: [&str; 2] = ["cloudflare:workers", "cloudflare:node"];
+pub const RUNTIME_MODULES: [&str; 3] = [
+    "cloudflare:workers",
+    "cloudflare:node",
+    "cloudflare:sockets",
+];
 
 /// What an import resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -37,6 +37,13 @@ const CLOUDFLARE_NODE: &str = ridge_deploy::graph::RUNTIME_MODULES[1];
 const CLOUDFLARE_NODE_SOURCE: &str =
     "export const { handleAsNodeRequest, httpServerHandler } = globalThis[Symbol.for(\"ridge:cloudflare:node\")];\n";
 
+/// Outbound TCP sockets (js/cloudflare/11_sockets.js registers `connect`).
+const CLOUDFLARE_SOCKETS: &str = ridge_deploy::graph::RUNTIME_MODULES[2];
+const CLOUDFLARE_SOCKETS_SOURCE: &str =
+    "const sockets = globalThis[Symbol.for(\"ridge:cloudflare:sockets\")];\n\
+export const { connect } = sockets;\n\
+export default sockets;\n";
+
 const WASM: &str = "ridge-wasm";
 const TEXT: &str = "ridge-text";
 const JSON: &str = "ridge-json";
@@ -113,7 +120,7 @@ impl ModuleLoader for BundleLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> ModuleResolveResponse {
-        if specifier == CLOUDFLARE_WORKERS || specifier == CLOUDFLARE_NODE {
+        if [CLOUDFLARE_WORKERS, CLOUDFLARE_NODE, CLOUDFLARE_SOCKETS].contains(&specifier) {
             return Ok(ModuleSpecifier::parse(specifier).expect("a valid URL"));
         }
         let is_path = specifier.starts_with("./")
@@ -153,6 +160,7 @@ impl ModuleLoader for BundleLoader {
         let runtime_source = match specifier.as_str() {
             CLOUDFLARE_WORKERS => Some(CLOUDFLARE_WORKERS_SOURCE),
             CLOUDFLARE_NODE => Some(CLOUDFLARE_NODE_SOURCE),
+            CLOUDFLARE_SOCKETS => Some(CLOUDFLARE_SOCKETS_SOURCE),
             _ => None,
         };
         if let Some(source) = runtime_source {

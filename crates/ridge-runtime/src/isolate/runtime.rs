@@ -573,6 +573,10 @@ impl WorkerIsolate {
                     &mut meters,
                 );
             }
+            // Sockets do not outlive their request (cheap when none is open).
+            ridge_ext::sockets::close_sockets_of_ended_requests(
+                &mut runtime.op_state().borrow_mut(),
+            );
             if checked.is_err() {
                 return Poll::Ready(Err(None));
             }

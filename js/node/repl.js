@@ -1,0 +1,72 @@
+// node:repl is not available in Workers: it imports, as on workerd, and
+// each function throws "[ridge] node:repl.<name> is not implemented".
+// The names are those of Node.js 20.
+
+import { unsupportedModule } from "./internal/unsupported.js";
+
+const module = unsupportedModule("repl", [
+  "REPLServer", "Recoverable", "isValidSyntax", "start", "writer",
+], {
+  REPL_MODE_SLOPPY: undefined,
+  REPL_MODE_STRICT: undefined,
+  builtinModules: [ "assert",
+    "assert/strict",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "dns/promises",
+    "domain",
+    "events",
+    "fs",
+    "fs/promises",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "inspector/promises",
+    "module",
+    "net",
+    "os",
+    "path",
+    "path/posix",
+    "path/win32",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "readline/promises",
+    "repl",
+    "stream",
+    "stream/consumers",
+    "stream/promises",
+    "stream/web",
+    "string_decoder",
+    "sys",
+    "timers",
+    "timers/promises",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "util/types",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib" ],
+});
+
+export const {
+  REPLServer, REPL_MODE_SLOPPY, REPL_MODE_STRICT, Recoverable, builtinModules, isValidSyntax,
+  start, writer,
+} = module;
+export default module;
