@@ -229,15 +229,10 @@ class Socket {
   }
 
   async #write(chunk) {
-    const bytes = chunkBytes(chunk);
+    const bytes = typeof chunk === "string" ? core.encode(chunk) : chunkBytes(chunk);
+    if (bytes === null) throw new TypeError("This WritableStream only supports writing byte types.");
     const { rid } = await this.#connection;
-    if (bytes !== null) {
-      if (TypedArrayPrototypeGetByteLength(bytes) > 0) await op_ridge_socket_write(rid, bytes);
-    } else if (typeof chunk === "string") {
-      await op_ridge_socket_write(rid, core.encode(chunk));
-    } else {
-      throw new TypeError("This WritableStream only supports writing byte types.");
-    }
+    if (TypedArrayPrototypeGetByteLength(bytes) > 0) await op_ridge_socket_write(rid, bytes);
   }
 
   #endRead() {

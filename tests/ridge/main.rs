@@ -26,6 +26,7 @@ mod observability;
 mod projects;
 mod routing;
 mod snapshots;
+mod sockets;
 mod streaming;
 mod traces;
 mod web_api;
