@@ -65,24 +65,31 @@ def bundle(project: Path, work: Path) -> tuple[Path, dict]:
     return out, read_config(project)
 
 
-def serve(out: Path, config: dict, port: int) -> subprocess.Popen:
+def serve(out: Path, config: dict, port: int, needs: str | None) -> subprocess.Popen:
     mods = []
     for path in sorted(p for p in out.rglob("*") if p.is_file() and p.suffix not in (".map", ".md")):
         name = str(path.relative_to(out))
         mods.append((name, Path(name)))
     mods.sort(key=lambda item: item[0] != "index.js")
     modules = ", ".join(compat.capnp_module(name, path) for name, path in mods)
+    variables = dict(config.get("vars", {}))
+    # A project that needs PostgreSQL talks to the tests' server, on
+    # loopback, which workerd's default network refuses.
+    network = ""
+    if needs == "postgres":
+        variables["DATABASE_URL"] = os.environ.get("RIDGE_TEST_POSTGRES_URL", variables["DATABASE_URL"])
+        network = ', (name = "internet", network = (allow = ["public", "local"]))'
     bindings = ", ".join(
         f'(name = {json.dumps(k)}, text = {json.dumps(v)})' if isinstance(v, str)
         else f'(name = {json.dumps(k)}, json = {json.dumps(json.dumps(v))})'
-        for k, v in config.get("vars", {}).items())
+        for k, v in variables.items())
     flags = ", ".join(json.dumps(f) for f in config.get("compatibility_flags", []))
     capnp = out / "config.capnp"
     capnp.write_text(
         'using Workerd = import "/workerd/workerd.capnp";\n'
         "const config :Workerd.Config = (\n"
         f'  services = [(name = "main", worker = (modules = [{modules}], bindings = [{bindings}], '
-        f'compatibilityDate = "{config["compatibility_date"]}", compatibilityFlags = [{flags}]))],\n'
+        f'compatibilityDate = "{config["compatibility_date"]}", compatibilityFlags = [{flags}])){network}],\n'
         f'  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "main")],\n);\n')
     log = open(out / "workerd.log", "wb")
     return subprocess.Popen([str(compat.workerd_binary()), "serve", str(capnp)], stdout=log, stderr=log, cwd=out)
@@ -98,11 +105,12 @@ def main() -> None:
         try:
             out, config = bundle(project, work / "project")
             port = compat.free_ports(1)[0]
-            process = serve(out, config, port)
+            paths = json.loads((project / "compat.json").read_text())
+            process = serve(out, config, port, paths.get("needs"))
             time.sleep(0.5)
             try:
                 answers = []
-                for path in json.loads((project / "compat.json").read_text())["paths"]:
+                for path in paths["paths"]:
                     answer = compat.fetch_path(port, path)
                     answers.append({"path": path, **answer})
             except SystemExit:

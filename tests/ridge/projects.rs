@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 
 use crate::conformance::IGNORED_HEADERS;
 use crate::control::{Backend, Node};
-use crate::support::{copy_project, http1, root, run_in, run_scratch, Ridge, TempDir};
+use crate::support::{copy_project, http1, root, run_in, run_scratch, serve, Ridge, TempDir};
 
-fn projects() -> Vec<String> {
+/// Every project under fixtures/projects/.
+fn all_projects() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/projects"))
         .unwrap()
         .filter_map(|entry| {
@@ -27,6 +28,21 @@ fn projects() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The projects that run on their own; those that need a service
+/// (`"needs"` in their compat.json, e.g. PostgreSQL) have their own test.
+fn projects() -> Vec<String> {
+    all_projects()
+        .into_iter()
+        .filter(|name| compat_paths(name).get("needs").is_none())
+        .collect()
+}
+
+/// A project's compat.json: the paths it is asked for, and what it needs.
+fn compat_paths(name: &str) -> Value {
+    let path = root().join(format!("fixtures/projects/{name}/compat.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Runs `npm install` in `dir`, failing the test with npm's output.
@@ -48,7 +64,7 @@ fn installed() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let dir = run_scratch("projects");
-        for name in projects() {
+        for name in all_projects() {
             let folder = dir.join(&name);
             copy_project(&root().join("fixtures/projects").join(&name), &folder);
             npm_install(&folder);
@@ -60,11 +76,7 @@ fn installed() -> &'static Path {
 /// What the project answers at each of its paths, in the shape of
 /// fixtures/projects/expected/ (`host` is sent as the Host header).
 async fn answers(base: &str, host: &str, name: &str) -> Vec<Value> {
-    let paths: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join(format!("fixtures/projects/{name}/compat.json")))
-            .unwrap(),
-    )
-    .unwrap();
+    let paths = compat_paths(name);
     let mut answers = Vec::new();
     for path in paths["paths"].as_array().unwrap() {
         let path = path.as_str().unwrap();
@@ -143,6 +155,59 @@ async fn projects_deploy_to_a_node_and_answer_as_on_workerd() {
         let ours = answers(&node.ridge.url(""), &format!("{worker}.test"), &name).await;
         assert_eq!(ours, expected(&name), "{name} deployed to a node");
     }
+}
+
+/// node-postgres (pg) queries the tests' PostgreSQL through cloudflare:sockets
+/// (and node:net), under `ridge dev` and on a node whose outbound policy
+/// allows the server, answering as on workerd; a node that does not allow
+/// it refuses the connection, and says how to allow it.
+#[tokio::test]
+async fn node_postgres_queries_a_real_postgresql_as_on_workerd() {
+    let database = std::env::var("RIDGE_TEST_POSTGRES_URL")
+        .expect("RIDGE_TEST_POSTGRES_URL names the tests' PostgreSQL (.ci/run starts one)");
+    let server = database
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(server, _)| server.to_string())
+        .expect("a database URL: postgres://USER:PASSWORD@HOST:PORT/DB");
+    let folder = installed().join("node-postgres");
+    let config = folder.join("wrangler.jsonc");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let default = "postgres://ridge:ridge@127.0.0.1:5432/ridge_test";
+    std::fs::write(&config, text.replace(default, &database)).unwrap();
+
+    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+    let dev = Ridge::start_in(&args, &[], &folder);
+    let ours = answers(&dev.url(""), "compat.test", "node-postgres").await;
+    assert_eq!(ours, expected("node-postgres"), "under ridge dev");
+    drop(dev);
+
+    let allowed = serve(
+        &[("node-postgres", folder.clone())],
+        &["--base-domain", "test", "--allow-outbound", &server],
+    );
+    let ours = answers(&allowed.url(""), "node-postgres.test", "node-postgres").await;
+    assert_eq!(
+        ours,
+        expected("node-postgres"),
+        "on a node that allows {server}"
+    );
+    drop(allowed);
+
+    let refused = serve(&[("node-postgres", folder)], &["--base-domain", "test"]);
+    let (status, body) = refused.get_host("node-postgres.test", "/query").await;
+    assert_eq!(status, 500, "{body}");
+    let host = server
+        .rsplit_once(':')
+        .map_or(server.as_str(), |(host, _)| host);
+    let failed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        failed["failed"],
+        format!(
+            "Error: connection to {server} refused: it resolves to {host}, a loopback address \
+             that workers may not reach (allow it with --allow-outbound {host})"
+        ),
+    );
 }
 
 /// Stack traces name the lines of the TypeScript and TSX files, not of the
