@@ -16,32 +16,23 @@ import {
   op_ridge_hkdf,
   op_ridge_hmac_create,
   op_ridge_pbkdf2,
+  op_ridge_scrypt,
 } from "ext:core/ops";
 import { Buffer } from "./buffer.js";
 import { nextTick } from "./process.js";
 import { Transform } from "./stream.js";
 import { invalidArgType, nodeError, notImplemented, outOfRange } from "./internal/errors.js";
-import { validateFunction, validateInteger, validateNumber, validateString } from "./internal/validators.js";
+import { validateFunction, validateInteger, validateNumber, validateObject, validateString } from "./internal/validators.js";
+import { bytesOf, encoded } from "./internal/crypto/util.js";
+import {
+  Cipheriv, Decipheriv, createCipheriv, createDecipheriv, getCipherInfo, getCiphers,
+} from "./internal/crypto/cipher.js";
 
 const HASHES = [
   "RSA-MD5", "RSA-SHA1", "RSA-SHA224", "RSA-SHA256", "RSA-SHA384", "RSA-SHA512",
   "md5", "sha1", "sha224", "sha256", "sha3-224", "sha3-256", "sha3-384", "sha3-512",
   "sha384", "sha512", "sha512-224", "sha512-256",
 ];
-
-/** `data` as bytes: strings in `encoding` (UTF-8 by default), any view or buffer. */
-function bytesOf(data, name, encoding) {
-  if (typeof data === "string") return Buffer.from(data, encoding);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  throw invalidArgType(name, ["string", "Buffer", "TypedArray", "DataView"], data);
-}
-
-/** The digest in `encoding`, or a Buffer without one. */
-function encoded(bytes, encoding) {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return encoding === undefined || encoding === "buffer" ? buffer : buffer.toString(encoding);
-}
 
 // Names a hash's resource: its getter, and `copy`'s way to make a Hash of one.
 const kResource = Symbol("resource");
@@ -147,10 +138,6 @@ export function hash(algorithm, data, outputEncoding = "hex") {
 
 export function getHashes() {
   return [...HASHES];
-}
-
-export function getCiphers() {
-  return [];
 }
 
 export function getCurves() {
@@ -280,6 +267,60 @@ export function hkdfSync(digest, ikm, salt, info, keylen) {
   return derived.buffer.slice(derived.byteOffset, derived.byteOffset + derived.byteLength);
 }
 
+/** Node's scrypt defaults: N = 2^14, r = 8, p = 1, 32 MiB of memory at most. */
+const SCRYPT_DEFAULTS = { N: 16384, r: 8, p: 1, maxmem: 32 << 20 };
+
+function scryptParams(options) {
+  if (options === undefined || options === null) return SCRYPT_DEFAULTS;
+  validateObject(options, "options");
+  const pick = (long, short) => {
+    if (options[long] !== undefined && options[short] !== undefined) {
+      throw nodeError(TypeError, "ERR_INCOMPATIBLE_OPTION_PAIR", `Option "${long}" cannot be used in combination with option "${short}"`);
+    }
+    return options[long] ?? options[short];
+  };
+  const params = { ...SCRYPT_DEFAULTS };
+  for (const [long, short] of [["cost", "N"], ["blockSize", "r"], ["parallelization", "p"]]) {
+    const value = pick(long, short);
+    if (value !== undefined) {
+      validateInteger(value, long === "cost" ? "N" : short, 0, 2 ** 32 - 1);
+      params[short] = value;
+    }
+  }
+  if (options.maxmem !== undefined) {
+    validateInteger(options.maxmem, "maxmem", 0);
+    params.maxmem = options.maxmem;
+  }
+  return params;
+}
+
+export function scryptSync(password, salt, keylen, options) {
+  const pass = keyMaterial(password, "password");
+  const saltBytes = keyMaterial(salt, "salt");
+  validateInteger(keylen, "keylen", 0, 2 ** 31 - 1);
+  const { N, r, p, maxmem } = scryptParams(options);
+  const invalid = (why) => nodeError(RangeError, "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", `Invalid scrypt params${why ? `: ${why}` : ""}`);
+  if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1) throw invalid();
+  if (128 * N * r > maxmem) throw invalid("error:030000AC:digital envelope routines::memory limit exceeded");
+  let derived;
+  try {
+    derived = op_ridge_scrypt(pass, saltBytes, N, r, p, keylen);
+  } catch (error) {
+    throw invalid(error.message.replace(/^Invalid scrypt params: /, ""));
+  }
+  return Buffer.from(derived.buffer, derived.byteOffset, derived.byteLength);
+}
+
+export function scrypt(password, salt, keylen, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = undefined;
+  }
+  validateFunction(callback, "callback");
+  const derived = scryptSync(password, salt, keylen, options);
+  nextTick(callback, null, derived);
+}
+
 export function hkdf(digest, ikm, salt, info, keylen, callback) {
   validateFunction(callback, "callback");
   const derived = hkdfSync(digest, ikm, salt, info, keylen);
@@ -365,14 +406,10 @@ export const generateKeyPair = unimplemented("generateKeyPair");
 export const generateKeyPairSync = unimplemented("generateKeyPairSync");
 export const generateKey = unimplemented("generateKey");
 export const generateKeySync = unimplemented("generateKeySync");
-export const createCipheriv = unimplemented("createCipheriv");
-export const createDecipheriv = unimplemented("createDecipheriv");
 export const publicEncrypt = unimplemented("publicEncrypt");
 export const privateDecrypt = unimplemented("privateDecrypt");
 export const privateEncrypt = unimplemented("privateEncrypt");
 export const publicDecrypt = unimplemented("publicDecrypt");
-export const scrypt = unimplemented("scrypt");
-export const scryptSync = unimplemented("scryptSync");
 export const createDiffieHellman = unimplemented("createDiffieHellman");
 export const createECDH = unimplemented("createECDH");
 export const diffieHellman = unimplemented("diffieHellman");
@@ -400,8 +437,10 @@ for (const method of ["encrypt", "decrypt", "sign", "verify", "digest", "generat
 }
 export const constants = Object.freeze({ __proto__: null });
 
+export { Cipheriv, Decipheriv, createCipheriv, createDecipheriv, getCipherInfo, getCiphers };
+
 export default {
-  Hash, Hmac, KeyObject, createHash, createHmac, hash, getHashes, getCiphers, getCurves,
+  Cipheriv, Decipheriv, getCipherInfo, Hash, Hmac, KeyObject, createHash, createHmac, hash, getHashes, getCiphers, getCurves,
   randomBytes, randomFillSync, randomFill, randomInt, randomUUID, getRandomValues,
   pbkdf2, pbkdf2Sync, hkdf, hkdfSync, timingSafeEqual, createSecretKey, createPublicKey,
   createPrivateKey, createSign, createVerify, sign, verify, generateKeyPair,

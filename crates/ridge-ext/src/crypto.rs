@@ -1,7 +1,7 @@
 //! Hashing in Rust for `node:crypto` (js/node/crypto.js) and for the
 //! digests the Web Crypto crates do not offer but workers use (MD5, which
 //! Cloudflare's `crypto.subtle.digest` accepts for legacy protocols):
-//! `createHash`, `createHmac`, `crypto.hash`, PBKDF2 and HKDF. A hash in
+//! `createHash`, `createHmac`, `crypto.hash`, PBKDF2, HKDF and scrypt. A hash in
 //! progress is a resource, fed by `update` calls and consumed by `digest`.
 
 use std::borrow::Cow;
@@ -360,6 +360,48 @@ pub fn op_ridge_hkdf(
     Ok(out)
 }
 
+/// The most memory one scrypt derivation may take (Node's default `maxmem`
+/// is 32 MiB; a worker may raise it up to this): the buffers are Rust's,
+/// outside the isolate's heap limit.
+const MAX_SCRYPT_MEMORY: u64 = 128 << 20;
+
+/// scrypt with cost `n` (a power of two), block size `r` and
+/// parallelisation `p`; JS has checked them against the caller's `maxmem`.
+#[op2]
+#[buffer]
+pub fn op_ridge_scrypt(
+    #[buffer] password: &[u8],
+    #[buffer] salt: &[u8],
+    n: u32,
+    r: u32,
+    p: u32,
+    #[smi] length: u32,
+) -> Result<Vec<u8>, JsErrorBox> {
+    scrypt_derive(password, salt, n, r, p, length)
+}
+
+fn scrypt_derive(
+    password: &[u8],
+    salt: &[u8],
+    n: u32,
+    r: u32,
+    p: u32,
+    length: u32,
+) -> Result<Vec<u8>, JsErrorBox> {
+    let invalid = |why: &str| JsErrorBox::range_error(format!("Invalid scrypt params: {why}"));
+    if n < 2 || !n.is_power_of_two() {
+        return Err(invalid("N must be a power of 2 greater than 1"));
+    }
+    if 128 * u64::from(n) * u64::from(r) > MAX_SCRYPT_MEMORY {
+        return Err(invalid("memory limit exceeded"));
+    }
+    let params = scrypt::Params::new(n.trailing_zeros() as u8, r, p, length as usize)
+        .map_err(|error| invalid(&error.to_string()))?;
+    let mut out = vec![0; length as usize];
+    scrypt::scrypt(password, salt, &params, &mut out).map_err(|error| invalid(&error.to_string()))?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +420,15 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert!(digest_once("whirlpool", b"").is_err());
+    }
+
+    #[test]
+    fn scrypt_matches_rfc_7914() {
+        // RFC 7914 section 12, the second vector.
+        let key = scrypt_derive(b"password", b"NaCl", 1024, 8, 16, 64).unwrap();
+        assert_eq!(
+            hex(&key),
+            "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
+        );
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod cache;
+pub mod cipher;
 pub mod crypto;
 pub mod encoding;
 pub mod http;
@@ -77,6 +78,15 @@ deno_core::extension!(
     crypto::op_ridge_hash_once,
     crypto::op_ridge_pbkdf2,
     crypto::op_ridge_hkdf,
+    crypto::op_ridge_scrypt,
+    cipher::op_ridge_cipher_create,
+    cipher::op_ridge_cipher_update,
+    cipher::op_ridge_cipher_set_aad,
+    cipher::op_ridge_cipher_set_padding,
+    cipher::op_ridge_cipher_set_tag,
+    cipher::op_ridge_cipher_final,
+    cipher::op_ridge_cipher_tag,
+    cipher::op_ridge_cipher_info,
     encoding::op_ridge_base64_encode,
     encoding::op_ridge_base64_decode,
     encoding::op_ridge_hex_encode,
