@@ -21,12 +21,17 @@ import {
 import { Buffer } from "./buffer.js";
 import { nextTick } from "./process.js";
 import { Transform } from "./stream.js";
-import { invalidArgType, nodeError, notImplemented, outOfRange } from "./internal/errors.js";
+import { invalidArgType, invalidArgValue, nodeError, notImplemented, outOfRange } from "./internal/errors.js";
 import { validateFunction, validateInteger, validateNumber, validateObject, validateString } from "./internal/validators.js";
 import { bytesOf, encoded } from "./internal/crypto/util.js";
 import {
   Cipheriv, Decipheriv, createCipheriv, createDecipheriv, getCipherInfo, getCiphers,
 } from "./internal/crypto/cipher.js";
+import {
+  KeyObject, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKey,
+  generateKeyPair, generateKeyPairSync, generateKeySync,
+} from "./internal/crypto/keys.js";
+import { Sign, Verify, createSign, createVerify, sign, verify } from "./internal/crypto/sign.js";
 
 const HASHES = [
   "RSA-MD5", "RSA-SHA1", "RSA-SHA224", "RSA-SHA256", "RSA-SHA384", "RSA-SHA512",
@@ -267,57 +272,83 @@ export function hkdfSync(digest, ikm, salt, info, keylen) {
   return derived.buffer.slice(derived.byteOffset, derived.byteOffset + derived.byteLength);
 }
 
-/** Node's scrypt defaults: N = 2^14, r = 8, p = 1, 32 MiB of memory at most. */
+/** Node's scrypt defaults: N = 2^14, r = 8, p = 1, 32 MiB of memory at most;
+ * a 0 in the options means the default too. */
 const SCRYPT_DEFAULTS = { N: 16384, r: 8, p: 1, maxmem: 32 << 20 };
+/** The largest cost workerd accepts (BoringSSL's bound). */
+const SCRYPT_MAX_COST = 1048576;
+const SCRYPT_INPUT_TYPES = ["string", "ArrayBuffer", "Buffer", "TypedArray", "DataView"];
 
-function scryptParams(options) {
-  if (options === undefined || options === null) return SCRYPT_DEFAULTS;
-  validateObject(options, "options");
-  const pick = (long, short) => {
-    if (options[long] !== undefined && options[short] !== undefined) {
-      throw nodeError(TypeError, "ERR_INCOMPATIBLE_OPTION_PAIR", `Option "${long}" cannot be used in combination with option "${short}"`);
-    }
-    return options[long] ?? options[short];
-  };
-  const params = { ...SCRYPT_DEFAULTS };
-  for (const [long, short] of [["cost", "N"], ["blockSize", "r"], ["parallelization", "p"]]) {
-    const value = pick(long, short);
-    if (value !== undefined) {
-      validateInteger(value, long === "cost" ? "N" : short, 0, 2 ** 32 - 1);
-      params[short] = value;
-    }
+/** A password or salt: a KeyObject's bytes, or bytes. */
+function scryptInput(value, name) {
+  if (value instanceof KeyObject) return value.export();
+  if (typeof value !== "string" && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) {
+    throw invalidArgType(name, SCRYPT_INPUT_TYPES, value);
   }
-  if (options.maxmem !== undefined) {
-    validateInteger(options.maxmem, "maxmem", 0);
-    params.maxmem = options.maxmem;
-  }
-  return params;
+  return bytesOf(value, name);
 }
 
-export function scryptSync(password, salt, keylen, options) {
-  const pass = keyMaterial(password, "password");
-  const saltBytes = keyMaterial(salt, "salt");
+/** The arguments checked (errors thrown, as Node throws them) and the
+ * parameters with their defaults. */
+function scryptArguments(password, salt, keylen, options) {
+  const pass = scryptInput(password, "password");
+  const saltBytes = scryptInput(salt, "salt");
   validateInteger(keylen, "keylen", 0, 2 ** 31 - 1);
-  const { N, r, p, maxmem } = scryptParams(options);
-  const invalid = (why) => nodeError(RangeError, "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", `Invalid scrypt params${why ? `: ${why}` : ""}`);
-  if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1) throw invalid();
-  if (128 * N * r > maxmem) throw invalid("error:030000AC:digital envelope routines::memory limit exceeded");
+  const params = { ...SCRYPT_DEFAULTS };
+  if (options !== undefined && options !== null) {
+    validateObject(options, "options");
+    for (const [short, long] of [["N", "cost"], ["r", "blockSize"], ["p", "parallelization"]]) {
+      let value = options[short];
+      if (options[long] !== undefined) {
+        if (value !== undefined) throw invalidArgValue(long, options[long]);
+        value = options[long];
+      }
+      if (value === undefined) continue;
+      if (typeof value !== "number") throw invalidArgType(short, "number", value);
+      if (!Number.isInteger(value)) throw outOfRange(short, "an integer", value);
+      if (value < 0 || value >= 2 ** 32) throw outOfRange(short, ">= 0 && < 4294967296", value);
+      if (value !== 0) params[short] = value;
+    }
+    if (options.maxmem !== undefined) {
+      validateInteger(options.maxmem, "maxmem", 0);
+      if (options.maxmem !== 0) params.maxmem = options.maxmem;
+    }
+  }
+  return { pass, saltBytes, keylen, ...params };
+}
+
+/** Derives the key; errors are workerd's ("Scrypt failed"). */
+function scryptDerive({ pass, saltBytes, keylen, N, r, p, maxmem }) {
+  if (N >= SCRYPT_MAX_COST) throw new RangeError(`Scrypt failed: cost exceeds maximum (${SCRYPT_MAX_COST}).`);
+  if (N < 2 || (N & (N - 1)) !== 0 || 128 * N * r > maxmem) throw new Error("Scrypt failed");
   let derived;
   try {
     derived = op_ridge_scrypt(pass, saltBytes, N, r, p, keylen);
-  } catch (error) {
-    throw invalid(error.message.replace(/^Invalid scrypt params: /, ""));
+  } catch {
+    throw new Error("Scrypt failed");
   }
   return Buffer.from(derived.buffer, derived.byteOffset, derived.byteLength);
 }
 
+export function scryptSync(password, salt, keylen, options) {
+  return scryptDerive(scryptArguments(password, salt, keylen, options));
+}
+
 export function scrypt(password, salt, keylen, options, callback) {
-  if (typeof options === "function") {
+  // The callback is the last argument, whichever position that is.
+  if (callback === undefined) {
     callback = options;
     options = undefined;
   }
+  const args = scryptArguments(password, salt, keylen, options);
   validateFunction(callback, "callback");
-  const derived = scryptSync(password, salt, keylen, options);
+  let derived;
+  try {
+    derived = scryptDerive(args);
+  } catch (error) {
+    nextTick(callback, error);
+    return;
+  }
   nextTick(callback, null, derived);
 }
 
@@ -348,71 +379,16 @@ export function timingSafeEqual(a, b) {
   return difference === 0;
 }
 
-// ---- Keys -------------------------------------------------------------
-
-/** A key held by Node's API. Secret keys only, for now. */
-export class KeyObject {
-  #type;
-  #bytes;
-
-  constructor(type, bytes) {
-    if (type !== "secret") throw notImplemented(`node:crypto KeyObject of type ${type}`);
-    this.#type = type;
-    this.#bytes = bytes;
-  }
-
-  get type() {
-    return this.#type;
-  }
-
-  get symmetricKeySize() {
-    return this.#bytes.length;
-  }
-
-  export(options) {
-    if (options?.format === "jwk") {
-      return { kty: "oct", ext: true, k: Buffer.from(this.#bytes).toString("base64url") };
-    }
-    return Buffer.from(this.#bytes);
-  }
-
-  equals(other) {
-    if (!(other instanceof KeyObject)) throw invalidArgType("otherKeyObject", "KeyObject", other);
-    const theirs = other.export();
-    return other.type === this.#type && theirs.length === this.#bytes.length && timingSafeEqual(theirs, this.#bytes);
-  }
-
-  static from(key) {
-    throw notImplemented("node:crypto.KeyObject.from");
-  }
-}
-
-export function createSecretKey(key, encoding) {
-  if (typeof key === "string") return new KeyObject("secret", Buffer.from(key, encoding));
-  return new KeyObject("secret", Uint8Array.from(bytesOf(key, "key")));
-}
-
 const unimplemented = (name) => () => {
   throw notImplemented(`node:crypto.${name}`);
 };
 
-export const createPublicKey = unimplemented("createPublicKey");
-export const createPrivateKey = unimplemented("createPrivateKey");
-export const createSign = unimplemented("createSign");
-export const createVerify = unimplemented("createVerify");
-export const sign = unimplemented("sign");
-export const verify = unimplemented("verify");
-export const generateKeyPair = unimplemented("generateKeyPair");
-export const generateKeyPairSync = unimplemented("generateKeyPairSync");
-export const generateKey = unimplemented("generateKey");
-export const generateKeySync = unimplemented("generateKeySync");
 export const publicEncrypt = unimplemented("publicEncrypt");
 export const privateDecrypt = unimplemented("privateDecrypt");
 export const privateEncrypt = unimplemented("privateEncrypt");
 export const publicDecrypt = unimplemented("publicDecrypt");
 export const createDiffieHellman = unimplemented("createDiffieHellman");
 export const createECDH = unimplemented("createECDH");
-export const diffieHellman = unimplemented("diffieHellman");
 
 // The global `crypto` and its `subtle` are native objects made on first
 // access, which cannot be in the startup snapshot these modules are
@@ -437,10 +413,15 @@ for (const method of ["encrypt", "decrypt", "sign", "verify", "digest", "generat
 }
 export const constants = Object.freeze({ __proto__: null });
 
-export { Cipheriv, Decipheriv, createCipheriv, createDecipheriv, getCipherInfo, getCiphers };
+export {
+  Cipheriv, Decipheriv, createCipheriv, createDecipheriv, getCipherInfo, getCiphers, KeyObject,
+  createPrivateKey, createPublicKey, createSecretKey, generateKey, generateKeyPair,
+  generateKeyPairSync, generateKeySync, Sign, Verify, createSign, createVerify, sign, verify,
+  diffieHellman,
+};
 
 export default {
-  Cipheriv, Decipheriv, getCipherInfo, Hash, Hmac, KeyObject, createHash, createHmac, hash, getHashes, getCiphers, getCurves,
+  Cipheriv, Decipheriv, getCipherInfo, Sign, Verify, Hash, Hmac, KeyObject, createHash, createHmac, hash, getHashes, getCiphers, getCurves,
   randomBytes, randomFillSync, randomFill, randomInt, randomUUID, getRandomValues,
   pbkdf2, pbkdf2Sync, hkdf, hkdfSync, timingSafeEqual, createSecretKey, createPublicKey,
   createPrivateKey, createSign, createVerify, sign, verify, generateKeyPair,

@@ -3,7 +3,7 @@
 
 import { HttpsAgent as Agent, httpsGlobalAgent as globalAgent } from "./internal/http/agent.js";
 import { ClientRequest } from "./internal/http/client.js";
-import { isURL } from "./internal/http/common.js";
+import { isURL, requestURL } from "./internal/http/common.js";
 import { HttpsServer as Server } from "./internal/http/server.js";
 import { urlToHttpOptions } from "./url.js";
 
@@ -11,7 +11,7 @@ import { urlToHttpOptions } from "./url.js";
 export function request(...args) {
   let options = {};
   if (typeof args[0] === "string") {
-    options = urlToHttpOptions(new URL(args.shift()));
+    options = urlToHttpOptions(requestURL(args.shift()));
   } else if (isURL(args[0])) {
     options = urlToHttpOptions(args.shift());
   }

@@ -7,25 +7,35 @@
 // node's --outbound-ca; servers are not available in Workers.
 
 import { Socket, _normalizeArgs } from "./net.js";
-import { nodeError } from "./internal/errors.js";
-
-function optionNotImplemented(name) {
-  return nodeError(TypeError, "ERR_OPTION_NOT_IMPLEMENTED", `The options.${name} option is not implemented`);
-}
+import { Buffer } from "./buffer.js";
+import { methodNotImplemented, nodeError, optionNotImplemented } from "./internal/errors.js";
+import { validateFunction, validateNumber } from "./internal/validators.js";
+import { canonicalIP, isIP } from "./internal/net/ip.js";
 
 function notImplemented(what) {
   return new Error(`${what} is not implemented`);
 }
 
-/** Options Ridge's TLS cannot honour are refused rather than ignored: a
- * driver asking not to verify certificates must not get a silent yes. */
+/** Options Ridge's TLS cannot honour are refused rather than ignored (a
+ * driver asking not to verify certificates must not get a silent yes),
+ * checked in workerd's order. */
 function refuseUnsupported(options) {
-  if (options.rejectUnauthorized === false) throw optionNotImplemented("rejectUnauthorized");
-  for (const name of ["pskCallback", "SNICallback", "requestOCSP", "ALPNProtocols", "requestCert", "isServer", "enableTrace"]) {
-    if (options[name] !== undefined && options[name] !== false) throw optionNotImplemented(name);
+  for (const name of ["enableTrace", "isServer", "server", "requestCert"]) {
+    if (options[name]) throw optionNotImplemented(`options.${name}`);
   }
+  if (options.rejectUnauthorized === false) throw optionNotImplemented("options.rejectUnauthorized");
+  for (const name of ["ALPNProtocols", "SNICallback"]) {
+    if (options[name] !== undefined) throw optionNotImplemented(`options.${name}`);
+  }
+  if (options.requestOCSP) throw optionNotImplemented("options.requestOCSP");
   if (options.secureContext !== undefined && !(options.secureContext instanceof SecureContext)) {
     throw nodeError(TypeError, "ERR_TLS_INVALID_CONTEXT", "context must be a SecureContext");
+  }
+  if (options.pskCallback !== undefined) throw optionNotImplemented("options.pskCallback");
+  // Ridge checks the server's name itself; a custom check is validated and,
+  // as on workerd, not called (there is no peer certificate to give it).
+  if (options.checkServerIdentity !== undefined) {
+    validateFunction(options.checkServerIdentity, "options.checkServerIdentity");
   }
 }
 
@@ -162,8 +172,10 @@ function normalizeConnectArgs(args) {
 /** tls.connect(options[, cb]) / (port[, host][, options][, cb]). */
 export function connect(...args) {
   const [options, callback] = normalizeConnectArgs(args);
-  if (options.minDHSize !== undefined) throw optionNotImplemented("minDHSize");
-  refuseUnsupported(options);
+  if (options.minDHSize !== undefined) {
+    validateNumber(options.minDHSize, "options.minDHSize", 1);
+    throw optionNotImplemented("options.minDHSize");
+  }
   const socket = new TLSSocket(options.socket, options);
   if (callback) socket.once("secureConnect", callback);
   if (options.timeout) socket.setTimeout(options.timeout);
@@ -177,35 +189,100 @@ export function connect(...args) {
   return socket.connect({ ...options, host: options.host ?? "localhost" });
 }
 
-/** Node's hostname check against a certificate's names (`subjectaltname`
- * and `subject.CN`, as getPeerCertificate() gives them); undefined when it
- * matches, otherwise the error. */
-export function checkServerIdentity(hostname, cert) {
-  const host = `${hostname}`.toLowerCase().replace(/\.$/, "");
-  const altNames = `${cert?.subjectaltname ?? ""}`.split(/,\s*/).filter(Boolean);
-  const dnsNames = altNames.filter((n) => n.startsWith("DNS:")).map((n) => n.slice(4).toLowerCase());
-  const ips = altNames.filter((n) => n.startsWith("IP Address:")).map((n) => n.slice(11));
-  const matches = (pattern) => {
-    if (pattern === host) return true;
-    if (!pattern.startsWith("*.")) return false;
-    const suffix = pattern.slice(1);
-    return host.endsWith(suffix) && !host.slice(0, -suffix.length).includes(".") && host.length > suffix.length;
-  };
-  let reason;
-  if (/^[\d.]+$/.test(host) || host.includes(":")) {
-    if (ips.includes(host)) return undefined;
-    reason = `IP: ${hostname} is not in the cert's list: ${ips.join(", ")}`;
-  } else if (dnsNames.length > 0) {
-    if (dnsNames.some(matches)) return undefined;
-    reason = `Host: ${hostname}. is not in the cert's altnames: ${altNames.join(", ")}`;
-  } else {
-    const cn = cert?.subject?.CN;
-    if (cn !== undefined && matches(`${cn}`.toLowerCase())) return undefined;
-    reason = cn === undefined ? "Cert does not contain a DNS name" : `Host: ${hostname}. is not cert's CN: ${cn}`;
+/** Splits a certificate's `subjectaltname` ("DNS:a, IP Address:b"); a
+ * name may be a JSON string in quotes (when it holds a comma or quote). */
+function splitAltNames(altNames) {
+  if (!altNames.includes('"')) return altNames.split(", ");
+  const names = [];
+  let current = "";
+  let offset = 0;
+  while (offset < altNames.length) {
+    const comma = altNames.indexOf(",", offset);
+    const quote = altNames.indexOf('"', offset);
+    if (quote !== -1 && (comma === -1 || quote < comma)) {
+      const quoted = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(altNames.slice(quote));
+      if (quoted === null) {
+        throw nodeError(SyntaxError, "ERR_TLS_CERT_ALTNAME_FORMAT", "Invalid subject alternative name string");
+      }
+      current += altNames.slice(offset, quote) + JSON.parse(quoted[0]);
+      offset = quote + quoted[0].length;
+    } else if (comma !== -1) {
+      names.push(current + altNames.slice(offset, comma));
+      current = "";
+      offset = comma + 2; // past ", "
+    } else {
+      current += altNames.slice(offset);
+      offset = altNames.length;
+    }
   }
-  const error = nodeError(Error, "ERR_TLS_CERT_ALTNAME_INVALID", `Hostname/IP does not match certificate's altnames: ${reason}`);
+  names.push(current);
+  return names;
+}
+
+const withoutTrailingDot = (name) => name.replace(/\.$/, "");
+const hostLabels = (name) => withoutTrailingDot(name).replace(/[A-Z]/g, (c) => c.toLowerCase()).split(".");
+
+/** Whether the host (its labels) matches a certificate name, per RFC 6125:
+ * at most one wildcard, in the leftmost label only, never for a label
+ * that is an A-label (xn--) nor directly under a top-level domain. */
+function matchesName(host, pattern) {
+  if (!pattern) return false;
+  const labels = hostLabels(`${pattern}`);
+  if (labels.length !== host.length || labels.includes("")) return false;
+  // Unicode, control characters and blanks never match.
+  if (labels.some((label) => /[^\u0021-\u007F]/u.test(label))) return false;
+  for (let i = host.length - 1; i > 0; i--) {
+    if (host[i] !== labels[i]) return false;
+  }
+  const [first] = labels;
+  const pieces = first.split("*");
+  if (pieces.length === 1 || first.includes("xn--")) return host[0] === first;
+  if (pieces.length > 2 || labels.length <= 2) return false;
+  const [prefix, suffix] = pieces;
+  return prefix.length + suffix.length <= host[0].length && host[0].startsWith(prefix) && host[0].endsWith(suffix);
+}
+
+/**
+ * Node's check of a hostname against a certificate's names (`subjectaltname`
+ * and `subject.CN`, as getPeerCertificate() gives them): undefined when it
+ * matches, otherwise the error, whose message is the reason (as workerd
+ * words it, without Node's "Hostname/IP does not match" prefix).
+ */
+export function checkServerIdentity(hostname, cert) {
+  const subject = cert.subject;
+  const altNames = cert.subjectaltname;
+  const dnsNames = [];
+  const ips = [];
+  if (altNames) {
+    for (const name of splitAltNames(altNames)) {
+      if (name.startsWith("DNS:")) dnsNames.push(name.slice(4));
+      else if (name.startsWith("IP Address:")) ips.push(canonicalIP(name.slice(11)));
+    }
+  }
+  const host = withoutTrailingDot(`${hostname}`);
+  let valid = false;
+  let reason;
+  if (isIP(host)) {
+    valid = ips.includes(canonicalIP(host));
+    if (!valid) reason = `IP: ${host} is not in the cert's list: ${ips.join(", ")}`;
+  } else if (dnsNames.length > 0 || subject?.CN) {
+    const labels = hostLabels(host);
+    if (dnsNames.length > 0) {
+      valid = dnsNames.some((name) => matchesName(labels, name));
+      if (!valid) reason = `Host: ${host}. is not in the cert's altnames: ${altNames}`;
+    } else {
+      // The Common Name counts only when there are no DNS names.
+      const cn = subject.CN;
+      valid = Array.isArray(cn) ? cn.some((name) => matchesName(labels, name)) : matchesName(labels, cn);
+      if (!valid) reason = `Host: ${host}. is not cert's CN: ${cn}`;
+    }
+  } else {
+    reason = "Cert does not contain a DNS name";
+  }
+  if (valid) return undefined;
+  const error = nodeError(Error, "ERR_TLS_CERT_ALTNAME_INVALID", reason);
   error.reason = reason;
-  error.host = hostname;
+  error.host = host;
   error.cert = cert;
   return error;
 }
@@ -222,14 +299,27 @@ export function getCiphers() {
   throw new Error("Not implemented");
 }
 
+/** Puts the wire form of ALPN protocol names (each prefixed by its byte
+ * length) in `out.ALPNProtocols`; bytes given already are copied. */
 export function convertALPNProtocols(protocols, out) {
-  const names = Array.isArray(protocols) ? protocols : [];
-  const bytes = [];
-  for (const name of names) {
-    const encoded = new TextEncoder().encode(name);
-    bytes.push(encoded.length, ...encoded);
+  if (Array.isArray(protocols)) {
+    const encoded = protocols.map((name, index) => {
+      const bytes = Buffer.from(name);
+      if (bytes.length > 255) {
+        throw nodeError(RangeError, "ERR_OUT_OF_RANGE", `The byte length of the protocol at index ${index} ` +
+          `exceeds the maximum length. It must be <= 255. Received ${bytes.length}`);
+      }
+      return [Buffer.from([bytes.length]), bytes];
+    });
+    out.ALPNProtocols = Buffer.concat(encoded.flat());
+  } else if (ArrayBuffer.isView(protocols)) {
+    out.ALPNProtocols = Buffer.from(new Uint8Array(protocols.buffer, protocols.byteOffset, protocols.byteLength));
   }
-  out.ALPNProtocols = new Uint8Array(bytes);
+}
+
+/** Removed from Node; kept by workerd as a stub. */
+export function createSecurePair() {
+  throw methodNotImplemented("createSecurePair");
 }
 
 export const rootCertificates = Object.freeze([]);
@@ -242,6 +332,6 @@ export const CLIENT_RENEG_WINDOW = 600;
 
 export default {
   TLSSocket, SecureContext, connect, createSecureContext, checkServerIdentity, createServer, Server,
-  getCiphers, convertALPNProtocols, rootCertificates, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
+  getCiphers, createSecurePair, convertALPNProtocols, rootCertificates, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
   DEFAULT_CIPHERS, DEFAULT_ECDH_CURVE, CLIENT_RENEG_LIMIT, CLIENT_RENEG_WINDOW,
 };

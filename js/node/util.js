@@ -9,14 +9,14 @@
 // unchanged, symbol keys print without brackets (`{ Symbol(a): 1 }`). One
 // exception: parseArgs, which workerd does not implement, follows Node.
 //
-// A promise's state and a proxy's target come from the engine (deno_core's
-// getPromiseDetails and getProxyDetails). What deno_core does not expose
-// prints as best plain JavaScript can: the entries of an iterator or a weak
-// collection (`<items unknown>`: reading them would consume them), and the
-// constructor an object was made by once its prototype is gone
-// (`[Object: null prototype]`).
+// A promise's state, a proxy's target, the constructor an object was made
+// by once its prototype is gone, and the entries of an iterator or a weak
+// collection (which reading from JavaScript would consume) come from the
+// engine: deno_core's getPromiseDetails, getProxyDetails and
+// op_get_constructor_name, and Ridge's op_ridge_preview_entries.
 
 import { core } from "ext:core/mod.js";
+import { op_get_constructor_name, op_ridge_preview_entries } from "ext:core/ops";
 import {
   describeReceived,
   invalidArgType,
@@ -533,12 +533,17 @@ function iterableShape(ctx, value, constructor, tag, protoProps) {
     };
   }
   if (isMapIterator(value) || isSetIterator(value)) {
+    const [entries, isKeyValue] = op_ridge_preview_entries(value) ?? [[], false];
+    const braces = iteratorBraces(isMapIterator(value) ? "Map" : "Set", tag);
+    // An iterator of [key, value] pairs shows as entries.
+    if (isKeyValue) braces[0] = braces[0].replace(/ Iterator\] \{$/, " Entries] {");
     return {
       keys: getKeys(value, ctx.showHidden),
-      braces: iteratorBraces(isMapIterator(value) ? "Map" : "Set", tag),
+      braces,
       base: "",
-      // Reading the entries would consume the iterator.
-      formatter: (ctx) => [ctx.stylize("<items unknown>", "special")],
+      formatter: (ctx, _, recurseTimes) => isKeyValue
+        ? formatPreviewPairs(ctx, entries, recurseTimes, false)
+        : formatPreviewValues(ctx, entries, recurseTimes, false),
       extrasType: kObjectType,
     };
   }
@@ -607,10 +612,10 @@ function objectShape(ctx, value, recurseTimes, constructor, tag, protoProps, typ
     };
   } else if (isWeakSet(value)) {
     braces[0] = `${getPrefix(constructor, tag, "WeakSet")}{`;
-    formatter = (ctx) => [ctx.stylize("<items unknown>", "special")];
+    formatter = weakFormatter((ctx, entries, recurseTimes) => formatPreviewValues(ctx, entries, recurseTimes, true));
   } else if (isWeakMap(value)) {
     braces[0] = `${getPrefix(constructor, tag, "WeakMap")}{`;
-    formatter = (ctx) => [ctx.stylize("<items unknown>", "special")];
+    formatter = weakFormatter((ctx, entries, recurseTimes) => formatPreviewPairs(ctx, entries, recurseTimes, true));
   } else if (isModuleNamespaceObject(value)) {
     braces[0] = `${getPrefix(constructor, tag, "Module")}{`;
     formatter = (ctx, namespace, recurseTimes) => formatNamespace(ctx, namespace, recurseTimes, keys);
@@ -622,6 +627,46 @@ function objectShape(ctx, value, recurseTimes, constructor, tag, protoProps, typ
     braces[0] = `${contextPrefix(value, constructor, tag)}{`;
   }
   return { keys, braces, base, formatter, extrasType: kObjectType };
+}
+
+/** A weak collection's entries: shown only with showHidden (they may be
+ * collected any time), sorted, as Node does. */
+function weakFormatter(format) {
+  return (ctx, collection, recurseTimes) => {
+    if (!ctx.showHidden) return [ctx.stylize("<items unknown>", "special")];
+    return format(ctx, op_ridge_preview_entries(collection)?.[0] ?? [], recurseTimes);
+  };
+}
+
+/** Previewed values (a Set iterator, a WeakSet), up to maxArrayLength. */
+function formatPreviewValues(ctx, entries, recurseTimes, sorted) {
+  const shown = Math.min(Math.max(0, ctx.maxArrayLength), entries.length);
+  ctx.indentationLvl += 2;
+  const output = entries.slice(0, shown).map((entry) => formatValue(ctx, entry, recurseTimes));
+  ctx.indentationLvl -= 2;
+  if (sorted && !ctx.sorted) output.sort();
+  if (entries.length > shown) output.push(moreItems(entries.length - shown));
+  return output;
+}
+
+/** Previewed pairs, flat as V8 gives them (key, value, key, value...):
+ * `[ key, value ]` for an iterator's entries, `key => value` for a WeakMap. */
+function formatPreviewPairs(ctx, entries, recurseTimes, weak) {
+  const pairs = entries.length / 2;
+  const shown = Math.min(Math.max(0, ctx.maxArrayLength), pairs);
+  const output = [];
+  ctx.indentationLvl += 2;
+  for (let i = 0; i < shown; i++) {
+    const key = formatValue(ctx, entries[2 * i], recurseTimes);
+    const entry = formatValue(ctx, entries[2 * i + 1], recurseTimes);
+    output.push(weak
+      ? `${key} => ${entry}`
+      : reduceToSingleString(ctx, [key, entry], "", ["[", "]"], kArrayExtrasType, recurseTimes));
+  }
+  ctx.indentationLvl -= 2;
+  if (weak && !ctx.sorted) output.sort();
+  if (pairs > shown) output.push(moreItems(pairs - shown));
+  return output;
 }
 
 function iteratorBraces(type, tag) {
@@ -793,6 +838,9 @@ function optionsOf(ctx) {
  * that made the object, which JavaScript cannot see.)
  */
 function engineConstructorName(value) {
+  // The engine remembers the constructor even when the prototype is gone.
+  const remembered = op_get_constructor_name(value);
+  if (remembered && remembered !== "Object") return remembered;
   for (let object = value; object !== null; object = Object.getPrototypeOf(object)) {
     const tag = Object.getOwnPropertyDescriptor(object, Symbol.toStringTag);
     if (tag !== undefined && typeof tag.value === "string") return tag.value;

@@ -142,13 +142,22 @@ class ZlibBase extends Transform {
     }
   }
 
+  // As Node's zlib, whose last output comes from its thread pool: 'finish'
+  // (the writable side done) is emitted before the last output and 'end'.
+  _final(callback) {
+    callback();
+  }
+
   _flush(callback) {
-    try {
-      this.#run(new Uint8Array(0), this._finishFlush);
-      callback();
-    } catch (error) {
-      callback(zlibError(error, true));
-    }
+    nextTick(() => {
+      if (this.destroyed) return callback();
+      try {
+        this.#run(new Uint8Array(0), this._finishFlush);
+        callback();
+      } catch (error) {
+        callback(zlibError(error, true));
+      }
+    });
   }
 
   _destroy(error, callback) {

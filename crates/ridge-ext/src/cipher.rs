@@ -42,6 +42,17 @@ fn error(code: &str, message: &str) -> JsErrorBox {
     JsErrorBox::generic(format!("{code}|{message}"))
 }
 
+/// workerd's words for every way decryption can fail: a wrong tag, key or
+/// AAD, bad padding, a truncated ciphertext (telling them apart would help
+/// an attacker).
+fn authentication_failed() -> JsErrorBox {
+    error("-", "Authentication failed")
+}
+
+fn finalized() -> JsErrorBox {
+    error("-", "Cipher/decipher context has already been finalized")
+}
+
 /// AES with a 128, 192 or 256-bit key.
 enum Aes {
     A128(Box<aes::Aes128>),
@@ -52,7 +63,7 @@ enum Aes {
 impl Aes {
     fn new(bits: usize, key: &[u8]) -> Result<Self, JsErrorBox> {
         if key.len() * 8 != bits {
-            return Err(error("ERR_CRYPTO_INVALID_KEYLEN", "Invalid key length"));
+            return Err(error("-", "Invalid key length"));
         }
         Ok(match bits {
             128 => Aes::A128(Box::new(aes::Aes128::new(GenericArray::from_slice(key)))),
@@ -247,8 +258,7 @@ impl Gcm {
         self.pending.extend_from_slice(ciphertext);
         let whole = self.pending.len() / BLOCK * BLOCK;
         for block in self.pending[..whole].chunks_exact(BLOCK) {
-            self.ghash
-                .update(&[GenericArray::clone_from_slice(block)]);
+            self.ghash.update(&[GenericArray::clone_from_slice(block)]);
         }
         self.pending.drain(..whole);
     }
@@ -278,11 +288,14 @@ impl Cipher {
         tag_len: usize,
     ) -> Result<Self, JsErrorBox> {
         let Some((bits, mode)) = parse_name(name) else {
-            return Err(error("ERR_CRYPTO_UNKNOWN_CIPHER", "Unknown cipher"));
+            return Err(error(
+                "-",
+                &format!("Unknown or unsupported cipher: {name}"),
+            ));
         };
         let aes = Aes::new(bits, key)?;
         let iv = iv.unwrap_or_default();
-        let invalid_iv = || error("ERR_CRYPTO_INVALID_IV", "Invalid initialization vector");
+        let invalid_iv = || error("-", "Invalid initialization vector");
         let mode = match mode {
             "ecb" => Mode::Ecb,
             "cbc" | "ctr" => {
@@ -321,7 +334,7 @@ impl Cipher {
 
     fn update(&mut self, data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
         if self.finished {
-            return Err(error("-", "Trying to add data in unsupported state"));
+            return Err(finalized());
         }
         match &mut self.mode {
             Mode::Ctr { .. } => {
@@ -344,7 +357,8 @@ impl Cipher {
                 self.held.extend_from_slice(data);
                 // Decrypting with padding keeps the last whole block back:
                 // it may be all padding, which final() removes.
-                let keep = if self.decrypt && self.padding && self.held.len() % BLOCK == 0 {
+                let keep = if self.decrypt && self.padding && self.held.len().is_multiple_of(BLOCK)
+                {
                     BLOCK.min(self.held.len())
                 } else {
                     self.held.len() % BLOCK
@@ -386,7 +400,7 @@ impl Cipher {
 
     fn finish(&mut self) -> Result<Vec<u8>, JsErrorBox> {
         if self.finished {
-            return Err(error("ERR_CRYPTO_INVALID_STATE", "Invalid state"));
+            return Err(finalized());
         }
         self.finished = true;
         match &mut self.mode {
@@ -397,15 +411,13 @@ impl Cipher {
                     gcm.tag = Some(tag);
                     return Ok(Vec::new());
                 }
-                let matches = gcm.expected_tag.as_ref().is_some_and(|expected| {
-                    expected.len() == tag.len()
-                        && expected.iter().zip(&tag).fold(0, |d, (a, b)| d | (a ^ b)) == 0
-                });
+                let Some(expected) = gcm.expected_tag.as_ref() else {
+                    return Err(error("-", "No auth tag provided"));
+                };
+                let matches = expected.len() == tag.len()
+                    && expected.iter().zip(&tag).fold(0, |d, (a, b)| d | (a ^ b)) == 0;
                 if !matches {
-                    return Err(error(
-                        "-",
-                        "Unsupported state or unable to authenticate data",
-                    ));
+                    return Err(authentication_failed());
                 }
                 Ok(Vec::new())
             }
@@ -415,11 +427,8 @@ impl Cipher {
                     let pad = BLOCK - last.len() % BLOCK;
                     last.extend(std::iter::repeat_n(pad as u8, pad));
                 }
-                if last.len() % BLOCK != 0 {
-                    return Err(error(
-                        "ERR_OSSL_WRONG_FINAL_BLOCK_LENGTH",
-                        "error:1C80006B:Provider routines::wrong final block length",
-                    ));
+                if !last.len().is_multiple_of(BLOCK) {
+                    return Err(authentication_failed());
                 }
                 self.process_blocks(&mut last);
                 if self.decrypt && self.padding {
@@ -428,10 +437,7 @@ impl Cipher {
                         && pad <= last.len()
                         && last[last.len() - pad..].iter().all(|&b| b as usize == pad);
                     if !valid {
-                        return Err(error(
-                            "ERR_OSSL_BAD_DECRYPT",
-                            "error:1C800064:Provider routines::bad decrypt",
-                        ));
+                        return Err(authentication_failed());
                     }
                     last.truncate(last.len() - pad);
                 }
@@ -441,7 +447,7 @@ impl Cipher {
     }
 }
 
-fn cipher<'a>(state: &'a OpState, rid: ResourceId) -> Result<std::rc::Rc<CipherResource>, JsErrorBox> {
+fn cipher(state: &OpState, rid: ResourceId) -> Result<std::rc::Rc<CipherResource>, JsErrorBox> {
     state
         .resource_table
         .get::<CipherResource>(rid)
@@ -492,12 +498,19 @@ pub fn op_ridge_cipher_set_aad(
             gcm.ghash.update_padded(aad);
             Ok(())
         }
-        _ => Err(error("ERR_CRYPTO_INVALID_STATE", "Invalid state for operation setAAD")),
+        _ => Err(error(
+            "ERR_CRYPTO_INVALID_STATE",
+            "Invalid state for operation setAAD",
+        )),
     }
 }
 
 #[op2(fast)]
-pub fn op_ridge_cipher_set_padding(state: &mut OpState, #[smi] rid: ResourceId, padding: bool) -> Result<(), JsErrorBox> {
+pub fn op_ridge_cipher_set_padding(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+    padding: bool,
+) -> Result<(), JsErrorBox> {
     cipher(state, rid)?.0.borrow_mut().padding = padding;
     Ok(())
 }
@@ -518,35 +531,46 @@ pub fn op_ridge_cipher_set_tag(
             gcm.expected_tag = Some(tag.to_vec());
             Ok(())
         }
-        Mode::Gcm(_) if decrypt => Err(error(
-            "ERR_CRYPTO_INVALID_AUTH_TAG",
-            &format!("Invalid authentication tag length: {}", tag.len()),
+        Mode::Gcm(_) if decrypt => Err(error("-", "Invalid authentication tag length")),
+        _ => Err(error(
+            "ERR_CRYPTO_INVALID_STATE",
+            "Invalid state for operation setAuthTag",
         )),
-        _ => Err(error("ERR_CRYPTO_INVALID_STATE", "Invalid state for operation setAuthTag")),
     }
 }
 
 #[op2]
 #[serde]
-pub fn op_ridge_cipher_final(state: &mut OpState, #[smi] rid: ResourceId) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_ridge_cipher_final(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+) -> Result<ToJsBuffer, JsErrorBox> {
     let cipher = cipher(state, rid)?;
     let out = cipher.0.borrow_mut().finish()?;
     Ok(out.into())
 }
 
+fn tag_unavailable() -> JsErrorBox {
+    error(
+        "-",
+        "Auth tag is only available once cipher context has been finalized",
+    )
+}
+
 /// The tag of a finished GCM encryption.
 #[op2]
 #[serde]
-pub fn op_ridge_cipher_tag(state: &mut OpState, #[smi] rid: ResourceId) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_ridge_cipher_tag(
+    state: &mut OpState,
+    #[smi] rid: ResourceId,
+) -> Result<ToJsBuffer, JsErrorBox> {
     let cipher = cipher(state, rid)?;
     let cipher = cipher.0.borrow();
     match &cipher.mode {
-        Mode::Gcm(gcm) if !cipher.decrypt => gcm
-            .tag
-            .clone()
-            .map(Into::into)
-            .ok_or_else(|| error("ERR_CRYPTO_INVALID_STATE", "Invalid state for operation getAuthTag")),
-        _ => Err(error("ERR_CRYPTO_INVALID_STATE", "Invalid state for operation getAuthTag")),
+        Mode::Gcm(gcm) if !cipher.decrypt => {
+            gcm.tag.clone().map(Into::into).ok_or_else(tag_unavailable)
+        }
+        _ => Err(tag_unavailable()),
     }
 }
 
@@ -579,15 +603,22 @@ mod tests {
         let text = hex::decode("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39").unwrap();
         let aad = hex::decode("feedfacedeadbeeffeedfacedeadbeefabaddad2").unwrap();
         let mut cipher = Cipher::new("aes-128-gcm", &key, Some(&iv), false, 16).unwrap();
-        let Mode::Gcm(gcm) = &mut cipher.mode else { unreachable!() };
+        let Mode::Gcm(gcm) = &mut cipher.mode else {
+            unreachable!()
+        };
         gcm.aad_len = aad.len() as u64;
         gcm.ghash.update_padded(&aad);
         let mut out = cipher.update(&text[..7]).unwrap();
         out.extend(cipher.update(&text[7..]).unwrap());
         cipher.finish().unwrap();
         assert_eq!(hex::encode(&out), "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091");
-        let Mode::Gcm(gcm) = &cipher.mode else { unreachable!() };
-        assert_eq!(hex::encode(gcm.tag.as_ref().unwrap()), "5bc94fbc3221a5db94fae95ae7121a47");
+        let Mode::Gcm(gcm) = &cipher.mode else {
+            unreachable!()
+        };
+        assert_eq!(
+            hex::encode(gcm.tag.as_ref().unwrap()),
+            "5bc94fbc3221a5db94fae95ae7121a47"
+        );
     }
 
     #[test]
@@ -597,11 +628,20 @@ mod tests {
         let text: Vec<u8> = (0..100u8).collect();
         for name in ["aes-256-cbc", "aes-256-ctr", "aes-256-ecb"] {
             let iv: &[u8] = if name.ends_with("ecb") { &[] } else { &iv };
-            let sealed = run(name, &key, iv, false, &[&text[..5], &text[5..40], &text[40..]]);
+            let sealed = run(
+                name,
+                &key,
+                iv,
+                false,
+                &[&text[..5], &text[5..40], &text[40..]],
+            );
             let opened = run(name, &key, iv, true, &[&sealed[..17], &sealed[17..]]);
             assert_eq!(opened, text, "{name}");
         }
         // PKCS#7: a whole block of padding after 32 bytes.
-        assert_eq!(run("aes-128-cbc", &[1; 16], &[2; 16], false, &[&[0; 32]]).len(), 48);
+        assert_eq!(
+            run("aes-128-cbc", &[1; 16], &[2; 16], false, &[&[0; 32]]).len(),
+            48
+        );
     }
 }

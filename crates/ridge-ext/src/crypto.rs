@@ -290,7 +290,7 @@ pub fn op_ridge_hash_once(
     digest_once(algorithm, data)
 }
 
-fn digest_once(algorithm: &str, data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
+pub(crate) fn digest_once(algorithm: &str, data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
     with_digest!(algorithm, D => Ok(<D as digest::Digest>::digest(data).to_vec()), else Err(unknown(algorithm)))
 }
 
@@ -395,10 +395,21 @@ fn scrypt_derive(
     if 128 * u64::from(n) * u64::from(r) > MAX_SCRYPT_MEMORY {
         return Err(invalid("memory limit exceeded"));
     }
-    let params = scrypt::Params::new(n.trailing_zeros() as u8, r, p, length as usize)
-        .map_err(|error| invalid(&error.to_string()))?;
     let mut out = vec![0; length as usize];
-    scrypt::scrypt(password, salt, &params, &mut out).map_err(|error| invalid(&error.to_string()))?;
+    if out.is_empty() {
+        return Ok(out);
+    }
+    // The length in Params is for password-hash strings (10 to 64 bytes);
+    // the derived key's length is the output buffer's.
+    let params = scrypt::Params::new(
+        n.trailing_zeros() as u8,
+        r,
+        p,
+        scrypt::Params::RECOMMENDED_LEN,
+    )
+    .map_err(|error| invalid(&error.to_string()))?;
+    scrypt::scrypt(password, salt, &params, &mut out)
+        .map_err(|error| invalid(&error.to_string()))?;
     Ok(out)
 }
 

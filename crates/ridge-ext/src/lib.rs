@@ -19,6 +19,7 @@ pub mod cipher;
 pub mod crypto;
 pub mod encoding;
 pub mod http;
+pub mod keys;
 pub mod kv;
 pub mod log;
 pub mod memory;
@@ -87,6 +88,13 @@ deno_core::extension!(
     cipher::op_ridge_cipher_final,
     cipher::op_ridge_cipher_tag,
     cipher::op_ridge_cipher_info,
+    keys::op_ridge_key_read,
+    keys::op_ridge_key_write,
+    keys::op_ridge_key_generate,
+    keys::op_ridge_key_sign,
+    keys::op_ridge_key_verify,
+    keys::op_ridge_key_agree,
+    node::op_ridge_preview_entries,
     encoding::op_ridge_base64_encode,
     encoding::op_ridge_base64_decode,
     encoding::op_ridge_hex_encode,

@@ -6,6 +6,28 @@
 
 include!(concat!(env!("OUT_DIR"), "/node_files.rs"));
 
+use deno_core::op2;
+use deno_core::v8;
+
+/// What `util.inspect` shows of a Map or Set iterator, a WeakMap or a
+/// WeakSet: V8's preview of the entries, which reads an iterator without
+/// consuming it. `[entries, isKeyValue]`, or undefined for other values.
+#[op2]
+pub fn op_ridge_preview_entries<'s, 'i>(
+    scope: &mut v8::PinScope<'s, 'i>,
+    value: v8::Local<'s, v8::Value>,
+) -> v8::Local<'s, v8::Value> {
+    let Ok(object) = v8::Local::<v8::Object>::try_from(value) else {
+        return v8::undefined(scope).into();
+    };
+    let (entries, is_key_value) = object.preview_entries(scope);
+    let Some(entries) = entries else {
+        return v8::undefined(scope).into();
+    };
+    let is_key_value = v8::Boolean::new(scope, is_key_value);
+    v8::Array::new_with_elements(scope, &[entries.into(), is_key_value.into()]).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::NODE_MODULE_FILES;

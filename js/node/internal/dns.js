@@ -4,11 +4,14 @@
 // Ridge answers A and AAAA queries (lookup, resolve4, resolve6); other
 // record types are not available (workerd asks Cloudflare's DNS over HTTPS
 // for them, which a self-hosted node has no reason to depend on).
+// As on workerd, arguments are checked synchronously: a bad argument
+// throws, it is not reported through the callback or the promise.
 
 import { op_ridge_dns_lookup } from "ext:core/ops";
-import { isIP } from "../net.js";
-import { invalidArgType, invalidArgValue, nodeError } from "./errors.js";
-import { validateString } from "./validators.js";
+import { nextTick } from "../process.js";
+import { isIP } from "./net/ip.js";
+import { describeReceived, invalidArgValue, nodeError, optionNotImplemented } from "./errors.js";
+import { validateBoolean, validateFunction, validateNumber, validateOneOf, validateString } from "./validators.js";
 
 export const ADDRCONFIG = 1024;
 export const ALL = 256;
@@ -38,6 +41,16 @@ export const LOADIPHLPAPI = "ELOADIPHLPAPI";
 export const ADDRGETNETWORKPARAMS = "EADDRGETNETWORKPARAMS";
 export const CANCELLED = "ECANCELLED";
 
+/** The error codes, which node:dns/promises's default export carries too. */
+export const errorCodes = {
+  NODATA, FORMERR, SERVFAIL, NOTFOUND, NOTIMP, REFUSED, BADQUERY, BADNAME, BADFAMILY, BADRESP,
+  CONNREFUSED, TIMEOUT, EOF, FILE, NOMEM, DESTRUCTION, BADSTR, BADFLAGS, NONAME, BADHINTS,
+  NOTINITIALIZED, LOADIPHLPAPI, ADDRGETNETWORKPARAMS, CANCELLED,
+};
+
+const FAMILIES = [0, 4, 6];
+const ORDERS = ["verbatim", "ipv4first", "ipv6first"];
+
 let defaultResultOrder = "verbatim";
 
 export function getDefaultResultOrder() {
@@ -45,9 +58,7 @@ export function getDefaultResultOrder() {
 }
 
 export function setDefaultResultOrder(order) {
-  if (!["verbatim", "ipv4first", "ipv6first"].includes(order)) {
-    throw invalidArgValue("dnsOrder", order, "must be one of: 'verbatim', 'ipv4first', 'ipv6first'");
-  }
+  validateOneOf(order, "dnsOrder", ORDERS);
   defaultResultOrder = order;
 }
 
@@ -70,75 +81,161 @@ async function addresses(hostname, syscall) {
   return answer.addresses.map(([address, family]) => ({ address, family }));
 }
 
+/** lookup()'s options object: { family, all, order }, checked in workerd's order. */
 function lookupOptions(options) {
   let family = 0;
   let all = false;
   let order = defaultResultOrder;
-  if (typeof options === "number") {
-    family = options;
-  } else if (options !== undefined && options !== null) {
-    if (typeof options !== "object") throw invalidArgType("options", ["integer", "object"], options);
-    if (options.hints !== undefined && options.hints !== 0) {
-      throw nodeError(TypeError, "ERR_OPTION_NOT_IMPLEMENTED", "The options.hints option is not implemented");
-    }
-    if (options.family !== undefined) family = options.family;
-    if (options.all !== undefined) all = !!options.all;
-    if (options.order !== undefined) order = options.order;
-    else if (options.verbatim === false) order = "ipv4first";
+  if (options?.hints != null) {
+    validateNumber(options.hints, "options.hints");
+    // No hints (0) asks for nothing Ridge would have to do.
+    if (options.hints !== 0) throw optionNotImplemented("options.hints");
   }
-  if (family === "IPv4") family = 4;
-  if (family === "IPv6") family = 6;
-  if (![0, 4, 6].includes(family)) throw invalidArgValue("options.family", family, "must be one of: 0, 4, 6");
+  if (options?.family != null) {
+    if (options.family === "IPv4") family = 4;
+    else if (options.family === "IPv6") family = 6;
+    else {
+      validateOneOf(options.family, "options.family", FAMILIES);
+      family = options.family;
+    }
+  }
+  if (options?.all != null) {
+    validateBoolean(options.all, "options.all");
+    all = options.all;
+  }
+  if (options?.verbatim != null) {
+    validateBoolean(options.verbatim, "options.verbatim");
+    order = options.verbatim ? "verbatim" : "ipv4first";
+  }
+  if (options?.order != null) {
+    validateOneOf(options.order, "options.order", ORDERS);
+    order = options.order;
+  }
   return { family, all, order };
 }
 
-/** lookup's answer: one { address, family }, or all of them with `all`. */
-export async function lookupAddresses(hostname, options) {
-  validateString(hostname, "hostname");
-  const { family, all, order } = lookupOptions(options);
-  let found;
-  if (hostname === "") {
-    found = [];
-  } else if (isIP(hostname)) {
-    found = [{ address: hostname, family: isIP(hostname) }];
-  } else {
-    found = (await addresses(hostname, "getaddrinfo")).filter((a) => family === 0 || a.family === family);
-    if (found.length === 0) throw dnsError("ENOTFOUND", "getaddrinfo", hostname);
-  }
+/** The addresses of a name (not an IP literal) of `family` (0: any), in `order`. */
+async function lookupName(hostname, family, order) {
+  let found = (await addresses(hostname, "getaddrinfo")).filter((a) => family === 0 || a.family === family);
+  if (found.length === 0) throw dnsError("ENOTFOUND", "getaddrinfo", hostname);
   if (order !== "verbatim") {
     const first = order === "ipv4first" ? 4 : 6;
     found = [...found.filter((a) => a.family === first), ...found.filter((a) => a.family !== first)];
   }
-  if (all) return found;
-  return found[0] ?? { address: null, family: family === 6 ? 6 : 4 };
+  return found;
 }
 
-/** The A (4) or AAAA (6) records of `hostname`; `{ ttl }` is accepted, but
+/**
+ * lookup(hostname[, options], callback): callback(err, address, family),
+ * or callback(err, addresses) with `all`. An empty name and an IP literal
+ * are answered here, without asking the resolver (a literal whatever the
+ * family asked for, as on workerd).
+ */
+export function lookup(hostname, options, callback) {
+  if (hostname) validateString(hostname, "hostname");
+  let settings;
+  if (typeof options === "function") {
+    callback = options;
+    settings = lookupOptions(undefined);
+  } else if (typeof options === "number") {
+    validateFunction(callback, "callback");
+    validateOneOf(options, "family", FAMILIES);
+    settings = { ...lookupOptions(undefined), family: options };
+  } else if (options !== undefined && typeof options !== "object") {
+    // lookup(hostname, callback) with a callback that is not a function.
+    validateFunction(arguments.length === 2 ? options : callback, "callback");
+    throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE",
+      `The "options" argument must be of type object or integer.${describeReceived(options)}`);
+  } else {
+    validateFunction(callback, "callback");
+    settings = lookupOptions(options);
+  }
+  const { family, all, order } = settings;
+  if (!hostname) {
+    if (all) nextTick(callback, null, []);
+    else nextTick(callback, null, null, family === 6 ? 6 : 4);
+    return;
+  }
+  const literal = isIP(hostname);
+  if (literal) {
+    if (all) nextTick(callback, null, [{ address: hostname, family: literal }]);
+    else nextTick(callback, null, hostname, literal);
+    return;
+  }
+  lookupName(hostname, family, order).then(
+    (found) => (all ? callback(null, found) : callback(null, found[0].address, found[0].family)),
+    (error) => callback(error),
+  );
+}
+
+/** The A (4) or AAAA (6) records of `name`; `{ ttl }` is accepted, but
  * the system resolver reports no TTL, so it is 0. */
-export async function resolveFamily(hostname, family, options = undefined) {
-  validateString(hostname, "hostname");
+async function resolveFamily(name, family, options) {
   const syscall = family === 4 ? "queryA" : "queryAaaa";
-  const found = (await addresses(hostname, syscall)).filter((a) => a.family === family);
-  if (found.length === 0) throw dnsError("ENODATA", syscall, hostname);
+  const found = (await addresses(name, syscall)).filter((a) => a.family === family);
+  if (found.length === 0) throw dnsError("ENODATA", syscall, name);
   return options?.ttl ? found.map(({ address }) => ({ address, ttl: 0 })) : found.map(({ address }) => address);
 }
 
-/** resolve(hostname[, rrtype]): A and AAAA only. */
-export function resolveType(hostname, rrtype = "A", options = undefined) {
-  if (typeof rrtype !== "string") throw invalidArgType("rrtype", "string", rrtype);
-  switch (rrtype) {
-    case "A":
-      return resolveFamily(hostname, 4, options);
-    case "AAAA":
-      return resolveFamily(hostname, 6, options);
-    case "ANY": case "CAA": case "CNAME": case "MX": case "NAPTR": case "NS": case "PTR": case "SOA": case "SRV": case "TXT":
-      return Promise.reject(notAvailable(`resolve(hostname, "${rrtype}")`));
-    default:
-      throw invalidArgValue("rrtype", rrtype);
-  }
+export function resolve4(name, options = undefined) {
+  validateString(name, "name");
+  return resolveFamily(name, 4, options);
+}
+
+export function resolve6(name, options = undefined) {
+  validateString(name, "name");
+  return resolveFamily(name, 6, options);
 }
 
 /** Record types beyond A and AAAA are not answered by Ridge. */
 export function notAvailable(what) {
   return nodeError(Error, "ERR_METHOD_NOT_IMPLEMENTED", `[ridge] node:dns.${what} is not implemented: Ridge answers A and AAAA lookups only`);
+}
+
+/** A query for a record type Ridge does not answer: the name is checked,
+ * then the promise is rejected. */
+function unanswered(what) {
+  return (name) => {
+    validateString(name, "name");
+    return Promise.reject(notAvailable(what));
+  };
+}
+
+export const resolveAny = unanswered("resolveAny");
+export const resolveCaa = unanswered("resolveCaa");
+export const resolveCname = unanswered("resolveCname");
+export const resolveMx = unanswered("resolveMx");
+export const resolveNaptr = unanswered("resolveNaptr");
+export const resolveNs = unanswered("resolveNs");
+export const resolvePtr = unanswered("resolvePtr");
+export const resolveSoa = unanswered("resolveSoa");
+export const resolveSrv = unanswered("resolveSrv");
+export const resolveTxt = unanswered("resolveTxt");
+export const reverse = unanswered("reverse");
+
+const RECORD_TYPES = {
+  A: resolve4, AAAA: resolve6, ANY: resolveAny, CAA: resolveCaa, CNAME: resolveCname, MX: resolveMx,
+  NAPTR: resolveNaptr, NS: resolveNs, PTR: resolvePtr, SOA: resolveSoa, SRV: resolveSrv, TXT: resolveTxt,
+};
+
+/** resolve(name[, rrtype]): the records of one type (A when none is named). */
+export function resolve(name, rrtype = "A") {
+  validateString(name, "name");
+  if (!Object.hasOwn(RECORD_TYPES, rrtype)) throw invalidArgValue("rrtype", rrtype);
+  return RECORD_TYPES[rrtype](name);
+}
+
+/** Not available on workerd either (nor its answer, a plain Error). */
+export async function lookupService() {
+  throw new Error("Not implemented");
+}
+
+/** The system resolver's servers are not the worker's to know. */
+export function getServers() {
+  return [];
+}
+
+/** Workers cannot choose their resolver; workerd's answer. */
+export function setServers() {
+  throw new Error("Not implemented");
 }

@@ -142,3 +142,14 @@ export class AbortError extends Error {
 export function methodNotImplemented(name) {
   return nodeError(Error, "ERR_METHOD_NOT_IMPLEMENTED", `The ${name} method is not implemented`);
 }
+
+/** `The "a" or "b" argument must be specified`: one of several alternatives is missing. */
+export function missingOneOfArgs(...names) {
+  return nodeError(TypeError, "ERR_MISSING_ARGS",
+    `The ${names.map((name) => `"${name}"`).join(" or ")} argument must be specified`);
+}
+
+/** An option that Workers do not support, as workerd refuses it. */
+export function optionNotImplemented(name) {
+  return nodeError(Error, "ERR_OPTION_NOT_IMPLEMENTED", `The ${name} option is not implemented`);
+}

@@ -1,6 +1,6 @@
 // Argument checks shared by js/node/ modules, throwing Node's errors.
 
-import { invalidArgType, invalidArgValue, outOfRange } from "./errors.js";
+import { invalidArgType, invalidArgValue, nodeError, outOfRange } from "./errors.js";
 
 export function validateString(value, name) {
   if (typeof value !== "string") throw invalidArgType(name, "string", value);
@@ -61,4 +61,15 @@ export function validateAbortSignal(signal, name) {
   if (signal !== undefined && (signal === null || typeof signal !== "object" || !("aborted" in signal))) {
     throw invalidArgType(name, "AbortSignal", signal);
   }
+}
+
+/** A port number (or its decimal string), as workerd checks it; returns the number. */
+export function validatePort(port, name = "Port", allowZero = true) {
+  if ((typeof port !== "number" && typeof port !== "string") ||
+      (typeof port === "string" && port.trim() === "") ||
+      +port !== +port >>> 0 || +port > 0xffff || (+port === 0 && !allowZero)) {
+    throw nodeError(Error, "ERR_SOCKET_BAD_PORT",
+      `${name} should be ${allowZero ? ">=" : ">"} 0 and < 65536. Received ${typeof port}.`);
+  }
+  return +port | 0;
 }

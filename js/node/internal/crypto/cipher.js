@@ -31,9 +31,14 @@ export function getCiphers() {
   return [...CIPHERS];
 }
 
+const KEY_TYPES = ["string", "Buffer", "TypedArray", "DataView", "KeyObject", "CryptoKey"];
+
 /** Key material: a secret KeyObject's bytes, or bytes. */
 function keyBytes(key, encoding) {
   if (key?.type === "secret" && typeof key.export === "function") return key.export();
+  if (typeof key !== "string" && !ArrayBuffer.isView(key) && !(key instanceof ArrayBuffer)) {
+    throw invalidArgType("key", KEY_TYPES, key);
+  }
   return bytesOf(key, "key", encoding);
 }
 
@@ -154,10 +159,12 @@ export function getCipherInfo(nameOrNid, options) {
     if (mode === "gcm" && options.ivLength < 1) throw invalidArgValue("options.ivLength", options.ivLength);
   }
   const bits = keyLength * 8;
-  const name = mode === "gcm" ? `id-aes${bits}-gcm` : `aes-${bits}-${mode}`;
-  const described = { mode, name, nid: NIDS[`${bits}-${mode}`], blockSize: mode === "cbc" || mode === "ecb" ? 16 : 1 };
+  // workerd's (BoringSSL's) names and order of fields.
+  const name = mode === "gcm" ? `id-aes${bits}-GCM` : `aes-${bits}-${mode}`;
+  const described = { name, nid: NIDS[`${bits}-${mode}`], blockSize: mode === "cbc" || mode === "ecb" ? 16 : 1 };
   if (ivLength > 0) described.ivLength = ivLength;
   described.keyLength = keyLength;
+  described.mode = mode;
   return described;
 }
 

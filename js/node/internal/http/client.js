@@ -13,7 +13,7 @@ import {
 } from "../validators.js";
 import { urlToHttpOptions } from "../../url.js";
 import { globalAgent } from "./agent.js";
-import { checkIsHttpToken, getTimerDuration, httpErrors, isURL } from "./common.js";
+import { checkIsHttpToken, getTimerDuration, httpErrors, isURL, requestURL } from "./common.js";
 import { IncomingMessage, receiveResponse } from "./incoming.js";
 import {
   OutgoingMessage, endAgain, endArguments, kHeadLines, kOutHeaders, kUniqueHeaders, parseUniqueHeadersOption,
@@ -59,7 +59,7 @@ export class ClientRequest extends OutgoingMessage {
     super();
     // request(url[, options][, callback]) or request(options[, callback]).
     if (typeof input === "string") {
-      input = urlToHttpOptions(new URL(input));
+      input = urlToHttpOptions(requestURL(input));
     } else if (isURL(input)) {
       input = urlToHttpOptions(input);
     } else {

@@ -64,6 +64,15 @@ export const parsers = { name: "parsers", max: 1000 };
 /** A Transfer-Encoding value that says chunked. */
 export const chunkExpression = /(?:^|\W)chunked(?:$|\W)/i;
 
+/** The URL a request names, refused in workerd's words when it is not one. */
+export function requestURL(text) {
+  try {
+    return new URL(text);
+  } catch {
+    throw new TypeError("Invalid URL string.");
+  }
+}
+
 /** A WHATWG URL (Node's test: a URL has href and protocol, a legacy Url has auth and path). */
 export function isURL(value) {
   return Boolean(value?.href && value.protocol && value.auth === undefined && value.path === undefined);

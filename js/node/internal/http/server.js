@@ -410,6 +410,10 @@ export class ServerResponse extends OutgoingMessage {
     this.#responded = true;
     const hasBody = this._hasBody && !NULL_BODY_STATUSES.has(this.statusCode);
     try {
+      // workerd's words (the global Response's are deno_fetch's).
+      if (!(this.statusCode >= 200 && this.statusCode <= 599)) {
+        throw new RangeError("Responses may only be constructed with status codes in the range 200 to 599, inclusive.");
+      }
       this.#resolve(new Response(hasBody ? this.#body : null, {
         status: this.statusCode,
         statusText: this.statusMessage,
