@@ -23,6 +23,12 @@ const {
   SymbolFor,
 } = primordials;
 
+/** The loopback bindings of the worker's own exports (`ctx.exports` on
+ * Cloudflare). Empty until Ridge has service bindings and Durable Objects:
+ * code that looks an export up finds none, as it would without the
+ * compatibility flag that adds them. */
+const exports = ObjectFreeze({ __proto__: null });
+
 /** The worker's bindings: one object for the isolate's life. */
 export const env = {};
 
@@ -126,7 +132,7 @@ export function isEntrypointClass(value) {
 }
 
 ObjectDefineProperty(globalThis, SymbolFor("ridge:cloudflare:workers"), {
-  value: ObjectFreeze({ WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env: importedEnv }),
+  value: ObjectFreeze({ WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env: importedEnv, exports }),
   enumerable: false,
   configurable: false,
   writable: false,

@@ -298,15 +298,22 @@ class Socket {
   }
 }
 
+/** The request that outbound I/O (a connection, a DNS lookup) is done for,
+ * counted as one of its subrequests like a fetch(); throws at the top level
+ * of a module and past the request's subrequest limit. */
+export function subrequest() {
+  const request = currentRequest();
+  if (request === undefined) throw new Error(GLOBAL_SCOPE);
+  op_ridge_count_subrequest(request);
+  return request;
+}
+
 /** Opens a connection to `address` (`"host:port"` or `{ hostname, port }`)
  * for the current request. */
 export function connect(address, options = undefined) {
   const { hostname, port } = parseAddress(address);
   const { secureTransport, allowHalfOpen } = readOptions(options);
-  const request = currentRequest();
-  if (request === undefined) throw new Error(GLOBAL_SCOPE);
-  // Counted like fetch(): one more than the limit throws here.
-  op_ridge_count_subrequest(request);
+  const request = subrequest();
   const opened = PromisePrototypeThen(op_ridge_socket_connect(request, hostname, port, secureTransport === "on"), connection);
   const given = typeof address === "string" ? address : `${address.hostname}:${port}`;
   return new Socket(kConstruct, opened, given, hostname, secureTransport, allowHalfOpen);

@@ -32,6 +32,7 @@ import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:r
 import "ext:ridge/node/all.js";
 import "ext:ridge/cloudflare/10_node.js";
 import "ext:ridge/cloudflare/11_sockets.js";
+import "ext:ridge/cloudflare/12_email.js";
 import { installNodeGlobals } from "ext:ridge/node/internal/globals.js";
 
 const {

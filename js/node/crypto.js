@@ -320,7 +320,8 @@ function scryptArguments(password, salt, keylen, options) {
 /** Derives the key; errors are workerd's ("Scrypt failed"). */
 function scryptDerive({ pass, saltBytes, keylen, N, r, p, maxmem }) {
   if (N >= SCRYPT_MAX_COST) throw new RangeError(`Scrypt failed: cost exceeds maximum (${SCRYPT_MAX_COST}).`);
-  if (N < 2 || (N & (N - 1)) !== 0 || 128 * N * r > maxmem) throw new Error("Scrypt failed");
+  // The memory scrypt takes: 128 * r * (N + 2) for its tables, 128 * r * p for its blocks.
+  if (N < 2 || (N & (N - 1)) !== 0 || 128 * r * (N + 2) + 128 * r * p > maxmem) throw new Error("Scrypt failed");
   let derived;
   try {
     derived = op_ridge_scrypt(pass, saltBytes, N, r, p, keylen);

@@ -64,6 +64,27 @@ async fn async_local_storage_cannot_take_code_out_of_its_request() {
     );
 }
 
+/// node:crypto refuses, with a clear message, what would hold the isolate's
+/// thread past a request's limits (generation that never ends, scrypt
+/// asking for gigabytes) or give a wrong answer.
+#[tokio::test]
+async fn crypto_refuses_what_would_run_past_the_limits() {
+    let state = TempDir::new();
+    let ridge = dev_node_compat(&state);
+    assert_eq!(
+        ridge.json("/crypto-bounds").await,
+        json!({
+            "evenExponent": "Invalid RSA public exponent 4: it must be odd, at least 3 and below 2^32",
+            "hugeModulus": "Invalid RSA modulus length 8192: Ridge generates keys of 512 to 4096 bits",
+            "saltTooLong": "Signing failed: the salt is too long for this key and digest",
+            "scryptMemory": "Scrypt failed",
+            "scryptWork": "Scrypt failed",
+            "lowOrderKey": "Failed to derive the shared secret: the public key is of low order",
+            "gcmTagLength": "Invalid authentication tag length: 6",
+        })
+    );
+}
+
 #[tokio::test]
 async fn process_env_and_the_globals() {
     let state = TempDir::new();

@@ -30,12 +30,16 @@ fn all_projects() -> Vec<String> {
     names
 }
 
-/// The projects that run on their own; those that need a service
-/// (`"needs"` in their compat.json, e.g. PostgreSQL) have their own test.
+/// The projects compared with workerd by the tests below; those that need a
+/// service (`"needs"` in their compat.json, e.g. PostgreSQL) or that workerd
+/// cannot run (`"not_on_workerd"`, with the reason) have their own test.
 fn projects() -> Vec<String> {
     all_projects()
         .into_iter()
-        .filter(|name| compat_paths(name).get("needs").is_none())
+        .filter(|name| {
+            let compat = compat_paths(name);
+            compat.get("needs").is_none() && compat.get("not_on_workerd").is_none()
+        })
         .collect()
 }
 
@@ -204,10 +208,90 @@ async fn node_postgres_queries_a_real_postgresql_as_on_workerd() {
     assert_eq!(
         failed["failed"],
         format!(
-            "Error: connection to {server} refused: it resolves to {host}, a loopback address \
+            "Error: connection to {server} refused: {host} is a loopback address \
              that workers may not reach (allow it with --allow-outbound {host})"
         ),
     );
+}
+
+/// One JSON-RPC call to an MCP server over Streamable HTTP: the message of
+/// its event-stream answer.
+async fn mcp_call(base: &str, call: Value) -> Value {
+    let response = http1()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let data = text
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no message in {text:?}"));
+    serde_json::from_str(data).unwrap()
+}
+
+/// The stateless MCP server of Cloudflare's docs, built with the `agents`
+/// SDK, answers an MCP client under `ridge dev`: initialize, tools/list,
+/// tools/call, argument validation and an unknown method. (Open-source
+/// workerd cannot load the SDK, so there is nothing recorded to compare
+/// with; the answers are the MCP protocol's.)
+#[tokio::test]
+async fn the_agents_sdk_serves_an_mcp_server() {
+    let folder = installed().join("agents-mcp");
+    let args: Vec<String> = ["dev", "--port", "0"].map(String::from).to_vec();
+    let ridge = Ridge::start_in(&args, &[], &folder);
+    let base = ridge.url("");
+    let initialized = mcp_call(
+        &base,
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "ridge-test", "version": "1" } } }),
+    )
+    .await;
+    assert_eq!(
+        initialized["result"]["serverInfo"],
+        json!({ "name": "Calculator", "version": "1.0.0" })
+    );
+    assert_eq!(initialized["result"]["protocolVersion"], "2025-06-18");
+
+    let tools = mcp_call(
+        &base,
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" }),
+    )
+    .await;
+    let add = &tools["result"]["tools"][0];
+    assert_eq!(add["name"], "add", "{tools}");
+    assert_eq!(add["inputSchema"]["required"], json!(["a", "b"]), "{tools}");
+
+    let call = |id: u32, a: Value| {
+        json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": { "name": "add", "arguments": { "a": a, "b": 40 } } })
+    };
+    let sum = mcp_call(&base, call(3, json!(2))).await;
+    assert_eq!(
+        sum["result"]["content"],
+        json!([{ "type": "text", "text": "42" }])
+    );
+    let invalid = mcp_call(&base, call(4, json!("two"))).await;
+    assert_eq!(invalid["result"]["isError"], true, "{invalid}");
+    assert!(
+        invalid["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("expected number, received string"),
+        "{invalid}"
+    );
+    let unknown = mcp_call(
+        &base,
+        json!({ "jsonrpc": "2.0", "id": 5, "method": "no/such/method" }),
+    )
+    .await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
 }
 
 /// Stack traces name the lines of the TypeScript and TSX files, not of the

@@ -297,7 +297,7 @@ async fn sockets_follow_the_outbound_policy_and_the_limits() {
         dns["all"]["message"]
             .as_str()
             .unwrap()
-            .contains("lookup of localhost refused: it resolves to 127.0.0.1, a loopback address"),
+            .contains("lookup of localhost refused: localhost resolves to a loopback address"),
         "{dns}"
     );
 

@@ -142,6 +142,11 @@ struct Cipher {
     finished: bool,
 }
 
+/// GCM tag lengths Node (and NIST SP 800-38D) allow: 4, 8, or 12 to 16 bytes.
+fn valid_tag_length(length: usize) -> bool {
+    matches!(length, 4 | 8 | 12..=16)
+}
+
 /// Splits a name such as `aes-256-gcm` into key bits and mode.
 fn parse_name(name: &str) -> Option<(usize, &'static str)> {
     let lower = name.to_ascii_lowercase();
@@ -313,7 +318,7 @@ impl Cipher {
                 if iv.is_empty() {
                     return Err(invalid_iv());
                 }
-                if !(4..=16).contains(&tag_len) {
+                if !valid_tag_length(tag_len) {
                     return Err(error(
                         "ERR_CRYPTO_INVALID_AUTH_TAG",
                         &format!("Invalid authentication tag length: {tag_len}"),
@@ -451,7 +456,8 @@ fn cipher(state: &OpState, rid: ResourceId) -> Result<std::rc::Rc<CipherResource
     state
         .resource_table
         .get::<CipherResource>(rid)
-        .map_err(JsErrorBox::from_err)
+        // Only a finished cipher has left the table.
+        .map_err(|_| finalized())
 }
 
 /// Starts an encryption or decryption; `iv` may be empty for ECB.
@@ -526,7 +532,7 @@ pub fn op_ridge_cipher_set_tag(
     let mut cipher = cipher.0.borrow_mut();
     let decrypt = cipher.decrypt;
     match &mut cipher.mode {
-        Mode::Gcm(gcm) if decrypt && !(tag.len() < 4 || tag.len() > BLOCK) => {
+        Mode::Gcm(gcm) if decrypt && valid_tag_length(tag.len()) => {
             gcm.tag_len = tag.len();
             gcm.expected_tag = Some(tag.to_vec());
             Ok(())
@@ -539,39 +545,31 @@ pub fn op_ridge_cipher_set_tag(
     }
 }
 
+/// What `final` gives: the last output, and a GCM encryption's tag.
+#[derive(serde::Serialize)]
+pub struct Finished {
+    output: ToJsBuffer,
+    tag: Option<ToJsBuffer>,
+}
+
+/// Finishes the cipher and frees it (JS keeps the tag for `getAuthTag`).
 #[op2]
 #[serde]
 pub fn op_ridge_cipher_final(
     state: &mut OpState,
     #[smi] rid: ResourceId,
-) -> Result<ToJsBuffer, JsErrorBox> {
-    let cipher = cipher(state, rid)?;
-    let out = cipher.0.borrow_mut().finish()?;
-    Ok(out.into())
-}
-
-fn tag_unavailable() -> JsErrorBox {
-    error(
-        "-",
-        "Auth tag is only available once cipher context has been finalized",
-    )
-}
-
-/// The tag of a finished GCM encryption.
-#[op2]
-#[serde]
-pub fn op_ridge_cipher_tag(
-    state: &mut OpState,
-    #[smi] rid: ResourceId,
-) -> Result<ToJsBuffer, JsErrorBox> {
-    let cipher = cipher(state, rid)?;
-    let cipher = cipher.0.borrow();
-    match &cipher.mode {
-        Mode::Gcm(gcm) if !cipher.decrypt => {
-            gcm.tag.clone().map(Into::into).ok_or_else(tag_unavailable)
-        }
-        _ => Err(tag_unavailable()),
-    }
+) -> Result<Finished, JsErrorBox> {
+    let cipher = state
+        .resource_table
+        .take::<CipherResource>(rid)
+        .map_err(|_| finalized())?;
+    let mut cipher = cipher.0.borrow_mut();
+    let output = cipher.finish()?.into();
+    let tag = match &cipher.mode {
+        Mode::Gcm(gcm) => gcm.tag.clone().map(Into::into),
+        _ => None,
+    };
+    Ok(Finished { output, tag })
 }
 
 /// `getCipherInfo(name)`: key and IV lengths, and the mode.

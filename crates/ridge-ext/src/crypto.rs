@@ -13,7 +13,7 @@ use digest::DynDigest;
 use hmac::{Hmac, Mac};
 
 /// PBKDF2 iterations Cloudflare allows (Web Crypto's limit too).
-const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
+pub(crate) const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
 
 /// The hash algorithms Ridge knows, by Node's names (lower case, with the
 /// `RSA-` aliases OpenSSL also accepts), as Node's `getHashes()` lists them.
@@ -364,6 +364,32 @@ pub fn op_ridge_hkdf(
 /// is 32 MiB; a worker may raise it up to this): the buffers are Rust's,
 /// outside the isolate's heap limit.
 const MAX_SCRYPT_MEMORY: u64 = 128 << 20;
+/// The most mixing one derivation may do (N·r·p), 8 times Node's default:
+/// the op cannot be interrupted by the CPU limit once it runs.
+const MAX_SCRYPT_WORK: u64 = 8 * 16384 * 8;
+/// The longest key scrypt derives.
+const MAX_SCRYPT_LENGTH: u32 = 1 << 20;
+
+/// Refuses scrypt parameters past Ridge's bounds: memory as scrypt
+/// allocates it (128·r·p for B, 128·r·(N+2) for V and XY) and work N·r·p.
+pub(crate) fn check_scrypt_cost(n: u64, r: u32, p: u32) -> Result<(), JsErrorBox> {
+    let (r, p) = (u64::from(r), u64::from(p));
+    let memory = 128u64
+        .saturating_mul(r)
+        .saturating_mul(p)
+        .saturating_add(128u64.saturating_mul(r).saturating_mul(n.saturating_add(2)));
+    if memory > MAX_SCRYPT_MEMORY {
+        return Err(JsErrorBox::range_error(
+            "Invalid scrypt params: memory limit exceeded",
+        ));
+    }
+    if n.saturating_mul(r).saturating_mul(p) > MAX_SCRYPT_WORK {
+        return Err(JsErrorBox::range_error(
+            "Invalid scrypt params: the work (N * r * p) is over Ridge's limit",
+        ));
+    }
+    Ok(())
+}
 
 /// scrypt with cost `n` (a power of two), block size `r` and
 /// parallelisation `p`; JS has checked them against the caller's `maxmem`.
@@ -392,8 +418,9 @@ fn scrypt_derive(
     if n < 2 || !n.is_power_of_two() {
         return Err(invalid("N must be a power of 2 greater than 1"));
     }
-    if 128 * u64::from(n) * u64::from(r) > MAX_SCRYPT_MEMORY {
-        return Err(invalid("memory limit exceeded"));
+    check_scrypt_cost(u64::from(n), r, p)?;
+    if length > MAX_SCRYPT_LENGTH {
+        return Err(invalid("the key is too long"));
     }
     let mut out = vec![0; length as usize];
     if out.is_empty() {

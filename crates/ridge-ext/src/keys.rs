@@ -34,6 +34,11 @@ fn invalid_key(why: impl std::fmt::Display) -> JsErrorBox {
     error("ERR_CRYPTO_INVALID_KEY", &format!("Invalid key: {why}"))
 }
 
+/// The largest RSA key Ridge generates or reads (rsa's own bound for public
+/// keys, and Web Crypto's in Ridge): signing with a bigger one, or making
+/// one, would hold the isolate's thread for seconds.
+const MAX_RSA_BITS: usize = 4096;
+
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_ED25519: &str = "1.3.101.112";
@@ -101,7 +106,7 @@ impl Private {
         let oid = info.algorithm.oid.to_string();
         let bad = |e: pkcs8::Error| invalid_key(e);
         Ok(match oid.as_str() {
-            OID_RSA => Private::Rsa(Box::new(RsaPrivateKey::from_pkcs8_der(der).map_err(bad)?)),
+            OID_RSA => rsa_private(RsaPrivateKey::from_pkcs8_der(der).map_err(bad)?)?,
             OID_EC => match curve_oid(info.algorithm.parameters).as_deref() {
                 Some(OID_P256) => Private::P256(p256::SecretKey::from_pkcs8_der(der).map_err(bad)?),
                 Some(OID_P384) => Private::P384(p384::SecretKey::from_pkcs8_der(der).map_err(bad)?),
@@ -308,8 +313,36 @@ fn decrypt_pkcs8(der: &[u8], passphrase: Option<&[u8]>) -> Result<Private, JsErr
     let passphrase =
         passphrase.ok_or_else(|| invalid_key("the key is encrypted: give a passphrase"))?;
     let encrypted = pkcs8::EncryptedPrivateKeyInfo::from_der(der).map_err(invalid_key)?;
+    check_key_derivation(&encrypted.encryption_algorithm)?;
     let document = encrypted.decrypt(passphrase).map_err(invalid_key)?;
     Private::from_pkcs8(document.as_bytes())
+}
+
+/// The key derivation an encrypted key asks for, refused when it would
+/// take more CPU or memory than one request may: the parameters come with
+/// the key, from whoever made it.
+fn check_key_derivation(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), JsErrorBox> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let pkcs8::pkcs5::EncryptionScheme::Pbes2(params) = scheme else {
+        return Err(invalid_key("only PBES2-encrypted keys are supported"));
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > super::crypto::MAX_PBKDF2_ITERATIONS => {
+            Err(invalid_key(format!(
+                "the key's PBKDF2 iteration count {} is over {}",
+                pbkdf2.iteration_count,
+                super::crypto::MAX_PBKDF2_ITERATIONS
+            )))
+        }
+        Kdf::Scrypt(scrypt) => {
+            let (r, p) = (
+                u32::from(scrypt.block_size),
+                u32::from(scrypt.parallelization),
+            );
+            super::crypto::check_scrypt_cost(scrypt.cost_parameter, r, p)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Encrypts a PKCS#8 key as OpenSSL does by default: PBES2 with
@@ -346,9 +379,17 @@ fn invalid_pem() -> JsErrorBox {
 
 fn private_from_pkcs1(der: &[u8]) -> Result<Private, JsErrorBox> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
-    Ok(Private::Rsa(Box::new(
-        RsaPrivateKey::from_pkcs1_der(der).map_err(invalid_key)?,
-    )))
+    rsa_private(RsaPrivateKey::from_pkcs1_der(der).map_err(invalid_key)?)
+}
+
+/// An RSA private key, refused above [`MAX_RSA_BITS`].
+fn rsa_private(key: RsaPrivateKey) -> Result<Private, JsErrorBox> {
+    if key.n().bits() > MAX_RSA_BITS {
+        return Err(invalid_key(format!(
+            "RSA keys over {MAX_RSA_BITS} bits are not supported"
+        )));
+    }
+    Ok(Private::Rsa(Box::new(key)))
 }
 
 fn public_from_pkcs1(der: &[u8]) -> Result<Public, JsErrorBox> {
@@ -653,9 +694,19 @@ pub fn op_ridge_key_generate(
 ) -> Result<KeyInfo, JsErrorBox> {
     let key = match key_type {
         "rsa" => {
-            // Below 512 bits RSA is broken; above 16384 generation takes minutes.
-            if !(512..=16384).contains(&modulus_length) {
-                return Err(error_of(&format!("Invalid RSA modulus length {modulus_length}: Ridge generates 512 to 16384-bit keys")));
+            if !(512..=MAX_RSA_BITS as u32).contains(&modulus_length) {
+                return Err(error_of(&format!(
+                    "Invalid RSA modulus length {modulus_length}: Ridge generates keys of 512 to {MAX_RSA_BITS} bits"
+                )));
+            }
+            // An even exponent has no inverse: key generation would never end.
+            if public_exponent < 3
+                || public_exponent % 2 == 0
+                || public_exponent > u64::from(u32::MAX)
+            {
+                return Err(error_of(&format!(
+                    "Invalid RSA public exponent {public_exponent}: it must be odd, at least 3 and below 2^32"
+                )));
             }
             let exponent = BigUint::from(public_exponent);
             let key = RsaPrivateKey::new_with_exp(&mut OsRng, modulus_length as usize, &exponent)
@@ -755,12 +806,20 @@ fn sign(key: &Private, data: &[u8], scheme: &Scheme) -> Result<Vec<u8>, JsErrorB
         Private::Rsa(rsa) => {
             let hash = digest_once(scheme.digest, data)?;
             let signature = if scheme.padding == 6 {
-                let max = rsa.size() - hash.len() - 2;
+                let too_long =
+                    || error_of("Signing failed: the salt is too long for this key and digest");
+                let max = rsa
+                    .size()
+                    .checked_sub(hash.len() + 2)
+                    .ok_or_else(too_long)?;
                 let salt = match scheme.salt_length {
                     -1 => hash.len(),
                     n if n < 0 => max,
                     n => n as usize,
                 };
+                if salt > max {
+                    return Err(too_long());
+                }
                 with_rsa_digest!(scheme.digest, D => rsa.sign_with_rng(&mut OsRng, rsa::Pss::new_with_salt::<D>(salt), &hash))
             } else {
                 with_rsa_digest!(scheme.digest, D => rsa.sign(rsa::Pkcs1v15Sign::new::<D>(), &hash))
@@ -922,7 +981,14 @@ pub fn op_ridge_key_agree(
     let public = Public::from_spki(public)?;
     match (&private, &public) {
         (Private::X25519(secret), Public::X25519(theirs)) => {
-            Ok(secret.diffie_hellman(theirs).as_bytes().to_vec())
+            let shared = secret.diffie_hellman(theirs);
+            // A low-order public key gives an all-zero secret (OpenSSL refuses it too).
+            if !shared.was_contributory() {
+                return Err(error_of(
+                    "Failed to derive the shared secret: the public key is of low order",
+                ));
+            }
+            Ok(shared.as_bytes().to_vec())
         }
         (Private::P256(secret), Public::P256(theirs)) => Ok(p256::ecdh::diffie_hellman(
             secret.to_nonzero_scalar(),

@@ -3,10 +3,11 @@
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
 //! `websocket`, `sockets` (`cloudflare:sockets`' TCP and TLS connections),
-//! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`),
-//! and the globals' helpers (`log`: console, `crypto`: hashing for
-//! `node:crypto` and MD5 for `crypto.subtle`, `net`: the outbound fetch policy, `memory`: checks
-//! within a turn; `js/globals/`).
+//! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`,
+//! with `crypto`, `cipher`, `keys`, `zlib` and `encoding` for their Rust
+//! parts; `crypto` also gives `crypto.subtle` its MD5), and the globals'
+//! helpers (`log`: console, `net`: the outbound policy of fetch and
+//! sockets, `memory`: checks within a turn; `js/globals/`).
 //!
 //! ridge-runtime's build script uses this crate as a build dependency
 //! to evaluate the extension's JS into the startup snapshot; the runtime
@@ -86,7 +87,6 @@ deno_core::extension!(
     cipher::op_ridge_cipher_set_padding,
     cipher::op_ridge_cipher_set_tag,
     cipher::op_ridge_cipher_final,
-    cipher::op_ridge_cipher_tag,
     cipher::op_ridge_cipher_info,
     keys::op_ridge_key_read,
     keys::op_ridge_key_write,
@@ -133,6 +133,7 @@ deno_core::extension!(
     "cloudflare/09_workers.js",
     "cloudflare/10_node.js",
     "cloudflare/11_sockets.js",
+    "cloudflare/12_email.js",
     "http/10_worker.js",
   ],
   lazy_loaded_js = [dir "../../js", "ext:deno_net/02_tls.js" = "globals/05_no_client_tls.js"],

@@ -256,11 +256,17 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// Why a connection to `host` is refused; `what` names the attempt
-/// ("fetch to example.com").
+/// ("fetch to example.com"). A name's address is not told: a worker must
+/// not learn the private addresses of the node's network from it.
 fn refusal(what: &str, host: &str, ip: IpAddr, reason: &str) -> String {
+    let target = if host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        format!("{ip} is")
+    } else {
+        format!("{host} resolves to")
+    };
     format!(
-    "{what} refused: it resolves to {ip}, a {reason} address that workers may not reach (allow it with --allow-outbound {host})"
-  )
+        "{what} refused: {target} a {reason} address that workers may not reach (allow it with --allow-outbound {host})"
+    )
 }
 
 /// Why a connection could not be made: a Node.js error code

@@ -1,8 +1,9 @@
 //! Node.js compatibility (`nodejs_compat`): Ridge's `node:*` modules. Their
 //! JavaScript is in `js/node/` (one file per module, helpers under
 //! `internal/`); build.rs lists the files, and this module adds them to the
-//! extension. The Rust ops that make hashing, ciphers and compression fast
-//! are in `crypto.rs` and `zlib.rs`.
+//! extension, with the one op `util.inspect` needs from the engine. The
+//! Rust parts of `node:crypto` and `node:zlib` are in `crypto.rs`,
+//! `cipher.rs`, `keys.rs` and `zlib.rs`.
 
 include!(concat!(env!("OUT_DIR"), "/node_files.rs"));
 

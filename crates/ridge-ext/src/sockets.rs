@@ -35,6 +35,10 @@ use super::net::{self, ConnectFailure};
 
 /// How long a connection (TCP and, for TLS, the handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long ending the writing side may wait for the peer to take the rest.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a DNS lookup may take.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection, before or after TLS.
 enum Stream {
@@ -146,6 +150,12 @@ pub fn close_sockets_of_ended_requests(state: &mut OpState) {
     }
 }
 
+fn request_ended() -> JsErrorBox {
+    JsErrorBox::generic(
+        "The request this code runs for has ended: sockets and DNS lookups belong to a request",
+    )
+}
+
 /// Adds a socket of request `request` to the table; none is added for a
 /// request that ended while it connected.
 fn register(
@@ -155,9 +165,7 @@ fn register(
 ) -> Result<ResourceId, JsErrorBox> {
     let mut state = state.borrow_mut();
     if !state.borrow::<CpuLedger>().is_open(request) {
-        return Err(JsErrorBox::generic(
-            "The socket's request ended before it connected",
-        ));
+        return Err(request_ended());
     }
     let rid = state.resource_table.add(SocketResource::new(stream));
     if !state.has::<SocketOwners>() {
@@ -245,6 +253,11 @@ pub async fn op_ridge_socket_connect(
     #[smi] port: u16,
     tls: bool,
 ) -> Result<Connection, JsErrorBox> {
+    // Code left running after its request (a timer, a captured async
+    // context) may not connect: its request's limits no longer count it.
+    if !state.borrow().borrow::<CpuLedger>().is_open(request) {
+        return Err(request_ended());
+    }
     let opened = tokio::time::timeout(CONNECT_TIMEOUT, open(&host, port, tls))
         .await
         .unwrap_or_else(|_| {
@@ -321,17 +334,21 @@ pub async fn op_ridge_socket_write(
 }
 
 /// Ends the writing side (a TCP FIN, after TLS's close_notify); the other
-/// side may go on sending.
+/// side may go on sending. Bounded in time and ended by close(): a peer
+/// that stops reading must not keep the connection open.
 #[op2]
 pub async fn op_ridge_socket_shutdown(
     state: Rc<RefCell<OpState>>,
     #[smi] rid: ResourceId,
 ) -> Result<(), JsErrorBox> {
     let socket = socket(&state, rid)?;
+    let cancel = RcRef::map(&socket, |s| &s.cancel);
     let mut writer = RcRef::map(&socket, |s| &s.writer).borrow_mut().await;
     if let Some(writer) = (*writer).as_mut() {
         // The peer may be gone already; the writing side is over either way.
-        let _ = writer.shutdown().await;
+        let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, writer.shutdown())
+            .or_cancel(cancel)
+            .await;
     }
     Ok(())
 }
@@ -399,10 +416,28 @@ pub enum Lookup {
 
 /// Resolves `host` with the node's resolver (node:dns' `lookup`), refusing
 /// names that lead to addresses workers may not reach, like `connect()`.
+/// A lookup belongs to a request (JS counts it as a subrequest) and is
+/// bounded in time.
 #[op2]
 #[serde]
-pub async fn op_ridge_dns_lookup(#[string] host: String) -> Lookup {
-    match net::allowed_addresses(&format!("lookup of {host}"), &host, 0).await {
+pub async fn op_ridge_dns_lookup(
+    state: Rc<RefCell<OpState>>,
+    #[smi] request: ResourceId,
+    #[string] host: String,
+) -> Result<Lookup, JsErrorBox> {
+    if !state.borrow().borrow::<CpuLedger>().is_open(request) {
+        return Err(request_ended());
+    }
+    let what = format!("lookup of {host}");
+    let found = tokio::time::timeout(LOOKUP_TIMEOUT, net::allowed_addresses(&what, &host, 0))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectFailure::new(
+                "ETIMEOUT",
+                format!("lookup of {host} timed out"),
+            ))
+        });
+    Ok(match found {
         Ok(addrs) => {
             let mut addresses: Vec<(String, u8)> = Vec::new();
             for addr in addrs {
@@ -414,5 +449,5 @@ pub async fn op_ridge_dns_lookup(#[string] host: String) -> Lookup {
             Lookup::Found { addresses }
         }
         Err(failure) => Lookup::Failed(failure),
-    }
+    })
 }

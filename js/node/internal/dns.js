@@ -8,6 +8,7 @@
 // throws, it is not reported through the callback or the promise.
 
 import { op_ridge_dns_lookup } from "ext:core/ops";
+import { subrequest } from "ext:ridge/cloudflare/11_sockets.js";
 import { nextTick } from "../process.js";
 import { isIP } from "./net/ip.js";
 import { describeReceived, invalidArgValue, nodeError, optionNotImplemented } from "./errors.js";
@@ -74,7 +75,8 @@ function dnsError(code, syscall, hostname, detail = undefined) {
 
 /** Every address of `hostname`, as { address, family }. */
 async function addresses(hostname, syscall) {
-  const answer = await op_ridge_dns_lookup(hostname);
+  // A lookup is outbound I/O of the request, counted like a fetch().
+  const answer = await op_ridge_dns_lookup(subrequest(), hostname);
   if (answer.outcome === "failed") {
     throw dnsError(answer.code, syscall, hostname, answer.code === "ENOTFOUND" ? undefined : answer.message);
   }

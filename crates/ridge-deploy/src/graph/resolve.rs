@@ -25,10 +25,11 @@ use ridge_core::{compat, NodeCompat};
 use super::analyze::ImportKind;
 
 /// The modules the runtime itself provides.
-pub const RUNTIME_MODULES: [&str; 3] = [
+pub const RUNTIME_MODULES: [&str; 4] = [
     "cloudflare:workers",
     "cloudflare:node",
     "cloudflare:sockets",
+    "cloudflare:email",
 ];
 
 /// What an import resolves to.

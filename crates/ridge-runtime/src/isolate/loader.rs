@@ -29,7 +29,7 @@ pub fn module_specifier(name: &str) -> ModuleSpecifier {
 const CLOUDFLARE_WORKERS: &str = ridge_deploy::graph::RUNTIME_MODULES[0];
 const CLOUDFLARE_WORKERS_SOURCE: &str =
     "const workers = globalThis[Symbol.for(\"ridge:cloudflare:workers\")];\n\
-export const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env } = workers;\n";
+export const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget, env, exports } = workers;\n";
 
 /// Node's `http` servers as fetch handlers (js/cloudflare/10_node.js
 /// registers them; this re-exports them).
@@ -43,6 +43,11 @@ const CLOUDFLARE_SOCKETS_SOURCE: &str =
     "const sockets = globalThis[Symbol.for(\"ridge:cloudflare:sockets\")];\n\
 export const { connect } = sockets;\n\
 export default sockets;\n";
+
+/// EmailMessage (js/cloudflare/12_email.js registers it).
+const CLOUDFLARE_EMAIL: &str = ridge_deploy::graph::RUNTIME_MODULES[3];
+const CLOUDFLARE_EMAIL_SOURCE: &str =
+    "export const { EmailMessage } = globalThis[Symbol.for(\"ridge:cloudflare:email\")];\n";
 
 const WASM: &str = "ridge-wasm";
 const TEXT: &str = "ridge-text";
@@ -120,7 +125,7 @@ impl ModuleLoader for BundleLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> ModuleResolveResponse {
-        if [CLOUDFLARE_WORKERS, CLOUDFLARE_NODE, CLOUDFLARE_SOCKETS].contains(&specifier) {
+        if ridge_deploy::graph::RUNTIME_MODULES.contains(&specifier) {
             return Ok(ModuleSpecifier::parse(specifier).expect("a valid URL"));
         }
         let is_path = specifier.starts_with("./")
@@ -161,6 +166,7 @@ impl ModuleLoader for BundleLoader {
             CLOUDFLARE_WORKERS => Some(CLOUDFLARE_WORKERS_SOURCE),
             CLOUDFLARE_NODE => Some(CLOUDFLARE_NODE_SOURCE),
             CLOUDFLARE_SOCKETS => Some(CLOUDFLARE_SOCKETS_SOURCE),
+            CLOUDFLARE_EMAIL => Some(CLOUDFLARE_EMAIL_SOURCE),
             _ => None,
         };
         if let Some(source) = runtime_source {

@@ -11,9 +11,9 @@ import {
   op_ridge_cipher_set_aad,
   op_ridge_cipher_set_padding,
   op_ridge_cipher_set_tag,
-  op_ridge_cipher_tag,
   op_ridge_cipher_update,
 } from "ext:core/ops";
+import { core } from "ext:core/mod.js";
 import { Buffer } from "../../buffer.js";
 import { StringDecoder } from "../../string_decoder.js";
 import { Transform } from "../../stream.js";
@@ -42,10 +42,16 @@ function keyBytes(key, encoding) {
   return bytesOf(key, "key", encoding);
 }
 
+// A cipher's Rust state is freed by final(); one abandoned before that is
+// freed when it is garbage collected.
+const abandoned = new FinalizationRegistry((rid) => core.tryClose(rid));
+
 class CipherBase extends Transform {
   #rid;
   #decoder = null;
   #decoderEncoding;
+  /** A GCM encryption's tag, once final() made it. */
+  #tag = null;
 
   constructor(decrypt, cipher, key, iv, options) {
     validateString(cipher, "cipher");
@@ -54,6 +60,7 @@ class CipherBase extends Transform {
     const rid = callOp(() => op_ridge_cipher_create(cipher, keyBytes(key, options?.encoding), ivBytes, decrypt, authTagLength));
     super(options);
     this.#rid = rid;
+    abandoned.register(this, rid, this);
   }
 
   /** Bytes in the output encoding; with a string encoding, whole characters. */
@@ -76,7 +83,10 @@ class CipherBase extends Transform {
   }
 
   final(outputEncoding) {
-    return this.#output(callOp(() => op_ridge_cipher_final(this.#rid)), outputEncoding, true);
+    const { output, tag } = callOp(() => op_ridge_cipher_final(this.#rid));
+    abandoned.unregister(this);
+    this.#tag = tag;
+    return this.#output(output, outputEncoding, true);
   }
 
   setAutoPadding(autoPadding = true) {
@@ -92,6 +102,11 @@ class CipherBase extends Transform {
   /** For subclasses: the cipher's resource. */
   get _rid() {
     return this.#rid;
+  }
+
+  /** For Cipheriv: the tag final() made, or null. */
+  _finishedTag() {
+    return this.#tag;
   }
 
   _transform(chunk, encoding, callback) {
@@ -119,7 +134,8 @@ export class Cipheriv extends CipherBase {
   }
 
   getAuthTag() {
-    const tag = callOp(() => op_ridge_cipher_tag(this._rid));
+    const tag = this._finishedTag();
+    if (tag === null) throw new Error("Auth tag is only available once cipher context has been finalized");
     return Buffer.from(tag.buffer, tag.byteOffset, tag.byteLength);
   }
 }
