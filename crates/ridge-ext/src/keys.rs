@@ -701,7 +701,7 @@ pub fn op_ridge_key_generate(
             }
             // An even exponent has no inverse: key generation would never end.
             if public_exponent < 3
-                || public_exponent % 2 == 0
+                || public_exponent.is_multiple_of(2)
                 || public_exponent > u64::from(u32::MAX)
             {
                 return Err(error_of(&format!(
