@@ -42,6 +42,7 @@ const {
   TypedArrayPrototypeGetBuffer,
   TypedArrayPrototypeGetByteLength,
   TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeSlice,
   TypedArrayPrototypeSubarray,
   Uint8Array,
 } = primordials;
@@ -225,7 +226,9 @@ class Socket {
       this.#endRead();
       return;
     }
-    controller.enqueue(TypedArrayPrototypeSubarray(buffer, 0, read));
+    // A small read is copied: a view would keep the whole buffer alive.
+    const chunk = read < READ_SIZE / 4 ? TypedArrayPrototypeSlice(buffer, 0, read) : TypedArrayPrototypeSubarray(buffer, 0, read);
+    controller.enqueue(chunk);
   }
 
   async #write(chunk) {

@@ -76,7 +76,16 @@ export class TLSSocket extends Socket {
   /** Upgrades the wrapped net.Socket (connected, or once it connects). */
   _upgrade(host) {
     const wrapped = this._wrapped;
+    const closed = () => nodeError(Error, "ERR_SOCKET_CLOSED", "Socket is closed");
+    // The wrapped socket failing before it connected fails this one too.
+    const failed = (error) => this.destroy(error ?? closed());
     const start = () => {
+      wrapped.removeListener("error", failed);
+      wrapped.removeListener("close", failedOnClose);
+      if (wrapped.destroyed || wrapped.pending) {
+        this.destroy(closed());
+        return;
+      }
       const plain = wrapped._takeConnection();
       const hostname = this.servername ?? host;
       let upgraded;
@@ -92,8 +101,14 @@ export class TLSSocket extends Socket {
       this.remoteFamily = wrapped.remoteFamily;
       this._attach(upgraded, hostname, wrapped.remotePort);
     };
-    if (wrapped.connecting) wrapped.once("connect", start);
-    else start();
+    const failedOnClose = () => failed();
+    if (wrapped.connecting) {
+      wrapped.once("connect", start);
+      wrapped.once("error", failed);
+      wrapped.once("close", failedOnClose);
+    } else {
+      start();
+    }
   }
 
   getPeerCertificate() {

@@ -91,9 +91,11 @@ impl AsyncWrite for Stream {
 struct SocketResource {
     reader: AsyncRefCell<Option<ReadHalf<Stream>>>,
     writer: AsyncRefCell<Option<WriteHalf<Stream>>>,
-    /// Cancelled when the socket is closed or upgraded: pending reads and
-    /// writes end.
+    /// Cancelled when the socket is closed: pending reads and writes end.
     cancel: CancelHandle,
+    /// Cancelled when the socket is upgraded too: a pending read ends, while
+    /// writes already made go out before the TLS handshake.
+    read_cancel: CancelHandle,
 }
 
 impl SocketResource {
@@ -103,6 +105,7 @@ impl SocketResource {
             reader: AsyncRefCell::new(Some(reader)),
             writer: AsyncRefCell::new(Some(writer)),
             cancel: CancelHandle::new(),
+            read_cancel: CancelHandle::new(),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Resource for SocketResource {
 
     fn close(self: Rc<Self>) {
         self.cancel.cancel();
+        self.read_cancel.cancel();
     }
 }
 
@@ -299,7 +303,7 @@ pub async fn op_ridge_socket_read(
     #[buffer] mut buffer: JsBuffer,
 ) -> Result<usize, JsErrorBox> {
     let socket = socket(&state, rid)?;
-    let cancel = RcRef::map(&socket, |s| &s.cancel);
+    let cancel = RcRef::map(&socket, |s| &s.read_cancel);
     let mut reader = RcRef::map(&socket, |s| &s.reader).borrow_mut().await;
     let reader = (*reader).as_mut().ok_or_else(closed)?;
     match reader.read(&mut buffer).or_cancel(cancel).await {
@@ -354,7 +358,8 @@ pub async fn op_ridge_socket_shutdown(
 }
 
 /// Upgrades a plain socket to TLS with `host` (`startTls`): the old
-/// socket's pending reads and writes end, and a new one is returned.
+/// socket's pending read ends, its pending writes finish first (they were
+/// meant to go out in plain text), and a new socket is returned.
 #[op2]
 #[serde]
 pub async fn op_ridge_socket_start_tls(
@@ -363,7 +368,7 @@ pub async fn op_ridge_socket_start_tls(
     #[string] host: String,
 ) -> Result<Connection, JsErrorBox> {
     let old = socket(&state, rid)?;
-    old.cancel.cancel();
+    old.read_cancel.cancel();
     let reader = RcRef::map(&old, |s| &s.reader).borrow_mut().await.take();
     let writer = RcRef::map(&old, |s| &s.writer).borrow_mut().await.take();
     let (Some(reader), Some(writer)) = (reader, writer) else {
