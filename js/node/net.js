@@ -185,13 +185,17 @@ Socket.prototype.connect = function connect(...args) {
   this.remoteFamily = family === 4 ? "IPv4" : family === 6 ? "IPv6" : undefined;
   let socket;
   try {
-    socket = cfConnect({ hostname: host, port }, {
+    // The address as text, as workerd gives it, so that a malformed host is
+    // refused in the same words.
+    const address = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    socket = cfConnect(address, {
       secureTransport: this.encrypted ? "on" : "starttls",
       allowHalfOpen: true,
     });
   } catch (error) {
-    // As on workerd, even a refused address is reported as an 'error' event.
-    queueMicrotask(() => this.destroy(error));
+    // As on workerd, even a refused address is reported as an 'error' event
+    // (destroy emits it on a later tick).
+    this.destroy(error);
     return this;
   }
   this._attach(socket, host, port);

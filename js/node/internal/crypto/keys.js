@@ -7,7 +7,7 @@
 import { op_ridge_key_agree, op_ridge_key_generate, op_ridge_key_read, op_ridge_key_write } from "ext:core/ops";
 import { Buffer } from "../../buffer.js";
 import { nextTick } from "../../process.js";
-import { invalidArgType, invalidArgValue, nodeError, notImplemented, outOfRange } from "../errors.js";
+import { describeReceived, invalidArgType, invalidArgValue, nodeError, notImplemented, outOfRange } from "../errors.js";
 import { validateFunction, validateObject, validateString } from "../validators.js";
 import { bytesOf, callOp } from "./util.js";
 
@@ -299,11 +299,14 @@ export function generateKey(type, options, callback) {
 export function diffieHellman(options) {
   validateObject(options, "options");
   const { privateKey, publicKey } = options;
-  if (!(privateKey instanceof KeyObject) || privateKey.type !== "private") {
-    throw invalidArgType("options.privateKey", "PrivateKeyObject", privateKey);
-  }
-  if (!(publicKey instanceof KeyObject) || publicKey.type === "secret") {
-    throw invalidArgType("options.publicKey", "PublicKeyObject", publicKey);
+  // workerd's words for the wrong kinds of key.
+  const mustBe = (name, kind, value) =>
+    nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "options.${name}" property must be ${kind} key.${describeReceived(value)}`);
+  if (!(privateKey instanceof KeyObject) || privateKey.type !== "private") throw mustBe("privateKey", "private", privateKey);
+  if (!(publicKey instanceof KeyObject) || publicKey.type === "secret") throw mustBe("publicKey", "public", publicKey);
+  if (publicKey.asymmetricKeyType !== privateKey.asymmetricKeyType) {
+    throw nodeError(TypeError, "ERR_INVALID_ARG_VALUE",
+      `The property 'options.publicKey.asymmetricKeyType' must equal privateKey.asymmetricKeyType. Received '${publicKey.asymmetricKeyType}'`);
   }
   const theirs = publicKey.type === "public" ? publicKey : createPublicKey(publicKey);
   const secret = callOp(() => op_ridge_key_agree(privateKey[kKey].der, theirs[kKey].der));
