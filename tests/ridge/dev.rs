@@ -113,6 +113,18 @@ async fn broken_code_keeps_the_server_up_until_it_is_fixed() {
     );
     // Still broken on the next request, not a crash.
     assert_eq!(get(&ridge).await.0, 500);
+    // Other files changing (a log written in the project) reload it, but
+    // the same failure is not logged again.
+    for n in 0..3 {
+        std::fs::write(dir.path().join("ridge.log"), format!("line {n}\n")).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        ridge.logs().matches("index.js:3:").count(),
+        1,
+        "{}",
+        ridge.logs()
+    );
 
     write_worker(dir.path(), "return new Response(\"fixed\");");
     wait_for(&ridge, |a| *a == (200, "fixed".to_string())).await;

@@ -151,6 +151,9 @@ pub struct Reloader {
     snapshots: bool,
     handler: Arc<EdgeHandler>,
     current: Mutex<Option<Arc<WorkerVersion>>>,
+    /// Why the last load failed, if it did: the same failure is logged once
+    /// (a log file written inside the project must not reload it forever).
+    last_failure: Mutex<Option<String>>,
 }
 
 impl Reloader {
@@ -197,6 +200,7 @@ impl Reloader {
             snapshots,
             handler,
             current: Mutex::new(None),
+            last_failure: Mutex::new(None),
         }))
     }
 
@@ -279,6 +283,7 @@ impl Reloader {
     pub async fn reload(&self, build: bool) -> Option<Arc<WorkerVersion>> {
         match self.load(build).await {
             Ok(version) => {
+                *self.last_failure.lock().expect("last failure") = None;
                 self.watch_outside();
                 let previous = self
                     .current
@@ -298,7 +303,12 @@ impl Reloader {
                 Some(version)
             }
             Err((status, explanation)) => {
-                tracing::error!("{explanation}");
+                let mut last = self.last_failure.lock().expect("last failure");
+                if last.as_deref() != Some(explanation.as_str()) {
+                    tracing::error!("{explanation}");
+                    *last = Some(explanation.clone());
+                }
+                drop(last);
                 self.handler.set_failure(Some((status, explanation)));
                 None
             }
