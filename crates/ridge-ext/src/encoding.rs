@@ -1,9 +1,8 @@
-//! Byte ↔ text codecs for `node:buffer` (js/node/internal/encodings.js)
-//! where Rust is much faster than JavaScript: base64, base64url and hex,
-//! with Node's lenient decoding (characters outside the alphabet are
-//! skipped, decoding stops at `=`; hex stops at the first bad pair).
+//! Node's lenient decoding of base64 (either alphabet; characters outside
+//! it are skipped, decoding stops at `=`) and hex (it stops at the first bad
+//! pair) for `node:buffer` (js/node/internal/encodings.js), for the long
+//! texts V8's strict decoders refuse. Encoding is V8's own.
 
-use base64::Engine;
 use deno_core::op2;
 
 /// Each character's sextet, or SKIP / PAD; both alphabets at once, as
@@ -23,15 +22,6 @@ const BASE64_VALUES: [i8; 256] = {
     table[b'=' as usize] = PAD;
     table
 };
-
-#[op2]
-#[string]
-pub fn op_ridge_base64_encode(#[buffer] bytes: &[u8], url: bool) -> String {
-    match url {
-        true => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        false => base64::engine::general_purpose::STANDARD.encode(bytes),
-    }
-}
 
 /// Decodes as Node does. Whole groups of four take a fast path; a trailing
 /// partial group yields the bytes its bits complete.
@@ -77,12 +67,6 @@ fn base64_decode(input: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-#[op2]
-#[string]
-pub fn op_ridge_hex_encode(#[buffer] bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 /// Pairs of hex digits up to the first pair that is not one.

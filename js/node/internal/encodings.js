@@ -19,19 +19,40 @@
 // both alphabets and stops at the first "=", and one-byte encodings keep the
 // low byte of each UTF-16 code unit.
 
-// Long inputs of base64 and hex go to Rust (crates/ridge-ext encoding.rs),
-// which does the same work many times faster; short ones stay here, where
-// calling out would cost more than it saves. Strings with characters above
-// U+00FF stay here too: Node reads those by their low byte.
-import {
-  op_ridge_base64_decode,
-  op_ridge_base64_encode,
-  op_ridge_hex_decode,
-  op_ridge_hex_encode,
-} from "ext:core/ops";
+// Long base64 and hex go to V8's own codecs (Uint8Array's toBase64, toHex,
+// fromBase64 and fromHex, built on simdutf), as in workerd. V8 decodes
+// strictly, so text it refuses (characters outside the alphabet, data past
+// "=", the other alphabet, an odd hex digit) is decoded again leniently, in
+// Rust (crates/ridge-ext encoding.rs) when it is long. Short inputs stay
+// here, where calling out would cost more than it saves.
+import { op_ridge_base64_decode, op_ridge_hex_decode } from "ext:core/ops";
 
 const NATIVE_MIN = 256;
 const WIDE = /[^\x00-\xff]/;
+// Looked up on first use: the startup snapshot is made before V8 has them.
+let native;
+function natives() {
+  native ??= {
+    toBase64: Uint8Array.prototype.toBase64,
+    toHex: Uint8Array.prototype.toHex,
+    fromBase64: Uint8Array.fromBase64,
+    fromHex: Uint8Array.fromHex,
+  };
+  return native;
+}
+const BASE64 = { alphabet: "base64", lastChunkHandling: "loose" };
+const BASE64URL = { alphabet: "base64url", lastChunkHandling: "loose" };
+const BASE64URL_OUT = { alphabet: "base64url", omitPadding: true };
+
+/** V8's strict decoding of `string`, or null where Node's lenient rules
+ * must decide. */
+function strictly(decodeNatively, string, options) {
+  try {
+    return decodeNatively.call(Uint8Array, string, options);
+  } catch {
+    return null;
+  }
+}
 
 const ENCODINGS = new Map([
   ["utf8", "utf8"], ["utf-8", "utf8"], ["", "utf8"],
@@ -158,12 +179,20 @@ export function encode(string, encoding, Type = Uint8Array) {
       return bytes;
     }
     case "hex": {
-      if (string.length >= NATIVE_MIN && !WIDE.test(string)) return adopt(op_ridge_hex_decode(string), Type);
+      if (string.length >= NATIVE_MIN) {
+        const bytes = strictly(natives().fromHex, string);
+        if (bytes !== null) return adopt(bytes, Type);
+        if (!WIDE.test(string)) return adopt(op_ridge_hex_decode(string), Type);
+      }
       const bytes = new Type(string.length >>> 1);
       return truncate(bytes, writeHex(bytes, string, 0, bytes.length), Type);
     }
     default: {
-      if (string.length >= NATIVE_MIN && !WIDE.test(string)) return adopt(op_ridge_base64_decode(string), Type);
+      if (string.length >= NATIVE_MIN) {
+        const bytes = strictly(natives().fromBase64, string, encoding === "base64url" ? BASE64URL : BASE64);
+        if (bytes !== null) return adopt(bytes, Type);
+        if (!WIDE.test(string)) return adopt(op_ridge_base64_decode(string), Type);
+      }
       const bytes = new Type(base64Length(string));
       // Whole strings keep the low byte of wide characters, as workerd does.
       return truncate(bytes, writeBase64(bytes, string, 0, bytes.length, true), Type);
@@ -343,13 +372,13 @@ export function decode(bytes, start, end, encoding) {
     case "ascii":
       return decodeAscii(bytes, start, end);
     case "hex":
-      if (end - start >= NATIVE_MIN) return op_ridge_hex_encode(view(bytes, start, end));
+      if (end - start >= NATIVE_MIN) return natives().toHex.call(view(bytes, start, end));
       return decodeHex(bytes, start, end);
     case "base64":
-      if (end - start >= NATIVE_MIN) return op_ridge_base64_encode(view(bytes, start, end), false);
+      if (end - start >= NATIVE_MIN) return natives().toBase64.call(view(bytes, start, end));
       return decodeBase64(bytes, start, end, BASE64_CODES, true);
     default:
-      if (end - start >= NATIVE_MIN) return op_ridge_base64_encode(view(bytes, start, end), true);
+      if (end - start >= NATIVE_MIN) return natives().toBase64.call(view(bytes, start, end), BASE64URL_OUT);
       return decodeBase64(bytes, start, end, BASE64URL_CODES, false);
   }
 }
