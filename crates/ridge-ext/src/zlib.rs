@@ -2,9 +2,10 @@
 //! gzip, gunzip, raw deflate, unzip (gzip or zlib, told by the header) and
 //! brotli, as streams. A stream in progress is a resource: each
 //! `process` call feeds it input with a flush mode and returns the output
-//! made so far. Deflate-family streams use flate2's low-level state
-//! (Node's flush modes map onto it exactly), with the gzip wrapping done
-//! here; brotli uses the brotli crate's writers.
+//! made so far. Deflate-family streams use flate2's low-level state on its
+//! zlib-rs backend (zlib's algorithm, so the bytes are Node's; Node's flush
+//! modes map onto it exactly), with the gzip wrapping done here; brotli uses
+//! the brotli crate's writers.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
