@@ -85,6 +85,39 @@ async fn crypto_refuses_what_would_run_past_the_limits() {
     );
 }
 
+/// Buffer's base64 and hex work at a worker's top level while its snapshot
+/// is made (V8's own codecs are missing then, and the JavaScript ones
+/// answer), and give the same bytes in its handlers once restored.
+#[tokio::test]
+async fn buffer_codecs_work_while_a_snapshot_is_made() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "ridge.toml",
+                "name = \"codecs\"\nmain = \"index.js\"\ncompatibility_date = \"2025-09-01\"\ncompatibility_flags = [\"nodejs_compat\"]\n",
+            ),
+            (
+                "index.js",
+                "const bytes = Buffer.alloc(3000, 0xab);\n\
+                 const top = [bytes.toString(\"base64\"), bytes.toString(\"hex\"), bytes.toString(\"base64url\")];\n\
+                 const back = Buffer.from(top[0], \"base64\").equals(bytes) && Buffer.from(top[1], \"hex\").equals(bytes);\n\
+                 export default { fetch() {\n\
+                   const now = [bytes.toString(\"base64\"), bytes.toString(\"hex\"), bytes.toString(\"base64url\")];\n\
+                   return Response.json({ back, same: now.every((text, i) => text === top[i]), lengths: top.map((t) => t.length) });\n\
+                 } };\n",
+            ),
+        ],
+    );
+    let ridge = Ridge::dev(dir.path(), &["--snapshots", "always"]);
+    ridge.wait_for_log("worker snapshot made");
+    assert_eq!(
+        ridge.json("/").await,
+        json!({ "back": true, "same": true, "lengths": [4000, 6000, 4000] })
+    );
+}
+
 #[tokio::test]
 async fn process_env_and_the_globals() {
     let state = TempDir::new();

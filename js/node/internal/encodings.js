@@ -29,15 +29,20 @@ import { op_ridge_base64_decode, op_ridge_hex_decode } from "ext:core/ops";
 
 const NATIVE_MIN = 256;
 const WIDE = /[^\x00-\xff]/;
-// Looked up on first use: the startup snapshot is made before V8 has them.
+// Looked up on first use, and only used when there: V8 adds them to a
+// context as it is restored from a snapshot, not while a snapshot is being
+// made (the startup snapshot, or a worker's, whose top level then takes the
+// JavaScript paths below).
 let native;
 function natives() {
-  native ??= {
-    toBase64: Uint8Array.prototype.toBase64,
-    toHex: Uint8Array.prototype.toHex,
-    fromBase64: Uint8Array.fromBase64,
-    fromHex: Uint8Array.fromHex,
-  };
+  if (native === undefined && typeof Uint8Array.prototype.toBase64 === "function") {
+    native = {
+      toBase64: Uint8Array.prototype.toBase64,
+      toHex: Uint8Array.prototype.toHex,
+      fromBase64: Uint8Array.fromBase64,
+      fromHex: Uint8Array.fromHex,
+    };
+  }
   return native;
 }
 const BASE64 = { alphabet: "base64", lastChunkHandling: "loose" };
@@ -180,8 +185,8 @@ export function encode(string, encoding, Type = Uint8Array) {
     }
     case "hex": {
       if (string.length >= NATIVE_MIN) {
-        const bytes = strictly(natives().fromHex, string);
-        if (bytes !== null) return adopt(bytes, Type);
+        const bytes = natives() && strictly(native.fromHex, string);
+        if (bytes) return adopt(bytes, Type);
         if (!WIDE.test(string)) return adopt(op_ridge_hex_decode(string), Type);
       }
       const bytes = new Type(string.length >>> 1);
@@ -189,8 +194,8 @@ export function encode(string, encoding, Type = Uint8Array) {
     }
     default: {
       if (string.length >= NATIVE_MIN) {
-        const bytes = strictly(natives().fromBase64, string, encoding === "base64url" ? BASE64URL : BASE64);
-        if (bytes !== null) return adopt(bytes, Type);
+        const bytes = natives() && strictly(native.fromBase64, string, encoding === "base64url" ? BASE64URL : BASE64);
+        if (bytes) return adopt(bytes, Type);
         if (!WIDE.test(string)) return adopt(op_ridge_base64_decode(string), Type);
       }
       const bytes = new Type(base64Length(string));
@@ -372,13 +377,13 @@ export function decode(bytes, start, end, encoding) {
     case "ascii":
       return decodeAscii(bytes, start, end);
     case "hex":
-      if (end - start >= NATIVE_MIN) return natives().toHex.call(view(bytes, start, end));
+      if (end - start >= NATIVE_MIN && natives()) return native.toHex.call(view(bytes, start, end));
       return decodeHex(bytes, start, end);
     case "base64":
-      if (end - start >= NATIVE_MIN) return natives().toBase64.call(view(bytes, start, end));
+      if (end - start >= NATIVE_MIN && natives()) return native.toBase64.call(view(bytes, start, end));
       return decodeBase64(bytes, start, end, BASE64_CODES, true);
     default:
-      if (end - start >= NATIVE_MIN) return natives().toBase64.call(view(bytes, start, end), BASE64URL_OUT);
+      if (end - start >= NATIVE_MIN && natives()) return native.toBase64.call(view(bytes, start, end), BASE64URL_OUT);
       return decodeBase64(bytes, start, end, BASE64URL_CODES, false);
   }
 }
