@@ -32,7 +32,6 @@ const {
   PromisePrototypeThen,
   RegExpPrototypeTest,
   Promise,
-  StringPrototypeLastIndexOf,
   StringPrototypeSlice,
   StringPrototypeEndsWith,
   StringPrototypeStartsWith,
@@ -327,8 +326,6 @@ export function connect(address, options = undefined) {
 export function socketConnection(socket) {
   return Socket.connection(socket);
 }
-
-export { Socket };
 
 ObjectDefineProperty(globalThis, SymbolFor("ridge:cloudflare:sockets"), {
   value: ObjectFreeze({ connect }),
