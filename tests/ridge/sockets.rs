@@ -130,6 +130,29 @@ async fn answer(ridge: &Ridge, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"))
 }
 
+/// The fixture served as [`serve_sockets`] serves it, and the three kinds
+/// of server it talks to (each: its port, and what it heard).
+struct Setup {
+    ridge: Ridge,
+    _dir: TempDir,
+    plain: (u16, mpsc::UnboundedReceiver<String>),
+    tls: (u16, mpsc::UnboundedReceiver<String>),
+    starttls: (u16, mpsc::UnboundedReceiver<String>),
+}
+
+async fn setup() -> Setup {
+    let certificate = certificate();
+    let dir = TempDir::new();
+    let ridge = serve_sockets(&certificate, &dir);
+    Setup {
+        ridge,
+        _dir: dir,
+        plain: server(Mode::Plain, None).await,
+        tls: server(Mode::Tls, Some(certificate.acceptor.clone())).await,
+        starttls: server(Mode::StartTls, Some(certificate.acceptor)).await,
+    }
+}
+
 async fn next(received: &mut mpsc::UnboundedReceiver<String>) -> String {
     tokio::time::timeout(Duration::from_secs(10), received.recv())
         .await
@@ -139,13 +162,13 @@ async fn next(received: &mut mpsc::UnboundedReceiver<String>) -> String {
 
 #[tokio::test]
 async fn connect_speaks_tcp_tls_and_starttls() {
-    let certificate = certificate();
-    let dir = TempDir::new();
-    let ridge = serve_sockets(&certificate, &dir);
-    let (plain, mut plain_heard) = server(Mode::Plain, None).await;
-    let (tls, mut tls_heard) = server(Mode::Tls, Some(certificate.acceptor.clone())).await;
-    let (starttls, mut starttls_heard) =
-        server(Mode::StartTls, Some(certificate.acceptor.clone())).await;
+    let Setup {
+        ridge,
+        _dir,
+        plain: (plain, mut plain_heard),
+        tls: (tls, mut tls_heard),
+        starttls: (starttls, mut starttls_heard),
+    } = setup().await;
 
     assert_eq!(
         answer(&ridge, &format!("/plain?port={plain}")).await,
@@ -189,13 +212,13 @@ async fn connect_speaks_tcp_tls_and_starttls() {
 
 #[tokio::test]
 async fn node_net_tls_and_dns_run_on_sockets() {
-    let certificate = certificate();
-    let dir = TempDir::new();
-    let ridge = serve_sockets(&certificate, &dir);
-    let (plain, mut plain_heard) = server(Mode::Plain, None).await;
-    let (tls, mut tls_heard) = server(Mode::Tls, Some(certificate.acceptor.clone())).await;
-    let (starttls, mut starttls_heard) =
-        server(Mode::StartTls, Some(certificate.acceptor.clone())).await;
+    let Setup {
+        ridge,
+        _dir,
+        plain: (plain, mut plain_heard),
+        tls: (tls, mut tls_heard),
+        starttls: (starttls, mut starttls_heard),
+    } = setup().await;
 
     let text = "hello over node:net\n";
     assert_eq!(

@@ -19,25 +19,6 @@ use ghash::GHash;
 
 const BLOCK: usize = 16;
 
-/// The cipher names Ridge knows, as `getCiphers()` lists them.
-pub const CIPHERS: &[&str] = &[
-    "aes-128-cbc",
-    "aes-128-ctr",
-    "aes-128-ecb",
-    "aes-128-gcm",
-    "aes-192-cbc",
-    "aes-192-ctr",
-    "aes-192-ecb",
-    "aes-192-gcm",
-    "aes-256-cbc",
-    "aes-256-ctr",
-    "aes-256-ecb",
-    "aes-256-gcm",
-    "id-aes128-gcm",
-    "id-aes192-gcm",
-    "id-aes256-gcm",
-];
-
 fn error(code: &str, message: &str) -> JsErrorBox {
     JsErrorBox::generic(format!("{code}|{message}"))
 }

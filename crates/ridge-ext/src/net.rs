@@ -255,6 +255,15 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
+/// The first of a name's addresses workers may not reach, and why: one is
+/// enough to refuse the name (it must not reach a private address by its
+/// second record).
+fn first_forbidden(addrs: &[SocketAddr]) -> Option<(IpAddr, &'static str)> {
+    addrs
+        .iter()
+        .find_map(|addr| forbidden_reason(addr.ip()).map(|reason| (addr.ip(), reason)))
+}
+
 /// Why a connection to `host` is refused; `what` names the attempt
 /// ("fetch to example.com"). A name's address is not told: a worker must
 /// not learn the private addresses of the node's network from it.
@@ -334,13 +343,11 @@ pub async fn allowed_addresses(
         })?
         .collect();
     if !listed {
-        for addr in &addrs {
-            if let Some(reason) = forbidden_reason(addr.ip()) {
-                return Err(ConnectFailure::new(
-                    "EACCES",
-                    refusal(what, host, addr.ip(), reason),
-                ));
-            }
+        if let Some((ip, reason)) = first_forbidden(&addrs) {
+            return Err(ConnectFailure::new(
+                "EACCES",
+                refusal(what, host, ip, reason),
+            ));
         }
     }
     Ok(addrs)
@@ -416,13 +423,11 @@ impl Resolve for PolicyResolver {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if !OutboundPolicy::current().host_listed(&host) {
-                for addr in &addrs {
-                    if let Some(reason) = forbidden_reason(addr.ip()) {
-                        return Err(io::Error::new(
-                            io::ErrorKind::PermissionDenied,
-                            refusal(&format!("fetch to {host}"), &host, addr.ip(), reason),
-                        ));
-                    }
+                if let Some((ip, reason)) = first_forbidden(&addrs) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        refusal(&format!("fetch to {host}"), &host, ip, reason),
+                    ));
                 }
             }
             Ok(addrs.into_iter())

@@ -246,6 +246,24 @@ async fn open(
     })
 }
 
+/// Registers a connected stream of request `request` and tells JS where it
+/// is connected.
+fn open_connection(
+    state: &Rc<RefCell<OpState>>,
+    request: ResourceId,
+    stream: Stream,
+    remote: SocketAddr,
+    local: SocketAddr,
+) -> Result<Connection, JsErrorBox> {
+    Ok(Connection::Open {
+        rid: register(state, request, stream)?,
+        remote_address: remote.ip().to_string(),
+        remote_port: remote.port(),
+        local_address: local.ip().to_string(),
+        local_port: local.port(),
+    })
+}
+
 /// Connects to `host:port` for request `request` (refused by the policy
 /// like `fetch`), over TLS when `tls`.
 #[op2]
@@ -270,16 +288,10 @@ pub async fn op_ridge_socket_connect(
                 format!("connection to {host}:{port} timed out"),
             ))
         });
-    Ok(match opened {
-        Ok((stream, remote, local)) => Connection::Open {
-            rid: register(&state, request, stream)?,
-            remote_address: remote.ip().to_string(),
-            remote_port: remote.port(),
-            local_address: local.ip().to_string(),
-            local_port: local.port(),
-        },
-        Err(failure) => Connection::Failed(failure),
-    })
+    match opened {
+        Ok((stream, remote, local)) => open_connection(&state, request, stream, remote, local),
+        Err(failure) => Ok(Connection::Failed(failure)),
+    }
 }
 
 fn socket(state: &Rc<RefCell<OpState>>, rid: ResourceId) -> Result<Rc<SocketResource>, JsErrorBox> {
@@ -394,20 +406,16 @@ pub async fn op_ridge_socket_start_tls(
                 format!("TLS handshake with {host} timed out"),
             ))
         });
-    Ok(match (handshake, remote, local) {
-        (Ok(stream), Ok(remote), Ok(local)) => Connection::Open {
-            rid: register(&state, request, stream)?,
-            remote_address: remote.ip().to_string(),
-            remote_port: remote.port(),
-            local_address: local.ip().to_string(),
-            local_port: local.port(),
-        },
-        (Err(failure), ..) => Connection::Failed(failure),
-        (_, Err(error), _) | (_, _, Err(error)) => Connection::Failed(ConnectFailure::io(
+    match (handshake, remote, local) {
+        (Ok(stream), Ok(remote), Ok(local)) => {
+            open_connection(&state, request, stream, remote, local)
+        }
+        (Err(failure), ..) => Ok(Connection::Failed(failure)),
+        (_, Err(error), _) | (_, _, Err(error)) => Ok(Connection::Failed(ConnectFailure::io(
             &format!("TLS upgrade with {host}"),
             &error,
-        )),
-    })
+        ))),
+    }
 }
 
 /// What a DNS lookup found: addresses with their family (4 or 6), or why
