@@ -19,45 +19,15 @@
 // both alphabets and stops at the first "=", and one-byte encodings keep the
 // low byte of each UTF-16 code unit.
 
-// Long base64 and hex go to V8's own codecs (Uint8Array's toBase64, toHex,
-// fromBase64 and fromHex, built on simdutf), as in workerd. V8 decodes
-// strictly, so text it refuses (characters outside the alphabet, data past
-// "=", the other alphabet, an odd hex digit) is decoded again leniently, in
-// Rust (crates/ridge-ext encoding.rs) when it is long. Short inputs stay
-// here, where calling out would cost more than it saves.
-import { op_ridge_base64_decode, op_ridge_hex_decode } from "ext:core/ops";
+// Long base64 and hex go to Rust's SIMD codecs (crates/ridge-ext
+// encoding.rs), which also apply Node's lenient decoding rules. Short
+// inputs stay here, where calling out would cost more than it saves, and so
+// does text with characters above U+00FF.
+import { op_ridge_bytes_to_text, op_ridge_text_into_bytes } from "ext:core/ops";
 
 const NATIVE_MIN = 256;
-const WIDE = /[^\x00-\xff]/;
-// Looked up on first use, and only used when there: V8 adds them to a
-// context as it is restored from a snapshot, not while a snapshot is being
-// made (the startup snapshot, or a worker's, whose top level then takes the
-// JavaScript paths below).
-let native;
-function natives() {
-  if (native === undefined && typeof Uint8Array.prototype.toBase64 === "function") {
-    native = {
-      toBase64: Uint8Array.prototype.toBase64,
-      toHex: Uint8Array.prototype.toHex,
-      fromBase64: Uint8Array.fromBase64,
-      fromHex: Uint8Array.fromHex,
-    };
-  }
-  return native;
-}
-const BASE64 = { alphabet: "base64", lastChunkHandling: "loose" };
-const BASE64URL = { alphabet: "base64url", lastChunkHandling: "loose" };
-const BASE64URL_OUT = { alphabet: "base64url", omitPadding: true };
-
-/** V8's strict decoding of `string`, or null where Node's lenient rules
- * must decide. */
-function strictly(decodeNatively, string, options) {
-  try {
-    return decodeNatively.call(Uint8Array, string, options);
-  } catch {
-    return null;
-  }
-}
+// The codec numbers encoding.rs takes.
+const CODEC = { base64: 0, base64url: 1, hex: 2 };
 
 const ENCODINGS = new Map([
   ["utf8", "utf8"], ["utf-8", "utf8"], ["", "utf8"],
@@ -184,30 +154,25 @@ export function encode(string, encoding, Type = Uint8Array) {
       return bytes;
     }
     case "hex": {
-      if (string.length >= NATIVE_MIN) {
-        const bytes = natives() && strictly(native.fromHex, string);
-        if (bytes) return adopt(bytes, Type);
-        if (!WIDE.test(string)) return adopt(op_ridge_hex_decode(string), Type);
-      }
       const bytes = new Type(string.length >>> 1);
-      return truncate(bytes, writeHex(bytes, string, 0, bytes.length), Type);
+      return truncate(bytes, writeHexOrBase64(bytes, string, encoding), Type);
     }
     default: {
-      if (string.length >= NATIVE_MIN) {
-        const bytes = natives() && strictly(native.fromBase64, string, encoding === "base64url" ? BASE64URL : BASE64);
-        if (bytes) return adopt(bytes, Type);
-        if (!WIDE.test(string)) return adopt(op_ridge_base64_decode(string), Type);
-      }
       const bytes = new Type(base64Length(string));
-      // Whole strings keep the low byte of wide characters, as workerd does.
-      return truncate(bytes, writeBase64(bytes, string, 0, bytes.length, true), Type);
+      return truncate(bytes, writeHexOrBase64(bytes, string, encoding), Type);
     }
   }
 }
 
-/** The op's bytes as a `Type`, over the same memory. */
-function adopt(bytes, Type) {
-  return new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Decodes all of `string` into `bytes` (long enough); the bytes written. */
+function writeHexOrBase64(bytes, string, encoding) {
+  if (string.length >= NATIVE_MIN) {
+    const written = op_ridge_text_into_bytes(string, bytes, CODEC[encoding]);
+    if (written >= 0) return written;
+  }
+  if (encoding === "hex") return writeHex(bytes, string, 0, bytes.length);
+  // Whole strings keep the low byte of wide characters, as workerd does.
+  return writeBase64(bytes, string, 0, bytes.length, true);
 }
 
 function truncate(bytes, length, Type) {
@@ -377,13 +342,13 @@ export function decode(bytes, start, end, encoding) {
     case "ascii":
       return decodeAscii(bytes, start, end);
     case "hex":
-      if (end - start >= NATIVE_MIN && natives()) return native.toHex.call(view(bytes, start, end));
+      if (end - start >= NATIVE_MIN) return op_ridge_bytes_to_text(bytes, start, end, CODEC.hex);
       return decodeHex(bytes, start, end);
     case "base64":
-      if (end - start >= NATIVE_MIN && natives()) return native.toBase64.call(view(bytes, start, end));
+      if (end - start >= NATIVE_MIN) return op_ridge_bytes_to_text(bytes, start, end, CODEC.base64);
       return decodeBase64(bytes, start, end, BASE64_CODES, true);
     default:
-      if (end - start >= NATIVE_MIN && natives()) return native.toBase64.call(view(bytes, start, end), BASE64URL_OUT);
+      if (end - start >= NATIVE_MIN) return op_ridge_bytes_to_text(bytes, start, end, CODEC.base64url);
       return decodeBase64(bytes, start, end, BASE64URL_CODES, false);
   }
 }
