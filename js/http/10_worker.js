@@ -26,6 +26,7 @@ import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } fr
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
+import "ext:ridge/service/08_service.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.

@@ -21,6 +21,22 @@ pub struct KvNamespaceBinding {
     pub id: String,
 }
 
+/// A service binding as the configuration writes it (`services = [{
+/// binding, service, entrypoint }]`, wrangler's shape): another worker,
+/// reached in-process by `env.<binding>.fetch()` or by calling its methods.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBinding {
+    /// The name in `env`.
+    pub binding: String,
+    /// The name of the worker it reaches.
+    pub service: String,
+    /// A named entrypoint (an exported `WorkerEntrypoint` class) instead of
+    /// the default export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<String>,
+}
+
 /// One entry of a worker's `env`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Binding {
@@ -35,6 +51,12 @@ pub enum Binding {
     KvNamespace { name: String, namespace_id: String },
     /// The version's static assets, as a Fetcher (`env.ASSETS.fetch`).
     Assets { name: String },
+    /// Another worker, as a Fetcher whose methods call it (RPC).
+    Service {
+        name: String,
+        service: String,
+        entrypoint: Option<String>,
+    },
 }
 
 impl Binding {
@@ -44,18 +66,21 @@ impl Binding {
             Binding::Var { name, .. }
             | Binding::Secret { name, .. }
             | Binding::KvNamespace { name, .. }
-            | Binding::Assets { name } => name,
+            | Binding::Assets { name }
+            | Binding::Service { name, .. } => name,
         }
     }
 
     /// The kind JS builds the binding's object by (the binding table in
     /// `js/globals/00_globals.js`): "json" for plain values, "kv" for a
-    /// namespace, "assets" for the assets' Fetcher.
+    /// namespace, "assets" for the assets' Fetcher, "service" for another
+    /// worker.
     pub fn kind(&self) -> &'static str {
         match self {
             Binding::Var { .. } | Binding::Secret { .. } => "json",
             Binding::KvNamespace { .. } => "kv",
             Binding::Assets { .. } => "assets",
+            Binding::Service { .. } => "service",
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{KvNamespaceBinding, Limits, WorkerConfig};
+use crate::config::{KvNamespaceBinding, Limits, ServiceBinding, WorkerConfig};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +22,10 @@ pub struct VersionMetadata {
     pub vars: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub kv_namespaces: Vec<KvNamespaceBinding>,
+    /// Left out when empty, so that other versions keep their content
+    /// hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceBinding>,
     #[serde(default)]
     pub routes: Vec<String>,
     #[serde(default)]
@@ -81,6 +85,7 @@ impl VersionMetadata {
             compatibility_flags: config.compatibility_flags.clone(),
             vars: config.vars.clone(),
             kv_namespaces: config.kv_namespaces.clone(),
+            services: config.services.clone(),
             routes: config.routes.clone(),
             limits: config.limits.clone(),
             crons: config.crons.clone(),
@@ -122,6 +127,35 @@ impl VersionMetadata {
                     format!(
                         "{:?} is already used by another binding or var",
                         binding.binding
+                    ),
+                ));
+            }
+        }
+        for (index, service) in self.services.iter().enumerate() {
+            let field = format!("services[{index}]");
+            if service.binding.is_empty() || service.service.is_empty() {
+                return Err(error(
+                    &field,
+                    "needs a non-empty `binding` and `service`".into(),
+                ));
+            }
+            if let Err(problem) = ridge_core::names::validate_worker_name(&service.service) {
+                return Err(error(&format!("{field}.service"), problem.to_string()));
+            }
+            let taken = self.vars.contains_key(&service.binding)
+                || self
+                    .kv_namespaces
+                    .iter()
+                    .any(|kv| kv.binding == service.binding)
+                || self.services[..index]
+                    .iter()
+                    .any(|other| other.binding == service.binding);
+            if taken {
+                return Err(error(
+                    &format!("{field}.binding"),
+                    format!(
+                        "{:?} is already used by another binding or var",
+                        service.binding
                     ),
                 ));
             }

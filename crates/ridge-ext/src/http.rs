@@ -54,6 +54,16 @@ pub struct Invocation {
     pub reply: oneshot::Sender<WorkerReply>,
     /// Set when traces are exported (`observe/trace.rs`).
     pub trace: Option<Box<TraceContext>>,
+    /// The worker that called through a service binding, if one did.
+    pub caller: Option<Caller>,
+}
+
+/// Who made an invocation through a service binding, and how deep in a
+/// chain of such calls it is (1: called by the worker a client reached).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub worker: String,
+    pub depth: u32,
 }
 
 /// What an invocation asks the worker to handle.
@@ -198,6 +208,8 @@ pub struct InvocationRecord {
     pub exceptions: Vec<String>,
     /// Its trace, with the child spans its worker opened, when traced.
     pub trace: Option<Box<TraceContext>>,
+    /// How deep in a chain of service-binding calls (0: a client's).
+    pub depth: u32,
     /// Response sent and `waitUntil` work settled.
     done: bool,
     /// Where the answer goes, until it is sent.
@@ -311,6 +323,7 @@ impl CpuLedger {
             received,
             reply,
             trace,
+            caller,
         } = invocation;
         let (trigger, parts) = match event {
             Event::Fetch(request) => (
@@ -342,12 +355,19 @@ impl CpuLedger {
                 logged: LogCount::default(),
                 exceptions: Vec::new(),
                 trace,
+                depth: caller.map_or(0, |caller| caller.depth),
                 done: false,
                 reply: Some(reply),
                 stream: None,
             },
         );
         (rid, parts)
+    }
+
+    /// How deep request `rid` is in a chain of service-binding calls,
+    /// while it is open.
+    pub fn depth(&self, rid: ResourceId) -> Option<u32> {
+        self.0.borrow().open.get(&rid).map(|r| r.depth)
     }
 
     /// The node-wide id of request `rid`, while it is open.

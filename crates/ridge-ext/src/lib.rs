@@ -26,6 +26,7 @@ pub mod log;
 pub mod memory;
 pub mod net;
 pub mod node;
+pub mod service;
 pub mod sockets;
 pub mod trace;
 pub mod websocket;
@@ -39,7 +40,7 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
+    Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
     InvocationRecord, RequestBody, ResponseBody, SubrequestLimit, Trigger, WorkerReply,
     WorkerResponse,
 };
@@ -71,6 +72,7 @@ deno_core::extension!(
     cache::op_ridge_cache_put,
     cache::op_ridge_cache_delete,
     assets::op_ridge_assets_fetch,
+    service::op_ridge_service_fetch,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,
@@ -127,6 +129,7 @@ deno_core::extension!(
     "kv/06_kv.js",
     "cache/07_cache.js",
     "assets/07_assets.js",
+    "service/08_service.js",
     "websocket/08_websocket.js",
     "cloudflare/09_workers.js",
     "cloudflare/10_node.js",

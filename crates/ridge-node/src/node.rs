@@ -18,7 +18,7 @@ use ridge_deploy::project::{ProjectError, ProjectLocation};
 use ridge_ext::net::OutboundPolicy;
 use ridge_kv::{Kv, KvError};
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
-use ridge_runtime::isolate::{Scheduler, SchedulerOptions, Services};
+use ridge_runtime::isolate::{Directory, Scheduler, SchedulerOptions, Services, WorkerDirectory};
 use ridge_runtime::observe::trace::TraceSetupError;
 use ridge_runtime::observe::{Observers, TraceExporter};
 use ridge_runtime::worker::WorkerVersion;
@@ -267,19 +267,36 @@ impl NodeParts {
             inspector: None,
             observers: self.observers.clone(),
             asset_cache: self.asset_cache.clone(),
+            workers: Directory::default(),
         }
     }
 
-    fn scheduler(&self, services: Services) -> Result<Scheduler, NodeError> {
+    /// The isolate threads, with `services`, and the edge handler that
+    /// dispatches to them; service bindings reach the workers it routes to.
+    fn edge_handler(
+        &self,
+        services: Services,
+        errors: ErrorDetail,
+        test_scheduled: bool,
+    ) -> Result<Arc<EdgeHandler>, NodeError> {
         let isolates = &self.isolates;
-        Scheduler::new(SchedulerOptions {
+        let workers = services.workers.clone();
+        let scheduler = Scheduler::new(SchedulerOptions {
             threads: isolates.threads,
             warm_isolates: isolates.warm_isolates,
             idle_timeout: isolates.idle_timeout,
             memory_budget: isolates.memory_budget_bytes,
             services,
         })
-        .map_err(NodeError::Threads)
+        .map_err(NodeError::Threads)?;
+        let mut handler = EdgeHandler::new(Router::default(), scheduler, errors);
+        if test_scheduled {
+            handler = handler.with_test_scheduled();
+        }
+        let handler = Arc::new(handler);
+        let directory: Arc<dyn WorkerDirectory> = handler.clone();
+        workers.set(Arc::downgrade(&directory));
+        Ok(handler)
     }
 }
 
@@ -337,10 +354,7 @@ async fn start_dev(
     }
     let kv = services.kv.clone();
     let snapshots = snapshots && inspector.is_none();
-    let scheduler = parts.scheduler(services)?;
-    let handler = Arc::new(
-        EdgeHandler::new(Router::default(), scheduler, ErrorDetail::Full).with_test_scheduled(),
-    );
+    let handler = parts.edge_handler(services, ErrorDetail::Full, true)?;
     // Serves the worker, or the reason it does not load, and follows edits.
     let reloader = Reloader::new(
         &dev.project,
@@ -391,11 +405,7 @@ async fn start_folder(
                 })?;
         }
     }
-    let handler = Arc::new(EdgeHandler::new(
-        Router::default(),
-        parts.scheduler(services)?,
-        ErrorDetail::Opaque,
-    ));
+    let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
     if snapshots {
         // Without a store, snapshots are kept in the data folder.
@@ -454,11 +464,7 @@ async fn start_store(
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
     let services = parts.services(Some(store.clone()));
     let kv = services.kv.clone().expect("KV has a store");
-    let handler = Arc::new(EdgeHandler::new(
-        Router::default(),
-        parts.scheduler(services)?,
-        ErrorDetail::Opaque,
-    ));
+    let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     let asset_files = Arc::new(ridge_server::stored_assets::StoredAssetFiles::new(
         store.clone(),
         source.data_dir.join("assets"),

@@ -51,10 +51,16 @@ impl WorkerVersion {
     ) -> Self {
         // Vars, KV namespaces, secrets. A secret takes the place of a var of
         // the same name; a KV namespace keeps its name against both.
-        let kv_names: Vec<&str> = metadata
+        let bound_names: Vec<&str> = metadata
             .kv_namespaces
             .iter()
             .map(|binding| binding.binding.as_str())
+            .chain(
+                metadata
+                    .services
+                    .iter()
+                    .map(|binding| binding.binding.as_str()),
+            )
             .collect();
         let mut bindings: Vec<Binding> = metadata
             .vars
@@ -74,6 +80,11 @@ impl WorkerVersion {
                     namespace_id: binding.id.clone(),
                 }),
         );
+        bindings.extend(metadata.services.iter().map(|service| Binding::Service {
+            name: service.binding.clone(),
+            service: service.service.clone(),
+            entrypoint: service.entrypoint.clone(),
+        }));
         let assets_binding = metadata
             .assets
             .as_ref()
@@ -86,7 +97,7 @@ impl WorkerVersion {
         bindings.extend(
             secrets
                 .iter()
-                .filter(|(name, _)| !kv_names.contains(&name.as_str()))
+                .filter(|(name, _)| !bound_names.contains(&name.as_str()))
                 .filter(|(name, _)| assets_binding.as_ref() != Some(*name))
                 .map(|(name, value)| Binding::Secret {
                     name: name.clone(),
@@ -156,6 +167,7 @@ impl WorkerVersion {
             compatibility_flags: Vec::new(),
             vars: BTreeMap::new(),
             kv_namespaces: Vec::new(),
+            services: Vec::new(),
             routes: routes.iter().map(|route| route.to_string()).collect(),
             limits: Limits::default(),
             crons: Vec::new(),
@@ -273,6 +285,7 @@ mod tests {
                 binding: "CACHE".into(),
                 id: "cache".into(),
             }],
+            services: Vec::new(),
             routes: Vec::new(),
             limits: Limits::default(),
             crons: Vec::new(),

@@ -21,8 +21,8 @@ use super::router::Router;
 use super::websocket;
 use ridge_core::limits::{check_request_head, RequestTooLarge};
 use ridge_core::{LimitExceeded, Outcome, ScheduledEvent};
-use ridge_ext::{Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
-use ridge_runtime::isolate::Scheduler;
+use ridge_ext::{Caller, Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
+use ridge_runtime::isolate::{Scheduler, WorkerDirectory};
 use ridge_runtime::observe::metrics::OutcomeLabels;
 use ridge_runtime::observe::{Observers, UsageMeter};
 use ridge_runtime::worker::WorkerVersion;
@@ -257,6 +257,7 @@ impl EdgeHandler {
                 received: Instant::now(),
                 reply,
                 trace,
+                caller: None,
             },
         );
         Ok(Routed::Worker(Dispatched {
@@ -297,6 +298,7 @@ impl EdgeHandler {
                     self.observers.traces.as_deref(),
                     None,
                 ),
+                caller: None,
             },
         );
         (request_id, answer)
@@ -365,6 +367,39 @@ impl EdgeHandler {
                 outcome: outcome.label().into(),
             })
             .inc();
+    }
+}
+
+/// Service bindings reach the workers of the routing table, by name.
+impl WorkerDirectory for EdgeHandler {
+    fn fetch(
+        &self,
+        worker: &str,
+        request: FetchRequest,
+        caller: Caller,
+    ) -> Option<oneshot::Receiver<WorkerReply>> {
+        let version = self.router().workers().find(|w| w.name == worker)?.clone();
+        let trace = ridge_runtime::observe::trace::start_request(
+            self.observers.traces.as_deref(),
+            request
+                .headers
+                .get("traceparent")
+                .map(|value| value.as_bytes()),
+        );
+        let (reply, answer) = oneshot::channel();
+        self.scheduler.dispatch(
+            version,
+            Invocation {
+                request_id: self.next_request_id.fetch_add(1, Ordering::Relaxed),
+                route: Arc::from(format!("service binding of {}", caller.worker)),
+                event: Event::Fetch(request),
+                received: Instant::now(),
+                reply,
+                trace,
+                caller: Some(caller),
+            },
+        );
+        Some(answer)
     }
 }
 

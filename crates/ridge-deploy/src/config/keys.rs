@@ -71,7 +71,7 @@ const KEYS: &[(&str, KeyUse)] = &[
     ("durable_objects", KeyUse::Unsupported("Durable Objects")),
     ("d1_databases", KeyUse::Unsupported("D1 databases")),
     ("r2_buckets", KeyUse::Unsupported("R2 buckets")),
-    ("services", KeyUse::Unsupported("service bindings")),
+    ("services", KeyUse::Applied),
     ("queues", KeyUse::Unsupported("Queues")),
     ("analytics_engine_datasets", KeyUse::Unsupported("Analytics Engine datasets")),
     ("ai", KeyUse::Unsupported("Workers AI")),

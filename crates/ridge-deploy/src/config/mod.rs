@@ -13,7 +13,7 @@ use ridge_core::names::validate_worker_name;
 use serde::Deserialize;
 
 pub use keys::{key_use, KeyUse};
-pub use ridge_core::{KvNamespaceBinding, Limits};
+pub use ridge_core::{KvNamespaceBinding, Limits, ServiceBinding};
 
 /// Ridge's own configuration file.
 pub const CONFIG_FILE: &str = "ridge.toml";
@@ -80,6 +80,8 @@ pub struct WorkerConfig {
     /// Plain environment variables: strings, or any JSON value.
     pub vars: BTreeMap<String, serde_json::Value>,
     pub kv_namespaces: Vec<KvNamespaceBinding>,
+    /// Other workers this one calls (`services`).
+    pub services: Vec<ServiceBinding>,
     pub crons: Vec<String>,
     pub limits: Limits,
     /// `[build]`: a command that runs before the modules are collected.
@@ -109,6 +111,22 @@ pub struct WorkerConfig {
     pub file: Option<PathBuf>,
     /// Keys present but not acted on, each with what is ignored.
     pub ignored: Vec<(String, &'static str)>,
+}
+
+/// A `services` entry as wrangler writes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceConfig {
+    binding: String,
+    service: String,
+    #[serde(default)]
+    entrypoint: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // Cloudflare's environments of a service
+    environment: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // wrangler's remote bindings
+    remote: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -195,6 +213,7 @@ struct RawConfig {
     route: Option<Route>,
     vars: Option<BTreeMap<String, serde_json::Value>>,
     kv_namespaces: Option<Vec<KvNamespaceConfig>>,
+    services: Option<Vec<ServiceConfig>>,
     triggers: Option<Triggers>,
     limits: Option<Limits>,
     build: Option<Build>,
@@ -501,6 +520,7 @@ impl WorkerConfig {
             routes: Vec::new(),
             vars: BTreeMap::new(),
             kv_namespaces: Vec::new(),
+            services: Vec::new(),
             crons: Vec::new(),
             limits: Limits::default(),
             build: Build::default(),
@@ -638,6 +658,7 @@ fn resolve(
                 },
                 vars: environment.vars,
                 kv_namespaces: environment.kv_namespaces,
+                services: environment.services,
                 triggers: environment.triggers.or(top.triggers),
                 limits: environment.limits.or(top.limits),
                 build: environment.build.or(top.build),
@@ -691,6 +712,16 @@ fn resolve(
         .map(|kv| KvNamespaceBinding {
             id: kv.id.unwrap_or_else(|| kv.binding.clone()),
             binding: kv.binding,
+        })
+        .collect();
+    config.services = raw
+        .services
+        .unwrap_or_default()
+        .into_iter()
+        .map(|service| ServiceBinding {
+            binding: service.binding,
+            service: service.service,
+            entrypoint: service.entrypoint,
         })
         .collect();
     config.crons = raw.triggers.unwrap_or_default().crons;

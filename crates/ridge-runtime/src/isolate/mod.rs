@@ -14,5 +14,5 @@ pub mod typescript;
 pub mod validate;
 pub mod worker_snapshot;
 
-pub use bindings::Services;
+pub use bindings::{Directory, Services, WorkerDirectory};
 pub use scheduler::{Scheduler, SchedulerOptions};

@@ -447,6 +447,7 @@ impl WorkerIsolate {
                     let value = match binding {
                         Binding::Var { value, .. } => value.clone(),
                         Binding::Secret { value, .. } => value.clone().into(),
+                        Binding::Service { service, .. } => service.as_str().into(),
                         Binding::KvNamespace { .. } | Binding::Assets { .. } => {
                             serde_json::Value::Null
                         }

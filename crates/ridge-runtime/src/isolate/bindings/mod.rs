@@ -2,11 +2,15 @@
 //! them: [`Services::install`] gives each binding kind's ops (ridge-ext)
 //! what they serve the worker's binding list with. One module per binding
 //! kind with node state adapts the node's service to its ops: `kv` (KV
-//! namespaces), `cache` (the Cache API), `assets` (static assets).
+//! namespaces), `cache` (the Cache API), `assets` (static assets),
+//! `service` (other workers of the node).
 
 mod assets;
 mod cache;
 mod kv;
+mod service;
+
+pub use service::{Directory, WorkerDirectory};
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -31,6 +35,8 @@ pub struct Services {
     pub observers: Observers,
     /// Static asset contents in memory, shared by the node's versions.
     pub asset_cache: ridge_assets::HotCache,
+    /// The node's workers, which service bindings call.
+    pub workers: Directory,
 }
 
 /// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
@@ -62,6 +68,7 @@ impl Services {
             inspector: None,
             observers: Observers::new(None),
             asset_cache: ridge_assets::HotCache::default(),
+            workers: Directory::default(),
         }
     }
 
@@ -70,6 +77,7 @@ impl Services {
         kv::install(state, version, self.kv.clone(), &self.observers);
         cache::install(state, version, self.cache.clone(), &self.observers);
         assets::install(state, version);
+        service::install(state, version, &self.workers);
         let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
         state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
     }

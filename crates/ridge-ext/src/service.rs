@@ -1,0 +1,211 @@
+//! The op behind service bindings (`env.SVC.fetch`, see
+//! `js/service/08_service.js`): a request to another worker of the node,
+//! handed to its isolate as an invocation of its own (its limits, its log
+//! record naming the caller), never through a listener. Both bodies
+//! stream. Which worker a binding names, and how the invocation reaches
+//! it, belong to the [`ServiceHost`] the isolate is given (ridge-runtime's
+//! `isolate/bindings/service.rs`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use deno_core::op2;
+use deno_core::ByteString;
+use deno_core::OpState;
+use deno_core::ResourceId;
+use deno_error::JsErrorBox;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::http::{
+    add_body_resource, CpuLedger, FetchRequest, RequestBody, ResponseBody, WorkerReply,
+};
+
+/// Nested service-binding calls a request may make, as on Cloudflare.
+pub const MAX_DEPTH: u32 = 32;
+
+/// Body chunks on their way between the two workers.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Largest chunk read from the caller's request body at once.
+const READ_SIZE: usize = 64 * 1024;
+
+/// What service bindings need from the node.
+pub trait ServiceHost {
+    /// Hands `request` to the worker that binding `binding` (its index in
+    /// the caller's binding list) names, as call number `depth` of a chain;
+    /// the receiver gets its answer. `Err` says why it could not be sent.
+    fn fetch(
+        &self,
+        binding: u32,
+        request: FetchRequest,
+        depth: u32,
+    ) -> Result<oneshot::Receiver<WorkerReply>, String>;
+}
+
+/// The service bindings of an isolate's version, when it has any.
+pub struct ServiceBindings(pub Rc<dyn ServiceHost>);
+
+/// A response as JS builds it: status, status text, headers, body rid.
+type ServiceResponse = (
+    u16,
+    String,
+    Vec<(ByteString, ByteString)>,
+    Option<ResourceId>,
+);
+
+/// Sends a request (its body a `resourceForReadableStream` resource, or
+/// -1) to binding `binding`'s worker on behalf of request `rid`; resolves
+/// to its response, whose body streams on after.
+#[op2]
+#[serde]
+#[allow(clippy::too_many_arguments)]
+pub async fn op_ridge_service_fetch(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[smi] binding: u32,
+    #[string] method: String,
+    #[string] url: String,
+    #[serde] headers: Vec<(ByteString, ByteString)>,
+    #[smi] body_rid: i32,
+) -> Result<ServiceResponse, JsErrorBox> {
+    let (host, depth) = {
+        let state = state.borrow();
+        let host = state
+            .try_borrow::<ServiceBindings>()
+            .map(|bindings| bindings.0.clone())
+            .ok_or_else(|| JsErrorBox::type_error("this worker has no service bindings"))?;
+        let depth = state.borrow::<CpuLedger>().depth(rid).ok_or_else(|| {
+            JsErrorBox::type_error(
+                "a service binding can only be called while a request is handled",
+            )
+        })?;
+        (host, depth + 1)
+    };
+    if depth > MAX_DEPTH {
+        return Err(JsErrorBox::generic(format!(
+            "Subrequest depth limit exceeded: service bindings may call each other at most {MAX_DEPTH} deep"
+        )));
+    }
+    let method = http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| JsErrorBox::type_error(format!("invalid method {method:?}")))?;
+    let mut header_map = http::HeaderMap::new();
+    for (name, value) in headers {
+        let name = http::HeaderName::from_bytes(&name)
+            .map_err(|_| JsErrorBox::type_error("invalid header name"))?;
+        let value = http::HeaderValue::from_bytes(&value)
+            .map_err(|_| JsErrorBox::type_error("invalid header value"))?;
+        header_map.append(name, value);
+    }
+    let body = match ResourceId::try_from(body_rid) {
+        Ok(body_rid) => Some(pump_request_body(&state, body_rid)?),
+        Err(_) => None,
+    };
+    let request = FetchRequest {
+        method,
+        url,
+        headers: header_map,
+        body,
+    };
+    let answer = host
+        .fetch(binding, request, depth)
+        .map_err(JsErrorBox::generic)?;
+    let reply = answer.await;
+    let response = match reply {
+        Ok(WorkerReply::Response(response)) => response,
+        Ok(WorkerReply::WebSocket(_)) => {
+            return Err(JsErrorBox::type_error(
+                "the service answered with a WebSocket, which Ridge's service bindings do not carry yet",
+            ))
+        }
+        Ok(WorkerReply::LimitExceeded(limit)) => {
+            return Ok(failure(&state, 503, format!("The service exceeded its limits: {limit}")))
+        }
+        // As on Cloudflare: the caller sees a 500, not the callee's error.
+        Ok(WorkerReply::Error(_) | WorkerReply::NotStarted(_) | WorkerReply::Done) | Err(_) => {
+            return Ok(failure(&state, 500, "Worker threw exception".into()))
+        }
+    };
+    let headers = response
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().into(), value.as_bytes().into()))
+        .collect();
+    let body = match response.body {
+        ResponseBody::Empty => None,
+        ResponseBody::Full(bytes) => Some(single_chunk(bytes)),
+        ResponseBody::Stream(chunks) => Some(until_end_marker(chunks)),
+    };
+    let body = body.map(|chunks| add_body_resource(&mut state.borrow_mut(), chunks));
+    Ok((response.status, response.status_text, headers, body))
+}
+
+/// A plain-text response made here, when the service gave none.
+fn failure(state: &Rc<RefCell<OpState>>, status: u16, text: String) -> ServiceResponse {
+    let body = add_body_resource(&mut state.borrow_mut(), single_chunk(Bytes::from(text)));
+    let headers = vec![("content-type".into(), "text/plain;charset=UTF-8".into())];
+    (status, String::new(), headers, Some(body))
+}
+
+/// A body of one chunk.
+fn single_chunk(bytes: Bytes) -> RequestBody {
+    let (sender, receiver) = mpsc::channel(1);
+    let _ = sender.try_send(Ok(bytes));
+    receiver
+}
+
+/// A worker's response stream as a request body: its empty chunk ends it,
+/// and a stream that stops without one is an error, not a short body.
+fn until_end_marker(mut chunks: mpsc::Receiver<Result<Bytes, String>>) -> RequestBody {
+    let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    deno_core::unsync::spawn(async move {
+        loop {
+            let chunk = match chunks.recv().await {
+                Some(Ok(bytes)) if bytes.is_empty() => break,
+                Some(chunk) => chunk,
+                None => Err("the service's response stream stopped before its end".to_string()),
+            };
+            let failed = chunk.is_err();
+            if sender.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Streams the caller's request body (a `resourceForReadableStream`
+/// resource) to the service as it is read, and closes the resource when
+/// done or when the service stops reading.
+fn pump_request_body(
+    state: &Rc<RefCell<OpState>>,
+    body_rid: ResourceId,
+) -> Result<RequestBody, JsErrorBox> {
+    let source = state
+        .borrow()
+        .resource_table
+        .get_any(body_rid)
+        .map_err(JsErrorBox::from_err)?;
+    let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let state = state.clone();
+    deno_core::unsync::spawn(async move {
+        loop {
+            let chunk = tokio::select! {
+                chunk = source.clone().read(READ_SIZE) => chunk,
+                _ = sender.closed() => break,
+            };
+            let chunk = match chunk {
+                Ok(view) if view.is_empty() => break,
+                Ok(view) => Ok(Bytes::copy_from_slice(&view)),
+                Err(error) => Err(error.to_string()),
+            };
+            let failed = chunk.is_err();
+            if sender.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+        if let Ok(resource) = state.borrow_mut().resource_table.take_any(body_rid) {
+            resource.close();
+        }
+    });
+    Ok(receiver)
+}
