@@ -16,6 +16,7 @@ import {
   op_ridge_pipe_response_body,
   op_ridge_respond,
   op_ridge_respond_error,
+  op_ridge_rpc_return,
   op_ridge_respond_websocket,
   op_ridge_take_invocation,
   op_ridge_wait_until_settled,
@@ -26,7 +27,7 @@ import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } fr
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
-import "ext:ridge/service/08_service.js";
+import { callRpc, rpcOutcome, rpcReceiver } from "ext:ridge/service/08_service.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.
@@ -363,15 +364,16 @@ function start(namespace, configJson) {
         "or call addEventListener('fetch', event => event.respondWith(...))",
     );
   }
-  serve(handlers);
+  serve(handlers, namespace);
   return format;
 }
 
 /** Event kinds, as `op_ridge_take_invocation` tags them (src/wire.rs of ridge-ext). */
 const EVENT_FETCH = 0;
 const EVENT_SCHEDULED = 1;
+const EVENT_RPC = 2;
 
-async function serve(handlers) {
+async function serve(handlers, namespace) {
   // Sleeps until invocations arrive (false: the isolate is shutting down),
   // then takes all that wait. Waiting first also keeps them out of
   // `start`, which runs under the startup limits.
@@ -380,6 +382,7 @@ async function serve(handlers) {
       try {
         if (next[1] === EVENT_FETCH) handleRequest(next, handlers.fetch ?? noFetchHandler);
         else if (next[1] === EVENT_SCHEDULED) handleScheduled(next, handlers.scheduled);
+        else if (next[1] === EVENT_RPC) handleRpc(next, namespace);
         else throw new TypeError(`Ridge sent an event of unknown kind ${next[1]}`);
       } catch (error) {
         // Setting the invocation up failed: answer it, and keep serving.
@@ -442,6 +445,26 @@ function handleScheduled(next, scheduled) {
       if (!finished) settle(rid, pending);
     },
     (error) => fail(rid, pending, error),
+  );
+}
+
+/** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args]`; what it
+ * returns or throws goes back serialized (js/service/08_service.js). */
+function handleRpc(next, namespace) {
+  const { 0: rid, 2: method, 3: entrypoint, 4: args } = next;
+  const ctx = new ExecutionContext();
+  const pending = ctx[kPending];
+  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, env, ctx);
+  const result = callInContext(rid, call);
+  const answer = (thrown, value) => {
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value);
+    op_ridge_rpc_return(rid, failed, bytes);
+    settle(rid, pending);
+  };
+  PromisePrototypeThen(
+    PromiseResolve(result),
+    (value) => answer(false, value),
+    (error) => answer(true, error),
   );
 }
 

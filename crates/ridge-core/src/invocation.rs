@@ -1,6 +1,6 @@
 //! What a worker is asked to do and how it went. Every event that reaches a
-//! worker (an HTTP request, a cron run; later queue batches, alarms and RPC
-//! calls) is one invocation of one [`EventKind`], and ends with one
+//! worker (an HTTP request, a cron run, an RPC call; later queue batches
+//! and alarms) is one invocation of one [`EventKind`], and ends with one
 //! [`Outcome`], which logs, metrics, traces, the tail and usage all record.
 
 use crate::limits::LimitExceeded;
@@ -11,6 +11,8 @@ use crate::limits::LimitExceeded;
 pub enum EventKind {
     Fetch,
     Scheduled,
+    /// A method called over a service binding (JavaScript RPC).
+    Rpc,
 }
 
 impl EventKind {
@@ -19,6 +21,7 @@ impl EventKind {
         match self {
             EventKind::Fetch => "fetch",
             EventKind::Scheduled => "scheduled",
+            EventKind::Rpc => "rpc",
         }
     }
 }

@@ -33,7 +33,9 @@ use ridge_core::{EventKind, LimitExceeded, Outcome, ScheduledEvent};
 use tokio::sync::{mpsc, oneshot};
 
 use super::trace::TraceContext;
-use super::wire::{IncomingRequest, IncomingScheduled, ResponseBytes, ResponseHeaders};
+use super::wire::{
+    IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
+};
 
 /// Chunks in flight between a streaming response and the client.
 const RESPONSE_CHUNKS_IN_FLIGHT: usize = 4;
@@ -72,6 +74,24 @@ pub enum Event {
     Fetch(FetchRequest),
     /// A cron run, for the `scheduled` handler.
     Scheduled(ScheduledEvent),
+    /// A method call over a service binding.
+    Rpc(RpcCall),
+}
+
+/// A JavaScript RPC call: which entrypoint (`None`: the default export),
+/// which method, and its arguments (an array, V8-serialized by the caller).
+pub struct RpcCall {
+    pub entrypoint: Option<String>,
+    pub method: String,
+    pub args: Vec<u8>,
+}
+
+/// What an RPC call returned, or what it threw; V8-serialized by the
+/// callee.
+#[derive(Debug)]
+pub enum RpcResult {
+    Value(Vec<u8>),
+    Thrown(Vec<u8>),
 }
 
 /// An HTTP request, as the fetch handler gets it.
@@ -83,8 +103,14 @@ pub struct FetchRequest {
     pub body: Option<RequestBody>,
 }
 
-/// A request's headers and body, on their way to JS.
-type RequestParts = (http::HeaderMap, Option<RequestBody>);
+/// What an invocation hands JS besides what its record keeps.
+enum Payload {
+    /// A request's headers and body.
+    Request(http::HeaderMap, Option<RequestBody>),
+    /// An RPC call's arguments.
+    RpcArgs(Vec<u8>),
+    None,
+}
 
 /// A request body streamed from the network side: chunks, or an error
 /// message if the client's upload failed.
@@ -162,6 +188,8 @@ pub enum WorkerReply {
     LimitExceeded(LimitExceeded),
     /// The worker accepted a WebSocket (a 101 with a `webSocket`).
     WebSocket(super::websocket::WebSocketReply),
+    /// An RPC method returned or threw.
+    Rpc(RpcResult),
 }
 
 #[derive(Debug)]
@@ -210,6 +238,8 @@ pub struct InvocationRecord {
     pub trace: Option<Box<TraceContext>>,
     /// How deep in a chain of service-binding calls (0: a client's).
     pub depth: u32,
+    /// The worker that called it over a service binding.
+    pub caller: Option<String>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
     /// Where the answer goes, until it is sent.
@@ -223,8 +253,15 @@ pub struct InvocationRecord {
 /// and headers are the worker's by then).
 #[derive(Debug)]
 pub enum Trigger {
-    Fetch { method: http::Method, url: String },
+    Fetch {
+        method: http::Method,
+        url: String,
+    },
     Scheduled(ScheduledEvent),
+    Rpc {
+        entrypoint: Option<String>,
+        method: String,
+    },
 }
 
 impl InvocationRecord {
@@ -232,6 +269,7 @@ impl InvocationRecord {
         match self.trigger {
             Trigger::Fetch { .. } => EventKind::Fetch,
             Trigger::Scheduled(_) => EventKind::Scheduled,
+            Trigger::Rpc { .. } => EventKind::Rpc,
         }
     }
 
@@ -314,8 +352,9 @@ struct Requests {
 
 impl CpuLedger {
     /// Opens the record of an invocation taken by JS; returns its `rid`,
-    /// and a request's headers and body, which go on to JS.
-    fn open(&self, invocation: Invocation) -> (ResourceId, Option<RequestParts>) {
+    /// and what goes on to JS (a request's headers and body, an RPC
+    /// call's arguments).
+    fn open(&self, invocation: Invocation) -> (ResourceId, Payload) {
         let Invocation {
             request_id,
             route,
@@ -331,9 +370,16 @@ impl CpuLedger {
                     method: request.method,
                     url: request.url,
                 },
-                Some((request.headers, request.body)),
+                Payload::Request(request.headers, request.body),
             ),
-            Event::Scheduled(event) => (Trigger::Scheduled(event), None),
+            Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
+            Event::Rpc(call) => (
+                Trigger::Rpc {
+                    entrypoint: call.entrypoint,
+                    method: call.method,
+                },
+                Payload::RpcArgs(call.args),
+            ),
         };
         let mut requests = self.0.borrow_mut();
         requests.unclaimed = std::time::Duration::ZERO;
@@ -355,7 +401,8 @@ impl CpuLedger {
                 logged: LogCount::default(),
                 exceptions: Vec::new(),
                 trace,
-                depth: caller.map_or(0, |caller| caller.depth),
+                depth: caller.as_ref().map_or(0, |caller| caller.depth),
+                caller: caller.map(|caller| caller.worker),
                 done: false,
                 reply: Some(reply),
                 stream: None,
@@ -630,13 +677,14 @@ pub fn op_ridge_take_invocation<'s>(
     let Some(invocation) = inbox.take() else {
         return Ok(v8::null(scope).into());
     };
-    let (rid, parts) = state.borrow::<CpuLedger>().open(invocation);
-    let (headers, body_rid) = match parts {
-        Some((headers, body)) => {
+    let (rid, payload) = state.borrow::<CpuLedger>().open(invocation);
+    let (headers, body_rid, args) = match payload {
+        Payload::Request(headers, body) => {
             let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
-            (headers, body_rid)
+            (headers, body_rid, Vec::new())
         }
-        None => (http::HeaderMap::new(), None),
+        Payload::RpcArgs(args) => (http::HeaderMap::new(), None, args),
+        Payload::None => (http::HeaderMap::new(), None, Vec::new()),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();
     match &requests.open[&rid].trigger {
@@ -650,7 +698,35 @@ pub fn op_ridge_take_invocation<'s>(
         }
         .to_v8(scope),
         Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
+        Trigger::Rpc { entrypoint, method } => IncomingRpc {
+            rid,
+            entrypoint: entrypoint.as_deref(),
+            method,
+            args,
+        }
+        .to_v8(scope),
     }
+}
+
+/// An RPC method returned (`thrown`: threw) `value`, V8-serialized.
+#[op2(fast)]
+pub fn op_ridge_rpc_return(
+    state: &OpState,
+    #[smi] rid: ResourceId,
+    thrown: bool,
+    #[buffer] value: &[u8],
+) {
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        let value = value.to_vec();
+        record.send(WorkerReply::Rpc(if thrown {
+            RpcResult::Thrown(value)
+        } else {
+            RpcResult::Value(value)
+        }));
+        if thrown {
+            record.outcome = Outcome::Exception;
+        }
+    });
 }
 
 /// Resolves to true once an invocation is waiting, or to false when the

@@ -41,8 +41,8 @@ use deno_core::{OpState, ResourceId};
 
 pub use http::{
     Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
-    InvocationRecord, RequestBody, ResponseBody, SubrequestLimit, Trigger, WorkerReply,
-    WorkerResponse,
+    InvocationRecord, RequestBody, ResponseBody, RpcCall, RpcResult, SubrequestLimit, Trigger,
+    WorkerReply, WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 
@@ -59,6 +59,7 @@ deno_core::extension!(
     http::op_ridge_respond_error,
     http::op_ridge_pipe_response_body,
     http::op_ridge_wait_until_settled,
+    http::op_ridge_rpc_return,
     http::op_ridge_now,
     log::op_ridge_log,
     memory::op_ridge_check_memory,
@@ -73,6 +74,7 @@ deno_core::extension!(
     cache::op_ridge_cache_delete,
     assets::op_ridge_assets_fetch,
     service::op_ridge_service_fetch,
+    service::op_ridge_service_call,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,

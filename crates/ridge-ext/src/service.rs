@@ -1,8 +1,9 @@
-//! The op behind service bindings (`env.SVC.fetch`, see
-//! `js/service/08_service.js`): a request to another worker of the node,
-//! handed to its isolate as an invocation of its own (its limits, its log
-//! record naming the caller), never through a listener. Both bodies
-//! stream. Which worker a binding names, and how the invocation reaches
+//! The ops behind service bindings (`env.SVC.fetch`, `env.SVC.method()`,
+//! see `js/service/08_service.js`): a request or an RPC call to another
+//! worker of the node, handed to its isolate as an invocation of its own
+//! (its limits, its log record naming the caller), never through a
+//! listener. Request and response bodies stream; RPC arguments and results
+//! cross V8-serialized. Which worker a binding names, and how the invocation reaches
 //! it, belong to the [`ServiceHost`] the isolate is given (ridge-runtime's
 //! `isolate/bindings/service.rs`).
 
@@ -18,7 +19,7 @@ use deno_error::JsErrorBox;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
-    add_body_resource, CpuLedger, FetchRequest, RequestBody, ResponseBody, WorkerReply,
+    add_body_resource, CpuLedger, FetchRequest, RequestBody, ResponseBody, RpcResult, WorkerReply,
 };
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
@@ -29,15 +30,26 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// Largest chunk read from the caller's request body at once.
 const READ_SIZE: usize = 64 * 1024;
 
+/// What a caller sends over a service binding.
+pub enum ServiceCall {
+    Fetch(FetchRequest),
+    /// A method of the binding's entrypoint, with its arguments (an array,
+    /// V8-serialized).
+    Rpc {
+        method: String,
+        args: Vec<u8>,
+    },
+}
+
 /// What service bindings need from the node.
 pub trait ServiceHost {
-    /// Hands `request` to the worker that binding `binding` (its index in
-    /// the caller's binding list) names, as call number `depth` of a chain;
+    /// Hands `call` to the worker that binding `binding` (its index in the
+    /// caller's binding list) names, as call number `depth` of a chain;
     /// the receiver gets its answer. `Err` says why it could not be sent.
-    fn fetch(
+    fn invoke(
         &self,
         binding: u32,
-        request: FetchRequest,
+        call: ServiceCall,
         depth: u32,
     ) -> Result<oneshot::Receiver<WorkerReply>, String>;
 }
@@ -68,24 +80,7 @@ pub async fn op_ridge_service_fetch(
     #[serde] headers: Vec<(ByteString, ByteString)>,
     #[smi] body_rid: i32,
 ) -> Result<ServiceResponse, JsErrorBox> {
-    let (host, depth) = {
-        let state = state.borrow();
-        let host = state
-            .try_borrow::<ServiceBindings>()
-            .map(|bindings| bindings.0.clone())
-            .ok_or_else(|| JsErrorBox::type_error("this worker has no service bindings"))?;
-        let depth = state.borrow::<CpuLedger>().depth(rid).ok_or_else(|| {
-            JsErrorBox::type_error(
-                "a service binding can only be called while a request is handled",
-            )
-        })?;
-        (host, depth + 1)
-    };
-    if depth > MAX_DEPTH {
-        return Err(JsErrorBox::generic(format!(
-            "Subrequest depth limit exceeded: service bindings may call each other at most {MAX_DEPTH} deep"
-        )));
-    }
+    let (host, depth) = caller(&state, rid)?;
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| JsErrorBox::type_error(format!("invalid method {method:?}")))?;
     let mut header_map = http::HeaderMap::new();
@@ -107,10 +102,9 @@ pub async fn op_ridge_service_fetch(
         body,
     };
     let answer = host
-        .fetch(binding, request, depth)
+        .invoke(binding, ServiceCall::Fetch(request), depth)
         .map_err(JsErrorBox::generic)?;
-    let reply = answer.await;
-    let response = match reply {
+    let response = match answer.await {
         Ok(WorkerReply::Response(response)) => response,
         Ok(WorkerReply::WebSocket(_)) => {
             return Err(JsErrorBox::type_error(
@@ -121,9 +115,7 @@ pub async fn op_ridge_service_fetch(
             return Ok(failure(&state, 503, format!("The service exceeded its limits: {limit}")))
         }
         // As on Cloudflare: the caller sees a 500, not the callee's error.
-        Ok(WorkerReply::Error(_) | WorkerReply::NotStarted(_) | WorkerReply::Done) | Err(_) => {
-            return Ok(failure(&state, 500, "Worker threw exception".into()))
-        }
+        Ok(_) | Err(_) => return Ok(failure(&state, 500, "Worker threw exception".into())),
     };
     let headers = response
         .headers
@@ -137,6 +129,60 @@ pub async fn op_ridge_service_fetch(
     };
     let body = body.map(|chunks| add_body_resource(&mut state.borrow_mut(), chunks));
     Ok((response.status, response.status_text, headers, body))
+}
+
+/// Calls method `method` of binding `binding`'s entrypoint with `args` (an
+/// array, V8-serialized) on behalf of request `rid`; resolves to `[thrown,
+/// value]`, the value V8-serialized.
+#[op2]
+#[serde]
+pub async fn op_ridge_service_call(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[smi] binding: u32,
+    #[string] method: String,
+    #[buffer(copy)] args: Vec<u8>,
+) -> Result<(bool, deno_core::ToJsBuffer), JsErrorBox> {
+    let (host, depth) = caller(&state, rid)?;
+    let answer = host
+        .invoke(binding, ServiceCall::Rpc { method, args }, depth)
+        .map_err(JsErrorBox::generic)?;
+    match answer.await {
+        Ok(WorkerReply::Rpc(RpcResult::Value(value))) => Ok((false, value.into())),
+        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => Ok((true, error.into())),
+        Ok(WorkerReply::LimitExceeded(limit)) => Err(JsErrorBox::generic(format!(
+            "The service exceeded its limits: {limit}"
+        ))),
+        Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
+            Err(JsErrorBox::generic(message))
+        }
+        Ok(_) | Err(_) => Err(JsErrorBox::generic(
+            "The service stopped before its method returned",
+        )),
+    }
+}
+
+/// The calling request's service host and the depth its call would have;
+/// refuses a call outside a request, from a worker without service
+/// bindings, or one too deep.
+fn caller(
+    state: &Rc<RefCell<OpState>>,
+    rid: ResourceId,
+) -> Result<(Rc<dyn ServiceHost>, u32), JsErrorBox> {
+    let state = state.borrow();
+    let host = state
+        .try_borrow::<ServiceBindings>()
+        .map(|bindings| bindings.0.clone())
+        .ok_or_else(|| JsErrorBox::type_error("this worker has no service bindings"))?;
+    let depth = state.borrow::<CpuLedger>().depth(rid).ok_or_else(|| {
+        JsErrorBox::type_error("a service binding can only be called while a request is handled")
+    })? + 1;
+    if depth > MAX_DEPTH {
+        return Err(JsErrorBox::generic(format!(
+            "Subrequest depth limit exceeded: service bindings may call each other at most {MAX_DEPTH} deep"
+        )));
+    }
+    Ok((host, depth))
 }
 
 /// A plain-text response made here, when the service gave none.

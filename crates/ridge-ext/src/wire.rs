@@ -66,6 +66,7 @@ impl<'a> ToV8<'a> for IncomingRequest<'_> {
 /// The event kinds JS tells invocations apart by (js/http/10_worker.js).
 pub const EVENT_FETCH: u32 = 0;
 pub const EVENT_SCHEDULED: u32 = 1;
+pub const EVENT_RPC: u32 = 2;
 
 /// A cron run as the worker's JS takes it from `op_ridge_take_invocation`:
 /// `[rid, EVENT_SCHEDULED, cron, scheduledTime]`.
@@ -88,6 +89,43 @@ impl<'a> ToV8<'a> for IncomingScheduled<'_> {
             v8::Integer::new_from_unsigned(scope, EVENT_SCHEDULED).into(),
             cron.into(),
             v8::Number::new(scope, self.event.scheduled_time_ms as f64).into(),
+        ];
+        Ok(v8::Array::new_with_elements(scope, &fields).into())
+    }
+}
+
+/// An RPC call as the worker's JS takes it from `op_ridge_take_invocation`:
+/// `[rid, EVENT_RPC, method, entrypoint or null, arguments (serialized)]`.
+pub struct IncomingRpc<'r> {
+    pub rid: ResourceId,
+    pub entrypoint: Option<&'r str>,
+    pub method: &'r str,
+    pub args: Vec<u8>,
+}
+
+impl<'a> ToV8<'a> for IncomingRpc<'_> {
+    type Error = JsErrorBox;
+
+    fn to_v8<'i>(
+        self,
+        scope: &mut v8::PinScope<'a, 'i>,
+    ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
+        let too_large = || JsErrorBox::range_error("an RPC call is too large");
+        let method = v8::String::new(scope, self.method).ok_or_else(too_large)?;
+        let entrypoint: v8::Local<v8::Value> = match self.entrypoint {
+            Some(name) => v8::String::new(scope, name).ok_or_else(too_large)?.into(),
+            None => v8::null(scope).into(),
+        };
+        let length = self.args.len();
+        let store = v8::ArrayBuffer::new_backing_store_from_vec(self.args).make_shared();
+        let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
+        let args = v8::Uint8Array::new(scope, buffer, 0, length).ok_or_else(too_large)?;
+        let fields = [
+            v8::Integer::new_from_unsigned(scope, self.rid).into(),
+            v8::Integer::new_from_unsigned(scope, EVENT_RPC).into(),
+            method.into(),
+            entrypoint,
+            args.into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }

@@ -350,7 +350,7 @@ impl EdgeHandler {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
                 Outcome::Exception
             }
-            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_)) => {
+            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_) | WorkerReply::Rpc(_)) => {
                 tracing::error!(worker = %worker.name, cron, request = request_id, "the worker answered a scheduled run with a Response");
                 Outcome::Exception
             }
@@ -372,19 +372,20 @@ impl EdgeHandler {
 
 /// Service bindings reach the workers of the routing table, by name.
 impl WorkerDirectory for EdgeHandler {
-    fn fetch(
+    fn invoke(
         &self,
         worker: &str,
-        request: FetchRequest,
+        event: Event,
         caller: Caller,
     ) -> Option<oneshot::Receiver<WorkerReply>> {
         let version = self.router().workers().find(|w| w.name == worker)?.clone();
+        let traceparent = match &event {
+            Event::Fetch(request) => request.headers.get("traceparent"),
+            _ => None,
+        };
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),
-            request
-                .headers
-                .get("traceparent")
-                .map(|value| value.as_bytes()),
+            traceparent.map(|value| value.as_bytes()),
         );
         let (reply, answer) = oneshot::channel();
         self.scheduler.dispatch(
@@ -392,7 +393,7 @@ impl WorkerDirectory for EdgeHandler {
             Invocation {
                 request_id: self.next_request_id.fetch_add(1, Ordering::Relaxed),
                 route: Arc::from(format!("service binding of {}", caller.worker)),
-                event: Event::Fetch(request),
+                event,
                 received: Instant::now(),
                 reply,
                 trace,
@@ -566,6 +567,8 @@ fn reply_to_response(
         // Only `ridge dev`'s `/__scheduled` dispatches a scheduled run and
         // answers over HTTP.
         Ok(WorkerReply::Done) => plain(StatusCode::OK, "Ran scheduled event\n"),
+        // The edge never sends an RPC call.
+        Ok(WorkerReply::Rpc(_)) => error_response(errors, "an RPC result answered an HTTP request"),
         Ok(WorkerReply::LimitExceeded(LimitExceeded::BackedOff(ms))) => {
             // Not logged per request: the back-off itself was, once.
             let message = LimitExceeded::BackedOff(ms);

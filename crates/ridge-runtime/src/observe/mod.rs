@@ -70,6 +70,7 @@ pub fn request_finished(
             Trigger::Scheduled(scheduled) => {
                 ("cron", format!("{:?}", scheduled.cron), outcome.to_string())
             }
+            Trigger::Rpc { method, .. } => ("RPC", method.clone(), outcome.to_string()),
         };
         tracing::info!(
             target: "ridge::request",
@@ -108,16 +109,18 @@ pub fn request_finished(
     if hub.is_watched(&version.name) {
         let logs: Vec<TailLog> = record.console.iter().map(tail_log).collect();
         let event_timestamp = epoch_ms(SystemTime::now()) - wall.as_millis() as i64;
-        let (method, url, cron, scheduled_time) = match &record.trigger {
+        let (method, url, cron, scheduled_time, rpc_method) = match &record.trigger {
             Trigger::Fetch { method, url } => {
-                (Some(method.as_str()), Some(url.as_str()), None, None)
+                (Some(method.as_str()), Some(url.as_str()), None, None, None)
             }
             Trigger::Scheduled(scheduled) => (
                 None,
                 None,
                 Some(scheduled.cron.as_str()),
                 Some(scheduled.scheduled_time_ms),
+                None,
             ),
+            Trigger::Rpc { method, .. } => (None, None, None, None, Some(method.as_str())),
         };
         hub.publish(
             &TailEvent {
@@ -130,6 +133,8 @@ pub fn request_finished(
                 url,
                 cron,
                 scheduled_time,
+                rpc_method,
+                caller: record.caller.as_deref(),
                 status: record.status,
                 outcome,
                 wall_ms,

@@ -41,7 +41,7 @@ pub struct TailEvent<'a> {
     pub version: &'a str,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub event_timestamp: i64,
-    /// "fetch" or "scheduled".
+    /// "fetch", "scheduled" or "rpc".
     pub event_type: &'static str,
     /// A fetch's method and URL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +54,12 @@ pub struct TailEvent<'a> {
     pub cron: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_time: Option<i64>,
+    /// An RPC call's method (Cloudflare's `rpcMethod`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc_method: Option<&'a str>,
+    /// Who called, over a service binding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<&'a str>,
     /// A fetch's response status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,

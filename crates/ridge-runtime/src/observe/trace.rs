@@ -128,6 +128,7 @@ impl TraceExporter {
                 match record.trigger {
                     Trigger::Fetch { .. } => "http",
                     Trigger::Scheduled(_) => "timer",
+                    Trigger::Rpc { .. } => "other",
                 },
             ),
             KeyValue::new("ridge.route", record.route.clone()),
@@ -157,6 +158,7 @@ impl TraceExporter {
                 record.status.is_none_or(|s| s >= 500),
             ),
             Trigger::Scheduled(_) => (format!("scheduled {}", version.name), false),
+            Trigger::Rpc { method, .. } => (format!("rpc {}.{method}", version.name), false),
         };
         let mut span = self
             .tracer

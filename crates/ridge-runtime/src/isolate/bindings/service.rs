@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use deno_core::OpState;
 use ridge_core::Binding;
-use ridge_ext::service::{ServiceBindings, ServiceHost};
-use ridge_ext::{Caller, FetchRequest, WorkerReply};
+use ridge_ext::service::{ServiceBindings, ServiceCall, ServiceHost};
+use ridge_ext::{Caller, Event, RpcCall, WorkerReply};
 use tokio::sync::oneshot;
 
 use crate::worker::WorkerVersion;
@@ -17,12 +17,12 @@ use crate::worker::WorkerVersion;
 /// Where service-binding calls go: the node's table of the workers it
 /// serves (its edge handler), which makes the invocation and dispatches it.
 pub trait WorkerDirectory: Send + Sync {
-    /// Hands `request` to the current version of worker `worker`; `None`
+    /// Hands `event` to the current version of worker `worker`; `None`
     /// when the node serves no worker of that name.
-    fn fetch(
+    fn invoke(
         &self,
         worker: &str,
-        request: FetchRequest,
+        event: Event,
         caller: Caller,
     ) -> Option<oneshot::Receiver<WorkerReply>>;
 }
@@ -66,13 +66,17 @@ struct ServiceAdapter {
 }
 
 impl ServiceHost for ServiceAdapter {
-    fn fetch(
+    fn invoke(
         &self,
         binding: u32,
-        request: FetchRequest,
+        call: ServiceCall,
         depth: u32,
     ) -> Result<oneshot::Receiver<WorkerReply>, String> {
-        let Some(Binding::Service { name, service, .. }) = self.bindings.get(binding as usize)
+        let Some(Binding::Service {
+            name,
+            service,
+            entrypoint,
+        }) = self.bindings.get(binding as usize)
         else {
             return Err(format!("binding {binding} is not a service binding"));
         };
@@ -84,7 +88,15 @@ impl ServiceHost for ServiceAdapter {
             worker: self.caller.clone(),
             depth,
         };
-        directory.fetch(service, request, caller).ok_or_else(|| {
+        let event = match call {
+            ServiceCall::Fetch(request) => Event::Fetch(request),
+            ServiceCall::Rpc { method, args } => Event::Rpc(RpcCall {
+                entrypoint: entrypoint.clone(),
+                method,
+                args,
+            }),
+        };
+        directory.invoke(service, event, caller).ok_or_else(|| {
             format!("service binding {name}: this node serves no worker named {service:?}")
         })
     }
