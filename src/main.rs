@@ -291,9 +291,11 @@ struct ProjectArgs {
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Read the worker's configuration from FILE instead of looking in the
-    /// folder; a script given as PATH is then its `main`.
+    /// folder; a script given as PATH is then its `main`. `ridge dev` takes
+    /// it more than once, as wrangler does: the first worker is served on
+    /// the port, the others run beside it for its service bindings.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
+    config: Vec<PathBuf>,
     /// Use the configuration's `[env.NAME]` section (its name becomes
     /// NAME-suffixed unless the section names the worker).
     #[arg(short = 'e', long = "env", value_name = "NAME")]
@@ -304,9 +306,35 @@ impl ProjectArgs {
     fn location(&self) -> ProjectLocation {
         ProjectLocation {
             path: self.path.clone(),
-            config: self.config.clone(),
+            config: self.config.first().cloned(),
             env: self.env.clone(),
         }
+    }
+
+    /// `ridge dev`'s other workers: the configuration files after the
+    /// first, each in its own folder.
+    fn other_locations(&self) -> Vec<ProjectLocation> {
+        self.config
+            .iter()
+            .skip(1)
+            .map(|file| ProjectLocation {
+                path: file
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                config: Some(file.clone()),
+                env: self.env.clone(),
+            })
+            .collect()
+    }
+
+    /// Refuses more than one `-c` where one project is meant.
+    fn single(&self) -> Result<&Self> {
+        if self.config.len() > 1 {
+            anyhow::bail!(
+                "-c/--config names one configuration here; only `ridge dev` runs several workers"
+            );
+        }
+        Ok(self)
     }
 
     /// Opens the project, saying which configuration file it uses and what
@@ -753,7 +781,7 @@ fn run() -> Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Deploy(args) => {
                 // The project's mistakes first: they need no server.
-                let project = args.project.open()?;
+                let project = args.project.single()?.open()?;
                 project.build()?;
                 let bundle = project.collect()?.bundle;
                 let assets = project.collect_assets()?;
@@ -1110,6 +1138,7 @@ async fn dev(mut args: DevArgs) -> Result<()> {
     let node = Node::start(NodeConfig {
         workers: WorkerSource::Dev(DevWorker {
             project: args.project.location(),
+            others: args.project.other_locations(),
             vars: args.vars.into_iter().collect(),
             state_dir,
             no_limits: args.no_limits,
@@ -1163,6 +1192,17 @@ fn bindings_banner(
         lines.push(format!(
             "env.{}: KV namespace {}",
             binding.binding, binding.id
+        ));
+    }
+    for service in &config.services {
+        let entrypoint = service
+            .entrypoint
+            .as_ref()
+            .map(|name| format!(" (entrypoint {name})"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "env.{}: worker {}{entrypoint}",
+            service.binding, service.service
         ));
     }
     if !config.crons.is_empty() {

@@ -16,6 +16,7 @@ async fn start_hello() -> Node {
     Node::start(NodeConfig {
         workers: WorkerSource::Dev(DevWorker {
             project: ridge_deploy::project::ProjectLocation::at(root().join("workers/hello")),
+            others: Vec::new(),
             vars: Default::default(),
             state_dir: None,
             no_limits: false,

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ridge_cache::HttpCache;
 use ridge_core::clock::Clock;
+use ridge_core::Binding;
 use ridge_deploy::config::WorkerConfig;
 use ridge_deploy::project::{ProjectError, ProjectLocation};
 use ridge_ext::net::OutboundPolicy;
@@ -34,7 +35,7 @@ use ridge_store::{Store, StoreError};
 
 use crate::cron::CronRunner;
 use crate::dev::inspector::InspectorHub;
-use crate::dev::Reloader;
+use crate::dev::{DevWorkers, Reloader};
 
 /// Why a node could not start. Each names what it could not do.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,12 @@ pub enum NodeError {
     Traces(#[from] TraceSetupError),
     #[error("worker {worker}: {source}")]
     Kv { worker: String, source: KvError },
+    #[error("worker {worker}: service binding {binding} names worker {service:?}, which is not among the workers run here (ridge dev runs more with another -c FILE)")]
+    MissingService {
+        worker: String,
+        binding: String,
+        service: String,
+    },
     #[error("cannot start the isolate threads: {0}")]
     Threads(std::io::Error),
     #[error("cannot read the workers folder {path}: {source}")]
@@ -98,6 +105,9 @@ pub enum WorkerSource {
 pub struct DevWorker {
     /// The project: its folder or script, `-c` and `--env`.
     pub project: ProjectLocation,
+    /// More workers to run beside it (`-c` again), reached only through
+    /// service bindings.
+    pub others: Vec<ProjectLocation>,
     /// `--var KEY=VALUE`: added to (or overriding) the worker's vars.
     pub vars: BTreeMap<String, String>,
     /// Where local state (KV, the Cache API) is kept; `None`: nowhere, it
@@ -153,8 +163,8 @@ pub struct Node {
     /// Where usage is flushed (a node with a store), and the task that
     /// flushes it periodically.
     usage_store: Option<(Arc<dyn Store>, tokio::task::JoinHandle<()>)>,
-    /// `ridge dev`: the file watcher, alive as long as the node.
-    _watcher: Option<Arc<std::sync::Mutex<notify::RecommendedWatcher>>>,
+    /// `ridge dev`: the file watchers, alive as long as the node.
+    _watchers: Vec<Arc<std::sync::Mutex<notify::RecommendedWatcher>>>,
     /// `ridge dev`: the inspector's address.
     inspector: Option<SocketAddr>,
     /// `ridge serve --workers`: the workers loaded at startup.
@@ -307,7 +317,7 @@ fn node(edge: Edge, observers: Observers) -> Node {
         tls: false,
         admin: None,
         usage_store: None,
-        _watcher: None,
+        _watchers: Vec::new(),
         inspector: None,
         loaded: Vec::new(),
     }
@@ -319,12 +329,16 @@ async fn start_dev(
     snapshots: bool,
     edge: EdgeOptions,
 ) -> Result<Node, NodeError> {
-    let project = dev.project.open()?;
-    let (config, root) = (&project.config, project.root.clone());
+    let locations: Vec<ProjectLocation> = std::iter::once(dev.project).chain(dev.others).collect();
+    let projects = locations
+        .iter()
+        .map(ProjectLocation::open)
+        .collect::<Result<Vec<_>, _>>()?;
+    check_dev_services(&projects)?;
     // Local state: KV (a store opened for workers with KV bindings) and the
     // Cache API (its file is created when first used).
     let mut store: Option<Arc<dyn KvStore>> = None;
-    if !config.kv_namespaces.is_empty() {
+    if projects.iter().any(|p| !p.config.kv_namespaces.is_empty()) {
         let state_db = dev
             .state_dir
             .as_ref()
@@ -355,22 +369,30 @@ async fn start_dev(
     let kv = services.kv.clone();
     let snapshots = snapshots && inspector.is_none();
     let handler = parts.edge_handler(services, ErrorDetail::Full, true)?;
-    // Serves the worker, or the reason it does not load, and follows edits.
-    let reloader = Reloader::new(
-        &dev.project,
-        dev.vars,
-        no_limits,
-        kv,
-        snapshots,
-        handler.clone(),
-        parts.asset_cache.clone(),
-    )?;
-    reloader.reload(true).await;
-    let watcher = reloader
-        .watch()
-        .map_err(|source| NodeError::Watch { path: root, source })?;
+    // Serves each worker, or the reason it does not load, and follows
+    // edits; the others first, so that the first finds them.
+    let served: DevWorkers = Arc::new(std::sync::Mutex::new(vec![None; locations.len()]));
+    let mut watchers = Vec::new();
+    for (slot, location) in locations.iter().enumerate().rev() {
+        let reloader = Reloader::new(
+            location,
+            (slot, served.clone()),
+            dev.vars.clone(),
+            no_limits,
+            kv.clone(),
+            snapshots,
+            handler.clone(),
+            parts.asset_cache.clone(),
+        )?;
+        reloader.reload(true).await;
+        let watcher = reloader.watch().map_err(|source| NodeError::Watch {
+            path: projects[slot].root.clone(),
+            source,
+        })?;
+        watchers.push(watcher);
+    }
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
-    node._watcher = Some(watcher);
+    node._watchers = watchers;
     node.inspector = inspector;
     Ok(node)
 }
@@ -544,5 +566,43 @@ fn load_worker_folders(
                     error,
                 })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|workers| {
+            check_services(&workers)?;
+            Ok(workers)
+        })
+}
+
+/// Every service binding of `ridge dev`'s projects names one of them.
+fn check_dev_services(projects: &[ridge_deploy::project::Project]) -> Result<(), NodeError> {
+    for project in projects {
+        for service in &project.config.services {
+            if !projects.iter().any(|p| p.config.name == service.service) {
+                return Err(NodeError::MissingService {
+                    worker: project.config.name.clone(),
+                    binding: service.binding.clone(),
+                    service: service.service.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every service binding of `workers` names one of them.
+fn check_services(workers: &[Arc<WorkerVersion>]) -> Result<(), NodeError> {
+    for worker in workers {
+        for binding in &worker.bindings {
+            if let Binding::Service { name, service, .. } = binding {
+                if !workers.iter().any(|w| &w.name == service) {
+                    return Err(NodeError::MissingService {
+                        worker: worker.name.clone(),
+                        binding: name.clone(),
+                        service: service.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }

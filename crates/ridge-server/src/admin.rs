@@ -239,6 +239,26 @@ impl AdminApi {
                 Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, failure),
             }
         }
+        if !metadata.services.is_empty() {
+            let workers = match self.store.workers().await {
+                Ok(workers) => workers,
+                Err(failure) => return store_error(failure),
+            };
+            for (index, service) in metadata.services.iter().enumerate() {
+                // A worker may bind to itself.
+                let exists =
+                    service.service == name || workers.iter().any(|w| w.name == service.service);
+                if !exists {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "invalid metadata: `services[{index}]` binds {} to worker {:?}, which does not exist; deploy it first",
+                            service.binding, service.service
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(assets) = &metadata.assets {
             if let Err(refusal) = self.check_version_assets(assets).await {
                 return refusal;

@@ -173,6 +173,17 @@ impl Router {
         }
     }
 
+    /// `ridge dev`'s table: everything to the first of `served` (the
+    /// project given first), when it loaded; the others are reached only
+    /// by name, through service bindings.
+    pub fn dev(served: &[Option<Arc<WorkerVersion>>]) -> Self {
+        Self {
+            catch_all: served.first().cloned().flatten(),
+            by_name: served.iter().skip(1).flatten().cloned().collect(),
+            ..Default::default()
+        }
+    }
+
     /// The table for `workers`; a route two workers claim is an error.
     pub fn new(
         workers: Vec<Arc<WorkerVersion>>,

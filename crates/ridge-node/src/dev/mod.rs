@@ -150,15 +150,25 @@ pub struct Reloader {
     /// Start from a snapshot of the worker, kept in `.ridge/snapshots/`.
     snapshots: bool,
     handler: Arc<EdgeHandler>,
+    /// This worker's place among those `ridge dev` runs (0: the one served
+    /// on the port), and what each of them serves now.
+    slot: usize,
+    served: DevWorkers,
     current: Mutex<Option<Arc<WorkerVersion>>>,
     /// Why the last load failed, if it did: the same failure is logged once
     /// (a log file written inside the project must not reload it forever).
     last_failure: Mutex<Option<String>>,
 }
 
+/// The versions `ridge dev` serves, one slot per project (`-c` given
+/// several times), `None` while one has not loaded.
+pub type DevWorkers = Arc<Mutex<Vec<Option<Arc<WorkerVersion>>>>>;
+
 impl Reloader {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         project: &ProjectLocation,
+        (slot, served): (usize, DevWorkers),
         cli_vars: BTreeMap<String, String>,
         no_limits: bool,
         kv: Option<Arc<Kv>>,
@@ -199,6 +209,8 @@ impl Reloader {
             kv,
             snapshots,
             handler,
+            slot,
+            served,
             current: Mutex::new(None),
             last_failure: Mutex::new(None),
         }))
@@ -291,11 +303,20 @@ impl Reloader {
                     .expect("current version")
                     .replace(version.clone());
                 if previous.as_ref().is_some_and(|p| p.id == version.id) {
-                    self.handler.set_failure(None);
+                    if self.slot == 0 {
+                        self.handler.set_failure(None);
+                    }
                     return Some(version);
                 }
-                self.handler.set_router(Router::single(version.clone()));
-                self.handler.set_failure(None);
+                let router = {
+                    let mut served = self.served.lock().expect("served versions");
+                    served[self.slot] = Some(version.clone());
+                    Router::dev(&served)
+                };
+                self.handler.set_router(router);
+                if self.slot == 0 {
+                    self.handler.set_failure(None);
+                }
                 if let Some(previous) = previous {
                     self.handler.retire(&previous);
                     tracing::info!(worker = %version.name, version = %version.version_id, "reloaded");
@@ -309,7 +330,11 @@ impl Reloader {
                     *last = Some(explanation.clone());
                 }
                 drop(last);
-                self.handler.set_failure(Some((status, explanation)));
+                // Another worker's failure shows in its calls, not in every
+                // request.
+                if self.slot == 0 {
+                    self.handler.set_failure(Some((status, explanation)));
+                }
                 None
             }
         }
