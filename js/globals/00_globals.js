@@ -314,6 +314,22 @@ export function makeBinding(index, kind, name, value) {
   return factory(index, name, value);
 }
 
+/**
+ * A resource Rust reads `stream` from. A body Rust gave JavaScript (a
+ * request's, a subrequest's response) is handed back as the resource behind
+ * it, so that passing it on costs no JavaScript per chunk; the stream is
+ * locked, as reading it would have. Any other stream is read by JavaScript
+ * into a new resource.
+ */
+export function streamResource(stream, length = undefined) {
+  const backing = streams.getReadableStreamResourceBacking(stream);
+  if (backing !== undefined && !stream.locked && !streams.isReadableStreamDisturbed(stream)) {
+    streams.acquireReadableStreamDefaultReader(stream);
+    return backing.rid;
+  }
+  return streams.resourceForReadableStream(stream, length);
+}
+
 // What the worker bridge (http/10_worker.js) needs from the extension scripts.
 export const internals = {
   fetch,

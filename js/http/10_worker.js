@@ -21,7 +21,7 @@ import {
   op_ridge_take_invocation,
   op_ridge_wait_until_settled,
 } from "ext:core/ops";
-import { currentRequest, formatError, internals, log, resetTimeOrigin } from "ext:ridge/globals/00_globals.js";
+import { currentRequest, formatError, internals, log, resetTimeOrigin, streamResource } from "ext:ridge/globals/00_globals.js";
 import { boundWasmMemory, requestInit, responseWebSocket } from "ext:ridge/globals/02_workers_compat.js";
 import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } from "ext:ridge/trace/04_trace.js";
 import "ext:ridge/kv/06_kv.js";
@@ -71,7 +71,7 @@ const {
   toInnerResponse,
   wireHeaderList,
 } = internals.response;
-const { readableStreamForRid, resourceForReadableStream, ReadableStreamPrototype } = internals.streams;
+const { readableStreamForRid, ReadableStreamPrototype } = internals.streams;
 const { Event } = internals.event;
 
 // ---- service-worker format -------------------------------------------------
@@ -562,7 +562,7 @@ function sendResponse(rid, response, finished) {
     op_ridge_respond(rid, inner.status, inner.statusMessage, headers, source.body, false, finished);
     return finished;
   }
-  const streamRid = resourceForReadableStream(body.stream, body.length);
+  const streamRid = streamResource(body.stream, body.length);
   op_ridge_respond(rid, inner.status, inner.statusMessage, headers, null, true, false);
   PromisePrototypeThen(op_ridge_pipe_response_body(rid, streamRid), undefined, (error) => {
     op_ridge_log(3, `Response body stream failed: ${formatError(error)}`, rid);

@@ -15,7 +15,7 @@ import {
   op_ridge_service_fetch,
   op_serialize,
 } from "ext:core/ops";
-import { currentRequest, internals, registerBinding } from "ext:ridge/globals/00_globals.js";
+import { currentRequest, internals, registerBinding, streamResource } from "ext:ridge/globals/00_globals.js";
 import { isEntrypointClass } from "ext:ridge/cloudflare/09_workers.js";
 import { SPAN_FETCH, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
@@ -35,7 +35,7 @@ const {
 } = primordials;
 const { Request } = internals.request;
 const { Response } = internals.response;
-const { readableStreamForRid, resourceForReadableStream } = internals.streams;
+const { readableStreamForRid } = internals.streams;
 
 const kConstruct = Symbol("Fetcher");
 const NULL_BODY_STATUSES = [101, 204, 205, 304];
@@ -68,7 +68,7 @@ class Fetcher {
     for (const { 0: name, 1: value } of request.headers) ArrayPrototypePush(headers, [name, value]);
     // A traced call carries the trace on to the service.
     if (span >= 0) ArrayPrototypePush(headers, ["traceparent", traceparentFor(span)]);
-    const bodyRid = request.body === null ? -1 : resourceForReadableStream(request.body);
+    const bodyRid = request.body === null ? -1 : streamResource(request.body);
     const { 0: status, 1: statusText, 2: responseHeaders, 3: responseRid } = await op_ridge_service_fetch(
       rid,
       this.#index,

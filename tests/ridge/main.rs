@@ -25,6 +25,7 @@ mod node_compat;
 mod observability;
 mod projects;
 mod routing;
+mod services;
 mod snapshots;
 mod sockets;
 mod streaming;

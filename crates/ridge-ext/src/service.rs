@@ -114,7 +114,12 @@ pub async fn op_ridge_service_fetch(
         Ok(WorkerReply::LimitExceeded(limit)) => {
             return Ok(failure(&state, 503, format!("The service exceeded its limits: {limit}")))
         }
-        // As on Cloudflare: the caller sees a 500, not the callee's error.
+        // As on Cloudflare: the caller sees a 500, not the callee's error,
+        // which is logged here (the edge logs its own callers').
+        Ok(WorkerReply::Error(message)) => {
+            tracing::error!(target: "worker", binding, "the service threw: {message}");
+            return Ok(failure(&state, 500, "Worker threw exception".into()));
+        }
         Ok(_) | Err(_) => return Ok(failure(&state, 500, "Worker threw exception".into())),
     };
     let headers = response

@@ -1,0 +1,135 @@
+//! Service bindings and JavaScript RPC between workers of one node
+//! (fixtures/workers/services): `ridge dev` with several `-c`, and
+//! `ridge serve --workers`.
+
+use serde_json::json;
+
+use crate::support::{fixture, http1, serve, Ridge};
+
+/// `ridge dev` running the front worker on the port and the others beside it.
+fn dev_services() -> Ridge {
+    let config = |name: &str| {
+        fixture("services")
+            .join(name)
+            .join("wrangler.toml")
+            .display()
+            .to_string()
+    };
+    let mut args = vec!["dev".to_string(), "--port".into(), "0".into()];
+    for name in ["front", "auth", "handlers"] {
+        args.extend(["-c".to_string(), config(name)]);
+    }
+    Ridge::start(&args)
+}
+
+#[tokio::test]
+async fn fetch_over_a_service_binding_streams_both_ways() {
+    let ridge = dev_services();
+    assert_eq!(
+        ridge.text("/hello").await,
+        "200 yes: GET /hello?x=1 from front"
+    );
+    // 50 MiB up to the front worker, on to auth, and back: both bodies
+    // stream through the two isolates.
+    let body: Vec<u8> = (0..50u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let response = http1()
+        .post(ridge.url("/echo"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-auth"], "echo");
+    assert_eq!(response.headers()["x-seen-from"], "front");
+    let echoed = response.bytes().await.unwrap();
+    assert_eq!(echoed.len(), body.len());
+    assert!(echoed == body, "the echoed body differs");
+    // The callee's record names its caller; the caller's counts the call.
+    let callee = ridge.wait_for_log_with(&["POST /echo 200", "worker=auth"]);
+    assert!(
+        callee.contains("route=service binding of front"),
+        "{callee}"
+    );
+    let caller = ridge.wait_for_log_with(&["POST /echo 200", "worker=front"]);
+    assert!(caller.contains("subrequests=1"), "{caller}");
+}
+
+#[tokio::test]
+async fn a_failing_callee_is_a_500_for_the_caller() {
+    let ridge = dev_services();
+    let response = http1().get(ridge.url("/throws")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.text().await.unwrap(), "Worker threw exception");
+    ridge.wait_for_log("the callee failed");
+    // Both workers serve on.
+    assert_eq!(
+        ridge.text("/hello").await,
+        "200 yes: GET /hello?x=1 from front"
+    );
+}
+
+#[tokio::test]
+async fn rpc_calls_the_callees_methods() {
+    let ridge = dev_services();
+    let answers = ridge.json("/rpc").await;
+    assert_eq!(
+        answers,
+        json!({
+            "verify": {
+                "ok": true,
+                "extra": { "roles": ["a", "b"] },
+                "role": "auth-var",
+                "date": "1970-01-01T00:00:00.000Z",
+                "map": [["k", 1]],
+                "bytes": [1, 2, 3],
+            },
+            "thrown": "RangeError: out of range in the callee",
+            "missing": "TypeError: The RPC receiver does not implement the method \"nope\".",
+            "ownField": "TypeError: The RPC receiver does not implement the method \"field\".",
+            "private": "TypeError: The RPC receiver does not implement the method \"#secret\".",
+            "reserved": "TypeError: 'alarm' is a reserved method and cannot be called over RPC.",
+            "function": "TypeError: () => 1 could not be cloned.",
+            "entrypoint": "admin, ROLE=auth-var",
+            "handler": 42,
+            "handlerArgs": "TypeError: Attempted to call RPC function \"double\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.",
+            "handlerArity": "TypeError: Cannot call handler function \"add\" over RPC because it has the wrong number of arguments. A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), where only the first argument comes from the client. To support multi-argument RPC functions, use class-based syntax (extending WorkerEntrypoint) instead.",
+        })
+    );
+    let call = ridge.wait_for_log("RPC verify ok");
+    assert!(
+        call.contains("worker=auth") && call.contains("event=\"rpc\""),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn calls_nest_at_most_32_deep() {
+    let ridge = serve(&[("recursive", fixture("services/recursive"))], &[]);
+    let (status, body) = ridge.get_host("recursive.test", "/").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer,
+        json!({
+            "deepest": 32,
+            "error": "Subrequest depth limit exceeded: service bindings may call each other at most 32 deep",
+        })
+    );
+}
+
+#[test]
+fn a_binding_to_a_worker_not_run_stops_the_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args(["dev", "--port", "0", "-c"])
+        .arg(fixture("services/front/wrangler.toml"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: worker front: service binding AUTH names worker \"auth\", which is not among the workers run here"),
+        "{stderr}"
+    );
+}
