@@ -72,6 +72,7 @@ async fn first_response(worker: Arc<WorkerVersion>, start: Start) -> Running {
             received: std::time::Instant::now(),
             reply,
             trace: None,
+            caller: None,
         })
         .unwrap();
     let requests = InvocationInbox::new(requests);

@@ -323,7 +323,7 @@ export function makeBinding(index, kind, name, value) {
  */
 export function streamResource(stream, length = undefined) {
   const backing = streams.getReadableStreamResourceBacking(stream);
-  if (backing !== undefined && !stream.locked && !streams.isReadableStreamDisturbed(stream)) {
+  if (backing && !stream.locked && !streams.isReadableStreamDisturbed(stream)) {
     streams.acquireReadableStreamDefaultReader(stream);
     return backing.rid;
   }

@@ -1,9 +1,12 @@
 //! Service bindings and JavaScript RPC between workers of one node
 //! (fixtures/workers/services): `ridge dev` with several `-c`, and
-//! `ridge serve --workers`.
+//! `ridge serve --workers`, and nodes sharing PostgreSQL.
+
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::control::{Backend, Node};
 use crate::support::{fixture, http1, serve, Ridge};
 
 /// `ridge dev` running the front worker on the port and the others beside it.
@@ -132,4 +135,46 @@ fn a_binding_to_a_worker_not_run_stops_the_start() {
         stderr.contains("error: worker front: service binding AUTH names worker \"auth\", which is not among the workers run here"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn workers_deployed_on_one_node_call_each_other_on_another_through_postgres() {
+    let backend = Backend::postgres();
+    let (a, b) = (Node::start(&backend), Node::start(&backend));
+    let deploy = |name: &str| {
+        let dir = fixture("services").join(name).display().to_string();
+        a.cli(&["deploy", &dir], None)
+    };
+    // A binding to a worker the store does not have is refused at upload.
+    let (ok, out) = deploy("front");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "`services[0]` binds AUTH to worker \"auth\", which does not exist; deploy it first"
+        ),
+        "{out}"
+    );
+    for name in ["auth", "handlers", "front"] {
+        let (ok, out) = deploy(name);
+        assert!(ok, "{name}: {out}");
+    }
+    // Node B serves them from the shared store, and the calls stay on it.
+    let deployed = Instant::now();
+    loop {
+        let (status, body) = b.get("front.localhost", "/hello").await;
+        if status == 200 {
+            assert_eq!(body, "200 yes: GET /hello?x=1 from front");
+            break;
+        }
+        assert!(
+            deployed.elapsed() < Duration::from_secs(5),
+            "{status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = b.get("front.localhost", "/rpc").await;
+    assert_eq!(status, 200, "{body}");
+    let answers: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answers["entrypoint"], "admin, ROLE=auth-var");
+    assert_eq!(answers["thrown"], "RangeError: out of range in the callee");
 }

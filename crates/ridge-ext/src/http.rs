@@ -57,7 +57,7 @@ pub struct Invocation {
     /// Set when traces are exported (`observe/trace.rs`).
     pub trace: Option<Box<TraceContext>>,
     /// The worker that called through a service binding, if one did.
-    pub caller: Option<Caller>,
+    pub caller: Option<Box<Caller>>,
 }
 
 /// Who made an invocation through a service binding, and how deep in a

@@ -397,7 +397,7 @@ impl WorkerDirectory for EdgeHandler {
                 received: Instant::now(),
                 reply,
                 trace,
-                caller: Some(caller),
+                caller: Some(Box::new(caller)),
             },
         );
         Some(answer)

@@ -89,6 +89,11 @@ impl ServiceHost for ServiceAdapter {
             depth,
         };
         let event = match call {
+            ServiceCall::Fetch(_) if entrypoint.is_some() => {
+                return Err(format!(
+                    "service binding {name}: Ridge does not send fetch() to a named entrypoint yet; bind the worker without `entrypoint` for fetch()"
+                ))
+            }
             ServiceCall::Fetch(request) => Event::Fetch(request),
             ServiceCall::Rpc { method, args } => Event::Rpc(RpcCall {
                 entrypoint: entrypoint.clone(),
