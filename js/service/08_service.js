@@ -11,25 +11,34 @@ import { primordials } from "ext:core/mod.js";
 import {
   op_deserialize,
   op_ridge_count_subrequest,
+  op_ridge_rpc_callback_return,
+  op_ridge_rpc_next,
+  op_ridge_rpc_stub_call,
   op_ridge_service_call,
   op_ridge_service_fetch,
   op_serialize,
 } from "ext:core/ops";
 import { currentRequest, internals, registerBinding, streamResource } from "ext:ridge/globals/00_globals.js";
-import { isEntrypointClass } from "ext:ridge/cloudflare/09_workers.js";
+import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js";
 import { SPAN_FETCH, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
 const {
+  ArrayIsArray,
   ArrayPrototypeIncludes,
   ArrayPrototypePush,
   Error,
   FunctionPrototypeBind,
+  ObjectGetPrototypeOf,
   ObjectHasOwn,
+  ObjectKeys,
   ObjectPrototype,
+  PromisePrototypeThen,
   PromiseReject,
   Proxy,
   ReflectApply,
   ReflectGet,
+  SafeMap,
+  SafeSet,
   Symbol,
   TypeError,
 } = primordials;
@@ -107,22 +116,103 @@ function deserialize(bytes) {
 /** Calls `method` of binding `index`'s entrypoint with `args`. */
 function callRemote(index, method, args) {
   const rid = currentRequest();
+  const stubs = [];
   let bytes;
   try {
     if (rid === undefined) {
       throw new Error("Cannot call a service binding outside of a request (for example at the top level of a module)");
     }
     op_ridge_count_subrequest(rid);
-    bytes = serialize(args);
+    bytes = serialize(withStubMarkers(args, stubs));
   } catch (error) {
     return PromiseReject(error);
   }
   return (async () => {
-    const { 0: thrown, 1: result } = await op_ridge_service_call(rid, index, method, bytes);
-    const value = deserialize(result);
-    if (thrown) throw value;
-    return value;
+    const call = op_ridge_service_call(rid, index, method, bytes);
+    for (;;) {
+      const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data } = await op_ridge_rpc_next(call);
+      if (kind === 0) {
+        const value = deserialize(data);
+        if (thrown) throw value;
+        return value;
+      }
+      answerCallback(call, number, stubs[stub], name, data);
+    }
   })();
+}
+
+/** Runs the callee's call of a function or `RpcTarget` passed as an
+ * argument, and sends back what it returned or threw. */
+function answerCallback(call, number, target, name, data) {
+  const run = async () => {
+    const args = deserialize(data);
+    if (name === null) return await ReflectApply(target, undefined, args);
+    return await ReflectApply(rpcMethod(target, name), target, args);
+  };
+  const reply = (thrown, value) => {
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value);
+    op_ridge_rpc_callback_return(call, number, failed, bytes);
+  };
+  PromisePrototypeThen(run(), (value) => reply(false, value), (error) => reply(true, error));
+}
+
+// Functions and `RpcTarget`s among RPC arguments cross as markers (an
+// object with this one key, holding `[stub number, is a function]`); the
+// callee gets stubs in their place, which call back into the caller while
+// the call lasts (op_ridge_rpc_stub_call).
+const STUB_KEY = "\u0000ridge:rpc-stub";
+
+function isPlainObject(value) {
+  if (value === null || typeof value !== "object") return false;
+  const prototype = ObjectGetPrototypeOf(value);
+  return prototype === ObjectPrototype || prototype === null;
+}
+
+/** A copy of `value` with its functions and `RpcTarget`s (in arrays and
+ * plain objects, at any depth) replaced by markers, pushed onto `stubs`. */
+function withStubMarkers(value, stubs, copies = new SafeMap()) {
+  if (typeof value === "function" || value instanceof RpcTarget) {
+    ArrayPrototypePush(stubs, value);
+    return { [STUB_KEY]: [stubs.length - 1, typeof value === "function"] };
+  }
+  const array = ArrayIsArray(value);
+  if (!array && !isPlainObject(value)) return value;
+  if (copies.has(value)) return copies.get(value);
+  const copy = array ? [] : {};
+  copies.set(value, copy);
+  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, copies);
+  return copy;
+}
+
+/** `value` (deserialized, so ours to change) with its markers replaced by
+ * stubs of call `rid`. */
+function withStubs(value, rid, seen = new SafeSet()) {
+  if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
+  if (ObjectHasOwn(value, STUB_KEY)) {
+    const { 0: stub, 1: isFunction } = value[STUB_KEY];
+    return isFunction ? (...args) => callStub(rid, stub, null, args) : targetStub(rid, stub);
+  }
+  if (seen.has(value)) return value;
+  seen.add(value);
+  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], rid, seen);
+  return value;
+}
+
+/** A stub of an `RpcTarget`: each property is a method calling it. */
+function targetStub(rid, stub) {
+  return new Proxy({}, {
+    get(_target, property) {
+      if (typeof property === "symbol" || property === "then") return undefined;
+      return (...args) => callStub(rid, stub, property, args);
+    },
+  });
+}
+
+async function callStub(rid, stub, method, args) {
+  const { 0: thrown, 1: data } = await op_ridge_rpc_stub_call(rid, stub, method, serialize(args));
+  const value = deserialize(data);
+  if (thrown) throw value;
+  return value;
 }
 
 /**
@@ -181,7 +271,7 @@ export function callRpc(receiver, method, argsBytes, env, ctx) {
     throw new TypeError(`'${method}' is a reserved method and cannot be called over RPC.`);
   }
   const { target, handlers } = receiver;
-  const args = deserialize(argsBytes);
+  const args = withStubs(deserialize(argsBytes), currentRequest());
   if (handlers) {
     if (!ObjectHasOwn(target, method)) throw notImplemented(method);
     const handler = target[method];
@@ -204,11 +294,17 @@ export function callRpc(receiver, method, argsBytes, env, ctx) {
     }
     return ReflectApply(handler, target, [args[0], env, ctx]);
   }
+  return ReflectApply(rpcMethod(target, method), target, args);
+}
+
+/** Method `method` of an entrypoint or `RpcTarget` instance, by workerd's
+ * rules: its class's (not an own property, not Object.prototype's). */
+function rpcMethod(target, method) {
   if (ObjectHasOwn(target, method)) throw notImplemented(method);
   const value = target[method];
   if (value === undefined || value === ObjectPrototype[method]) throw notImplemented(method);
   if (typeof value !== "function") throw new TypeError(`"${method}" is not a function.`);
-  return ReflectApply(value, target, args);
+  return value;
 }
 
 /** The result or error of an RPC method, serialized for the caller:

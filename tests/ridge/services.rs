@@ -93,10 +93,15 @@ async fn rpc_calls_the_callees_methods() {
             "ownField": "TypeError: The RPC receiver does not implement the method \"field\".",
             "private": "TypeError: The RPC receiver does not implement the method \"#secret\".",
             "reserved": "TypeError: 'alarm' is a reserved method and cannot be called over RPC.",
-            "function": "TypeError: () => 1 could not be cloned.",
+            "returnsFunction": "TypeError: () => 1 could not be cloned.",
             "entrypoint": "admin, ROLE=auth-var",
             "handler": 42,
             "handlerArgs": "TypeError: Attempted to call RPC function \"double\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.",
+            "callback": 41,
+            "asyncCallback": 401,
+            "target": 5,
+            "callbackThrows": "TypeError: thrown by the caller's callback",
+            "staleStub": "Error: RPC stub used after the call that passed it ended",
             "handlerArity": "TypeError: Cannot call handler function \"add\" over RPC because it has the wrong number of arguments. A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), where only the first argument comes from the client. To support multi-argument RPC functions, use class-based syntax (extending WorkerEntrypoint) instead.",
         })
     );

@@ -84,6 +84,19 @@ pub struct RpcCall {
     pub entrypoint: Option<String>,
     pub method: String,
     pub args: Vec<u8>,
+    /// Where the callee's calls of the stubs among the arguments (functions
+    /// and `RpcTarget`s the caller passed) go, while the call lasts.
+    pub callbacks: mpsc::UnboundedSender<Callback>,
+}
+
+/// A call from the callee of an RPC call back to a function or `RpcTarget`
+/// its caller passed: stub number `stub` of the call's arguments, the
+/// target's method `method` (`None`: the function itself).
+pub struct Callback {
+    pub stub: u32,
+    pub method: Option<String>,
+    pub args: Vec<u8>,
+    pub reply: oneshot::Sender<RpcResult>,
 }
 
 /// What an RPC call returned, or what it threw; V8-serialized by the
@@ -240,6 +253,8 @@ pub struct InvocationRecord {
     pub depth: u32,
     /// The worker that called it over a service binding.
     pub caller: Option<String>,
+    /// An RPC call's way back to the stubs its caller passed.
+    callbacks: Option<mpsc::UnboundedSender<Callback>>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
     /// Where the answer goes, until it is sent.
@@ -364,6 +379,7 @@ impl CpuLedger {
             trace,
             caller,
         } = invocation;
+        let mut callbacks = None;
         let (trigger, parts) = match event {
             Event::Fetch(request) => (
                 Trigger::Fetch {
@@ -373,13 +389,16 @@ impl CpuLedger {
                 Payload::Request(request.headers, request.body),
             ),
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
-            Event::Rpc(call) => (
-                Trigger::Rpc {
-                    entrypoint: call.entrypoint,
-                    method: call.method,
-                },
-                Payload::RpcArgs(call.args),
-            ),
+            Event::Rpc(call) => {
+                callbacks = Some(call.callbacks);
+                (
+                    Trigger::Rpc {
+                        entrypoint: call.entrypoint,
+                        method: call.method,
+                    },
+                    Payload::RpcArgs(call.args),
+                )
+            }
         };
         let mut requests = self.0.borrow_mut();
         requests.unclaimed = std::time::Duration::ZERO;
@@ -403,6 +422,7 @@ impl CpuLedger {
                 trace,
                 depth: caller.as_ref().map_or(0, |caller| caller.depth),
                 caller: caller.map(|caller| caller.worker),
+                callbacks,
                 done: false,
                 reply: Some(reply),
                 stream: None,
@@ -415,6 +435,12 @@ impl CpuLedger {
     /// while it is open.
     pub fn depth(&self, rid: ResourceId) -> Option<u32> {
         self.0.borrow().open.get(&rid).map(|r| r.depth)
+    }
+
+    /// Where RPC call `rid` sends calls of its caller's stubs, while it
+    /// is open.
+    pub fn callbacks(&self, rid: ResourceId) -> Option<mpsc::UnboundedSender<Callback>> {
+        self.0.borrow().open.get(&rid)?.callbacks.clone()
     }
 
     /// The node-wide id of request `rid`, while it is open.

@@ -40,9 +40,9 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
-    InvocationRecord, RequestBody, ResponseBody, RpcCall, RpcResult, SubrequestLimit, Trigger,
-    WorkerReply, WorkerResponse,
+    Callback, Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation,
+    InvocationInbox, InvocationRecord, RequestBody, ResponseBody, RpcCall, RpcResult,
+    SubrequestLimit, Trigger, WorkerReply, WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 
@@ -75,6 +75,9 @@ deno_core::extension!(
     assets::op_ridge_assets_fetch,
     service::op_ridge_service_fetch,
     service::op_ridge_service_call,
+    service::op_ridge_rpc_next,
+    service::op_ridge_rpc_callback_return,
+    service::op_ridge_rpc_stub_call,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,

@@ -7,19 +7,26 @@
 //! it, belong to the [`ServiceHost`] the isolate is given (ridge-runtime's
 //! `isolate/bindings/service.rs`).
 
-use std::cell::RefCell;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use deno_core::op2;
+use deno_core::AsyncRefCell;
 use deno_core::ByteString;
 use deno_core::OpState;
+use deno_core::RcRef;
+use deno_core::Resource;
 use deno_core::ResourceId;
+use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
-    add_body_resource, CpuLedger, FetchRequest, RequestBody, ResponseBody, RpcResult, WorkerReply,
+    add_body_resource, Callback, CpuLedger, FetchRequest, RequestBody, ResponseBody, RpcResult,
+    WorkerReply,
 };
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
@@ -38,6 +45,7 @@ pub enum ServiceCall {
     Rpc {
         method: String,
         args: Vec<u8>,
+        callbacks: mpsc::UnboundedSender<Callback>,
     },
 }
 
@@ -136,25 +144,92 @@ pub async fn op_ridge_service_fetch(
     Ok((response.status, response.status_text, headers, body))
 }
 
-/// Calls method `method` of binding `binding`'s entrypoint with `args` (an
-/// array, V8-serialized) on behalf of request `rid`; resolves to `[thrown,
-/// value]`, the value V8-serialized.
-#[op2]
-#[serde]
-pub async fn op_ridge_service_call(
+/// Starts a call of method `method` of binding `binding`'s entrypoint with
+/// `args` (an array, V8-serialized) on behalf of request `rid`; returns the
+/// call, which `op_ridge_rpc_next` follows.
+#[op2(fast)]
+#[smi]
+pub fn op_ridge_service_call(
     state: Rc<RefCell<OpState>>,
     #[smi] rid: ResourceId,
     #[smi] binding: u32,
     #[string] method: String,
     #[buffer(copy)] args: Vec<u8>,
-) -> Result<(bool, deno_core::ToJsBuffer), JsErrorBox> {
+) -> Result<ResourceId, JsErrorBox> {
     let (host, depth) = caller(&state, rid)?;
+    let (callbacks, callbacks_in) = mpsc::unbounded_channel();
     let answer = host
-        .invoke(binding, ServiceCall::Rpc { method, args }, depth)
+        .invoke(
+            binding,
+            ServiceCall::Rpc {
+                method,
+                args,
+                callbacks,
+            },
+            depth,
+        )
         .map_err(JsErrorBox::generic)?;
-    match answer.await {
-        Ok(WorkerReply::Rpc(RpcResult::Value(value))) => Ok((false, value.into())),
-        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => Ok((true, error.into())),
+    Ok(state.borrow_mut().resource_table.add(RpcCallResource {
+        answer: AsyncRefCell::new(answer),
+        callbacks: AsyncRefCell::new(callbacks_in),
+        waiting: RefCell::default(),
+        next: Cell::new(0),
+    }))
+}
+
+/// An RPC call in flight, on the caller's side.
+struct RpcCallResource {
+    answer: AsyncRefCell<oneshot::Receiver<WorkerReply>>,
+    /// The callee's calls of the stubs among the arguments.
+    callbacks: AsyncRefCell<mpsc::UnboundedReceiver<Callback>>,
+    /// Where the answers of callbacks being run go, by number.
+    waiting: RefCell<HashMap<u32, oneshot::Sender<RpcResult>>>,
+    next: Cell<u32>,
+}
+
+impl Resource for RpcCallResource {
+    fn name(&self) -> Cow<'_, str> {
+        "ridgeRpcCall".into()
+    }
+}
+
+/// What happens next in an RPC call: `[0, thrown, 0, 0, null, value]` when
+/// it returned or threw (the call is then over), or `[1, false, number,
+/// stub, method, args]` when the callee calls a stub the caller passed
+/// (`op_ridge_rpc_callback_return` answers it by its number).
+#[op2]
+#[serde]
+pub async fn op_ridge_rpc_next(
+    state: Rc<RefCell<OpState>>,
+    #[smi] call: ResourceId,
+) -> Result<(u8, bool, u32, u32, Option<String>, ToJsBuffer), JsErrorBox> {
+    let resource = state
+        .borrow()
+        .resource_table
+        .get::<RpcCallResource>(call)
+        .map_err(JsErrorBox::from_err)?;
+    let reply = {
+        let mut callbacks = RcRef::map(&resource, |r| &r.callbacks).borrow_mut().await;
+        let mut answer = RcRef::map(&resource, |r| &r.answer).borrow_mut().await;
+        tokio::select! {
+            Some(callback) = callbacks.recv() => {
+                let number = resource.next.get();
+                resource.next.set(number.wrapping_add(1));
+                resource.waiting.borrow_mut().insert(number, callback.reply);
+                return Ok((1, false, number, callback.stub, callback.method, callback.args.into()));
+            }
+            reply = &mut *answer => reply,
+        }
+    };
+    drop(
+        state
+            .borrow_mut()
+            .resource_table
+            .take::<RpcCallResource>(call),
+    );
+    match reply {
+        Ok(WorkerReply::Rpc(RpcResult::Value(value))) => Ok((0, false, 0, 0, None, value.into())),
+        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => Ok((0, true, 0, 0, None, error.into())),
         Ok(WorkerReply::LimitExceeded(limit)) => Err(JsErrorBox::generic(format!(
             "The service exceeded its limits: {limit}"
         ))),
@@ -164,6 +239,63 @@ pub async fn op_ridge_service_call(
         Ok(_) | Err(_) => Err(JsErrorBox::generic(
             "The service stopped before its method returned",
         )),
+    }
+}
+
+/// Answers callback `number` of RPC call `call` with `value` (`thrown`:
+/// what it threw), V8-serialized. A call already over ignores it.
+#[op2(fast)]
+pub fn op_ridge_rpc_callback_return(
+    state: &OpState,
+    #[smi] call: ResourceId,
+    #[smi] number: u32,
+    thrown: bool,
+    #[buffer] value: &[u8],
+) {
+    let Ok(resource) = state.resource_table.get::<RpcCallResource>(call) else {
+        return;
+    };
+    let reply = resource.waiting.borrow_mut().remove(&number);
+    if let Some(reply) = reply {
+        let value = value.to_vec();
+        let _ = reply.send(if thrown {
+            RpcResult::Thrown(value)
+        } else {
+            RpcResult::Value(value)
+        });
+    }
+}
+
+/// Calls stub `stub` (method `method` of it, or the function itself) that
+/// the caller of RPC call `rid` passed, with `args` (an array,
+/// V8-serialized); resolves to `[thrown, value]`, V8-serialized.
+#[op2]
+#[serde]
+pub async fn op_ridge_rpc_stub_call(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[smi] stub: u32,
+    #[string] method: Option<String>,
+    #[buffer(copy)] args: Vec<u8>,
+) -> Result<(bool, ToJsBuffer), JsErrorBox> {
+    let ended = || JsErrorBox::generic("RPC stub used after the call that passed it ended");
+    let callbacks = state
+        .borrow()
+        .borrow::<CpuLedger>()
+        .callbacks(rid)
+        .ok_or_else(ended)?;
+    let (reply, answer) = oneshot::channel();
+    callbacks
+        .send(Callback {
+            stub,
+            method,
+            args,
+            reply,
+        })
+        .map_err(|_| ended())?;
+    match answer.await.map_err(|_| ended())? {
+        RpcResult::Value(value) => Ok((false, value.into())),
+        RpcResult::Thrown(error) => Ok((true, error.into())),
     }
 }
 

@@ -95,10 +95,15 @@ impl ServiceHost for ServiceAdapter {
                 ))
             }
             ServiceCall::Fetch(request) => Event::Fetch(request),
-            ServiceCall::Rpc { method, args } => Event::Rpc(RpcCall {
+            ServiceCall::Rpc {
+                method,
+                args,
+                callbacks,
+            } => Event::Rpc(RpcCall {
                 entrypoint: entrypoint.clone(),
                 method,
                 args,
+                callbacks,
             }),
         };
         directory.invoke(service, event, caller).ok_or_else(|| {
