@@ -17,6 +17,7 @@ import {
   op_ridge_respond,
   op_ridge_respond_error,
   op_ridge_rpc_return,
+  op_ridge_invocation_props,
   op_ridge_respond_websocket,
   op_ridge_take_invocation,
   op_ridge_wait_until_settled,
@@ -248,9 +249,17 @@ function headerBlock(list) {
 const kPending = Symbol("pending");
 
 class ExecutionContext {
-  constructor() {
+  #rid;
+  #props;
+  constructor(rid) {
     this[kPending] = [];
-    this.props = {};
+    this.#rid = rid;
+  }
+  /** The `props` of the service binding the event came through (`{}`
+   * for the rest), read on first use. */
+  get props() {
+    this.#props ??= JSONParse(op_ridge_invocation_props(this.#rid) ?? "{}");
+    return this.#props;
   }
   /** Keeps the request's work going after the response, within its limits. */
   waitUntil(promise) {
@@ -434,7 +443,7 @@ function handleScheduled(next, scheduled) {
   if (scheduled === null) {
     throw new TypeError("The worker has no scheduled handler: export default { scheduled(controller, env, ctx) { ... } }");
   }
-  const ctx = new ExecutionContext();
+  const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
   const result = callInContext(rid, scheduled, new ScheduledController(cron, scheduledTime), ctx);
   PromisePrototypeThen(
@@ -452,7 +461,7 @@ function handleScheduled(next, scheduled) {
  * returns or throws goes back serialized (js/service/08_service.js). */
 function handleRpc(next, namespace) {
   const { 0: rid, 2: method, 3: entrypoint, 4: args } = next;
-  const ctx = new ExecutionContext();
+  const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
   const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, env, ctx);
   const result = callInContext(rid, call);
@@ -473,7 +482,7 @@ function handleRequest(next, callHandler) {
   const body = bodyRid === null ? null : new InnerBody(readableStreamForRid(bodyRid));
   const request = fromInnerRequest(new IncomingInnerRequest(method, url, headers, body), "immutable");
 
-  const ctx = new ExecutionContext();
+  const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
   const result = callInContext(rid, callHandler, request, ctx);
 

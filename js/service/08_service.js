@@ -42,6 +42,7 @@ const {
   Symbol,
   TypeError,
 } = primordials;
+const SymbolDispose = Symbol.dispose;
 const { Request } = internals.request;
 const { Response } = internals.response;
 const { readableStreamForRid } = internals.streams;
@@ -125,9 +126,9 @@ function callRemote(index, method, args) {
     op_ridge_count_subrequest(rid);
     bytes = serialize(withStubMarkers(args, stubs));
   } catch (error) {
-    return PromiseReject(error);
+    return rpcPromise(PromiseReject(error));
   }
-  return (async () => {
+  return rpcPromise((async () => {
     const call = op_ridge_service_call(rid, index, method, bytes);
     for (;;) {
       const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data } = await op_ridge_rpc_next(call);
@@ -138,7 +139,35 @@ function callRemote(index, method, args) {
       }
       answerCallback(call, number, stubs[stub], name, data);
     }
-  })();
+  })());
+}
+
+const PROMISE_METHODS = ["then", "catch", "finally"];
+
+/**
+ * What an RPC call returns: a promise of its result on which properties
+ * and method calls can be chained before it settles, as on Cloudflare
+ * (`await env.S.getUser(id).profile.name`). The call is made once, and
+ * what is chained applies to its result when it arrives: one round trip.
+ * `parent` and `key` say which property of which result this is, so that
+ * calling it calls it as a method of that result.
+ */
+function rpcPromise(promise, parent = undefined, key = undefined) {
+  return new Proxy(function rpcPromise() {}, {
+    get(_target, property) {
+      if (ArrayPrototypeIncludes(PROMISE_METHODS, property)) {
+        return FunctionPrototypeBind(promise[property], promise);
+      }
+      // Results hold nothing to release: disposing of one is allowed.
+      if (property === SymbolDispose) return () => {};
+      if (typeof property === "symbol") return undefined;
+      return rpcPromise(PromisePrototypeThen(promise, (value) => value[property]), promise, property);
+    },
+    apply(_target, _this, args) {
+      if (parent === undefined) throw new TypeError("An RPC result is not a function.");
+      return rpcPromise(PromisePrototypeThen(parent, (value) => ReflectApply(value[key], value, args)));
+    },
+  });
 }
 
 /** Runs the callee's call of a function or `RpcTarget` passed as an

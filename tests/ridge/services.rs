@@ -93,8 +93,9 @@ async fn rpc_calls_the_callees_methods() {
             "ownField": "TypeError: The RPC receiver does not implement the method \"field\".",
             "private": "TypeError: The RPC receiver does not implement the method \"#secret\".",
             "reserved": "TypeError: 'alarm' is a reserved method and cannot be called over RPC.",
+            "pipelined": { "name": "user 7", "id": 7, "tags": "a-b", "calls": 1 },
             "returnsFunction": "TypeError: () => 1 could not be cloned.",
-            "entrypoint": "admin, ROLE=auth-var",
+            "entrypoint": "admin, ROLE=auth-var, props={\"tier\":\"gold\"}",
             "handler": 42,
             "handlerArgs": "TypeError: Attempted to call RPC function \"double\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.",
             "callback": 41,
@@ -180,6 +181,9 @@ async fn workers_deployed_on_one_node_call_each_other_on_another_through_postgre
     let (status, body) = b.get("front.localhost", "/rpc").await;
     assert_eq!(status, 200, "{body}");
     let answers: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(answers["entrypoint"], "admin, ROLE=auth-var");
+    assert_eq!(
+        answers["entrypoint"],
+        "admin, ROLE=auth-var, props={\"tier\":\"gold\"}"
+    );
     assert_eq!(answers["thrown"], "RangeError: out of range in the callee");
 }

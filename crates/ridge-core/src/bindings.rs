@@ -35,6 +35,9 @@ pub struct ServiceBinding {
     /// the default export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<String>,
+    /// What the callee's `ctx.props` holds for calls over this binding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<serde_json::Value>,
 }
 
 /// One entry of a worker's `env`.
@@ -56,6 +59,8 @@ pub enum Binding {
         name: String,
         service: String,
         entrypoint: Option<String>,
+        /// The callee's `ctx.props`, as JSON text.
+        props: Option<String>,
     },
 }
 

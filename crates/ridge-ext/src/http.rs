@@ -66,6 +66,8 @@ pub struct Invocation {
 pub struct Caller {
     pub worker: String,
     pub depth: u32,
+    /// The binding's `props` (JSON text), the callee's `ctx.props`.
+    pub props: Option<String>,
 }
 
 /// What an invocation asks the worker to handle.
@@ -253,6 +255,8 @@ pub struct InvocationRecord {
     pub depth: u32,
     /// The worker that called it over a service binding.
     pub caller: Option<String>,
+    /// The calling binding's `props` (JSON text): `ctx.props`.
+    props: Option<String>,
     /// An RPC call's way back to the stubs its caller passed.
     callbacks: Option<mpsc::UnboundedSender<Callback>>,
     /// Response sent and `waitUntil` work settled.
@@ -421,6 +425,7 @@ impl CpuLedger {
                 exceptions: Vec::new(),
                 trace,
                 depth: caller.as_ref().map_or(0, |caller| caller.depth),
+                props: caller.as_ref().and_then(|caller| caller.props.clone()),
                 caller: caller.map(|caller| caller.worker),
                 callbacks,
                 done: false,
@@ -435,6 +440,11 @@ impl CpuLedger {
     /// while it is open.
     pub fn depth(&self, rid: ResourceId) -> Option<u32> {
         self.0.borrow().open.get(&rid).map(|r| r.depth)
+    }
+
+    /// The `props` (JSON text) of the binding request `rid` came through.
+    pub fn props(&self, rid: ResourceId) -> Option<String> {
+        self.0.borrow().open.get(&rid)?.props.clone()
     }
 
     /// Where RPC call `rid` sends calls of its caller's stubs, while it
@@ -732,6 +742,14 @@ pub fn op_ridge_take_invocation<'s>(
         }
         .to_v8(scope),
     }
+}
+
+/// `ctx.props` of request `rid`: the `props` (JSON text) of the service
+/// binding it came through, if any.
+#[op2]
+#[string]
+pub fn op_ridge_invocation_props(state: &OpState, #[smi] rid: ResourceId) -> Option<String> {
+    state.borrow::<CpuLedger>().props(rid)
 }
 
 /// An RPC method returned (`thrown`: threw) `value`, V8-serialized.

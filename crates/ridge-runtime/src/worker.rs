@@ -84,6 +84,7 @@ impl WorkerVersion {
             name: service.binding.clone(),
             service: service.service.clone(),
             entrypoint: service.entrypoint.clone(),
+            props: service.props.as_ref().map(|props| props.to_string()),
         }));
         let assets_binding = metadata
             .assets

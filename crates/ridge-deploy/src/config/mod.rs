@@ -122,6 +122,8 @@ struct ServiceConfig {
     #[serde(default)]
     entrypoint: Option<String>,
     #[serde(default)]
+    props: Option<serde_json::Value>,
+    #[serde(default)]
     #[allow(dead_code)] // Cloudflare's environments of a service
     environment: Option<String>,
     #[serde(default)]
@@ -722,6 +724,7 @@ fn resolve(
             binding: service.binding,
             service: service.service,
             entrypoint: service.entrypoint,
+            props: service.props,
         })
         .collect();
     config.crons = raw.triggers.unwrap_or_default().crons;

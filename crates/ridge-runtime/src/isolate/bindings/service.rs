@@ -76,6 +76,7 @@ impl ServiceHost for ServiceAdapter {
             name,
             service,
             entrypoint,
+            props,
         }) = self.bindings.get(binding as usize)
         else {
             return Err(format!("binding {binding} is not a service binding"));
@@ -87,6 +88,7 @@ impl ServiceHost for ServiceAdapter {
         let caller = Caller {
             worker: self.caller.clone(),
             depth,
+            props: props.clone(),
         };
         let event = match call {
             ServiceCall::Fetch(_) if entrypoint.is_some() => {
