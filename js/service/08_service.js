@@ -20,7 +20,7 @@ import {
 } from "ext:core/ops";
 import { currentRequest, internals, registerBinding, streamResource } from "ext:ridge/globals/00_globals.js";
 import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js";
-import { SPAN_FETCH, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
+import { SPAN_FETCH, SPAN_RPC, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
 const {
   ArrayIsArray,
@@ -114,8 +114,9 @@ function deserialize(bytes) {
   return op_deserialize(bytes, undefined, undefined, undefined, false);
 }
 
-/** Calls `method` of binding `index`'s entrypoint with `args`. */
-function callRemote(index, method, args) {
+/** Calls `method` of binding `index`'s entrypoint (of worker `service`)
+ * with `args`. */
+function callRemote(index, service, method, args) {
   const rid = currentRequest();
   const stubs = [];
   let bytes;
@@ -128,18 +129,25 @@ function callRemote(index, method, args) {
   } catch (error) {
     return rpcPromise(PromiseReject(error));
   }
-  return rpcPromise((async () => {
-    const call = op_ridge_service_call(rid, index, method, bytes);
-    for (;;) {
-      const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data } = await op_ridge_rpc_next(call);
-      if (kind === 0) {
-        const value = deserialize(data);
-        if (thrown) throw value;
-        return value;
-      }
-      answerCallback(call, number, stubs[stub], name, data);
+  return rpcPromise(traced(SPAN_RPC, method, service, (span) => {
+    // A traced call carries the trace on to the callee.
+    const traceparent = span >= 0 ? traceparentFor(span) : "";
+    return follow(op_ridge_service_call(rid, index, method, bytes, traceparent), stubs);
+  }));
+}
+
+/** Follows an RPC call to its result, running the callee's calls of the
+ * stubs among its arguments as they come. */
+async function follow(call, stubs) {
+  for (;;) {
+    const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data } = await op_ridge_rpc_next(call);
+    if (kind === 0) {
+      const value = deserialize(data);
+      if (thrown) throw value;
+      return value;
     }
-  })());
+    answerCallback(call, number, stubs[stub], name, data);
+  }
 }
 
 const PROMISE_METHODS = ["then", "catch", "finally"];
@@ -249,7 +257,7 @@ async function callStub(rid, stub, method, args) {
  * methods. `then` stays undefined, so that awaiting the binding itself
  * does not call the service.
  */
-function serviceBinding(index) {
+function serviceBinding(index, service) {
   const fetcher = new Fetcher(kConstruct, index);
   return new Proxy(fetcher, {
     get(target, property) {
@@ -257,12 +265,12 @@ function serviceBinding(index) {
         const value = ReflectGet(target, property, target);
         return typeof value === "function" ? FunctionPrototypeBind(value, target) : value;
       }
-      return (...args) => callRemote(index, property, args);
+      return (...args) => callRemote(index, service, property, args);
     },
   });
 }
 
-registerBinding("service", (index) => serviceBinding(index));
+registerBinding("service", (index, _name, service) => serviceBinding(index, service));
 
 // ---- the receiving side --------------------------------------------------------
 

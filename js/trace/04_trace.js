@@ -12,6 +12,7 @@ const { PromisePrototypeThen, String } = primordials;
 
 export const SPAN_FETCH = 0;
 export const SPAN_KV = 1;
+export const SPAN_RPC = 2;
 
 let exporting = false;
 

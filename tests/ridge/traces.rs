@@ -303,3 +303,43 @@ fn an_invalid_otlp_endpoint_is_refused_at_startup() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_rpc_call_is_a_child_span_and_the_callee_continues_the_trace() {
+    let collector = Collector::start().await;
+    let services = fixture("services");
+    let ridge = serve_with_env(
+        &[
+            ("front", services.join("front")),
+            ("auth", services.join("auth")),
+            ("handlers", services.join("handlers")),
+        ],
+        &["--otlp-endpoint", &format!("http://{}", collector.addr)],
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4737";
+    let response = http1()
+        .get(ridge.url("/whoami"))
+        .header("host", "front.localhost")
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let spans = collector.trace(&hex::decode(trace).unwrap(), 3).await;
+    let find = |kind: SpanKind, name: &str| {
+        spans
+            .iter()
+            .find(|s| s.kind == kind as i32 && s.name == name)
+            .unwrap_or_else(|| panic!("no {name} span: {spans:#?}"))
+    };
+    let front = find(SpanKind::Server, "GET front");
+    let call = find(SpanKind::Client, "rpc auth.whoami");
+    let callee = find(SpanKind::Server, "rpc auth.whoami");
+    assert_eq!(call.parent_span_id, front.span_id);
+    assert_eq!(callee.parent_span_id, call.span_id);
+    assert_eq!(
+        attribute(call, "rpc.method"),
+        Some(Value::StringValue("whoami".into()))
+    );
+}

@@ -89,6 +89,8 @@ pub struct RpcCall {
     /// Where the callee's calls of the stubs among the arguments (functions
     /// and `RpcTarget`s the caller passed) go, while the call lasts.
     pub callbacks: mpsc::UnboundedSender<Callback>,
+    /// The caller's span for the call (a `traceparent` value), when traced.
+    pub traceparent: Option<String>,
 }
 
 /// A call from the callee of an RPC call back to a function or `RpcTarget`

@@ -46,6 +46,8 @@ pub enum ServiceCall {
         method: String,
         args: Vec<u8>,
         callbacks: mpsc::UnboundedSender<Callback>,
+        /// The caller's span, when it is traced.
+        traceparent: Option<String>,
     },
 }
 
@@ -145,8 +147,9 @@ pub async fn op_ridge_service_fetch(
 }
 
 /// Starts a call of method `method` of binding `binding`'s entrypoint with
-/// `args` (an array, V8-serialized) on behalf of request `rid`; returns the
-/// call, which `op_ridge_rpc_next` follows.
+/// `args` (an array, V8-serialized) on behalf of request `rid` (whose span
+/// for it is `traceparent`, or ""); returns the call, which
+/// `op_ridge_rpc_next` follows.
 #[op2(fast)]
 #[smi]
 pub fn op_ridge_service_call(
@@ -155,6 +158,7 @@ pub fn op_ridge_service_call(
     #[smi] binding: u32,
     #[string] method: String,
     #[buffer(copy)] args: Vec<u8>,
+    #[string] traceparent: String,
 ) -> Result<ResourceId, JsErrorBox> {
     let (host, depth) = caller(&state, rid)?;
     let (callbacks, callbacks_in) = mpsc::unbounded_channel();
@@ -165,6 +169,7 @@ pub fn op_ridge_service_call(
                 method,
                 args,
                 callbacks,
+                traceparent: (!traceparent.is_empty()).then_some(traceparent),
             },
             depth,
         )

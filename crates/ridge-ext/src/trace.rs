@@ -56,6 +56,8 @@ pub struct ChildSpan {
 pub enum SpanKind {
     Fetch,
     Kv,
+    /// A method called over a service binding.
+    Rpc,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,10 +170,10 @@ pub fn op_ridge_span_start(
         index = trace.spans.len() as i32;
         trace.spans.push(ChildSpan {
             span_id: random_span_id(),
-            kind: if kind == 0 {
-                SpanKind::Fetch
-            } else {
-                SpanKind::Kv
+            kind: match kind {
+                0 => SpanKind::Fetch,
+                1 => SpanKind::Kv,
+                _ => SpanKind::Rpc,
             },
             operation: operation.to_string(),
             target: target.to_string(),

@@ -380,12 +380,13 @@ impl WorkerDirectory for EdgeHandler {
     ) -> Option<oneshot::Receiver<WorkerReply>> {
         let version = self.router().workers().find(|w| w.name == worker)?.clone();
         let traceparent = match &event {
-            Event::Fetch(request) => request.headers.get("traceparent"),
-            _ => None,
+            Event::Fetch(request) => request.headers.get("traceparent").map(|v| v.as_bytes()),
+            Event::Rpc(call) => call.traceparent.as_deref().map(str::as_bytes),
+            Event::Scheduled(_) => None,
         };
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),
-            traceparent.map(|value| value.as_bytes()),
+            traceparent,
         );
         let (reply, answer) = oneshot::channel();
         self.scheduler.dispatch(

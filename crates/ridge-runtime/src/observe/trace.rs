@@ -184,6 +184,14 @@ impl TraceExporter {
                         KeyValue::new("url.full", child.target.clone()),
                     ],
                 ),
+                ChildKind::Rpc => (
+                    format!("rpc {}.{}", child.target, child.operation),
+                    vec![
+                        KeyValue::new("rpc.system", "ridge"),
+                        KeyValue::new("rpc.service", child.target.clone()),
+                        KeyValue::new("rpc.method", child.operation.clone()),
+                    ],
+                ),
                 ChildKind::Kv => (
                     format!("kv {}", child.operation),
                     vec![

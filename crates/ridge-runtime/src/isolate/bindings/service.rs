@@ -101,11 +101,13 @@ impl ServiceHost for ServiceAdapter {
                 method,
                 args,
                 callbacks,
+                traceparent,
             } => Event::Rpc(RpcCall {
                 entrypoint: entrypoint.clone(),
                 method,
                 args,
                 callbacks,
+                traceparent,
             }),
         };
         directory.invoke(service, event, caller).ok_or_else(|| {
