@@ -457,13 +457,13 @@ function handleScheduled(next, scheduled) {
   );
 }
 
-/** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args]`; what it
+/** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams]`; what it
  * returns or throws goes back serialized (js/service/08_service.js). */
 function handleRpc(next, namespace) {
-  const { 0: rid, 2: method, 3: entrypoint, 4: args } = next;
+  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams } = next;
   const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
-  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, env, ctx);
+  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, streams, env, ctx);
   const result = callInContext(rid, call);
   const answer = (thrown, value) => {
     const { 0: failed, 1: bytes } = rpcOutcome(thrown, value);

@@ -32,6 +32,7 @@ const {
   ObjectHasOwn,
   ObjectKeys,
   ObjectPrototype,
+  ObjectPrototypeIsPrototypeOf,
   PromisePrototypeThen,
   PromiseReject,
   Proxy,
@@ -45,7 +46,7 @@ const {
 const SymbolDispose = Symbol.dispose;
 const { Request } = internals.request;
 const { Response } = internals.response;
-const { readableStreamForRid } = internals.streams;
+const { readableStreamForRid, ReadableStreamPrototype } = internals.streams;
 
 const kConstruct = Symbol("Fetcher");
 const NULL_BODY_STATUSES = [101, 204, 205, 304];
@@ -119,20 +120,21 @@ function deserialize(bytes) {
 function callRemote(index, service, method, args) {
   const rid = currentRequest();
   const stubs = [];
+  const streams = [];
   let bytes;
   try {
     if (rid === undefined) {
       throw new Error("Cannot call a service binding outside of a request (for example at the top level of a module)");
     }
     op_ridge_count_subrequest(rid);
-    bytes = serialize(withStubMarkers(args, stubs));
+    bytes = serialize(withStubMarkers(args, stubs, streams));
   } catch (error) {
     return rpcPromise(PromiseReject(error));
   }
   return rpcPromise(traced(SPAN_RPC, method, service, (span) => {
     // A traced call carries the trace on to the callee.
     const traceparent = span >= 0 ? traceparentFor(span) : "";
-    return follow(op_ridge_service_call(rid, index, method, bytes, traceparent), stubs);
+    return follow(op_ridge_service_call(rid, index, method, bytes, traceparent, streams), stubs);
   }));
 }
 
@@ -193,10 +195,11 @@ function answerCallback(call, number, target, name, data) {
   PromisePrototypeThen(run(), (value) => reply(false, value), (error) => reply(true, error));
 }
 
-// Functions and `RpcTarget`s among RPC arguments cross as markers (an
-// object with this one key, holding `[stub number, is a function]`); the
-// callee gets stubs in their place, which call back into the caller while
-// the call lasts (op_ridge_rpc_stub_call).
+// Functions, `RpcTarget`s and `ReadableStream`s among RPC arguments cross
+// as markers (an object with this one key, holding `[number, kind]`). The
+// callee gets stubs in place of the first two, which call back into the
+// caller while the call lasts (op_ridge_rpc_stub_call), and streams read as
+// the caller's are (Rust pumps them across, a few chunks at a time).
 const STUB_KEY = "\u0000ridge:rpc-stub";
 
 function isPlainObject(value) {
@@ -205,33 +208,39 @@ function isPlainObject(value) {
   return prototype === ObjectPrototype || prototype === null;
 }
 
-/** A copy of `value` with its functions and `RpcTarget`s (in arrays and
- * plain objects, at any depth) replaced by markers, pushed onto `stubs`. */
-function withStubMarkers(value, stubs, copies = new SafeMap()) {
+/** A copy of `value` with its functions and `RpcTarget`s (pushed onto
+ * `stubs`) and streams (their resources pushed onto `streams`), in arrays
+ * and plain objects at any depth, replaced by markers. */
+function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
   if (typeof value === "function" || value instanceof RpcTarget) {
     ArrayPrototypePush(stubs, value);
-    return { [STUB_KEY]: [stubs.length - 1, typeof value === "function"] };
+    return { [STUB_KEY]: [stubs.length - 1, typeof value === "function" ? "function" : "target"] };
+  }
+  if (ObjectPrototypeIsPrototypeOf(ReadableStreamPrototype, value)) {
+    ArrayPrototypePush(streams, streamResource(value));
+    return { [STUB_KEY]: [streams.length - 1, "stream"] };
   }
   const array = ArrayIsArray(value);
   if (!array && !isPlainObject(value)) return value;
   if (copies.has(value)) return copies.get(value);
   const copy = array ? [] : {};
   copies.set(value, copy);
-  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, copies);
+  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, streams, copies);
   return copy;
 }
 
 /** `value` (deserialized, so ours to change) with its markers replaced by
- * stubs of call `rid`. */
-function withStubs(value, rid, seen = new SafeSet()) {
+ * stubs of call `rid` and by the streams whose resources are `streams`. */
+function withStubs(value, rid, streams, seen = new SafeSet()) {
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
-    const { 0: stub, 1: isFunction } = value[STUB_KEY];
-    return isFunction ? (...args) => callStub(rid, stub, null, args) : targetStub(rid, stub);
+    const { 0: number, 1: kind } = value[STUB_KEY];
+    if (kind === "stream") return readableStreamForRid(streams[number]);
+    return kind === "function" ? (...args) => callStub(rid, number, null, args) : targetStub(rid, number);
   }
   if (seen.has(value)) return value;
   seen.add(value);
-  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], rid, seen);
+  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], rid, streams, seen);
   return value;
 }
 
@@ -303,12 +312,12 @@ function notImplemented(method) {
  * Object.prototype's); a handler object's are its own functions, called
  * with `(arg, env, ctx)`.
  */
-export function callRpc(receiver, method, argsBytes, env, ctx) {
+export function callRpc(receiver, method, argsBytes, streams, env, ctx) {
   if (ArrayPrototypeIncludes(RESERVED, method)) {
     throw new TypeError(`'${method}' is a reserved method and cannot be called over RPC.`);
   }
   const { target, handlers } = receiver;
-  const args = withStubs(deserialize(argsBytes), currentRequest());
+  const args = withStubs(deserialize(argsBytes), currentRequest(), streams);
   if (handlers) {
     if (!ObjectHasOwn(target, method)) throw notImplemented(method);
     const handler = target[method];

@@ -11,6 +11,10 @@ use crate::support::{fixture, http1, serve, Ridge};
 
 /// `ridge dev` running the front worker on the port and the others beside it.
 fn dev_services() -> Ridge {
+    dev_services_with(&[])
+}
+
+fn dev_services_with(extra: &[&str]) -> Ridge {
     let config = |name: &str| {
         fixture("services")
             .join(name)
@@ -22,6 +26,7 @@ fn dev_services() -> Ridge {
     for name in ["front", "auth", "handlers"] {
         args.extend(["-c".to_string(), config(name)]);
     }
+    args.extend(extra.iter().map(|s| s.to_string()));
     Ridge::start(&args)
 }
 
@@ -110,6 +115,16 @@ async fn rpc_calls_the_callees_methods() {
     assert!(
         call.contains("worker=auth") && call.contains("event=\"rpc\""),
         "{call}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_passed_over_rpc_is_read_as_it_is_made() {
+    // Debug builds spend more CPU per chunk than the limit allows for 50 MiB.
+    let ridge = dev_services_with(&["--no-limits"]);
+    assert_eq!(
+        ridge.json("/stream?mib=50").await,
+        json!({ "made": 800, "label": "upload", "bytes": 50 << 20, "misplaced": 0 })
     );
 }
 

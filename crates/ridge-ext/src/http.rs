@@ -91,6 +91,8 @@ pub struct RpcCall {
     pub callbacks: mpsc::UnboundedSender<Callback>,
     /// The caller's span for the call (a `traceparent` value), when traced.
     pub traceparent: Option<String>,
+    /// The `ReadableStream`s among the arguments, streamed as they are read.
+    pub streams: Vec<RequestBody>,
 }
 
 /// A call from the callee of an RPC call back to a function or `RpcTarget`
@@ -125,7 +127,8 @@ enum Payload {
     /// A request's headers and body.
     Request(http::HeaderMap, Option<RequestBody>),
     /// An RPC call's arguments.
-    RpcArgs(Vec<u8>),
+    /// An RPC call's arguments, and the streams among them.
+    RpcArgs(Vec<u8>, Vec<RequestBody>),
     None,
 }
 
@@ -402,7 +405,7 @@ impl CpuLedger {
                         entrypoint: call.entrypoint,
                         method: call.method,
                     },
-                    Payload::RpcArgs(call.args),
+                    Payload::RpcArgs(call.args, call.streams),
                 )
             }
         };
@@ -716,13 +719,19 @@ pub fn op_ridge_take_invocation<'s>(
         return Ok(v8::null(scope).into());
     };
     let (rid, payload) = state.borrow::<CpuLedger>().open(invocation);
-    let (headers, body_rid, args) = match payload {
+    let (headers, body_rid, args, streams) = match payload {
         Payload::Request(headers, body) => {
             let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
-            (headers, body_rid, Vec::new())
+            (headers, body_rid, Vec::new(), Vec::new())
         }
-        Payload::RpcArgs(args) => (http::HeaderMap::new(), None, args),
-        Payload::None => (http::HeaderMap::new(), None, Vec::new()),
+        Payload::RpcArgs(args, streams) => {
+            let streams = streams
+                .into_iter()
+                .map(|chunks| add_body_resource(&mut state, chunks))
+                .collect();
+            (http::HeaderMap::new(), None, args, streams)
+        }
+        Payload::None => (http::HeaderMap::new(), None, Vec::new(), Vec::new()),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();
     match &requests.open[&rid].trigger {
@@ -741,6 +750,7 @@ pub fn op_ridge_take_invocation<'s>(
             entrypoint: entrypoint.as_deref(),
             method,
             args,
+            streams,
         }
         .to_v8(scope),
     }

@@ -48,6 +48,8 @@ pub enum ServiceCall {
         callbacks: mpsc::UnboundedSender<Callback>,
         /// The caller's span, when it is traced.
         traceparent: Option<String>,
+        /// The `ReadableStream`s among the arguments.
+        streams: Vec<RequestBody>,
     },
 }
 
@@ -147,11 +149,13 @@ pub async fn op_ridge_service_fetch(
 }
 
 /// Starts a call of method `method` of binding `binding`'s entrypoint with
-/// `args` (an array, V8-serialized) on behalf of request `rid` (whose span
-/// for it is `traceparent`, or ""); returns the call, which
-/// `op_ridge_rpc_next` follows.
-#[op2(fast)]
+/// `args` (an array, V8-serialized; `streams` the resources of the
+/// `ReadableStream`s among them) on behalf of request `rid` (whose span for
+/// it is `traceparent`, or ""); returns the call, which `op_ridge_rpc_next`
+/// follows.
+#[op2]
 #[smi]
+#[allow(clippy::too_many_arguments)]
 pub fn op_ridge_service_call(
     state: Rc<RefCell<OpState>>,
     #[smi] rid: ResourceId,
@@ -159,8 +163,13 @@ pub fn op_ridge_service_call(
     #[string] method: String,
     #[buffer(copy)] args: Vec<u8>,
     #[string] traceparent: String,
+    #[serde] streams: Vec<ResourceId>,
 ) -> Result<ResourceId, JsErrorBox> {
     let (host, depth) = caller(&state, rid)?;
+    let streams = streams
+        .into_iter()
+        .map(|stream| pump_request_body(&state, stream))
+        .collect::<Result<_, _>>()?;
     let (callbacks, callbacks_in) = mpsc::unbounded_channel();
     let answer = host
         .invoke(
@@ -170,6 +179,7 @@ pub fn op_ridge_service_call(
                 args,
                 callbacks,
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
+                streams,
             },
             depth,
         )

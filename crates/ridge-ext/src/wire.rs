@@ -95,12 +95,14 @@ impl<'a> ToV8<'a> for IncomingScheduled<'_> {
 }
 
 /// An RPC call as the worker's JS takes it from `op_ridge_take_invocation`:
-/// `[rid, EVENT_RPC, method, entrypoint or null, arguments (serialized)]`.
+/// `[rid, EVENT_RPC, method, entrypoint or null, arguments (serialized),
+/// the resources of the streams among them]`.
 pub struct IncomingRpc<'r> {
     pub rid: ResourceId,
     pub entrypoint: Option<&'r str>,
     pub method: &'r str,
     pub args: Vec<u8>,
+    pub streams: Vec<ResourceId>,
 }
 
 impl<'a> ToV8<'a> for IncomingRpc<'_> {
@@ -120,12 +122,19 @@ impl<'a> ToV8<'a> for IncomingRpc<'_> {
         let store = v8::ArrayBuffer::new_backing_store_from_vec(self.args).make_shared();
         let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
         let args = v8::Uint8Array::new(scope, buffer, 0, length).ok_or_else(too_large)?;
+        let streams: Vec<v8::Local<v8::Value>> = self
+            .streams
+            .iter()
+            .map(|&rid| v8::Integer::new_from_unsigned(scope, rid).into())
+            .collect();
+        let streams = v8::Array::new_with_elements(scope, &streams);
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
             v8::Integer::new_from_unsigned(scope, EVENT_RPC).into(),
             method.into(),
             entrypoint,
             args.into(),
+            streams.into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }

@@ -102,12 +102,14 @@ impl ServiceHost for ServiceAdapter {
                 args,
                 callbacks,
                 traceparent,
+                streams,
             } => Event::Rpc(RpcCall {
                 entrypoint: entrypoint.clone(),
                 method,
                 args,
                 callbacks,
                 traceparent,
+                streams,
             }),
         };
         directory.invoke(service, event, caller).ok_or_else(|| {
