@@ -466,8 +466,9 @@ function handleRpc(next, namespace) {
   const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, streams, env, ctx);
   const result = callInContext(rid, call);
   const answer = (thrown, value) => {
-    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value);
-    op_ridge_rpc_return(rid, failed, bytes);
+    const streams = [];
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams);
+    op_ridge_rpc_return(rid, failed, bytes, streams);
     settle(rid, pending);
   };
   PromisePrototypeThen(

@@ -134,17 +134,17 @@ function callRemote(index, service, method, args) {
   return rpcPromise(traced(SPAN_RPC, method, service, (span) => {
     // A traced call carries the trace on to the callee.
     const traceparent = span >= 0 ? traceparentFor(span) : "";
-    return follow(op_ridge_service_call(rid, index, method, bytes, traceparent, streams), stubs);
+    return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams), stubs);
   }));
 }
 
 /** Follows an RPC call to its result, running the callee's calls of the
  * stubs among its arguments as they come. */
-async function follow(call, stubs) {
+async function follow(rid, call, stubs) {
   for (;;) {
-    const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data } = await op_ridge_rpc_next(call);
+    const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data, 6: streams } = await op_ridge_rpc_next(call);
     if (kind === 0) {
-      const value = deserialize(data);
+      const value = withStubs(deserialize(data), rid, streams);
       if (thrown) throw value;
       return value;
     }
@@ -354,10 +354,16 @@ function rpcMethod(target, method) {
 }
 
 /** The result or error of an RPC method, serialized for the caller:
- * `[thrown, bytes]`. What cannot be serialized is thrown as an error. */
-export function rpcOutcome(thrown, value) {
+ * `[thrown, bytes]`, the resources of the streams in a result pushed onto
+ * `streams` (when given: a method's result, not a callback's). What
+ * cannot be serialized is thrown as an error. */
+export function rpcOutcome(thrown, value, streams = undefined) {
   try {
-    return [thrown, serialize(value)];
+    if (thrown || streams === undefined) return [thrown, serialize(value)];
+    const stubs = [];
+    const marked = withStubMarkers(value, stubs, streams);
+    // Stubs are not returned yet: the serializer says what it cannot clone.
+    return [false, serialize(stubs.length === 0 ? marked : value)];
   } catch (error) {
     try {
       return [true, serialize(error)];

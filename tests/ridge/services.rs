@@ -119,13 +119,29 @@ async fn rpc_calls_the_callees_methods() {
 }
 
 #[tokio::test]
-async fn a_stream_passed_over_rpc_is_read_as_it_is_made() {
+async fn streams_cross_rpc_both_ways_as_they_are_made() {
     // Debug builds spend more CPU per chunk than the limit allows for 50 MiB.
     let ridge = dev_services_with(&["--no-limits"]);
     assert_eq!(
         ridge.json("/stream?mib=50").await,
         json!({ "made": 800, "label": "upload", "bytes": 50 << 20, "misplaced": 0 })
     );
+    // And one a method returns, streamed on to the client.
+    let body = http1()
+        .get(ridge.url("/download?mib=50"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.len(), 50 << 20);
+    let misplaced = body
+        .chunks(65536)
+        .enumerate()
+        .filter(|(k, chunk)| chunk.iter().any(|&b| b != ((k * 7) & 255) as u8))
+        .count();
+    assert_eq!(misplaced, 0);
 }
 
 #[tokio::test]

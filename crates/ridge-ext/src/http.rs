@@ -105,11 +105,11 @@ pub struct Callback {
     pub reply: oneshot::Sender<RpcResult>,
 }
 
-/// What an RPC call returned, or what it threw; V8-serialized by the
-/// callee.
+/// What an RPC call returned (with the streams among it), or what it
+/// threw; V8-serialized by the callee.
 #[derive(Debug)]
 pub enum RpcResult {
-    Value(Vec<u8>),
+    Value(Vec<u8>, Vec<RequestBody>),
     Thrown(Vec<u8>),
 }
 
@@ -298,7 +298,7 @@ impl InvocationRecord {
     }
 
     /// Sends the answer, unless one was sent already.
-    pub(super) fn send(&mut self, reply: WorkerReply) {
+    pub(crate) fn send(&mut self, reply: WorkerReply) {
         if let Some(sender) = self.reply.take() {
             // The client may have gone away already; nothing to do then.
             let _ = sender.send(reply);
@@ -762,27 +762,6 @@ pub fn op_ridge_take_invocation<'s>(
 #[string]
 pub fn op_ridge_invocation_props(state: &OpState, #[smi] rid: ResourceId) -> Option<String> {
     state.borrow::<CpuLedger>().props(rid)
-}
-
-/// An RPC method returned (`thrown`: threw) `value`, V8-serialized.
-#[op2(fast)]
-pub fn op_ridge_rpc_return(
-    state: &OpState,
-    #[smi] rid: ResourceId,
-    thrown: bool,
-    #[buffer] value: &[u8],
-) {
-    state.borrow::<CpuLedger>().update(rid, |record| {
-        let value = value.to_vec();
-        record.send(WorkerReply::Rpc(if thrown {
-            RpcResult::Thrown(value)
-        } else {
-            RpcResult::Value(value)
-        }));
-        if thrown {
-            record.outcome = Outcome::Exception;
-        }
-    });
 }
 
 /// Resolves to true once an invocation is waiting, or to false when the

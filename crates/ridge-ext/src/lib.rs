@@ -59,7 +59,7 @@ deno_core::extension!(
     http::op_ridge_respond_error,
     http::op_ridge_pipe_response_body,
     http::op_ridge_wait_until_settled,
-    http::op_ridge_rpc_return,
+    service::op_ridge_rpc_return,
     http::op_ridge_invocation_props,
     http::op_ridge_now,
     log::op_ridge_log,

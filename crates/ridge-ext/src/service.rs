@@ -22,6 +22,7 @@ use deno_core::Resource;
 use deno_core::ResourceId;
 use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
+use ridge_core::Outcome;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
@@ -192,6 +193,17 @@ pub fn op_ridge_service_call(
     }))
 }
 
+/// `op_ridge_rpc_next`'s answer.
+type RpcStep = (
+    u8,
+    bool,
+    u32,
+    u32,
+    Option<String>,
+    ToJsBuffer,
+    Vec<ResourceId>,
+);
+
 /// An RPC call in flight, on the caller's side.
 struct RpcCallResource {
     answer: AsyncRefCell<oneshot::Receiver<WorkerReply>>,
@@ -208,16 +220,17 @@ impl Resource for RpcCallResource {
     }
 }
 
-/// What happens next in an RPC call: `[0, thrown, 0, 0, null, value]` when
-/// it returned or threw (the call is then over), or `[1, false, number,
-/// stub, method, args]` when the callee calls a stub the caller passed
+/// What happens next in an RPC call: `[0, thrown, 0, 0, null, value,
+/// streams]` when it returned or threw (the call is then over; `streams`
+/// are the resources of the streams in the value), or `[1, false, number,
+/// stub, method, args, []]` when the callee calls a stub the caller passed
 /// (`op_ridge_rpc_callback_return` answers it by its number).
 #[op2]
 #[serde]
 pub async fn op_ridge_rpc_next(
     state: Rc<RefCell<OpState>>,
     #[smi] call: ResourceId,
-) -> Result<(u8, bool, u32, u32, Option<String>, ToJsBuffer), JsErrorBox> {
+) -> Result<RpcStep, JsErrorBox> {
     let resource = state
         .borrow()
         .resource_table
@@ -231,7 +244,7 @@ pub async fn op_ridge_rpc_next(
                 let number = resource.next.get();
                 resource.next.set(number.wrapping_add(1));
                 resource.waiting.borrow_mut().insert(number, callback.reply);
-                return Ok((1, false, number, callback.stub, callback.method, callback.args.into()));
+                return Ok((1, false, number, callback.stub, callback.method, callback.args.into(), Vec::new()));
             }
             reply = &mut *answer => reply,
         }
@@ -243,8 +256,17 @@ pub async fn op_ridge_rpc_next(
             .take::<RpcCallResource>(call),
     );
     match reply {
-        Ok(WorkerReply::Rpc(RpcResult::Value(value))) => Ok((0, false, 0, 0, None, value.into())),
-        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => Ok((0, true, 0, 0, None, error.into())),
+        Ok(WorkerReply::Rpc(RpcResult::Value(value, streams))) => {
+            let mut state = state.borrow_mut();
+            let streams = streams
+                .into_iter()
+                .map(|chunks| add_body_resource(&mut state, chunks))
+                .collect();
+            Ok((0, false, 0, 0, None, value.into(), streams))
+        }
+        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => {
+            Ok((0, true, 0, 0, None, error.into(), Vec::new()))
+        }
         Ok(WorkerReply::LimitExceeded(limit)) => Err(JsErrorBox::generic(format!(
             "The service exceeded its limits: {limit}"
         ))),
@@ -276,9 +298,36 @@ pub fn op_ridge_rpc_callback_return(
         let _ = reply.send(if thrown {
             RpcResult::Thrown(value)
         } else {
-            RpcResult::Value(value)
+            RpcResult::Value(value, Vec::new())
         });
     }
+}
+
+/// An RPC method of request `rid` returned (`thrown`: threw) `value`,
+/// V8-serialized, with the streams among it (`streams`, resources), which
+/// stream on to the caller.
+#[op2]
+pub fn op_ridge_rpc_return(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    thrown: bool,
+    #[buffer] value: &[u8],
+    #[serde] streams: Vec<ResourceId>,
+) -> Result<(), JsErrorBox> {
+    let streams = streams
+        .into_iter()
+        .map(|stream| pump_request_body(&state, stream))
+        .collect::<Result<Vec<_>, _>>()?;
+    let value = value.to_vec();
+    state.borrow().borrow::<CpuLedger>().update(rid, |record| {
+        if thrown {
+            record.send(WorkerReply::Rpc(RpcResult::Thrown(value)));
+            record.outcome = Outcome::Exception;
+        } else {
+            record.send(WorkerReply::Rpc(RpcResult::Value(value, streams)));
+        }
+    });
+    Ok(())
 }
 
 /// Calls stub `stub` (method `method` of it, or the function itself) that
@@ -309,7 +358,7 @@ pub async fn op_ridge_rpc_stub_call(
         })
         .map_err(|_| ended())?;
     match answer.await.map_err(|_| ended())? {
-        RpcResult::Value(value) => Ok((false, value.into())),
+        RpcResult::Value(value, _) => Ok((false, value.into())),
         RpcResult::Thrown(error) => Ok((true, error.into())),
     }
 }
