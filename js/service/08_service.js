@@ -44,8 +44,10 @@ const {
   TypeError,
 } = primordials;
 const SymbolDispose = Symbol.dispose;
-const { Request } = internals.request;
-const { Response } = internals.response;
+const { Request, RequestPrototype } = internals.request;
+const { Response, ResponsePrototype } = internals.response;
+const { Headers } = internals.headers;
+const HeadersPrototype = Headers.prototype;
 const { readableStreamForRid, ReadableStreamPrototype } = internals.streams;
 
 const kConstruct = Symbol("Fetcher");
@@ -220,6 +222,23 @@ function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
     ArrayPrototypePush(streams, streamResource(value));
     return { [STUB_KEY]: [streams.length - 1, "stream"] };
   }
+  // Requests, responses and headers cross as their parts; bodies stream.
+  const body = (message) => {
+    if (message.body === null) return -1;
+    ArrayPrototypePush(streams, streamResource(message.body));
+    return streams.length - 1;
+  };
+  if (ObjectPrototypeIsPrototypeOf(HeadersPrototype, value)) {
+    return { [STUB_KEY]: [[...value], "headers"] };
+  }
+  if (ObjectPrototypeIsPrototypeOf(RequestPrototype, value)) {
+    const { method, url, redirect } = value;
+    return { [STUB_KEY]: [{ method, url, redirect, headers: [...value.headers], body: body(value) }, "request"] };
+  }
+  if (ObjectPrototypeIsPrototypeOf(ResponsePrototype, value)) {
+    const { status, statusText } = value;
+    return { [STUB_KEY]: [{ status, statusText, headers: [...value.headers], body: body(value) }, "response"] };
+  }
   const array = ArrayIsArray(value);
   if (!array && !isPlainObject(value)) return value;
   if (copies.has(value)) return copies.get(value);
@@ -234,9 +253,27 @@ function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
 function withStubs(value, rid, streams, seen = new SafeSet()) {
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
-    const { 0: number, 1: kind } = value[STUB_KEY];
-    if (kind === "stream") return readableStreamForRid(streams[number]);
-    return kind === "function" ? (...args) => callStub(rid, number, null, args) : targetStub(rid, number);
+    const { 0: part, 1: kind } = value[STUB_KEY];
+    const stream = (number) => (number === -1 ? null : readableStreamForRid(streams[number]));
+    switch (kind) {
+      case "stream":
+        return stream(part);
+      case "headers":
+        return new Headers(part);
+      case "request": {
+        const { method, url, redirect, headers, body } = part;
+        return new Request(url, { method, redirect, headers, body: stream(body) });
+      }
+      case "response": {
+        const { status, statusText, headers, body } = part;
+        const nullBody = ArrayPrototypeIncludes(NULL_BODY_STATUSES, status);
+        return new Response(nullBody ? null : stream(body), { status, statusText, headers });
+      }
+      case "function":
+        return (...args) => callStub(rid, part, null, args);
+      default:
+        return targetStub(rid, part);
+    }
   }
   if (seen.has(value)) return value;
   seen.add(value);
