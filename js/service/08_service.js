@@ -18,7 +18,14 @@ import {
   op_ridge_service_fetch,
   op_serialize,
 } from "ext:core/ops";
-import { currentRequest, internals, registerBinding, streamResource } from "ext:ridge/globals/00_globals.js";
+import {
+  currentRequest,
+  formatError,
+  internals,
+  log,
+  registerBinding,
+  streamResource,
+} from "ext:ridge/globals/00_globals.js";
 import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js";
 import { SPAN_FETCH, SPAN_RPC, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
@@ -55,10 +62,14 @@ const NULL_BODY_STATUSES = [101, 204, 205, 304];
 
 class Fetcher {
   #index;
+  #service;
+  #entrypoint;
 
-  constructor(token, index) {
+  constructor(token, index, service, entrypoint) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.#index = index;
+    this.#service = service;
+    this.#entrypoint = entrypoint;
   }
 
   fetch(input, init = undefined) {
@@ -68,12 +79,24 @@ class Fetcher {
       if (rid === undefined) {
         throw new Error("Cannot call a service binding outside of a request (for example at the top level of a module)");
       }
-      op_ridge_count_subrequest(rid);
       request = new Request(input, init);
+      // A named entrypoint's fetch() is called as an RPC method would be.
+      if (this.#entrypoint) return this.#fetchEntrypoint(request);
+      op_ridge_count_subrequest(rid);
     } catch (error) {
       return PromiseReject(error);
     }
     return traced(SPAN_FETCH, request.method, request.url, (span) => this.#send(rid, request, span), (response) => response.status);
+  }
+
+  async #fetchEntrypoint(request) {
+    try {
+      return await callRemote(this.#index, this.#service, "fetch", [request]);
+    } catch (error) {
+      // As for the default entrypoint: the caller sees a 500.
+      log(3, `the service's fetch() threw: ${formatError(error)}`);
+      return new Response("Worker threw exception", { status: 500 });
+    }
   }
 
   async #send(rid, request, span) {
@@ -303,8 +326,8 @@ async function callStub(rid, stub, method, args) {
  * methods. `then` stays undefined, so that awaiting the binding itself
  * does not call the service.
  */
-function serviceBinding(index, service) {
-  const fetcher = new Fetcher(kConstruct, index);
+function serviceBinding(index, service, entrypoint) {
+  const fetcher = new Fetcher(kConstruct, index, service, entrypoint);
   return new Proxy(fetcher, {
     get(target, property) {
       if (typeof property === "symbol" || property === "then" || property in target) {
@@ -316,7 +339,7 @@ function serviceBinding(index, service) {
   });
 }
 
-registerBinding("service", (index, _name, service) => serviceBinding(index, service));
+registerBinding("service", (index, _name, { 0: service, 1: entrypoint }) => serviceBinding(index, service, entrypoint));
 
 // ---- the receiving side --------------------------------------------------------
 
@@ -350,10 +373,17 @@ function notImplemented(method) {
  * with `(arg, env, ctx)`.
  */
 export function callRpc(receiver, method, argsBytes, streams, env, ctx) {
+  const { target, handlers } = receiver;
+  // A binding to a named entrypoint sends its fetch() this way (the
+  // Fetcher's fetch is never reached as an RPC method by worker code).
+  if (method === "fetch" && !handlers) {
+    const { 0: request } = withStubs(deserialize(argsBytes), currentRequest(), streams);
+    if (typeof target.fetch !== "function") throw new TypeError("The entrypoint has no fetch() method");
+    return target.fetch(request);
+  }
   if (ArrayPrototypeIncludes(RESERVED, method)) {
     throw new TypeError(`'${method}' is a reserved method and cannot be called over RPC.`);
   }
-  const { target, handlers } = receiver;
   const args = withStubs(deserialize(argsBytes), currentRequest(), streams);
   if (handlers) {
     if (!ObjectHasOwn(target, method)) throw notImplemented(method);

@@ -37,6 +37,8 @@ async fn fetch_over_a_service_binding_streams_both_ways() {
         ridge.text("/hello").await,
         "200 yes: GET /hello?x=1 from front"
     );
+    // A binding to a named entrypoint reaches that class's fetch().
+    assert_eq!(ridge.text("/admin").await, "200 yes: admin got POST hi");
     // 50 MiB up to the front worker, on to auth, and back: both bodies
     // stream through the two isolates.
     let body: Vec<u8> = (0..50u32 << 20)

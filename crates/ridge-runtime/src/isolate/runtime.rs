@@ -447,7 +447,11 @@ impl WorkerIsolate {
                     let value = match binding {
                         Binding::Var { value, .. } => value.clone(),
                         Binding::Secret { value, .. } => value.clone().into(),
-                        Binding::Service { service, .. } => service.as_str().into(),
+                        Binding::Service {
+                            service,
+                            entrypoint,
+                            ..
+                        } => serde_json::json!([service, entrypoint.is_some()]),
                         Binding::KvNamespace { .. } | Binding::Assets { .. } => {
                             serde_json::Value::Null
                         }

@@ -91,11 +91,6 @@ impl ServiceHost for ServiceAdapter {
             props: props.clone(),
         };
         let event = match call {
-            ServiceCall::Fetch(_) if entrypoint.is_some() => {
-                return Err(format!(
-                    "service binding {name}: Ridge does not send fetch() to a named entrypoint yet; bind the worker without `entrypoint` for fetch()"
-                ))
-            }
             ServiceCall::Fetch(request) => Event::Fetch(request),
             ServiceCall::Rpc {
                 method,
