@@ -39,9 +39,9 @@ async fn fetch_over_a_service_binding_streams_both_ways() {
     );
     // A binding to a named entrypoint reaches that class's fetch().
     assert_eq!(ridge.text("/admin").await, "200 yes: admin got POST hi");
-    // 50 MiB up to the front worker, on to auth, and back: both bodies
+    // 16 MiB up to the front worker, on to auth, and back: both bodies
     // stream through the two isolates.
-    let body: Vec<u8> = (0..50u32 << 20)
+    let body: Vec<u8> = (0..16u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     let response = http1()
@@ -140,14 +140,14 @@ async fn streams_cross_rpc_both_ways_as_they_are_made() {
     );
     // And one a method returns, streamed on to the client.
     let body = http1()
-        .get(ridge.url("/download?mib=50"))
+        .get(ridge.url("/download?mib=16"))
         .send()
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
-    assert_eq!(body.len(), 50 << 20);
+    assert_eq!(body.len(), 16 << 20);
     let misplaced = body
         .chunks(65536)
         .enumerate()
