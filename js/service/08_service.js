@@ -143,6 +143,12 @@ function deserialize(bytes) {
 /** Calls `method` of binding `index`'s entrypoint (of worker `service`)
  * with `args`. */
 function callRemote(index, service, method, args) {
+  return rpcPromise(remotePromise(index, service, method, args));
+}
+
+/** The promise of what `method` returns, or of the property `method` when
+ * `args` is null (`await env.S.name`). */
+function remotePromise(index, service, method, args) {
   const rid = currentRequest();
   const stubs = [];
   const streams = [];
@@ -154,13 +160,35 @@ function callRemote(index, service, method, args) {
     op_ridge_count_subrequest(rid);
     bytes = serialize(withStubMarkers(args, stubs, streams));
   } catch (error) {
-    return rpcPromise(PromiseReject(error));
+    return PromiseReject(error);
   }
-  return rpcPromise(traced(SPAN_RPC, method, service, (span) => {
+  return traced(SPAN_RPC, method, service, (span) => {
     // A traced call carries the trace on to the callee.
     const traceparent = span >= 0 ? traceparentFor(span) : "";
     return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams), stubs);
-  }));
+  });
+}
+
+/**
+ * `env.S.name`: called, a method call; awaited (or chained on), a read of
+ * the entrypoint's property `name`, made once, on first use.
+ */
+function rpcProperty(index, service, name) {
+  let read;
+  const value = () => (read ??= remotePromise(index, service, name, null));
+  return new Proxy(function rpcProperty() {}, {
+    get(_target, property) {
+      if (ArrayPrototypeIncludes(PROMISE_METHODS, property)) {
+        const promise = value();
+        return FunctionPrototypeBind(promise[property], promise);
+      }
+      if (typeof property === "symbol") return undefined;
+      return rpcPromise(PromisePrototypeThen(value(), (result) => result[property]), value(), property);
+    },
+    apply(_target, _this, args) {
+      return callRemote(index, service, name, args);
+    },
+  });
 }
 
 /** Follows an RPC call to its result, running the callee's calls of the
@@ -334,7 +362,7 @@ function serviceBinding(index, service, entrypoint) {
         const value = ReflectGet(target, property, target);
         return typeof value === "function" ? FunctionPrototypeBind(value, target) : value;
       }
-      return (...args) => callRemote(index, service, property, args);
+      return rpcProperty(index, service, property);
     },
   });
 }
@@ -385,6 +413,14 @@ export function callRpc(receiver, method, argsBytes, streams, env, ctx) {
     throw new TypeError(`'${method}' is a reserved method and cannot be called over RPC.`);
   }
   const args = withStubs(deserialize(argsBytes), currentRequest(), streams);
+  // No arguments at all: a read of the property (`await env.S.name`).
+  if (args === null) {
+    if (handlers) {
+      if (!ObjectHasOwn(target, method)) throw notImplemented(method);
+      return target[method];
+    }
+    return rpcValue(target, method);
+  }
   if (handlers) {
     if (!ObjectHasOwn(target, method)) throw notImplemented(method);
     const handler = target[method];
@@ -413,10 +449,18 @@ export function callRpc(receiver, method, argsBytes, streams, env, ctx) {
 /** Method `method` of an entrypoint or `RpcTarget` instance, by workerd's
  * rules: its class's (not an own property, not Object.prototype's). */
 function rpcMethod(target, method) {
-  if (ObjectHasOwn(target, method)) throw notImplemented(method);
-  const value = target[method];
-  if (value === undefined || value === ObjectPrototype[method]) throw notImplemented(method);
+  const value = rpcValue(target, method);
   if (typeof value !== "function") throw new TypeError(`"${method}" is not a function.`);
+  return value;
+}
+
+/** Property `name` of an entrypoint or `RpcTarget` instance, as RPC may
+ * reach it: its class's (getters included), not an own property nor
+ * Object.prototype's. */
+function rpcValue(target, name) {
+  if (ObjectHasOwn(target, name)) throw notImplemented(name);
+  const value = target[name];
+  if (value === undefined || value === ObjectPrototype[name]) throw notImplemented(name);
   return value;
 }
 

@@ -111,6 +111,8 @@ async fn rpc_calls_the_callees_methods() {
                 "made": "auth",
                 "text": "made by auth",
             },
+            "property": "v1 of auth-var",
+            "ownProperty": "TypeError: The RPC receiver does not implement the method \"field\".",
             "returnsFunction": "TypeError: () => 1 could not be cloned.",
             "entrypoint": "admin, ROLE=auth-var, props={\"tier\":\"gold\"}",
             "handler": 42,
