@@ -26,8 +26,8 @@ use ridge_core::Outcome;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
-    add_body_resource, Callback, CpuLedger, FetchRequest, RequestBody, ResponseBody, RpcResult,
-    WorkerReply,
+    add_body_resource, Callback, CpuLedger, Event, FetchRequest, RequestBody, ResponseBody,
+    RpcCall, RpcResult, WorkerReply,
 };
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
@@ -38,31 +38,16 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// Largest chunk read from the caller's request body at once.
 const READ_SIZE: usize = 64 * 1024;
 
-/// What a caller sends over a service binding.
-pub enum ServiceCall {
-    Fetch(FetchRequest),
-    /// A method of the binding's entrypoint, with its arguments (an array,
-    /// V8-serialized).
-    Rpc {
-        method: String,
-        args: Vec<u8>,
-        callbacks: mpsc::UnboundedSender<Callback>,
-        /// The caller's span, when it is traced.
-        traceparent: Option<String>,
-        /// The `ReadableStream`s among the arguments.
-        streams: Vec<RequestBody>,
-    },
-}
-
 /// What service bindings need from the node.
 pub trait ServiceHost {
-    /// Hands `call` to the worker that binding `binding` (its index in the
+    /// Hands `event` (a fetch, or an RPC call whose entrypoint the binding
+    /// decides) to the worker that binding `binding` (its index in the
     /// caller's binding list) names, as call number `depth` of a chain;
     /// the receiver gets its answer. `Err` says why it could not be sent.
     fn invoke(
         &self,
         binding: u32,
-        call: ServiceCall,
+        event: Event,
         depth: u32,
     ) -> Result<oneshot::Receiver<WorkerReply>, String>;
 }
@@ -115,7 +100,7 @@ pub async fn op_ridge_service_fetch(
         body,
     };
     let answer = host
-        .invoke(binding, ServiceCall::Fetch(request), depth)
+        .invoke(binding, Event::Fetch(request), depth)
         .map_err(JsErrorBox::generic)?;
     let response = match answer.await {
         Ok(WorkerReply::Response(response)) => response,
@@ -175,13 +160,14 @@ pub fn op_ridge_service_call(
     let answer = host
         .invoke(
             binding,
-            ServiceCall::Rpc {
+            Event::Rpc(RpcCall {
+                entrypoint: None,
                 method,
                 args,
                 callbacks,
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
                 streams,
-            },
+            }),
             depth,
         )
         .map_err(JsErrorBox::generic)?;

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use deno_core::OpState;
 use ridge_core::Binding;
-use ridge_ext::service::{ServiceBindings, ServiceCall, ServiceHost};
+use ridge_ext::service::{ServiceBindings, ServiceHost};
 use ridge_ext::{Caller, Event, RpcCall, WorkerReply};
 use tokio::sync::oneshot;
 
@@ -69,7 +69,7 @@ impl ServiceHost for ServiceAdapter {
     fn invoke(
         &self,
         binding: u32,
-        call: ServiceCall,
+        event: Event,
         depth: u32,
     ) -> Result<oneshot::Receiver<WorkerReply>, String> {
         let Some(Binding::Service {
@@ -90,22 +90,12 @@ impl ServiceHost for ServiceAdapter {
             depth,
             props: props.clone(),
         };
-        let event = match call {
-            ServiceCall::Fetch(request) => Event::Fetch(request),
-            ServiceCall::Rpc {
-                method,
-                args,
-                callbacks,
-                traceparent,
-                streams,
-            } => Event::Rpc(RpcCall {
+        let event = match event {
+            Event::Rpc(call) => Event::Rpc(RpcCall {
                 entrypoint: entrypoint.clone(),
-                method,
-                args,
-                callbacks,
-                traceparent,
-                streams,
+                ..call
             }),
+            event => event,
         };
         directory.invoke(service, event, caller).ok_or_else(|| {
             format!("service binding {name}: this node serves no worker named {service:?}")
