@@ -28,7 +28,7 @@ import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } fr
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
-import { callRpc, rpcOutcome, rpcReceiver } from "ext:ridge/service/08_service.js";
+import { callRpc, rpcOutcome, rpcReceiver, serveStubs } from "ext:ridge/service/08_service.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.
@@ -457,18 +457,24 @@ function handleScheduled(next, scheduled) {
   );
 }
 
-/** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams]`; what it
- * returns or throws goes back serialized (js/service/08_service.js). */
+/** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams,
+ * stubs]`; what it returns or throws goes back serialized, and the
+ * functions and `RpcTarget`s in its result are served to the caller as
+ * long as it holds them (js/service/08_service.js). */
 function handleRpc(next, namespace) {
-  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams } = next;
+  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams, 6: argStubs } = next;
   const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
-  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, streams, env, ctx);
+  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, streams, argStubs, env, ctx);
   const result = callInContext(rid, call);
   const answer = (thrown, value) => {
+    // The caller's stubs among the arguments end with the call.
+    core.tryClose(argStubs);
     const streams = [];
-    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams);
-    op_ridge_rpc_return(rid, failed, bytes, streams);
+    const stubs = [];
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams, stubs);
+    const server = op_ridge_rpc_return(rid, failed, bytes, streams, stubs.length > 0);
+    if (server !== null) ArrayPrototypePush(pending, serveStubs(server, stubs));
     settle(rid, pending);
   };
   PromisePrototypeThen(

@@ -5,15 +5,19 @@
 // call counts as one subrequest of the caller. Any other property is a
 // method of the worker's entrypoint (JavaScript RPC): arguments and results
 // cross V8-serialized (structured clone), and an error thrown by the method
-// is thrown to the caller. The receiving side (`rpcReceiver`, `callRpc`) is
-// here too; js/http/10_worker.js delivers RPC invocations to it.
-import { primordials } from "ext:core/mod.js";
+// is thrown to the caller. Functions and `RpcTarget`s cross as stubs, in
+// both directions (crates/ridge-ext rpc.rs). The receiving side
+// (`rpcReceiver`, `callRpc`, `serveStubs`) is here too; js/http/10_worker.js
+// delivers RPC invocations to it.
+import { core, primordials } from "ext:core/mod.js";
 import {
   op_deserialize,
   op_ridge_count_subrequest,
-  op_ridge_rpc_callback_return,
+  op_ridge_rpc_answer,
   op_ridge_rpc_next,
+  op_ridge_rpc_serve_next,
   op_ridge_rpc_stub_call,
+  op_ridge_rpc_stub_dispose,
   op_ridge_service_call,
   op_ridge_service_fetch,
   op_serialize,
@@ -35,6 +39,7 @@ const {
   ArrayPrototypePush,
   Error,
   FunctionPrototypeBind,
+  ObjectDefineProperty,
   ObjectGetPrototypeOf,
   ObjectHasOwn,
   ObjectKeys,
@@ -47,6 +52,7 @@ const {
   ReflectGet,
   SafeMap,
   SafeSet,
+  SafeWeakSet,
   Symbol,
   TypeError,
 } = primordials;
@@ -170,13 +176,15 @@ function remotePromise(index, service, method, args) {
 }
 
 /**
- * `env.S.name`: called, a method call; awaited (or chained on), a read of
- * the entrypoint's property `name`, made once, on first use.
+ * Member `name` of a remote object (an entrypoint, or a stub's target),
+ * whose `call(name, args)` sends calls: called, a method call; awaited (or
+ * chained on), a read of the property `name` (`call(name, null)`), made
+ * once, on first use.
  */
-function rpcProperty(index, service, name) {
+function rpcMember(call, name) {
   let read;
-  const value = () => (read ??= remotePromise(index, service, name, null));
-  return new Proxy(function rpcProperty() {}, {
+  const value = () => (read ??= call(name, null));
+  return new Proxy(function rpcMember() {}, {
     get(_target, property) {
       if (ArrayPrototypeIncludes(PROMISE_METHODS, property)) {
         const promise = value();
@@ -186,22 +194,25 @@ function rpcProperty(index, service, name) {
       return rpcPromise(PromisePrototypeThen(value(), (result) => result[property]), value(), property);
     },
     apply(_target, _this, args) {
-      return callRemote(index, service, name, args);
+      return rpcPromise(call(name, args));
     },
   });
 }
 
 /** Follows an RPC call to its result, running the callee's calls of the
- * stubs among its arguments as they come. */
+ * stubs among its arguments (`stubs`) as they come. */
 async function follow(rid, call, stubs) {
   for (;;) {
-    const { 0: kind, 1: thrown, 2: number, 3: stub, 4: name, 5: data, 6: streams } = await op_ridge_rpc_next(call);
-    if (kind === 0) {
-      const value = withStubs(deserialize(data), rid, streams);
-      if (thrown) throw value;
-      return value;
+    const step = await op_ridge_rpc_next(call);
+    if (step[0]) {
+      const { 1: thrown, 2: data, 3: streams, 4: remote } = step;
+      if (thrown) throw deserialize(data);
+      return remote === null ? withStubs(deserialize(data), null, streams) : withResultStubs(deserialize(data), remote, streams);
     }
-    answerCallback(call, number, stubs[stub], name, data);
+    // The callee disposing of an argument's stub changes nothing here: the
+    // caller's objects are the caller's, and the call's end releases them.
+    const { 0: number, 1: stub, 2: method, 3: args } = step[1];
+    if (number !== -1) answerCallback(call, number, stubs[stub], method, args);
   }
 }
 
@@ -221,8 +232,10 @@ function rpcPromise(promise, parent = undefined, key = undefined) {
       if (ArrayPrototypeIncludes(PROMISE_METHODS, property)) {
         return FunctionPrototypeBind(promise[property], promise);
       }
-      // Results hold nothing to release: disposing of one is allowed.
-      if (property === SymbolDispose) return () => {};
+      // Disposing of a result not yet arrived disposes of it on arrival.
+      if (property === SymbolDispose) {
+        return () => PromisePrototypeThen(promise, (value) => value?.[SymbolDispose]?.(), () => {});
+      }
       if (typeof property === "symbol") return undefined;
       return rpcPromise(PromisePrototypeThen(promise, (value) => value[property]), promise, property);
     },
@@ -233,26 +246,62 @@ function rpcPromise(promise, parent = undefined, key = undefined) {
   });
 }
 
-/** Runs the callee's call of a function or `RpcTarget` passed as an
- * argument, and sends back what it returned or threw. */
-function answerCallback(call, number, target, name, data) {
+/** Runs the other side's call of one of our stubs (`target`, a function or
+ * an `RpcTarget`) and sends back, through `server`, what it returned or
+ * threw. */
+function answerCallback(server, number, target, name, data) {
   const run = async () => {
     const args = deserialize(data);
     if (name === null) return await ReflectApply(target, undefined, args);
+    if (args === null) return await rpcValue(target, name);
     return await ReflectApply(rpcMethod(target, name), target, args);
   };
   const reply = (thrown, value) => {
     const { 0: failed, 1: bytes } = rpcOutcome(thrown, value);
-    op_ridge_rpc_callback_return(call, number, failed, bytes);
+    op_ridge_rpc_answer(server, number, failed, bytes);
   };
   PromisePrototypeThen(run(), (value) => reply(false, value), (error) => reply(true, error));
 }
 
-// Functions, `RpcTarget`s and `ReadableStream`s among RPC arguments cross
-// as markers (an object with this one key, holding `[number, kind]`). The
-// callee gets stubs in place of the first two, which call back into the
-// caller while the call lasts (op_ridge_rpc_stub_call), and streams read as
-// the caller's are (Rust pumps them across, a few chunks at a time).
+/**
+ * Serves the other side's calls of `targets` (the functions and
+ * `RpcTarget`s of a method's result) through `server`, until every stub of
+ * them is disposed of or the caller's request ends; each target's
+ * `Symbol.dispose` runs once no stub of it is left. The callee's
+ * invocation stays open while this runs (as `waitUntil` work).
+ */
+export async function serveStubs(server, targets) {
+  const live = new SafeSet(ObjectKeys(targets));
+  for (;;) {
+    const message = await op_ridge_rpc_serve_next(server);
+    if (message === null) break;
+    const { 0: number, 1: stub, 2: method, 3: args } = message;
+    if (number !== -1) {
+      answerCallback(server, number, targets[stub], method, args);
+    } else if (live.delete(`${stub}`)) {
+      disposeTarget(targets[stub]);
+    }
+  }
+  core.tryClose(server);
+  for (const stub of live) disposeTarget(targets[stub]);
+}
+
+function disposeTarget(target) {
+  const dispose = target[SymbolDispose];
+  if (typeof dispose !== "function") return;
+  try {
+    ReflectApply(dispose, target, []);
+  } catch (error) {
+    log(3, `an RpcTarget's Symbol.dispose threw: ${formatError(error)}`);
+  }
+}
+
+// Functions, `RpcTarget`s and `ReadableStream`s among RPC arguments and
+// results cross as markers (an object with this one key, holding `[number,
+// kind]`). The other side gets stubs in place of the first two, which call
+// back (op_ridge_rpc_stub_call): while the call lasts, for arguments; until
+// disposed of or the caller's request ends, for results. Streams read as
+// the sender's are (Rust pumps them across, a few chunks at a time).
 const STUB_KEY = "\u0000ridge:rpc-stub";
 
 function isPlainObject(value) {
@@ -300,8 +349,9 @@ function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
 }
 
 /** `value` (deserialized, so ours to change) with its markers replaced by
- * stubs of call `rid` and by the streams whose resources are `streams`. */
-function withStubs(value, rid, streams, seen = new SafeSet()) {
+ * stubs called through `holder` (see `stubHolder`) and by the streams
+ * whose resources are `streams`. */
+function withStubs(value, holder, streams, seen = new SafeSet()) {
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
     const { 0: part, 1: kind } = value[STUB_KEY];
@@ -320,30 +370,105 @@ function withStubs(value, rid, streams, seen = new SafeSet()) {
         const nullBody = ArrayPrototypeIncludes(NULL_BODY_STATUSES, status);
         return new Response(nullBody ? null : stream(body), { status, statusText, headers });
       }
-      case "function":
-        return (...args) => callStub(rid, part, null, args);
       default:
-        return targetStub(rid, part);
+        return makeStub(holder, part, kind === "function");
     }
   }
   if (seen.has(value)) return value;
   seen.add(value);
-  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], rid, streams, seen);
+  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], holder, streams, seen);
   return value;
 }
 
-/** A stub of an `RpcTarget`: each property is a method calling it. */
-function targetStub(rid, stub) {
-  return new Proxy({}, {
-    get(_target, property) {
-      if (typeof property === "symbol" || property === "then") return undefined;
-      return (...args) => callStub(rid, stub, property, args);
-    },
-  });
+/** A method's result with its stubs, called through `remote` (a
+ * RemoteStubs resource): disposing of the result (when it is not a stub
+ * itself) disposes of every stub in it. */
+function withResultStubs(value, remote, streams) {
+  const holder = stubHolder(remote);
+  const result = withStubs(value, holder, streams);
+  if (!STUBS.has(result) && (ArrayIsArray(result) || isPlainObject(result))) {
+    ObjectDefineProperty(result, SymbolDispose, { value: () => holder.disposeAll(), configurable: true });
+  }
+  return result;
 }
 
-async function callStub(rid, stub, method, args) {
-  const { 0: thrown, 1: data } = await op_ridge_rpc_stub_call(rid, stub, method, serialize(args));
+/** The stubs made through one RemoteStubs resource: how many of each
+ * target are live, so that the owner hears of a target once its last stub
+ * (dups included) is disposed of, and the resource is closed once none is
+ * left. */
+function stubHolder(remote) {
+  const live = new SafeMap();
+  const disposers = new SafeSet();
+  return {
+    remote,
+    add(stub, dispose) {
+      live.set(stub, (live.get(stub) ?? 0) + 1);
+      disposers.add(dispose);
+    },
+    release(stub, dispose) {
+      disposers.delete(dispose);
+      const left = live.get(stub) - 1;
+      if (left > 0) {
+        live.set(stub, left);
+        return;
+      }
+      live.delete(stub);
+      op_ridge_rpc_stub_dispose(remote, stub);
+      if (live.size === 0) core.tryClose(remote);
+    },
+    disposeAll() {
+      for (const dispose of disposers) dispose();
+    },
+  };
+}
+
+/** The stubs this side made, to tell them from objects holding stubs. */
+const STUBS = new SafeWeakSet();
+
+const STUB_DISPOSED = "Attempted to use RPC stub after it has been disposed.";
+
+/** A stub of the other side's function (`isFunction`) or `RpcTarget`
+ * number `stub`: calling it (or a method of it) calls the original;
+ * `dup()` makes another stub of it, `Symbol.dispose` releases this one. */
+function makeStub(holder, stub, isFunction) {
+  let disposed = false;
+  const dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    holder.release(stub, dispose);
+  };
+  holder.add(stub, dispose);
+  const dup = () => {
+    if (disposed) throw new Error(STUB_DISPOSED);
+    return makeStub(holder, stub, isFunction);
+  };
+  const call = (method, args) => {
+    if (disposed) return PromiseReject(new Error(STUB_DISPOSED));
+    return callStub(holder.remote, stub, method, args);
+  };
+  const special = (property) => {
+    if (property === SymbolDispose) return dispose;
+    if (property === "dup") return dup;
+    return undefined;
+  };
+  const made = isFunction
+    ? new Proxy(function rpcStub() {}, {
+        get: (_target, property) => special(property),
+        apply: (_target, _this, args) => rpcPromise(call(null, args)),
+      })
+    : new Proxy({}, {
+        get(_target, property) {
+          if (property === SymbolDispose || property === "dup") return special(property);
+          if (typeof property === "symbol" || property === "then") return undefined;
+          return rpcMember(call, property);
+        },
+      });
+  STUBS.add(made);
+  return made;
+}
+
+async function callStub(remote, stub, method, args) {
+  const { 0: thrown, 1: data } = await op_ridge_rpc_stub_call(remote, stub, method, serialize(args));
   const value = deserialize(data);
   if (thrown) throw value;
   return value;
@@ -362,7 +487,7 @@ function serviceBinding(index, service, entrypoint) {
         const value = ReflectGet(target, property, target);
         return typeof value === "function" ? FunctionPrototypeBind(value, target) : value;
       }
-      return rpcProperty(index, service, property);
+      return rpcMember((method, args) => remotePromise(index, service, method, args), property);
     },
   });
 }
@@ -400,19 +525,21 @@ function notImplemented(method) {
  * Object.prototype's); a handler object's are its own functions, called
  * with `(arg, env, ctx)`.
  */
-export function callRpc(receiver, method, argsBytes, streams, env, ctx) {
+export function callRpc(receiver, method, argsBytes, streams, stubs, env, ctx) {
   const { target, handlers } = receiver;
   // A binding to a named entrypoint sends its fetch() this way (the
   // Fetcher's fetch is never reached as an RPC method by worker code).
   if (method === "fetch" && !handlers) {
-    const { 0: request } = withStubs(deserialize(argsBytes), currentRequest(), streams);
+    const { 0: request } = withStubs(deserialize(argsBytes), null, streams);
     if (typeof target.fetch !== "function") throw new TypeError("The entrypoint has no fetch() method");
     return target.fetch(request);
   }
   if (ArrayPrototypeIncludes(RESERVED, method)) {
     throw new TypeError(`'${method}' is a reserved method and cannot be called over RPC.`);
   }
-  const args = withStubs(deserialize(argsBytes), currentRequest(), streams);
+  // The caller's stubs live while the call lasts (the resource is closed
+  // when it returns); disposing of them early changes nothing for it.
+  const args = withStubs(deserialize(argsBytes), stubHolder(stubs), streams);
   // No arguments at all: a read of the property (`await env.S.name`).
   if (args === null) {
     if (handlers) {
@@ -465,17 +592,18 @@ function rpcValue(target, name) {
 }
 
 /** The result or error of an RPC method, serialized for the caller:
- * `[thrown, bytes]`, the resources of the streams in a result pushed onto
- * `streams` (when given: a method's result, not a callback's). What
- * cannot be serialized is thrown as an error. */
-export function rpcOutcome(thrown, value, streams = undefined) {
+ * `[thrown, bytes]`. For a method's result (when `streams` is given, not a
+ * callback's), the resources of the streams in it are pushed onto
+ * `streams` and its functions and `RpcTarget`s onto `stubs`. What cannot
+ * be serialized is thrown as an error. */
+export function rpcOutcome(thrown, value, streams = undefined, stubs = undefined) {
   try {
     if (thrown || streams === undefined) return [thrown, serialize(value)];
-    const stubs = [];
-    const marked = withStubMarkers(value, stubs, streams);
-    // Stubs are not returned yet: the serializer says what it cannot clone.
-    return [false, serialize(stubs.length === 0 ? marked : value)];
+    return [false, serialize(withStubMarkers(value, stubs, streams))];
   } catch (error) {
+    // Nothing of a result that failed is sent.
+    if (stubs !== undefined) stubs.length = 0;
+    if (streams !== undefined) streams.length = 0;
     try {
       return [true, serialize(error)];
     } catch {

@@ -113,7 +113,12 @@ async fn rpc_calls_the_callees_methods() {
             },
             "property": "v1 of auth-var",
             "ownProperty": "TypeError: The RPC receiver does not implement the method \"field\".",
-            "returnsFunction": "TypeError: () => 1 could not be cloned.",
+            "returnsFunction": 42,
+            "session": ["session of ann", "ann"],
+            "pipelinedStub": "session of bo",
+            "dup": "session of cy",
+            "disposedStub": "Error: Attempted to use RPC stub after it has been disposed.",
+            "resultDisposal": ["hello x", "Attempted to use RPC stub after it has been disposed."],
             "entrypoint": "admin, ROLE=auth-var, props={\"tier\":\"gold\"}",
             "handler": 42,
             "handlerArgs": "TypeError: Attempted to call RPC function \"double\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.",
@@ -121,7 +126,7 @@ async fn rpc_calls_the_callees_methods() {
             "asyncCallback": 401,
             "target": 5,
             "callbackThrows": "TypeError: thrown by the caller's callback",
-            "staleStub": "Error: RPC stub used after the call that passed it ended",
+            "staleStub": "Error: Attempted to use RPC stub after it has been disposed.",
             "handlerArity": "TypeError: Cannot call handler function \"add\" over RPC because it has the wrong number of arguments. A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), where only the first argument comes from the client. To support multi-argument RPC functions, use class-based syntax (extending WorkerEntrypoint) instead.",
         })
     );
@@ -130,6 +135,38 @@ async fn rpc_calls_the_callees_methods() {
         call.contains("worker=auth") && call.contains("event=\"rpc\""),
         "{call}"
     );
+}
+
+#[tokio::test]
+async fn stubs_in_results_live_until_disposed_of_or_the_request_ends() {
+    let ridge = dev_services();
+    // Disposed of by the caller (`using`, dup(), the result's disposer),
+    // or, for the pipelined call's session ("bo"), when its request ended.
+    assert_eq!(ridge.json("/rpc").await["dup"], "session of cy");
+    wait_for_disposals(&ridge, &["a", "ann", "b", "bo", "cy", "di"]).await;
+    // Never disposed of: released when the request holding it ends.
+    assert_eq!(ridge.text("/hold?user=held").await, "session of held");
+    wait_for_disposals(&ridge, &["a", "ann", "b", "bo", "cy", "di", "held"]).await;
+}
+
+/// Waits until the callee has disposed of exactly the sessions `users`
+/// (its disposals happen as the caller's messages arrive, after the
+/// caller's response).
+async fn wait_for_disposals(ridge: &Ridge, users: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut disposed: Vec<String> =
+            serde_json::from_value(ridge.json("/disposed").await).unwrap();
+        disposed.sort();
+        if disposed == users {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "disposed {disposed:?}, expected {users:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

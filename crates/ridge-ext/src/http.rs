@@ -32,6 +32,7 @@ use deno_error::JsErrorBox;
 use ridge_core::{EventKind, LimitExceeded, Outcome, ScheduledEvent};
 use tokio::sync::{mpsc, oneshot};
 
+use super::rpc::{RemoteStubs, RpcResult, StubSender};
 use super::trace::TraceContext;
 use super::wire::{
     IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
@@ -88,29 +89,11 @@ pub struct RpcCall {
     pub args: Vec<u8>,
     /// Where the callee's calls of the stubs among the arguments (functions
     /// and `RpcTarget`s the caller passed) go, while the call lasts.
-    pub callbacks: mpsc::UnboundedSender<Callback>,
+    pub stubs: StubSender,
     /// The caller's span for the call (a `traceparent` value), when traced.
     pub traceparent: Option<String>,
     /// The `ReadableStream`s among the arguments, streamed as they are read.
     pub streams: Vec<RequestBody>,
-}
-
-/// A call from the callee of an RPC call back to a function or `RpcTarget`
-/// its caller passed: stub number `stub` of the call's arguments, the
-/// target's method `method` (`None`: the function itself).
-pub struct Callback {
-    pub stub: u32,
-    pub method: Option<String>,
-    pub args: Vec<u8>,
-    pub reply: oneshot::Sender<RpcResult>,
-}
-
-/// What an RPC call returned (with the streams among it), or what it
-/// threw; V8-serialized by the callee.
-#[derive(Debug)]
-pub enum RpcResult {
-    Value(Vec<u8>, Vec<RequestBody>),
-    Thrown(Vec<u8>),
 }
 
 /// An HTTP request, as the fetch handler gets it.
@@ -126,9 +109,9 @@ pub struct FetchRequest {
 enum Payload {
     /// A request's headers and body.
     Request(http::HeaderMap, Option<RequestBody>),
-    /// An RPC call's arguments.
-    /// An RPC call's arguments, and the streams among them.
-    RpcArgs(Vec<u8>, Vec<RequestBody>),
+    /// An RPC call's arguments, the streams among them, and where calls
+    /// of the stubs among them go.
+    RpcArgs(Vec<u8>, Vec<RequestBody>, StubSender),
     None,
 }
 
@@ -262,8 +245,6 @@ pub struct InvocationRecord {
     pub caller: Option<String>,
     /// The calling binding's `props` (JSON text): `ctx.props`.
     props: Option<String>,
-    /// An RPC call's way back to the stubs its caller passed.
-    callbacks: Option<mpsc::UnboundedSender<Callback>>,
     /// Response sent and `waitUntil` work settled.
     done: bool,
     /// Where the answer goes, until it is sent.
@@ -388,7 +369,6 @@ impl CpuLedger {
             trace,
             caller,
         } = invocation;
-        let mut callbacks = None;
         let (trigger, parts) = match event {
             Event::Fetch(request) => (
                 Trigger::Fetch {
@@ -398,16 +378,13 @@ impl CpuLedger {
                 Payload::Request(request.headers, request.body),
             ),
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
-            Event::Rpc(call) => {
-                callbacks = Some(call.callbacks);
-                (
-                    Trigger::Rpc {
-                        entrypoint: call.entrypoint,
-                        method: call.method,
-                    },
-                    Payload::RpcArgs(call.args, call.streams),
-                )
-            }
+            Event::Rpc(call) => (
+                Trigger::Rpc {
+                    entrypoint: call.entrypoint,
+                    method: call.method,
+                },
+                Payload::RpcArgs(call.args, call.streams, call.stubs),
+            ),
         };
         let mut requests = self.0.borrow_mut();
         requests.unclaimed = std::time::Duration::ZERO;
@@ -432,7 +409,6 @@ impl CpuLedger {
                 depth: caller.as_ref().map_or(0, |caller| caller.depth),
                 props: caller.as_ref().and_then(|caller| caller.props.clone()),
                 caller: caller.map(|caller| caller.worker),
-                callbacks,
                 done: false,
                 reply: Some(reply),
                 stream: None,
@@ -450,12 +426,6 @@ impl CpuLedger {
     /// The `props` (JSON text) of the binding request `rid` came through.
     pub fn props(&self, rid: ResourceId) -> Option<String> {
         self.0.borrow().open.get(&rid)?.props.clone()
-    }
-
-    /// Where RPC call `rid` sends calls of its caller's stubs, while it
-    /// is open.
-    pub fn callbacks(&self, rid: ResourceId) -> Option<mpsc::UnboundedSender<Callback>> {
-        self.0.borrow().open.get(&rid)?.callbacks.clone()
     }
 
     /// The node-wide id of request `rid`, while it is open.
@@ -719,19 +689,23 @@ pub fn op_ridge_take_invocation<'s>(
         return Ok(v8::null(scope).into());
     };
     let (rid, payload) = state.borrow::<CpuLedger>().open(invocation);
-    let (headers, body_rid, args, streams) = match payload {
+    let (headers, body_rid, args, streams, stubs) = match payload {
         Payload::Request(headers, body) => {
             let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
-            (headers, body_rid, Vec::new(), Vec::new())
+            (headers, body_rid, Vec::new(), Vec::new(), 0)
         }
-        Payload::RpcArgs(args, streams) => {
+        Payload::RpcArgs(args, streams, stubs) => {
             let streams = streams
                 .into_iter()
                 .map(|chunks| add_body_resource(&mut state, chunks))
                 .collect();
-            (http::HeaderMap::new(), None, args, streams)
+            // The caller's stubs among the arguments: closed when the call
+            // returns (by JS), or at the latest when it ends.
+            let stubs = state.resource_table.add(RemoteStubs::new(stubs));
+            crate::owned::adopt(&mut state, rid, stubs);
+            (http::HeaderMap::new(), None, args, streams, stubs)
         }
-        Payload::None => (http::HeaderMap::new(), None, Vec::new(), Vec::new()),
+        Payload::None => (http::HeaderMap::new(), None, Vec::new(), Vec::new(), 0),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();
     match &requests.open[&rid].trigger {
@@ -751,6 +725,7 @@ pub fn op_ridge_take_invocation<'s>(
             method,
             args,
             streams,
+            stubs,
         }
         .to_v8(scope),
     }

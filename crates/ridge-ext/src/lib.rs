@@ -3,6 +3,8 @@
 //! top-level `js/<area>/` folder as deno's `ext/` crates pair them:
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
 //! `websocket`, `sockets` (`cloudflare:sockets`' TCP and TLS connections),
+//! `service` (service bindings) with `rpc` (the stubs RPC calls carry),
+//! `owned` (what a request opened, closed when it ends),
 //! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`,
 //! with `crypto`, `cipher`, `keys`, `zlib` and `encoding` for their Rust
 //! parts; `crypto` also gives `crypto.subtle` its MD5), and the globals'
@@ -26,6 +28,8 @@ pub mod log;
 pub mod memory;
 pub mod net;
 pub mod node;
+pub mod owned;
+pub mod rpc;
 pub mod service;
 pub mod sockets;
 pub mod trace;
@@ -40,9 +44,9 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    Callback, Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation,
-    InvocationInbox, InvocationRecord, RequestBody, ResponseBody, RpcCall, RpcResult,
-    SubrequestLimit, Trigger, WorkerReply, WorkerResponse,
+    Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
+    InvocationRecord, RequestBody, ResponseBody, RpcCall, SubrequestLimit, Trigger, WorkerReply,
+    WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 
@@ -77,8 +81,10 @@ deno_core::extension!(
     service::op_ridge_service_fetch,
     service::op_ridge_service_call,
     service::op_ridge_rpc_next,
-    service::op_ridge_rpc_callback_return,
-    service::op_ridge_rpc_stub_call,
+    rpc::op_ridge_rpc_serve_next,
+    rpc::op_ridge_rpc_answer,
+    rpc::op_ridge_rpc_stub_call,
+    rpc::op_ridge_rpc_stub_dispose,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,

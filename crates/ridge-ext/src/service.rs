@@ -8,8 +8,7 @@
 //! `isolate/bindings/service.rs`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -26,9 +25,11 @@ use ridge_core::Outcome;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
-    add_body_resource, Callback, CpuLedger, Event, FetchRequest, RequestBody, ResponseBody,
-    RpcCall, RpcResult, WorkerReply,
+    add_body_resource, CpuLedger, Event, FetchRequest, RequestBody, ResponseBody, RpcCall,
+    WorkerReply,
 };
+use crate::owned;
+use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer};
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
 pub const MAX_DEPTH: u32 = 32;
@@ -156,7 +157,7 @@ pub fn op_ridge_service_call(
         .into_iter()
         .map(|stream| pump_request_body(&state, stream))
         .collect::<Result<_, _>>()?;
-    let (callbacks, callbacks_in) = mpsc::unbounded_channel();
+    let (stubs, server) = StubServer::new();
     let answer = host
         .invoke(
             binding,
@@ -164,7 +165,7 @@ pub fn op_ridge_service_call(
                 entrypoint: None,
                 method,
                 args,
-                callbacks,
+                stubs,
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
                 streams,
             }),
@@ -172,32 +173,31 @@ pub fn op_ridge_service_call(
         )
         .map_err(JsErrorBox::generic)?;
     Ok(state.borrow_mut().resource_table.add(RpcCallResource {
+        request: rid,
         answer: AsyncRefCell::new(answer),
-        callbacks: AsyncRefCell::new(callbacks_in),
-        waiting: RefCell::default(),
-        next: Cell::new(0),
+        server: Rc::new(server),
     }))
 }
 
-/// `op_ridge_rpc_next`'s answer.
-type RpcStep = (
-    u8,
-    bool,
-    u32,
-    u32,
-    Option<String>,
-    ToJsBuffer,
-    Vec<ResourceId>,
-);
+/// What happens next in an RPC call: `[true, thrown, value, streams,
+/// stubs]` when it returned or threw (the call is then over; `streams` are
+/// the resources of the streams in the value, `stubs` the [`RemoteStubs`]
+/// through which the stubs in it are called, or null), or `[false,
+/// message]` when the callee calls or disposes of a stub the caller passed
+/// (see [`ServedMessage`]; `op_ridge_rpc_answer` answers a call).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum RpcStep {
+    Over(bool, bool, ToJsBuffer, Vec<ResourceId>, Option<ResourceId>),
+    Stub(bool, ServedMessage),
+}
 
-/// An RPC call in flight, on the caller's side.
-struct RpcCallResource {
+/// An RPC call in flight, on the caller's side: its answer to come, and
+/// the stubs among its arguments, which the callee may call until then.
+pub struct RpcCallResource {
+    request: ResourceId,
     answer: AsyncRefCell<oneshot::Receiver<WorkerReply>>,
-    /// The callee's calls of the stubs among the arguments.
-    callbacks: AsyncRefCell<mpsc::UnboundedReceiver<Callback>>,
-    /// Where the answers of callbacks being run go, by number.
-    waiting: RefCell<HashMap<u32, oneshot::Sender<RpcResult>>>,
-    next: Cell<u32>,
+    server: Rc<StubServer>,
 }
 
 impl Resource for RpcCallResource {
@@ -206,11 +206,14 @@ impl Resource for RpcCallResource {
     }
 }
 
-/// What happens next in an RPC call: `[0, thrown, 0, 0, null, value,
-/// streams]` when it returned or threw (the call is then over; `streams`
-/// are the resources of the streams in the value), or `[1, false, number,
-/// stub, method, args, []]` when the callee calls a stub the caller passed
-/// (`op_ridge_rpc_callback_return` answers it by its number).
+impl RpcCallResource {
+    /// What serves the callee's calls of the stubs among the arguments.
+    pub(crate) fn server(&self) -> &StubServer {
+        &self.server
+    }
+}
+
+/// The next step of RPC call `call` (see [`RpcStep`]).
 #[op2]
 #[serde]
 pub async fn op_ridge_rpc_next(
@@ -223,15 +226,9 @@ pub async fn op_ridge_rpc_next(
         .get::<RpcCallResource>(call)
         .map_err(JsErrorBox::from_err)?;
     let reply = {
-        let mut callbacks = RcRef::map(&resource, |r| &r.callbacks).borrow_mut().await;
         let mut answer = RcRef::map(&resource, |r| &r.answer).borrow_mut().await;
         tokio::select! {
-            Some(callback) = callbacks.recv() => {
-                let number = resource.next.get();
-                resource.next.set(number.wrapping_add(1));
-                resource.waiting.borrow_mut().insert(number, callback.reply);
-                return Ok((1, false, number, callback.stub, callback.method, callback.args.into(), Vec::new()));
-            }
+            Some(message) = resource.server.next() => return Ok(RpcStep::Stub(false, message)),
             reply = &mut *answer => reply,
         }
     };
@@ -242,16 +239,31 @@ pub async fn op_ridge_rpc_next(
             .take::<RpcCallResource>(call),
     );
     match reply {
-        Ok(WorkerReply::Rpc(RpcResult::Value(value, streams))) => {
+        Ok(WorkerReply::Rpc(RpcResult::Value {
+            bytes,
+            streams,
+            stubs,
+        })) => {
             let mut state = state.borrow_mut();
             let streams = streams
                 .into_iter()
                 .map(|chunks| add_body_resource(&mut state, chunks))
                 .collect();
-            Ok((0, false, 0, 0, None, value.into(), streams))
+            // The stubs in the result are the caller's request's: released
+            // when it ends, if not disposed of before.
+            let stubs = stubs.and_then(|sender| {
+                let stubs = state.resource_table.add(RemoteStubs::new(sender));
+                if owned::adopt(&mut state, resource.request, stubs) {
+                    Some(stubs)
+                } else {
+                    drop(state.resource_table.take_any(stubs));
+                    None
+                }
+            });
+            Ok(RpcStep::Over(true, false, bytes.into(), streams, stubs))
         }
         Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => {
-            Ok((0, true, 0, 0, None, error.into(), Vec::new()))
+            Ok(RpcStep::Over(true, true, error.into(), Vec::new(), None))
         }
         Ok(WorkerReply::LimitExceeded(limit)) => Err(JsErrorBox::generic(format!(
             "The service exceeded its limits: {limit}"
@@ -265,88 +277,48 @@ pub async fn op_ridge_rpc_next(
     }
 }
 
-/// Answers callback `number` of RPC call `call` with `value` (`thrown`:
-/// what it threw), V8-serialized. A call already over ignores it.
-#[op2(fast)]
-pub fn op_ridge_rpc_callback_return(
-    state: &OpState,
-    #[smi] call: ResourceId,
-    #[smi] number: u32,
-    thrown: bool,
-    #[buffer] value: &[u8],
-) {
-    let Ok(resource) = state.resource_table.get::<RpcCallResource>(call) else {
-        return;
-    };
-    let reply = resource.waiting.borrow_mut().remove(&number);
-    if let Some(reply) = reply {
-        let value = value.to_vec();
-        let _ = reply.send(if thrown {
-            RpcResult::Thrown(value)
-        } else {
-            RpcResult::Value(value, Vec::new())
-        });
-    }
-}
-
 /// An RPC method of request `rid` returned (`thrown`: threw) `value`,
 /// V8-serialized, with the streams among it (`streams`, resources), which
-/// stream on to the caller.
+/// stream on to the caller. With `stubs` (the value holds functions or
+/// `RpcTarget`s), returns the [`StubServer`] through which the caller
+/// calls them, which keeps the request open while it serves.
 #[op2]
+#[serde]
 pub fn op_ridge_rpc_return(
     state: Rc<RefCell<OpState>>,
     #[smi] rid: ResourceId,
     thrown: bool,
     #[buffer] value: &[u8],
     #[serde] streams: Vec<ResourceId>,
-) -> Result<(), JsErrorBox> {
+    stubs: bool,
+) -> Result<Option<ResourceId>, JsErrorBox> {
     let streams = streams
         .into_iter()
         .map(|stream| pump_request_body(&state, stream))
         .collect::<Result<Vec<_>, _>>()?;
-    let value = value.to_vec();
-    state.borrow().borrow::<CpuLedger>().update(rid, |record| {
+    let bytes = value.to_vec();
+    let mut state = state.borrow_mut();
+    let (stubs, server) = if stubs && !thrown {
+        let (sender, server) = StubServer::new();
+        let server = state.resource_table.add(server);
+        owned::adopt(&mut state, rid, server);
+        (Some(sender), Some(server))
+    } else {
+        (None, None)
+    };
+    state.borrow::<CpuLedger>().update(rid, |record| {
         if thrown {
-            record.send(WorkerReply::Rpc(RpcResult::Thrown(value)));
+            record.send(WorkerReply::Rpc(RpcResult::Thrown(bytes)));
             record.outcome = Outcome::Exception;
         } else {
-            record.send(WorkerReply::Rpc(RpcResult::Value(value, streams)));
+            record.send(WorkerReply::Rpc(RpcResult::Value {
+                bytes,
+                streams,
+                stubs,
+            }));
         }
     });
-    Ok(())
-}
-
-/// Calls stub `stub` (method `method` of it, or the function itself) that
-/// the caller of RPC call `rid` passed, with `args` (an array,
-/// V8-serialized); resolves to `[thrown, value]`, V8-serialized.
-#[op2]
-#[serde]
-pub async fn op_ridge_rpc_stub_call(
-    state: Rc<RefCell<OpState>>,
-    #[smi] rid: ResourceId,
-    #[smi] stub: u32,
-    #[string] method: Option<String>,
-    #[buffer(copy)] args: Vec<u8>,
-) -> Result<(bool, ToJsBuffer), JsErrorBox> {
-    let ended = || JsErrorBox::generic("RPC stub used after the call that passed it ended");
-    let callbacks = state
-        .borrow()
-        .borrow::<CpuLedger>()
-        .callbacks(rid)
-        .ok_or_else(ended)?;
-    let (reply, answer) = oneshot::channel();
-    callbacks
-        .send(Callback {
-            stub,
-            method,
-            args,
-            reply,
-        })
-        .map_err(|_| ended())?;
-    match answer.await.map_err(|_| ended())? {
-        RpcResult::Value(value, _) => Ok((false, value.into())),
-        RpcResult::Thrown(error) => Ok((true, error.into())),
-    }
+    Ok(server)
 }
 
 /// The calling request's service host and the depth its call would have;

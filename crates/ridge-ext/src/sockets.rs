@@ -32,6 +32,7 @@ use tokio::net::TcpStream;
 
 use super::http::CpuLedger;
 use super::net::{self, ConnectFailure};
+use super::owned;
 
 /// How long a connection (TCP and, for TLS, the handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -121,61 +122,26 @@ impl Resource for SocketResource {
     }
 }
 
-/// Which request each open socket belongs to.
-#[derive(Default)]
-struct SocketOwners(Vec<(ResourceId, ResourceId)>);
-
-/// Closes the sockets of requests that ended (their response sent and
-/// their `waitUntil` work settled): called after each turn of the event
-/// loop, once finished requests have left the ledger.
-pub fn close_sockets_of_ended_requests(state: &mut OpState) {
-    let Some(owners) = state.try_borrow::<SocketOwners>() else {
-        return;
-    };
-    if owners.0.is_empty() {
-        return;
-    }
-    let ledger = state.borrow::<CpuLedger>().clone();
-    let mut ended = Vec::new();
-    state
-        .borrow_mut::<SocketOwners>()
-        .0
-        .retain(|&(socket, request)| {
-            let open = ledger.is_open(request);
-            if !open {
-                ended.push(socket);
-            }
-            open
-        });
-    for socket in ended {
-        if let Ok(resource) = state.resource_table.take_any(socket) {
-            resource.close();
-        }
-    }
-}
-
 fn request_ended() -> JsErrorBox {
     JsErrorBox::generic(
         "The request this code runs for has ended: sockets and DNS lookups belong to a request",
     )
 }
 
-/// Adds a socket of request `request` to the table; none is added for a
-/// request that ended while it connected.
+/// Adds a socket of request `request` to the table, to be closed when
+/// that request ends; none is added for a request that ended while it
+/// connected.
 fn register(
     state: &Rc<RefCell<OpState>>,
     request: ResourceId,
     stream: Stream,
 ) -> Result<ResourceId, JsErrorBox> {
     let mut state = state.borrow_mut();
-    if !state.borrow::<CpuLedger>().is_open(request) {
+    let rid = state.resource_table.add(SocketResource::new(stream));
+    if !owned::adopt(&mut state, request, rid) {
+        drop(state.resource_table.take_any(rid));
         return Err(request_ended());
     }
-    let rid = state.resource_table.add(SocketResource::new(stream));
-    if !state.has::<SocketOwners>() {
-        state.put(SocketOwners::default());
-    }
-    state.borrow_mut::<SocketOwners>().0.push((rid, request));
     Ok(rid)
 }
 
@@ -393,9 +359,7 @@ pub async fn op_ridge_socket_start_tls(
     let request = {
         let mut state = state.borrow_mut();
         let _ = state.resource_table.take_any(rid);
-        let owners = &mut state.borrow_mut::<SocketOwners>().0;
-        let index = owners.iter().position(|&(socket, _)| socket == rid);
-        index.map(|index| owners.swap_remove(index).1)
+        owned::release(&mut state, rid)
     };
     let request = request.ok_or_else(closed)?;
     let handshake = tokio::time::timeout(CONNECT_TIMEOUT, tls_handshake(&host, tcp))

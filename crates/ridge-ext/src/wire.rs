@@ -103,6 +103,8 @@ pub struct IncomingRpc<'r> {
     pub method: &'r str,
     pub args: Vec<u8>,
     pub streams: Vec<ResourceId>,
+    /// The resource through which the caller's stubs among `args` are called.
+    pub stubs: ResourceId,
 }
 
 impl<'a> ToV8<'a> for IncomingRpc<'_> {
@@ -135,6 +137,7 @@ impl<'a> ToV8<'a> for IncomingRpc<'_> {
             entrypoint,
             args.into(),
             streams.into(),
+            v8::Integer::new_from_unsigned(scope, self.stubs).into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }

@@ -578,8 +578,8 @@ impl WorkerIsolate {
                     &mut meters,
                 );
             }
-            // Sockets do not outlive their request (cheap when none is open).
-            ridge_ext::sockets::close_sockets_of_ended_requests(
+            // Sockets and RPC stubs do not outlive their request.
+            ridge_ext::owned::close_resources_of_ended_requests(
                 &mut runtime.op_state().borrow_mut(),
             );
             if checked.is_err() {
