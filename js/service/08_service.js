@@ -20,6 +20,7 @@ import {
   op_ridge_rpc_stub_dispose,
   op_ridge_service_call,
   op_ridge_service_fetch,
+  op_ridge_status_text,
   op_serialize,
 } from "ext:core/ops";
 import {
@@ -38,6 +39,7 @@ const {
   ArrayPrototypeIncludes,
   ArrayPrototypePush,
   Error,
+  ErrorPrototype,
   FunctionPrototypeBind,
   ObjectDefineProperty,
   ObjectGetPrototypeOf,
@@ -50,6 +52,7 @@ const {
   Proxy,
   ReflectApply,
   ReflectGet,
+  RegExpPrototypeTest,
   SafeMap,
   SafeSet,
   SafeWeakSet,
@@ -57,6 +60,8 @@ const {
   TypeError,
 } = primordials;
 const SymbolDispose = Symbol.dispose;
+const SymbolToStringTag = Symbol.toStringTag;
+const { DOMException } = core.loadExtScript("ext:deno_web/01_dom_exception.js");
 const { Request, RequestPrototype } = internals.request;
 const { Response, ResponsePrototype } = internals.response;
 const { Headers } = internals.headers;
@@ -64,10 +69,18 @@ const HeadersPrototype = Headers.prototype;
 const { readableStreamForRid, ReadableStreamPrototype } = internals.streams;
 
 const kConstruct = Symbol("Fetcher");
+const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+/** Redirects a service-binding fetch follows, as fetch() does. */
+const MAX_REDIRECTS = 20;
 const NULL_BODY_STATUSES = [101, 204, 205, 304];
 
 class Fetcher {
   #index;
+
+  static {
+    ObjectDefineProperty(this.prototype, SymbolToStringTag, { value: "Fetcher", configurable: true });
+  }
+
   #service;
   #entrypoint;
 
@@ -92,12 +105,38 @@ class Fetcher {
     } catch (error) {
       return PromiseReject(error);
     }
-    return traced(SPAN_FETCH, request.method, request.url, (span) => this.#send(rid, request, span), (response) => response.status);
+    return traced(SPAN_FETCH, request.method, request.url, (span) => this.#follow(rid, request, span), (response) => response.status);
+  }
+
+  /** Sends `request`, and follows the redirects its answers give when its
+   * redirect mode is "follow" (to the same service, as workerd does); each
+   * one more subrequest. */
+  async #follow(rid, request, span) {
+    for (let redirects = 0; ; redirects++) {
+      const response = await this.#send(rid, request, span);
+      const location = response.headers.get("location");
+      if (request.redirect !== "follow" || !ArrayPrototypeIncludes(REDIRECT_STATUSES, response.status) || location === null) {
+        return response;
+      }
+      if (redirects === MAX_REDIRECTS) throw new TypeError("Too many redirects.");
+      const { status } = response;
+      const toGet = status === 303 || ((status === 301 || status === 302) && request.method === "POST");
+      if (!toGet && request.body !== null) {
+        throw new TypeError("A redirect asks to send the request body again, which was streamed once already.");
+      }
+      op_ridge_count_subrequest(rid);
+      const method = toGet && request.method !== "HEAD" ? "GET" : request.method;
+      request = new Request(new URL(location, request.url).href, { method, headers: request.headers, redirect: "follow" });
+    }
   }
 
   async #fetchEntrypoint(request) {
     try {
-      return await callRemote(this.#index, this.#service, "fetch", [request]);
+      const response = await callRemote(this.#index, this.#service, "fetch", [request]);
+      if (response.statusText !== "") return response;
+      // As over HTTP (and as the default entrypoint's): the status's text.
+      const { status, headers, body } = response;
+      return new Response(body, { status, statusText: op_ridge_status_text(status), headers });
     } catch (error) {
       // As for the default entrypoint: the caller sees a 500.
       log(3, `the service's fetch() threw: ${formatError(error)}`);
@@ -131,9 +170,15 @@ class Fetcher {
 /** Serialized RPC arguments or results may be this large, as on Cloudflare. */
 const MAX_RPC_MESSAGE = 32 * 1024 * 1024;
 
-/** `value` V8-serialized, as RPC carries it. */
+/** `value` V8-serialized, as RPC carries it; what cannot be cloned is a
+ * DataCloneError, as structuredClone's. */
 function serialize(value) {
-  const bytes = op_serialize(value, undefined, undefined, false);
+  let bytes;
+  try {
+    bytes = op_serialize(value, undefined, undefined, false);
+  } catch (error) {
+    throw new DOMException(error.message, "DataCloneError");
+  }
   if (bytes.byteLength > MAX_RPC_MESSAGE) {
     throw new Error(
       `Serialized RPC arguments or return values are limited to 32MiB, but the size of this value was: ${bytes.byteLength} bytes.`,
@@ -191,7 +236,7 @@ function rpcMember(call, name) {
         return FunctionPrototypeBind(promise[property], promise);
       }
       if (typeof property === "symbol") return undefined;
-      return rpcPromise(PromisePrototypeThen(value(), (result) => result[property]), value(), property);
+      return rpcPromise(PromisePrototypeThen(value(), (result) => pipelinedProperty(result, property)), value(), property);
     },
     apply(_target, _this, args) {
       return rpcPromise(call(name, args));
@@ -237,14 +282,29 @@ function rpcPromise(promise, parent = undefined, key = undefined) {
         return () => PromisePrototypeThen(promise, (value) => value?.[SymbolDispose]?.(), () => {});
       }
       if (typeof property === "symbol") return undefined;
-      return rpcPromise(PromisePrototypeThen(promise, (value) => value[property]), promise, property);
+      return rpcPromise(PromisePrototypeThen(promise, (value) => pipelinedProperty(value, property)), promise, property);
     },
     apply(_target, _this, args) {
       if (parent === undefined) throw new TypeError("An RPC result is not a function.");
-      return rpcPromise(PromisePrototypeThen(parent, (value) => ReflectApply(value[key], value, args)));
+      return rpcPromise(PromisePrototypeThen(parent, (value) => ReflectApply(pipelinedProperty(value, key), value, args)));
     },
   });
 }
+
+/** Property `property` of a call's result, chained before it arrived, by
+ * workerd's rules: a stub's member, a plain object's own property, and
+ * `undefined` for an array's element; anything else is not implemented. */
+function pipelinedProperty(value, property) {
+  if (STUBS.has(value)) return value[property];
+  if (ArrayIsArray(value)) {
+    if (RegExpPrototypeTest(ARRAY_INDEX, property)) return undefined;
+  } else if (isPlainObject(value) && ObjectHasOwn(value, property)) {
+    return value[property];
+  }
+  throw notImplemented(property);
+}
+
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
 
 /** Runs the other side's call of one of our stubs (`target`, a function or
  * an `RpcTarget`) and sends back, through `server`, what it returned or
@@ -425,7 +485,7 @@ function stubHolder(remote) {
 /** The stubs this side made, to tell them from objects holding stubs. */
 const STUBS = new SafeWeakSet();
 
-const STUB_DISPOSED = "Attempted to use RPC stub after it has been disposed.";
+const STUB_DISPOSED = "RPC stub used after being disposed.";
 
 /** A stub of the other side's function (`isFunction`) or `RpcTarget`
  * number `stub`: calling it (or a method of it) calls the original;
@@ -451,16 +511,21 @@ function makeStub(holder, stub, isFunction) {
     if (property === "dup") return dup;
     return undefined;
   };
+  // Both kinds are functions, as workerd's stubs are; calling a target's
+  // stub calls nothing there.
   const made = isFunction
     ? new Proxy(function rpcStub() {}, {
         get: (_target, property) => special(property),
         apply: (_target, _this, args) => rpcPromise(call(null, args)),
       })
-    : new Proxy({}, {
+    : new Proxy(function rpcStub() {}, {
         get(_target, property) {
           if (property === SymbolDispose || property === "dup") return special(property);
           if (typeof property === "symbol" || property === "then") return undefined;
           return rpcMember(call, property);
+        },
+        apply() {
+          throw new TypeError("An RpcTarget's stub is not a function.");
         },
       });
   STUBS.add(made);
@@ -483,6 +548,7 @@ function serviceBinding(index, service, entrypoint) {
   const fetcher = new Fetcher(kConstruct, index, service, entrypoint);
   return new Proxy(fetcher, {
     get(target, property) {
+      if (property === "constructor") return illegalConstructor;
       if (typeof property === "symbol" || property === "then" || property in target) {
         const value = ReflectGet(target, property, target);
         return typeof value === "function" ? FunctionPrototypeBind(value, target) : value;
@@ -490,6 +556,10 @@ function serviceBinding(index, service, entrypoint) {
       return rpcMember((method, args) => remotePromise(index, service, method, args), property);
     },
   });
+}
+
+function illegalConstructor() {
+  throw new TypeError("Illegal constructor");
 }
 
 registerBinding("service", (index, _name, { 0: service, 1: entrypoint }) => serviceBinding(index, service, entrypoint));
@@ -552,20 +622,20 @@ export function callRpc(receiver, method, argsBytes, streams, stubs, env, ctx) {
     if (!ObjectHasOwn(target, method)) throw notImplemented(method);
     const handler = target[method];
     if (typeof handler !== "function") throw new TypeError(`"${method}" is not a function.`);
-    if (handler.length !== 3) {
-      throw new TypeError(
-        `Cannot call handler function "${method}" over RPC because it has the wrong number of arguments. ` +
-          "A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), " +
-          "where only the first argument comes from the client. To support multi-argument RPC functions, " +
-          "use class-based syntax (extending WorkerEntrypoint) instead.",
-      );
-    }
     if (args.length !== 1) {
       throw new TypeError(
         `Attempted to call RPC function "${method}" with the wrong number of arguments. ` +
           "When calling a top-level handler function that is not declared as part of a class, you must always " +
           "send exactly one argument. In order to support variable numbers of arguments, the server must use " +
           "class-based syntax (extending WorkerEntrypoint) instead.",
+      );
+    }
+    if (handler.length !== 3) {
+      throw new TypeError(
+        `Cannot call handler function "${method}" over RPC because it has the wrong number of arguments. ` +
+          "A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), " +
+          "where only the first argument comes from the client. To support multi-argument RPC functions, " +
+          "use class-based syntax (extending WorkerEntrypoint) instead.",
       );
     }
     return ReflectApply(handler, target, [args[0], env, ctx]);
@@ -598,7 +668,9 @@ function rpcValue(target, name) {
  * be serialized is thrown as an error. */
 export function rpcOutcome(thrown, value, streams = undefined, stubs = undefined) {
   try {
-    if (thrown || streams === undefined) return [thrown, serialize(value)];
+    // What is thrown arrives as an Error, as on Cloudflare.
+    if (thrown) return [true, serialize(ObjectPrototypeIsPrototypeOf(ErrorPrototype, value) ? value : new Error(String(value)))];
+    if (streams === undefined) return [false, serialize(value)];
     return [false, serialize(withStubMarkers(value, stubs, streams))];
   } catch (error) {
     // Nothing of a result that failed is sent.

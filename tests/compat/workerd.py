@@ -11,6 +11,10 @@ it (.js, .wasm, .txt, .json, .bin). The cases of the `node` area run with
 the `nodejs_compat` flag (AREA_FLAGS). Each case is requested once:
 GET http://compat.test/AREA/NAME/?q=1 (Host: compat.test).
 
+A folder case may have a second worker, `callee.js` (a module worker of its
+own), and `services.json`, the case's service bindings to it:
+`[{"binding": "NAME", "entrypoint": "Class"}]` (entrypoint optional).
+
 workerd comes from npm (benches/peers, installed on first use). One workerd
 process serves every case, each on its own port.
 
@@ -63,14 +67,26 @@ def area_flags(case_id: str) -> list[str]:
     return AREA_FLAGS.get(case_id.split("/")[0], [])
 
 
+# Files of a folder case that are not modules of its worker.
+CALLEE = "callee.js"
+SERVICES = "services.json"
+
+
 def modules(entry: Path) -> list[tuple[str, Path]]:
     """(module name, file) of a case; the entry module first."""
     if entry.is_file():
         return [("index.js", entry)]
-    files = sorted(p for p in entry.rglob("*") if p.is_file())
+    files = sorted(p for p in entry.rglob("*")
+                   if p.is_file() and p.relative_to(entry).as_posix() not in (CALLEE, SERVICES))
     names = [(str(p.relative_to(entry)), p) for p in files]
     names.sort(key=lambda item: item[0] != "index.js")
     return names
+
+
+def service_bindings(entry: Path) -> list[dict]:
+    """The case's bindings to its callee worker (services.json), if any."""
+    path = entry / SERVICES
+    return json.loads(path.read_text()) if entry.is_dir() and path.exists() else []
 
 
 def is_service_worker(source: str) -> bool:
@@ -123,8 +139,17 @@ def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subproc
         else:
             worker = "modules = [" + ", ".join(capnp_module(n, p) for n, p in mods) + "]"
         flags = ", ".join(f'"{flag}"' for flag in area_flags(case_id))
+        bindings = []
+        for binding in service_bindings(entry):
+            entrypoint = f', entrypoint = "{binding["entrypoint"]}"' if "entrypoint" in binding else ""
+            bindings.append(f'(name = "{binding["binding"]}", service = (name = "case{index}-callee"{entrypoint}))')
+        if bindings:
+            shutil.copyfile(entry / CALLEE, target / CALLEE)
+            services.append(f'(name = "case{index}-callee", worker = (modules = [{capnp_module("index.js", target.relative_to(work) / CALLEE)}], '
+                            f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}]))')
         services.append(f'(name = "case{index}", worker = ({worker}, '
-                        f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}]))')
+                        f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}], '
+                        f'bindings = [{", ".join(bindings)}]))')
         port = free[index]
         ports[case_id] = port
         sockets.append(f'(name = "s{index}", address = "127.0.0.1:{port}", http = (), '
@@ -149,9 +174,21 @@ def start_ridge(binary: str, selected: list[tuple[str, Path]], work: Path) -> tu
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, folder / name)
         flags = ", ".join(f'"{flag}"' for flag in area_flags(case_id))
-        (folder / "ridge.toml").write_text(
-            f'name = "case{index}"\nmain = "index.js"\nroutes = ["{HOST}/{case_id}/*"]\n'
-            f'compatibility_date = "{COMPAT_DATE}"\ncompatibility_flags = [{flags}]\n')
+        config = (f'name = "case{index}"\nmain = "index.js"\nroutes = ["{HOST}/{case_id}/*"]\n'
+                  f'compatibility_date = "{COMPAT_DATE}"\ncompatibility_flags = [{flags}]\n')
+        bindings = service_bindings(entry)
+        if bindings:
+            callee = workers / f"case{index}-callee"
+            callee.mkdir()
+            shutil.copyfile(entry / CALLEE, callee / "index.js")
+            (callee / "ridge.toml").write_text(
+                f'name = "case{index}-callee"\nmain = "index.js"\n'
+                f'compatibility_date = "{COMPAT_DATE}"\ncompatibility_flags = [{flags}]\n')
+            config += "services = [" + ", ".join(
+                f'{{ binding = "{b["binding"]}", service = "case{index}-callee"'
+                + (f', entrypoint = "{b["entrypoint"]}"' if "entrypoint" in b else "") + " }"
+                for b in bindings) + "]\n"
+        (folder / "ridge.toml").write_text(config)
     log = open(work / "ridge.log", "w+")
     process = subprocess.Popen([binary, "serve", "--workers", str(workers), "--listen", "127.0.0.1:0",
                                 "--data-dir", str(work / "ridge-data")],

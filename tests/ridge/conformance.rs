@@ -72,6 +72,11 @@ fn corpus() -> Vec<(String, PathBuf)> {
     cases
 }
 
+/// A folder case's second worker, and its bindings to it (`[{"binding",
+/// "entrypoint"?}]`), as tests/compat/workerd.py reads them.
+const CALLEE: &str = "callee.js";
+const SERVICES: &str = "services.json";
+
 fn copy_case(entry: &Path, folder: &Path) {
     std::fs::create_dir_all(folder).unwrap();
     if entry.is_file() {
@@ -81,12 +86,50 @@ fn copy_case(entry: &Path, folder: &Path) {
     for file in std::fs::read_dir(entry).unwrap() {
         let path = file.unwrap().path();
         let target = folder.join(path.file_name().unwrap());
+        if path.ends_with(CALLEE) || path.ends_with(SERVICES) {
+            continue;
+        }
         if path.is_dir() {
             copy_case(&path, &target);
         } else {
             std::fs::copy(&path, target).unwrap();
         }
     }
+}
+
+/// The `services` of case `index`'s configuration, with its callee worker
+/// written beside it, when the case has one.
+fn callee_worker(entry: &Path, workers: &Path, index: usize, flags: &str) -> String {
+    let Ok(bindings) = std::fs::read_to_string(entry.join(SERVICES)) else {
+        return String::new();
+    };
+    let bindings: Vec<Value> = serde_json::from_str(&bindings).unwrap();
+    let name = format!("case{index}-callee");
+    let folder = workers.join(&name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(entry.join(CALLEE), folder.join("index.js")).unwrap();
+    std::fs::write(
+        folder.join("ridge.toml"),
+        format!(
+            "name = \"{name}\"\nmain = \"index.js\"\ncompatibility_date = \"{COMPAT_DATE}\"\n\
+             compatibility_flags = {flags}\n"
+        ),
+    )
+    .unwrap();
+    let services: Vec<String> = bindings
+        .iter()
+        .map(|binding| {
+            let entrypoint = binding["entrypoint"]
+                .as_str()
+                .map(|entrypoint| format!(", entrypoint = \"{entrypoint}\""))
+                .unwrap_or_default();
+            format!(
+                "{{ binding = \"{}\", service = \"{name}\"{entrypoint} }}",
+                binding["binding"].as_str().unwrap()
+            )
+        })
+        .collect();
+    format!("services = [{}]\n", services.join(", "))
 }
 
 /// The answer to the one request every case gets, as the generator records it.
@@ -141,6 +184,7 @@ async fn the_corpus_answers_as_workerd_does() {
     for (index, (id, entry)) in cases.iter().enumerate() {
         let folder = workers.path().join(format!("case{index}"));
         copy_case(entry, &folder);
+        let services = callee_worker(entry, workers.path(), index, area_flags(id));
         // The corpus checks answers, not speed: in a debug build the
         // crypto crates' key generation can take most of the default 50 ms.
         std::fs::write(
@@ -148,7 +192,7 @@ async fn the_corpus_answers_as_workerd_does() {
             format!(
                 "name = \"case{index}\"\nmain = \"index.js\"\nroutes = [\"{HOST}/{id}/*\"]\n\
                  compatibility_date = \"{COMPAT_DATE}\"\ncompatibility_flags = {flags}\n\
-                 [limits]\ncpu_ms = 1000\n",
+                 {services}[limits]\ncpu_ms = 1000\n",
                 flags = area_flags(id),
             ),
         )

@@ -117,8 +117,8 @@ async fn rpc_calls_the_callees_methods() {
             "session": ["session of ann", "ann"],
             "pipelinedStub": "session of bo",
             "dup": "session of cy",
-            "disposedStub": "Error: Attempted to use RPC stub after it has been disposed.",
-            "resultDisposal": ["hello x", "Attempted to use RPC stub after it has been disposed."],
+            "disposedStub": "Error: RPC stub used after being disposed.",
+            "resultDisposal": ["hello x", "RPC stub used after being disposed."],
             "entrypoint": "admin, ROLE=auth-var, props={\"tier\":\"gold\"}",
             "handler": 42,
             "handlerArgs": "TypeError: Attempted to call RPC function \"double\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.",
@@ -126,7 +126,7 @@ async fn rpc_calls_the_callees_methods() {
             "asyncCallback": 401,
             "target": 5,
             "callbackThrows": "TypeError: thrown by the caller's callback",
-            "staleStub": "Error: Attempted to use RPC stub after it has been disposed.",
+            "staleStub": "Error: RPC stub used after being disposed.",
             "handlerArity": "TypeError: Cannot call handler function \"add\" over RPC because it has the wrong number of arguments. A simple function handler can only be called over RPC if it has exactly the arguments (arg, env, ctx), where only the first argument comes from the client. To support multi-argument RPC functions, use class-based syntax (extending WorkerEntrypoint) instead.",
         })
     );

@@ -80,6 +80,7 @@ deno_core::extension!(
     assets::op_ridge_assets_fetch,
     service::op_ridge_service_fetch,
     service::op_ridge_service_call,
+    service::op_ridge_status_text,
     service::op_ridge_rpc_next,
     rpc::op_ridge_rpc_serve_next,
     rpc::op_ridge_rpc_answer,

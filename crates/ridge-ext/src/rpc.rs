@@ -195,7 +195,7 @@ pub fn op_ridge_rpc_answer(
 }
 
 fn disposed() -> JsErrorBox {
-    JsErrorBox::generic("Attempted to use RPC stub after it has been disposed.")
+    JsErrorBox::generic("RPC stub used after being disposed.")
 }
 
 /// Calls stub `stub` of `stubs` (a [`RemoteStubs`] resource): its method

@@ -132,7 +132,28 @@ pub async fn op_ridge_service_fetch(
         ResponseBody::Stream(chunks) => Some(until_end_marker(chunks)),
     };
     let body = body.map(|chunks| add_body_resource(&mut state.borrow_mut(), chunks));
-    Ok((response.status, response.status_text, headers, body))
+    // As over HTTP: a response without a status text has its status's.
+    let status_text = if response.status_text.is_empty() {
+        status_text(response.status).to_string()
+    } else {
+        response.status_text
+    };
+    Ok((response.status, status_text, headers, body))
+}
+
+/// The reason phrase HTTP gives `status` ("" for an unknown one): the
+/// status text of a service's response that set none.
+#[op2]
+#[string]
+pub fn op_ridge_status_text(#[smi] status: u16) -> &'static str {
+    status_text(status)
+}
+
+fn status_text(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or_default()
 }
 
 /// Starts a call of method `method` of binding `binding`'s entrypoint with
