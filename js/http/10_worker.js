@@ -458,23 +458,24 @@ function handleScheduled(next, scheduled) {
 }
 
 /** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams,
- * stubs]`; what it returns or throws goes back serialized, and the
- * functions and `RpcTarget`s in its result are served to the caller as
+ * stubs, writables]`; what it returns or throws goes back serialized, and
+ * the functions and `RpcTarget`s in its result are served to the caller as
  * long as it holds them (js/service/08_service.js). */
 function handleRpc(next, namespace) {
-  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams, 6: argStubs } = next;
+  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams, 6: stubs, 7: writables } = next;
   const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
-  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), method, args, streams, argStubs, env, ctx);
+  const rpc = { method, args, streams, stubs, writables };
+  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), rpc, env, ctx);
   const result = callInContext(rid, call);
   const answer = (thrown, value) => {
     // The caller's stubs among the arguments end with the call.
-    core.tryClose(argStubs);
+    core.tryClose(stubs);
     const streams = [];
-    const stubs = [];
-    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams, stubs);
-    const server = op_ridge_rpc_return(rid, failed, bytes, streams, stubs.length > 0);
-    if (server !== null) ArrayPrototypePush(pending, serveStubs(server, stubs));
+    const targets = [];
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams, targets);
+    const server = op_ridge_rpc_return(rid, failed, bytes, streams, targets.length > 0);
+    if (server !== null) ArrayPrototypePush(pending, serveStubs(server, targets));
     settle(rid, pending);
   };
   PromisePrototypeThen(

@@ -16,8 +16,11 @@ import {
   op_ridge_rpc_answer,
   op_ridge_rpc_next,
   op_ridge_rpc_serve_next,
+  op_ridge_rpc_sink_abort,
+  op_ridge_rpc_sink_write,
   op_ridge_rpc_stub_call,
   op_ridge_rpc_stub_dispose,
+  op_ridge_rpc_writable,
   op_ridge_service_call,
   op_ridge_service_fetch,
   op_ridge_status_text,
@@ -35,6 +38,8 @@ import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js
 import { SPAN_FETCH, SPAN_RPC, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
 const {
+  ArrayBufferIsView,
+  ArrayBufferPrototype,
   ArrayIsArray,
   ArrayPrototypeIncludes,
   ArrayPrototypePush,
@@ -66,7 +71,8 @@ const { Request, RequestPrototype } = internals.request;
 const { Response, ResponsePrototype } = internals.response;
 const { Headers } = internals.headers;
 const HeadersPrototype = Headers.prototype;
-const { readableStreamForRid, ReadableStreamPrototype } = internals.streams;
+const { readableStreamForRid, ReadableStreamPrototype, WritableStream } = internals.streams;
+const WritableStreamPrototype = WritableStream.prototype;
 
 const kConstruct = Symbol("Fetcher");
 const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
@@ -203,20 +209,23 @@ function remotePromise(index, service, method, args) {
   const rid = currentRequest();
   const stubs = [];
   const streams = [];
+  const writables = [];
   let bytes;
   try {
     if (rid === undefined) {
       throw new Error("Cannot call a service binding outside of a request (for example at the top level of a module)");
     }
     op_ridge_count_subrequest(rid);
-    bytes = serialize(withStubMarkers(args, stubs, streams));
+    bytes = serialize(withStubMarkers(args, stubs, streams, writables));
   } catch (error) {
+    // Writable streams already piped from their sinks end (unwritten to).
+    for (const sink of writables) core.tryClose(sink);
     return PromiseReject(error);
   }
   return traced(SPAN_RPC, method, service, (span) => {
     // A traced call carries the trace on to the callee.
     const traceparent = span >= 0 ? traceparentFor(span) : "";
-    return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams), stubs);
+    return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams, writables), stubs);
   });
 }
 
@@ -371,9 +380,11 @@ function isPlainObject(value) {
 }
 
 /** A copy of `value` with its functions and `RpcTarget`s (pushed onto
- * `stubs`) and streams (their resources pushed onto `streams`), in arrays
+ * `stubs`), readable streams (their resources pushed onto `streams`) and
+ * writable ones (the sinks they are piped from pushed onto `writables`;
+ * only arguments carry them, so undefined refuses them), in arrays
  * and plain objects at any depth, replaced by markers. */
-function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
+function withStubMarkers(value, stubs, streams, writables, copies = new SafeMap()) {
   if (typeof value === "function" || value instanceof RpcTarget) {
     ArrayPrototypePush(stubs, value);
     return { [STUB_KEY]: [stubs.length - 1, typeof value === "function" ? "function" : "target"] };
@@ -381,6 +392,16 @@ function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
   if (ObjectPrototypeIsPrototypeOf(ReadableStreamPrototype, value)) {
     ArrayPrototypePush(streams, streamResource(value));
     return { [STUB_KEY]: [streams.length - 1, "stream"] };
+  }
+  if (ObjectPrototypeIsPrototypeOf(WritableStreamPrototype, value)) {
+    if (writables === undefined) {
+      throw new TypeError("A WritableStream cannot be returned over RPC: return a ReadableStream instead.");
+    }
+    // What the other side writes arrives as a body, piped into the stream.
+    const { 0: body, 1: sink } = op_ridge_rpc_writable();
+    PromisePrototypeThen(readableStreamForRid(body).pipeTo(value), noop, noop);
+    ArrayPrototypePush(writables, sink);
+    return { [STUB_KEY]: [writables.length - 1, "writable"] };
   }
   // Requests, responses and headers cross as their parts; bodies stream.
   const body = (message) => {
@@ -404,14 +425,15 @@ function withStubMarkers(value, stubs, streams, copies = new SafeMap()) {
   if (copies.has(value)) return copies.get(value);
   const copy = array ? [] : {};
   copies.set(value, copy);
-  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, streams, copies);
+  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, streams, writables, copies);
   return copy;
 }
 
 /** `value` (deserialized, so ours to change) with its markers replaced by
- * stubs called through `holder` (see `stubHolder`) and by the streams
- * whose resources are `streams`. */
-function withStubs(value, holder, streams, seen = new SafeSet()) {
+ * stubs called through `holder` (see `stubHolder`), by the readable
+ * streams whose resources are `streams` and by writable streams into the
+ * sinks `writables`. */
+function withStubs(value, holder, streams, writables = [], seen = new SafeSet()) {
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
     const { 0: part, 1: kind } = value[STUB_KEY];
@@ -419,6 +441,8 @@ function withStubs(value, holder, streams, seen = new SafeSet()) {
     switch (kind) {
       case "stream":
         return stream(part);
+      case "writable":
+        return writableForSink(writables[part]);
       case "headers":
         return new Headers(part);
       case "request": {
@@ -436,9 +460,30 @@ function withStubs(value, holder, streams, seen = new SafeSet()) {
   }
   if (seen.has(value)) return value;
   seen.add(value);
-  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], holder, streams, seen);
+  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], holder, streams, writables, seen);
   return value;
 }
+
+/** A WritableStream whose writes go to sink `sink` (the caller's stream,
+ * on the other side of an RPC call). */
+function writableForSink(sink) {
+  return new WritableStream({
+    write(chunk) {
+      if (!ArrayBufferIsView(chunk) && !ObjectPrototypeIsPrototypeOf(ArrayBufferPrototype, chunk)) {
+        throw new TypeError("This WritableStream takes bytes (an ArrayBuffer or ArrayBufferView).");
+      }
+      return op_ridge_rpc_sink_write(sink, chunk);
+    },
+    close() {
+      core.tryClose(sink);
+    },
+    abort(reason) {
+      op_ridge_rpc_sink_abort(sink, String(reason?.message ?? reason));
+    },
+  });
+}
+
+function noop() {}
 
 /** A method's result with its stubs, called through `remote` (a
  * RemoteStubs resource): disposing of the result (when it is not a stub
@@ -595,7 +640,8 @@ function notImplemented(method) {
  * Object.prototype's); a handler object's are its own functions, called
  * with `(arg, env, ctx)`.
  */
-export function callRpc(receiver, method, argsBytes, streams, stubs, env, ctx) {
+export function callRpc(receiver, call, env, ctx) {
+  const { method, args: argsBytes, streams, stubs, writables } = call;
   const { target, handlers } = receiver;
   // A binding to a named entrypoint sends its fetch() this way (the
   // Fetcher's fetch is never reached as an RPC method by worker code).
@@ -609,7 +655,7 @@ export function callRpc(receiver, method, argsBytes, streams, stubs, env, ctx) {
   }
   // The caller's stubs live while the call lasts (the resource is closed
   // when it returns); disposing of them early changes nothing for it.
-  const args = withStubs(deserialize(argsBytes), stubHolder(stubs), streams);
+  const args = withStubs(deserialize(argsBytes), stubHolder(stubs), streams, writables);
   // No arguments at all: a read of the property (`await env.S.name`).
   if (args === null) {
     if (handlers) {

@@ -177,6 +177,11 @@ async fn streams_cross_rpc_both_ways_as_they_are_made() {
         ridge.json("/stream?mib=50").await,
         json!({ "made": 800, "label": "upload", "bytes": 50 << 20, "misplaced": 0 })
     );
+    // A WritableStream passed to the callee gets what it writes.
+    assert_eq!(
+        ridge.json("/writable?mib=8").await,
+        json!({ "written": 128, "bytes": 8 << 20, "misplaced": 0 })
+    );
     // And one a method returns, streamed on to the client.
     let body = http1()
         .get(ridge.url("/download?mib=16"))

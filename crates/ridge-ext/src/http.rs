@@ -32,7 +32,7 @@ use deno_error::JsErrorBox;
 use ridge_core::{EventKind, LimitExceeded, Outcome, ScheduledEvent};
 use tokio::sync::{mpsc, oneshot};
 
-use super::rpc::{RemoteStubs, RpcResult, StubSender};
+use super::rpc::{RemoteStubs, RpcResult, StubSender, WritableSink};
 use super::trace::TraceContext;
 use super::wire::{
     IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
@@ -94,6 +94,9 @@ pub struct RpcCall {
     pub traceparent: Option<String>,
     /// The `ReadableStream`s among the arguments, streamed as they are read.
     pub streams: Vec<RequestBody>,
+    /// The `WritableStream`s among the arguments: what the callee writes
+    /// goes to them.
+    pub writables: Vec<BodySender>,
 }
 
 /// An HTTP request, as the fetch handler gets it.
@@ -109,15 +112,17 @@ pub struct FetchRequest {
 enum Payload {
     /// A request's headers and body.
     Request(http::HeaderMap, Option<RequestBody>),
-    /// An RPC call's arguments, the streams among them, and where calls
+    /// An RPC call: its arguments, the streams among them, and where calls
     /// of the stubs among them go.
-    RpcArgs(Vec<u8>, Vec<RequestBody>, StubSender),
+    Rpc(RpcCall),
     None,
 }
 
 /// A request body streamed from the network side: chunks, or an error
 /// message if the client's upload failed.
 pub type RequestBody = mpsc::Receiver<Result<Bytes, String>>;
+/// The sending end of a [`RequestBody`].
+pub type BodySender = mpsc::Sender<Result<Bytes, String>>;
 
 /// Invocations waiting for an isolate's JS to pick them up.
 #[derive(Clone)]
@@ -380,10 +385,10 @@ impl CpuLedger {
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
             Event::Rpc(call) => (
                 Trigger::Rpc {
-                    entrypoint: call.entrypoint,
-                    method: call.method,
+                    entrypoint: call.entrypoint.clone(),
+                    method: call.method.clone(),
                 },
-                Payload::RpcArgs(call.args, call.streams, call.stubs),
+                Payload::Rpc(call),
             ),
         };
         let mut requests = self.0.borrow_mut();
@@ -689,23 +694,13 @@ pub fn op_ridge_take_invocation<'s>(
         return Ok(v8::null(scope).into());
     };
     let (rid, payload) = state.borrow::<CpuLedger>().open(invocation);
-    let (headers, body_rid, args, streams, stubs) = match payload {
+    let (headers, body_rid) = match payload {
         Payload::Request(headers, body) => {
             let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
-            (headers, body_rid, Vec::new(), Vec::new(), 0)
+            (headers, body_rid)
         }
-        Payload::RpcArgs(args, streams, stubs) => {
-            let streams = streams
-                .into_iter()
-                .map(|chunks| add_body_resource(&mut state, chunks))
-                .collect();
-            // The caller's stubs among the arguments: closed when the call
-            // returns (by JS), or at the latest when it ends.
-            let stubs = state.resource_table.add(RemoteStubs::new(stubs));
-            crate::owned::adopt(&mut state, rid, stubs);
-            (http::HeaderMap::new(), None, args, streams, stubs)
-        }
-        Payload::None => (http::HeaderMap::new(), None, Vec::new(), Vec::new(), 0),
+        Payload::Rpc(call) => return incoming_rpc(&mut state, rid, call).to_v8(scope),
+        Payload::None => (http::HeaderMap::new(), None),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();
     match &requests.open[&rid].trigger {
@@ -719,15 +714,39 @@ pub fn op_ridge_take_invocation<'s>(
         }
         .to_v8(scope),
         Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
-        Trigger::Rpc { entrypoint, method } => IncomingRpc {
-            rid,
-            entrypoint: entrypoint.as_deref(),
-            method,
-            args,
-            streams,
-            stubs,
-        }
-        .to_v8(scope),
+        Trigger::Rpc { .. } => unreachable!("an RPC call's payload is Payload::Rpc"),
+    }
+}
+
+/// RPC call `rid` as JS takes it, with resources for its streams and
+/// stubs: the caller's stubs among the arguments are closed when the call
+/// returns (by JS), or at the latest when its invocation ends, and so are
+/// the writable streams.
+fn incoming_rpc(state: &mut OpState, rid: ResourceId, call: RpcCall) -> IncomingRpc {
+    let streams = call
+        .streams
+        .into_iter()
+        .map(|chunks| add_body_resource(state, chunks))
+        .collect();
+    let stubs = state.resource_table.add(RemoteStubs::new(call.stubs));
+    crate::owned::adopt(state, rid, stubs);
+    let writables = call
+        .writables
+        .into_iter()
+        .map(|sender| {
+            let sink = state.resource_table.add(WritableSink::new(sender));
+            crate::owned::adopt(state, rid, sink);
+            sink
+        })
+        .collect();
+    IncomingRpc {
+        rid,
+        entrypoint: call.entrypoint,
+        method: call.method,
+        args: call.args,
+        streams,
+        stubs,
+        writables,
     }
 }
 

@@ -4,16 +4,20 @@
 //! calls reach it. Stubs among a call's arguments live while the call
 //! lasts; stubs among its result live until the caller disposes of them
 //! or its request ends, and keep the callee's invocation open until then.
+//! A `WritableStream` among the arguments crosses as a [`WritableSink`]:
+//! what the callee writes to it streams back into the caller's stream.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use bytes::Bytes;
 use deno_core::op2;
 use deno_core::AsyncRefCell;
 use deno_core::CancelFuture;
 use deno_core::CancelHandle;
+use deno_core::JsBuffer;
 use deno_core::OpState;
 use deno_core::RcRef;
 use deno_core::Resource;
@@ -22,7 +26,7 @@ use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::http::RequestBody;
+use crate::http::{add_body_resource, BodySender, RequestBody};
 
 /// What an RPC call (or a call of a stub) returned, or what it threw;
 /// V8-serialized by the side that ran it.
@@ -238,5 +242,84 @@ pub async fn op_ridge_rpc_stub_call(
 pub fn op_ridge_rpc_stub_dispose(state: &OpState, #[smi] stubs: ResourceId, #[smi] stub: u32) {
     if let Ok(stubs) = state.resource_table.get::<RemoteStubs>(stubs) {
         let _ = stubs.sender.send(StubMessage::Dispose(stub));
+    }
+}
+
+/// Chunks in flight from a callee's writes to the caller's stream.
+const WRITES_IN_FLIGHT: usize = 4;
+
+/// The callee's end of a `WritableStream` the caller passed: each write
+/// is a chunk the caller's side (a body resource piped into the stream)
+/// reads. Closing it ends the stream.
+pub struct WritableSink {
+    sender: BodySender,
+}
+
+impl WritableSink {
+    pub fn new(sender: BodySender) -> Self {
+        Self { sender }
+    }
+
+    /// The sending end, taken from the table to travel with a call.
+    pub fn take(state: &mut OpState, sink: ResourceId) -> Result<BodySender, JsErrorBox> {
+        let sink = state
+            .resource_table
+            .take::<WritableSink>(sink)
+            .map_err(JsErrorBox::from_err)?;
+        Ok(sink.sender.clone())
+    }
+}
+
+impl Resource for WritableSink {
+    fn name(&self) -> Cow<'_, str> {
+        "ridgeRpcWritableSink".into()
+    }
+}
+
+/// A `WritableStream` about to be passed over RPC: `[body, sink]`, the
+/// body resource the caller pipes into the stream and the sink that goes
+/// with the call (`op_ridge_service_call` takes it).
+#[op2]
+#[serde]
+pub fn op_ridge_rpc_writable(state: &mut OpState) -> (ResourceId, ResourceId) {
+    let (sender, receiver) = mpsc::channel(WRITES_IN_FLIGHT);
+    let body = add_body_resource(state, receiver);
+    let sink = state.resource_table.add(WritableSink::new(sender));
+    (body, sink)
+}
+
+fn sink_closed() -> JsErrorBox {
+    JsErrorBox::type_error("The WritableStream's other end has gone away.")
+}
+
+/// Writes `chunk` to sink `sink`; resolves once the caller's side has room.
+#[op2]
+pub async fn op_ridge_rpc_sink_write(
+    state: Rc<RefCell<OpState>>,
+    #[smi] sink: ResourceId,
+    #[buffer] chunk: JsBuffer,
+) -> Result<(), JsErrorBox> {
+    let sender = state
+        .borrow()
+        .resource_table
+        .get::<WritableSink>(sink)
+        .map_err(|_| sink_closed())?
+        .sender
+        .clone();
+    sender
+        .send(Ok(Bytes::copy_from_slice(&chunk)))
+        .await
+        .map_err(|_| sink_closed())
+}
+
+/// Aborts sink `sink`: the caller's stream errors with `reason`.
+#[op2(fast)]
+pub fn op_ridge_rpc_sink_abort(
+    state: &mut OpState,
+    #[smi] sink: ResourceId,
+    #[string] reason: &str,
+) {
+    if let Ok(sink) = state.resource_table.take::<WritableSink>(sink) {
+        let _ = sink.sender.try_send(Err(reason.to_string()));
     }
 }

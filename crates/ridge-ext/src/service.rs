@@ -29,7 +29,7 @@ use crate::http::{
     WorkerReply,
 };
 use crate::owned;
-use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer};
+use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer, WritableSink};
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
 pub const MAX_DEPTH: u32 = 32;
@@ -158,8 +158,9 @@ fn status_text(status: u16) -> &'static str {
 
 /// Starts a call of method `method` of binding `binding`'s entrypoint with
 /// `args` (an array, V8-serialized; `streams` the resources of the
-/// `ReadableStream`s among them) on behalf of request `rid` (whose span for
-/// it is `traceparent`, or ""); returns the call, which `op_ridge_rpc_next`
+/// `ReadableStream`s among them, `writables` the sinks of the
+/// `WritableStream`s) on behalf of request `rid` (whose span for it is
+/// `traceparent`, or ""); returns the call, which `op_ridge_rpc_next`
 /// follows.
 #[op2]
 #[smi]
@@ -172,11 +173,16 @@ pub fn op_ridge_service_call(
     #[buffer(copy)] args: Vec<u8>,
     #[string] traceparent: String,
     #[serde] streams: Vec<ResourceId>,
+    #[serde] writables: Vec<ResourceId>,
 ) -> Result<ResourceId, JsErrorBox> {
     let (host, depth) = caller(&state, rid)?;
     let streams = streams
         .into_iter()
         .map(|stream| pump_request_body(&state, stream))
+        .collect::<Result<_, _>>()?;
+    let writables = writables
+        .into_iter()
+        .map(|sink| WritableSink::take(&mut state.borrow_mut(), sink))
         .collect::<Result<_, _>>()?;
     let (stubs, server) = StubServer::new();
     let answer = host
@@ -189,6 +195,7 @@ pub fn op_ridge_service_call(
                 stubs,
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
                 streams,
+                writables,
             }),
             depth,
         )

@@ -96,18 +96,21 @@ impl<'a> ToV8<'a> for IncomingScheduled<'_> {
 
 /// An RPC call as the worker's JS takes it from `op_ridge_take_invocation`:
 /// `[rid, EVENT_RPC, method, entrypoint or null, arguments (serialized),
-/// the resources of the streams among them]`.
-pub struct IncomingRpc<'r> {
+/// the resources of the streams among them, of the caller's stubs, of the
+/// writable streams' sinks]`.
+pub struct IncomingRpc {
     pub rid: ResourceId,
-    pub entrypoint: Option<&'r str>,
-    pub method: &'r str,
+    pub entrypoint: Option<String>,
+    pub method: String,
     pub args: Vec<u8>,
     pub streams: Vec<ResourceId>,
     /// The resource through which the caller's stubs among `args` are called.
     pub stubs: ResourceId,
+    /// The sinks of the `WritableStream`s among `args`.
+    pub writables: Vec<ResourceId>,
 }
 
-impl<'a> ToV8<'a> for IncomingRpc<'_> {
+impl<'a> ToV8<'a> for IncomingRpc {
     type Error = JsErrorBox;
 
     fn to_v8<'i>(
@@ -115,8 +118,8 @@ impl<'a> ToV8<'a> for IncomingRpc<'_> {
         scope: &mut v8::PinScope<'a, 'i>,
     ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
         let too_large = || JsErrorBox::range_error("an RPC call is too large");
-        let method = v8::String::new(scope, self.method).ok_or_else(too_large)?;
-        let entrypoint: v8::Local<v8::Value> = match self.entrypoint {
+        let method = v8::String::new(scope, &self.method).ok_or_else(too_large)?;
+        let entrypoint: v8::Local<v8::Value> = match &self.entrypoint {
             Some(name) => v8::String::new(scope, name).ok_or_else(too_large)?.into(),
             None => v8::null(scope).into(),
         };
@@ -124,12 +127,15 @@ impl<'a> ToV8<'a> for IncomingRpc<'_> {
         let store = v8::ArrayBuffer::new_backing_store_from_vec(self.args).make_shared();
         let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
         let args = v8::Uint8Array::new(scope, buffer, 0, length).ok_or_else(too_large)?;
-        let streams: Vec<v8::Local<v8::Value>> = self
-            .streams
-            .iter()
-            .map(|&rid| v8::Integer::new_from_unsigned(scope, rid).into())
-            .collect();
-        let streams = v8::Array::new_with_elements(scope, &streams);
+        let rids = |rids: &[ResourceId]| {
+            let rids: Vec<v8::Local<v8::Value>> = rids
+                .iter()
+                .map(|&rid| v8::Integer::new_from_unsigned(scope, rid).into())
+                .collect();
+            v8::Array::new_with_elements(scope, &rids)
+        };
+        let streams = rids(&self.streams);
+        let writables = rids(&self.writables);
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
             v8::Integer::new_from_unsigned(scope, EVENT_RPC).into(),
@@ -138,6 +144,7 @@ impl<'a> ToV8<'a> for IncomingRpc<'_> {
             args.into(),
             streams.into(),
             v8::Integer::new_from_unsigned(scope, self.stubs).into(),
+            writables.into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }
