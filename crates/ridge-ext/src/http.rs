@@ -77,8 +77,9 @@ pub enum Event {
     Fetch(FetchRequest),
     /// A cron run, for the `scheduled` handler.
     Scheduled(ScheduledEvent),
-    /// A method call over a service binding.
-    Rpc(RpcCall),
+    /// A method call over a service binding (boxed: it is much larger than
+    /// the others).
+    Rpc(Box<RpcCall>),
 }
 
 /// A JavaScript RPC call: which entrypoint (`None`: the default export),
@@ -114,7 +115,7 @@ enum Payload {
     Request(http::HeaderMap, Option<RequestBody>),
     /// An RPC call: its arguments, the streams among them, and where calls
     /// of the stubs among them go.
-    Rpc(RpcCall),
+    Rpc(Box<RpcCall>),
     None,
 }
 
@@ -699,7 +700,7 @@ pub fn op_ridge_take_invocation<'s>(
             let body_rid = body.map(|chunks| add_body_resource(&mut state, chunks));
             (headers, body_rid)
         }
-        Payload::Rpc(call) => return incoming_rpc(&mut state, rid, call).to_v8(scope),
+        Payload::Rpc(call) => return incoming_rpc(&mut state, rid, *call).to_v8(scope),
         Payload::None => (http::HeaderMap::new(), None),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();

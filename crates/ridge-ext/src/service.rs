@@ -188,7 +188,7 @@ pub fn op_ridge_service_call(
     let answer = host
         .invoke(
             binding,
-            Event::Rpc(RpcCall {
+            Event::Rpc(Box::new(RpcCall {
                 entrypoint: None,
                 method,
                 args,
@@ -196,7 +196,7 @@ pub fn op_ridge_service_call(
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
                 streams,
                 writables,
-            }),
+            })),
             depth,
         )
         .map_err(JsErrorBox::generic)?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use deno_core::OpState;
 use ridge_core::Binding;
 use ridge_ext::service::{ServiceBindings, ServiceHost};
-use ridge_ext::{Caller, Event, RpcCall, WorkerReply};
+use ridge_ext::{Caller, Event, WorkerReply};
 use tokio::sync::oneshot;
 
 use crate::worker::WorkerVersion;
@@ -91,10 +91,10 @@ impl ServiceHost for ServiceAdapter {
             props: props.clone(),
         };
         let event = match event {
-            Event::Rpc(call) => Event::Rpc(RpcCall {
-                entrypoint: entrypoint.clone(),
-                ..call
-            }),
+            Event::Rpc(mut call) => {
+                call.entrypoint = entrypoint.clone();
+                Event::Rpc(call)
+            }
             event => event,
         };
         directory.invoke(service, event, caller).ok_or_else(|| {
