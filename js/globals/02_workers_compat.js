@@ -119,6 +119,7 @@ function adjustingConstructor(Original, name, construct, holder = globalThis) {
     configurable: true,
     writable: true,
   });
+  return Constructor;
 }
 
 adjustingConstructor(DenoRequest, "Request", constructRequest);
@@ -130,8 +131,9 @@ export function responseWebSocket(response) {
 }
 
 // `args` is the constructor's own rest array: adjusting it in place spares
-// an array and an iteration on every Response.
-adjustingConstructor(DenoResponse, "Response", (newTarget, args) => {
+// an array and an iteration on every Response. Exported for the extension's
+// own 101 responses (a worker may replace the global).
+export const Response = adjustingConstructor(DenoResponse, "Response", (newTarget, args) => {
   const init = args[1];
   args[0] = responseBody(args[0], init);
   const response = ReflectConstruct(DenoResponse, args, newTarget);

@@ -35,7 +35,9 @@ import {
   streamResource,
 } from "ext:ridge/globals/00_globals.js";
 import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js";
+import { Response as WorkersResponse } from "ext:ridge/globals/02_workers_compat.js";
 import { SPAN_FETCH, SPAN_RPC, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
+import { clientEndOf } from "ext:ridge/websocket/08_websocket.js";
 
 const {
   ArrayBufferIsView,
@@ -156,7 +158,7 @@ class Fetcher {
     // A traced call carries the trace on to the service.
     if (span >= 0) ArrayPrototypePush(headers, ["traceparent", traceparentFor(span)]);
     const bodyRid = request.body === null ? -1 : streamResource(request.body);
-    const { 0: status, 1: statusText, 2: responseHeaders, 3: responseRid } = await op_ridge_service_fetch(
+    const { 0: status, 1: statusText, 2: responseHeaders, 3: responseRid, 4: webSocket } = await op_ridge_service_fetch(
       rid,
       this.#index,
       request.method,
@@ -164,6 +166,12 @@ class Fetcher {
       headers,
       bodyRid,
     );
+    // The service's WebSocket: returned by the caller, the client talks to
+    // the service's end directly.
+    if (webSocket !== null) {
+      const init = { status, statusText, headers: responseHeaders, webSocket: clientEndOf(webSocket) };
+      return new WorkersResponse(null, init);
+    }
     const body = responseRid === null || ArrayPrototypeIncludes(NULL_BODY_STATUSES, status) ? null : readableStreamForRid(responseRid);
     return new Response(body, { status, statusText, headers: responseHeaders });
   }

@@ -211,6 +211,14 @@ class WebSocketPair {
   }
 }
 
+/** The client end whose pair is `rid` (another worker's WebSocket, passed
+ * on by a service binding: websocket.rs' add_passed_client_end). */
+export function clientEndOf(rid) {
+  const client = new WebSocket(kCreate, rid, false);
+  unusedPairs.register(client, rid);
+  return client;
+}
+
 /** The pair rid of a Response's `webSocket`, which must be a client end. */
 export function clientEndRid(webSocket) {
   if (!ObjectPrototypeIsPrototypeOf(WebSocket.prototype, webSocket) || webSocket[kServer]) {

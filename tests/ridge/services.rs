@@ -4,7 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use futures::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::control::{Backend, Node};
 use crate::support::{fixture, http1, serve, Ridge};
@@ -135,6 +139,49 @@ async fn rpc_calls_the_callees_methods() {
         call.contains("worker=auth") && call.contains("event=\"rpc\""),
         "{call}"
     );
+}
+
+#[tokio::test]
+async fn a_services_websocket_is_passed_on_to_the_client() {
+    let ridge = dev_services();
+    let (mut socket, response) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", ridge.addr))
+            .await
+            .expect("WebSocket handshake");
+    assert_eq!(response.status(), 101);
+    assert_eq!(response.headers()["x-auth"], "ws");
+    for text in ["one", "two"] {
+        socket.send(Message::text(text)).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer, Message::text(format!("auth got {text}")));
+    }
+    // The service closes.
+    socket.send(Message::text("close")).await.unwrap();
+    match socket.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => {
+            assert_eq!(
+                (u16::from(frame.code), frame.reason.as_str()),
+                (4001, "auth closes")
+            )
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    // The client closes: the service hears it.
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", ridge.addr))
+        .await
+        .expect("WebSocket handshake");
+    socket
+        .close(Some(CloseFrame {
+            code: CloseCode::from(4002),
+            reason: "client done".into(),
+        }))
+        .await
+        .unwrap();
+    ridge.wait_for_log("auth saw close 4002 client done");
 }
 
 #[tokio::test]

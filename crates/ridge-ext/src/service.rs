@@ -30,6 +30,7 @@ use crate::http::{
 };
 use crate::owned;
 use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer, WritableSink};
+use crate::websocket::add_passed_client_end;
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
 pub const MAX_DEPTH: u32 = 32;
@@ -56,11 +57,13 @@ pub trait ServiceHost {
 /// The service bindings of an isolate's version, when it has any.
 pub struct ServiceBindings(pub Rc<dyn ServiceHost>);
 
-/// A response as JS builds it: status, status text, headers, body rid.
+/// A response as JS builds it: status, status text, headers, body rid,
+/// and the client end of a WebSocket (a 101's).
 type ServiceResponse = (
     u16,
     String,
     Vec<(ByteString, ByteString)>,
+    Option<ResourceId>,
     Option<ResourceId>,
 );
 
@@ -105,13 +108,22 @@ pub async fn op_ridge_service_fetch(
         .map_err(JsErrorBox::generic)?;
     let response = match answer.await {
         Ok(WorkerReply::Response(response)) => response,
-        Ok(WorkerReply::WebSocket(_)) => {
-            return Err(JsErrorBox::type_error(
-                "the service answered with a WebSocket, which Ridge's service bindings do not carry yet",
-            ))
+        Ok(WorkerReply::WebSocket(reply)) => {
+            let headers = reply
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().into(), value.as_bytes().into()))
+                .collect();
+            let client_end = add_passed_client_end(&mut state.borrow_mut(), reply)?;
+            let status_text = status_text(101).to_string();
+            return Ok((101, status_text, headers, None, Some(client_end)));
         }
         Ok(WorkerReply::LimitExceeded(limit)) => {
-            return Ok(failure(&state, 503, format!("The service exceeded its limits: {limit}")))
+            return Ok(failure(
+                &state,
+                503,
+                format!("The service exceeded its limits: {limit}"),
+            ))
         }
         // As on Cloudflare: the caller sees a 500, not the callee's error,
         // which is logged here (the edge logs its own callers').
@@ -138,7 +150,7 @@ pub async fn op_ridge_service_fetch(
     } else {
         response.status_text
     };
-    Ok((response.status, status_text, headers, body))
+    Ok((response.status, status_text, headers, body, None))
 }
 
 /// The reason phrase HTTP gives `status` ("" for an unknown one): the
@@ -376,7 +388,7 @@ fn caller(
 fn failure(state: &Rc<RefCell<OpState>>, status: u16, text: String) -> ServiceResponse {
     let body = add_body_resource(&mut state.borrow_mut(), single_chunk(Bytes::from(text)));
     let headers = vec![("content-type".into(), "text/plain;charset=UTF-8".into())];
-    (status, String::new(), headers, Some(body))
+    (status, String::new(), headers, Some(body), None)
 }
 
 /// A body of one chunk.

@@ -116,6 +116,43 @@ impl Drop for WebSocketResource {
 #[op2(fast)]
 #[smi]
 pub fn op_ridge_ws_pair(state: &mut OpState) -> Result<ResourceId, JsErrorBox> {
+    let (to_client, to_client_rx) = mpsc::channel(SEND_QUEUE);
+    let (from_client_tx, from_client) = mpsc::channel(RECEIVE_QUEUE);
+    add_pair(
+        state,
+        (to_client, from_client),
+        (to_client_rx, from_client_tx),
+        Arc::default(),
+    )
+}
+
+/// The client end of another worker's WebSocket (the 101 a service binding
+/// answered with), for the caller to return in its own response: the
+/// connection then talks to that worker's server end directly. No server
+/// end of it is in this isolate.
+pub fn add_passed_client_end(
+    state: &mut OpState,
+    reply: WebSocketReply,
+) -> Result<ResourceId, JsErrorBox> {
+    // This isolate's own ends lead nowhere.
+    let (nowhere, _) = mpsc::channel(1);
+    let (_, nothing) = mpsc::channel(1);
+    add_pair(
+        state,
+        (nowhere, nothing),
+        (reply.to_client, reply.from_client),
+        reply.queued,
+    )
+}
+
+/// Adds a pair with the server end's channels `own` and the client end's
+/// `client_ends` (handed to the connection by `op_ridge_respond_websocket`).
+fn add_pair(
+    state: &mut OpState,
+    own: (mpsc::Sender<WsMessage>, mpsc::Receiver<WsMessage>),
+    client_ends: (mpsc::Receiver<WsMessage>, mpsc::Sender<WsMessage>),
+    queued: Arc<AtomicUsize>,
+) -> Result<ResourceId, JsErrorBox> {
     let open = state
         .try_borrow::<OpenSockets>()
         .cloned()
@@ -126,13 +163,12 @@ pub fn op_ridge_ws_pair(state: &mut OpState) -> Result<ResourceId, JsErrorBox> {
         )));
     }
     open.pairs.set(open.pairs.get() + 1);
-    let (to_client, to_client_rx) = mpsc::channel(SEND_QUEUE);
-    let (from_client_tx, from_client) = mpsc::channel(RECEIVE_QUEUE);
+    let (to_client, from_client) = own;
     Ok(state.resource_table.add(WebSocketResource {
         to_client,
         from_client: AsyncRefCell::new(from_client),
-        client_ends: RefCell::new(Some((to_client_rx, from_client_tx))),
-        queued: Arc::default(),
+        client_ends: RefCell::new(Some(client_ends)),
+        queued,
         open,
         counted: Cell::new(false),
         cancel: CancelHandle::new(),
