@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::control::{Backend, Node};
 use crate::support::{fixture, http1, serve, Ridge};
+use crate::websocket::{close_code, next};
 
 /// `ridge dev` running the front worker on the port and the others beside it.
 fn dev_services() -> Ridge {
@@ -152,24 +153,17 @@ async fn a_services_websocket_is_passed_on_to_the_client() {
     assert_eq!(response.headers()["x-auth"], "ws");
     for text in ["one", "two"] {
         socket.send(Message::text(text)).await.unwrap();
-        let answer = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(answer, Message::text(format!("auth got {text}")));
+        assert_eq!(
+            next(&mut socket).await,
+            Message::text(format!("auth got {text}"))
+        );
     }
     // The service closes.
     socket.send(Message::text("close")).await.unwrap();
-    match socket.next().await.unwrap().unwrap() {
-        Message::Close(Some(frame)) => {
-            assert_eq!(
-                (u16::from(frame.code), frame.reason.as_str()),
-                (4001, "auth closes")
-            )
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
+    assert_eq!(
+        close_code(next(&mut socket).await),
+        (4001, "auth closes".into())
+    );
     // The client closes: the service hears it.
     let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", ridge.addr))
         .await

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{fixture, Ridge};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(ridge: &Ridge) -> Socket {
@@ -24,7 +24,7 @@ async fn connect(ridge: &Ridge) -> Socket {
 }
 
 /// The next message that is not a ping or pong, within 10 s.
-async fn next(socket: &mut Socket) -> Message {
+pub async fn next(socket: &mut Socket) -> Message {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -37,7 +37,7 @@ async fn next(socket: &mut Socket) -> Message {
     }
 }
 
-fn close_code(message: Message) -> (u16, String) {
+pub fn close_code(message: Message) -> (u16, String) {
     match message {
         Message::Close(Some(frame)) => (u16::from(frame.code), frame.reason.to_string()),
         other => panic!("expected a close frame, got {other:?}"),
