@@ -29,6 +29,7 @@ import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
 import { callRpc, rpcOutcome, rpcReceiver, serveStubs } from "ext:ridge/service/08_service.js";
+import { callObject, checkObjectClasses } from "ext:ridge/objects/12_objects.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.
@@ -373,6 +374,7 @@ function start(namespace, configJson) {
         "or call addEventListener('fetch', event => event.respondWith(...))",
     );
   }
+  checkObjectClasses(namespace);
   serve(handlers, namespace);
   return format;
 }
@@ -458,15 +460,20 @@ function handleScheduled(next, scheduled) {
 }
 
 /** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams,
- * stubs, writables]`; what it returns or throws goes back serialized, and
+ * stubs, writables, object]` (object: `[class, id, name]` of the Durable
+ * Object called, or null); what it returns or throws goes back serialized, and
  * the functions and `RpcTarget`s in its result are served to the caller as
  * long as it holds them (js/service/08_service.js). */
 function handleRpc(next, namespace) {
-  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams, 6: stubs, 7: writables } = next;
+  const { 0: rid, 2: method, 3: entrypoint, 4: args, 5: streams, 6: stubs, 7: writables, 8: object } = next;
   const ctx = new ExecutionContext(rid);
   const pending = ctx[kPending];
   const rpc = { method, args, streams, stubs, writables };
-  const call = () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), rpc, env, ctx);
+  // A Durable Object's call waits for its object to take events.
+  const call =
+    object === null
+      ? () => callRpc(rpcReceiver(namespace, entrypoint, env, ctx), rpc, env, ctx)
+      : () => callObject(namespace, object, env, (receiver) => callRpc(receiver, rpc, env, ctx));
   const result = callInContext(rid, call);
   const answer = (thrown, value) => {
     // The caller's stubs among the arguments end with the call.

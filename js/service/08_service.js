@@ -212,8 +212,9 @@ function callRemote(index, service, method, args) {
 }
 
 /** The promise of what `method` returns, or of the property `method` when
- * `args` is null (`await env.S.name`). */
-function remotePromise(index, service, method, args) {
+ * `args` is null (`await env.S.name`); `object` (`[id, name]`) says which
+ * Durable Object when binding `index` is a namespace. */
+function remotePromise(index, service, method, args, object = null) {
   const rid = currentRequest();
   const stubs = [];
   const streams = [];
@@ -233,7 +234,7 @@ function remotePromise(index, service, method, args) {
   return traced(SPAN_RPC, method, service, (span) => {
     // A traced call carries the trace on to the callee.
     const traceparent = span >= 0 ? traceparentFor(span) : "";
-    return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams, writables), stubs);
+    return follow(rid, op_ridge_service_call(rid, index, method, bytes, traceparent, streams, writables, object), stubs);
   });
 }
 
@@ -607,6 +608,37 @@ function serviceBinding(index, service, entrypoint) {
         return typeof value === "function" ? FunctionPrototypeBind(value, target) : value;
       }
       return rpcMember((method, args) => remotePromise(index, service, method, args), property);
+    },
+  });
+}
+
+/**
+ * The stub of Durable Object `id` (a DurableObjectId) of binding `index`'s
+ * namespace, of class `className`: `fetch()` and any method are RPC calls
+ * to the object (a throw in its fetch() is thrown to the caller, as on
+ * Cloudflare).
+ */
+export function objectStub(index, className, id) {
+  const object = [id.toString(), id.name ?? null];
+  const call = (method, args) => remotePromise(index, className, method, args, object);
+  const stub = {
+    id,
+    name: id.name,
+    fetch(input, init = undefined) {
+      try {
+        return rpcPromise(call("fetch", [new Request(input, init)]));
+      } catch (error) {
+        return PromiseReject(error);
+      }
+    },
+    connect() {
+      throw new TypeError("Ridge's Durable Object stubs do not open sockets");
+    },
+  };
+  return new Proxy(stub, {
+    get(target, property) {
+      if (typeof property === "symbol" || property === "then" || ObjectHasOwn(target, property)) return target[property];
+      return rpcMember(call, property);
     },
   });
 }

@@ -22,6 +22,7 @@ mod isolates;
 mod kv;
 mod limits;
 mod node_compat;
+mod objects;
 mod observability;
 mod projects;
 mod routing;

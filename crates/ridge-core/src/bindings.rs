@@ -40,6 +40,22 @@ pub struct ServiceBinding {
     pub props: Option<serde_json::Value>,
 }
 
+/// A Durable Object namespace binding as the configuration writes it
+/// (`durable_objects.bindings = [{ name, class_name, script_name }]`,
+/// wrangler's shape): the objects of a class exported by this worker, or
+/// by worker `script_name`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurableObjectBinding {
+    /// The name in `env`.
+    pub name: String,
+    /// The exported class the objects are instances of.
+    pub class_name: String,
+    /// The worker that exports the class, when it is not this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_name: Option<String>,
+}
+
 /// One entry of a worker's `env`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Binding {
@@ -62,6 +78,12 @@ pub enum Binding {
         /// The callee's `ctx.props`, as JSON text.
         props: Option<String>,
     },
+    /// The Durable Objects of class `class_name` of worker `worker`.
+    DurableObjectNamespace {
+        name: String,
+        class_name: String,
+        worker: String,
+    },
 }
 
 impl Binding {
@@ -72,20 +94,22 @@ impl Binding {
             | Binding::Secret { name, .. }
             | Binding::KvNamespace { name, .. }
             | Binding::Assets { name }
-            | Binding::Service { name, .. } => name,
+            | Binding::Service { name, .. }
+            | Binding::DurableObjectNamespace { name, .. } => name,
         }
     }
 
     /// The kind JS builds the binding's object by (the binding table in
     /// `js/globals/00_globals.js`): "json" for plain values, "kv" for a
     /// namespace, "assets" for the assets' Fetcher, "service" for another
-    /// worker.
+    /// worker, "durable_object" for a Durable Object namespace.
     pub fn kind(&self) -> &'static str {
         match self {
             Binding::Var { .. } | Binding::Secret { .. } => "json",
             Binding::KvNamespace { .. } => "kv",
             Binding::Assets { .. } => "assets",
             Binding::Service { .. } => "service",
+            Binding::DurableObjectNamespace { .. } => "durable_object",
         }
     }
 }

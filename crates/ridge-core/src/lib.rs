@@ -16,7 +16,9 @@ pub mod limits;
 pub mod names;
 pub mod ttl;
 
-pub use bindings::{Binding, BindingError, KvNamespaceBinding, ServiceBinding};
+pub use bindings::{
+    Binding, BindingError, DurableObjectBinding, KvNamespaceBinding, ServiceBinding,
+};
 pub use clock::Clock;
 pub use compat::{Compatibility, NodeCompat};
 pub use invocation::{EventKind, Outcome, ScheduledEvent};

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{KvNamespaceBinding, Limits, ServiceBinding, WorkerConfig};
+use crate::config::{
+    DurableObjectBinding, KvNamespaceBinding, Limits, ServiceBinding, WorkerConfig,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +28,9 @@ pub struct VersionMetadata {
     /// hashes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceBinding>,
+    /// Left out when empty, as `services`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub durable_objects: Vec<DurableObjectBinding>,
     #[serde(default)]
     pub routes: Vec<String>,
     #[serde(default)]
@@ -86,6 +91,7 @@ impl VersionMetadata {
             vars: config.vars.clone(),
             kv_namespaces: config.kv_namespaces.clone(),
             services: config.services.clone(),
+            durable_objects: config.durable_objects.clone(),
             routes: config.routes.clone(),
             limits: config.limits.clone(),
             crons: config.crons.clone(),
@@ -156,6 +162,41 @@ impl VersionMetadata {
                     format!(
                         "{:?} is already used by another binding or var",
                         service.binding
+                    ),
+                ));
+            }
+        }
+        for (index, object) in self.durable_objects.iter().enumerate() {
+            let field = format!("durable_objects[{index}]");
+            if object.name.is_empty() || object.class_name.is_empty() {
+                return Err(error(
+                    &field,
+                    "needs a non-empty `name` and `class_name`".into(),
+                ));
+            }
+            if let Some(script) = &object.script_name {
+                if let Err(problem) = ridge_core::names::validate_worker_name(script) {
+                    return Err(error(&format!("{field}.script_name"), problem.to_string()));
+                }
+            }
+            let taken = self.vars.contains_key(&object.name)
+                || self
+                    .kv_namespaces
+                    .iter()
+                    .any(|kv| kv.binding == object.name)
+                || self
+                    .services
+                    .iter()
+                    .any(|service| service.binding == object.name)
+                || self.durable_objects[..index]
+                    .iter()
+                    .any(|other| other.name == object.name);
+            if taken {
+                return Err(error(
+                    &format!("{field}.name"),
+                    format!(
+                        "{:?} is already used by another binding or var",
+                        object.name
                     ),
                 ));
             }

@@ -98,6 +98,17 @@ pub struct RpcCall {
     /// The `WritableStream`s among the arguments: what the callee writes
     /// goes to them.
     pub writables: Vec<BodySender>,
+    /// The Durable Object called, when the call is to one (its stub's).
+    pub object: Option<ObjectAddress>,
+}
+
+/// Which Durable Object a call is for: its class, its id (64 hex digits),
+/// and the name the id was made from, if any.
+#[derive(Clone, Debug)]
+pub struct ObjectAddress {
+    pub class: String,
+    pub id: String,
+    pub name: Option<String>,
 }
 
 /// An HTTP request, as the fetch handler gets it.
@@ -742,6 +753,7 @@ fn incoming_rpc(state: &mut OpState, rid: ResourceId, call: RpcCall) -> Incoming
         .collect();
     IncomingRpc {
         rid,
+        object: call.object,
         entrypoint: call.entrypoint,
         method: call.method,
         args: call.args,

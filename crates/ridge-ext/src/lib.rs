@@ -4,7 +4,8 @@
 //! `http` (the request bridge, `js/http/`), `kv`, `cache`, `assets`,
 //! `websocket`, `sockets` (`cloudflare:sockets`' TCP and TLS connections),
 //! `service` (service bindings) with `rpc` (the stubs RPC calls carry),
-//! `owned` (what a request opened, closed when it ends),
+//! `owned` (what a request opened, closed when it ends), `objects`
+//! (Durable Object ids and storage, `js/objects/`),
 //! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`,
 //! with `crypto`, `cipher`, `keys`, `zlib` and `encoding` for their Rust
 //! parts; `crypto` also gives `crypto.subtle` its MD5), and the globals'
@@ -28,6 +29,7 @@ pub mod log;
 pub mod memory;
 pub mod net;
 pub mod node;
+pub mod objects;
 pub mod owned;
 pub mod rpc;
 pub mod service;
@@ -89,6 +91,15 @@ deno_core::extension!(
     rpc::op_ridge_rpc_writable,
     rpc::op_ridge_rpc_sink_write,
     rpc::op_ridge_rpc_sink_abort,
+    objects::op_ridge_do_id,
+    objects::op_ridge_do_id_valid,
+    objects::op_ridge_do_sql,
+    objects::op_ridge_do_size,
+    objects::op_ridge_do_get,
+    objects::op_ridge_do_put,
+    objects::op_ridge_do_delete,
+    objects::op_ridge_do_list,
+    objects::op_ridge_do_delete_all,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,
@@ -147,6 +158,7 @@ deno_core::extension!(
     "assets/07_assets.js",
     "service/08_service.js",
     "websocket/08_websocket.js",
+    "objects/12_objects.js",
     "cloudflare/09_workers.js",
     "cloudflare/10_node.js",
     "cloudflare/11_sockets.js",

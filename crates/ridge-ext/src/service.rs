@@ -25,8 +25,8 @@ use ridge_core::Outcome;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{
-    add_body_resource, CpuLedger, Event, FetchRequest, RequestBody, ResponseBody, RpcCall,
-    WorkerReply,
+    add_body_resource, CpuLedger, Event, FetchRequest, ObjectAddress, RequestBody, ResponseBody,
+    RpcCall, WorkerReply,
 };
 use crate::owned;
 use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer, WritableSink};
@@ -172,7 +172,8 @@ fn status_text(status: u16) -> &'static str {
 /// `args` (an array, V8-serialized; `streams` the resources of the
 /// `ReadableStream`s among them, `writables` the sinks of the
 /// `WritableStream`s) on behalf of request `rid` (whose span for it is
-/// `traceparent`, or ""); returns the call, which `op_ridge_rpc_next`
+/// `traceparent`, or ""), to Durable Object `object` (`[id, name]`) when the
+/// binding is a namespace; returns the call, which `op_ridge_rpc_next`
 /// follows.
 #[op2]
 #[smi]
@@ -186,6 +187,7 @@ pub fn op_ridge_service_call(
     #[string] traceparent: String,
     #[serde] streams: Vec<ResourceId>,
     #[serde] writables: Vec<ResourceId>,
+    #[serde] object: Option<(String, Option<String>)>,
 ) -> Result<ResourceId, JsErrorBox> {
     let (host, depth) = caller(&state, rid)?;
     let streams = streams
@@ -208,6 +210,12 @@ pub fn op_ridge_service_call(
                 traceparent: (!traceparent.is_empty()).then_some(traceparent),
                 streams,
                 writables,
+                // The binding fills in the class.
+                object: object.map(|(id, name)| ObjectAddress {
+                    class: String::new(),
+                    id,
+                    name,
+                }),
             })),
             depth,
         )

@@ -97,7 +97,8 @@ impl<'a> ToV8<'a> for IncomingScheduled<'_> {
 /// An RPC call as the worker's JS takes it from `op_ridge_take_invocation`:
 /// `[rid, EVENT_RPC, method, entrypoint or null, arguments (serialized),
 /// the resources of the streams among them, of the caller's stubs, of the
-/// writable streams' sinks]`.
+/// writable streams' sinks, the Durable Object called ([class, id, name])
+/// or null]`.
 pub struct IncomingRpc {
     pub rid: ResourceId,
     pub entrypoint: Option<String>,
@@ -108,6 +109,8 @@ pub struct IncomingRpc {
     pub stubs: ResourceId,
     /// The sinks of the `WritableStream`s among `args`.
     pub writables: Vec<ResourceId>,
+    /// The Durable Object called, if the call is to one.
+    pub object: Option<crate::http::ObjectAddress>,
 }
 
 impl<'a> ToV8<'a> for IncomingRpc {
@@ -136,6 +139,19 @@ impl<'a> ToV8<'a> for IncomingRpc {
         };
         let streams = rids(&self.streams);
         let writables = rids(&self.writables);
+        // `[class, id, name or null]`, or null.
+        let object: v8::Local<v8::Value> = match &self.object {
+            None => v8::null(scope).into(),
+            Some(object) => {
+                let class = v8::String::new(scope, &object.class).ok_or_else(too_large)?;
+                let id = v8::String::new(scope, &object.id).ok_or_else(too_large)?;
+                let name: v8::Local<v8::Value> = match &object.name {
+                    Some(name) => v8::String::new(scope, name).ok_or_else(too_large)?.into(),
+                    None => v8::null(scope).into(),
+                };
+                v8::Array::new_with_elements(scope, &[class.into(), id.into(), name]).into()
+            }
+        };
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
             v8::Integer::new_from_unsigned(scope, EVENT_RPC).into(),
@@ -145,6 +161,7 @@ impl<'a> ToV8<'a> for IncomingRpc {
             streams.into(),
             v8::Integer::new_from_unsigned(scope, self.stubs).into(),
             writables.into(),
+            object,
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }

@@ -18,6 +18,7 @@ use ridge_deploy::config::WorkerConfig;
 use ridge_deploy::project::{ProjectError, ProjectLocation};
 use ridge_ext::net::OutboundPolicy;
 use ridge_kv::{Kv, KvError};
+use ridge_objects::ObjectStore;
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_runtime::isolate::{Directory, Scheduler, SchedulerOptions, Services, WorkerDirectory};
 use ridge_runtime::observe::trace::TraceSetupError;
@@ -270,8 +271,11 @@ struct NodeParts {
 }
 
 impl NodeParts {
-    fn services(&self, store: Option<Arc<dyn KvStore>>) -> Services {
+    /// The node's services, with KV in `store` and Durable Object storage
+    /// under `objects` (a folder; `None`: in memory).
+    fn services(&self, store: Option<Arc<dyn KvStore>>, objects: Option<PathBuf>) -> Services {
         Services {
+            objects: objects.map_or_else(ObjectStore::in_memory, ObjectStore::on_disk),
             kv: store.map(|store| Kv::new(store, self.isolates.kv_cache_bytes, Clock::from_env())),
             cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,
@@ -345,7 +349,8 @@ async fn start_dev(
             .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
         store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
     }
-    let mut services = parts.services(store);
+    let objects = dev.state_dir.as_ref().map(|dir| dir.join("objects"));
+    let mut services = parts.services(store, objects);
     if let Some(dir) = &dev.state_dir {
         services.cache = HttpCache::persistent(parts.isolates.cache_bytes, dir.join("cache.db"));
     }
@@ -416,7 +421,7 @@ async fn start_folder(
     } else {
         None
     };
-    let services = parts.services(store);
+    let services = parts.services(store, Some(data_dir.join("objects")));
     if let Some(kv) = &services.kv {
         for worker in &workers {
             kv.create_bound(&worker.bindings)
@@ -484,7 +489,7 @@ async fn start_store(
         .ok_or(NodeError::NoAdminToken)?;
     let store =
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
-    let services = parts.services(Some(store.clone()));
+    let services = parts.services(Some(store.clone()), Some(source.data_dir.join("objects")));
     let kv = services.kv.clone().expect("KV has a store");
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     let asset_files = Arc::new(ridge_server::stored_assets::StoredAssetFiles::new(

@@ -61,6 +61,12 @@ impl WorkerVersion {
                     .iter()
                     .map(|binding| binding.binding.as_str()),
             )
+            .chain(
+                metadata
+                    .durable_objects
+                    .iter()
+                    .map(|object| object.name.as_str()),
+            )
             .collect();
         let mut bindings: Vec<Binding> = metadata
             .vars
@@ -85,6 +91,16 @@ impl WorkerVersion {
             service: service.service.clone(),
             entrypoint: service.entrypoint.clone(),
             props: service.props.as_ref().map(|props| props.to_string()),
+        }));
+        bindings.extend(metadata.durable_objects.iter().map(|object| {
+            Binding::DurableObjectNamespace {
+                name: object.name.clone(),
+                class_name: object.class_name.clone(),
+                worker: object
+                    .script_name
+                    .clone()
+                    .unwrap_or_else(|| name.to_string()),
+            }
         }));
         let assets_binding = metadata
             .assets
@@ -169,6 +185,7 @@ impl WorkerVersion {
             vars: BTreeMap::new(),
             kv_namespaces: Vec::new(),
             services: Vec::new(),
+            durable_objects: Vec::new(),
             routes: routes.iter().map(|route| route.to_string()).collect(),
             limits: Limits::default(),
             crons: Vec::new(),
@@ -287,6 +304,7 @@ mod tests {
                 id: "cache".into(),
             }],
             services: Vec::new(),
+            durable_objects: Vec::new(),
             routes: Vec::new(),
             limits: Limits::default(),
             crons: Vec::new(),

@@ -13,7 +13,7 @@ use ridge_core::names::validate_worker_name;
 use serde::Deserialize;
 
 pub use keys::{key_use, KeyUse};
-pub use ridge_core::{KvNamespaceBinding, Limits, ServiceBinding};
+pub use ridge_core::{DurableObjectBinding, KvNamespaceBinding, Limits, ServiceBinding};
 
 /// Ridge's own configuration file.
 pub const CONFIG_FILE: &str = "ridge.toml";
@@ -82,6 +82,8 @@ pub struct WorkerConfig {
     pub kv_namespaces: Vec<KvNamespaceBinding>,
     /// Other workers this one calls (`services`).
     pub services: Vec<ServiceBinding>,
+    /// Durable Object namespaces (`durable_objects.bindings`).
+    pub durable_objects: Vec<DurableObjectBinding>,
     pub crons: Vec<String>,
     pub limits: Limits,
     /// `[build]`: a command that runs before the modules are collected.
@@ -129,6 +131,70 @@ struct ServiceConfig {
     #[serde(default)]
     #[allow(dead_code)] // wrangler's remote bindings
     remote: Option<bool>,
+}
+
+/// `durable_objects` as wrangler writes it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DurableObjectsConfig {
+    #[serde(default)]
+    bindings: Vec<DurableObjectBindingConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DurableObjectBindingConfig {
+    name: String,
+    class_name: String,
+    #[serde(default)]
+    script_name: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // Cloudflare's environments of a script
+    environment: Option<String>,
+}
+
+/// One of `migrations`, as wrangler writes it: which classes became Durable
+/// Objects (with SQLite storage or the older key-value one), were renamed,
+/// or were deleted, under a tag.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Migration {
+    #[serde(default)]
+    #[allow(dead_code)]
+    // Cloudflare applies migrations by tag; every Ridge object stores in SQLite
+    tag: Option<String>,
+    #[serde(default)]
+    new_classes: Vec<String>,
+    #[serde(default)]
+    new_sqlite_classes: Vec<String>,
+    #[serde(default)]
+    renamed_classes: Vec<RenamedClass>,
+    #[serde(default)]
+    deleted_classes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenamedClass {
+    from: String,
+    to: String,
+}
+
+/// The classes the migrations leave as Durable Objects, in order: created,
+/// renamed, deleted.
+fn migrated_classes(migrations: &[Migration]) -> Vec<String> {
+    let mut classes: Vec<String> = Vec::new();
+    for migration in migrations {
+        classes.extend(migration.new_classes.iter().cloned());
+        classes.extend(migration.new_sqlite_classes.iter().cloned());
+        for RenamedClass { from, to } in &migration.renamed_classes {
+            for class in classes.iter_mut().filter(|class| *class == from) {
+                class.clone_from(to);
+            }
+        }
+        classes.retain(|class| !migration.deleted_classes.contains(class));
+    }
+    classes
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -216,6 +282,8 @@ struct RawConfig {
     vars: Option<BTreeMap<String, serde_json::Value>>,
     kv_namespaces: Option<Vec<KvNamespaceConfig>>,
     services: Option<Vec<ServiceConfig>>,
+    durable_objects: Option<DurableObjectsConfig>,
+    migrations: Option<Vec<Migration>>,
     triggers: Option<Triggers>,
     limits: Option<Limits>,
     build: Option<Build>,
@@ -523,6 +591,7 @@ impl WorkerConfig {
             vars: BTreeMap::new(),
             kv_namespaces: Vec::new(),
             services: Vec::new(),
+            durable_objects: Vec::new(),
             crons: Vec::new(),
             limits: Limits::default(),
             build: Build::default(),
@@ -598,6 +667,41 @@ fn check_keys(
     Ok(())
 }
 
+/// The `durable_objects` bindings, each to a class of this worker checked
+/// against the migrations (as Cloudflare refuses a deploy binding a class
+/// no migration made a Durable Object, or one a migration deleted).
+fn durable_object_bindings(
+    path: &Path,
+    worker: &str,
+    section: Option<DurableObjectsConfig>,
+    migrations: Option<Vec<Migration>>,
+) -> Result<Vec<DurableObjectBinding>, ConfigError> {
+    let classes = migrated_classes(&migrations.unwrap_or_default());
+    let mut bindings = Vec::new();
+    for (index, binding) in section.unwrap_or_default().bindings.into_iter().enumerate() {
+        let own = binding
+            .script_name
+            .as_deref()
+            .is_none_or(|script| script == worker);
+        if own && !classes.contains(&binding.class_name) {
+            return Err(ConfigError::Field {
+                path: path.to_path_buf(),
+                field: format!("durable_objects.bindings[{index}].class_name"),
+                problem: format!(
+                    "{:?} is not a Durable Object class of this worker: add a migration that creates it, e.g.                      [[migrations]] tag = \"v1\" new_sqlite_classes = [\"{}\"]",
+                    binding.class_name, binding.class_name
+                ),
+            });
+        }
+        bindings.push(DurableObjectBinding {
+            name: binding.name,
+            class_name: binding.class_name,
+            script_name: binding.script_name.filter(|_| !own),
+        });
+    }
+    Ok(bindings)
+}
+
 /// The line a key is first written on: `"key":` in JSON, `key =` or a
 /// table header naming it (`[key]`, `[[env.prod.key]]`) in TOML (1 when it
 /// cannot be found).
@@ -661,6 +765,9 @@ fn resolve(
                 vars: environment.vars,
                 kv_namespaces: environment.kv_namespaces,
                 services: environment.services,
+                durable_objects: environment.durable_objects,
+                // Migrations belong to the worker, not to an environment.
+                migrations: top.migrations,
                 triggers: environment.triggers.or(top.triggers),
                 limits: environment.limits.or(top.limits),
                 build: environment.build.or(top.build),
@@ -727,6 +834,8 @@ fn resolve(
             props: service.props,
         })
         .collect();
+    config.durable_objects =
+        durable_object_bindings(path, &config.name, raw.durable_objects, raw.migrations)?;
     config.crons = raw.triggers.unwrap_or_default().crons;
     config.limits = raw.limits.unwrap_or_default();
     config.build = raw.build.unwrap_or_default();

@@ -452,6 +452,11 @@ impl WorkerIsolate {
                             entrypoint,
                             ..
                         } => serde_json::json!([service, entrypoint.is_some()]),
+                        // Whether the class is this worker's own, which
+                        // must export it.
+                        Binding::DurableObjectNamespace {
+                            class_name, worker, ..
+                        } => serde_json::json!([class_name, worker, *worker == version.name]),
                         Binding::KvNamespace { .. } | Binding::Assets { .. } => {
                             serde_json::Value::Null
                         }

@@ -3,11 +3,13 @@
 //! what they serve the worker's binding list with. One module per binding
 //! kind with node state adapts the node's service to its ops: `kv` (KV
 //! namespaces), `cache` (the Cache API), `assets` (static assets),
-//! `service` (other workers of the node).
+//! `service` (other workers of the node, and the Durable Objects of
+//! namespaces), `objects` (Durable Object ids and storage).
 
 mod assets;
 mod cache;
 mod kv;
+mod objects;
 mod service;
 
 pub use service::{Directory, WorkerDirectory};
@@ -37,6 +39,8 @@ pub struct Services {
     pub asset_cache: ridge_assets::HotCache,
     /// The node's workers, which service bindings call.
     pub workers: Directory,
+    /// Where Durable Objects keep their storage.
+    pub objects: ridge_objects::ObjectStore,
 }
 
 /// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
@@ -69,6 +73,7 @@ impl Services {
             observers: Observers::new(None),
             asset_cache: ridge_assets::HotCache::default(),
             workers: Directory::default(),
+            objects: ridge_objects::ObjectStore::in_memory(),
         }
     }
 
@@ -78,6 +83,7 @@ impl Services {
         cache::install(state, version, self.cache.clone(), &self.observers);
         assets::install(state, version);
         service::install(state, version, &self.workers);
+        objects::install(state, version, &self.objects);
         let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
         state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use deno_core::OpState;
 use ridge_core::Binding;
 use ridge_ext::service::{ServiceBindings, ServiceHost};
-use ridge_ext::{Caller, Event, WorkerReply};
+use ridge_ext::{Caller, Event, RpcCall, WorkerReply};
 use tokio::sync::oneshot;
 
 use crate::worker::WorkerVersion;
@@ -45,10 +45,12 @@ impl Directory {
 
 /// Gives the ops the version's service bindings, when it has any.
 pub(super) fn install(state: &mut OpState, version: &WorkerVersion, directory: &Directory) {
-    let has_services = version
-        .bindings
-        .iter()
-        .any(|binding| matches!(binding, Binding::Service { .. }));
+    let has_services = version.bindings.iter().any(|binding| {
+        matches!(
+            binding,
+            Binding::Service { .. } | Binding::DurableObjectNamespace { .. }
+        )
+    });
     if has_services {
         state.put(ServiceBindings(Rc::new(ServiceAdapter {
             caller: version.name.clone(),
@@ -72,33 +74,54 @@ impl ServiceHost for ServiceAdapter {
         event: Event,
         depth: u32,
     ) -> Result<oneshot::Receiver<WorkerReply>, String> {
-        let Some(Binding::Service {
-            name,
-            service,
-            entrypoint,
-            props,
-        }) = self.bindings.get(binding as usize)
-        else {
-            return Err(format!("binding {binding} is not a service binding"));
-        };
         let directory = self
             .directory
             .get()
             .ok_or_else(|| "this node is shutting down".to_string())?;
+        let (name, worker, props, event) = match self.bindings.get(binding as usize) {
+            Some(Binding::Service {
+                name,
+                service,
+                entrypoint,
+                props,
+            }) => {
+                let event = with_call(event, |call| call.entrypoint.clone_from(entrypoint));
+                (name, service, props.clone(), event)
+            }
+            // A Durable Object's stub: the call is for an object of the
+            // binding's class, in that worker.
+            Some(Binding::DurableObjectNamespace {
+                name,
+                class_name,
+                worker,
+            }) => {
+                let event = with_call(event, |call| {
+                    if let Some(object) = &mut call.object {
+                        object.class.clone_from(class_name);
+                    }
+                });
+                (name, worker, None, event)
+            }
+            _ => return Err(format!("binding {binding} is not a service binding")),
+        };
         let caller = Caller {
             worker: self.caller.clone(),
             depth,
-            props: props.clone(),
+            props,
         };
-        let event = match event {
-            Event::Rpc(mut call) => {
-                call.entrypoint = entrypoint.clone();
-                Event::Rpc(call)
-            }
-            event => event,
-        };
-        directory.invoke(service, event, caller).ok_or_else(|| {
-            format!("service binding {name}: this node serves no worker named {service:?}")
-        })
+        directory
+            .invoke(worker, event, caller)
+            .ok_or_else(|| format!("binding {name}: this node serves no worker named {worker:?}"))
+    }
+}
+
+/// `event` with `change` made to it when it is an RPC call.
+fn with_call(event: Event, change: impl FnOnce(&mut RpcCall)) -> Event {
+    match event {
+        Event::Rpc(mut call) => {
+            change(&mut call);
+            Event::Rpc(call)
+        }
+        event => event,
     }
 }

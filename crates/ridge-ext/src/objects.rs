@@ -1,0 +1,311 @@
+//! The ops behind Durable Objects (js/objects/12_objects.js): ids, and the
+//! storage of the objects a worker's isolate holds. An id is 32 bytes in
+//! hex: 16 that name the object (a hash of the name given to
+//! `idFromName`, or random for `newUniqueId`) and 16 that bind it to its
+//! namespace (worker and class), so that `idFromString` refuses an id made
+//! elsewhere. Storage is each object's own SQLite database (ridge-objects),
+//! used synchronously: while an operation runs, nothing else does.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use deno_core::op2;
+use deno_core::OpState;
+use deno_core::ToJsBuffer;
+use deno_error::JsErrorBox;
+use rand_core::RngCore;
+use ridge_objects::{ListOptions, ObjectDatabase, ObjectStore, SqlValue};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The Durable Object namespaces of an isolate's bindings, by binding
+/// index: `(worker, class)` for those that are namespaces.
+pub struct ObjectNamespaces(pub Vec<Option<(String, String)>>);
+
+/// The storage of the objects an isolate holds: worker `worker`'s, in
+/// `store`, opened on first use.
+pub struct ObjectStorage {
+    pub worker: String,
+    pub store: ObjectStore,
+    open: RefCell<HashMap<(String, String), ObjectDatabase>>,
+}
+
+impl ObjectStorage {
+    pub fn new(worker: String, store: ObjectStore) -> Self {
+        Self {
+            worker,
+            store,
+            open: RefCell::default(),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        class: &str,
+        id: &str,
+        work: impl FnOnce(&mut ObjectDatabase) -> Result<T, ridge_objects::StorageError>,
+    ) -> Result<T, JsErrorBox> {
+        let mut open = self.open.borrow_mut();
+        let key = (class.to_string(), id.to_string());
+        if !open.contains_key(&key) {
+            let database = self
+                .store
+                .open(&self.worker, class, id)
+                .map_err(storage_error)?;
+            open.insert(key.clone(), database);
+        }
+        work(open.get_mut(&key).expect("opened above")).map_err(storage_error)
+    }
+}
+
+fn storage_error(error: ridge_objects::StorageError) -> JsErrorBox {
+    JsErrorBox::generic(error.to_string())
+}
+
+fn namespace(state: &OpState, binding: u32) -> Result<(String, String), JsErrorBox> {
+    state
+        .try_borrow::<ObjectNamespaces>()
+        .and_then(|namespaces| namespaces.0.get(binding as usize).cloned().flatten())
+        .ok_or_else(|| JsErrorBox::type_error("not a Durable Object namespace binding"))
+}
+
+/// The 16 bytes that bind an object's 16 naming bytes to its namespace.
+fn seal(worker: &str, class: &str, object: &[u8]) -> [u8; 16] {
+    let digest = Sha256::new()
+        .chain_update(b"ridge durable object\0")
+        .chain_update(worker)
+        .chain_update(b"\0")
+        .chain_update(class)
+        .chain_update(b"\0")
+        .chain_update(object)
+        .finalize();
+    digest[..16].try_into().expect("32-byte digest")
+}
+
+fn id_of(worker: &str, class: &str, object: [u8; 16]) -> String {
+    let mut id = object.to_vec();
+    id.extend_from_slice(&seal(worker, class, &object));
+    hex::encode(id)
+}
+
+/// An id of binding `binding`'s namespace: derived from `name`, or new
+/// and random when `name` is null.
+#[op2]
+#[string]
+pub fn op_ridge_do_id(
+    state: &OpState,
+    #[smi] binding: u32,
+    #[string] name: Option<String>,
+) -> Result<String, JsErrorBox> {
+    let (worker, class) = namespace(state, binding)?;
+    let mut object = [0u8; 16];
+    match name {
+        Some(name) => {
+            let digest = Sha256::new()
+                .chain_update(b"ridge durable object name\0")
+                .chain_update(&worker)
+                .chain_update(b"\0")
+                .chain_update(&class)
+                .chain_update(b"\0")
+                .chain_update(name)
+                .finalize();
+            object.copy_from_slice(&digest[..16]);
+        }
+        None => rand_core::OsRng.fill_bytes(&mut object),
+    }
+    Ok(id_of(&worker, &class, object))
+}
+
+/// Whether `id` is an id of binding `binding`'s namespace.
+#[op2(fast)]
+pub fn op_ridge_do_id_valid(
+    state: &OpState,
+    #[smi] binding: u32,
+    #[string] id: &str,
+) -> Result<bool, JsErrorBox> {
+    let (worker, class) = namespace(state, binding)?;
+    let Ok(bytes) = hex::decode(id) else {
+        return Ok(false);
+    };
+    Ok(bytes.len() == 32
+        && id.bytes().all(|b| !b.is_ascii_uppercase())
+        && bytes[16..] == seal(&worker, &class, &bytes[..16]))
+}
+
+fn storage(state: &OpState) -> Result<&ObjectStorage, JsErrorBox> {
+    state
+        .try_borrow::<ObjectStorage>()
+        .ok_or_else(|| JsErrorBox::type_error("this worker has no Durable Objects"))
+}
+
+/// A value bound to a SQL statement, as JS passes it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum SqlParam {
+    Null(()),
+    Number(f64),
+    Text(String),
+    /// Bytes, as a plain array (from an ArrayBuffer or view).
+    Bytes {
+        bytes: Vec<u8>,
+    },
+}
+
+/// A value of a SQL result, as JS gets it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum SqlOut {
+    Null(()),
+    Number(f64),
+    Text(String),
+    Bytes(ToJsBuffer),
+}
+
+/// `sql.exec()`'s result: `[columns, rows, rowsRead, rowsWritten]`.
+type SqlAnswer = (Vec<String>, Vec<Vec<SqlOut>>, f64, f64);
+
+/// Runs `query` with `params` on object `id` of class `class`.
+#[op2]
+#[serde]
+pub fn op_ridge_do_sql(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[string] query: &str,
+    #[serde] params: Vec<SqlParam>,
+) -> Result<SqlAnswer, JsErrorBox> {
+    let params: Vec<SqlValue> = params
+        .into_iter()
+        .map(|param| match param {
+            SqlParam::Null(()) => SqlValue::Null,
+            SqlParam::Number(n) if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
+                SqlValue::Integer(n as i64)
+            }
+            SqlParam::Number(n) => SqlValue::Real(n),
+            SqlParam::Text(text) => SqlValue::Text(text),
+            SqlParam::Bytes { bytes } => SqlValue::Blob(bytes),
+        })
+        .collect();
+    let result = storage(state)?.with(class, id, |db| db.exec(query, &params))?;
+    let rows = result
+        .rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|value| match value {
+                    SqlValue::Null => SqlOut::Null(()),
+                    SqlValue::Integer(n) => SqlOut::Number(n as f64),
+                    SqlValue::Real(n) => SqlOut::Number(n),
+                    SqlValue::Text(text) => SqlOut::Text(text),
+                    SqlValue::Blob(bytes) => SqlOut::Bytes(bytes.into()),
+                })
+                .collect()
+        })
+        .collect();
+    Ok((
+        result.columns,
+        rows,
+        result.rows_read as f64,
+        result.rows_written as f64,
+    ))
+}
+
+/// The size in bytes of object `id`'s database.
+#[op2(fast)]
+pub fn op_ridge_do_size(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+) -> Result<f64, JsErrorBox> {
+    Ok(storage(state)?.with(class, id, |db| db.size())? as f64)
+}
+
+/// The stored (V8-serialized) values of `keys` that exist: `[key, value]`.
+#[op2]
+#[serde]
+pub fn op_ridge_do_get(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[serde] keys: Vec<String>,
+) -> Result<Vec<(String, ToJsBuffer)>, JsErrorBox> {
+    let found = storage(state)?.with(class, id, |db| db.get(&keys))?;
+    Ok(found
+        .into_iter()
+        .map(|(key, value)| (key, value.into()))
+        .collect())
+}
+
+/// Writes `[key, value]` entries (values V8-serialized), atomically.
+#[op2]
+pub fn op_ridge_do_put(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[serde] entries: Vec<(String, deno_core::JsBuffer)>,
+) -> Result<(), JsErrorBox> {
+    let entries: Vec<(String, Vec<u8>)> = entries
+        .into_iter()
+        .map(|(key, value)| (key, value.to_vec()))
+        .collect();
+    storage(state)?.with(class, id, |db| db.put(&entries))
+}
+
+/// Deletes `keys`; returns how many existed.
+#[op2]
+#[smi]
+pub fn op_ridge_do_delete(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[serde] keys: Vec<String>,
+) -> Result<u32, JsErrorBox> {
+    Ok(storage(state)?.with(class, id, |db| db.delete(&keys))? as u32)
+}
+
+/// `list()`'s options, as JS passes them.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListArgs {
+    start: Option<String>,
+    start_after: Option<String>,
+    end: Option<String>,
+    prefix: Option<String>,
+    #[serde(default)]
+    reverse: bool,
+    limit: Option<u32>,
+}
+
+/// The entries `options` select, in order: `[key, value]`.
+#[op2]
+#[serde]
+pub fn op_ridge_do_list(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[serde] options: ListArgs,
+) -> Result<Vec<(String, ToJsBuffer)>, JsErrorBox> {
+    let options = ListOptions {
+        start: options.start,
+        start_after: options.start_after,
+        end: options.end,
+        prefix: options.prefix,
+        reverse: options.reverse,
+        limit: options.limit,
+    };
+    let found = storage(state)?.with(class, id, |db| db.list(&options))?;
+    Ok(found
+        .into_iter()
+        .map(|(key, value)| (key, value.into()))
+        .collect())
+}
+
+/// Deletes everything object `id` stored.
+#[op2(fast)]
+pub fn op_ridge_do_delete_all(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+) -> Result<(), JsErrorBox> {
+    storage(state)?.with(class, id, |db| db.delete_all())
+}

@@ -1,0 +1,443 @@
+//! Durable Object storage: each object has a SQLite database of its own
+//! (a file under the node's data folder, or memory), which its code reads
+//! and writes synchronously, so that no other event reaches the object
+//! while a storage operation runs. The SQL API (`ctx.storage.sql`) runs on
+//! it as written; the key-value API keeps V8-serialized values in a table
+//! of its own, `_cf_KV`, as Cloudflare's SQLite-backed objects do.
+
+use std::path::PathBuf;
+
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+/// Largest key of the key-value API, in bytes (Cloudflare's limit).
+pub const MAX_KEY_BYTES: usize = 2048;
+/// Largest value of the key-value API, in bytes (Cloudflare's limit for
+/// SQLite-backed objects).
+pub const MAX_VALUE_BYTES: usize = 2 * 1024 * 1024;
+/// Keys one `get`, `put` or `delete` may name (Cloudflare's limit).
+pub const MAX_KEYS: usize = 128;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{}", sqlite_message(.0))]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("Keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {0} bytes).")]
+    KeyTooLarge(usize),
+    #[error("Values cannot be larger than {MAX_VALUE_BYTES} bytes (this one is {0} bytes).")]
+    ValueTooLarge(usize),
+    #[error("A single operation may name at most {MAX_KEYS} keys ({0} given).")]
+    TooManyKeys(usize),
+    #[error("Durable Object ids are 64 hexadecimal digits")]
+    InvalidId,
+}
+
+/// SQLite's own message for a statement it refused (rusqlite adds the
+/// statement and the offset to it), others as rusqlite words them.
+fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqlInputError { msg, .. }
+        | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        error => error.to_string(),
+    }
+}
+
+/// Where a node keeps its objects' databases.
+#[derive(Clone, Debug)]
+pub struct ObjectStore {
+    /// `None`: databases in memory, gone with the isolate.
+    root: Option<PathBuf>,
+}
+
+impl ObjectStore {
+    /// Databases under `root` (`<root>/<worker>/<class>/<id>.sqlite`).
+    pub fn on_disk(root: PathBuf) -> Self {
+        Self { root: Some(root) }
+    }
+
+    /// Databases in memory.
+    pub fn in_memory() -> Self {
+        Self { root: None }
+    }
+
+    /// Opens (creating it on first use) the database of object `id` of
+    /// class `class` of worker `worker`. Worker and class names are checked
+    /// elsewhere to be path-safe; the id must be 64 hex digits.
+    pub fn open(
+        &self,
+        worker: &str,
+        class: &str,
+        id: &str,
+    ) -> Result<ObjectDatabase, StorageError> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StorageError::InvalidId);
+        }
+        let connection = match &self.root {
+            None => Connection::open_in_memory()?,
+            Some(root) => {
+                let folder = root.join(worker).join(class);
+                std::fs::create_dir_all(&folder).map_err(|source| StorageError::Folder {
+                    path: folder.clone(),
+                    source,
+                })?;
+                let connection = Connection::open(folder.join(format!("{id}.sqlite")))?;
+                // WAL: a write is durable once it returns, even if the
+                // process is killed right after (not across power loss,
+                // which synchronous = FULL would add at a cost per write).
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+                connection.pragma_update(None, "synchronous", "NORMAL")?;
+                connection
+            }
+        };
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+        )?;
+        Ok(ObjectDatabase { connection })
+    }
+}
+
+/// A value of the SQL API, either way.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// What `sql.exec()` gives: the last statement's columns and rows, and
+/// the rows every statement read and wrote.
+#[derive(Debug, Default)]
+pub struct SqlResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<SqlValue>>,
+    pub rows_read: u64,
+    pub rows_written: u64,
+}
+
+/// `list()`'s options, as the key-value API takes them.
+#[derive(Debug, Default)]
+pub struct ListOptions {
+    pub start: Option<String>,
+    pub start_after: Option<String>,
+    pub end: Option<String>,
+    pub prefix: Option<String>,
+    pub reverse: bool,
+    pub limit: Option<u32>,
+}
+
+/// One object's database.
+pub struct ObjectDatabase {
+    connection: Connection,
+}
+
+impl ObjectDatabase {
+    /// Runs `query` (one or more statements, each run before the next is
+    /// read; `params` bind those that take parameters) and returns the
+    /// last statement's rows.
+    pub fn exec(&self, query: &str, params: &[SqlValue]) -> Result<SqlResult, StorageError> {
+        let mut result = SqlResult::default();
+        let mut batch = rusqlite::Batch::new(&self.connection, query);
+        while let Some(mut statement) = batch.next()? {
+            let bound: &[SqlValue] = if statement.parameter_count() > 0 {
+                params
+            } else {
+                &[]
+            };
+            let columns: Vec<String> = statement
+                .column_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let before = self.connection.total_changes();
+            let mut rows = statement.query(params_from_iter(bound.iter().map(to_sqlite)))?;
+            let mut read = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut values = Vec::with_capacity(columns.len());
+                for column in 0..columns.len() {
+                    values.push(from_sqlite(row.get_ref(column)?));
+                }
+                read.push(values);
+            }
+            drop(rows);
+            result.rows_read += read.len() as u64;
+            result.rows_written += self.connection.total_changes().saturating_sub(before);
+            result.columns = columns;
+            result.rows = read;
+        }
+        Ok(result)
+    }
+
+    /// The values of `keys` that exist, in the order asked.
+    pub fn get(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        check_keys(keys.iter())?;
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT value FROM _cf_KV WHERE key = ?1")?;
+        let mut found = Vec::new();
+        for key in keys {
+            let value: Option<Vec<u8>> = statement.query_row([key], |row| row.get(0)).optional()?;
+            if let Some(value) = value {
+                found.push((key.clone(), value));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes `entries` in one transaction.
+    pub fn put(&mut self, entries: &[(String, Vec<u8>)]) -> Result<(), StorageError> {
+        check_keys(entries.iter().map(|(key, _)| key))?;
+        if let Some((_, value)) = entries
+            .iter()
+            .find(|(_, value)| value.len() > MAX_VALUE_BYTES)
+        {
+            return Err(StorageError::ValueTooLarge(value.len()));
+        }
+        let transaction = self.connection.transaction()?;
+        {
+            let mut statement = transaction.prepare_cached(
+                "INSERT INTO _cf_KV (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            for (key, value) in entries {
+                statement.execute((key, value))?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Deletes `keys` in one transaction; returns how many existed.
+    pub fn delete(&mut self, keys: &[String]) -> Result<usize, StorageError> {
+        check_keys(keys.iter())?;
+        let transaction = self.connection.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut statement = transaction.prepare_cached("DELETE FROM _cf_KV WHERE key = ?1")?;
+            for key in keys {
+                deleted += statement.execute([key])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(deleted)
+    }
+
+    /// The entries `options` select, in key order (or reversed).
+    pub fn list(&self, options: &ListOptions) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let mut conditions = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(start) = &options.start {
+            conditions.push("key >= ?");
+            params.push(Value::Text(start.clone()));
+        }
+        if let Some(after) = &options.start_after {
+            conditions.push("key > ?");
+            params.push(Value::Text(after.clone()));
+        }
+        if let Some(end) = &options.end {
+            conditions.push("key < ?");
+            params.push(Value::Text(end.clone()));
+        }
+        if let Some(prefix) = &options.prefix {
+            conditions.push("substr(key, 1, length(?)) = ?");
+            params.push(Value::Text(prefix.clone()));
+            params.push(Value::Text(prefix.clone()));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let order = if options.reverse { "DESC" } else { "ASC" };
+        let limit = options.limit.map_or(-1, i64::from);
+        let query =
+            format!("SELECT key, value FROM _cf_KV {filter} ORDER BY key {order} LIMIT {limit}");
+        let mut statement = self.connection.prepare(&query)?;
+        let rows = statement.query_map(params_from_iter(params), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes everything the object stored: its key-value entries and
+    /// its own tables.
+    pub fn delete_all(&mut self) -> Result<(), StorageError> {
+        let tables: Vec<String> = self
+            .connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_cf_KV'")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let transaction = self.connection.transaction()?;
+        for table in tables {
+            transaction.execute_batch(&format!("DROP TABLE \"{}\"", table.replace('"', "\"\"")))?;
+        }
+        transaction.execute_batch("DELETE FROM _cf_KV")?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The database's size in bytes (`sql.databaseSize`).
+    pub fn size(&self) -> Result<u64, StorageError> {
+        let pages: u64 = self
+            .connection
+            .query_row("PRAGMA page_count", [], |row| row.get(0))?;
+        let page_size: u64 = self
+            .connection
+            .query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        Ok(pages * page_size)
+    }
+}
+
+fn check_keys<'a>(keys: impl ExactSizeIterator<Item = &'a String>) -> Result<(), StorageError> {
+    if keys.len() > MAX_KEYS {
+        return Err(StorageError::TooManyKeys(keys.len()));
+    }
+    for key in keys {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StorageError::KeyTooLarge(key.len()));
+        }
+    }
+    Ok(())
+}
+
+fn to_sqlite(value: &SqlValue) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(n) => Value::Integer(*n),
+        SqlValue::Real(n) => Value::Real(*n),
+        SqlValue::Text(text) => Value::Text(text.clone()),
+        SqlValue::Blob(bytes) => Value::Blob(bytes.clone()),
+    }
+}
+
+fn from_sqlite(value: ValueRef<'_>) -> SqlValue {
+    match value {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(n) => SqlValue::Integer(n),
+        ValueRef::Real(n) => SqlValue::Real(n),
+        ValueRef::Text(text) => SqlValue::Text(String::from_utf8_lossy(text).into_owned()),
+        ValueRef::Blob(bytes) => SqlValue::Blob(bytes.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn entry(key: &str, value: &[u8]) -> (String, Vec<u8>) {
+        (key.to_string(), value.to_vec())
+    }
+
+    #[test]
+    fn key_value_entries_round_trip_and_list_in_order() {
+        let mut db = ObjectStore::in_memory().open("w", "C", ID).unwrap();
+        db.put(&[
+            entry("b", b"2"),
+            entry("a", b"1"),
+            entry("c", b"3"),
+            entry("ab", b"4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            db.get(&["a".into(), "zz".into()]).unwrap(),
+            [entry("a", b"1")]
+        );
+        let keys = |options: ListOptions| -> Vec<String> {
+            db.list(&options)
+                .unwrap()
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect()
+        };
+        assert_eq!(keys(ListOptions::default()), ["a", "ab", "b", "c"]);
+        let prefix = ListOptions {
+            prefix: Some("a".into()),
+            ..Default::default()
+        };
+        assert_eq!(keys(prefix), ["a", "ab"]);
+        let range = ListOptions {
+            start_after: Some("a".into()),
+            end: Some("c".into()),
+            ..Default::default()
+        };
+        assert_eq!(keys(range), ["ab", "b"]);
+        let last = ListOptions {
+            reverse: true,
+            limit: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(keys(last), ["c"]);
+        assert_eq!(db.delete(&["a".into(), "nope".into()]).unwrap(), 1);
+        assert!(matches!(
+            db.put(&[entry(&"k".repeat(2049), b"")]),
+            Err(StorageError::KeyTooLarge(2049))
+        ));
+    }
+
+    #[test]
+    fn sql_runs_statements_and_counts_rows() {
+        let mut db = ObjectStore::in_memory().open("w", "C", ID).unwrap();
+        let created = db
+            .exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB); INSERT INTO t (name) VALUES ('x')", &[])
+            .unwrap();
+        assert_eq!(created.rows_written, 1);
+        db.exec(
+            "INSERT INTO t (name, data) VALUES (?, ?)",
+            &[SqlValue::Text("y".into()), SqlValue::Blob(vec![1, 2])],
+        )
+        .unwrap();
+        let result = db
+            .exec("SELECT id, name, data FROM t ORDER BY id", &[])
+            .unwrap();
+        assert_eq!(result.columns, ["id", "name", "data"]);
+        assert_eq!(result.rows_read, 2);
+        assert_eq!(
+            result.rows[1],
+            [
+                SqlValue::Integer(2),
+                SqlValue::Text("y".into()),
+                SqlValue::Blob(vec![1, 2])
+            ]
+        );
+        assert!(db
+            .exec("SELECT nope FROM t", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("no such column"));
+        db.delete_all().unwrap();
+        assert!(db.exec("SELECT * FROM t", &[]).is_err());
+    }
+
+    #[test]
+    fn a_database_on_disk_outlives_its_connection() {
+        let root = std::env::temp_dir().join(format!("ridge-objects-test-{}", std::process::id()));
+        let store = ObjectStore::on_disk(root.clone());
+        store
+            .open("w", "C", ID)
+            .unwrap()
+            .put(&[entry("kept", b"yes")])
+            .unwrap();
+        assert_eq!(
+            store
+                .open("w", "C", ID)
+                .unwrap()
+                .get(&["kept".into()])
+                .unwrap(),
+            [entry("kept", b"yes")]
+        );
+        assert!(matches!(
+            store.open("w", "C", "../x"),
+            Err(StorageError::InvalidId)
+        ));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,29 @@
+//! Durable Objects: a version's namespace bindings (for their ids), and
+//! the storage of the objects of its own classes, which live in its
+//! isolate (calls reach them as RPC calls, through `service.rs`).
+
+use deno_core::OpState;
+use ridge_core::Binding;
+use ridge_ext::objects::{ObjectNamespaces, ObjectStorage};
+use ridge_objects::ObjectStore;
+
+use crate::worker::WorkerVersion;
+
+/// Gives the ops the version's namespaces, and the storage its own
+/// objects use, when it has any namespace binding.
+pub(super) fn install(state: &mut OpState, version: &WorkerVersion, store: &ObjectStore) {
+    let namespaces: Vec<Option<(String, String)>> = version
+        .bindings
+        .iter()
+        .map(|binding| match binding {
+            Binding::DurableObjectNamespace {
+                class_name, worker, ..
+            } => Some((worker.clone(), class_name.clone())),
+            _ => None,
+        })
+        .collect();
+    if namespaces.iter().any(Option::is_some) {
+        state.put(ObjectNamespaces(namespaces));
+        state.put(ObjectStorage::new(version.name.clone(), store.clone()));
+    }
+}

@@ -1,0 +1,498 @@
+// Ridge: Durable Objects (`durable_objects` in the configuration).
+//
+// A namespace binding makes ids (crates/ridge-ext objects.rs) and stubs;
+// a stub's fetch() and methods are RPC calls (js/service/08_service.js)
+// that reach the object in its worker's isolate, where `objectReceiver`
+// keeps one instance per id. An object's storage is its own SQLite
+// database, used synchronously: values of the key-value API are
+// V8-serialized, as Cloudflare stores them.
+import { primordials } from "ext:core/mod.js";
+import {
+  op_deserialize,
+  op_ridge_do_delete,
+  op_ridge_do_delete_all,
+  op_ridge_do_get,
+  op_ridge_do_id,
+  op_ridge_do_id_valid,
+  op_ridge_do_list,
+  op_ridge_do_put,
+  op_ridge_do_size,
+  op_ridge_do_sql,
+  op_serialize,
+} from "ext:core/ops";
+import { registerBinding } from "ext:ridge/globals/00_globals.js";
+import { objectStub } from "ext:ridge/service/08_service.js";
+
+const {
+  ArrayBufferIsView,
+  ArrayBufferPrototype,
+  ArrayBufferPrototypeSlice,
+  ArrayIsArray,
+  ArrayPrototypeMap,
+  ArrayPrototypePush,
+  Error,
+  ObjectEntries,
+  ObjectPrototypeIsPrototypeOf,
+  Promise,
+  PromisePrototypeThen,
+  PromiseReject,
+  PromiseResolve,
+  SafeMap,
+  String,
+  Symbol,
+  SymbolIterator,
+  TypeError,
+  TypedArrayPrototypeGetBuffer,
+  TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset,
+  Uint8Array,
+} = primordials;
+
+const kConstruct = Symbol("DurableObject");
+
+class DurableObjectId {
+  #id;
+  #name;
+
+  constructor(token, id, name) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#id = id;
+    this.#name = name;
+  }
+
+  toString() {
+    return this.#id;
+  }
+
+  equals(other) {
+    return ObjectPrototypeIsPrototypeOf(DurableObjectId.prototype, other) && other.toString() === this.#id;
+  }
+
+  get name() {
+    return this.#name;
+  }
+}
+
+class DurableObjectNamespace {
+  #index;
+  #className;
+
+  constructor(token, index, className) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#index = index;
+    this.#className = className;
+  }
+
+  idFromName(name) {
+    name = String(name);
+    return new DurableObjectId(kConstruct, op_ridge_do_id(this.#index, name), name);
+  }
+
+  newUniqueId(_options = undefined) {
+    // A jurisdiction changes nothing on one node.
+    return new DurableObjectId(kConstruct, op_ridge_do_id(this.#index, null), undefined);
+  }
+
+  idFromString(id) {
+    if (typeof id !== "string" || id.length !== 64) {
+      throw new TypeError("Invalid Durable Object ID: must be 64 hex digits");
+    }
+    if (!op_ridge_do_id_valid(this.#index, id)) {
+      throw new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class.");
+    }
+    return new DurableObjectId(kConstruct, id, undefined);
+  }
+
+  get(id, _options = undefined) {
+    if (!ObjectPrototypeIsPrototypeOf(DurableObjectId.prototype, id)) {
+      throw new TypeError("get() takes a DurableObjectId (from idFromName, newUniqueId or idFromString)");
+    }
+    if (!op_ridge_do_id_valid(this.#index, id.toString())) {
+      throw new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class.");
+    }
+    return objectStub(this.#index, this.#className, id);
+  }
+
+  getByName(name, options = undefined) {
+    return this.get(this.idFromName(name), options);
+  }
+
+  jurisdiction(_name) {
+    return this;
+  }
+}
+
+/** The classes this worker's own namespace bindings name: `[binding, class]`. */
+const ownClasses = [];
+
+registerBinding("durable_object", (index, name, { 0: className, 2: own }) => {
+  if (own) ArrayPrototypePush(ownClasses, [name, className]);
+  return new DurableObjectNamespace(kConstruct, index, className);
+});
+
+/** Refuses a worker whose own namespace bindings name a class it does not
+ * export (run at startup, so at upload too). */
+export function checkObjectClasses(namespace) {
+  for (const { 0: binding, 1: className } of ownClasses) {
+    if (typeof namespace[className] !== "function") {
+      throw new TypeError(
+        `The Durable Object binding ${binding} names class "${className}", which the worker does not export ` +
+          `(export class ${className} extends DurableObject { ... })`,
+      );
+    }
+  }
+}
+
+/** The objects alive in this isolate, by class and id. */
+const objects = new SafeMap();
+
+/**
+ * Delivers an RPC call to Durable Object `[className, id, name]`: `run`
+ * gets what the call is made on, the object's one instance in this
+ * isolate (made on first use). Cloudflare's input gate holds: events start
+ * one at a time, in order, each once the object's storage operations in
+ * flight have settled (and the code awaiting them has run) and no
+ * `blockConcurrencyWhile()` holds them back; an event that awaits
+ * something else (a fetch) lets the next one start.
+ */
+export async function callObject(namespace, { 0: className, 1: id, 2: name }, env, run) {
+  const key = `${className}\u0000${id}`;
+  let object = objects.get(key);
+  if (object === undefined) {
+    const Class = namespace[className];
+    if (typeof Class !== "function") {
+      throw new TypeError(`The worker exports no Durable Object class named "${className}"`);
+    }
+    const state = new DurableObjectState(kConstruct, className, new DurableObjectId(kConstruct, id, name ?? undefined));
+    object = { state, turn: PromiseResolve(), instance: undefined };
+    objects.set(key, object);
+    object.instance = new Class(state, env);
+  }
+  const previous = object.turn;
+  let release;
+  object.turn = new Promise((resolve) => (release = resolve));
+  try {
+    await previous;
+    await gatesOpen(object.state);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  try {
+    return run({ target: object.instance, handlers: false });
+  } finally {
+    release();
+  }
+}
+
+/** Resolves once neither a storage operation nor blockConcurrencyWhile()
+ * holds the object's events back. */
+async function gatesOpen(state) {
+  for (;;) {
+    const blocked = state[kBlocked];
+    const storage = state[kStorage];
+    await blocked;
+    await storage;
+    if (blocked === state[kBlocked] && storage === state[kStorage]) return;
+  }
+}
+
+const kBlocked = Symbol("blocked");
+const kStorage = Symbol("storage in flight");
+
+/** `ctx` of a Durable Object: its id, its storage, and the way to hold its
+ * events back. */
+class DurableObjectState {
+  [kBlocked] = PromiseResolve();
+  [kStorage] = PromiseResolve();
+  #storage;
+
+  constructor(token, className, id) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.id = id;
+    // The input gate waits for each operation's promise (failed or not).
+    const inFlight = (promise) => {
+      this[kStorage] = PromisePrototypeThen(promise, noop, noop);
+      return promise;
+    };
+    this.#storage = new DurableObjectStorage(kConstruct, className, id.toString(), inFlight);
+  }
+
+  get storage() {
+    return this.#storage;
+  }
+
+  waitUntil(_promise) {
+    // An object's work runs to its end anyway.
+  }
+
+  acceptWebSocket() {
+    throw notYet("WebSocket hibernation (ctx.acceptWebSocket)");
+  }
+
+  getWebSockets() {
+    throw notYet("WebSocket hibernation (ctx.getWebSockets)");
+  }
+
+  /** Runs `callback`; events that arrive meanwhile wait until it settles. */
+  blockConcurrencyWhile(callback) {
+    const result = PromisePrototypeThen(PromiseResolve(), () => callback());
+    this[kBlocked] = PromisePrototypeThen(result, () => {}, () => {});
+    return result;
+  }
+}
+
+function storedValue(bytes) {
+  return op_deserialize(bytes, undefined, undefined, undefined, false);
+}
+
+function checkKey(key) {
+  if (typeof key !== "string") throw new TypeError("Durable Object storage keys must be strings");
+  return key;
+}
+
+/** The key-value and SQL storage of one object. */
+class DurableObjectStorage {
+  #class;
+  #id;
+  #sql;
+  #inFlight;
+
+  constructor(token, className, id, inFlight) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#class = className;
+    this.#id = id;
+    this.#sql = new SqlStorage(kConstruct, className, id);
+    this.#inFlight = inFlight;
+  }
+
+  /** A promise of what `work` returns or throws, which holds the
+   * object's next events back until it settles. */
+  #settled(work) {
+    return this.#inFlight(new Promise((resolve) => resolve(work())));
+  }
+
+  get sql() {
+    return this.#sql;
+  }
+
+  // Each operation is synchronous underneath; the promises are the API's.
+  get(keys, _options = undefined) {
+    return this.#settled(() => {
+      if (ArrayIsArray(keys)) {
+        const found = op_ridge_do_get(this.#class, this.#id, ArrayPrototypeMap(keys, checkKey));
+        const values = new SafeMap();
+        for (const { 0: key, 1: value } of found) values.set(key, storedValue(value));
+        return values;
+      }
+      const found = op_ridge_do_get(this.#class, this.#id, [checkKey(keys)]);
+      return found.length === 0 ? undefined : storedValue(found[0][1]);
+    });
+  }
+
+  put(keyOrEntries, value = undefined, _options = undefined) {
+    return this.#settled(() => {
+      const entries =
+        typeof keyOrEntries === "object" && keyOrEntries !== null
+          ? ObjectEntries(keyOrEntries)
+          : [[checkKey(keyOrEntries), value]];
+      const serialized = ArrayPrototypeMap(entries, ({ 0: key, 1: entry }) => {
+        if (entry === undefined) throw new TypeError("Durable Object storage cannot store undefined");
+        return [checkKey(key), op_serialize(entry, undefined, undefined, false)];
+      });
+      op_ridge_do_put(this.#class, this.#id, serialized);
+    });
+  }
+
+  delete(keys, _options = undefined) {
+    return this.#settled(() => {
+      if (ArrayIsArray(keys)) return op_ridge_do_delete(this.#class, this.#id, ArrayPrototypeMap(keys, checkKey));
+      return op_ridge_do_delete(this.#class, this.#id, [checkKey(keys)]) === 1;
+    });
+  }
+
+  list(options = {}) {
+    return this.#settled(() => {
+      const found = op_ridge_do_list(this.#class, this.#id, {
+        start: options.start,
+        startAfter: options.startAfter,
+        end: options.end,
+        prefix: options.prefix,
+        reverse: options.reverse === true,
+        limit: options.limit,
+      });
+      const values = new SafeMap();
+      for (const { 0: key, 1: value } of found) values.set(key, storedValue(value));
+      return values;
+    });
+  }
+
+  deleteAll(_options = undefined) {
+    return this.#settled(() => op_ridge_do_delete_all(this.#class, this.#id));
+  }
+
+  /** Runs `callback` in a transaction: what it wrote is undone if it throws. */
+  transactionSync(callback) {
+    op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
+    try {
+      const result = callback();
+      op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
+      return result;
+    } catch (error) {
+      op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
+      throw error;
+    }
+  }
+
+  async transaction(callback) {
+    op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
+    try {
+      const result = await callback(this);
+      op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
+      return result;
+    } catch (error) {
+      op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
+      throw error;
+    }
+  }
+
+  /** Every write is durable once it returns. */
+  sync() {
+    return PromiseResolve();
+  }
+
+  getAlarm() {
+    return PromiseReject(notYet("Alarms (storage.getAlarm)"));
+  }
+
+  setAlarm() {
+    return PromiseReject(notYet("Alarms (storage.setAlarm)"));
+  }
+
+  deleteAlarm() {
+    return PromiseReject(notYet("Alarms (storage.deleteAlarm)"));
+  }
+}
+
+function noop() {}
+
+/** What Ridge's Durable Objects do not do yet, said plainly. */
+function notYet(what) {
+  return new TypeError(`${what} is not supported by Ridge's Durable Objects yet`);
+}
+
+/** A value bound to a SQL statement, as the op takes it. */
+function sqlParam(value) {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number" || typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "bigint") return Number(value);
+  if (ObjectPrototypeIsPrototypeOf(ArrayBufferPrototype, value)) return { bytes: [...new Uint8Array(value)] };
+  if (ArrayBufferIsView(value)) {
+    const view = new Uint8Array(
+      TypedArrayPrototypeGetBuffer(value),
+      TypedArrayPrototypeGetByteOffset(value),
+      TypedArrayPrototypeGetByteLength(value),
+    );
+    return { bytes: [...view] };
+  }
+  throw new TypeError(`A SQL binding must be a string, number, boolean, null or bytes, not ${typeof value}`);
+}
+
+/** A SQL value as the API gives it: bytes as an ArrayBuffer. */
+function sqlValue(value) {
+  if (!ArrayBufferIsView(value)) return value;
+  const buffer = TypedArrayPrototypeGetBuffer(value);
+  const offset = TypedArrayPrototypeGetByteOffset(value);
+  return ArrayBufferPrototypeSlice(buffer, offset, offset + TypedArrayPrototypeGetByteLength(value));
+}
+
+class SqlStorage {
+  #class;
+  #id;
+
+  constructor(token, className, id) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#class = className;
+    this.#id = id;
+  }
+
+  exec(query, ...bindings) {
+    const { 0: columns, 1: rows, 2: rowsRead, 3: rowsWritten } = op_ridge_do_sql(
+      this.#class,
+      this.#id,
+      String(query),
+      ArrayPrototypeMap(bindings, sqlParam),
+    );
+    return new SqlStorageCursor(kConstruct, columns, rows, rowsRead, rowsWritten);
+  }
+
+  get databaseSize() {
+    return op_ridge_do_size(this.#class, this.#id);
+  }
+}
+
+/** The rows of a statement: objects by column name, or arrays (`raw()`). */
+class SqlStorageCursor {
+  #rows;
+  #next = 0;
+
+  constructor(token, columns, rows, rowsRead, rowsWritten) {
+    if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    this.columnNames = columns;
+    this.#rows = rows;
+    this.rowsRead = rowsRead;
+    this.rowsWritten = rowsWritten;
+  }
+
+  #take() {
+    if (this.#next >= this.#rows.length) return null;
+    return ArrayPrototypeMap(this.#rows[this.#next++], sqlValue);
+  }
+
+  #object(row) {
+    const object = {};
+    for (let column = 0; column < this.columnNames.length; column++) object[this.columnNames[column]] = row[column];
+    return object;
+  }
+
+  next() {
+    const row = this.#take();
+    return row === null ? { done: true, value: undefined } : { done: false, value: this.#object(row) };
+  }
+
+  [SymbolIterator]() {
+    return this;
+  }
+
+  toArray() {
+    const rows = [];
+    for (let row = this.#take(); row !== null; row = this.#take()) ArrayPrototypePush(rows, this.#object(row));
+    return rows;
+  }
+
+  one() {
+    const rows = this.toArray();
+    if (rows.length === 0) throw new Error("Expected exactly one result from SQL query, but got no results.");
+    if (rows.length > 1) throw new Error("Expected exactly one result from SQL query, but got multiple results.");
+    return rows[0];
+  }
+
+  raw() {
+    const take = () => this.#take();
+    return {
+      next() {
+        const row = take();
+        return row === null ? { done: true, value: undefined } : { done: false, value: row };
+      },
+      toArray() {
+        const rows = [];
+        for (let row = take(); row !== null; row = take()) ArrayPrototypePush(rows, row);
+        return rows;
+      },
+      [SymbolIterator]() {
+        return this;
+      },
+    };
+  }
+}

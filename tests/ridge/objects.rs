@@ -1,0 +1,150 @@
+//! Durable Objects on one node (fixtures/workers/objects): single
+//! instances, storage that outlives the process, the SQL and key-value
+//! APIs, ids, and the configuration mistakes refused at startup.
+
+use serde_json::{json, Value};
+
+use crate::support::{fixture, http1, Ridge, TempDir};
+
+/// `ridge dev` on the counter project, its state kept in `state`.
+fn dev_counter(state: &TempDir) -> Ridge {
+    Ridge::dev(
+        &fixture("objects/counter"),
+        &["--persist-to", &state.path().display().to_string()],
+    )
+}
+
+#[tokio::test]
+async fn one_instance_per_id_and_storage_that_survives_a_kill() {
+    let state = TempDir::new();
+    let mut ridge = dev_counter(&state);
+    // 100 concurrent callers of one object: each increment is seen once.
+    let client = http1();
+    let calls = (0..100).map(|_| {
+        let client = client.clone();
+        let url = ridge.url("/increment?name=shared");
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<u64>()
+                .await
+                .unwrap()
+        }
+    });
+    let mut counts = futures::future::join_all(calls).await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=100).collect::<Vec<u64>>());
+    // Another name is another object; memory is per instance.
+    assert_eq!(ridge.json("/increment?name=other").await, json!(1));
+    assert_eq!(ridge.json("/memory?name=shared").await, json!(1));
+    assert_eq!(ridge.json("/memory?name=shared").await, json!(2));
+    // kill -9 right after the answers: the acknowledged writes are there.
+    ridge.kill();
+    let ridge = dev_counter(&state);
+    assert_eq!(ridge.json("/increment?name=shared").await, json!(101));
+    assert_eq!(ridge.json("/increment?name=other").await, json!(2));
+    // The object's memory did not survive.
+    assert_eq!(ridge.json("/memory?name=shared").await, json!(1));
+}
+
+#[tokio::test]
+async fn stubs_fetch_and_call_methods_and_ids_belong_to_their_namespace() {
+    let state = TempDir::new();
+    let ridge = dev_counter(&state);
+    let response = http1()
+        .get(ridge.url("/fetch?name=front"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-object"], "counter");
+    assert_eq!(response.text().await.unwrap(), "front got POST /some/path");
+    let ids = ridge.json("/ids").await;
+    let id = ids["whoami"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ids,
+        json!({
+            "length": 64,
+            "stable": true,
+            "differs": true,
+            "name": "a",
+            "parsedEquals": true,
+            "parsedName": null,
+            "uniqueDiffers": true,
+            "whoami": { "name": "a", "id": id },
+            "viaParsed": 1,
+            "viaName": 2,
+            "foreign": "TypeError: Invalid Durable Object ID. The ID does not match this Durable Object class.",
+            "malformed": "TypeError: Invalid Durable Object ID: must be 64 hex digits",
+            "thrown": "RangeError: the object refused",
+            "missing": "TypeError: The RPC receiver does not implement the method \"nope\".",
+        })
+    );
+}
+
+#[tokio::test]
+async fn objects_store_with_sql_and_key_value_apis() {
+    let state = TempDir::new();
+    let ridge = dev_counter(&state);
+    assert_eq!(
+        ridge.json("/sql?name=n").await,
+        json!({
+            "rowsWritten": 2,
+            "columns": ["id", "text"],
+            "rows": [{ "id": 1, "text": "a" }, { "id": 2, "text": "b" }],
+            "rowsRead": 2,
+            "raw": [["a"], ["b"]],
+            "blob": [true, [1, 2]],
+            "count": 2,
+            "rolledBack": "undo",
+            "noRow": "Expected exactly one result from SQL query, but got no results.",
+            "badSql": "no such column: nope",
+            "sizeAboveZero": true,
+        })
+    );
+    let kv: Value = ridge.json("/kv?name=n").await;
+    assert_eq!(
+        kv,
+        json!({
+            "got": [["k:a", 1], ["k:b", { "nested": [1, 2] }]],
+            "listed": ["k:a", "k:b", "k:c"],
+            "reversed": ["other"],
+            "range": ["k:b", "k:c"],
+            "deletedOne": true,
+            "deletedMany": 2,
+            "date": "1970-01-01T00:00:00.000Z",
+            "map": [["m", 1]],
+            "badKey": "TypeError: Durable Object storage keys must be strings",
+            "tooLarge": "Keys cannot be larger than 2048 bytes (this one is 2049 bytes).",
+            "left": ["k:d", "other"],
+            "afterDeleteAll": 0,
+        })
+    );
+}
+
+#[test]
+fn a_class_without_a_migration_stops_the_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args(["dev", "--port", "0", "--no-persist"])
+        .arg(fixture("objects/no-migration"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`durable_objects.bindings[0].class_name` \"Room\" is not a Durable Object class of this worker: add a migration that creates it"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_class_the_worker_does_not_export_fails_its_load() {
+    let ridge = Ridge::dev(&fixture("objects/missing-class"), &["--no-persist"]);
+    ridge.wait_for_log(
+        "The Durable Object binding ROOM names class \"Room\", which the worker does not export",
+    );
+    let response = http1().get(ridge.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+}
