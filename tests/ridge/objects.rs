@@ -51,6 +51,51 @@ async fn one_instance_per_id_and_storage_that_survives_a_kill() {
 }
 
 #[tokio::test]
+async fn another_workers_binding_reaches_the_same_objects() {
+    let state = TempDir::new();
+    let config = |name: &str| {
+        let folder = fixture("objects").join(name);
+        let file = if name == "caller" {
+            "wrangler.toml"
+        } else {
+            "wrangler.jsonc"
+        };
+        folder.join(file).display().to_string()
+    };
+    let ridge = Ridge::start(&[
+        "dev".into(),
+        "--port".into(),
+        "0".into(),
+        "--persist-to".into(),
+        state.path().display().to_string(),
+        "-c".into(),
+        config("caller"),
+        "-c".into(),
+        config("counter"),
+    ]);
+    assert_eq!(ridge.json("/?name=x").await, json!(1));
+    assert_eq!(ridge.json("/?name=x").await, json!(2));
+    // Without the counter worker, the caller does not start.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ridge"))
+        .args([
+            "dev",
+            "--port",
+            "0",
+            "--no-persist",
+            "-c",
+            &config("caller"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("worker caller: Durable Object binding COUNTER names worker \"counter\", which is not among the workers run here"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn stubs_fetch_and_call_methods_and_ids_belong_to_their_namespace() {
     let state = TempDir::new();
     let ridge = dev_counter(&state);

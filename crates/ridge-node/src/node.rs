@@ -53,9 +53,11 @@ pub enum NodeError {
     Traces(#[from] TraceSetupError),
     #[error("worker {worker}: {source}")]
     Kv { worker: String, source: KvError },
-    #[error("worker {worker}: service binding {binding} names worker {service:?}, which is not among the workers run here (ridge dev runs more with another -c FILE)")]
+    #[error("worker {worker}: {kind} {binding} names worker {service:?}, which is not among the workers run here (ridge dev runs more with another -c FILE)")]
     MissingService {
         worker: String,
+        /// "service binding", or "Durable Object binding".
+        kind: &'static str,
         binding: String,
         service: String,
     },
@@ -581,12 +583,25 @@ fn load_worker_folders(
 /// Every service binding of `ridge dev`'s projects names one of them.
 fn check_dev_services(projects: &[ridge_deploy::project::Project]) -> Result<(), NodeError> {
     for project in projects {
-        for service in &project.config.services {
-            if !projects.iter().any(|p| p.config.name == service.service) {
+        let config = &project.config;
+        let services = config
+            .services
+            .iter()
+            .map(|service| ("service binding", &service.binding, &service.service));
+        let objects = config.durable_objects.iter().filter_map(|object| {
+            Some((
+                "Durable Object binding",
+                &object.name,
+                object.script_name.as_ref()?,
+            ))
+        });
+        for (kind, binding, target) in services.chain(objects) {
+            if !projects.iter().any(|p| &p.config.name == target) {
                 return Err(NodeError::MissingService {
-                    worker: project.config.name.clone(),
-                    binding: service.binding.clone(),
-                    service: service.service.clone(),
+                    worker: config.name.clone(),
+                    kind,
+                    binding: binding.clone(),
+                    service: target.clone(),
                 });
             }
         }
@@ -594,18 +609,25 @@ fn check_dev_services(projects: &[ridge_deploy::project::Project]) -> Result<(),
     Ok(())
 }
 
-/// Every service binding of `workers` names one of them.
+/// Every service binding of `workers`, and every Durable Object binding
+/// to a class of another worker, names one of them.
 fn check_services(workers: &[Arc<WorkerVersion>]) -> Result<(), NodeError> {
     for worker in workers {
         for binding in &worker.bindings {
-            if let Binding::Service { name, service, .. } = binding {
-                if !workers.iter().any(|w| &w.name == service) {
-                    return Err(NodeError::MissingService {
-                        worker: worker.name.clone(),
-                        binding: name.clone(),
-                        service: service.clone(),
-                    });
+            let (kind, name, target) = match binding {
+                Binding::Service { name, service, .. } => ("service binding", name, service),
+                Binding::DurableObjectNamespace { name, worker, .. } => {
+                    ("Durable Object binding", name, worker)
                 }
+                _ => continue,
+            };
+            if !workers.iter().any(|w| &w.name == target) {
+                return Err(NodeError::MissingService {
+                    worker: worker.name.clone(),
+                    kind,
+                    binding: name.clone(),
+                    service: target.clone(),
+                });
             }
         }
     }

@@ -239,21 +239,47 @@ impl AdminApi {
                 Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, failure),
             }
         }
-        if !metadata.services.is_empty() {
+        // Bindings to other workers: services, and Durable Objects of
+        // another worker's class (`[field, binding, worker]`).
+        let targets: Vec<(String, &str, &str)> = metadata
+            .services
+            .iter()
+            .enumerate()
+            .map(|(index, service)| {
+                (
+                    format!("services[{index}]"),
+                    service.binding.as_str(),
+                    service.service.as_str(),
+                )
+            })
+            .chain(
+                metadata
+                    .durable_objects
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, object)| {
+                        let script = object.script_name.as_deref()?;
+                        Some((
+                            format!("durable_objects[{index}]"),
+                            object.name.as_str(),
+                            script,
+                        ))
+                    }),
+            )
+            .collect();
+        if !targets.is_empty() {
             let workers = match self.store.workers().await {
                 Ok(workers) => workers,
                 Err(failure) => return store_error(failure),
             };
-            for (index, service) in metadata.services.iter().enumerate() {
+            for (field, binding, target) in targets {
                 // A worker may bind to itself.
-                let exists =
-                    service.service == name || workers.iter().any(|w| w.name == service.service);
+                let exists = target == name || workers.iter().any(|w| w.name == target);
                 if !exists {
                     return error(
                         StatusCode::BAD_REQUEST,
                         format!(
-                            "invalid metadata: `services[{index}]` binds {} to worker {:?}, which does not exist; deploy it first",
-                            service.binding, service.service
+                            "invalid metadata: `{field}` binds {binding} to worker {target:?}, which does not exist; deploy it first"
                         ),
                     );
                 }

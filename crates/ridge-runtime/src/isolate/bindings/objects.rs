@@ -9,8 +9,9 @@ use ridge_objects::ObjectStore;
 
 use crate::worker::WorkerVersion;
 
-/// Gives the ops the version's namespaces, and the storage its own
-/// objects use, when it has any namespace binding.
+/// Gives the ops the version's namespaces (when it has any), and the
+/// storage its own objects use (every version: another worker's binding
+/// may name one of its classes).
 pub(super) fn install(state: &mut OpState, version: &WorkerVersion, store: &ObjectStore) {
     let namespaces: Vec<Option<(String, String)>> = version
         .bindings
@@ -24,6 +25,6 @@ pub(super) fn install(state: &mut OpState, version: &WorkerVersion, store: &Obje
         .collect();
     if namespaces.iter().any(Option::is_some) {
         state.put(ObjectNamespaces(namespaces));
-        state.put(ObjectStorage::new(version.name.clone(), store.clone()));
     }
+    state.put(ObjectStorage::new(version.name.clone(), store.clone()));
 }
