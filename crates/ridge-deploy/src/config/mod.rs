@@ -885,6 +885,39 @@ cpu_ms = 20
     }
 
     #[test]
+    fn durable_object_classes_follow_the_migrations() {
+        let config = |migrations: &str| {
+            let text = format!(
+                "name = \"w\"\nmain = \"i.js\"\n\
+                 [[durable_objects.bindings]]\nname = \"ROOM\"\nclass_name = \"Room\"\n\
+                 [[durable_objects.bindings]]\nname = \"OTHER\"\nclass_name = \"X\"\nscript_name = \"other\"\n\
+                 {migrations}"
+            );
+            WorkerConfig::parse(Path::new("wrangler.toml"), &text)
+        };
+        let created = config("[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Room\"]\n").unwrap();
+        assert_eq!(created.durable_objects[0].class_name, "Room");
+        assert_eq!(created.durable_objects[0].script_name, None);
+        // Another worker's class needs no migration here.
+        assert_eq!(
+            created.durable_objects[1].script_name.as_deref(),
+            Some("other")
+        );
+        let renamed = "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"Lobby\"]\n\
+                       [[migrations]]\ntag = \"v2\"\nrenamed_classes = [{ from = \"Lobby\", to = \"Room\" }]\n";
+        assert!(config(renamed).is_ok());
+        let deleted = "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"Room\"]\n\
+                       [[migrations]]\ntag = \"v2\"\ndeleted_classes = [\"Room\"]\n";
+        for refused in [config(deleted), config("")] {
+            let error = refused.unwrap_err().to_string();
+            assert!(
+                error.contains("`durable_objects.bindings[0].class_name` \"Room\" is not a Durable Object class"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_key_and_line() {
         let error = WorkerConfig::parse(
             Path::new("ridge.toml"),
