@@ -164,9 +164,9 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
       throw new TypeError(`The worker exports no Durable Object class named "${className}"`);
     }
     const state = new DurableObjectState(kConstruct, className, new DurableObjectId(kConstruct, id, name ?? undefined));
-    object = { state, turn: PromiseResolve(), instance: undefined };
+    // A constructor that throws leaves no object behind: the next call tries again.
+    object = { state, turn: PromiseResolve(), instance: new Class(state, env) };
     objects.set(key, object);
-    object.instance = new Class(state, env);
   }
   const previous = object.turn;
   let release;
@@ -344,16 +344,21 @@ class DurableObjectStorage {
     }
   }
 
-  async transaction(callback) {
-    op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
-    try {
-      const result = await callback(this);
-      op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
-      return result;
-    } catch (error) {
-      op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
-      throw error;
-    }
+  /** Runs `callback` in a transaction, holding the object's other events
+   * back until it ends (they would write inside it otherwise). */
+  transaction(callback) {
+    const run = async () => {
+      op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
+      try {
+        const result = await callback(this);
+        op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
+        return result;
+      } catch (error) {
+        op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
+        throw error;
+      }
+    };
+    return this.#inFlight(run());
   }
 
   /** Every write is durable once it returns. */

@@ -48,6 +48,7 @@ const {
   Error,
   ErrorPrototype,
   FunctionPrototypeBind,
+  NumberIsInteger,
   ObjectDefineProperty,
   ObjectGetPrototypeOf,
   ObjectHasOwn,
@@ -431,6 +432,8 @@ function withStubMarkers(value, stubs, streams, writables, copies = new SafeMap(
   }
   const array = ArrayIsArray(value);
   if (!array && !isPlainObject(value)) return value;
+  // Only this code writes markers: data that looks like one is refused.
+  if (!array && ObjectHasOwn(value, STUB_KEY)) throw new TypeError("This object cannot be passed over RPC.");
   if (copies.has(value)) return copies.get(value);
   const copy = array ? [] : {};
   copies.set(value, copy);
@@ -446,12 +449,17 @@ function withStubs(value, holder, streams, writables = [], seen = new SafeSet())
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
     const { 0: part, 1: kind } = value[STUB_KEY];
-    const stream = (number) => (number === -1 ? null : readableStreamForRid(streams[number]));
+    // Indexes come from the other side: only those of what it sent.
+    const index = (number, list) => {
+      if (!NumberIsInteger(number) || number < 0 || number >= list.length) throw new TypeError("Malformed RPC message");
+      return list[number];
+    };
+    const stream = (number) => (number === -1 ? null : readableStreamForRid(index(number, streams)));
     switch (kind) {
       case "stream":
         return stream(part);
       case "writable":
-        return writableForSink(writables[part]);
+        return writableForSink(index(part, writables));
       case "headers":
         return new Headers(part);
       case "request": {
@@ -683,8 +691,8 @@ function notImplemented(method) {
 export function callRpc(receiver, call, env, ctx) {
   const { method, args: argsBytes, streams, stubs, writables } = call;
   const { target, handlers } = receiver;
-  // A binding to a named entrypoint sends its fetch() this way (the
-  // Fetcher's fetch is never reached as an RPC method by worker code).
+  // A binding to a named entrypoint, and a Durable Object's stub, send
+  // fetch() this way (worker code never reaches it as an RPC method).
   if (method === "fetch" && !handlers) {
     const { 0: request } = withStubs(deserialize(argsBytes), null, streams);
     if (typeof target.fetch !== "function") throw new TypeError("The entrypoint has no fetch() method");

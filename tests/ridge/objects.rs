@@ -163,7 +163,8 @@ async fn objects_store_with_sql_and_key_value_apis() {
             "map": [["m", 1]],
             "badKey": "TypeError: Durable Object storage keys must be strings",
             "tooLarge": "Keys cannot be larger than 2048 bytes (this one is 2049 bytes).",
-            "left": ["k:d", "other"],
+            "transactionThrew": "undo",
+            "left": ["k:d", "other", "t:kept"],
             "afterDeleteAll": 0,
         })
     );

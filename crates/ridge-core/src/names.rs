@@ -1,4 +1,5 @@
-//! Rules for names users choose: workers appear in URLs and hostnames.
+//! Rules for names users choose: workers appear in URLs and hostnames,
+//! Durable Object classes in storage paths.
 
 /// Worker names appear in URLs and hostnames: 1-63 characters of a-z, 0-9,
 /// '-' and '_'.
@@ -13,6 +14,17 @@ pub fn validate_worker_name(name: &str) -> Result<(), &'static str> {
     } else {
         Err("must be 1-63 characters of a-z, 0-9, '-' and '_'")
     }
+}
+
+/// Durable Object class names are the names of exported JavaScript
+/// classes: ASCII letters, digits, `_` and `$`, not starting with a digit
+/// (which also keeps them path-safe where objects are stored).
+pub fn is_class_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 #[cfg(test)]

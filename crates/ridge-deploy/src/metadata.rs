@@ -174,6 +174,13 @@ impl VersionMetadata {
                     "needs a non-empty `name` and `class_name`".into(),
                 ));
             }
+            if !ridge_core::names::is_class_name(&object.class_name) {
+                return Err(error(
+                    &format!("{field}.class_name"),
+                    "is not a class name (letters, digits, _ and $, not starting with a digit)"
+                        .into(),
+                ));
+            }
             if let Some(script) = &object.script_name {
                 if let Err(problem) = ridge_core::names::validate_worker_name(script) {
                     return Err(error(&format!("{field}.script_name"), problem.to_string()));

@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 /// index: `(worker, class)` for those that are namespaces.
 pub struct ObjectNamespaces(pub Vec<Option<(String, String)>>);
 
+/// Object databases an isolate keeps open at once.
+const MAX_OPEN_DATABASES: usize = 256;
+
 /// The storage of the objects an isolate holds: worker `worker`'s, in
 /// `store`, opened on first use.
 pub struct ObjectStorage {
@@ -48,6 +51,12 @@ impl ObjectStorage {
         let mut open = self.open.borrow_mut();
         let key = (class.to_string(), id.to_string());
         if !open.contains_key(&key) {
+            // Each open database holds file descriptors: past the bound,
+            // one is closed (it reopens when used again).
+            if open.len() >= MAX_OPEN_DATABASES {
+                let closed = open.keys().next().cloned().expect("not empty");
+                open.remove(&closed);
+            }
             let database = self
                 .store
                 .open(&self.worker, class, id)

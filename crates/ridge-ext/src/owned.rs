@@ -1,5 +1,6 @@
 //! Resources that belong to a request and do not outlive it: outbound
-//! sockets (`sockets.rs`) and the RPC stubs a request holds (`rpc.rs`).
+//! sockets (`sockets.rs`), and the RPC stubs, stub servers and writable
+//! streams' sinks of its calls (`rpc.rs`, `http.rs`).
 //! Each is closed once its request has ended (response sent and
 //! `waitUntil` work settled), so nothing a request opened keeps running,
 //! or keeps another worker's objects alive, after it.

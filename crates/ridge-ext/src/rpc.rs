@@ -299,6 +299,10 @@ pub async fn op_ridge_rpc_sink_write(
     #[smi] sink: ResourceId,
     #[buffer] chunk: JsBuffer,
 ) -> Result<(), JsErrorBox> {
+    // An empty chunk would read as the end on the other side.
+    if chunk.is_empty() {
+        return Ok(());
+    }
     let sender = state
         .borrow()
         .resource_table

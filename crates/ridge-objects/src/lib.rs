@@ -6,8 +6,13 @@
 //! of its own, `_cf_KV`, as Cloudflare's SQLite-backed objects do.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
@@ -18,6 +23,22 @@ pub const MAX_KEY_BYTES: usize = 2048;
 pub const MAX_VALUE_BYTES: usize = 2 * 1024 * 1024;
 /// Keys one `get`, `put` or `delete` may name (Cloudflare's limit).
 pub const MAX_KEYS: usize = 128;
+/// How long one `sql.exec()` may run: it runs inside an op, where the CPU
+/// watchdog cannot stop it, so SQLite interrupts it itself.
+pub const MAX_EXEC_TIME: Duration = Duration::from_secs(2);
+/// Bytes of rows one `sql.exec()` may return (they are held outside the
+/// isolate's heap until JS takes them).
+pub const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
+/// Pragmas the SQL API may run: reads of the schema, as on Cloudflare.
+const ALLOWED_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_info",
+    "index_xinfo",
+    "index_list",
+    "foreign_key_list",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -36,6 +57,12 @@ pub enum StorageError {
     TooManyKeys(usize),
     #[error("Durable Object ids are 64 hexadecimal digits")]
     InvalidId,
+    #[error("invalid Durable Object class name {0:?}")]
+    InvalidClass(String),
+    #[error("The SQL query ran for more than {} s and was interrupted.", MAX_EXEC_TIME.as_secs())]
+    TooSlow,
+    #[error("The SQL query's results are larger than {} MiB.", MAX_RESULT_BYTES >> 20)]
+    ResultTooLarge,
 }
 
 /// SQLite's own message for a statement it refused (rusqlite adds the
@@ -67,8 +94,9 @@ impl ObjectStore {
     }
 
     /// Opens (creating it on first use) the database of object `id` of
-    /// class `class` of worker `worker`. Worker and class names are checked
-    /// elsewhere to be path-safe; the id must be 64 hex digits.
+    /// class `class` of worker `worker` (a name checked to be one, which
+    /// makes it path-safe); the class must be an identifier, the id 64 hex
+    /// digits.
     pub fn open(
         &self,
         worker: &str,
@@ -77,6 +105,9 @@ impl ObjectStore {
     ) -> Result<ObjectDatabase, StorageError> {
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StorageError::InvalidId);
+        }
+        if !ridge_core::names::is_class_name(class) {
+            return Err(StorageError::InvalidClass(class.to_string()));
         }
         let connection = match &self.root {
             None => Connection::open_in_memory()?,
@@ -98,7 +129,7 @@ impl ObjectStore {
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
         )?;
-        Ok(ObjectDatabase { connection })
+        ObjectDatabase::guarded(connection)
     }
 }
 
@@ -136,14 +167,71 @@ pub struct ListOptions {
 /// One object's database.
 pub struct ObjectDatabase {
     connection: Connection,
+    /// Set while the worker's own SQL runs: what it may do is narrower.
+    running_user_sql: Arc<AtomicBool>,
+    /// When the running `sql.exec()` must stop (ms since `epoch`; 0: none).
+    deadline_ms: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl ObjectDatabase {
+    /// Guards `connection` for the worker's own SQL: no other database
+    /// files (ATTACH, VACUUM INTO), no pragmas but schema reads, no
+    /// extensions, no `_cf_` tables (the key-value API's), and no query
+    /// past [`MAX_EXEC_TIME`].
+    fn guarded(connection: Connection) -> Result<Self, StorageError> {
+        connection.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+        let running_user_sql = Arc::new(AtomicBool::new(false));
+        let user = running_user_sql.clone();
+        connection.authorizer(Some(move |context: AuthContext<'_>| {
+            if !user.load(Ordering::Relaxed) || allowed(&context.action) {
+                Authorization::Allow
+            } else {
+                Authorization::Deny
+            }
+        }));
+        let deadline_ms = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
+        let deadline = deadline_ms.clone();
+        connection.progress_handler(
+            10_000,
+            Some(move || {
+                let deadline = deadline.load(Ordering::Relaxed);
+                deadline != 0 && epoch.elapsed().as_millis() as u64 > deadline
+            }),
+        );
+        Ok(Self {
+            connection,
+            running_user_sql,
+            deadline_ms,
+            epoch,
+        })
+    }
+
     /// Runs `query` (one or more statements, each run before the next is
     /// read; `params` bind those that take parameters) and returns the
     /// last statement's rows.
     pub fn exec(&self, query: &str, params: &[SqlValue]) -> Result<SqlResult, StorageError> {
+        self.running_user_sql.store(true, Ordering::Relaxed);
+        let deadline = self.epoch.elapsed() + MAX_EXEC_TIME;
+        self.deadline_ms
+            .store(deadline.as_millis() as u64, Ordering::Relaxed);
+        let result = self.run(query, params);
+        self.running_user_sql.store(false, Ordering::Relaxed);
+        self.deadline_ms.store(0, Ordering::Relaxed);
+        match result {
+            Err(StorageError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Err(StorageError::TooSlow)
+            }
+            result => result,
+        }
+    }
+
+    fn run(&self, query: &str, params: &[SqlValue]) -> Result<SqlResult, StorageError> {
         let mut result = SqlResult::default();
+        let mut bytes = 0;
         let mut batch = rusqlite::Batch::new(&self.connection, query);
         while let Some(mut statement) = batch.next()? {
             let bound: &[SqlValue] = if statement.parameter_count() > 0 {
@@ -162,7 +250,16 @@ impl ObjectDatabase {
             while let Some(row) = rows.next()? {
                 let mut values = Vec::with_capacity(columns.len());
                 for column in 0..columns.len() {
-                    values.push(from_sqlite(row.get_ref(column)?));
+                    let value = from_sqlite(row.get_ref(column)?);
+                    bytes += match &value {
+                        SqlValue::Text(text) => text.len(),
+                        SqlValue::Blob(blob) => blob.len(),
+                        _ => 8,
+                    };
+                    values.push(value);
+                }
+                if bytes > MAX_RESULT_BYTES {
+                    return Err(StorageError::ResultTooLarge);
                 }
                 read.push(values);
             }
@@ -200,7 +297,7 @@ impl ObjectDatabase {
         {
             return Err(StorageError::ValueTooLarge(value.len()));
         }
-        let transaction = self.connection.transaction()?;
+        let transaction = self.connection.savepoint()?;
         {
             let mut statement = transaction.prepare_cached(
                 "INSERT INTO _cf_KV (key, value) VALUES (?1, ?2) \
@@ -217,7 +314,7 @@ impl ObjectDatabase {
     /// Deletes `keys` in one transaction; returns how many existed.
     pub fn delete(&mut self, keys: &[String]) -> Result<usize, StorageError> {
         check_keys(keys.iter())?;
-        let transaction = self.connection.transaction()?;
+        let transaction = self.connection.savepoint()?;
         let mut deleted = 0;
         {
             let mut statement = transaction.prepare_cached("DELETE FROM _cf_KV WHERE key = ?1")?;
@@ -274,7 +371,7 @@ impl ObjectDatabase {
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_cf_KV'")?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        let transaction = self.connection.transaction()?;
+        let transaction = self.connection.savepoint()?;
         for table in tables {
             transaction.execute_batch(&format!("DROP TABLE \"{}\"", table.replace('"', "\"\"")))?;
         }
@@ -292,6 +389,36 @@ impl ObjectDatabase {
             .connection
             .query_row("PRAGMA page_size", [], |row| row.get(0))?;
         Ok(pages * page_size)
+    }
+}
+
+/// Whether the worker's own SQL may do `action`.
+fn allowed(action: &AuthAction<'_>) -> bool {
+    let internal = |table: &str| table.len() >= 4 && table[..4].eq_ignore_ascii_case("_cf_");
+    match action {
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => false,
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } => {
+            pragma_value.is_none()
+                && ALLOWED_PRAGMAS.contains(&pragma_name.to_ascii_lowercase().as_str())
+        }
+        AuthAction::Function { function_name } => {
+            !function_name.eq_ignore_ascii_case("load_extension")
+        }
+        AuthAction::Read { table_name, .. }
+        | AuthAction::Insert { table_name }
+        | AuthAction::Update { table_name, .. }
+        | AuthAction::Delete { table_name }
+        | AuthAction::CreateTable { table_name }
+        | AuthAction::DropTable { table_name }
+        | AuthAction::AlterTable { table_name, .. }
+        | AuthAction::CreateIndex { table_name, .. }
+        | AuthAction::DropIndex { table_name, .. }
+        | AuthAction::CreateTrigger { table_name, .. }
+        | AuthAction::DropTrigger { table_name, .. } => !internal(table_name),
+        _ => true,
     }
 }
 
@@ -415,6 +542,37 @@ mod tests {
             .contains("no such column"));
         db.delete_all().unwrap();
         assert!(db.exec("SELECT * FROM t", &[]).is_err());
+    }
+
+    #[test]
+    fn the_workers_sql_stays_inside_its_database() {
+        let mut db = ObjectStore::in_memory().open("w", "C", ID).unwrap();
+        db.put(&[entry("k", b"v")]).unwrap();
+        for refused in [
+            "ATTACH DATABASE '/tmp/x.db' AS x",
+            "VACUUM INTO '/tmp/copy.db'",
+            "PRAGMA journal_mode = DELETE",
+            "SELECT * FROM _cf_KV",
+            "DELETE FROM _CF_kv",
+            "SELECT load_extension('x')",
+        ] {
+            assert!(db.exec(refused, &[]).is_err(), "{refused} ran");
+        }
+        assert_eq!(
+            db.exec("PRAGMA table_list", &[]).unwrap().columns[1],
+            "name"
+        );
+        // The key-value API is untouched, and still works in a transaction.
+        db.exec("SAVEPOINT outer_work", &[]).unwrap();
+        db.put(&[entry("k2", b"w")]).unwrap();
+        db.exec("RELEASE outer_work", &[]).unwrap();
+        assert_eq!(db.get(&["k".into(), "k2".into()]).unwrap().len(), 2);
+        let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+        assert!(matches!(db.exec(endless, &[]), Err(StorageError::TooSlow)));
+        assert!(matches!(
+            ObjectStore::in_memory().open("w", "../x", ID),
+            Err(StorageError::InvalidClass(_))
+        ));
     }
 
     #[test]

@@ -679,6 +679,16 @@ fn durable_object_bindings(
     let classes = migrated_classes(&migrations.unwrap_or_default());
     let mut bindings = Vec::new();
     for (index, binding) in section.unwrap_or_default().bindings.into_iter().enumerate() {
+        if !ridge_core::names::is_class_name(&binding.class_name) {
+            return Err(ConfigError::Field {
+                path: path.to_path_buf(),
+                field: format!("durable_objects.bindings[{index}].class_name"),
+                problem: format!(
+                    "{:?} is not a class name (letters, digits, _ and $, not starting with a digit)",
+                    binding.class_name
+                ),
+            });
+        }
         let own = binding
             .script_name
             .as_deref()
@@ -688,7 +698,7 @@ fn durable_object_bindings(
                 path: path.to_path_buf(),
                 field: format!("durable_objects.bindings[{index}].class_name"),
                 problem: format!(
-                    "{:?} is not a Durable Object class of this worker: add a migration that creates it, e.g.                      [[migrations]] tag = \"v1\" new_sqlite_classes = [\"{}\"]",
+                    "{:?} is not a Durable Object class of this worker: add a migration that creates it, e.g. migrations = [{{ tag = \"v1\", new_sqlite_classes = [\"{}\"] }}]",
                     binding.class_name, binding.class_name
                 ),
             });
