@@ -8,7 +8,6 @@
 // V8-serialized, as Cloudflare stores them.
 import { primordials } from "ext:core/mod.js";
 import {
-  op_deserialize,
   op_ridge_do_delete,
   op_ridge_do_delete_all,
   op_ridge_do_get,
@@ -18,10 +17,9 @@ import {
   op_ridge_do_put,
   op_ridge_do_size,
   op_ridge_do_sql,
-  op_serialize,
 } from "ext:core/ops";
 import { registerBinding } from "ext:ridge/globals/00_globals.js";
-import { objectStub } from "ext:ridge/service/08_service.js";
+import { deserialize, objectStub, serialize } from "ext:ridge/service/08_service.js";
 
 const {
   ArrayBufferIsView,
@@ -242,10 +240,6 @@ class DurableObjectState {
   }
 }
 
-function storedValue(bytes) {
-  return op_deserialize(bytes, undefined, undefined, undefined, false);
-}
-
 function checkKey(key) {
   if (typeof key !== "string") throw new TypeError("Durable Object storage keys must be strings");
   return key;
@@ -282,11 +276,11 @@ class DurableObjectStorage {
       if (ArrayIsArray(keys)) {
         const found = op_ridge_do_get(this.#class, this.#id, ArrayPrototypeMap(keys, checkKey));
         const values = new SafeMap();
-        for (const { 0: key, 1: value } of found) values.set(key, storedValue(value));
+        for (const { 0: key, 1: value } of found) values.set(key, deserialize(value));
         return values;
       }
       const found = op_ridge_do_get(this.#class, this.#id, [checkKey(keys)]);
-      return found.length === 0 ? undefined : storedValue(found[0][1]);
+      return found.length === 0 ? undefined : deserialize(found[0][1]);
     });
   }
 
@@ -298,7 +292,7 @@ class DurableObjectStorage {
           : [[checkKey(keyOrEntries), value]];
       const serialized = ArrayPrototypeMap(entries, ({ 0: key, 1: entry }) => {
         if (entry === undefined) throw new TypeError("Durable Object storage cannot store undefined");
-        return [checkKey(key), op_serialize(entry, undefined, undefined, false)];
+        return [checkKey(key), serialize(entry)];
       });
       op_ridge_do_put(this.#class, this.#id, serialized);
     });
@@ -322,7 +316,7 @@ class DurableObjectStorage {
         limit: options.limit,
       });
       const values = new SafeMap();
-      for (const { 0: key, 1: value } of found) values.set(key, storedValue(value));
+      for (const { 0: key, 1: value } of found) values.set(key, deserialize(value));
       return values;
     });
   }

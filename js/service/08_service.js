@@ -127,6 +127,8 @@ class Fetcher {
       if (request.redirect !== "follow" || !ArrayPrototypeIncludes(REDIRECT_STATUSES, response.status) || location === null) {
         return response;
       }
+      // The redirect's own body is not wanted.
+      await response.body?.cancel();
       if (redirects === MAX_REDIRECTS) throw new TypeError("Too many redirects.");
       const { status } = response;
       const toGet = status === 303 || ((status === 301 || status === 302) && request.method === "POST");
@@ -185,9 +187,9 @@ class Fetcher {
 /** Serialized RPC arguments or results may be this large, as on Cloudflare. */
 const MAX_RPC_MESSAGE = 32 * 1024 * 1024;
 
-/** `value` V8-serialized, as RPC carries it; what cannot be cloned is a
- * DataCloneError, as structuredClone's. */
-function serialize(value) {
+/** `value` V8-serialized, as RPC (and Durable Object storage) carries it;
+ * what cannot be cloned is a DataCloneError, as structuredClone's. */
+export function serialize(value) {
   let bytes;
   try {
     bytes = op_serialize(value, undefined, undefined, false);
@@ -202,7 +204,7 @@ function serialize(value) {
   return bytes;
 }
 
-function deserialize(bytes) {
+export function deserialize(bytes) {
   return op_deserialize(bytes, undefined, undefined, undefined, false);
 }
 
