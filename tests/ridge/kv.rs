@@ -12,7 +12,11 @@ use crate::support::{fixture, http1, Ridge, TempDir};
 
 /// `ridge dev` on the KV fixture, its state in a fresh folder.
 fn dev_kv(state: &TempDir, env: &[(&str, &str)]) -> Ridge {
-    let args: Vec<String> = [
+    dev_kv_with(state, env, &[])
+}
+
+fn dev_kv_with(state: &TempDir, env: &[(&str, &str)], extra: &[&str]) -> Ridge {
+    let mut args: Vec<String> = [
         "dev",
         &fixture("kv").display().to_string(),
         "--port",
@@ -23,6 +27,7 @@ fn dev_kv(state: &TempDir, env: &[(&str, &str)]) -> Ridge {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
     Ridge::start_with_env(&args, env)
 }
 
@@ -137,7 +142,9 @@ async fn every_method_and_value_type() {
 #[tokio::test]
 async fn invalid_keys_values_and_options_are_refused_clearly() {
     let state = TempDir::new();
-    let ridge = dev_kv(&state, &[]);
+    // About the refusals, not the limits: building the 25 MiB value takes
+    // a debug build near the CPU budget when the suite loads both cores.
+    let ridge = dev_kv_with(&state, &[], &["--no-limits"]);
     let cases = [
         ("emptyKey", "TypeError", "must not be empty"),
         ("dotKey", "TypeError", "\".\" is not allowed"),
