@@ -208,9 +208,12 @@ class DurableObjectState {
   constructor(token, className, id) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.id = id;
-    // The input gate waits for each operation's promise (failed or not).
+    // The input gate waits for every operation in flight (failed or not):
+    // each is chained after the ones before, so that a transaction's own
+    // writes do not open the gate before the transaction ends.
     const inFlight = (promise) => {
-      this[kStorage] = PromisePrototypeThen(promise, noop, noop);
+      const before = this[kStorage];
+      this[kStorage] = PromisePrototypeThen(before, () => PromisePrototypeThen(promise, noop, noop));
       return promise;
     };
     this.#storage = new DurableObjectStorage(kConstruct, className, id.toString(), inFlight);
