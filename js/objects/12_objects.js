@@ -248,6 +248,11 @@ function checkKey(key) {
   return key;
 }
 
+// A transaction is a savepoint: it nests in the worker's own SQL ones.
+const BEGIN = "SAVEPOINT ridge_transaction";
+const COMMIT = "RELEASE ridge_transaction";
+const ROLL_BACK = "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction";
+
 /** The key-value and SQL storage of one object. */
 class DurableObjectStorage {
   #class;
@@ -330,13 +335,13 @@ class DurableObjectStorage {
 
   /** Runs `callback` in a transaction: what it wrote is undone if it throws. */
   transactionSync(callback) {
-    op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
+    this.#savepoint(BEGIN);
     try {
       const result = callback();
-      op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
+      this.#savepoint(COMMIT);
       return result;
     } catch (error) {
-      op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
+      this.#savepoint(ROLL_BACK);
       throw error;
     }
   }
@@ -345,17 +350,22 @@ class DurableObjectStorage {
    * back until it ends (they would write inside it otherwise). */
   transaction(callback) {
     const run = async () => {
-      op_ridge_do_sql(this.#class, this.#id, "SAVEPOINT ridge_transaction", []);
+      this.#savepoint(BEGIN);
       try {
         const result = await callback(this);
-        op_ridge_do_sql(this.#class, this.#id, "RELEASE ridge_transaction", []);
+        this.#savepoint(COMMIT);
         return result;
       } catch (error) {
-        op_ridge_do_sql(this.#class, this.#id, "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction", []);
+        this.#savepoint(ROLL_BACK);
         throw error;
       }
     };
     return this.#inFlight(run());
+  }
+
+  /** Opens, commits or rolls back the savepoint a transaction is. */
+  #savepoint(statement) {
+    op_ridge_do_sql(this.#class, this.#id, statement, []);
   }
 
   /** Every write is durable once it returns. */

@@ -78,17 +78,23 @@ fn namespace(state: &OpState, binding: u32) -> Result<(String, String), JsErrorB
         .ok_or_else(|| JsErrorBox::type_error("not a Durable Object namespace binding"))
 }
 
-/// The 16 bytes that bind an object's 16 naming bytes to its namespace.
-fn seal(worker: &str, class: &str, object: &[u8]) -> [u8; 16] {
+/// The first 16 bytes of SHA-256 over `label`, the namespace (`worker`,
+/// `class`) and `data`, separated by NULs.
+fn namespace_digest(label: &[u8], worker: &str, class: &str, data: &[u8]) -> [u8; 16] {
     let digest = Sha256::new()
-        .chain_update(b"ridge durable object\0")
+        .chain_update(label)
         .chain_update(worker)
         .chain_update(b"\0")
         .chain_update(class)
         .chain_update(b"\0")
-        .chain_update(object)
+        .chain_update(data)
         .finalize();
     digest[..16].try_into().expect("32-byte digest")
+}
+
+/// The 16 bytes that bind an object's 16 naming bytes to its namespace.
+fn seal(worker: &str, class: &str, object: &[u8]) -> [u8; 16] {
+    namespace_digest(b"ridge durable object\0", worker, class, object)
 }
 
 fn id_of(worker: &str, class: &str, object: [u8; 16]) -> String {
@@ -107,21 +113,19 @@ pub fn op_ridge_do_id(
     #[string] name: Option<String>,
 ) -> Result<String, JsErrorBox> {
     let (worker, class) = namespace(state, binding)?;
-    let mut object = [0u8; 16];
-    match name {
-        Some(name) => {
-            let digest = Sha256::new()
-                .chain_update(b"ridge durable object name\0")
-                .chain_update(&worker)
-                .chain_update(b"\0")
-                .chain_update(&class)
-                .chain_update(b"\0")
-                .chain_update(name)
-                .finalize();
-            object.copy_from_slice(&digest[..16]);
+    let object = match name {
+        Some(name) => namespace_digest(
+            b"ridge durable object name\0",
+            &worker,
+            &class,
+            name.as_bytes(),
+        ),
+        None => {
+            let mut random = [0u8; 16];
+            rand_core::OsRng.fill_bytes(&mut random);
+            random
         }
-        None => rand_core::OsRng.fill_bytes(&mut object),
-    }
+    };
     Ok(id_of(&worker, &class, object))
 }
 
@@ -272,19 +276,6 @@ pub fn op_ridge_do_delete(
     Ok(storage(state)?.with(class, id, |db| db.delete(&keys))? as u32)
 }
 
-/// `list()`'s options, as JS passes them.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ListArgs {
-    start: Option<String>,
-    start_after: Option<String>,
-    end: Option<String>,
-    prefix: Option<String>,
-    #[serde(default)]
-    reverse: bool,
-    limit: Option<u32>,
-}
-
 /// The entries `options` select, in order: `[key, value]`.
 #[op2]
 #[serde]
@@ -292,16 +283,8 @@ pub fn op_ridge_do_list(
     state: &OpState,
     #[string] class: &str,
     #[string] id: &str,
-    #[serde] options: ListArgs,
+    #[serde] options: ListOptions,
 ) -> Result<Vec<(String, ToJsBuffer)>, JsErrorBox> {
-    let options = ListOptions {
-        start: options.start,
-        start_after: options.start_after,
-        end: options.end,
-        prefix: options.prefix,
-        reverse: options.reverse,
-        limit: options.limit,
-    };
     let found = storage(state)?.with(class, id, |db| db.list(&options))?;
     Ok(found
         .into_iter()

@@ -153,8 +153,10 @@ pub struct SqlResult {
     pub rows_written: u64,
 }
 
-/// `list()`'s options, as the key-value API takes them.
-#[derive(Debug, Default)]
+/// `list()`'s options, as the key-value API takes them (and as JS passes
+/// them: camelCase).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListOptions {
     pub start: Option<String>,
     pub start_after: Option<String>,
