@@ -383,6 +383,7 @@ function start(namespace, configJson) {
 const EVENT_FETCH = 0;
 const EVENT_SCHEDULED = 1;
 const EVENT_RPC = 2;
+const EVENT_ALARM = 3;
 
 async function serve(handlers, namespace) {
   // Sleeps until invocations arrive (false: the isolate is shutting down),
@@ -394,6 +395,7 @@ async function serve(handlers, namespace) {
         if (next[1] === EVENT_FETCH) handleRequest(next, handlers.fetch ?? noFetchHandler);
         else if (next[1] === EVENT_SCHEDULED) handleScheduled(next, handlers.scheduled);
         else if (next[1] === EVENT_RPC) handleRpc(next, namespace);
+        else if (next[1] === EVENT_ALARM) handleAlarm(next, namespace);
         else throw new TypeError(`Ridge sent an event of unknown kind ${next[1]}`);
       } catch (error) {
         // Setting the invocation up failed: answer it, and keep serving.
@@ -446,8 +448,13 @@ function handleScheduled(next, scheduled) {
     throw new TypeError("The worker has no scheduled handler: export default { scheduled(controller, env, ctx) { ... } }");
   }
   const ctx = new ExecutionContext(rid);
-  const pending = ctx[kPending];
   const result = callInContext(rid, scheduled, new ScheduledController(cron, scheduledTime), ctx);
+  eventDone(rid, ctx[kPending], result);
+}
+
+/** Answers event `rid` (not a fetch nor an RPC call) once its handler's
+ * `result` settles. */
+function eventDone(rid, pending, result) {
   PromisePrototypeThen(
     PromiseResolve(result),
     () => {
@@ -457,6 +464,21 @@ function handleScheduled(next, scheduled) {
     },
     (error) => fail(rid, pending, error),
   );
+}
+
+/** Runs a Durable Object's alarm `[rid, EVENT_ALARM, [class, id, name],
+ * retryCount]`: its `alarm()` handler, as an event of the object. */
+function handleAlarm(next, namespace) {
+  const { 0: rid, 2: object, 3: retryCount } = next;
+  const ctx = new ExecutionContext(rid);
+  const run = () =>
+    callObject(namespace, object, env, ({ target }) => {
+      if (typeof target.alarm !== "function") {
+        throw new TypeError(`The Durable Object class ${object[0]} has no alarm() handler`);
+      }
+      return target.alarm({ retryCount, isRetry: retryCount > 0 });
+    });
+  eventDone(rid, ctx[kPending], callInContext(rid, run));
 }
 
 /** Runs an RPC call `[rid, EVENT_RPC, method, entrypoint, args, streams,

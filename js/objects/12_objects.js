@@ -8,6 +8,9 @@
 // V8-serialized, as Cloudflare stores them.
 import { primordials } from "ext:core/mod.js";
 import {
+  op_ridge_do_alarm_delete,
+  op_ridge_do_alarm_get,
+  op_ridge_do_alarm_set,
   op_ridge_do_delete,
   op_ridge_do_delete_all,
   op_ridge_do_get,
@@ -28,9 +31,12 @@ const {
   ArrayIsArray,
   ArrayPrototypeMap,
   ArrayPrototypePush,
+  DatePrototype,
+  DatePrototypeGetTime,
   Error,
   ObjectEntries,
   ObjectPrototypeIsPrototypeOf,
+  NumberIsFinite,
   Promise,
   PromisePrototypeThen,
   PromiseReject,
@@ -161,9 +167,10 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     if (typeof Class !== "function") {
       throw new TypeError(`The worker exports no Durable Object class named "${className}"`);
     }
-    const state = new DurableObjectState(kConstruct, className, new DurableObjectId(kConstruct, id, name ?? undefined));
+    const state = new DurableObjectState(kConstruct, className, Class, new DurableObjectId(kConstruct, id, name ?? undefined));
     // A constructor that throws leaves no object behind: the next call tries again.
     object = { state, turn: PromiseResolve(), instance: new Class(state, env) };
+    state[kInstance] = object.instance;
     objects.set(key, object);
   }
   const previous = object.turn;
@@ -197,17 +204,23 @@ async function gatesOpen(state) {
 
 const kBlocked = Symbol("blocked");
 const kStorage = Symbol("storage in flight");
+const kInstance = Symbol("instance");
 
 /** `ctx` of a Durable Object: its id, its storage, and the way to hold its
  * events back. */
 class DurableObjectState {
   [kBlocked] = PromiseResolve();
   [kStorage] = PromiseResolve();
+  /** The object, once its constructor returned. */
+  [kInstance] = undefined;
   #storage;
 
-  constructor(token, className, id) {
+  constructor(token, className, Class, id) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.id = id;
+    // setAlarm() needs an alarm() handler (it may be called in the
+    // constructor, before the instance exists).
+    const hasAlarmHandler = () => typeof (this[kInstance] ?? Class.prototype).alarm === "function";
     // The input gate waits for every operation in flight (failed or not):
     // each is chained after the ones before, so that a transaction's own
     // writes do not open the gate before the transaction ends.
@@ -216,7 +229,7 @@ class DurableObjectState {
       this[kStorage] = PromisePrototypeThen(before, () => PromisePrototypeThen(promise, noop, noop));
       return promise;
     };
-    this.#storage = new DurableObjectStorage(kConstruct, className, id.toString(), inFlight);
+    this.#storage = new DurableObjectStorage(kConstruct, className, id, inFlight, hasAlarmHandler);
   }
 
   get storage() {
@@ -257,15 +270,19 @@ const ROLL_BACK = "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction";
 class DurableObjectStorage {
   #class;
   #id;
+  #name;
   #sql;
   #inFlight;
+  #hasAlarmHandler;
 
-  constructor(token, className, id, inFlight) {
+  constructor(token, className, id, inFlight, hasAlarmHandler) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.#class = className;
-    this.#id = id;
-    this.#sql = new SqlStorage(kConstruct, className, id);
+    this.#id = id.toString();
+    this.#name = id.name ?? null;
+    this.#sql = new SqlStorage(kConstruct, className, this.#id);
     this.#inFlight = inFlight;
+    this.#hasAlarmHandler = hasAlarmHandler;
   }
 
   /** A promise of what `work` returns or throws, which holds the
@@ -373,16 +390,34 @@ class DurableObjectStorage {
     return PromiseResolve();
   }
 
-  getAlarm() {
-    return PromiseReject(notYet("Alarms (storage.getAlarm)"));
+  /** The time the object's alarm is set for (ms since the epoch), or
+   * null (also while it runs). */
+  getAlarm(_options = undefined) {
+    return this.#settled(() => op_ridge_do_alarm_get(this.#class, this.#id));
   }
 
-  setAlarm() {
-    return PromiseReject(notYet("Alarms (storage.setAlarm)"));
+  /** Sets the object's one alarm (replacing any) to `scheduledTime`, a
+   * Date or ms since the epoch; a time past runs it at once. */
+  setAlarm(scheduledTime, _options = undefined) {
+    return this.#settled(() => {
+      const time = ObjectPrototypeIsPrototypeOf(DatePrototype, scheduledTime)
+        ? DatePrototypeGetTime(scheduledTime)
+        : scheduledTime;
+      if (typeof time !== "number") {
+        throw new TypeError("setAlarm() takes a Date or a number of milliseconds since the epoch");
+      }
+      if (!NumberIsFinite(time) || time <= 0) {
+        throw new TypeError("setAlarm() cannot be called with an alarm time <= 0");
+      }
+      if (!this.#hasAlarmHandler()) {
+        throw new TypeError("Your Durable Object class must have an alarm() handler in order to call setAlarm()");
+      }
+      op_ridge_do_alarm_set(this.#class, this.#id, this.#name, time);
+    });
   }
 
-  deleteAlarm() {
-    return PromiseReject(notYet("Alarms (storage.deleteAlarm)"));
+  deleteAlarm(_options = undefined) {
+    return this.#settled(() => op_ridge_do_alarm_delete(this.#class, this.#id));
   }
 }
 

@@ -194,3 +194,73 @@ async fn a_class_the_worker_does_not_export_fails_its_load() {
     let response = http1().get(ridge.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 500);
 }
+
+/// Polls `path` until `done` holds for its JSON answer (at most 20 s).
+async fn wait_for(ridge: &Ridge, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let answer = ridge.json(path).await;
+        if done(&answer) {
+            return answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path}: {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn runs(answer: &Value) -> usize {
+    answer["runs"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn alarms_fire_retry_and_survive_a_kill() {
+    let state = TempDir::new();
+    let mut ridge = dev_counter(&state);
+    // Set, seen, fired once; its handler sees no alarm of its own.
+    let schedule = "/alarm/schedule?delay=200&failures=0&name=once";
+    assert_eq!(ridge.json(schedule).await, json!(true));
+    let once = wait_for(&ridge, "/alarm/runs?name=once", |a| runs(a) == 1).await;
+    assert_eq!(
+        once,
+        json!({ "runs": [{ "retryCount": 0, "isRetry": false, "alarmWhileRunning": null, "name": "once" }], "alarm": null })
+    );
+    // A run that throws is retried (2 s later), with its retry count.
+    let schedule = "/alarm/schedule?delay=0&failures=1&name=flaky";
+    assert_eq!(ridge.json(schedule).await, json!(true));
+    let flaky = wait_for(&ridge, "/alarm/runs?name=flaky", |a| runs(a) == 2).await;
+    assert_eq!(flaky["runs"][1]["retryCount"], json!(1));
+    assert_eq!(flaky["runs"][1]["isRetry"], json!(true));
+    assert_eq!(flaky["alarm"], json!(null));
+    // A deleted alarm does not run.
+    assert_eq!(
+        ridge.json("/alarm/cancel?name=cancelled").await,
+        json!(null)
+    );
+    // Refusals: no alarm() handler, times that are not times.
+    assert_eq!(
+        ridge.json("/alarm/no-handler").await,
+        json!("TypeError: Your Durable Object class must have an alarm() handler in order to call setAlarm()")
+    );
+    assert_eq!(
+        ridge.json("/alarm/bad-times").await,
+        json!([
+            "TypeError: setAlarm() cannot be called with an alarm time <= 0",
+            "TypeError: setAlarm() cannot be called with an alarm time <= 0",
+            "TypeError: setAlarm() takes a Date or a number of milliseconds since the epoch",
+        ])
+    );
+    // An alarm set before a kill -9 runs after the restart.
+    let schedule = "/alarm/schedule?delay=1500&failures=0&name=restart";
+    assert_eq!(ridge.json(schedule).await, json!(true));
+    ridge.kill();
+    let ridge = dev_counter(&state);
+    let restarted = wait_for(&ridge, "/alarm/runs?name=restart", |a| runs(a) == 1).await;
+    assert_eq!(restarted["runs"][0]["retryCount"], json!(0));
+    assert_eq!(
+        ridge.json("/alarm/runs?name=cancelled").await,
+        json!({ "runs": [], "alarm": null })
+    );
+    // The others ran exactly as often as before.
+    assert_eq!(runs(&ridge.json("/alarm/runs?name=once").await), 1);
+    assert_eq!(runs(&ridge.json("/alarm/runs?name=flaky").await), 2);
+}

@@ -1,6 +1,6 @@
 //! What a worker is asked to do and how it went. Every event that reaches a
-//! worker (an HTTP request, a cron run, an RPC call; later queue batches
-//! and alarms) is one invocation of one [`EventKind`], and ends with one
+//! worker (an HTTP request, a cron run, an RPC call, a Durable Object's
+//! alarm; later queue batches) is one invocation of one [`EventKind`], and ends with one
 //! [`Outcome`], which logs, metrics, traces, the tail and usage all record.
 
 use crate::limits::LimitExceeded;
@@ -13,6 +13,8 @@ pub enum EventKind {
     Scheduled,
     /// A method called over a service binding (JavaScript RPC).
     Rpc,
+    /// A Durable Object's alarm, for its `alarm()` handler.
+    Alarm,
 }
 
 impl EventKind {
@@ -22,6 +24,7 @@ impl EventKind {
             EventKind::Fetch => "fetch",
             EventKind::Scheduled => "scheduled",
             EventKind::Rpc => "rpc",
+            EventKind::Alarm => "alarm",
         }
     }
 }

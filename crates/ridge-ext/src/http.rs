@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::rpc::{RemoteStubs, RpcResult, StubSender, WritableSink};
 use super::trace::TraceContext;
 use super::wire::{
-    IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
+    IncomingAlarm, IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
 };
 
 /// Chunks in flight between a streaming response and the client.
@@ -80,6 +80,18 @@ pub enum Event {
     /// A method call over a service binding (boxed: it is much larger than
     /// the others).
     Rpc(Box<RpcCall>),
+    /// A Durable Object's alarm, for its `alarm()` handler.
+    Alarm(AlarmEvent),
+}
+
+/// A Durable Object's alarm run: which object, the time it was set for,
+/// and how many runs of it failed before this one.
+#[derive(Clone, Debug)]
+pub struct AlarmEvent {
+    pub object: ObjectAddress,
+    /// Milliseconds since the Unix epoch.
+    pub scheduled_time_ms: i64,
+    pub retry_count: u32,
 }
 
 /// A JavaScript RPC call: which entrypoint (`None`: the default export),
@@ -283,7 +295,10 @@ pub enum Trigger {
     Rpc {
         entrypoint: Option<String>,
         method: String,
+        /// The Durable Object called, when the call is to one.
+        object: Option<ObjectAddress>,
     },
+    Alarm(AlarmEvent),
 }
 
 impl InvocationRecord {
@@ -292,6 +307,7 @@ impl InvocationRecord {
             Trigger::Fetch { .. } => EventKind::Fetch,
             Trigger::Scheduled(_) => EventKind::Scheduled,
             Trigger::Rpc { .. } => EventKind::Rpc,
+            Trigger::Alarm(_) => EventKind::Alarm,
         }
     }
 
@@ -395,10 +411,12 @@ impl CpuLedger {
                 Payload::Request(request.headers, request.body),
             ),
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
+            Event::Alarm(event) => (Trigger::Alarm(event), Payload::None),
             Event::Rpc(call) => (
                 Trigger::Rpc {
                     entrypoint: call.entrypoint.clone(),
                     method: call.method.clone(),
+                    object: call.object.clone(),
                 },
                 Payload::Rpc(call),
             ),
@@ -726,6 +744,7 @@ pub fn op_ridge_take_invocation<'s>(
         }
         .to_v8(scope),
         Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
+        Trigger::Alarm(event) => IncomingAlarm { rid, event }.to_v8(scope),
         Trigger::Rpc { .. } => unreachable!("an RPC call's payload is Payload::Rpc"),
     }
 }

@@ -46,9 +46,9 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation, InvocationInbox,
-    InvocationRecord, RequestBody, ResponseBody, RpcCall, SubrequestLimit, Trigger, WorkerReply,
-    WorkerResponse,
+    AlarmEvent, Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation,
+    InvocationInbox, InvocationRecord, ObjectAddress, RequestBody, ResponseBody, RpcCall,
+    SubrequestLimit, Trigger, WorkerReply, WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 
@@ -100,6 +100,9 @@ deno_core::extension!(
     objects::op_ridge_do_delete,
     objects::op_ridge_do_list,
     objects::op_ridge_do_delete_all,
+    objects::op_ridge_do_alarm_get,
+    objects::op_ridge_do_alarm_set,
+    objects::op_ridge_do_alarm_delete,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,

@@ -4,7 +4,9 @@
 //! `idFromName`, or random for `newUniqueId`) and 16 that bind it to its
 //! namespace (worker and class), so that `idFromString` refuses an id made
 //! elsewhere. Storage is each object's own SQLite database (ridge-objects),
-//! used synchronously: while an operation runs, nothing else does.
+//! used synchronously: while an operation runs, nothing else does. Alarms
+//! are set in the node's alarm table (ridge-objects), which its alarm
+//! runner reads.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,7 +16,7 @@ use deno_core::OpState;
 use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use rand_core::RngCore;
-use ridge_objects::{ListOptions, ObjectDatabase, ObjectStore, SqlValue};
+use ridge_objects::{AlarmOwner, ListOptions, ObjectDatabase, ObjectStore, SqlValue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -300,4 +302,65 @@ pub fn op_ridge_do_delete_all(
     #[string] id: &str,
 ) -> Result<(), JsErrorBox> {
     storage(state)?.with(class, id, |db| db.delete_all())
+}
+
+fn alarm_owner(storage: &ObjectStorage, class: &str, id: &str) -> AlarmOwner {
+    AlarmOwner {
+        worker: storage.worker.clone(),
+        class: class.to_string(),
+        id: id.to_string(),
+    }
+}
+
+/// Object `id`'s alarm time (ms since the Unix epoch), or null.
+#[op2]
+pub fn op_ridge_do_alarm_get(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+) -> Result<Option<f64>, JsErrorBox> {
+    let storage = storage(state)?;
+    let time = storage
+        .store
+        .alarms()
+        .get(&alarm_owner(storage, class, id))
+        .map_err(storage_error)?;
+    Ok(time.map(|time| time as f64))
+}
+
+/// Sets object `id`'s alarm to `time` (ms since the Unix epoch); `name` is
+/// the name its id was made from, for `ctx.id.name` in `alarm()`.
+#[op2]
+pub fn op_ridge_do_alarm_set(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[string] name: Option<String>,
+    time: f64,
+) -> Result<(), JsErrorBox> {
+    let storage = storage(state)?;
+    storage
+        .store
+        .alarms()
+        .set(
+            &alarm_owner(storage, class, id),
+            name.as_deref(),
+            time as i64,
+        )
+        .map_err(storage_error)
+}
+
+/// Deletes object `id`'s alarm, if it has one.
+#[op2(fast)]
+pub fn op_ridge_do_alarm_delete(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+) -> Result<(), JsErrorBox> {
+    let storage = storage(state)?;
+    storage
+        .store
+        .alarms()
+        .delete(&alarm_owner(storage, class, id))
+        .map_err(storage_error)
 }

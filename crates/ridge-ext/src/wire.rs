@@ -67,6 +67,7 @@ impl<'a> ToV8<'a> for IncomingRequest<'_> {
 pub const EVENT_FETCH: u32 = 0;
 pub const EVENT_SCHEDULED: u32 = 1;
 pub const EVENT_RPC: u32 = 2;
+pub const EVENT_ALARM: u32 = 3;
 
 /// A cron run as the worker's JS takes it from `op_ridge_take_invocation`:
 /// `[rid, EVENT_SCHEDULED, cron, scheduledTime]`.
@@ -89,6 +90,31 @@ impl<'a> ToV8<'a> for IncomingScheduled<'_> {
             v8::Integer::new_from_unsigned(scope, EVENT_SCHEDULED).into(),
             cron.into(),
             v8::Number::new(scope, self.event.scheduled_time_ms as f64).into(),
+        ];
+        Ok(v8::Array::new_with_elements(scope, &fields).into())
+    }
+}
+
+/// A Durable Object's alarm as the worker's JS takes it from
+/// `op_ridge_take_invocation`: `[rid, EVENT_ALARM, [class, id, name],
+/// retryCount]`.
+pub struct IncomingAlarm<'r> {
+    pub rid: ResourceId,
+    pub event: &'r crate::http::AlarmEvent,
+}
+
+impl<'a> ToV8<'a> for IncomingAlarm<'_> {
+    type Error = JsErrorBox;
+
+    fn to_v8<'i>(
+        self,
+        scope: &mut v8::PinScope<'a, 'i>,
+    ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
+        let fields = [
+            v8::Integer::new_from_unsigned(scope, self.rid).into(),
+            v8::Integer::new_from_unsigned(scope, EVENT_ALARM).into(),
+            object_address(scope, &self.event.object)?,
+            v8::Integer::new_from_unsigned(scope, self.event.retry_count).into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }
@@ -139,18 +165,9 @@ impl<'a> ToV8<'a> for IncomingRpc {
         };
         let streams = rids(&self.streams);
         let writables = rids(&self.writables);
-        // `[class, id, name or null]`, or null.
         let object: v8::Local<v8::Value> = match &self.object {
             None => v8::null(scope).into(),
-            Some(object) => {
-                let class = v8::String::new(scope, &object.class).ok_or_else(too_large)?;
-                let id = v8::String::new(scope, &object.id).ok_or_else(too_large)?;
-                let name: v8::Local<v8::Value> = match &object.name {
-                    Some(name) => v8::String::new(scope, name).ok_or_else(too_large)?.into(),
-                    None => v8::null(scope).into(),
-                };
-                v8::Array::new_with_elements(scope, &[class.into(), id.into(), name]).into()
-            }
+            Some(object) => object_address(scope, object)?,
         };
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
@@ -165,6 +182,21 @@ impl<'a> ToV8<'a> for IncomingRpc {
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }
+}
+
+/// A Durable Object's address as JS takes it: `[class, id, name or null]`.
+fn object_address<'a>(
+    scope: &mut v8::PinScope<'a, '_>,
+    object: &crate::http::ObjectAddress,
+) -> Result<v8::Local<'a, v8::Value>, JsErrorBox> {
+    let too_large = || JsErrorBox::range_error("a Durable Object name is too large");
+    let class = v8::String::new(scope, &object.class).ok_or_else(too_large)?;
+    let id = v8::String::new(scope, &object.id).ok_or_else(too_large)?;
+    let name: v8::Local<v8::Value> = match &object.name {
+        Some(name) => v8::String::new(scope, name).ok_or_else(too_large)?.into(),
+        None => v8::null(scope).into(),
+    };
+    Ok(v8::Array::new_with_elements(scope, &[class.into(), id.into(), name]).into())
 }
 
 fn latin1<'a>(

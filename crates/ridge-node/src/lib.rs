@@ -4,6 +4,7 @@
 //! listeners: the cron runner ([`cron`]) and `ridge dev`'s tooling
 //! ([`dev`]: watching and checked reloads, the DevTools inspector).
 
+pub mod alarms;
 pub mod cron;
 pub mod dev;
 pub mod node;

@@ -2,7 +2,8 @@
 //! the Cache API, the inspector), the edge listeners, and what decides
 //! which workers they serve — one watched worker (`ridge dev`), a folder of
 //! workers (`ridge serve --workers`), or a store followed through the admin
-//! API (`ridge serve`) — with the cron runner and usage metering. The CLI
+//! API (`ridge serve`) — with the cron and alarm runners and usage
+//! metering. The CLI
 //! only fills in a [`NodeConfig`] and prints what [`Node::start`] returns.
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ use ridge_server::{
 use ridge_store::kv::KvStore;
 use ridge_store::{Store, StoreError};
 
+use crate::alarms::AlarmRunner;
 use crate::cron::CronRunner;
 use crate::dev::inspector::InspectorHub;
 use crate::dev::{DevWorkers, Reloader};
@@ -51,6 +53,8 @@ pub enum NodeError {
     Edge(#[from] EdgeError),
     #[error(transparent)]
     Traces(#[from] TraceSetupError),
+    #[error("Durable Object storage: {0}")]
+    Objects(#[from] ridge_objects::StorageError),
     #[error("worker {worker}: {source}")]
     Kv { worker: String, source: KvError },
     #[error("worker {worker}: {kind} {binding} names worker {service:?}, which is not among the workers run here (ridge dev runs more with another -c FILE)")]
@@ -275,16 +279,24 @@ struct NodeParts {
 impl NodeParts {
     /// The node's services, with KV in `store` and Durable Object storage
     /// under `objects` (a folder; `None`: in memory).
-    fn services(&self, store: Option<Arc<dyn KvStore>>, objects: Option<PathBuf>) -> Services {
-        Services {
-            objects: objects.map_or_else(ObjectStore::in_memory, ObjectStore::on_disk),
+    fn services(
+        &self,
+        store: Option<Arc<dyn KvStore>>,
+        objects: Option<PathBuf>,
+    ) -> Result<Services, NodeError> {
+        let objects = match objects {
+            Some(folder) => ObjectStore::on_disk(folder)?,
+            None => ObjectStore::in_memory(),
+        };
+        Ok(Services {
+            objects,
             kv: store.map(|store| Kv::new(store, self.isolates.kv_cache_bytes, Clock::from_env())),
             cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,
             observers: self.observers.clone(),
             asset_cache: self.asset_cache.clone(),
             workers: Directory::default(),
-        }
+        })
     }
 
     /// The isolate threads, with `services`, and the edge handler that
@@ -352,7 +364,7 @@ async fn start_dev(
         store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
     }
     let objects = dev.state_dir.as_ref().map(|dir| dir.join("objects"));
-    let mut services = parts.services(store, objects);
+    let mut services = parts.services(store, objects)?;
     if let Some(dir) = &dev.state_dir {
         services.cache = HttpCache::persistent(parts.isolates.cache_bytes, dir.join("cache.db"));
     }
@@ -374,6 +386,7 @@ async fn start_dev(
         no_limits = true;
     }
     let kv = services.kv.clone();
+    let alarms = services.objects.alarms().clone();
     let snapshots = snapshots && inspector.is_none();
     let handler = parts.edge_handler(services, ErrorDetail::Full, true)?;
     // Serves each worker, or the reason it does not load, and follows
@@ -398,6 +411,7 @@ async fn start_dev(
         })?;
         watchers.push(watcher);
     }
+    AlarmRunner::new(handler.clone(), alarms).start();
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node._watchers = watchers;
     node.inspector = inspector;
@@ -423,7 +437,7 @@ async fn start_folder(
     } else {
         None
     };
-    let services = parts.services(store, Some(data_dir.join("objects")));
+    let services = parts.services(store, Some(data_dir.join("objects")))?;
     if let Some(kv) = &services.kv {
         for worker in &workers {
             kv.create_bound(&worker.bindings)
@@ -434,8 +448,10 @@ async fn start_folder(
                 })?;
         }
     }
+    let alarms = services.objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
+    AlarmRunner::new(handler.clone(), alarms).start();
     if snapshots {
         // Without a store, snapshots are kept in the data folder.
         tokio::spawn(attach_snapshots(
@@ -491,8 +507,9 @@ async fn start_store(
         .ok_or(NodeError::NoAdminToken)?;
     let store =
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
-    let services = parts.services(Some(store.clone()), Some(source.data_dir.join("objects")));
+    let services = parts.services(Some(store.clone()), Some(source.data_dir.join("objects")))?;
     let kv = services.kv.clone().expect("KV has a store");
+    let alarms = services.objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     let asset_files = Arc::new(ridge_server::stored_assets::StoredAssetFiles::new(
         store.clone(),
@@ -509,6 +526,7 @@ async fn start_store(
     active.watch();
     let count = active.reload().await?;
     tracing::info!(workers = count, "workers loaded from the store");
+    AlarmRunner::new(handler.clone(), alarms).start();
     CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
     let flushing = parts
         .observers

@@ -3,7 +3,12 @@
 //! and writes synchronously, so that no other event reaches the object
 //! while a storage operation runs. The SQL API (`ctx.storage.sql`) runs on
 //! it as written; the key-value API keeps V8-serialized values in a table
-//! of its own, `_cf_KV`, as Cloudflare's SQLite-backed objects do.
+//! of its own, `_cf_KV`, as Cloudflare's SQLite-backed objects do. Alarms
+//! are kept apart, in one table for the node (`alarms.rs`).
+
+mod alarms;
+
+pub use alarms::{AfterRun, AlarmOwner, Alarms, DueAlarm, MAX_RETRIES};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,22 +80,36 @@ fn sqlite_message(error: &rusqlite::Error) -> String {
     }
 }
 
-/// Where a node keeps its objects' databases.
-#[derive(Clone, Debug)]
+/// Where a node keeps its objects' databases, and their alarms.
+#[derive(Clone)]
 pub struct ObjectStore {
     /// `None`: databases in memory, gone with the isolate.
     root: Option<PathBuf>,
+    alarms: Arc<Alarms>,
 }
 
 impl ObjectStore {
-    /// Databases under `root` (`<root>/<worker>/<class>/<id>.sqlite`).
-    pub fn on_disk(root: PathBuf) -> Self {
-        Self { root: Some(root) }
+    /// Databases under `root` (`<root>/<worker>/<class>/<id>.sqlite`),
+    /// alarms in `<root>/alarms.sqlite`.
+    pub fn on_disk(root: PathBuf) -> Result<Self, StorageError> {
+        let alarms = Arc::new(Alarms::open(Some(&root))?);
+        Ok(Self {
+            root: Some(root),
+            alarms,
+        })
     }
 
-    /// Databases in memory.
+    /// Databases and alarms in memory.
     pub fn in_memory() -> Self {
-        Self { root: None }
+        Self {
+            root: None,
+            alarms: Arc::new(Alarms::open(None).expect("an in-memory SQLite database opens")),
+        }
+    }
+
+    /// The alarms of every object of the node.
+    pub fn alarms(&self) -> &Arc<Alarms> {
+        &self.alarms
     }
 
     /// Opens (creating it on first use) the database of object `id` of
@@ -580,7 +599,7 @@ mod tests {
     #[test]
     fn a_database_on_disk_outlives_its_connection() {
         let root = std::env::temp_dir().join(format!("ridge-objects-test-{}", std::process::id()));
-        let store = ObjectStore::on_disk(root.clone());
+        let store = ObjectStore::on_disk(root.clone()).unwrap();
         store
             .open("w", "C", ID)
             .unwrap()

@@ -21,7 +21,7 @@ use super::router::Router;
 use super::websocket;
 use ridge_core::limits::{check_request_head, RequestTooLarge};
 use ridge_core::{LimitExceeded, Outcome, ScheduledEvent};
-use ridge_ext::{Caller, Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
+use ridge_ext::{AlarmEvent, Caller, Event, FetchRequest, Invocation, WorkerReply, WorkerResponse};
 use ridge_runtime::isolate::{Scheduler, WorkerDirectory};
 use ridge_runtime::observe::metrics::OutcomeLabels;
 use ridge_runtime::observe::{Observers, UsageMeter};
@@ -368,6 +368,76 @@ impl EdgeHandler {
             })
             .inc();
     }
+
+    /// Runs a Durable Object's alarm on `worker`'s current version, under
+    /// the same limits as a request; logs a failure and says how it went.
+    pub async fn run_alarm(&self, worker: &str, event: AlarmEvent) -> Outcome {
+        let Some(version) = self.router().workers().find(|w| w.name == worker).cloned() else {
+            tracing::warn!(worker, class = %event.object.class, id = %event.object.id, "the alarm's worker is not served here");
+            return Outcome::Exception;
+        };
+        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let (class, id) = (event.object.class.clone(), event.object.id.clone());
+        let (reply, answer) = oneshot::channel();
+        self.scheduler.dispatch(
+            version,
+            Invocation {
+                request_id,
+                route: Arc::from("alarm"),
+                event: Event::Alarm(event),
+                received: Instant::now(),
+                reply,
+                trace: ridge_runtime::observe::trace::start_request(
+                    self.observers.traces.as_deref(),
+                    None,
+                ),
+                caller: None,
+            },
+        );
+        let outcome = match answer.await {
+            Ok(WorkerReply::Done) => Outcome::Ok,
+            Ok(WorkerReply::LimitExceeded(limit)) => {
+                tracing::warn!(
+                    worker,
+                    class,
+                    id,
+                    request = request_id,
+                    "alarm stopped: {limit}"
+                );
+                Outcome::Exceeded(limit)
+            }
+            Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
+                tracing::error!(
+                    worker,
+                    class,
+                    id,
+                    request = request_id,
+                    "alarm failed: {message}"
+                );
+                Outcome::Exception
+            }
+            Ok(_) => Outcome::Exception,
+            Err(_) => {
+                tracing::error!(
+                    worker,
+                    class,
+                    id,
+                    request = request_id,
+                    "the worker stopped during an alarm"
+                );
+                Outcome::Exception
+            }
+        };
+        self.observers
+            .metrics
+            .alarm_runs
+            .get_or_create(&OutcomeLabels {
+                worker: worker.to_string(),
+                outcome: outcome.label().into(),
+            })
+            .inc();
+        outcome
+    }
 }
 
 /// Service bindings reach the workers of the routing table, by name.
@@ -382,7 +452,7 @@ impl WorkerDirectory for EdgeHandler {
         let traceparent = match &event {
             Event::Fetch(request) => request.headers.get("traceparent").map(|v| v.as_bytes()),
             Event::Rpc(call) => call.traceparent.as_deref().map(str::as_bytes),
-            Event::Scheduled(_) => None,
+            Event::Scheduled(_) | Event::Alarm(_) => None,
         };
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),

@@ -83,6 +83,7 @@ pub struct Metrics {
     pub connections: Family<ProtocolLabels, Counter>,
     pub connections_refused: Family<ReasonLabels, Counter>,
     pub cron_runs: Family<OutcomeLabels, Counter>,
+    pub alarm_runs: Family<OutcomeLabels, Counter>,
     pub websockets_open: Gauge<i64, AtomicI64>,
     pub tail_dropped: Counter,
     pub console_dropped: Family<WorkerLabels, Counter>,
@@ -113,6 +114,7 @@ impl Metrics {
             connections: Family::default(),
             connections_refused: Family::default(),
             cron_runs: Family::default(),
+            alarm_runs: Family::default(),
             websockets_open: Gauge::default(),
             tail_dropped: Counter::default(),
             console_dropped: Family::default(),
@@ -192,6 +194,11 @@ impl Metrics {
             "cron_runs",
             "Scheduled handler runs started by cron triggers, by worker and outcome",
             metrics.cron_runs.clone(),
+        );
+        registry.register(
+            "alarm_runs",
+            "Durable Object alarm runs, by worker and outcome (a failed run is retried)",
+            metrics.alarm_runs.clone(),
         );
         registry.register(
             "websockets_open",

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 pub use metrics::{Metrics, WorkerMeters};
-pub use tail::{TailEvent, TailFilter, TailHub, TailLog};
+pub use tail::{TailEvent, TailFilter, TailHub, TailLog, TailObject};
 pub use trace::TraceExporter;
 pub use usage::UsageMeter;
 
@@ -71,6 +71,11 @@ pub fn request_finished(
                 ("cron", format!("{:?}", scheduled.cron), outcome.to_string())
             }
             Trigger::Rpc { method, .. } => ("RPC", method.clone(), outcome.to_string()),
+            Trigger::Alarm(alarm) => (
+                "alarm",
+                format!("{}:{}", alarm.object.class, alarm.object.id),
+                outcome.to_string(),
+            ),
         };
         tracing::info!(
             target: "ridge::request",
@@ -109,19 +114,31 @@ pub fn request_finished(
     if hub.is_watched(&version.name) {
         let logs: Vec<TailLog> = record.console.iter().map(tail_log).collect();
         let event_timestamp = epoch_ms(SystemTime::now()) - wall.as_millis() as i64;
-        let (method, url, cron, scheduled_time, rpc_method) = match &record.trigger {
-            Trigger::Fetch { method, url } => {
-                (Some(method.as_str()), Some(url.as_str()), None, None, None)
+        let (mut method, mut url, mut cron, mut scheduled_time) = (None, None, None, None);
+        let (mut rpc_method, mut object) = (None, None);
+        match &record.trigger {
+            Trigger::Fetch { method: m, url: u } => {
+                (method, url) = (Some(m.as_str()), Some(u.as_str()))
             }
-            Trigger::Scheduled(scheduled) => (
-                None,
-                None,
-                Some(scheduled.cron.as_str()),
-                Some(scheduled.scheduled_time_ms),
-                None,
-            ),
-            Trigger::Rpc { method, .. } => (None, None, None, None, Some(method.as_str())),
-        };
+            Trigger::Scheduled(scheduled) => {
+                cron = Some(scheduled.cron.as_str());
+                scheduled_time = Some(scheduled.scheduled_time_ms);
+            }
+            Trigger::Rpc {
+                method: m,
+                object: o,
+                ..
+            } => (rpc_method, object) = (Some(m.as_str()), o.as_ref()),
+            Trigger::Alarm(alarm) => {
+                scheduled_time = Some(alarm.scheduled_time_ms);
+                object = Some(&alarm.object);
+            }
+        }
+        let object = object.map(|object| TailObject {
+            class: &object.class,
+            id: &object.id,
+            name: object.name.as_deref(),
+        });
         hub.publish(
             &TailEvent {
                 kind: "event",
@@ -134,6 +151,7 @@ pub fn request_finished(
                 cron,
                 scheduled_time,
                 rpc_method,
+                object,
                 caller: record.caller.as_deref(),
                 status: record.status,
                 outcome,

@@ -30,6 +30,15 @@ pub struct TailLog {
     pub timestamp: i64,
 }
 
+/// A Durable Object, as tail events name it.
+#[derive(Debug, Serialize)]
+pub struct TailObject<'a> {
+    pub class: &'a str,
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+}
+
 /// What a watcher receives for each finished request.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,7 +50,7 @@ pub struct TailEvent<'a> {
     pub version: &'a str,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub event_timestamp: i64,
-    /// "fetch", "scheduled" or "rpc".
+    /// "fetch", "scheduled", "rpc" or "alarm".
     pub event_type: &'static str,
     /// A fetch's method and URL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +66,9 @@ pub struct TailEvent<'a> {
     /// An RPC call's method (Cloudflare's `rpcMethod`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc_method: Option<&'a str>,
+    /// The Durable Object an RPC call or alarm ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<TailObject<'a>>,
     /// Who called, over a service binding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<&'a str>,

@@ -128,7 +128,7 @@ impl TraceExporter {
                 match record.trigger {
                     Trigger::Fetch { .. } => "http",
                     Trigger::Scheduled(_) => "timer",
-                    Trigger::Rpc { .. } => "other",
+                    Trigger::Rpc { .. } | Trigger::Alarm(_) => "other",
                 },
             ),
             KeyValue::new("ridge.route", record.route.clone()),
@@ -159,6 +159,10 @@ impl TraceExporter {
             ),
             Trigger::Scheduled(_) => (format!("scheduled {}", version.name), false),
             Trigger::Rpc { method, .. } => (format!("rpc {}.{method}", version.name), false),
+            Trigger::Alarm(alarm) => (
+                format!("alarm {}.{}", version.name, alarm.object.class),
+                false,
+            ),
         };
         let mut span = self
             .tracer
