@@ -18,6 +18,7 @@ import {
   op_ridge_do_id_valid,
   op_ridge_do_list,
   op_ridge_do_put,
+  op_ridge_do_savepoint,
   op_ridge_do_size,
   op_ridge_do_sql,
 } from "ext:core/ops";
@@ -261,10 +262,13 @@ function checkKey(key) {
   return key;
 }
 
-// A transaction is a savepoint: it nests in the worker's own SQL ones.
-const BEGIN = "SAVEPOINT ridge_transaction";
-const COMMIT = "RELEASE ridge_transaction";
-const ROLL_BACK = "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction";
+// Ridge's savepoints (op_ridge_do_savepoint): the writes of a turn, and
+// transactions (which nest).
+const BEGIN_TURN = 0;
+const COMMIT_TURN = 1;
+const BEGIN = 2;
+const COMMIT = 3;
+const ROLL_BACK = 4;
 
 /** The key-value and SQL storage of one object. */
 class DurableObjectStorage {
@@ -274,15 +278,39 @@ class DurableObjectStorage {
   #sql;
   #inFlight;
   #hasAlarmHandler;
+  /** This turn's savepoint (a token), while one is open. */
+  #turn = null;
+  /** The `transaction()`s running. */
+  #transactions = 0;
 
   constructor(token, className, id, inFlight, hasAlarmHandler) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.#class = className;
     this.#id = id.toString();
     this.#name = id.name ?? null;
-    this.#sql = new SqlStorage(kConstruct, className, this.#id);
+    this.#sql = new SqlStorage(kConstruct, className, this.#id, () => this.#coalesce());
     this.#inFlight = inFlight;
     this.#hasAlarmHandler = hasAlarmHandler;
+  }
+
+  /** Before a write: puts it in this turn's savepoint, opened by the
+   * turn's first write and committed by a microtask queued then, which
+   * runs before any code that awaits something resumes (and before an
+   * answer goes out). The writes made without an await in between commit
+   * together, as Cloudflare's write coalescing makes them. */
+  #coalesce() {
+    if (this.#turn !== null || this.#transactions > 0) return;
+    this.#savepoint(BEGIN_TURN);
+    const turn = {};
+    this.#turn = turn;
+    PromisePrototypeThen(PromiseResolve(), () => {
+      if (this.#turn === turn) this.#commitTurn();
+    });
+  }
+
+  #commitTurn() {
+    this.#turn = null;
+    this.#savepoint(COMMIT_TURN);
   }
 
   /** A promise of what `work` returns or throws, which holds the
@@ -319,12 +347,14 @@ class DurableObjectStorage {
         if (entry === undefined) throw new TypeError("Durable Object storage cannot store undefined");
         return [checkKey(key), serialize(entry)];
       });
+      this.#coalesce();
       op_ridge_do_put(this.#class, this.#id, serialized);
     });
   }
 
   delete(keys, _options = undefined) {
     return this.#settled(() => {
+      this.#coalesce();
       if (ArrayIsArray(keys)) return op_ridge_do_delete(this.#class, this.#id, ArrayPrototypeMap(keys, checkKey));
       return op_ridge_do_delete(this.#class, this.#id, [checkKey(keys)]) === 1;
     });
@@ -347,11 +377,15 @@ class DurableObjectStorage {
   }
 
   deleteAll(_options = undefined) {
-    return this.#settled(() => op_ridge_do_delete_all(this.#class, this.#id));
+    return this.#settled(() => {
+      this.#coalesce();
+      op_ridge_do_delete_all(this.#class, this.#id);
+    });
   }
 
   /** Runs `callback` in a transaction: what it wrote is undone if it throws. */
   transactionSync(callback) {
+    this.#coalesce();
     this.#savepoint(BEGIN);
     try {
       const result = callback();
@@ -367,6 +401,10 @@ class DurableObjectStorage {
    * back until it ends (they would write inside it otherwise). */
   transaction(callback) {
     const run = async () => {
+      // Outermost: the turn's writes commit first, and none coalesce
+      // while it runs (its savepoint would end inside theirs).
+      if (this.#turn !== null) this.#commitTurn();
+      this.#transactions++;
       this.#savepoint(BEGIN);
       try {
         const result = await callback(this);
@@ -375,17 +413,19 @@ class DurableObjectStorage {
       } catch (error) {
         this.#savepoint(ROLL_BACK);
         throw error;
+      } finally {
+        this.#transactions--;
       }
     };
     return this.#inFlight(run());
   }
 
-  /** Opens, commits or rolls back the savepoint a transaction is. */
-  #savepoint(statement) {
-    op_ridge_do_sql(this.#class, this.#id, statement, []);
+  #savepoint(step) {
+    op_ridge_do_savepoint(this.#class, this.#id, step);
   }
 
-  /** Every write is durable once it returns. */
+  /** Resolves once the writes made so far are durable: this turn's
+   * commit runs before the code awaiting it resumes. */
   sync() {
     return PromiseResolve();
   }
@@ -457,19 +497,25 @@ function sqlValue(value) {
 class SqlStorage {
   #class;
   #id;
+  #coalesce;
 
-  constructor(token, className, id) {
+  constructor(token, className, id, coalesce) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     this.#class = className;
     this.#id = id;
+    this.#coalesce = coalesce;
   }
 
   exec(query, ...bindings) {
+    query = String(query);
+    bindings = ArrayPrototypeMap(bindings, sqlParam);
+    // Any statement may write.
+    this.#coalesce();
     const { 0: columns, 1: rows, 2: rowsRead, 3: rowsWritten } = op_ridge_do_sql(
       this.#class,
       this.#id,
-      String(query),
-      ArrayPrototypeMap(bindings, sqlParam),
+      query,
+      bindings,
     );
     return new SqlStorageCursor(kConstruct, columns, rows, rowsRead, rowsWritten);
   }

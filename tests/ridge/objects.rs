@@ -264,3 +264,23 @@ async fn alarms_fire_retry_and_survive_a_kill() {
     assert_eq!(runs(&ridge.json("/alarm/runs?name=once").await), 1);
     assert_eq!(runs(&ridge.json("/alarm/runs?name=flaky").await), 2);
 }
+
+#[tokio::test]
+async fn writes_of_one_turn_commit_together() {
+    let state = TempDir::new();
+    let ridge = dev_counter(&state);
+    let response = http1()
+        .get(ridge.url("/unfinished?name=turn"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        ridge.json("/unfinished-left?name=turn").await,
+        json!({
+            "key": null,
+            "tables": 0,
+            "begin": "To execute a transaction, please use the state.storage.transaction() or state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. The JavaScript API is safer because it will automatically roll back on exceptions, and because it interacts correctly with Durable Objects' automatic atomic write coalescing.",
+        })
+    );
+}

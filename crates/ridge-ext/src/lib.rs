@@ -100,6 +100,7 @@ deno_core::extension!(
     objects::op_ridge_do_delete,
     objects::op_ridge_do_list,
     objects::op_ridge_do_delete_all,
+    objects::op_ridge_do_savepoint,
     objects::op_ridge_do_alarm_get,
     objects::op_ridge_do_alarm_set,
     objects::op_ridge_do_alarm_delete,

@@ -16,7 +16,7 @@ use deno_core::OpState;
 use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use rand_core::RngCore;
-use ridge_objects::{AlarmOwner, ListOptions, ObjectDatabase, ObjectStore, SqlValue};
+use ridge_objects::{AlarmOwner, ListOptions, ObjectDatabase, ObjectStore, Savepoint, SqlValue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -223,6 +223,27 @@ pub fn op_ridge_do_sql(
         result.rows_read as f64,
         result.rows_written as f64,
     ))
+}
+
+/// Opens or ends one of Ridge's savepoints on object `id`'s database:
+/// `step` is 0 to begin a turn's writes, 1 to commit them, 2 to begin a
+/// transaction, 3 to commit it, 4 to roll it back.
+#[op2(fast)]
+pub fn op_ridge_do_savepoint(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+    #[smi] step: u32,
+) -> Result<(), JsErrorBox> {
+    let savepoint = match step {
+        0 => Savepoint::BeginTurn,
+        1 => Savepoint::CommitTurn,
+        2 => Savepoint::BeginTransaction,
+        3 => Savepoint::CommitTransaction,
+        4 => Savepoint::RollBackTransaction,
+        _ => return Err(JsErrorBox::type_error("unknown savepoint step")),
+    };
+    storage(state)?.with(class, id, |db| db.savepoint(savepoint))
 }
 
 /// The size in bytes of object `id`'s database.

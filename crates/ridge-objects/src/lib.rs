@@ -68,6 +68,35 @@ pub enum StorageError {
     TooSlow,
     #[error("The SQL query's results are larger than {} MiB.", MAX_RESULT_BYTES >> 20)]
     ResultTooLarge,
+    #[error("To execute a transaction, please use the state.storage.transaction() or state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. The JavaScript API is safer because it will automatically roll back on exceptions, and because it interacts correctly with Durable Objects' automatic atomic write coalescing.")]
+    TransactionStatement,
+}
+
+/// The savepoints Ridge itself opens around an object's writes: one for
+/// the writes of a turn of its event loop (so that they commit together,
+/// as Cloudflare's write coalescing does), and one per `transaction()`
+/// (which nests). The worker's own SQL may not open or end any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Savepoint {
+    BeginTurn,
+    CommitTurn,
+    BeginTransaction,
+    CommitTransaction,
+    RollBackTransaction,
+}
+
+impl Savepoint {
+    fn statement(self) -> &'static str {
+        match self {
+            Savepoint::BeginTurn => "SAVEPOINT ridge_turn",
+            Savepoint::CommitTurn => "RELEASE ridge_turn",
+            Savepoint::BeginTransaction => "SAVEPOINT ridge_transaction",
+            Savepoint::CommitTransaction => "RELEASE ridge_transaction",
+            Savepoint::RollBackTransaction => {
+                "ROLLBACK TO ridge_transaction; RELEASE ridge_transaction"
+            }
+        }
+    }
 }
 
 /// SQLite's own message for a statement it refused (rusqlite adds the
@@ -190,6 +219,8 @@ pub struct ObjectDatabase {
     connection: Connection,
     /// Set while the worker's own SQL runs: what it may do is narrower.
     running_user_sql: Arc<AtomicBool>,
+    /// Set when the worker's SQL tried to open or end a transaction.
+    refused_transaction: Arc<AtomicBool>,
     /// When the running `sql.exec()` must stop (ms since `epoch`; 0: none).
     deadline_ms: Arc<AtomicU64>,
     epoch: Instant,
@@ -204,8 +235,17 @@ impl ObjectDatabase {
         connection.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         let running_user_sql = Arc::new(AtomicBool::new(false));
         let user = running_user_sql.clone();
+        let refused_transaction = Arc::new(AtomicBool::new(false));
+        let refused = refused_transaction.clone();
         connection.authorizer(Some(move |context: AuthContext<'_>| {
-            if !user.load(Ordering::Relaxed) || allowed(&context.action) {
+            if !user.load(Ordering::Relaxed) {
+                return Authorization::Allow;
+            }
+            if let AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } = context.action {
+                refused.store(true, Ordering::Relaxed);
+                return Authorization::Deny;
+            }
+            if allowed(&context.action) {
                 Authorization::Allow
             } else {
                 Authorization::Deny
@@ -224,6 +264,7 @@ impl ObjectDatabase {
         Ok(Self {
             connection,
             running_user_sql,
+            refused_transaction,
             deadline_ms,
             epoch,
         })
@@ -240,6 +281,9 @@ impl ObjectDatabase {
         let result = self.run(query, params);
         self.running_user_sql.store(false, Ordering::Relaxed);
         self.deadline_ms.store(0, Ordering::Relaxed);
+        if self.refused_transaction.swap(false, Ordering::Relaxed) {
+            return Err(StorageError::TransactionStatement);
+        }
         match result {
             Err(StorageError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
                 if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
@@ -291,6 +335,11 @@ impl ObjectDatabase {
             result.rows = read;
         }
         Ok(result)
+    }
+
+    /// Opens or ends one of Ridge's own savepoints.
+    pub fn savepoint(&self, savepoint: Savepoint) -> Result<(), StorageError> {
+        Ok(self.connection.execute_batch(savepoint.statement())?)
     }
 
     /// The values of `keys` that exist, in the order asked.
