@@ -579,6 +579,11 @@ struct IsolateArgs {
     /// Drop a worker's isolate after this many seconds without requests.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     isolate_idle_timeout: u64,
+    /// Drop a Durable Object's instance (its state in memory, not its
+    /// storage) after this many seconds without events; the next call
+    /// makes a new one.
+    #[arg(long, default_value_t = 70, value_name = "SECONDS")]
+    object_idle_timeout: u64,
     /// Memory all isolates may use together before the least recently used
     /// are dropped, in MiB.
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
@@ -603,6 +608,7 @@ impl IsolateArgs {
             threads,
             warm_isolates: self.warm_isolates,
             idle_timeout: Duration::from_secs(self.isolate_idle_timeout),
+            object_idle_timeout: Duration::from_secs(self.object_idle_timeout),
             memory_budget_bytes: self.isolate_memory_budget * 1024 * 1024,
             kv_cache_bytes: self.kv_cache_mb * 1024 * 1024,
             cache_bytes: self.cache_mb * 1024 * 1024,

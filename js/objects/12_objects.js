@@ -11,10 +11,12 @@ import {
   op_ridge_do_alarm_delete,
   op_ridge_do_alarm_get,
   op_ridge_do_alarm_set,
+  op_ridge_do_close,
   op_ridge_do_delete,
   op_ridge_do_delete_all,
   op_ridge_do_get,
   op_ridge_do_id,
+  op_ridge_do_idle_timeout,
   op_ridge_do_id_valid,
   op_ridge_do_list,
   op_ridge_do_put,
@@ -32,6 +34,7 @@ const {
   ArrayIsArray,
   ArrayPrototypeMap,
   ArrayPrototypePush,
+  DateNow,
   DatePrototype,
   DatePrototypeGetTime,
   Error,
@@ -43,6 +46,7 @@ const {
   PromiseReject,
   PromiseResolve,
   SafeMap,
+  SafeMapIterator,
   String,
   Symbol,
   SymbolIterator,
@@ -151,6 +155,28 @@ export function checkObjectClasses(namespace) {
 /** The objects alive in this isolate, by class and id. */
 const objects = new SafeMap();
 
+/** Milliseconds an object stays in memory without events (the node's
+ * --object-idle-timeout), read on first use. */
+let idleTimeout;
+let lastSweep = 0;
+
+/** Drops the objects that had no event for the idle timeout: their memory
+ * goes, their storage stays, and the next call makes a new instance. It
+ * runs as events arrive, at most twice per timeout: an isolate that gets
+ * no events at all is dropped whole after its own idle timeout. */
+function evictIdle() {
+  idleTimeout ??= op_ridge_do_idle_timeout();
+  const now = DateNow();
+  if (now - lastSweep < idleTimeout / 2) return;
+  lastSweep = now;
+  for (const { 0: key, 1: object } of new SafeMapIterator(objects)) {
+    if (object.events === 0 && now - object.lastUsed >= idleTimeout) {
+      objects.delete(key);
+      op_ridge_do_close(object.className, object.id);
+    }
+  }
+}
+
 /**
  * Delivers an RPC call to Durable Object `[className, id, name]`: `run`
  * gets what the call is made on, the object's one instance in this
@@ -161,6 +187,7 @@ const objects = new SafeMap();
  * something else (a fetch) lets the next one start.
  */
 export async function callObject(namespace, { 0: className, 1: id, 2: name }, env, run) {
+  evictIdle();
   const key = `${className}\u0000${id}`;
   let object = objects.get(key);
   if (object === undefined) {
@@ -170,24 +197,38 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     }
     const state = new DurableObjectState(kConstruct, className, Class, new DurableObjectId(kConstruct, id, name ?? undefined));
     // A constructor that throws leaves no object behind: the next call tries again.
-    object = { state, turn: PromiseResolve(), instance: new Class(state, env) };
+    object = { className, id, state, turn: PromiseResolve(), instance: new Class(state, env), events: 0, lastUsed: 0 };
     state[kInstance] = object.instance;
     objects.set(key, object);
   }
+  // Counted from now on: an object with events waiting is not evicted.
+  object.events++;
   const previous = object.turn;
   let release;
   object.turn = new Promise((resolve) => (release = resolve));
+  const ended = () => {
+    object.events--;
+    object.lastUsed = DateNow();
+  };
   try {
     await previous;
     await gatesOpen(object.state);
   } catch (error) {
     release();
+    ended();
     throw error;
   }
+  // The next event may start once this one awaits (the gate, not a lock).
+  let result;
   try {
-    return run({ target: object.instance, handlers: false });
+    result = run({ target: object.instance, handlers: false });
   } finally {
     release();
+  }
+  try {
+    return await result;
+  } finally {
+    ended();
   }
 }
 

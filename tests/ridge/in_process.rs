@@ -32,6 +32,7 @@ async fn start_hello() -> Node {
             threads: 1,
             warm_isolates: 1,
             idle_timeout: Duration::from_secs(300),
+            object_idle_timeout: Duration::from_secs(70),
             memory_budget_bytes: 1024 * 1024 * 1024,
             kv_cache_bytes: 1024 * 1024,
             cache_bytes: 1024 * 1024,

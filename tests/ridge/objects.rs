@@ -217,7 +217,7 @@ async fn alarms_fire_retry_and_survive_a_kill() {
     let state = TempDir::new();
     let mut ridge = dev_counter(&state);
     // Set, seen, fired once; its handler sees no alarm of its own.
-    let schedule = "/alarm/schedule?delay=200&failures=0&name=once";
+    let schedule = "/alarm/schedule?delay=1000&failures=0&name=once";
     assert_eq!(ridge.json(schedule).await, json!(true));
     let once = wait_for(&ridge, "/alarm/runs?name=once", |a| runs(a) == 1).await;
     assert_eq!(
@@ -225,7 +225,7 @@ async fn alarms_fire_retry_and_survive_a_kill() {
         json!({ "runs": [{ "retryCount": 0, "isRetry": false, "alarmWhileRunning": null, "name": "once" }], "alarm": null })
     );
     // A run that throws is retried (2 s later), with its retry count.
-    let schedule = "/alarm/schedule?delay=0&failures=1&name=flaky";
+    let schedule = "/alarm/schedule?delay=1000&failures=1&name=flaky";
     assert_eq!(ridge.json(schedule).await, json!(true));
     let flaky = wait_for(&ridge, "/alarm/runs?name=flaky", |a| runs(a) == 2).await;
     assert_eq!(flaky["runs"][1]["retryCount"], json!(1));
@@ -283,4 +283,28 @@ async fn writes_of_one_turn_commit_together() {
             "begin": "To execute a transaction, please use the state.storage.transaction() or state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. The JavaScript API is safer because it will automatically roll back on exceptions, and because it interacts correctly with Durable Objects' automatic atomic write coalescing.",
         })
     );
+}
+
+#[tokio::test]
+async fn idle_objects_leave_memory_and_keep_their_storage() {
+    let state = TempDir::new();
+    let ridge = Ridge::dev(
+        &fixture("objects/counter"),
+        &[
+            "--persist-to",
+            &state.path().display().to_string(),
+            "--object-idle-timeout",
+            "1",
+        ],
+    );
+    assert_eq!(ridge.json("/increment?name=idle").await, json!(1));
+    assert_eq!(ridge.json("/memory?name=idle").await, json!(1));
+    assert_eq!(ridge.json("/memory?name=idle").await, json!(2));
+    // Busy within the timeout: still the same instance.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(ridge.json("/memory?name=idle").await, json!(3));
+    // Idle past it: a new instance, the same storage.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(ridge.json("/memory?name=idle").await, json!(1));
+    assert_eq!(ridge.json("/increment?name=idle").await, json!(2));
 }

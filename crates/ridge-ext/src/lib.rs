@@ -101,6 +101,8 @@ deno_core::extension!(
     objects::op_ridge_do_list,
     objects::op_ridge_do_delete_all,
     objects::op_ridge_do_savepoint,
+    objects::op_ridge_do_idle_timeout,
+    objects::op_ridge_do_close,
     objects::op_ridge_do_alarm_get,
     objects::op_ridge_do_alarm_set,
     objects::op_ridge_do_alarm_delete,

@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use deno_core::op2;
 use deno_core::OpState;
@@ -32,14 +33,17 @@ const MAX_OPEN_DATABASES: usize = 256;
 pub struct ObjectStorage {
     pub worker: String,
     pub store: ObjectStore,
+    /// How long an object stays in memory without events.
+    pub idle_timeout: Duration,
     open: RefCell<HashMap<(String, String), ObjectDatabase>>,
 }
 
 impl ObjectStorage {
-    pub fn new(worker: String, store: ObjectStore) -> Self {
+    pub fn new(worker: String, store: ObjectStore, idle_timeout: Duration) -> Self {
         Self {
             worker,
             store,
+            idle_timeout,
             open: RefCell::default(),
         }
     }
@@ -223,6 +227,29 @@ pub fn op_ridge_do_sql(
         result.rows_read as f64,
         result.rows_written as f64,
     ))
+}
+
+/// How long an object of this isolate stays in memory without events, in
+/// milliseconds.
+#[op2(fast)]
+pub fn op_ridge_do_idle_timeout(state: &OpState) -> Result<f64, JsErrorBox> {
+    Ok(storage(state)?.idle_timeout.as_millis() as f64)
+}
+
+/// Closes object `id`'s database (its instance was evicted); it reopens
+/// when used again.
+#[op2(fast)]
+pub fn op_ridge_do_close(
+    state: &OpState,
+    #[string] class: &str,
+    #[string] id: &str,
+) -> Result<(), JsErrorBox> {
+    let storage = storage(state)?;
+    storage
+        .open
+        .borrow_mut()
+        .remove(&(class.to_string(), id.to_string()));
+    Ok(())
 }
 
 /// Opens or ends one of Ridge's savepoints on object `id`'s database:

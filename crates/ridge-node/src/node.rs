@@ -140,6 +140,8 @@ pub struct IsolateConfig {
     pub threads: usize,
     pub warm_isolates: usize,
     pub idle_timeout: Duration,
+    /// How long a Durable Object stays in memory without events.
+    pub object_idle_timeout: Duration,
     pub memory_budget_bytes: usize,
     pub kv_cache_bytes: u64,
     pub cache_bytes: u64,
@@ -290,6 +292,7 @@ impl NodeParts {
         };
         Ok(Services {
             objects,
+            object_idle_timeout: self.isolates.object_idle_timeout,
             kv: store.map(|store| Kv::new(store, self.isolates.kv_cache_bytes, Clock::from_env())),
             cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,

@@ -41,6 +41,8 @@ pub struct Services {
     pub workers: Directory,
     /// Where Durable Objects keep their storage.
     pub objects: ridge_objects::ObjectStore,
+    /// How long a Durable Object stays in memory without events.
+    pub object_idle_timeout: std::time::Duration,
 }
 
 /// Where new isolates offer their V8 inspector (`ridge dev --inspect`).
@@ -74,6 +76,7 @@ impl Services {
             asset_cache: ridge_assets::HotCache::default(),
             workers: Directory::default(),
             objects: ridge_objects::ObjectStore::in_memory(),
+            object_idle_timeout: std::time::Duration::from_secs(70),
         }
     }
 
@@ -83,7 +86,7 @@ impl Services {
         cache::install(state, version, self.cache.clone(), &self.observers);
         assets::install(state, version);
         service::install(state, version, &self.workers);
-        objects::install(state, version, &self.objects);
+        objects::install(state, version, &self.objects, self.object_idle_timeout);
         let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
         state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
     }

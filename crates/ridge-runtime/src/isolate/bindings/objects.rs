@@ -2,6 +2,8 @@
 //! the storage of the objects of its own classes, which live in its
 //! isolate (calls reach them as RPC calls, through `service.rs`).
 
+use std::time::Duration;
+
 use deno_core::OpState;
 use ridge_core::Binding;
 use ridge_ext::objects::{ObjectNamespaces, ObjectStorage};
@@ -12,7 +14,12 @@ use crate::worker::WorkerVersion;
 /// Gives the ops the version's namespaces (when it has any), and the
 /// storage its own objects use (every version: another worker's binding
 /// may name one of its classes).
-pub(super) fn install(state: &mut OpState, version: &WorkerVersion, store: &ObjectStore) {
+pub(super) fn install(
+    state: &mut OpState,
+    version: &WorkerVersion,
+    store: &ObjectStore,
+    idle_timeout: Duration,
+) {
     let namespaces: Vec<Option<(String, String)>> = version
         .bindings
         .iter()
@@ -26,5 +33,9 @@ pub(super) fn install(state: &mut OpState, version: &WorkerVersion, store: &Obje
     if namespaces.iter().any(Option::is_some) {
         state.put(ObjectNamespaces(namespaces));
     }
-    state.put(ObjectStorage::new(version.name.clone(), store.clone()));
+    state.put(ObjectStorage::new(
+        version.name.clone(),
+        store.clone(),
+        idle_timeout,
+    ));
 }
