@@ -29,7 +29,7 @@ import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
 import { callRpc, rpcOutcome, rpcReceiver, serveStubs } from "ext:ridge/service/08_service.js";
-import { callObject, checkObjectClasses } from "ext:ridge/objects/12_objects.js";
+import { callObject, checkObjectClasses, serveObjectEvents } from "ext:ridge/objects/12_objects.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 import { env, envReadBeforeProvided, isEntrypointClass, provideEnv } from "ext:ridge/cloudflare/09_workers.js";
 // Every node:* module, evaluated into the startup snapshot.
@@ -375,6 +375,7 @@ function start(namespace, configJson) {
     );
   }
   checkObjectClasses(namespace);
+  serveObjectEvents(namespace, env, runObjectEvent);
   serve(handlers, namespace);
   return format;
 }
@@ -466,6 +467,15 @@ function eventDone(rid, pending, result) {
   );
 }
 
+/** Runs `run` as the handler of event `rid`, which the isolate opened
+ * itself (a hibernatable WebSocket's message); returns its result. */
+function runObjectEvent(rid, run) {
+  const ctx = new ExecutionContext(rid);
+  const result = callInContext(rid, run);
+  eventDone(rid, ctx[kPending], result);
+  return result;
+}
+
 /** Runs a Durable Object's alarm `[rid, EVENT_ALARM, [class, id, name],
  * retryCount]`: its `alarm()` handler, as an event of the object. */
 function handleAlarm(next, namespace) {
@@ -502,8 +512,9 @@ function handleRpc(next, namespace) {
     core.tryClose(stubs);
     const streams = [];
     const targets = [];
-    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams, targets);
-    const server = op_ridge_rpc_return(rid, failed, bytes, streams, targets.length > 0);
+    const sockets = [];
+    const { 0: failed, 1: bytes } = rpcOutcome(thrown, value, streams, targets, sockets);
+    const server = op_ridge_rpc_return(rid, failed, bytes, streams, targets.length > 0, sockets);
     if (server !== null) ArrayPrototypePush(pending, serveStubs(server, targets));
     settle(rid, pending);
   };

@@ -23,9 +23,16 @@ import {
   op_ridge_do_savepoint,
   op_ridge_do_size,
   op_ridge_do_sql,
+  op_ridge_do_websocket_event,
 } from "ext:core/ops";
-import { registerBinding } from "ext:ridge/globals/00_globals.js";
+import { internals, registerBinding } from "ext:ridge/globals/00_globals.js";
 import { deserialize, objectStub, serialize } from "ext:ridge/service/08_service.js";
+import {
+  acceptForObject,
+  clientEndRid,
+  WebSocket,
+  whenPlainSocketCloses,
+} from "ext:ridge/websocket/08_websocket.js";
 
 const {
   ArrayBufferIsView,
@@ -41,12 +48,17 @@ const {
   ObjectEntries,
   ObjectPrototypeIsPrototypeOf,
   NumberIsFinite,
+  ObjectDefineProperty,
   Promise,
   PromisePrototypeThen,
-  PromiseReject,
   PromiseResolve,
+  ArrayPrototypeIncludes,
+  RangeError,
+  ReflectApply,
+  SafeArrayIterator,
   SafeMap,
   SafeMapIterator,
+  SafeWeakMap,
   String,
   Symbol,
   SymbolIterator,
@@ -56,6 +68,8 @@ const {
   TypedArrayPrototypeGetByteOffset,
   Uint8Array,
 } = primordials;
+
+const { ResponsePrototype } = internals.response;
 
 const kConstruct = Symbol("DurableObject");
 
@@ -188,15 +202,16 @@ function evictIdle() {
  */
 export async function callObject(namespace, { 0: className, 1: id, 2: name }, env, run) {
   evictIdle();
-  const key = `${className}\u0000${id}`;
+  const key = objectKey(className, id);
   let object = objects.get(key);
   if (object === undefined) {
     const Class = namespace[className];
     if (typeof Class !== "function") {
       throw new TypeError(`The worker exports no Durable Object class named "${className}"`);
     }
-    const state = new DurableObjectState(kConstruct, className, Class, new DurableObjectId(kConstruct, id, name ?? undefined));
     // A constructor that throws leaves no object behind: the next call tries again.
+    const address = [className, id, name];
+    const state = new DurableObjectState(kConstruct, address, Class, new DurableObjectId(kConstruct, id, name ?? undefined));
     object = { className, id, state, turn: PromiseResolve(), instance: new Class(state, env), events: 0, lastUsed: 0 };
     state[kInstance] = object.instance;
     objects.set(key, object);
@@ -226,11 +241,161 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     release();
   }
   try {
-    return await result;
+    const value = await result;
+    keepWhileSocketOpen(object, value);
+    return value;
   } finally {
     ended();
   }
 }
+
+/** An object that answered with a WebSocket it accepted with `accept()`
+ * stays in memory while the socket is open: its listeners are its own.
+ * (A hibernatable socket lets it go.) */
+function keepWhileSocketOpen(object, value) {
+  const webSocket = ObjectPrototypeIsPrototypeOf(ResponsePrototype, value) ? value.webSocket : null;
+  if (webSocket === null) return;
+  object.events++;
+  const pinned = whenPlainSocketCloses(clientEndRid(webSocket), () => {
+    object.events--;
+    object.lastUsed = DateNow();
+  });
+  if (!pinned) object.events--;
+}
+
+// ---- WebSocket hibernation --------------------------------------------------
+
+/** What this worker's objects' hibernatable WebSocket events need: the
+ * module (for the classes), `env`, and how an event runs as an invocation
+ * (js/http/10_worker.js). */
+let eventHost = null;
+
+export function serveObjectEvents(namespace, env, runEvent) {
+  eventHost = { namespace, env, runEvent };
+}
+
+/** Hibernatable WebSockets by object key (they outlive the object's
+ * instance): socket -> `{ tags, autoResponseAt }`. */
+const hibernatable = new SafeMap();
+/** `setWebSocketAutoResponse()` pairs, by object key. */
+const autoResponses = new SafeMap();
+/** WebSocket attachments (serialized). */
+const attachments = new SafeWeakMap();
+
+/** Hibernatable sockets one object may hold, and the tags of each
+ * (Cloudflare's limits). */
+const MAX_HIBERNATABLE = 32768;
+const MAX_TAGS = 10;
+const MAX_TAG_LENGTH = 256;
+/** Largest serialized attachment, in bytes (Cloudflare's limit). */
+const MAX_ATTACHMENT = 2048;
+
+const EVENT_KINDS = { message: 0, close: 1, error: 2 };
+const HANDLERS = { message: "webSocketMessage", close: "webSocketClose", error: "webSocketError" };
+
+function objectKey(className, id) {
+  return `${className}\u0000${id}`;
+}
+
+/** Delivers what hibernatable socket `ws` of object `address` received
+ * (`kind`: message, close) to the object's handler, as an event of its
+ * own; resolves when the handler settled. An auto-response answers its
+ * request without an event. */
+function deliver(address, ws, kind, args) {
+  const { 0: className, 1: id, 2: name } = address;
+  const key = objectKey(className, id);
+  const record = hibernatable.get(key)?.get(ws);
+  if (kind === "message") {
+    const pair = autoResponses.get(key);
+    if (pair !== undefined && args[0] === pair.request) {
+      ws.send(pair.response);
+      if (record !== undefined) record.autoResponseAt = new Date();
+      return PromiseResolve();
+    }
+  } else {
+    hibernatable.get(key)?.delete(ws);
+  }
+  const { namespace, env, runEvent } = eventHost;
+  const rid = op_ridge_do_websocket_event(className, id, name, EVENT_KINDS[kind]);
+  const result = runEvent(rid, () =>
+    callObject(namespace, address, env, ({ target }) => {
+      const handler = target[HANDLERS[kind]];
+      if (typeof handler !== "function") {
+        if (kind === "message") {
+          throw new TypeError(`The Durable Object class ${className} has no webSocketMessage() handler`);
+        }
+        return undefined;
+      }
+      return ReflectApply(handler, target, [ws, ...new SafeArrayIterator(args)]);
+    }),
+  );
+  return PromisePrototypeThen(PromiseResolve(result), noop, noop);
+}
+
+function checkTags(tags) {
+  if (tags === undefined) return [];
+  if (!ArrayIsArray(tags)) throw new TypeError("acceptWebSocket()'s tags must be an array of strings");
+  if (tags.length > MAX_TAGS) throw new RangeError(`A WebSocket may have at most ${MAX_TAGS} tags`);
+  return ArrayPrototypeMap(tags, (tag) => {
+    if (typeof tag !== "string") throw new TypeError("acceptWebSocket()'s tags must be an array of strings");
+    if (tag.length > MAX_TAG_LENGTH) throw new RangeError(`A WebSocket tag may be at most ${MAX_TAG_LENGTH} characters`);
+    return tag;
+  });
+}
+
+/** The request and response of `setWebSocketAutoResponse()`. */
+class WebSocketRequestResponsePair {
+  #request;
+  #response;
+
+  constructor(request, response) {
+    if (typeof request !== "string" || typeof response !== "string") {
+      throw new TypeError("WebSocketRequestResponsePair takes a request and a response string");
+    }
+    this.#request = request;
+    this.#response = response;
+  }
+
+  get request() {
+    return this.#request;
+  }
+
+  get response() {
+    return this.#response;
+  }
+}
+
+ObjectDefineProperty(globalThis, "WebSocketRequestResponsePair", {
+  value: WebSocketRequestResponsePair,
+  enumerable: false,
+  configurable: true,
+  writable: true,
+});
+
+// Attachments: a small value kept with a socket, across hibernation.
+ObjectDefineProperty(WebSocket.prototype, "serializeAttachment", {
+  value: function serializeAttachment(value) {
+    const bytes = serialize(value);
+    if (bytes.byteLength > MAX_ATTACHMENT) {
+      throw new RangeError(
+        `A WebSocket attachment may be at most ${MAX_ATTACHMENT} bytes serialized (this one is ${bytes.byteLength})`,
+      );
+    }
+    attachments.set(this, bytes);
+  },
+  enumerable: false,
+  configurable: true,
+  writable: true,
+});
+ObjectDefineProperty(WebSocket.prototype, "deserializeAttachment", {
+  value: function deserializeAttachment() {
+    const bytes = attachments.get(this);
+    return bytes === undefined ? null : deserialize(bytes);
+  },
+  enumerable: false,
+  configurable: true,
+  writable: true,
+});
 
 /** Resolves once neither a storage operation nor blockConcurrencyWhile()
  * holds the object's events back. */
@@ -247,6 +412,7 @@ async function gatesOpen(state) {
 const kBlocked = Symbol("blocked");
 const kStorage = Symbol("storage in flight");
 const kInstance = Symbol("instance");
+const kAddress = Symbol("address");
 
 /** `ctx` of a Durable Object: its id, its storage, and the way to hold its
  * events back. */
@@ -255,10 +421,14 @@ class DurableObjectState {
   [kStorage] = PromiseResolve();
   /** The object, once its constructor returned. */
   [kInstance] = undefined;
+  /** `[class, id, name]`. */
+  [kAddress];
   #storage;
 
-  constructor(token, className, Class, id) {
+  constructor(token, address, Class, id) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
+    const className = address[0];
+    this[kAddress] = address;
     this.id = id;
     // setAlarm() needs an alarm() handler (it may be called in the
     // constructor, before the instance exists).
@@ -282,12 +452,63 @@ class DurableObjectState {
     // An object's work runs to its end anyway.
   }
 
-  acceptWebSocket() {
-    throw notYet("WebSocket hibernation (ctx.acceptWebSocket)");
+  /** Accepts server end `ws` so that what it receives reaches this
+   * object's webSocketMessage()/webSocketClose() handlers, even after the
+   * object left memory (it is made again to take the event). */
+  acceptWebSocket(ws, tags = undefined) {
+    tags = checkTags(tags);
+    const key = objectKey(this[kAddress][0], this[kAddress][1]);
+    let sockets = hibernatable.get(key);
+    if (sockets === undefined) {
+      sockets = new SafeMap();
+      hibernatable.set(key, sockets);
+    }
+    if (sockets.size >= MAX_HIBERNATABLE) {
+      throw new RangeError(`A Durable Object may hold at most ${MAX_HIBERNATABLE} hibernatable WebSockets`);
+    }
+    const address = this[kAddress];
+    acceptForObject(ws, (kind, ...args) => deliver(address, ws, kind, args));
+    sockets.set(ws, { tags, autoResponseAt: null });
   }
 
-  getWebSockets() {
-    throw notYet("WebSocket hibernation (ctx.getWebSockets)");
+  /** The open hibernatable WebSockets of this object (with tag `tag`). */
+  getWebSockets(tag = undefined) {
+    const sockets = hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]));
+    const found = [];
+    if (sockets === undefined) return found;
+    for (const { 0: ws, 1: record } of new SafeMapIterator(sockets)) {
+      if (tag === undefined || ArrayPrototypeIncludes(record.tags, String(tag))) ArrayPrototypePush(found, ws);
+    }
+    return found;
+  }
+
+  getTags(ws) {
+    const record = hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]))?.get(ws);
+    if (record === undefined) throw new TypeError("getTags() takes a WebSocket this object accepted with acceptWebSocket()");
+    return [...new SafeArrayIterator(record.tags)];
+  }
+
+  /** Answers `pair.request` with `pair.response` on every hibernatable
+   * socket of this object, without an event; none: stops. */
+  setWebSocketAutoResponse(pair = undefined) {
+    const key = objectKey(this[kAddress][0], this[kAddress][1]);
+    if (pair === undefined || pair === null) {
+      autoResponses.delete(key);
+      return;
+    }
+    if (!ObjectPrototypeIsPrototypeOf(WebSocketRequestResponsePair.prototype, pair)) {
+      throw new TypeError("setWebSocketAutoResponse() takes a WebSocketRequestResponsePair");
+    }
+    autoResponses.set(key, pair);
+  }
+
+  getWebSocketAutoResponse() {
+    return autoResponses.get(objectKey(this[kAddress][0], this[kAddress][1])) ?? null;
+  }
+
+  /** When `ws` last got an auto-response, or null. */
+  getWebSocketAutoResponseTimestamp(ws) {
+    return hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]))?.get(ws)?.autoResponseAt ?? null;
   }
 
   /** Runs `callback`; events that arrive meanwhile wait until it settles. */
@@ -503,11 +724,6 @@ class DurableObjectStorage {
 }
 
 function noop() {}
-
-/** What Ridge's Durable Objects do not do yet, said plainly. */
-function notYet(what) {
-  return new TypeError(`${what} is not supported by Ridge's Durable Objects yet`);
-}
 
 /** A value bound to a SQL statement, as the op takes it. */
 function sqlParam(value) {

@@ -37,7 +37,7 @@ import {
 import { isEntrypointClass, RpcTarget } from "ext:ridge/cloudflare/09_workers.js";
 import { Response as WorkersResponse } from "ext:ridge/globals/02_workers_compat.js";
 import { SPAN_FETCH, SPAN_RPC, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
-import { clientEndOf } from "ext:ridge/websocket/08_websocket.js";
+import { clientEndOf, clientEndRid } from "ext:ridge/websocket/08_websocket.js";
 
 const {
   ArrayBufferIsView,
@@ -228,7 +228,7 @@ function remotePromise(index, service, method, args, object = null) {
       throw new Error("Cannot call a service binding outside of a request (for example at the top level of a module)");
     }
     op_ridge_count_subrequest(rid);
-    bytes = serialize(withStubMarkers(args, stubs, streams, writables));
+    bytes = serialize(withStubMarkers(args, stubs, streams, writables, undefined));
   } catch (error) {
     // Writable streams already piped from their sinks end (unwritten to).
     for (const sink of writables) core.tryClose(sink);
@@ -271,9 +271,11 @@ async function follow(rid, call, stubs) {
   for (;;) {
     const step = await op_ridge_rpc_next(call);
     if (step[0]) {
-      const { 1: thrown, 2: data, 3: streams, 4: remote } = step;
+      const { 1: thrown, 2: data, 3: streams, 4: remote, 5: sockets } = step;
       if (thrown) throw deserialize(data);
-      return remote === null ? withStubs(deserialize(data), null, streams) : withResultStubs(deserialize(data), remote, streams);
+      return remote === null
+        ? withStubs(deserialize(data), null, streams, [], sockets)
+        : withResultStubs(deserialize(data), remote, streams, sockets);
     }
     // The callee disposing of an argument's stub changes nothing here: the
     // caller's objects are the caller's, and the call's end releases them.
@@ -394,9 +396,10 @@ function isPlainObject(value) {
 /** A copy of `value` with its functions and `RpcTarget`s (pushed onto
  * `stubs`), readable streams (their resources pushed onto `streams`) and
  * writable ones (the sinks they are piped from pushed onto `writables`;
- * only arguments carry them, so undefined refuses them), in arrays
- * and plain objects at any depth, replaced by markers. */
-function withStubMarkers(value, stubs, streams, writables, copies = new SafeMap()) {
+ * only arguments carry them, so undefined refuses them) and the WebSockets
+ * of 101 responses (their pairs pushed onto `sockets`; only results carry
+ * them), in arrays and plain objects at any depth, replaced by markers. */
+function withStubMarkers(value, stubs, streams, writables, sockets, copies = new SafeMap()) {
   if (typeof value === "function" || value instanceof RpcTarget) {
     ArrayPrototypePush(stubs, value);
     return { [STUB_KEY]: [stubs.length - 1, typeof value === "function" ? "function" : "target"] };
@@ -430,7 +433,13 @@ function withStubMarkers(value, stubs, streams, writables, copies = new SafeMap(
   }
   if (ObjectPrototypeIsPrototypeOf(ResponsePrototype, value)) {
     const { status, statusText } = value;
-    return { [STUB_KEY]: [{ status, statusText, headers: [...value.headers], body: body(value) }, "response"] };
+    const parts = { status, statusText, headers: [...value.headers], body: body(value), webSocket: -1 };
+    if (value.webSocket !== null) {
+      if (sockets === undefined) throw new TypeError("A Response with a webSocket can be returned over RPC, not passed.");
+      ArrayPrototypePush(sockets, clientEndRid(value.webSocket));
+      parts.webSocket = sockets.length - 1;
+    }
+    return { [STUB_KEY]: [parts, "response"] };
   }
   const array = ArrayIsArray(value);
   if (!array && !isPlainObject(value)) return value;
@@ -439,15 +448,17 @@ function withStubMarkers(value, stubs, streams, writables, copies = new SafeMap(
   if (copies.has(value)) return copies.get(value);
   const copy = array ? [] : {};
   copies.set(value, copy);
-  for (const key of ObjectKeys(value)) copy[key] = withStubMarkers(value[key], stubs, streams, writables, copies);
+  for (const key of ObjectKeys(value)) {
+    copy[key] = withStubMarkers(value[key], stubs, streams, writables, sockets, copies);
+  }
   return copy;
 }
 
 /** `value` (deserialized, so ours to change) with its markers replaced by
  * stubs called through `holder` (see `stubHolder`), by the readable
- * streams whose resources are `streams` and by writable streams into the
- * sinks `writables`. */
-function withStubs(value, holder, streams, writables = [], seen = new SafeSet()) {
+ * streams whose resources are `streams`, by writable streams into the
+ * sinks `writables` and by the client ends of the pairs `sockets`. */
+function withStubs(value, holder, streams, writables = [], sockets = [], seen = new SafeSet()) {
   if (!ArrayIsArray(value) && !isPlainObject(value)) return value;
   if (ObjectHasOwn(value, STUB_KEY)) {
     const { 0: part, 1: kind } = value[STUB_KEY];
@@ -469,7 +480,11 @@ function withStubs(value, holder, streams, writables = [], seen = new SafeSet())
         return new Request(url, { method, redirect, headers, body: stream(body) });
       }
       case "response": {
-        const { status, statusText, headers, body } = part;
+        const { status, statusText, headers, body, webSocket } = part;
+        if (webSocket !== -1) {
+          const client = clientEndOf(index(webSocket, sockets));
+          return new WorkersResponse(null, { status, statusText, headers, webSocket: client });
+        }
         const nullBody = ArrayPrototypeIncludes(NULL_BODY_STATUSES, status);
         return new Response(nullBody ? null : stream(body), { status, statusText, headers });
       }
@@ -479,7 +494,7 @@ function withStubs(value, holder, streams, writables = [], seen = new SafeSet())
   }
   if (seen.has(value)) return value;
   seen.add(value);
-  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], holder, streams, writables, seen);
+  for (const key of ObjectKeys(value)) value[key] = withStubs(value[key], holder, streams, writables, sockets, seen);
   return value;
 }
 
@@ -507,9 +522,9 @@ function noop() {}
 /** A method's result with its stubs, called through `remote` (a
  * RemoteStubs resource): disposing of the result (when it is not a stub
  * itself) disposes of every stub in it. */
-function withResultStubs(value, remote, streams) {
+function withResultStubs(value, remote, streams, sockets) {
   const holder = stubHolder(remote);
-  const result = withStubs(value, holder, streams);
+  const result = withStubs(value, holder, streams, [], sockets);
   if (!STUBS.has(result) && (ArrayIsArray(result) || isPlainObject(result))) {
     ObjectDefineProperty(result, SymbolDispose, { value: () => holder.disposeAll(), configurable: true });
   }
@@ -760,18 +775,20 @@ function rpcValue(target, name) {
 /** The result or error of an RPC method, serialized for the caller:
  * `[thrown, bytes]`. For a method's result (when `streams` is given, not a
  * callback's), the resources of the streams in it are pushed onto
- * `streams` and its functions and `RpcTarget`s onto `stubs`. What cannot
- * be serialized is thrown as an error. */
-export function rpcOutcome(thrown, value, streams = undefined, stubs = undefined) {
+ * `streams`, its functions and `RpcTarget`s onto `stubs` and the pairs of
+ * its WebSockets onto `sockets`. What cannot be serialized is thrown as
+ * an error. */
+export function rpcOutcome(thrown, value, streams = undefined, stubs = undefined, sockets = undefined) {
   try {
     // What is thrown arrives as an Error, as on Cloudflare.
     if (thrown) return [true, serialize(ObjectPrototypeIsPrototypeOf(ErrorPrototype, value) ? value : new Error(String(value)))];
     if (streams === undefined) return [false, serialize(value)];
-    return [false, serialize(withStubMarkers(value, stubs, streams))];
+    return [false, serialize(withStubMarkers(value, stubs, streams, undefined, sockets))];
   } catch (error) {
     // Nothing of a result that failed is sent.
     if (stubs !== undefined) stubs.length = 0;
     if (streams !== undefined) streams.length = 0;
+    if (sockets !== undefined) sockets.length = 0;
     try {
       return [true, serialize(error)];
     } catch {

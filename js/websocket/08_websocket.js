@@ -29,6 +29,9 @@ const {
   TypedArrayPrototypeGetByteLength,
   TypedArrayPrototypeGetByteOffset,
   Uint8Array,
+  ArrayPrototypePush,
+  SafeArrayIterator,
+  SafeMap,
 } = primordials;
 const { EventTarget, MessageEvent, CloseEvent, ErrorEvent, defineEventHandler } = internals.event;
 
@@ -40,10 +43,19 @@ const CLOSED = 3;
 const kRid = Symbol("rid");
 const kServer = Symbol("server");
 const kCreate = Symbol("create");
+const kSink = Symbol("sink");
+const kAccept = Symbol("accept");
+
+/** Pairs whose server end is accepted with `accept()` (not hibernatable)
+ * and not closed yet: rid -> what to call when it closes. */
+const openPairs = new SafeMap();
 
 class WebSocket extends EventTarget {
   [kRid];
   [kServer];
+  /** Set for a Durable Object's hibernatable socket (js/objects): what it
+   * receives goes to `sink(kind, ...args)`, not to listeners. */
+  [kSink] = null;
   #state = CONNECTING;
   #accepted = false;
 
@@ -73,6 +85,10 @@ class WebSocket extends EventTarget {
 
   /** Starts delivering the client's messages to this (server) end. */
   accept() {
+    this[kAccept](null);
+  }
+
+  [kAccept](sink) {
     if (!this[kServer]) {
       throw new TypeError("accept() is for the server end of a WebSocketPair (pair[1]); return pair[0] in the Response");
     }
@@ -81,7 +97,9 @@ class WebSocket extends EventTarget {
     }
     this.#accepted = true;
     this.#state = OPEN;
+    this[kSink] = sink;
     op_ridge_ws_accept(this[kRid]);
+    if (sink === null) openPairs.set(this[kRid], []);
     this.#receive();
   }
 
@@ -150,7 +168,9 @@ class WebSocket extends EventTarget {
       }
       // The bytes arrive in a buffer of their own.
       const data = kind === 0 ? text : TypedArrayPrototypeGetBuffer(bytes);
-      this.#dispatch(new MessageEvent("message", { data }));
+      // A hibernatable socket's next message waits for this one's event.
+      if (this[kSink] !== null) await this[kSink]("message", data);
+      else this.#dispatch(new MessageEvent("message", { data }));
     }
   }
 
@@ -158,6 +178,13 @@ class WebSocket extends EventTarget {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     op_ridge_ws_release(this[kRid]);
+    const onClose = openPairs.get(this[kRid]) ?? [];
+    openPairs.delete(this[kRid]);
+    for (const callback of new SafeArrayIterator(onClose)) callback();
+    if (this[kSink] !== null) {
+      this[kSink]("close", code, reason, wasClean && code !== 1006);
+      return;
+    }
     // 1006: the connection was lost without a close frame.
     if (code === 1006 && error === null) {
       error = new Error("The WebSocket connection was lost");
@@ -219,6 +246,25 @@ export function clientEndOf(rid) {
   return client;
 }
 
+/** Accepts server end `ws` for a Durable Object that hibernates: what it
+ * receives goes to `sink("message", data)` (awaited before the next) and
+ * `sink("close", code, reason, wasClean)`. */
+export function acceptForObject(ws, sink) {
+  if (!ObjectPrototypeIsPrototypeOf(WebSocket.prototype, ws)) {
+    throw new TypeError("acceptWebSocket() takes the server end of a WebSocketPair");
+  }
+  ws[kAccept](sink);
+}
+
+/** Calls `callback` once the server end of pair `rid`, accepted with
+ * `accept()` (not hibernatable), closes; false if it is not open so. */
+export function whenPlainSocketCloses(rid, callback) {
+  const onClose = openPairs.get(rid);
+  if (onClose === undefined) return false;
+  ArrayPrototypePush(onClose, callback);
+  return true;
+}
+
 /** The pair rid of a Response's `webSocket`, which must be a client end. */
 export function clientEndRid(webSocket) {
   if (!ObjectPrototypeIsPrototypeOf(WebSocket.prototype, webSocket) || webSocket[kServer]) {
@@ -233,3 +279,4 @@ for (const [name, value] of [
 ]) {
   ObjectDefineProperty(globalThis, name, { value, enumerable: false, configurable: true, writable: true });
 }
+export { WebSocket };

@@ -308,3 +308,146 @@ async fn idle_objects_leave_memory_and_keep_their_storage() {
     assert_eq!(ridge.json("/memory?name=idle").await, json!(1));
     assert_eq!(ridge.json("/increment?name=idle").await, json!(2));
 }
+
+mod chat {
+    //! A chat room (fixtures/workers/objects/chat): 50 members' WebSockets
+    //! accepted for hibernation, the room leaving memory between bursts.
+
+    use std::time::Duration;
+
+    use futures::{SinkExt, StreamExt};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::support::{fixture, Ridge, TempDir};
+    use crate::websocket::{next, Socket};
+
+    const MEMBERS: usize = 50;
+
+    async fn join(ridge: &Ridge, path: &str) -> Socket {
+        let url = format!("ws://{}{path}", ridge.addr);
+        let (socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
+        assert_eq!(response.status(), 101);
+        socket
+    }
+
+    async fn text(socket: &mut Socket) -> String {
+        match next(socket).await {
+            Message::Text(text) => text.to_string(),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+
+    /// Every member sends two messages; every member then gets all of
+    /// them, numbered from `first`, in one order.
+    async fn burst(members: &mut [Socket], round: usize, first: u64) {
+        for (number, socket) in members.iter_mut().enumerate() {
+            for part in 0..2 {
+                let line = format!("round {round} from {number} part {part}");
+                socket.send(Message::text(line)).await.unwrap();
+            }
+        }
+        let mut orders = Vec::new();
+        for socket in members.iter_mut() {
+            let mut order = Vec::new();
+            for _ in 0..2 * MEMBERS {
+                let line: Value = serde_json::from_str(&text(socket).await).unwrap();
+                order.push((line["seq"].as_u64().unwrap(), line["text"].to_string()));
+            }
+            orders.push(order);
+        }
+        let expected: Vec<u64> = (first..first + 2 * MEMBERS as u64).collect();
+        for order in &orders {
+            assert_eq!(
+                order.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+                expected
+            );
+            assert_eq!(order, &orders[0]);
+        }
+        // Each member's own two lines arrive in the order it sent them.
+        for number in 0..MEMBERS {
+            let mine: Vec<&String> = orders[0]
+                .iter()
+                .map(|(_, text)| text)
+                .filter(|text| text.contains(&format!("from {number} part")))
+                .collect();
+            assert_eq!(mine.len(), 2);
+            assert!(mine[0].contains("part 0"), "{mine:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn fifty_members_keep_one_order_while_the_room_hibernates() {
+        let state = TempDir::new();
+        let ridge = Ridge::dev(
+            &fixture("objects/chat"),
+            &[
+                "--persist-to",
+                &state.path().display().to_string(),
+                "--object-idle-timeout",
+                "1",
+            ],
+        );
+        let mut members = Vec::new();
+        for number in 0..MEMBERS {
+            members.push(join(&ridge, &format!("/room/lobby?user=u{number}")).await);
+        }
+        let stats = ridge.json("/room/lobby/stats?tag=u7").await;
+        assert_eq!(stats["members"], json!(MEMBERS));
+        assert_eq!(stats["tagged"], json!(1));
+        assert_eq!(stats["autoResponse"], json!("pong"));
+        burst(&mut members, 1, 1).await;
+        let wakes = ridge.json("/room/lobby/stats").await["wakes"]
+            .as_u64()
+            .unwrap();
+
+        // Idle past the timeout: the room leaves memory, the sockets stay,
+        // and the next message makes it again.
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        burst(&mut members, 2, 1 + 2 * MEMBERS as u64).await;
+        let stats = ridge.json("/room/lobby/stats").await;
+        assert!(stats["wakes"].as_u64().unwrap() > wakes, "{stats}");
+        assert_eq!(stats["messages"], json!(4 * MEMBERS));
+        assert_eq!(stats["members"], json!(MEMBERS));
+
+        // The auto-response answers without an event; attachments and
+        // tags outlive hibernation.
+        members[3].send(Message::text("ping")).await.unwrap();
+        assert_eq!(text(&mut members[3]).await, "pong");
+        members[3].send(Message::text("whoami")).await.unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text(&mut members[3]).await).unwrap(),
+            json!({ "user": "u3", "tags": ["u3"], "autoResponded": true })
+        );
+
+        // A member that leaves is closed by the room and leaves its list.
+        members.pop().unwrap().close(None).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while ridge.json("/room/lobby/stats").await["members"] != json!(MEMBERS - 1) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the member did not leave"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_with_a_socket_it_accepted_stays_in_memory() {
+        let ridge = Ridge::dev(
+            &fixture("objects/chat"),
+            &["--no-persist", "--object-idle-timeout", "1"],
+        );
+        let mut socket = join(&ridge, "/echo/one").await;
+        socket.send(Message::text("a")).await.unwrap();
+        assert_eq!(text(&mut socket).await, "1: a");
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        // A new call runs the sweep, and reaches the same instance (an
+        // evicted one would be made again, counting from 1).
+        let mut again = join(&ridge, "/echo/one").await;
+        again.send(Message::text("b")).await.unwrap();
+        assert_eq!(text(&mut again).await, "2: b");
+        socket.send(Message::text("c")).await.unwrap();
+        assert_eq!(text(&mut socket).await, "3: c");
+    }
+}

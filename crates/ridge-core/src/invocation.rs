@@ -1,6 +1,6 @@
 //! What a worker is asked to do and how it went. Every event that reaches a
 //! worker (an HTTP request, a cron run, an RPC call, a Durable Object's
-//! alarm; later queue batches) is one invocation of one [`EventKind`], and ends with one
+//! alarm or WebSocket event; later queue batches) is one invocation of one [`EventKind`], and ends with one
 //! [`Outcome`], which logs, metrics, traces, the tail and usage all record.
 
 use crate::limits::LimitExceeded;
@@ -15,6 +15,9 @@ pub enum EventKind {
     Rpc,
     /// A Durable Object's alarm, for its `alarm()` handler.
     Alarm,
+    /// A message, close or error of a WebSocket a Durable Object accepted
+    /// for hibernation, for its `webSocketMessage()`, … handlers.
+    WebSocket,
 }
 
 impl EventKind {
@@ -25,6 +28,7 @@ impl EventKind {
             EventKind::Scheduled => "scheduled",
             EventKind::Rpc => "rpc",
             EventKind::Alarm => "alarm",
+            EventKind::WebSocket => "websocket",
         }
     }
 }

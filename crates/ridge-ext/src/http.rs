@@ -82,6 +82,24 @@ pub enum Event {
     Rpc(Box<RpcCall>),
     /// A Durable Object's alarm, for its `alarm()` handler.
     Alarm(AlarmEvent),
+    /// What a WebSocket a Durable Object accepted for hibernation
+    /// received: opened by the isolate itself (objects.rs), so that each
+    /// such event is charged and recorded as an invocation.
+    WebSocket(WebSocketEvent),
+}
+
+/// A hibernatable WebSocket's event, for one of the object's handlers.
+#[derive(Clone, Debug)]
+pub struct WebSocketEvent {
+    pub object: ObjectAddress,
+    /// "message", "close" or "error".
+    pub kind: &'static str,
+}
+
+/// A node-wide number for a new invocation, which logs tag it with.
+pub fn next_request_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A Durable Object's alarm run: which object, the time it was set for,
@@ -299,6 +317,7 @@ pub enum Trigger {
         object: Option<ObjectAddress>,
     },
     Alarm(AlarmEvent),
+    WebSocket(WebSocketEvent),
 }
 
 impl InvocationRecord {
@@ -308,6 +327,7 @@ impl InvocationRecord {
             Trigger::Scheduled(_) => EventKind::Scheduled,
             Trigger::Rpc { .. } => EventKind::Rpc,
             Trigger::Alarm(_) => EventKind::Alarm,
+            Trigger::WebSocket(_) => EventKind::WebSocket,
         }
     }
 
@@ -412,6 +432,7 @@ impl CpuLedger {
             ),
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
             Event::Alarm(event) => (Trigger::Alarm(event), Payload::None),
+            Event::WebSocket(event) => (Trigger::WebSocket(event), Payload::None),
             Event::Rpc(call) => (
                 Trigger::Rpc {
                     entrypoint: call.entrypoint.clone(),
@@ -450,6 +471,12 @@ impl CpuLedger {
             },
         );
         (rid, parts)
+    }
+
+    /// Opens the record of an invocation the isolate starts itself (one
+    /// without a payload); returns its `rid`.
+    pub(crate) fn open_here(&self, invocation: Invocation) -> ResourceId {
+        self.open(invocation).0
     }
 
     /// How deep request `rid` is in a chain of service-binding calls,
@@ -745,6 +772,7 @@ pub fn op_ridge_take_invocation<'s>(
         .to_v8(scope),
         Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
         Trigger::Alarm(event) => IncomingAlarm { rid, event }.to_v8(scope),
+        Trigger::WebSocket(_) => unreachable!("opened by the isolate, never sent to it"),
         Trigger::Rpc { .. } => unreachable!("an RPC call's payload is Payload::Rpc"),
     }
 }

@@ -46,9 +46,9 @@ use bytes::{Bytes, BytesMut};
 use deno_core::{OpState, ResourceId};
 
 pub use http::{
-    AlarmEvent, Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock, Invocation,
-    InvocationInbox, InvocationRecord, ObjectAddress, RequestBody, ResponseBody, RpcCall,
-    SubrequestLimit, Trigger, WorkerReply, WorkerResponse,
+    next_request_id, AlarmEvent, Caller, ConsoleLine, CpuLedger, Event, FetchRequest, FrozenClock,
+    Invocation, InvocationInbox, InvocationRecord, ObjectAddress, RequestBody, ResponseBody,
+    RpcCall, SubrequestLimit, Trigger, WebSocketEvent, WorkerReply, WorkerResponse,
 };
 pub use log::{ConsoleCapture, WorkerLogContext};
 
@@ -103,6 +103,7 @@ deno_core::extension!(
     objects::op_ridge_do_savepoint,
     objects::op_ridge_do_idle_timeout,
     objects::op_ridge_do_close,
+    objects::op_ridge_do_websocket_event,
     objects::op_ridge_do_alarm_get,
     objects::op_ridge_do_alarm_set,
     objects::op_ridge_do_alarm_delete,

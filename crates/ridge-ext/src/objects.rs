@@ -14,11 +14,14 @@ use std::time::Duration;
 
 use deno_core::op2;
 use deno_core::OpState;
+use deno_core::ResourceId;
 use deno_core::ToJsBuffer;
 use deno_error::JsErrorBox;
 use rand_core::RngCore;
 use ridge_objects::{AlarmOwner, ListOptions, ObjectDatabase, ObjectStore, Savepoint, SqlValue};
 use serde::{Deserialize, Serialize};
+
+use crate::http::{next_request_id, CpuLedger, Event, Invocation, ObjectAddress, WebSocketEvent};
 use sha2::{Digest, Sha256};
 
 /// The Durable Object namespaces of an isolate's bindings, by binding
@@ -58,8 +61,9 @@ impl ObjectStorage {
         let key = (class.to_string(), id.to_string());
         if !open.contains_key(&key) {
             // Each open database holds file descriptors: past the bound,
-            // one is closed (it reopens when used again).
-            if open.len() >= MAX_OPEN_DATABASES {
+            // one is closed (it reopens when used again). One in memory
+            // would be lost.
+            if open.len() >= MAX_OPEN_DATABASES && self.store.is_persistent() {
                 let closed = open.keys().next().cloned().expect("not empty");
                 open.remove(&closed);
             }
@@ -236,8 +240,8 @@ pub fn op_ridge_do_idle_timeout(state: &OpState) -> Result<f64, JsErrorBox> {
     Ok(storage(state)?.idle_timeout.as_millis() as f64)
 }
 
-/// Closes object `id`'s database (its instance was evicted); it reopens
-/// when used again.
+/// Closes object `id`'s database (its instance was evicted), if it is on
+/// disk; it reopens when used again.
 #[op2(fast)]
 pub fn op_ridge_do_close(
     state: &OpState,
@@ -245,10 +249,13 @@ pub fn op_ridge_do_close(
     #[string] id: &str,
 ) -> Result<(), JsErrorBox> {
     let storage = storage(state)?;
-    storage
-        .open
-        .borrow_mut()
-        .remove(&(class.to_string(), id.to_string()));
+    // A database in memory would be lost.
+    if storage.store.is_persistent() {
+        storage
+            .open
+            .borrow_mut()
+            .remove(&(class.to_string(), id.to_string()));
+    }
     Ok(())
 }
 
@@ -411,4 +418,41 @@ pub fn op_ridge_do_alarm_delete(
         .alarms()
         .delete(&alarm_owner(storage, class, id))
         .map_err(storage_error)
+}
+
+/// Opens the invocation of a hibernatable WebSocket's event (`kind`: 0
+/// message, 1 close, 2 error) for object `id` of class `class`, whose id
+/// was made from `name`; returns its `rid`. JS runs the object's handler
+/// under it and ends it as any other event, so the event is charged,
+/// limited and recorded like a request.
+#[op2]
+#[smi]
+pub fn op_ridge_do_websocket_event(
+    state: &OpState,
+    #[string] class: String,
+    #[string] id: String,
+    #[string] name: Option<String>,
+    #[smi] kind: u32,
+) -> Result<ResourceId, JsErrorBox> {
+    let kind = match kind {
+        0 => "message",
+        1 => "close",
+        2 => "error",
+        _ => return Err(JsErrorBox::type_error("unknown WebSocket event kind")),
+    };
+    // Nobody waits for the answer: the handler's outcome is recorded.
+    let (reply, _) = tokio::sync::oneshot::channel();
+    let invocation = Invocation {
+        request_id: next_request_id(),
+        route: std::sync::Arc::from("websocket"),
+        event: Event::WebSocket(WebSocketEvent {
+            object: ObjectAddress { class, id, name },
+            kind,
+        }),
+        received: std::time::Instant::now(),
+        reply,
+        trace: None,
+        caller: None,
+    };
+    Ok(state.borrow::<CpuLedger>().open_here(invocation))
 }

@@ -27,6 +27,7 @@ use deno_error::JsErrorBox;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::{add_body_resource, BodySender, RequestBody};
+use crate::websocket::WebSocketReply;
 
 /// What an RPC call (or a call of a stub) returned, or what it threw;
 /// V8-serialized by the side that ran it.
@@ -38,6 +39,8 @@ pub enum RpcResult {
         streams: Vec<RequestBody>,
         /// Where calls of the stubs among the value go, when it has any.
         stubs: Option<StubSender>,
+        /// The WebSockets among the value (client ends, in 101 responses).
+        sockets: Vec<WebSocketReply>,
     },
     Thrown(Vec<u8>),
 }
@@ -49,6 +52,7 @@ impl RpcResult {
             bytes,
             streams: Vec::new(),
             stubs: None,
+            sockets: Vec::new(),
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::http::{
 };
 use crate::owned;
 use crate::rpc::{RemoteStubs, RpcResult, ServedMessage, StubServer, WritableSink};
-use crate::websocket::add_passed_client_end;
+use crate::websocket::{add_passed_client_end, take_client_end};
 
 /// Nested service-binding calls a request may make, as on Cloudflare.
 pub const MAX_DEPTH: u32 = 32;
@@ -228,15 +228,23 @@ pub fn op_ridge_service_call(
 }
 
 /// What happens next in an RPC call: `[true, thrown, value, streams,
-/// stubs]` when it returned or threw (the call is then over; `streams` are
-/// the resources of the streams in the value, `stubs` the [`RemoteStubs`]
-/// through which the stubs in it are called, or null), or `[false,
+/// stubs, sockets]` when it returned or threw (the call is then over;
+/// `streams` are the resources of the streams in the value, `stubs` the
+/// [`RemoteStubs`] through which the stubs in it are called, or null,
+/// `sockets` the pairs of the WebSockets in it), or `[false,
 /// message]` when the callee calls or disposes of a stub the caller passed
 /// (see [`ServedMessage`]; `op_ridge_rpc_answer` answers a call).
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 pub enum RpcStep {
-    Over(bool, bool, ToJsBuffer, Vec<ResourceId>, Option<ResourceId>),
+    Over(
+        bool,
+        bool,
+        ToJsBuffer,
+        Vec<ResourceId>,
+        Option<ResourceId>,
+        Vec<ResourceId>,
+    ),
     Stub(bool, ServedMessage),
 }
 
@@ -291,12 +299,17 @@ pub async fn op_ridge_rpc_next(
             bytes,
             streams,
             stubs,
+            sockets,
         })) => {
             let mut state = state.borrow_mut();
             let streams = streams
                 .into_iter()
                 .map(|chunks| add_body_resource(&mut state, chunks))
                 .collect();
+            let sockets = sockets
+                .into_iter()
+                .map(|socket| add_passed_client_end(&mut state, socket))
+                .collect::<Result<_, _>>()?;
             // The stubs in the result are the caller's request's: released
             // when it ends, if not disposed of before.
             let stubs = stubs.and_then(|sender| {
@@ -308,11 +321,23 @@ pub async fn op_ridge_rpc_next(
                     None
                 }
             });
-            Ok(RpcStep::Over(true, false, bytes.into(), streams, stubs))
+            Ok(RpcStep::Over(
+                true,
+                false,
+                bytes.into(),
+                streams,
+                stubs,
+                sockets,
+            ))
         }
-        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => {
-            Ok(RpcStep::Over(true, true, error.into(), Vec::new(), None))
-        }
+        Ok(WorkerReply::Rpc(RpcResult::Thrown(error))) => Ok(RpcStep::Over(
+            true,
+            true,
+            error.into(),
+            Vec::new(),
+            None,
+            Vec::new(),
+        )),
         Ok(WorkerReply::LimitExceeded(limit)) => Err(JsErrorBox::generic(format!(
             "The service exceeded its limits: {limit}"
         ))),
@@ -327,7 +352,8 @@ pub async fn op_ridge_rpc_next(
 
 /// An RPC method of request `rid` returned (`thrown`: threw) `value`,
 /// V8-serialized, with the streams among it (`streams`, resources), which
-/// stream on to the caller. With `stubs` (the value holds functions or
+/// stream on to the caller, and the pairs of the WebSockets among it
+/// (`sockets`), whose client ends go to the caller. With `stubs` (the value holds functions or
 /// `RpcTarget`s), returns the [`StubServer`] through which the caller
 /// calls them, which keeps the request open while it serves.
 #[op2]
@@ -339,6 +365,7 @@ pub fn op_ridge_rpc_return(
     #[buffer] value: &[u8],
     #[serde] streams: Vec<ResourceId>,
     stubs: bool,
+    #[serde] sockets: Vec<ResourceId>,
 ) -> Result<Option<ResourceId>, JsErrorBox> {
     let streams = streams
         .into_iter()
@@ -346,6 +373,10 @@ pub fn op_ridge_rpc_return(
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = value.to_vec();
     let mut state = state.borrow_mut();
+    let sockets = sockets
+        .into_iter()
+        .map(|socket| take_client_end(&state, socket, http::HeaderMap::new()))
+        .collect::<Result<Vec<_>, _>>()?;
     let (stubs, server) = if stubs && !thrown {
         let (sender, server) = StubServer::new();
         let server = state.resource_table.add(server);
@@ -363,6 +394,7 @@ pub fn op_ridge_rpc_return(
                 bytes,
                 streams,
                 stubs,
+                sockets,
             }));
         }
     });

@@ -192,6 +192,21 @@ pub fn op_ridge_respond_websocket(
     #[scoped] headers: ResponseHeaders,
     #[smi] socket: ResourceId,
 ) -> Result<(), JsErrorBox> {
+    let reply = WorkerReply::WebSocket(take_client_end(state, socket, headers.0)?);
+    state.borrow::<CpuLedger>().update(rid, |record| {
+        record.status = Some(101);
+        record.send(reply);
+    });
+    Ok(())
+}
+
+/// The connection's side of pair `socket`, with the 101's `headers`: its
+/// client end leaves the isolate (in a response, or an RPC result).
+pub fn take_client_end(
+    state: &OpState,
+    socket: ResourceId,
+    headers: http::HeaderMap,
+) -> Result<WebSocketReply, JsErrorBox> {
     let resource = state
         .resource_table
         .get::<WebSocketResource>(socket)
@@ -201,17 +216,12 @@ pub fn op_ridge_respond_websocket(
             "This WebSocket was already returned in a Response",
         ));
     };
-    let reply = WorkerReply::WebSocket(WebSocketReply {
-        headers: headers.0,
+    Ok(WebSocketReply {
+        headers,
         to_client,
         from_client,
         queued: resource.queued.clone(),
-    });
-    state.borrow::<CpuLedger>().update(rid, |record| {
-        record.status = Some(101);
-        record.send(reply);
-    });
-    Ok(())
+    })
 }
 
 /// `accept()`: the socket now counts as open work of the isolate.

@@ -136,6 +136,12 @@ impl ObjectStore {
         }
     }
 
+    /// Whether databases outlive their connections (on disk); one in
+    /// memory is gone once closed.
+    pub fn is_persistent(&self) -> bool {
+        self.root.is_some()
+    }
+
     /// The alarms of every object of the node.
     pub fn alarms(&self) -> &Arc<Alarms> {
         &self.alarms

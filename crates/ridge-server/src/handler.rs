@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -56,7 +55,6 @@ pub struct EdgeHandler {
     /// holds them for the price of one reference count.
     observers: Arc<Observers>,
     errors: ErrorDetail,
-    next_request_id: AtomicU64,
     /// `ridge dev` with code that does not load: every request gets this
     /// explanation until the code is fixed.
     failure: RwLock<Option<Arc<(StatusCode, String)>>>,
@@ -73,7 +71,6 @@ impl EdgeHandler {
             observers: Arc::new(scheduler.observers().clone()),
             scheduler,
             errors,
-            next_request_id: AtomicU64::new(1),
             failure: RwLock::new(None),
             test_scheduled: false,
             websocket_clients: Arc::default(),
@@ -201,7 +198,7 @@ impl EdgeHandler {
                 )));
             }
         }
-        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let request_id = ridge_ext::next_request_id();
         let websocket = match websocket::Handshake::from_request(
             parts.version,
             &parts.headers,
@@ -284,7 +281,7 @@ impl EdgeHandler {
         worker: &Arc<WorkerVersion>,
         event: ScheduledEvent,
     ) -> (u64, oneshot::Receiver<WorkerReply>) {
-        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let request_id = ridge_ext::next_request_id();
         let (reply, answer) = oneshot::channel();
         self.scheduler.dispatch(
             worker.clone(),
@@ -376,7 +373,7 @@ impl EdgeHandler {
             tracing::warn!(worker, class = %event.object.class, id = %event.object.id, "the alarm's worker is not served here");
             return Outcome::Exception;
         };
-        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let request_id = ridge_ext::next_request_id();
         let (class, id) = (event.object.class.clone(), event.object.id.clone());
         let (reply, answer) = oneshot::channel();
         self.scheduler.dispatch(
@@ -452,7 +449,7 @@ impl WorkerDirectory for EdgeHandler {
         let traceparent = match &event {
             Event::Fetch(request) => request.headers.get("traceparent").map(|v| v.as_bytes()),
             Event::Rpc(call) => call.traceparent.as_deref().map(str::as_bytes),
-            Event::Scheduled(_) | Event::Alarm(_) => None,
+            Event::Scheduled(_) | Event::Alarm(_) | Event::WebSocket(_) => None,
         };
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),
@@ -462,7 +459,7 @@ impl WorkerDirectory for EdgeHandler {
         self.scheduler.dispatch(
             version,
             Invocation {
-                request_id: self.next_request_id.fetch_add(1, Ordering::Relaxed),
+                request_id: ridge_ext::next_request_id(),
                 route: Arc::from(format!("service binding of {}", caller.worker)),
                 event,
                 received: Instant::now(),

@@ -76,6 +76,11 @@ pub fn request_finished(
                 format!("{}:{}", alarm.object.class, alarm.object.id),
                 outcome.to_string(),
             ),
+            Trigger::WebSocket(event) => (
+                event.kind,
+                format!("{}:{}", event.object.class, event.object.id),
+                outcome.to_string(),
+            ),
         };
         tracing::info!(
             target: "ridge::request",
@@ -133,6 +138,7 @@ pub fn request_finished(
                 scheduled_time = Some(alarm.scheduled_time_ms);
                 object = Some(&alarm.object);
             }
+            Trigger::WebSocket(event) => object = Some(&event.object),
         }
         let object = object.map(|object| TailObject {
             class: &object.class,

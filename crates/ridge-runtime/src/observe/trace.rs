@@ -128,7 +128,7 @@ impl TraceExporter {
                 match record.trigger {
                     Trigger::Fetch { .. } => "http",
                     Trigger::Scheduled(_) => "timer",
-                    Trigger::Rpc { .. } | Trigger::Alarm(_) => "other",
+                    Trigger::Rpc { .. } | Trigger::Alarm(_) | Trigger::WebSocket(_) => "other",
                 },
             ),
             KeyValue::new("ridge.route", record.route.clone()),
@@ -161,6 +161,13 @@ impl TraceExporter {
             Trigger::Rpc { method, .. } => (format!("rpc {}.{method}", version.name), false),
             Trigger::Alarm(alarm) => (
                 format!("alarm {}.{}", version.name, alarm.object.class),
+                false,
+            ),
+            Trigger::WebSocket(event) => (
+                format!(
+                    "websocket {} {}.{}",
+                    event.kind, version.name, event.object.class
+                ),
                 false,
             ),
         };
