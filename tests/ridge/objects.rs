@@ -315,7 +315,7 @@ mod chat {
 
     use std::time::Duration;
 
-    use futures::{SinkExt, StreamExt};
+    use futures::SinkExt;
     use serde_json::{json, Value};
     use tokio_tungstenite::tungstenite::Message;
 
