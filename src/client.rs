@@ -313,6 +313,30 @@ impl AdminClient {
             .await
     }
 
+    pub async fn list_objects(&self, worker: &str, class: &str) -> Result<Value, ClientError> {
+        self.call(self.http.get(self.url(&format!(
+            "/workers/{}/objects/{}",
+            segment(worker),
+            segment(class)
+        ))))
+        .await
+    }
+
+    pub async fn delete_object(
+        &self,
+        worker: &str,
+        class: &str,
+        id: &str,
+    ) -> Result<Value, ClientError> {
+        self.call(self.http.delete(self.url(&format!(
+            "/workers/{}/objects/{}/{}",
+            segment(worker),
+            segment(class),
+            segment(id)
+        ))))
+        .await
+    }
+
     pub async fn kv_namespaces(&self) -> Result<Value, ClientError> {
         self.call(self.http.get(self.url("/kv/namespaces"))).await
     }

@@ -75,6 +75,9 @@ enum Command {
     /// Manage KV namespaces and the keys in them.
     #[command(subcommand)]
     Kv(KvCommand),
+    /// List or delete a worker's Durable Objects stored on a node.
+    #[command(subcommand, name = "do")]
+    DurableObjects(ObjectCommand),
     /// Stream a worker's requests live from a node: each with its status,
     /// console output and uncaught exceptions.
     Tail(TailArgs),
@@ -402,6 +405,30 @@ enum SecretCommand {
         secret: String,
         #[command(flatten)]
         worker: WorkerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ObjectCommand {
+    /// List the objects of a class: id, storage size, alarm.
+    List {
+        /// The worker whose class it is.
+        worker: String,
+        /// The class (as `class_name` in the worker's configuration).
+        class: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete an object: its storage and alarm (a new one starts empty).
+    Delete {
+        /// The worker whose class it is.
+        worker: String,
+        /// The object's class.
+        class: String,
+        /// The object's id (64 hex digits, as `ridge do list` shows it).
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
 }
 
@@ -874,6 +901,7 @@ fn run() -> Result<()> {
                 Ok(())
             }
             Command::Kv(command) => kv_command(command).await,
+            Command::DurableObjects(command) => object_command(command).await,
             Command::Tail(args) => tail(args).await,
             Command::Usage(args) => usage(args).await,
         }
@@ -1111,6 +1139,42 @@ async fn kv_command(command: KvCommand) -> Result<()> {
 }
 
 /// A Unix time as people read it, e.g. "2026-11-22 16:54:34 UTC".
+async fn object_command(command: ObjectCommand) -> Result<()> {
+    match command {
+        ObjectCommand::List {
+            worker,
+            class,
+            admin,
+        } => {
+            let answer = admin.client()?.list_objects(&worker, &class).await?;
+            let objects = answer["objects"].as_array().cloned().unwrap_or_default();
+            if objects.is_empty() {
+                println!("{worker} stores no {class} objects on this node");
+            }
+            for object in objects {
+                let alarm = object["alarm"]
+                    .as_i64()
+                    .map_or_else(String::new, |ms| format!("  alarm {}", utc_time(ms / 1000)));
+                println!(
+                    "{}  {:>10} bytes{alarm}",
+                    object["id"].as_str().unwrap_or("?"),
+                    object["bytes"].as_u64().unwrap_or(0),
+                );
+            }
+        }
+        ObjectCommand::Delete {
+            worker,
+            class,
+            id,
+            admin,
+        } => {
+            admin.client()?.delete_object(&worker, &class, &id).await?;
+            println!("Deleted {class} object {id} of {worker}");
+        }
+    }
+    Ok(())
+}
+
 fn utc_time(seconds: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");

@@ -14,6 +14,7 @@ import {
   op_ridge_do_close,
   op_ridge_do_delete,
   op_ridge_do_delete_all,
+  op_ridge_do_deletions_pending,
   op_ridge_do_get,
   op_ridge_do_id,
   op_ridge_do_idle_timeout,
@@ -23,6 +24,7 @@ import {
   op_ridge_do_savepoint,
   op_ridge_do_size,
   op_ridge_do_sql,
+  op_ridge_do_take_deletions,
   op_ridge_do_websocket_event,
 } from "ext:core/ops";
 import { internals, registerBinding } from "ext:ridge/globals/00_globals.js";
@@ -169,6 +171,28 @@ export function checkObjectClasses(namespace) {
 /** The objects alive in this isolate, by class and id. */
 const objects = new SafeMap();
 
+/** Drops the objects an operator deleted (`ridge do delete`) since the
+ * last event: the next call makes a new one, on empty storage; their
+ * hibernatable sockets are closed. */
+function forgetDeleted() {
+  if (!op_ridge_do_deletions_pending()) return;
+  for (const { 0: className, 1: id } of op_ridge_do_take_deletions()) {
+    const key = objectKey(className, id);
+    objects.delete(key);
+    autoResponses.delete(key);
+    const sockets = hibernatable.get(key);
+    if (sockets === undefined) continue;
+    hibernatable.delete(key);
+    for (const { 0: ws } of new SafeMapIterator(sockets)) {
+      try {
+        ws.close(1011, "The Durable Object was deleted");
+      } catch {
+        // Closed already.
+      }
+    }
+  }
+}
+
 /** Milliseconds an object stays in memory without events (the node's
  * --object-idle-timeout), read on first use. */
 let idleTimeout;
@@ -201,6 +225,7 @@ function evictIdle() {
  * something else (a fetch) lets the next one start.
  */
 export async function callObject(namespace, { 0: className, 1: id, 2: name }, env, run) {
+  forgetDeleted();
   evictIdle();
   const key = objectKey(className, id);
   let object = objects.get(key);

@@ -451,3 +451,70 @@ mod chat {
         assert_eq!(text(&mut socket).await, "3: c");
     }
 }
+
+#[tokio::test]
+async fn operators_list_and_delete_objects_on_a_node() {
+    use crate::control::{Backend, Node};
+    let backend = Backend::sqlite();
+    let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
+    let folder = fixture("objects/counter").display().to_string();
+    let (ok, out) = node.cli(&["deploy", &folder], None);
+    assert!(ok, "{out}");
+    let host = "counter.test";
+    assert_eq!(node.get(host, "/increment?name=a").await.1, "1");
+    assert_eq!(node.get(host, "/increment?name=a").await.1, "2");
+    assert_eq!(node.get(host, "/increment?name=b").await.1, "1");
+    assert_eq!(
+        node.get(host, "/alarm/schedule?delay=3600000&failures=0&name=later")
+            .await
+            .1,
+        "true"
+    );
+    let ids = serde_json::from_str::<Value>(&node.get(host, "/ids").await.1).unwrap();
+    let id_of_a = ids["whoami"]["id"].as_str().unwrap().to_string();
+
+    let (ok, out) = node.cli(&["do", "list", "counter", "Counter"], None);
+    assert!(ok, "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&id_of_a), "{out}");
+    let (ok, out) = node.cli(&["do", "list", "counter", "Reminder"], None);
+    assert!(ok, "{out}");
+    assert!(out.contains("  alarm "), "{out}");
+
+    // Deleted: its storage is gone, the next call starts from nothing, and
+    // the other object is untouched.
+    let (ok, out) = node.cli(&["do", "delete", "counter", "Counter", &id_of_a], None);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.trim(),
+        format!("Deleted Counter object {id_of_a} of counter")
+    );
+    assert_eq!(node.get(host, "/increment?name=a").await.1, "1");
+    assert_eq!(node.get(host, "/increment?name=b").await.1, "2");
+
+    // Mistakes get their reason.
+    let (ok, out) = node.cli(
+        &["do", "delete", "counter", "Counter", &"0".repeat(64)],
+        None,
+    );
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "worker counter stores no Counter object with id {}",
+            "0".repeat(64)
+        )),
+        "{out}"
+    );
+    let (ok, out) = node.cli(&["do", "delete", "counter", "Counter", "../../x"], None);
+    assert!(!ok);
+    assert!(
+        out.contains("Durable Object ids are 64 hexadecimal digits"),
+        "{out}"
+    );
+    let (ok, out) = node.cli(&["do", "list", "counter", "not-a-class"], None);
+    assert!(!ok);
+    assert!(
+        out.contains("invalid Durable Object class name \"not-a-class\""),
+        "{out}"
+    );
+}

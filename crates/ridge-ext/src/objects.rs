@@ -8,7 +8,7 @@
 //! are set in the node's alarm table (ridge-objects), which its alarm
 //! runner reads.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -39,15 +39,19 @@ pub struct ObjectStorage {
     /// How long an object stays in memory without events.
     pub idle_timeout: Duration,
     open: RefCell<HashMap<(String, String), ObjectDatabase>>,
+    /// The operators' deletions this isolate has caught up with.
+    deletions_seen: Cell<u64>,
 }
 
 impl ObjectStorage {
     pub fn new(worker: String, store: ObjectStore, idle_timeout: Duration) -> Self {
+        let deletions_seen = Cell::new(store.deletions().count());
         Self {
             worker,
             store,
             idle_timeout,
             open: RefCell::default(),
+            deletions_seen,
         }
     }
 
@@ -455,4 +459,31 @@ pub fn op_ridge_do_websocket_event(
         caller: None,
     };
     Ok(state.borrow::<CpuLedger>().open_here(invocation))
+}
+
+/// Whether an operator deleted objects since this isolate last looked
+/// (checked as events reach objects; cheap).
+#[op2(fast)]
+pub fn op_ridge_do_deletions_pending(state: &OpState) -> bool {
+    state
+        .try_borrow::<ObjectStorage>()
+        .is_some_and(|storage| storage.store.deletions().count() != storage.deletions_seen.get())
+}
+
+/// This worker's objects an operator deleted since this isolate last
+/// looked, as `[class, id]`; their open databases are closed.
+#[op2]
+#[serde]
+pub fn op_ridge_do_take_deletions(state: &OpState) -> Result<Vec<(String, String)>, JsErrorBox> {
+    let storage = storage(state)?;
+    let (count, deleted) = storage
+        .store
+        .deletions()
+        .since(&storage.worker, storage.deletions_seen.get());
+    storage.deletions_seen.set(count);
+    let mut open = storage.open.borrow_mut();
+    for object in &deleted {
+        open.remove(object);
+    }
+    Ok(deleted)
 }

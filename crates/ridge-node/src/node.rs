@@ -512,7 +512,8 @@ async fn start_store(
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
     let services = parts.services(Some(store.clone()), Some(source.data_dir.join("objects")))?;
     let kv = services.kv.clone().expect("KV has a store");
-    let alarms = services.objects.alarms().clone();
+    let objects = services.objects.clone();
+    let alarms = objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     let asset_files = Arc::new(ridge_server::stored_assets::StoredAssetFiles::new(
         store.clone(),
@@ -535,7 +536,7 @@ async fn start_store(
         .observers
         .usage
         .start_flushing(store.clone(), source.usage_flush_interval);
-    let api = Arc::new(AdminApi::new(store.clone(), active, kv, token));
+    let api = Arc::new(AdminApi::new(store.clone(), active, kv, objects, token));
     let addr = source.admin_listen;
     let listen_error = |source| NodeError::Listen {
         addr,

@@ -7,8 +7,10 @@
 //! are kept apart, in one table for the node (`alarms.rs`).
 
 mod alarms;
+mod operations;
 
 pub use alarms::{AfterRun, AlarmOwner, Alarms, DueAlarm, MAX_RETRIES};
+pub use operations::{Deletions, StoredObject};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +66,8 @@ pub enum StorageError {
     InvalidId,
     #[error("invalid Durable Object class name {0:?}")]
     InvalidClass(String),
+    #[error("invalid worker name {0:?}")]
+    InvalidWorker(String),
     #[error("The SQL query ran for more than {} s and was interrupted.", MAX_EXEC_TIME.as_secs())]
     TooSlow,
     #[error("The SQL query's results are larger than {} MiB.", MAX_RESULT_BYTES >> 20)]
@@ -115,6 +119,7 @@ pub struct ObjectStore {
     /// `None`: databases in memory, gone with the isolate.
     root: Option<PathBuf>,
     alarms: Arc<Alarms>,
+    deletions: Arc<Deletions>,
 }
 
 impl ObjectStore {
@@ -125,6 +130,7 @@ impl ObjectStore {
         Ok(Self {
             root: Some(root),
             alarms,
+            deletions: Arc::default(),
         })
     }
 
@@ -133,6 +139,7 @@ impl ObjectStore {
         Self {
             root: None,
             alarms: Arc::new(Alarms::open(None).expect("an in-memory SQLite database opens")),
+            deletions: Arc::default(),
         }
     }
 
@@ -147,6 +154,23 @@ impl ObjectStore {
         &self.alarms
     }
 
+    /// The objects deleted by operators while the node runs.
+    pub fn deletions(&self) -> &Deletions {
+        &self.deletions
+    }
+
+    /// The folder of class `class` of worker `worker` (names checked, so
+    /// path-safe); `None` in memory.
+    fn folder(&self, worker: &str, class: &str) -> Result<Option<PathBuf>, StorageError> {
+        if ridge_core::names::validate_worker_name(worker).is_err() {
+            return Err(StorageError::InvalidWorker(worker.to_string()));
+        }
+        if !ridge_core::names::is_class_name(class) {
+            return Err(StorageError::InvalidClass(class.to_string()));
+        }
+        Ok(self.root.as_ref().map(|root| root.join(worker).join(class)))
+    }
+
     /// Opens (creating it on first use) the database of object `id` of
     /// class `class` of worker `worker` (a name checked to be one, which
     /// makes it path-safe); the class must be an identifier, the id 64 hex
@@ -157,16 +181,10 @@ impl ObjectStore {
         class: &str,
         id: &str,
     ) -> Result<ObjectDatabase, StorageError> {
-        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StorageError::InvalidId);
-        }
-        if !ridge_core::names::is_class_name(class) {
-            return Err(StorageError::InvalidClass(class.to_string()));
-        }
-        let connection = match &self.root {
+        operations::check_id(id)?;
+        let connection = match self.folder(worker, class)? {
             None => Connection::open_in_memory()?,
-            Some(root) => {
-                let folder = root.join(worker).join(class);
+            Some(folder) => {
                 std::fs::create_dir_all(&folder).map_err(|source| StorageError::Folder {
                     path: folder.clone(),
                     source,

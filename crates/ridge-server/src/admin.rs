@@ -41,6 +41,8 @@ use ridge_store::{Store, StoreError, StoredVersion};
 pub struct AdminApi {
     pub(super) store: Arc<dyn Store>,
     pub(super) kv: Arc<Kv>,
+    /// The node's Durable Object storage, for `ridge do`.
+    pub(super) objects: ridge_objects::ObjectStore,
     /// The node's metrics and tail hub, for `/metrics` and `ridge tail`.
     pub(super) observers: Observers,
     node: Arc<ActiveVersions>,
@@ -80,11 +82,13 @@ impl AdminApi {
         store: Arc<dyn Store>,
         node: Arc<ActiveVersions>,
         kv: Arc<Kv>,
+        objects: ridge_objects::ObjectStore,
         token: String,
     ) -> Self {
         Self {
             store,
             kv,
+            objects,
             observers: node.observers().clone(),
             node,
             token,
@@ -175,6 +179,10 @@ impl AdminApi {
                     }
                     Err(failure) => store_error(failure),
                 }
+            }
+            (&Method::GET, ["workers", name, "objects", class]) => self.list_objects(name, class),
+            (&Method::DELETE, ["workers", name, "objects", class, id]) => {
+                self.delete_object(name, class, id)
             }
             (_, ["kv", rest @ ..]) => self.kv_call(&method, rest, request).await,
             (&Method::POST, ["assets", "missing"]) => self.missing_assets(request).await,

@@ -9,6 +9,7 @@ pub mod active;
 pub mod admin;
 mod admin_assets;
 mod admin_kv;
+mod admin_objects;
 mod admin_observe;
 pub mod body;
 pub mod connections;

@@ -1,0 +1,137 @@
+//! What operators do to the objects a node stores (`ridge do`, through
+//! the admin API): list a class's objects, delete one. A deletion is also
+//! announced to the isolates holding the worker's objects ([`Deletions`]),
+//! which drop the instance and close the database they may hold open.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::{AlarmOwner, ObjectStore, StorageError};
+
+/// One stored object, as `ridge do list` shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct StoredObject {
+    pub id: String,
+    /// Its database's size on disk (with its write-ahead log).
+    pub bytes: u64,
+    /// When its alarm is set for (ms since the Unix epoch), if it has one.
+    pub alarm: Option<i64>,
+}
+
+/// The objects deleted while the node runs, numbered, for isolates to
+/// catch up with.
+#[derive(Default)]
+pub struct Deletions {
+    count: AtomicU64,
+    deleted: Mutex<Vec<AlarmOwner>>,
+}
+
+impl Deletions {
+    /// How many objects were deleted so far: an isolate that saw this many
+    /// has nothing to catch up with.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// The objects of `worker` deleted after the first `seen`, and how many
+    /// were deleted in all.
+    pub fn since(&self, worker: &str, seen: u64) -> (u64, Vec<(String, String)>) {
+        let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        let found = deleted
+            .iter()
+            .skip(seen as usize)
+            .filter(|owner| owner.worker == worker)
+            .map(|owner| (owner.class.clone(), owner.id.clone()))
+            .collect();
+        (deleted.len() as u64, found)
+    }
+
+    fn record(&self, owner: AlarmOwner) {
+        let mut deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        deleted.push(owner);
+        self.count.store(deleted.len() as u64, Ordering::Release);
+    }
+}
+
+impl ObjectStore {
+    /// The objects of class `class` of worker `worker` stored here, by id.
+    pub fn list(&self, worker: &str, class: &str) -> Result<Vec<StoredObject>, StorageError> {
+        let Some(folder) = self.folder(worker, class)? else {
+            return Ok(Vec::new());
+        };
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StorageError::Folder {
+                    path: folder,
+                    source,
+                })
+            }
+        };
+        let mut objects = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = file.strip_suffix(".sqlite") else {
+                continue;
+            };
+            let size = |suffix: &str| {
+                std::fs::metadata(folder.join(format!("{id}{suffix}"))).map_or(0, |m| m.len())
+            };
+            let owner = owner(worker, class, id);
+            objects.push(StoredObject {
+                id: id.to_string(),
+                bytes: size(".sqlite") + size(".sqlite-wal"),
+                alarm: self.alarms().get(&owner)?,
+            });
+        }
+        objects.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(objects)
+    }
+
+    /// Deletes object `id` of class `class` of worker `worker`: its
+    /// database and its alarm. False if nothing was stored for it.
+    pub fn delete(&self, worker: &str, class: &str, id: &str) -> Result<bool, StorageError> {
+        check_id(id)?;
+        let Some(folder) = self.folder(worker, class)? else {
+            return Ok(false);
+        };
+        let owner = owner(worker, class, id);
+        let had_alarm = self.alarms().get(&owner)?.is_some();
+        self.alarms().delete(&owner)?;
+        let mut existed = had_alarm;
+        for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm"] {
+            let path = folder.join(format!("{id}{suffix}"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => existed = true,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(StorageError::Folder { path, source }),
+            }
+        }
+        if existed {
+            self.deletions().record(owner);
+        }
+        Ok(existed)
+    }
+}
+
+fn owner(worker: &str, class: &str, id: &str) -> AlarmOwner {
+    AlarmOwner {
+        worker: worker.to_string(),
+        class: class.to_string(),
+        id: id.to_string(),
+    }
+}
+
+/// Ids are 64 lowercase hex digits (path-safe).
+pub(crate) fn check_id(id: &str) -> Result<(), StorageError> {
+    if id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidId)
+    }
+}
