@@ -11,6 +11,7 @@ import {
   op_ridge_do_alarm_delete,
   op_ridge_do_alarm_get,
   op_ridge_do_alarm_set,
+  op_ridge_do_alive,
   op_ridge_do_close,
   op_ridge_do_delete,
   op_ridge_do_delete_all,
@@ -178,7 +179,7 @@ function forgetDeleted() {
   if (!op_ridge_do_deletions_pending()) return;
   for (const { 0: className, 1: id } of op_ridge_do_take_deletions()) {
     const key = objectKey(className, id);
-    objects.delete(key);
+    if (objects.delete(key)) op_ridge_do_alive(-1);
     autoResponses.delete(key);
     const sockets = hibernatable.get(key);
     if (sockets === undefined) continue;
@@ -210,6 +211,7 @@ function evictIdle() {
   for (const { 0: key, 1: object } of new SafeMapIterator(objects)) {
     if (object.events === 0 && now - object.lastUsed >= idleTimeout) {
       objects.delete(key);
+      op_ridge_do_alive(-1);
       op_ridge_do_close(object.className, object.id);
     }
   }
@@ -240,6 +242,7 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     object = { className, id, state, turn: PromiseResolve(), instance: new Class(state, env), events: 0, lastUsed: 0 };
     state[kInstance] = object.instance;
     objects.set(key, object);
+    op_ridge_do_alive(1);
   }
   // Counted from now on: an object with events waiting is not evicted.
   object.events++;

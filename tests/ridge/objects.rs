@@ -455,13 +455,24 @@ mod chat {
 #[tokio::test]
 async fn operators_list_and_delete_objects_on_a_node() {
     use crate::control::{Backend, Node};
+    use crate::observability::{metric_reaches, open_tail_of};
     let backend = Backend::sqlite();
     let node = Node::start_with(&backend, &["--base-domain", "test"], &[]);
     let folder = fixture("objects/counter").display().to_string();
     let (ok, out) = node.cli(&["deploy", &folder], None);
     assert!(ok, "{out}");
     let host = "counter.test";
+    let mut tail = open_tail_of(&node, "counter", "").await;
     assert_eq!(node.get(host, "/increment?name=a").await.1, "1");
+    // The tail shows the call on the object, with the object.
+    let events = [tail.next().await, tail.next().await];
+    let call = events
+        .iter()
+        .find(|e| e["eventType"] == "rpc")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(call["rpcMethod"], "increment");
+    assert_eq!(call["object"]["class"], "Counter");
+    assert_eq!(call["object"]["name"], "a");
     assert_eq!(node.get(host, "/increment?name=a").await.1, "2");
     assert_eq!(node.get(host, "/increment?name=b").await.1, "1");
     assert_eq!(
@@ -491,6 +502,14 @@ async fn operators_list_and_delete_objects_on_a_node() {
     );
     assert_eq!(node.get(host, "/increment?name=a").await.1, "1");
     assert_eq!(node.get(host, "/increment?name=b").await.1, "2");
+
+    // Metrics: Counter a and b and Reminder "later" in memory; 11 calls
+    // reached objects (3 increments and a schedule above, 5 in /ids, 2
+    // increments since).
+    let counter = [("worker", "counter")];
+    metric_reaches(&node, "ridge_durable_objects_alive", &counter, 3.0).await;
+    let calls = [("worker", "counter"), ("event", "call")];
+    metric_reaches(&node, "ridge_durable_object_events_total", &calls, 11.0).await;
 
     // Mistakes get their reason.
     let (ok, out) = node.cli(

@@ -34,13 +34,13 @@ async fn request(node: &Node, method: reqwest::Method, path: &str, body: &str) -
 }
 
 /// Reads a streamed response line by line.
-struct Lines {
+pub struct Lines {
     response: reqwest::Response,
     pending: Vec<u8>,
 }
 
 impl Lines {
-    async fn next(&mut self) -> serde_json::Value {
+    pub async fn next(&mut self) -> serde_json::Value {
         loop {
             if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.pending.drain(..=end).collect();
@@ -57,10 +57,15 @@ impl Lines {
 }
 
 async fn open_tail(node: &Node, query: &str) -> Lines {
+    open_tail_of(node, "observed", query).await
+}
+
+/// The live tail of `worker`, past its "connected" line.
+pub async fn open_tail_of(node: &Node, worker: &str, query: &str) -> Lines {
     let response = node
         .admin(
             reqwest::Method::GET,
-            &format!("/workers/observed/tail{query}"),
+            &format!("/workers/{worker}/tail{query}"),
         )
         .await
         .send()
@@ -194,7 +199,7 @@ pub async fn metric(node: &Node, name: &str, labels: &[(&str, &str)]) -> f64 {
 /// Waits (up to 5 s) for a sample to reach `expected`: a request is
 /// counted when its isolate finishes with it, which can come a moment after
 /// the client has the whole response.
-async fn metric_reaches(node: &Node, name: &str, labels: &[(&str, &str)], expected: f64) {
+pub async fn metric_reaches(node: &Node, name: &str, labels: &[(&str, &str)], expected: f64) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let value = metric(node, name, labels).await;

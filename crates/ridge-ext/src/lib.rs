@@ -106,6 +106,7 @@ deno_core::extension!(
     objects::op_ridge_do_websocket_event,
     objects::op_ridge_do_deletions_pending,
     objects::op_ridge_do_take_deletions,
+    objects::op_ridge_do_alive,
     objects::op_ridge_do_alarm_get,
     objects::op_ridge_do_alarm_set,
     objects::op_ridge_do_alarm_delete,

@@ -41,10 +41,20 @@ pub struct ObjectStorage {
     open: RefCell<HashMap<(String, String), ObjectDatabase>>,
     /// The operators' deletions this isolate has caught up with.
     deletions_seen: Cell<u64>,
+    /// Objects in this isolate's memory, and who hears of each change
+    /// (the node's metrics).
+    alive: Cell<i64>,
+    on_alive: Box<dyn Fn(i64)>,
 }
 
 impl ObjectStorage {
-    pub fn new(worker: String, store: ObjectStore, idle_timeout: Duration) -> Self {
+    /// `on_alive` hears how the count of objects in memory changes.
+    pub fn new(
+        worker: String,
+        store: ObjectStore,
+        idle_timeout: Duration,
+        on_alive: Box<dyn Fn(i64)>,
+    ) -> Self {
         let deletions_seen = Cell::new(store.deletions().count());
         Self {
             worker,
@@ -52,9 +62,20 @@ impl ObjectStorage {
             idle_timeout,
             open: RefCell::default(),
             deletions_seen,
+            alive: Cell::new(0),
+            on_alive,
         }
     }
+}
 
+impl Drop for ObjectStorage {
+    /// The isolate's objects go with it.
+    fn drop(&mut self) {
+        (self.on_alive)(-self.alive.get());
+    }
+}
+
+impl ObjectStorage {
     fn with<T>(
         &self,
         class: &str,
@@ -486,4 +507,13 @@ pub fn op_ridge_do_take_deletions(state: &OpState) -> Result<Vec<(String, String
         open.remove(object);
     }
     Ok(deleted)
+}
+
+/// An object was made (1) or left memory (-1).
+#[op2(fast)]
+pub fn op_ridge_do_alive(state: &OpState, delta: i32) {
+    if let Some(storage) = state.try_borrow::<ObjectStorage>() {
+        storage.alive.set(storage.alive.get() + i64::from(delta));
+        (storage.on_alive)(i64::from(delta));
+    }
 }

@@ -41,6 +41,13 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ObjectEventLabels {
+    pub worker: String,
+    /// "call" (fetch or RPC through a stub), "alarm" or "websocket".
+    pub event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
     pub reason: &'static str,
 }
@@ -84,6 +91,8 @@ pub struct Metrics {
     pub connections_refused: Family<ReasonLabels, Counter>,
     pub cron_runs: Family<OutcomeLabels, Counter>,
     pub alarm_runs: Family<OutcomeLabels, Counter>,
+    pub objects_alive: Family<WorkerLabels, Gauge<i64, AtomicI64>>,
+    pub object_events: Family<ObjectEventLabels, Counter>,
     pub websockets_open: Gauge<i64, AtomicI64>,
     pub tail_dropped: Counter,
     pub console_dropped: Family<WorkerLabels, Counter>,
@@ -115,6 +124,8 @@ impl Metrics {
             connections_refused: Family::default(),
             cron_runs: Family::default(),
             alarm_runs: Family::default(),
+            objects_alive: Family::default(),
+            object_events: Family::default(),
             websockets_open: Gauge::default(),
             tail_dropped: Counter::default(),
             console_dropped: Family::default(),
@@ -199,6 +210,16 @@ impl Metrics {
             "alarm_runs",
             "Durable Object alarm runs, by worker and outcome (a failed run is retried)",
             metrics.alarm_runs.clone(),
+        );
+        registry.register(
+            "durable_objects_alive",
+            "Durable Object instances in memory, by worker",
+            metrics.objects_alive.clone(),
+        );
+        registry.register(
+            "durable_object_events",
+            "Events delivered to Durable Objects, by worker and kind (call, alarm, websocket)",
+            metrics.object_events.clone(),
         );
         registry.register(
             "websockets_open",

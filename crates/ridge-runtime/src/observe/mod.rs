@@ -101,6 +101,24 @@ pub fn request_finished(
     }
 
     meters.request_finished(record.status, record.outcome, wall, record.cpu);
+    let object_event = match &record.trigger {
+        Trigger::Rpc {
+            object: Some(_), ..
+        } => Some("call"),
+        Trigger::Alarm(_) => Some("alarm"),
+        Trigger::WebSocket(_) => Some("websocket"),
+        _ => None,
+    };
+    if let Some(event) = object_event {
+        observers
+            .metrics
+            .object_events
+            .get_or_create(&metrics::ObjectEventLabels {
+                worker: version.name.clone(),
+                event,
+            })
+            .inc();
+    }
 
     observers
         .usage

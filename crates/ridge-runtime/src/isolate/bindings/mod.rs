@@ -86,7 +86,13 @@ impl Services {
         cache::install(state, version, self.cache.clone(), &self.observers);
         assets::install(state, version);
         service::install(state, version, &self.workers);
-        objects::install(state, version, &self.objects, self.object_idle_timeout);
+        objects::install(
+            state,
+            version,
+            &self.objects,
+            self.object_idle_timeout,
+            &self.observers,
+        );
         let (worker, tail) = (version.name.clone(), self.observers.tail.clone());
         state.put(ConsoleCapture(Rc::new(move || tail.is_watched(&worker))));
     }

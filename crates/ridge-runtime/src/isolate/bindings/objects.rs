@@ -9,6 +9,8 @@ use ridge_core::Binding;
 use ridge_ext::objects::{ObjectNamespaces, ObjectStorage};
 use ridge_objects::ObjectStore;
 
+use crate::observe::metrics::WorkerLabels;
+use crate::observe::Observers;
 use crate::worker::WorkerVersion;
 
 /// Gives the ops the version's namespaces (when it has any), and the
@@ -19,6 +21,7 @@ pub(super) fn install(
     version: &WorkerVersion,
     store: &ObjectStore,
     idle_timeout: Duration,
+    observers: &Observers,
 ) {
     let namespaces: Vec<Option<(String, String)>> = version
         .bindings
@@ -33,9 +36,19 @@ pub(super) fn install(
     if namespaces.iter().any(Option::is_some) {
         state.put(ObjectNamespaces(namespaces));
     }
+    let alive = observers
+        .metrics
+        .objects_alive
+        .get_or_create(&WorkerLabels {
+            worker: version.name.clone(),
+        })
+        .clone();
     state.put(ObjectStorage::new(
         version.name.clone(),
         store.clone(),
         idle_timeout,
+        Box::new(move |delta| {
+            alive.inc_by(delta);
+        }),
     ));
 }
