@@ -9,6 +9,8 @@ with Ridge and compare.
 A fixture is a folder with a `compat.json`:
 
     {"build": "npm run build" | null,
+     "template": {"package": "create-cloudflare@VERSION", "path": "templates/NAME/ts",
+                  "compatibility_date": "YYYY-MM-DD"},   (optional)
      "runs": [{"name": "RUN", "config": "wrangler.RUN.jsonc",
                "requests": [{"method": "GET", "path": "/about",
                              "headers": {"sec-fetch-mode": "navigate"},
@@ -17,7 +19,12 @@ A fixture is a folder with a `compat.json`:
 For each fixture (all of them, or the NAMEs given), the folder is copied to
 a temporary folder (without node_modules/, dist/, .wrangler/ and VitePress'
 cache and output), `npm install` runs there when it has a package.json,
-then the build command. Then for each run, `wrangler dev --config CONFIG
+then the build command. A fixture with a `template` is instead made from
+that template of the npm package, as `npm create cloudflare` makes a
+project: the template's files, `__dot__` names renamed to dot files, and
+the placeholders <WORKER_NAME>, <PACKAGE_NAME> (the fixture's name) and
+<COMPATIBILITY_DATE> filled in; its only dependency is wrangler, so nothing
+is installed. Then for each run, `wrangler dev --config CONFIG
 --port PORT --ip 127.0.0.1` starts (its log in the temporary folder, shown
 when something fails) and each request is sent in order, on a new
 connection, with http.client:
@@ -153,8 +160,30 @@ def run_step(cmd: list[str], cwd: Path, what: str) -> None:
                          f"{(result.stdout + result.stderr)[-4000:]}")
 
 
-def prepare(fixture: Path, work: Path, build: str | None) -> None:
-    """A copy of `fixture` in `work`, installed and built."""
+def from_template(template: dict, work: Path, name: str) -> None:
+    """The project `npm create cloudflare` makes from `template`, in `work`."""
+    unpacked = work.parent / f"{name}-template"
+    unpacked.mkdir()
+    run_step(["npm", "pack", template["package"], "--silent"], unpacked, name)
+    tarball = next(unpacked.glob("*.tgz"))
+    run_step(["tar", "xzf", tarball.name], unpacked, name)
+    shutil.copytree(unpacked / "package" / template["path"], work)
+    for path in list(work.rglob("__dot__*")):
+        path.rename(path.with_name("." + path.name[len("__dot__"):]))
+    for path in work.glob("*.json*"):
+        text = path.read_text()
+        for placeholder, value in (("<WORKER_NAME>", name), ("<PACKAGE_NAME>", name),
+                                   ("<COMPATIBILITY_DATE>", template["compatibility_date"])):
+            text = text.replace(placeholder, value)
+        path.write_text(text)
+
+
+def prepare(fixture: Path, work: Path, build: str | None, template: dict | None = None) -> None:
+    """A copy of `fixture` in `work` (or the project its template makes),
+    installed and built."""
+    if template is not None:
+        from_template(template, work, fixture.name)
+        return
     def skipped(folder: str, names: list[str]) -> set[str]:
         here = Path(folder)
         drop = SKIPPED_ANYWHERE | (SKIPPED_AT_TOP if here == fixture else set()) | (
@@ -344,7 +373,7 @@ def record_fixture(fixture: Path, keep: bool) -> None:
     scratch = Path(tempfile.mkdtemp(prefix=f"ridge-assets-{fixture.name}-"))
     work = scratch / fixture.name
     try:
-        prepare(fixture, work, spec.get("build"))
+        prepare(fixture, work, spec.get("build"), spec.get("template"))
         for run in spec["runs"]:
             label = f"{fixture.name}.{run['name']}"
             dev = WranglerDev(work, run["config"], scratch / f"{label}.wrangler")

@@ -1,7 +1,9 @@
 //! Workers Static Assets (fixtures/assets/): a Vite + React app with a
 //! worker API, a VitePress site with no worker, and a folder served under
 //! every `html_handling` and `not_found_handling` mode, with and without a
-//! worker. Each run answers as Cloudflare's own asset server does under
+//! worker, and create-cloudflare's Durable Object templates (with and
+//! without assets, made from the npm package at test time). Each run
+//! answers as Cloudflare's own asset server does under
 //! `wrangler dev` (fixtures/assets/expected/, recorded by
 //! tests/compat/assets.py), from `ridge dev` and deployed to a node; and
 //! what Ridge adds: ranges, compression, content-addressed deploys,
@@ -21,15 +23,28 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::control::{Backend, Node};
 use crate::support::{copy_project, root, run_in, run_scratch, Ridge, TempDir};
 
-const FIXTURES: [&str; 3] = ["modes", "static-site", "vite-react"];
+const FIXTURES: [&str; 7] = [
+    "modes",
+    "static-site",
+    "vite-react",
+    "c3-durable-object-js",
+    "c3-durable-object-ts",
+    "c3-durable-object-with-assets-js",
+    "c3-durable-object-with-assets-ts",
+];
 
-/// Every fixture, copied, installed and built once for the whole binary.
+/// Every fixture, copied (or made from its create-cloudflare template),
+/// installed and built once for the whole binary.
 fn prepared() -> &'static Path {
     static PREPARED: OnceLock<PathBuf> = OnceLock::new();
     PREPARED.get_or_init(|| {
         let dir = run_scratch("assets");
         for name in FIXTURES {
             let folder = dir.join(name);
+            if let Some(template) = compat(name).get("template") {
+                from_template(template, &folder, name);
+                continue;
+            }
             copy_project(&root().join("fixtures/assets").join(name), &folder);
             if let Some(build) = compat(name)["build"].as_str() {
                 run_in(
@@ -41,6 +56,43 @@ fn prepared() -> &'static Path {
         }
         dir
     })
+}
+
+/// The project `npm create cloudflare` makes from `template` (its npm
+/// package, installed now, and the template's folder in it), as
+/// tests/compat/assets.py makes it: dot files renamed, placeholders filled.
+fn from_template(template: &Value, folder: &Path, name: &str) {
+    let unpacked = folder.with_file_name(format!("{name}-template"));
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let package = template["package"].as_str().unwrap();
+    run_in(&unpacked, &["npm", "pack", package, "--silent"]);
+    let tarball = std::fs::read_dir(&unpacked)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "tgz"))
+        .unwrap();
+    run_in(&unpacked, &["tar", "xzf", tarball.to_str().unwrap()]);
+    copy_project(
+        &unpacked
+            .join("package")
+            .join(template["path"].as_str().unwrap()),
+        folder,
+    );
+    let date = template["compatibility_date"].as_str().unwrap();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        if let Some(dotted) = file.strip_prefix("__dot__") {
+            std::fs::rename(&path, folder.join(format!(".{dotted}"))).unwrap();
+        } else if file.contains(".json") {
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("<WORKER_NAME>", name)
+                .replace("<PACKAGE_NAME>", name)
+                .replace("<COMPATIBILITY_DATE>", date);
+            std::fs::write(&path, text).unwrap();
+        }
+    }
 }
 
 fn compat(fixture: &str) -> Value {
