@@ -56,6 +56,11 @@ const {
   PromisePrototypeThen,
   PromiseResolve,
   ArrayPrototypeIncludes,
+  ArrayPrototypeSort,
+  Map,
+  MapPrototypeSet,
+  StringPrototypeToLowerCase,
+  SymbolToStringTag,
   RangeError,
   ReflectApply,
   SafeArrayIterator,
@@ -97,6 +102,14 @@ class DurableObjectId {
   get name() {
     return this.#name;
   }
+
+  get [SymbolToStringTag]() {
+    return "DurableObjectId";
+  }
+}
+
+function notThisNamespace() {
+  return new TypeError("Durable Object ID is not valid for this namespace.");
 }
 
 class DurableObjectNamespace {
@@ -123,19 +136,19 @@ class DurableObjectNamespace {
     if (typeof id !== "string" || id.length !== 64) {
       throw new TypeError("Invalid Durable Object ID: must be 64 hex digits");
     }
-    if (!op_ridge_do_id_valid(this.#index, id)) {
-      throw new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class.");
-    }
+    // Hex digits in either case, as workerd takes them.
+    id = StringPrototypeToLowerCase(id);
+    if (!op_ridge_do_id_valid(this.#index, id)) throw notThisNamespace();
     return new DurableObjectId(kConstruct, id, undefined);
   }
 
   get(id, _options = undefined) {
     if (!ObjectPrototypeIsPrototypeOf(DurableObjectId.prototype, id)) {
-      throw new TypeError("get() takes a DurableObjectId (from idFromName, newUniqueId or idFromString)");
+      throw new TypeError(
+        "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.",
+      );
     }
-    if (!op_ridge_do_id_valid(this.#index, id.toString())) {
-      throw new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class.");
-    }
+    if (!op_ridge_do_id_valid(this.#index, id.toString())) throw notThisNamespace();
     return objectStub(this.#index, this.#className, id);
   }
 
@@ -315,8 +328,8 @@ const attachments = new SafeWeakMap();
 const MAX_HIBERNATABLE = 32768;
 const MAX_TAGS = 10;
 const MAX_TAG_LENGTH = 256;
-/** Largest serialized attachment, in bytes (Cloudflare's limit). */
-const MAX_ATTACHMENT = 2048;
+/** Largest serialized attachment, in bytes (workerd's limit). */
+const MAX_ATTACHMENT = 16384;
 
 const EVENT_KINDS = { message: 0, close: 1, error: 2 };
 const HANDLERS = { message: "webSocketMessage", close: "webSocketClose", error: "webSocketError" };
@@ -363,10 +376,12 @@ function deliver(address, ws, kind, args) {
 function checkTags(tags) {
   if (tags === undefined) return [];
   if (!ArrayIsArray(tags)) throw new TypeError("acceptWebSocket()'s tags must be an array of strings");
-  if (tags.length > MAX_TAGS) throw new RangeError(`A WebSocket may have at most ${MAX_TAGS} tags`);
+  if (tags.length > MAX_TAGS) throw new Error(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
   return ArrayPrototypeMap(tags, (tag) => {
-    if (typeof tag !== "string") throw new TypeError("acceptWebSocket()'s tags must be an array of strings");
-    if (tag.length > MAX_TAG_LENGTH) throw new RangeError(`A WebSocket tag may be at most ${MAX_TAG_LENGTH} characters`);
+    tag = String(tag);
+    if (tag.length > MAX_TAG_LENGTH) {
+      throw new Error(`a Hibernatable WebSocket tag cannot be longer than ${MAX_TAG_LENGTH} characters`);
+    }
     return tag;
   });
 }
@@ -377,11 +392,8 @@ class WebSocketRequestResponsePair {
   #response;
 
   constructor(request, response) {
-    if (typeof request !== "string" || typeof response !== "string") {
-      throw new TypeError("WebSocketRequestResponsePair takes a request and a response string");
-    }
-    this.#request = request;
-    this.#response = response;
+    this.#request = String(request);
+    this.#response = String(response);
   }
 
   get request() {
@@ -405,8 +417,9 @@ ObjectDefineProperty(WebSocket.prototype, "serializeAttachment", {
   value: function serializeAttachment(value) {
     const bytes = serialize(value);
     if (bytes.byteLength > MAX_ATTACHMENT) {
-      throw new RangeError(
-        `A WebSocket attachment may be at most ${MAX_ATTACHMENT} bytes serialized (this one is ${bytes.byteLength})`,
+      throw new Error(
+        `A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT} bytes. ` +
+          `'attachment' was ${bytes.byteLength} bytes.`,
       );
     }
     attachments.set(this, bytes);
@@ -512,7 +525,9 @@ class DurableObjectState {
 
   getTags(ws) {
     const record = hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]))?.get(ws);
-    if (record === undefined) throw new TypeError("getTags() takes a WebSocket this object accepted with acceptWebSocket()");
+    if (record === undefined) {
+      throw new Error("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
+    }
     return [...new SafeArrayIterator(record.tags)];
   }
 
@@ -547,9 +562,16 @@ class DurableObjectState {
   }
 }
 
+/** A storage key: any value, as a string (workerd's conversion). */
 function checkKey(key) {
-  if (typeof key !== "string") throw new TypeError("Durable Object storage keys must be strings");
-  return key;
+  return String(key);
+}
+
+/** Stored `[key, value]` entries as the API gives them: a Map. */
+function entriesMap(found) {
+  const values = new Map();
+  for (const { 0: key, 1: value } of new SafeArrayIterator(found)) MapPrototypeSet(values, key, deserialize(value));
+  return values;
 }
 
 // Ridge's savepoints (op_ridge_do_savepoint): the writes of a turn, and
@@ -617,10 +639,10 @@ class DurableObjectStorage {
   get(keys, _options = undefined) {
     return this.#settled(() => {
       if (ArrayIsArray(keys)) {
+        // In key order, as workerd gives them.
         const found = op_ridge_do_get(this.#class, this.#id, ArrayPrototypeMap(keys, checkKey));
-        const values = new SafeMap();
-        for (const { 0: key, 1: value } of found) values.set(key, deserialize(value));
-        return values;
+        ArrayPrototypeSort(found, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        return entriesMap(found);
       }
       const found = op_ridge_do_get(this.#class, this.#id, [checkKey(keys)]);
       return found.length === 0 ? undefined : deserialize(found[0][1]);
@@ -634,7 +656,7 @@ class DurableObjectStorage {
           ? ObjectEntries(keyOrEntries)
           : [[checkKey(keyOrEntries), value]];
       const serialized = ArrayPrototypeMap(entries, ({ 0: key, 1: entry }) => {
-        if (entry === undefined) throw new TypeError("Durable Object storage cannot store undefined");
+        if (entry === undefined) throw new TypeError("put() called with undefined value.");
         return [checkKey(key), serialize(entry)];
       });
       this.#coalesce();
@@ -660,9 +682,7 @@ class DurableObjectStorage {
         reverse: options.reverse === true,
         limit: options.limit,
       });
-      const values = new SafeMap();
-      for (const { 0: key, 1: value } of found) values.set(key, deserialize(value));
-      return values;
+      return entriesMap(found);
     });
   }
 
@@ -734,7 +754,7 @@ class DurableObjectStorage {
         ? DatePrototypeGetTime(scheduledTime)
         : scheduledTime;
       if (typeof time !== "number") {
-        throw new TypeError("setAlarm() takes a Date or a number of milliseconds since the epoch");
+        throw new TypeError("Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.");
       }
       if (!NumberIsFinite(time) || time <= 0) {
         throw new TypeError("setAlarm() cannot be called with an alarm time <= 0");
@@ -753,12 +773,12 @@ class DurableObjectStorage {
 
 function noop() {}
 
-/** A value bound to a SQL statement, as the op takes it. */
+/** A value bound to a SQL statement, as the op takes it; what is not a
+ * number, bytes or null is bound as its string, as workerd binds it. */
 function sqlParam(value) {
   if (value === null || value === undefined) return null;
   if (typeof value === "number" || typeof value === "string") return value;
-  if (typeof value === "boolean") return value ? 1 : 0;
-  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "bigint") throw new TypeError("Cannot convert a BigInt value to a number");
   if (ObjectPrototypeIsPrototypeOf(ArrayBufferPrototype, value)) return { bytes: [...new Uint8Array(value)] };
   if (ArrayBufferIsView(value)) {
     const view = new Uint8Array(
@@ -768,7 +788,7 @@ function sqlParam(value) {
     );
     return { bytes: [...view] };
   }
-  throw new TypeError(`A SQL binding must be a string, number, boolean, null or bytes, not ${typeof value}`);
+  return String(value);
 }
 
 /** A SQL value as the API gives it: bytes as an ArrayBuffer. */

@@ -93,7 +93,9 @@ class WebSocket extends EventTarget {
       throw new TypeError("accept() is for the server end of a WebSocketPair (pair[1]); return pair[0] in the Response");
     }
     if (this.#accepted) {
-      throw new TypeError("accept() was already called on this WebSocket");
+      throw sink === null
+        ? new TypeError("accept() was already called on this WebSocket")
+        : new Error("Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`");
     }
     this.#accepted = true;
     this.#state = OPEN;

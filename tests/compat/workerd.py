@@ -13,7 +13,10 @@ GET http://compat.test/AREA/NAME/?q=1 (Host: compat.test).
 
 A folder case may have a second worker, `callee.js` (a module worker of its
 own), and `services.json`, the case's service bindings to it:
-`[{"binding": "NAME", "entrypoint": "Class"}]` (entrypoint optional).
+`[{"binding": "NAME", "entrypoint": "Class"}]` (entrypoint optional). It may
+have `objects.json`, Durable Object namespaces of classes its index.js
+exports: `[{"binding": "NAME", "class": "Class"}]` (SQLite-backed, stored
+in the temporary folder).
 
 workerd comes from npm (benches/peers, installed on first use). One workerd
 process serves every case, each on its own port.
@@ -70,6 +73,7 @@ def area_flags(case_id: str) -> list[str]:
 # Files of a folder case that are not modules of its worker.
 CALLEE = "callee.js"
 SERVICES = "services.json"
+OBJECTS = "objects.json"
 
 
 def modules(entry: Path) -> list[tuple[str, Path]]:
@@ -77,7 +81,7 @@ def modules(entry: Path) -> list[tuple[str, Path]]:
     if entry.is_file():
         return [("index.js", entry)]
     files = sorted(p for p in entry.rglob("*")
-                   if p.is_file() and p.relative_to(entry).as_posix() not in (CALLEE, SERVICES))
+                   if p.is_file() and p.relative_to(entry).as_posix() not in (CALLEE, SERVICES, OBJECTS))
     names = [(str(p.relative_to(entry)), p) for p in files]
     names.sort(key=lambda item: item[0] != "index.js")
     return names
@@ -87,6 +91,22 @@ def service_bindings(entry: Path) -> list[dict]:
     """The case's bindings to its callee worker (services.json), if any."""
     path = entry / SERVICES
     return json.loads(path.read_text()) if entry.is_dir() and path.exists() else []
+
+
+def object_namespaces(entry: Path) -> list[dict]:
+    """The case's Durable Object namespaces (objects.json), if any."""
+    path = entry / OBJECTS
+    return json.loads(path.read_text()) if entry.is_dir() and path.exists() else []
+
+
+def ridge_object_config(namespaces: list[dict]) -> str:
+    """ridge.toml tables for `namespaces` (after every top-level key)."""
+    if not namespaces:
+        return ""
+    tables = "".join(f'[[durable_objects.bindings]]\nname = "{n["binding"]}"\nclass_name = "{n["class"]}"\n'
+                     for n in namespaces)
+    classes = ", ".join(f'"{c}"' for c in dict.fromkeys(n["class"] for n in namespaces))
+    return tables + f'[[migrations]]\ntag = "v1"\nnew_sqlite_classes = [{classes}]\n'
 
 
 def is_service_worker(source: str) -> bool:
@@ -147,9 +167,21 @@ def start_workerd(selected: list[tuple[str, Path]], work: Path) -> tuple[subproc
             shutil.copyfile(entry / CALLEE, target / CALLEE)
             services.append(f'(name = "case{index}-callee", worker = (modules = [{capnp_module("index.js", target.relative_to(work) / CALLEE)}], '
                             f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}]))')
+        namespaces = object_namespaces(entry)
+        objects = ""
+        if namespaces:
+            for namespace in namespaces:
+                bindings.append(f'(name = "{namespace["binding"]}", durableObjectNamespace = "{namespace["class"]}")')
+            classes = dict.fromkeys(n["class"] for n in namespaces)
+            objects = (", durableObjectNamespaces = [" + ", ".join(
+                f'(className = "{c}", uniqueKey = "case{index}-{c}", enableSql = true)' for c in classes)
+                + f'], durableObjectStorage = (localDisk = "case{index}-storage")')
+            (work / f"case{index}-storage").mkdir()
+            services.append(f'(name = "case{index}-storage", disk = (path = "{work / f"case{index}-storage"}", '
+                            f'writable = true))')
         services.append(f'(name = "case{index}", worker = ({worker}, '
                         f'compatibilityDate = "{COMPAT_DATE}", compatibilityFlags = [{flags}], '
-                        f'bindings = [{", ".join(bindings)}]))')
+                        f'bindings = [{", ".join(bindings)}]{objects}))')
         port = free[index]
         ports[case_id] = port
         sockets.append(f'(name = "s{index}", address = "127.0.0.1:{port}", http = (), '
@@ -188,7 +220,7 @@ def start_ridge(binary: str, selected: list[tuple[str, Path]], work: Path) -> tu
                 f'{{ binding = "{b["binding"]}", service = "case{index}-callee"'
                 + (f', entrypoint = "{b["entrypoint"]}"' if "entrypoint" in b else "") + " }"
                 for b in bindings) + "]\n"
-        (folder / "ridge.toml").write_text(config)
+        (folder / "ridge.toml").write_text(config + ridge_object_config(object_namespaces(entry)))
     log = open(work / "ridge.log", "w+")
     process = subprocess.Popen([binary, "serve", "--workers", str(workers), "--listen", "127.0.0.1:0",
                                 "--data-dir", str(work / "ridge-data")],

@@ -76,6 +76,9 @@ fn corpus() -> Vec<(String, PathBuf)> {
 /// "entrypoint"?}]`), as tests/compat/workerd.py reads them.
 const CALLEE: &str = "callee.js";
 const SERVICES: &str = "services.json";
+/// A folder case's Durable Object namespaces (`[{"binding", "class"}]`,
+/// classes of its index.js).
+const OBJECTS: &str = "objects.json";
 
 fn copy_case(entry: &Path, folder: &Path) {
     std::fs::create_dir_all(folder).unwrap();
@@ -86,7 +89,7 @@ fn copy_case(entry: &Path, folder: &Path) {
     for file in std::fs::read_dir(entry).unwrap() {
         let path = file.unwrap().path();
         let target = folder.join(path.file_name().unwrap());
-        if path.ends_with(CALLEE) || path.ends_with(SERVICES) {
+        if path.ends_with(CALLEE) || path.ends_with(SERVICES) || path.ends_with(OBJECTS) {
             continue;
         }
         if path.is_dir() {
@@ -130,6 +133,33 @@ fn callee_worker(entry: &Path, workers: &Path, index: usize, flags: &str) -> Str
         })
         .collect();
     format!("services = [{}]\n", services.join(", "))
+}
+
+/// The tables of case `entry`'s Durable Object namespaces (bindings and
+/// one migration creating the classes), when it has any.
+fn object_tables(entry: &Path) -> String {
+    let Ok(namespaces) = std::fs::read_to_string(entry.join(OBJECTS)) else {
+        return String::new();
+    };
+    let namespaces: Vec<Value> = serde_json::from_str(&namespaces).unwrap();
+    let mut tables = String::new();
+    let mut classes: Vec<&str> = Vec::new();
+    for namespace in &namespaces {
+        let class = namespace["class"].as_str().unwrap();
+        tables += &format!(
+            "[[durable_objects.bindings]]\nname = \"{}\"\nclass_name = \"{class}\"\n",
+            namespace["binding"].as_str().unwrap()
+        );
+        if !classes.contains(&class) {
+            classes.push(class);
+        }
+    }
+    let classes: Vec<String> = classes.iter().map(|c| format!("\"{c}\"")).collect();
+    tables.push_str(&format!(
+        "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [{}]\n",
+        classes.join(", ")
+    ));
+    tables
 }
 
 /// The answer to the one request every case gets, as the generator records it.
@@ -192,8 +222,9 @@ async fn the_corpus_answers_as_workerd_does() {
             format!(
                 "name = \"case{index}\"\nmain = \"index.js\"\nroutes = [\"{HOST}/{id}/*\"]\n\
                  compatibility_date = \"{COMPAT_DATE}\"\ncompatibility_flags = {flags}\n\
-                 {services}[limits]\ncpu_ms = 1000\n",
+                 {services}[limits]\ncpu_ms = 1000\n{objects}",
                 flags = area_flags(id),
+                objects = object_tables(entry),
             ),
         )
         .unwrap();

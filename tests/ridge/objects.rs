@@ -121,7 +121,7 @@ async fn stubs_fetch_and_call_methods_and_ids_belong_to_their_namespace() {
             "whoami": { "name": "a", "id": id },
             "viaParsed": 1,
             "viaName": 2,
-            "foreign": "TypeError: Invalid Durable Object ID. The ID does not match this Durable Object class.",
+            "foreign": "TypeError: Durable Object ID is not valid for this namespace.",
             "malformed": "TypeError: Invalid Durable Object ID: must be 64 hex digits",
             "thrown": "RangeError: the object refused",
             "missing": "TypeError: The RPC receiver does not implement the method \"nope\".",
@@ -145,7 +145,7 @@ async fn objects_store_with_sql_and_key_value_apis() {
             "count": 2,
             "rolledBack": "undo",
             "noRow": "Expected exactly one result from SQL query, but got no results.",
-            "badSql": "no such column: nope",
+            "badSql": "no such column: nope at offset 7: SQLITE_ERROR",
             "sizeAboveZero": true,
         })
     );
@@ -161,7 +161,7 @@ async fn objects_store_with_sql_and_key_value_apis() {
             "deletedMany": 2,
             "date": "1970-01-01T00:00:00.000Z",
             "map": [["m", 1]],
-            "badKey": "TypeError: Durable Object storage keys must be strings",
+            "badValue": "TypeError: put() called with undefined value.",
             "tooLarge": "Keys cannot be larger than 2048 bytes (this one is 2049 bytes).",
             "transactionThrew": "undo",
             "left": ["k:d", "other", "t:kept"],
@@ -246,7 +246,7 @@ async fn alarms_fire_retry_and_survive_a_kill() {
         json!([
             "TypeError: setAlarm() cannot be called with an alarm time <= 0",
             "TypeError: setAlarm() cannot be called with an alarm time <= 0",
-            "TypeError: setAlarm() takes a Date or a number of milliseconds since the epoch",
+            "TypeError: Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
         ])
     );
     // An alarm set before a kill -9 runs after the restart.

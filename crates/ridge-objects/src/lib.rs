@@ -103,14 +103,57 @@ impl Savepoint {
     }
 }
 
-/// SQLite's own message for a statement it refused (rusqlite adds the
-/// statement and the offset to it), others as rusqlite words them.
+/// SQLite's message for a statement it refused, worded as workerd words
+/// it: the message, where in the statement, and the result code's name
+/// ("no such column: x at offset 7: SQLITE_ERROR").
 fn sqlite_message(error: &rusqlite::Error) -> String {
     match error {
-        rusqlite::Error::SqlInputError { msg, .. }
-        | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqlInputError {
+            error, msg, offset, ..
+        } => format!("{msg} at offset {offset}: {}", code_name(error)),
+        rusqlite::Error::SqliteFailure(error, Some(msg)) => format!("{msg}: {}", code_name(error)),
+        rusqlite::Error::InvalidParameterCount(..) => {
+            "Wrong number of parameter bindings for SQL query.".into()
+        }
         error => error.to_string(),
     }
+}
+
+/// The name of an error's primary result code (`SQLITE_ERROR`, …).
+fn code_name(error: &rusqlite::ffi::Error) -> &'static str {
+    const NAMES: [&str; 27] = [
+        "SQLITE_OK",
+        "SQLITE_ERROR",
+        "SQLITE_INTERNAL",
+        "SQLITE_PERM",
+        "SQLITE_ABORT",
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_NOMEM",
+        "SQLITE_READONLY",
+        "SQLITE_INTERRUPT",
+        "SQLITE_IOERR",
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTFOUND",
+        "SQLITE_FULL",
+        "SQLITE_CANTOPEN",
+        "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY",
+        "SQLITE_SCHEMA",
+        "SQLITE_TOOBIG",
+        "SQLITE_CONSTRAINT",
+        "SQLITE_MISMATCH",
+        "SQLITE_MISUSE",
+        "SQLITE_NOLFS",
+        "SQLITE_AUTH",
+        "SQLITE_FORMAT",
+        "SQLITE_RANGE",
+        "SQLITE_NOTADB",
+    ];
+    NAMES
+        .get((error.extended_code & 0xff) as usize)
+        .copied()
+        .unwrap_or("SQLITE_ERROR")
 }
 
 /// Where a node keeps its objects' databases, and their alarms.
