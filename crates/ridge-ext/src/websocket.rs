@@ -30,8 +30,9 @@ use super::wire::ResponseHeaders;
 /// worker that sends faster than its client reads must not fill memory
 /// (queued bytes are bounded too, see [`queue_limit`]).
 const SEND_QUEUE: usize = 1024;
-/// WebSocket pairs an isolate may hold at once.
-const MAX_PAIRS: usize = 1024;
+/// WebSocket pairs an isolate may hold at once (a Durable Object may hold
+/// 32,768 hibernatable ones on Cloudflare).
+const MAX_PAIRS: usize = 32 * 1024;
 /// Messages from the client waiting for the worker.
 const RECEIVE_QUEUE: usize = 16;
 

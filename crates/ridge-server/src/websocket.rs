@@ -127,8 +127,7 @@ struct Limits {
 }
 
 /// WebSockets one client (address, or IPv6 /64) may hold open to one
-/// worker: without it, one client could take all 1,024 a worker's isolate
-/// holds.
+/// worker: without it, one client could take all a worker's isolate holds.
 pub const MAX_WEBSOCKETS_PER_CLIENT: usize = 128;
 
 /// Open WebSockets by worker and client.
