@@ -1138,7 +1138,6 @@ async fn kv_command(command: KvCommand) -> Result<()> {
     Ok(())
 }
 
-/// A Unix time as people read it, e.g. "2026-11-22 16:54:34 UTC".
 async fn object_command(command: ObjectCommand) -> Result<()> {
     match command {
         ObjectCommand::List {
@@ -1175,6 +1174,7 @@ async fn object_command(command: ObjectCommand) -> Result<()> {
     Ok(())
 }
 
+/// A Unix time as people read it, e.g. "2026-11-22 16:54:34 UTC".
 fn utc_time(seconds: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");

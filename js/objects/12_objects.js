@@ -28,7 +28,7 @@ import {
   op_ridge_do_take_deletions,
   op_ridge_do_websocket_event,
 } from "ext:core/ops";
-import { internals, registerBinding } from "ext:ridge/globals/00_globals.js";
+import { formatError, internals, log, registerBinding } from "ext:ridge/globals/00_globals.js";
 import { deserialize, objectStub, serialize } from "ext:ridge/service/08_service.js";
 import {
   acceptForObject,
@@ -44,6 +44,7 @@ const {
   ArrayIsArray,
   ArrayPrototypeMap,
   ArrayPrototypePush,
+  Date,
   DateNow,
   DatePrototype,
   DatePrototypeGetTime,
@@ -54,6 +55,7 @@ const {
   ObjectDefineProperty,
   Promise,
   PromisePrototypeThen,
+  PromiseReject,
   PromiseResolve,
   ArrayPrototypeIncludes,
   ArrayPrototypeSort,
@@ -274,14 +276,14 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     ended();
     throw error;
   }
-  // The next event may start once this one awaits (the gate, not a lock).
-  let result;
   try {
-    result = run({ target: object.instance, handlers: false });
-  } finally {
-    release();
-  }
-  try {
+    // The next event may start once this one awaits (the gate, not a lock).
+    let result;
+    try {
+      result = run({ target: object.instance, handlers: false });
+    } finally {
+      release();
+    }
     const value = await result;
     keepWhileSocketOpen(object, value);
     return value;
@@ -346,15 +348,21 @@ function deliver(address, ws, kind, args) {
   const { 0: className, 1: id, 2: name } = address;
   const key = objectKey(className, id);
   const record = hibernatable.get(key)?.get(ws);
+  // Not the object's any more (it was deleted): nothing to deliver to.
+  if (record === undefined) return PromiseResolve();
   if (kind === "message") {
     const pair = autoResponses.get(key);
     if (pair !== undefined && args[0] === pair.request) {
-      ws.send(pair.response);
-      if (record !== undefined) record.autoResponseAt = new Date();
+      try {
+        ws.send(pair.response);
+        record.autoResponseAt = new Date(DateNow());
+      } catch {
+        // Closing, or a client that does not read: no answer.
+      }
       return PromiseResolve();
     }
-  } else {
-    hibernatable.get(key)?.delete(ws);
+  } else if (kind === "close") {
+    hibernatable.get(key).delete(ws);
   }
   const { namespace, env, runEvent } = eventHost;
   const rid = op_ridge_do_websocket_event(className, id, name, EVENT_KINDS[kind]);
@@ -592,8 +600,9 @@ class DurableObjectStorage {
   #hasAlarmHandler;
   /** This turn's savepoint (a token), while one is open. */
   #turn = null;
-  /** The `transaction()`s running. */
+  /** The `transaction()`s running, and the `transactionSync()`s. */
   #transactions = 0;
+  #syncTransactions = 0;
 
   constructor(token, className, id, inFlight, hasAlarmHandler) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
@@ -622,7 +631,13 @@ class DurableObjectStorage {
 
   #commitTurn() {
     this.#turn = null;
-    this.#savepoint(COMMIT_TURN);
+    try {
+      this.#savepoint(COMMIT_TURN);
+    } catch (error) {
+      // Ridge rolled the turn back (op_ridge_do_savepoint): its writes are
+      // lost, which the object's log says.
+      log(3, `Uncaught (in Durable Object storage) ${formatError(error)}`);
+    }
   }
 
   /** A promise of what `work` returns or throws, which holds the
@@ -697,6 +712,7 @@ class DurableObjectStorage {
   transactionSync(callback) {
     this.#coalesce();
     this.#savepoint(BEGIN);
+    this.#syncTransactions++;
     try {
       const result = callback();
       this.#savepoint(COMMIT);
@@ -704,12 +720,17 @@ class DurableObjectStorage {
     } catch (error) {
       this.#savepoint(ROLL_BACK);
       throw error;
+    } finally {
+      this.#syncTransactions--;
     }
   }
 
   /** Runs `callback` in a transaction, holding the object's other events
    * back until it ends (they would write inside it otherwise). */
   transaction(callback) {
+    if (this.#syncTransactions > 0) {
+      return PromiseReject(new Error("transaction() cannot be called inside transactionSync()"));
+    }
     const run = async () => {
       // Outermost: the turn's writes commit first, and none coalesce
       // while it runs (its savepoint would end inside theirs).

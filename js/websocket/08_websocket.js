@@ -184,6 +184,7 @@ class WebSocket extends EventTarget {
     openPairs.delete(this[kRid]);
     for (const callback of new SafeArrayIterator(onClose)) callback();
     if (this[kSink] !== null) {
+      if (error !== null) this[kSink]("error", error);
       this[kSink]("close", code, reason, wasClean && code !== 1006);
       return;
     }

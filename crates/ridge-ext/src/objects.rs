@@ -88,9 +88,13 @@ impl ObjectStorage {
             // Each open database holds file descriptors: past the bound,
             // one is closed (it reopens when used again). One in memory
             // would be lost.
+            // A database in a transaction is not closed (its writes would
+            // be lost).
             if open.len() >= MAX_OPEN_DATABASES && self.store.is_persistent() {
-                let closed = open.keys().next().cloned().expect("not empty");
-                open.remove(&closed);
+                let idle = open.iter().find(|(_, db)| db.is_idle()).map(|(k, _)| k.clone());
+                if let Some(closed) = idle {
+                    open.remove(&closed);
+                }
             }
             let database = self
                 .store
@@ -274,12 +278,12 @@ pub fn op_ridge_do_close(
     #[string] id: &str,
 ) -> Result<(), JsErrorBox> {
     let storage = storage(state)?;
-    // A database in memory would be lost.
-    if storage.store.is_persistent() {
-        storage
-            .open
-            .borrow_mut()
-            .remove(&(class.to_string(), id.to_string()));
+    // A database in memory would be lost; one in a transaction (a
+    // `transaction()` outliving its event) too.
+    let key = (class.to_string(), id.to_string());
+    let mut open = storage.open.borrow_mut();
+    if storage.store.is_persistent() && open.get(&key).is_some_and(|db| db.is_idle()) {
+        open.remove(&key);
     }
     Ok(())
 }

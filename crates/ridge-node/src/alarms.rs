@@ -16,6 +16,9 @@ use ridge_server::EdgeHandler;
 /// The longest the runner sleeps without looking again (a clock that
 /// jumps, a failed read of the table).
 const LONGEST_SLEEP: Duration = Duration::from_secs(60);
+/// How long an alarm whose worker is not served waits before it is tried
+/// again.
+const NOT_SERVED_WAIT_MS: i64 = 60_000;
 
 /// Runs the alarms of a node's Durable Objects (see the module comment).
 pub struct AlarmRunner {
@@ -69,8 +72,16 @@ async fn run(handler: Arc<EdgeHandler>, alarms: Arc<Alarms>, alarm: DueAlarm) {
         scheduled_time_ms: alarm.time_ms,
         retry_count: alarm.retries,
     };
-    let outcome = handler.run_alarm(&alarm.owner.worker, event).await;
     let owner = &alarm.owner;
+    let Some(outcome) = handler.run_alarm(&owner.worker, event).await else {
+        // A worker being reloaded, or gone: its alarms wait without using
+        // their retries.
+        tracing::warn!(worker = %owner.worker, class = %owner.class, id = %owner.id, "the alarm's worker is not served here; it waits a minute");
+        if let Err(error) = alarms.postpone(&alarm, unix_now_ms() + NOT_SERVED_WAIT_MS) {
+            tracing::error!(worker = %owner.worker, %error, "cannot record an alarm run");
+        }
+        return;
+    };
     match alarms.finish(&alarm, outcome.is_ok(), unix_now_ms()) {
         Ok(AfterRun::Done) => {}
         Ok(AfterRun::Retry(at)) => {

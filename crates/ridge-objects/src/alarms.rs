@@ -6,9 +6,9 @@
 //! A run takes its alarm ([`Alarms::take_due`]) and ends with
 //! [`Alarms::finish`]: a success deletes it, a failure schedules a retry
 //! with exponential back-off (2 s, 4 s, … as on Cloudflare) until
-//! [`MAX_RETRIES`] retries failed. Each `setAlarm()` bumps the alarm's
-//! version, so a run that ends never undoes a newer `setAlarm()` or
-//! `deleteAlarm()` its handler made. Runs in progress are known only in
+//! [`MAX_RETRIES`] retries failed. Each `setAlarm()` gives the alarm a new
+//! version (never reused), so a run that ends never undoes a newer
+//! `setAlarm()` or `deleteAlarm()` its handler made. Runs in progress are known only in
 //! memory: after a crash, an alarm whose run was cut short runs again
 //! (at least once, as on Cloudflare).
 
@@ -71,6 +71,10 @@ struct Inner {
     connection: Connection,
     /// Alarms being run, with the version each run took.
     running: HashMap<AlarmOwner, i64>,
+    /// The version the next `setAlarm()` gets: versions are never reused
+    /// (a deleted alarm set again is a new one), so that a run's end
+    /// touches only the alarm it ran.
+    next_version: i64,
 }
 
 impl Alarms {
@@ -102,10 +106,16 @@ impl Alarms {
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time_ms);",
         )?;
+        let next_version: i64 = connection.query_row(
+            "SELECT coalesce(max(version), 0) + 1 FROM alarms",
+            [],
+            |row| row.get(0),
+        )?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 connection,
                 running: HashMap::new(),
+                next_version,
             }),
             changed: tokio::sync::Notify::new(),
         })
@@ -127,13 +137,17 @@ impl Alarms {
         name: Option<&str>,
         time_ms: i64,
     ) -> Result<(), StorageError> {
-        self.lock().connection.execute(
+        let mut inner = self.lock();
+        let version = inner.next_version;
+        inner.next_version += 1;
+        inner.connection.execute(
             "INSERT INTO alarms (worker, class, id, name, time_ms, retries, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
              ON CONFLICT (worker, class, id) DO UPDATE
-             SET name = excluded.name, time_ms = excluded.time_ms, retries = 0, version = version + 1",
-            params![owner.worker, owner.class, owner.id, name, time_ms],
+             SET name = excluded.name, time_ms = excluded.time_ms, retries = 0, version = excluded.version",
+            params![owner.worker, owner.class, owner.id, name, time_ms, version],
         )?;
+        drop(inner);
         self.changed.notify_one();
         Ok(())
     }
@@ -215,6 +229,26 @@ impl Alarms {
             }
         }
         Ok(None)
+    }
+
+    /// Ends `alarm`'s run without counting it (its worker is not served
+    /// here now): it runs again at `at_ms`, its retries unchanged.
+    pub fn postpone(&self, alarm: &DueAlarm, at_ms: i64) -> Result<(), StorageError> {
+        let mut inner = self.lock();
+        inner.running.remove(&alarm.owner);
+        inner.connection.execute(
+            "UPDATE alarms SET time_ms = ?5 WHERE worker = ?1 AND class = ?2 AND id = ?3 AND version = ?4",
+            params![
+                alarm.owner.worker,
+                alarm.owner.class,
+                alarm.owner.id,
+                alarm.version,
+                at_ms
+            ],
+        )?;
+        drop(inner);
+        self.changed.notify_one();
+        Ok(())
     }
 
     /// Ends `alarm`'s run, which succeeded or not, at `now_ms`.
@@ -323,6 +357,22 @@ mod tests {
         assert_eq!(alarms.get(&owner("b")).unwrap(), Some(9_000));
         assert_eq!(alarms.finish(b, true, 3_000).unwrap(), AfterRun::Done);
         assert_eq!(alarms.get(&owner("b")).unwrap(), Some(9_000));
+    }
+
+    #[test]
+    fn an_alarm_deleted_and_set_again_during_its_run_stays() {
+        let alarms = Alarms::open(None).unwrap();
+        alarms.set(&owner("a"), None, 0).unwrap();
+        let due = alarms.take_due(0).unwrap();
+        alarms.delete(&owner("a")).unwrap();
+        alarms.set(&owner("a"), None, 5_000).unwrap();
+        assert_eq!(alarms.get(&owner("a")).unwrap(), Some(5_000));
+        assert_eq!(alarms.finish(&due[0], true, 10).unwrap(), AfterRun::Done);
+        assert_eq!(alarms.get(&owner("a")).unwrap(), Some(5_000));
+        let due = alarms.take_due(5_000).unwrap();
+        alarms.postpone(&due[0], 60_000).unwrap();
+        assert_eq!(alarms.get(&owner("a")).unwrap(), Some(60_000));
+        assert_eq!(alarms.take_due(60_000).unwrap()[0].retries, 0);
     }
 
     #[test]

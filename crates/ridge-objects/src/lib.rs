@@ -404,9 +404,29 @@ impl ObjectDatabase {
         Ok(result)
     }
 
-    /// Opens or ends one of Ridge's own savepoints.
+    /// Opens or ends one of Ridge's own savepoints. SQLite may have rolled
+    /// the whole transaction back already (a statement interrupted, `INSERT
+    /// OR ROLLBACK`): then there is nothing left to end. A commit that
+    /// fails rolls everything back, so that the next turn starts outside
+    /// any transaction.
     pub fn savepoint(&self, savepoint: Savepoint) -> Result<(), StorageError> {
-        Ok(self.connection.execute_batch(savepoint.statement())?)
+        if savepoint != Savepoint::BeginTurn
+            && savepoint != Savepoint::BeginTransaction
+            && self.connection.is_autocommit()
+        {
+            return Ok(());
+        }
+        let result = self.connection.execute_batch(savepoint.statement());
+        if result.is_err() && savepoint == Savepoint::CommitTurn {
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
+        Ok(result?)
+    }
+
+    /// Whether no transaction is open (none of Ridge's savepoints): the
+    /// database can be closed without losing writes.
+    pub fn is_idle(&self) -> bool {
+        self.connection.is_autocommit()
     }
 
     /// The values of `keys` that exist, in the order asked.
@@ -699,10 +719,15 @@ mod tests {
             db.exec("PRAGMA table_list", &[]).unwrap().columns[1],
             "name"
         );
-        // The key-value API is untouched, and still works in a transaction.
-        db.exec("SAVEPOINT outer_work", &[]).unwrap();
+        // Transactions are Ridge's own; the key-value API works inside one.
+        assert!(matches!(
+            db.exec("SAVEPOINT outer_work", &[]),
+            Err(StorageError::TransactionStatement)
+        ));
+        db.savepoint(Savepoint::BeginTransaction).unwrap();
         db.put(&[entry("k2", b"w")]).unwrap();
-        db.exec("RELEASE outer_work", &[]).unwrap();
+        db.savepoint(Savepoint::CommitTransaction).unwrap();
+        assert!(db.is_idle());
         assert_eq!(db.get(&["k".into(), "k2".into()]).unwrap().len(), 2);
         let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
         assert!(matches!(db.exec(endless, &[]), Err(StorageError::TooSlow)));
@@ -710,6 +735,20 @@ mod tests {
             ObjectStore::in_memory().open("w", "../x", ID),
             Err(StorageError::InvalidClass(_))
         ));
+    }
+
+    #[test]
+    fn a_statement_that_rolls_everything_back_leaves_nothing_open() {
+        let db = ObjectStore::in_memory().open("w", "C", ID).unwrap();
+        db.exec("CREATE TABLE t (x UNIQUE)", &[]).unwrap();
+        db.savepoint(Savepoint::BeginTurn).unwrap();
+        db.exec("INSERT INTO t VALUES (1)", &[]).unwrap();
+        assert!(db.exec("INSERT OR ROLLBACK INTO t VALUES (1)", &[]).is_err());
+        // The turn is gone with its first write; ending it is not an error.
+        db.savepoint(Savepoint::CommitTurn).unwrap();
+        assert!(db.is_idle());
+        let count = db.exec("SELECT count(*) FROM t", &[]).unwrap();
+        assert_eq!(count.rows[0][0], SqlValue::Integer(0));
     }
 
     #[test]

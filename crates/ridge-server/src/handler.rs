@@ -367,12 +367,14 @@ impl EdgeHandler {
     }
 
     /// Runs a Durable Object's alarm on `worker`'s current version, under
-    /// the same limits as a request; logs a failure and says how it went.
-    pub async fn run_alarm(&self, worker: &str, event: AlarmEvent) -> Outcome {
-        let Some(version) = self.router().workers().find(|w| w.name == worker).cloned() else {
-            tracing::warn!(worker, class = %event.object.class, id = %event.object.id, "the alarm's worker is not served here");
-            return Outcome::Exception;
-        };
+    /// the same limits as a request; logs a failure and says how it went
+    /// (`None`: the worker is not served here now).
+    pub async fn run_alarm(&self, worker: &str, event: AlarmEvent) -> Option<Outcome> {
+        let version = self
+            .router()
+            .workers()
+            .find(|w| w.name == worker)
+            .cloned()?;
         let request_id = ridge_ext::next_request_id();
         let (class, id) = (event.object.class.clone(), event.object.id.clone());
         let (reply, answer) = oneshot::channel();
@@ -433,7 +435,7 @@ impl EdgeHandler {
                 outcome: outcome.label().into(),
             })
             .inc();
-        outcome
+        Some(outcome)
     }
 }
 

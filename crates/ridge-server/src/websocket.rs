@@ -107,7 +107,12 @@ pub fn accept(
                 return;
             }
         };
+        // A small read buffer: tungstenite allocates it up front for every
+        // socket (128 KiB by default), and most sockets are idle most of
+        // the time (a hibernated chat room holds thousands); bigger
+        // messages are read in several steps.
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(limits.message_bytes))
             .max_frame_size(Some(limits.message_bytes));
         let socket =
@@ -125,6 +130,9 @@ struct Limits {
     message_bytes: usize,
     idle: Duration,
 }
+
+/// The read buffer of each WebSocket connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// WebSockets one client (address, or IPv6 /64) may hold open to one
 /// worker: without it, one client could take all a worker's isolate holds.

@@ -50,7 +50,8 @@ pub struct TailEvent<'a> {
     pub version: &'a str,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub event_timestamp: i64,
-    /// "fetch", "scheduled", "rpc" or "alarm".
+    /// "fetch", "scheduled", "rpc", "alarm" or "websocket" (a
+    /// hibernatable WebSocket's message or close).
     pub event_type: &'static str,
     /// A fetch's method and URL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +67,7 @@ pub struct TailEvent<'a> {
     /// An RPC call's method (Cloudflare's `rpcMethod`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc_method: Option<&'a str>,
-    /// The Durable Object an RPC call or alarm ran on.
+    /// The Durable Object an RPC call, alarm or WebSocket event ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<TailObject<'a>>,
     /// Who called, over a service binding.
