@@ -1235,10 +1235,20 @@ async fn dev(mut args: DevArgs) -> Result<()> {
     for line in bindings_banner(config, root, args.project.env.as_deref()) {
         tracing::info!("  {line}");
     }
-    tokio::signal::ctrl_c().await?;
+    stop_signal().await?;
     tracing::info!("shutting down: finishing requests in flight");
     node.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (what service managers and
+/// container runtimes send): both stop the node gracefully.
+async fn stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 /// What `ridge dev` tells about the worker's bindings when it starts.
@@ -1329,7 +1339,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     announce_http3(node.edge());
     tracing::info!("ready on {}", node.url());
-    tokio::signal::ctrl_c().await?;
+    stop_signal().await?;
     tracing::info!("shutting down: finishing requests in flight");
     node.shutdown(SHUTDOWN_DEADLINE).await;
     Ok(())

@@ -537,3 +537,53 @@ async fn operators_list_and_delete_objects_on_a_node() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_node_with_its_object_logs_checkpointed() {
+    let state = TempDir::new();
+    let mut ridge = dev_counter(&state);
+    // Writes in two objects: their write-ahead logs hold them.
+    assert_eq!(ridge.json("/increment?name=logged").await, json!(1));
+    for _ in 0..3 {
+        let _ = http1()
+            .get(ridge.url("/sql?name=logged"))
+            .send()
+            .await
+            .unwrap();
+    }
+    ridge.signal(libc::SIGTERM);
+    let status = ridge
+        .wait_for_exit(std::time::Duration::from_secs(20))
+        .expect("ridge stops on SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(ridge.logs().contains("shutting down"), "{}", ridge.logs());
+    let logs: Vec<std::path::PathBuf> = walk(&state.path().join("objects"))
+        .into_iter()
+        .filter(|path| path.to_string_lossy().ends_with(".sqlite-wal"))
+        .collect();
+    for log in logs {
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().len(),
+            0,
+            "{}",
+            log.display()
+        );
+    }
+    // Nothing was lost.
+    let ridge = dev_counter(&state);
+    assert_eq!(ridge.json("/increment?name=logged").await, json!(2));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

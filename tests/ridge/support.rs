@@ -200,8 +200,13 @@ impl Ridge {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Sends `signal` (SIGTERM: what service managers stop a service with).
+    pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) with a valid signal; the pid is our child's.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
         assert_eq!(sent, 0, "cannot signal ridge");
     }
 

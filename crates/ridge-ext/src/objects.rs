@@ -91,7 +91,10 @@ impl ObjectStorage {
             // A database in a transaction is not closed (its writes would
             // be lost).
             if open.len() >= MAX_OPEN_DATABASES && self.store.is_persistent() {
-                let idle = open.iter().find(|(_, db)| db.is_idle()).map(|(k, _)| k.clone());
+                let idle = open
+                    .iter()
+                    .find(|(_, db)| db.is_idle())
+                    .map(|(k, _)| k.clone());
                 if let Some(closed) = idle {
                     open.remove(&closed);
                 }

@@ -180,6 +180,8 @@ pub struct Node {
     loaded: Vec<Arc<WorkerVersion>>,
     /// Where the node reports: its own metrics, usage, tail and traces.
     observers: Observers,
+    /// Its Durable Objects' storage, checkpointed as it stops.
+    objects: Option<ObjectStore>,
 }
 
 impl Node {
@@ -266,6 +268,12 @@ impl Node {
         if let Some(traces) = observers.traces {
             let _ = tokio::task::spawn_blocking(move || traces.flush()).await;
         }
+        if let Some(objects) = self.objects {
+            let emptied = tokio::task::spawn_blocking(move || objects.checkpoint_all())
+                .await
+                .unwrap_or(0);
+            tracing::debug!(logs = emptied, "Durable Object logs checkpointed");
+        }
     }
 }
 
@@ -341,6 +349,7 @@ fn node(edge: Edge, observers: Observers) -> Node {
         _watchers: Vec::new(),
         inspector: None,
         loaded: Vec::new(),
+        objects: None,
     }
 }
 
@@ -389,7 +398,8 @@ async fn start_dev(
         no_limits = true;
     }
     let kv = services.kv.clone();
-    let alarms = services.objects.alarms().clone();
+    let objects = services.objects.clone();
+    let alarms = objects.alarms().clone();
     let snapshots = snapshots && inspector.is_none();
     let handler = parts.edge_handler(services, ErrorDetail::Full, true)?;
     // Serves each worker, or the reason it does not load, and follows
@@ -416,6 +426,7 @@ async fn start_dev(
     }
     AlarmRunner::new(handler.clone(), alarms).start();
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
+    node.objects = Some(objects);
     node._watchers = watchers;
     node.inspector = inspector;
     Ok(node)
@@ -451,7 +462,8 @@ async fn start_folder(
                 })?;
         }
     }
-    let alarms = services.objects.alarms().clone();
+    let objects = services.objects.clone();
+    let alarms = objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
     AlarmRunner::new(handler.clone(), alarms).start();
@@ -466,6 +478,7 @@ async fn start_folder(
     }
     CronRunner::new(handler.clone(), None, Clock::from_env()).start();
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
+    node.objects = Some(objects);
     node.loaded = workers;
     Ok(node)
 }
@@ -536,7 +549,13 @@ async fn start_store(
         .observers
         .usage
         .start_flushing(store.clone(), source.usage_flush_interval);
-    let api = Arc::new(AdminApi::new(store.clone(), active, kv, objects, token));
+    let api = Arc::new(AdminApi::new(
+        store.clone(),
+        active,
+        kv,
+        objects.clone(),
+        token,
+    ));
     let addr = source.admin_listen;
     let listen_error = |source| NodeError::Listen {
         addr,
@@ -556,6 +575,7 @@ async fn start_store(
     )
     .map_err(listen_error)?;
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
+    node.objects = Some(objects);
     node.admin = Some(admin);
     node.usage_store = Some((store, flushing));
     Ok(node)

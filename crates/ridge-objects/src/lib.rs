@@ -743,7 +743,9 @@ mod tests {
         db.exec("CREATE TABLE t (x UNIQUE)", &[]).unwrap();
         db.savepoint(Savepoint::BeginTurn).unwrap();
         db.exec("INSERT INTO t VALUES (1)", &[]).unwrap();
-        assert!(db.exec("INSERT OR ROLLBACK INTO t VALUES (1)", &[]).is_err());
+        assert!(db
+            .exec("INSERT OR ROLLBACK INTO t VALUES (1)", &[])
+            .is_err());
         // The turn is gone with its first write; ending it is not an error.
         db.savepoint(Savepoint::CommitTurn).unwrap();
         assert!(db.is_idle());

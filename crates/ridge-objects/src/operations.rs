@@ -2,6 +2,8 @@
 //! the admin API): list a class's objects, delete one. A deletion is also
 //! announced to the isolates holding the worker's objects ([`Deletions`]),
 //! which drop the instance and close the database they may hold open.
+//! And what a node does to them as it stops: checkpoint every write-ahead
+//! log, so that the next start does not replay them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -113,6 +115,46 @@ impl ObjectStore {
         }
         Ok(existed)
     }
+}
+
+impl ObjectStore {
+    /// Moves every write-ahead log under the store (the objects' and the
+    /// alarm table's) into its database and empties it (the isolates'
+    /// connections stay open: the process is about to end). Otherwise the
+    /// next open of a database whose log was left full replays it (about
+    /// 5 ms for 10 MB). Returns how many logs were emptied.
+    pub fn checkpoint_all(&self) -> usize {
+        self.root.as_deref().map_or(0, checkpoint_under)
+    }
+}
+
+/// Checkpoints the non-empty write-ahead logs under `folder`, at any depth.
+fn checkpoint_under(folder: &std::path::Path) -> usize {
+    let mut emptied = 0;
+    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            emptied += checkpoint_under(&path);
+            continue;
+        }
+        let full = path.extension().is_some_and(|e| e == "sqlite-wal")
+            && entry.metadata().is_ok_and(|m| m.len() > 0);
+        if !full {
+            continue;
+        }
+        let database = path.with_extension("sqlite");
+        let done = rusqlite::Connection::open(&database).and_then(|connection| {
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        });
+        match done {
+            Ok(()) => emptied += 1,
+            // The next start replays this log instead.
+            Err(error) => {
+                tracing::warn!(database = %database.display(), %error, "cannot checkpoint")
+            }
+        }
+    }
+    emptied
 }
 
 fn owner(worker: &str, class: &str, id: &str) -> AlarmOwner {
