@@ -416,7 +416,15 @@ impl ObjectDatabase {
         {
             return Ok(());
         }
-        let result = self.connection.execute_batch(savepoint.statement());
+        let result = match savepoint {
+            // One statement, run on every turn that writes: prepared once.
+            Savepoint::BeginTurn | Savepoint::CommitTurn => self
+                .connection
+                .prepare_cached(savepoint.statement())
+                .and_then(|mut statement| statement.execute([]))
+                .map(drop),
+            _ => self.connection.execute_batch(savepoint.statement()),
+        };
         if result.is_err() && savepoint == Savepoint::CommitTurn {
             let _ = self.connection.execute_batch("ROLLBACK");
         }
