@@ -6,7 +6,7 @@
 // keeps one instance per id. An object's storage is its own SQLite
 // database, used synchronously: values of the key-value API are
 // V8-serialized, as Cloudflare stores them.
-import { primordials } from "ext:core/mod.js";
+import { core, primordials } from "ext:core/mod.js";
 import {
   op_ridge_do_alarm_delete,
   op_ridge_do_alarm_get,
@@ -216,8 +216,9 @@ let lastSweep = 0;
 
 /** Drops the objects that had no event for the idle timeout: their memory
  * goes, their storage stays, and the next call makes a new instance. It
- * runs as events arrive, at most twice per timeout: an isolate that gets
- * no events at all is dropped whole after its own idle timeout. */
+ * runs as events arrive, at most twice per timeout, and on a timer while
+ * objects are in memory (a room whose hibernated sockets are quiet gets no
+ * events, and its isolate stays while they are open). */
 function evictIdle() {
   idleTimeout ??= op_ridge_do_idle_timeout();
   const now = DateNow();
@@ -229,6 +230,29 @@ function evictIdle() {
       op_ridge_do_alive(-1);
       op_ridge_do_close(object.className, object.id);
     }
+  }
+}
+
+let sweepTimer = null;
+
+/** Sweeps again in half a timeout if objects are in memory. The timer
+ * belongs to no invocation (no async context), and keeps nothing alive. */
+function scheduleSweep() {
+  if (sweepTimer !== null || objects.size === 0) return;
+  const context = core.getAsyncContext();
+  core.setAsyncContext(undefined);
+  try {
+    sweepTimer = core.createSystemTimer(
+      () => {
+        sweepTimer = null;
+        evictIdle();
+        scheduleSweep();
+      },
+      idleTimeout / 2 + 1,
+      false,
+    );
+  } finally {
+    core.setAsyncContext(context);
   }
 }
 
@@ -258,6 +282,7 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     state[kInstance] = object.instance;
     objects.set(key, object);
     op_ridge_do_alive(1);
+    scheduleSweep();
   }
   // Counted from now on: an object with events waiting is not evicted.
   object.events++;

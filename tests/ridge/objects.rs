@@ -433,6 +433,47 @@ mod chat {
     }
 
     #[tokio::test]
+    async fn a_room_with_quiet_sockets_leaves_memory_without_an_event() {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+        use crate::control::{Backend, Node};
+        use crate::observability::metric_reaches;
+        let backend = Backend::sqlite();
+        let node = Node::start_with(
+            &backend,
+            &["--base-domain", "test", "--object-idle-timeout", "1"],
+            &[],
+        );
+        let folder = fixture("objects/chat").display().to_string();
+        let (ok, out) = node.cli(&["deploy", &folder], None);
+        assert!(ok, "{out}");
+        let mut members = Vec::new();
+        for user in ["a", "b"] {
+            let url = format!(
+                "{}/room/quiet?user={user}",
+                node.ridge.url("").replace("http", "ws")
+            );
+            let mut request = url.into_client_request().unwrap();
+            request
+                .headers_mut()
+                .insert("host", "chat.test".parse().unwrap());
+            let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+            assert_eq!(response.status(), 101);
+            members.push(socket);
+        }
+        let chat = [("worker", "chat")];
+        metric_reaches(&node, "ridge_durable_objects_alive", &chat, 1.0).await;
+        // No message, no call: the sweep's own timer lets the room go.
+        metric_reaches(&node, "ridge_durable_objects_alive", &chat, 0.0).await;
+        members[0].send(Message::text("back")).await.unwrap();
+        for member in &mut members {
+            let line: Value = serde_json::from_str(&text(member).await).unwrap();
+            assert_eq!(line["text"], "back");
+        }
+        metric_reaches(&node, "ridge_durable_objects_alive", &chat, 1.0).await;
+    }
+
+    #[tokio::test]
     async fn an_object_with_a_socket_it_accepted_stays_in_memory() {
         let ridge = Ridge::dev(
             &fixture("objects/chat"),
