@@ -53,18 +53,18 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
-from http_load import SkipRuntime, cpu_seconds, machine_info, stop, stop_all  # noqa: E402
+from http_load import SkipRuntime, machine_info, stop, stop_all  # noqa: E402
 from node_compat import (  # noqa: E402
     CLIENT_CPU,
     COMPAT_DATE,
     Failed,
     get,
     log,
-    run_load,
     runtime_of,
     start,
     wait_idle,
 )
+from services import measure  # noqa: E402  (wall and CPU µs per request)
 
 WORKER = """\
 import { DurableObject } from "cloudflare:workers";
@@ -185,18 +185,6 @@ def write_worker(runtime: str, folder: Path) -> None:
     (folder / "worker.js").write_text(WORKER)
     (folder / "config.template").write_text(
         WORKERD_CONFIG.replace("@DATE@", COMPAT_DATE).replace("@STORAGE@", str(folder / "storage")))
-
-
-def measure(proc, port: int, path: str, expect: bytes, args) -> tuple[float, float]:
-    """Wall and CPU microseconds per request."""
-    ok = lambda body: body == expect  # noqa: E731
-    run_load(port, path, 1, args.warmup, ok)
-    cpu0, _ = cpu_seconds(proc.pid)
-    load = run_load(port, path, 1, args.duration, ok)
-    cpu1, _ = cpu_seconds(proc.pid)
-    if load.errors or load.requests == 0:
-        raise Failed(f"{path}: {load.errors} wrong answers, first: {load.first_error}")
-    return load.seconds * 1e6 / load.requests, (cpu1 - cpu0) * 1e6 / load.requests
 
 
 def timed_get(port: int, path: str, expect: bytes) -> float:

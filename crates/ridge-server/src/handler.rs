@@ -273,13 +273,14 @@ impl EdgeHandler {
         self.router().workers().cloned().collect()
     }
 
-    /// Hands a scheduled run of `worker` to its isolate; the receiver gets
-    /// the worker's answer (the isolate answers a run that outlasts the
-    /// wall-clock limit).
-    fn dispatch_scheduled(
+    /// Hands an event no client sent (a cron run, an alarm) to `worker`'s
+    /// isolate; the receiver gets the worker's answer (the isolate answers
+    /// one that outlasts the wall-clock limit).
+    fn dispatch_event(
         &self,
         worker: &Arc<WorkerVersion>,
-        event: ScheduledEvent,
+        route: &str,
+        event: Event,
     ) -> (u64, oneshot::Receiver<WorkerReply>) {
         let request_id = ridge_ext::next_request_id();
         let (reply, answer) = oneshot::channel();
@@ -287,8 +288,8 @@ impl EdgeHandler {
             worker.clone(),
             Invocation {
                 request_id,
-                route: Arc::from("cron"),
-                event: Event::Scheduled(event),
+                route: Arc::from(route),
+                event,
                 received: Instant::now(),
                 reply,
                 trace: ridge_runtime::observe::trace::start_request(
@@ -317,7 +318,7 @@ impl EdgeHandler {
             cron,
             scheduled_time_ms: ridge_core::clock::unix_now_ms(),
         };
-        let (request_id, answer) = self.dispatch_scheduled(&worker, event);
+        let (request_id, answer) = self.dispatch_event(&worker, "cron", Event::Scheduled(event));
         Dispatched {
             answer,
             worker,
@@ -336,7 +337,7 @@ impl EdgeHandler {
             cron: cron.to_string(),
             scheduled_time_ms: scheduled_ms,
         };
-        let (request_id, answer) = self.dispatch_scheduled(&worker, event);
+        let (request_id, answer) = self.dispatch_event(&worker, "cron", Event::Scheduled(event));
         let outcome = match answer.await {
             Ok(WorkerReply::Done) => Outcome::Ok,
             Ok(WorkerReply::LimitExceeded(limit)) => {
@@ -375,24 +376,8 @@ impl EdgeHandler {
             .workers()
             .find(|w| w.name == worker)
             .cloned()?;
-        let request_id = ridge_ext::next_request_id();
         let (class, id) = (event.object.class.clone(), event.object.id.clone());
-        let (reply, answer) = oneshot::channel();
-        self.scheduler.dispatch(
-            version,
-            Invocation {
-                request_id,
-                route: Arc::from("alarm"),
-                event: Event::Alarm(event),
-                received: Instant::now(),
-                reply,
-                trace: ridge_runtime::observe::trace::start_request(
-                    self.observers.traces.as_deref(),
-                    None,
-                ),
-                caller: None,
-            },
-        );
+        let (request_id, answer) = self.dispatch_event(&version, "alarm", Event::Alarm(event));
         let outcome = match answer.await {
             Ok(WorkerReply::Done) => Outcome::Ok,
             Ok(WorkerReply::LimitExceeded(limit)) => {
