@@ -61,6 +61,8 @@ const {
   ArrayPrototypeSort,
   Map,
   MapPrototypeSet,
+  MathMax,
+  MathMin,
   StringPrototypeToLowerCase,
   SymbolToStringTag,
   RangeError,
@@ -225,10 +227,11 @@ function evictIdle() {
   if (now - lastSweep < idleTimeout / 2) return;
   lastSweep = now;
   for (const { 0: key, 1: object } of new SafeMapIterator(objects)) {
-    if (object.events === 0 && now - object.lastUsed >= idleTimeout) {
+    // One whose database is in a transaction (a `transaction()` that
+    // outlived its event) stays: a new instance would write inside it.
+    if (object.events === 0 && now - object.lastUsed >= idleTimeout && op_ridge_do_close(object.className, object.id)) {
       objects.delete(key);
       op_ridge_do_alive(-1);
-      op_ridge_do_close(object.className, object.id);
     }
   }
 }
@@ -245,10 +248,15 @@ function scheduleSweep() {
     sweepTimer = core.createSystemTimer(
       () => {
         sweepTimer = null;
-        evictIdle();
+        try {
+          evictIdle();
+        } catch (error) {
+          log(3, `Uncaught (in the Durable Object sweep) ${formatError(error)}`);
+        }
         scheduleSweep();
       },
-      idleTimeout / 2 + 1,
+      // At most once a second; timers take at most 2^31 - 1 ms.
+      MathMin(MathMax(idleTimeout / 2 + 1, 1000), 2 ** 31 - 1),
       false,
     );
   } finally {

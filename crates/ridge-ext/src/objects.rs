@@ -272,23 +272,25 @@ pub fn op_ridge_do_idle_timeout(state: &OpState) -> Result<f64, JsErrorBox> {
     Ok(storage(state)?.idle_timeout.as_millis() as f64)
 }
 
-/// Closes object `id`'s database (its instance was evicted), if it is on
-/// disk; it reopens when used again.
+/// Closes object `id`'s database as its instance is evicted, if it is on
+/// disk (one in memory would be lost; it reopens when used again). False
+/// if the database is in a transaction: then the object must stay.
 #[op2(fast)]
 pub fn op_ridge_do_close(
     state: &OpState,
     #[string] class: &str,
     #[string] id: &str,
-) -> Result<(), JsErrorBox> {
+) -> Result<bool, JsErrorBox> {
     let storage = storage(state)?;
-    // A database in memory would be lost; one in a transaction (a
-    // `transaction()` outliving its event) too.
     let key = (class.to_string(), id.to_string());
     let mut open = storage.open.borrow_mut();
-    if storage.store.is_persistent() && open.get(&key).is_some_and(|db| db.is_idle()) {
+    if open.get(&key).is_some_and(|db| !db.is_idle()) {
+        return Ok(false);
+    }
+    if storage.store.is_persistent() {
         open.remove(&key);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Opens or ends one of Ridge's savepoints on object `id`'s database:

@@ -178,6 +178,14 @@ impl Alarms {
         Ok(())
     }
 
+    /// Deletes every alarm of `worker` (the worker was deleted).
+    pub fn delete_worker(&self, worker: &str) -> Result<(), StorageError> {
+        self.lock()
+            .connection
+            .execute("DELETE FROM alarms WHERE worker = ?1", [worker])?;
+        Ok(())
+    }
+
     /// Takes the alarms due by `now_ms` whose objects run no alarm now.
     pub fn take_due(&self, now_ms: i64) -> Result<Vec<DueAlarm>, StorageError> {
         let mut inner = self.lock();

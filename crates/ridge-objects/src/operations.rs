@@ -143,12 +143,21 @@ fn checkpoint_under(folder: &std::path::Path) -> usize {
             continue;
         }
         let database = path.with_extension("sqlite");
-        let done = rusqlite::Connection::open(&database).and_then(|connection| {
-            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        // Never a new file, and no wait on a database still being written
+        // (its log is replayed at the next start instead).
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let busy = rusqlite::Connection::open_with_flags(&database, flags).and_then(|connection| {
+            connection.busy_timeout(std::time::Duration::ZERO)?;
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            })
         });
-        match done {
-            Ok(()) => emptied += 1,
-            // The next start replays this log instead.
+        match busy {
+            Ok(0) => emptied += 1,
+            Ok(_) => {
+                tracing::debug!(database = %database.display(), "still being written; not checkpointed")
+            }
             Err(error) => {
                 tracing::warn!(database = %database.display(), %error, "cannot checkpoint")
             }

@@ -152,7 +152,13 @@ impl AdminApi {
             },
             (&Method::PUT, ["workers", name]) => self.upload(name, request).await,
             (&Method::DELETE, ["workers", name]) => match self.store.delete_worker(name).await {
-                Ok(()) => self.applied(json!({ "deleted": name })).await,
+                Ok(()) => {
+                    // Its objects' alarms would wait for it forever.
+                    if let Err(error) = self.objects.alarms().delete_worker(name) {
+                        tracing::error!(worker = %name, %error, "cannot delete the worker's alarms");
+                    }
+                    self.applied(json!({ "deleted": name })).await
+                }
                 Err(failure) => store_error(failure),
             },
             (&Method::GET, ["workers", name, "versions"]) => {
