@@ -238,27 +238,30 @@ function evictIdle() {
 
 let sweepTimer = null;
 
-/** Sweeps again in half a timeout if objects are in memory. The timer
- * belongs to no invocation (no async context), and keeps nothing alive. */
+/** Sweeps again in half a timeout if objects are in memory. */
 function scheduleSweep() {
   if (sweepTimer !== null || objects.size === 0) return;
+  sweepTimer = systemTimer(
+    () => {
+      sweepTimer = null;
+      try {
+        evictIdle();
+      } catch (error) {
+        log(3, `Uncaught (in the Durable Object sweep) ${formatError(error)}`);
+      }
+      scheduleSweep();
+    },
+    // At most once a second; timers take at most 2^31 - 1 ms.
+    MathMin(MathMax(idleTimeout / 2 + 1, 1000), 2 ** 31 - 1),
+  );
+}
+
+/** A timer of no invocation (no async context) that keeps nothing alive. */
+function systemTimer(callback, ms) {
   const context = core.getAsyncContext();
   core.setAsyncContext(undefined);
   try {
-    sweepTimer = core.createSystemTimer(
-      () => {
-        sweepTimer = null;
-        try {
-          evictIdle();
-        } catch (error) {
-          log(3, `Uncaught (in the Durable Object sweep) ${formatError(error)}`);
-        }
-        scheduleSweep();
-      },
-      // At most once a second; timers take at most 2^31 - 1 ms.
-      MathMin(MathMax(idleTimeout / 2 + 1, 1000), 2 ** 31 - 1),
-      false,
-    );
+    return core.createSystemTimer(callback, ms, false);
   } finally {
     core.setAsyncContext(context);
   }
@@ -321,6 +324,8 @@ export async function callObject(namespace, { 0: className, 1: id, 2: name }, en
     keepWhileSocketOpen(object, value);
     return value;
   } finally {
+    // No answer (nor error) leaves before the writes it follows commit.
+    object.state.storage[kFlush]();
     ended();
   }
 }
@@ -494,6 +499,7 @@ async function gatesOpen(state) {
 const kBlocked = Symbol("blocked");
 const kStorage = Symbol("storage in flight");
 const kInstance = Symbol("instance");
+const kFlush = Symbol("flush");
 const kAddress = Symbol("address");
 
 /** `ctx` of a Durable Object: its id, its storage, and the way to hold its
@@ -647,22 +653,28 @@ class DurableObjectStorage {
     this.#hasAlarmHandler = hasAlarmHandler;
   }
 
-  /** Before a write: puts it in this turn's savepoint, opened by the
-   * turn's first write and committed by a microtask queued then, which
-   * runs before any code that awaits something resumes (and before an
-   * answer goes out). The writes made without an await in between commit
-   * together, as Cloudflare's write coalescing makes them. */
+  /** Before a write: puts it in the open turn's savepoint, opened by the
+   * first write since the last commit. The turn commits when the event
+   * ends, before its answer leaves (`callObject` flushes it), or a
+   * millisecond after it opened if the event goes on awaiting I/O: the
+   * writes in between commit together, as Cloudflare coalesces them. */
   #coalesce() {
     if (this.#turn !== null || this.#transactions > 0) return;
     this.#savepoint(BEGIN_TURN);
-    const turn = {};
+    const turn = systemTimer(() => {
+      if (this.#turn === turn) this.#commitTurn(false);
+    }, 1);
     this.#turn = turn;
-    PromisePrototypeThen(PromiseResolve(), () => {
-      if (this.#turn === turn) this.#commitTurn();
-    });
   }
 
-  #commitTurn() {
+  /** Commits the open turn now (the event ends: its answer waits for it). */
+  [kFlush]() {
+    if (this.#turn !== null) this.#commitTurn();
+  }
+
+  /** Commits the open turn; `early`: before its timer fired. */
+  #commitTurn(early = true) {
+    if (early) core.cancelTimer(this.#turn);
     this.#turn = null;
     try {
       this.#savepoint(COMMIT_TURN);
