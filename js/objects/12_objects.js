@@ -511,12 +511,15 @@ class DurableObjectState {
   [kInstance] = undefined;
   /** `[class, id, name]`. */
   [kAddress];
+  /** Its key in this module's maps (`objectKey`). */
+  #key;
   #storage;
 
   constructor(token, address, Class, id) {
     if (token !== kConstruct) throw new TypeError("Illegal constructor");
     const className = address[0];
     this[kAddress] = address;
+    this.#key = objectKey(className, address[1]);
     this.id = id;
     // setAlarm() needs an alarm() handler (it may be called in the
     // constructor, before the instance exists).
@@ -545,7 +548,7 @@ class DurableObjectState {
    * object left memory (it is made again to take the event). */
   acceptWebSocket(ws, tags = undefined) {
     tags = checkTags(tags);
-    const key = objectKey(this[kAddress][0], this[kAddress][1]);
+    const key = this.#key;
     let sockets = hibernatable.get(key);
     if (sockets === undefined) {
       sockets = new SafeMap();
@@ -561,7 +564,7 @@ class DurableObjectState {
 
   /** The open hibernatable WebSockets of this object (with tag `tag`). */
   getWebSockets(tag = undefined) {
-    const sockets = hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]));
+    const sockets = hibernatable.get(this.#key);
     const found = [];
     if (sockets === undefined) return found;
     for (const { 0: ws, 1: record } of new SafeMapIterator(sockets)) {
@@ -571,7 +574,7 @@ class DurableObjectState {
   }
 
   getTags(ws) {
-    const record = hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]))?.get(ws);
+    const record = hibernatable.get(this.#key)?.get(ws);
     if (record === undefined) {
       throw new Error("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
     }
@@ -581,7 +584,7 @@ class DurableObjectState {
   /** Answers `pair.request` with `pair.response` on every hibernatable
    * socket of this object, without an event; none: stops. */
   setWebSocketAutoResponse(pair = undefined) {
-    const key = objectKey(this[kAddress][0], this[kAddress][1]);
+    const key = this.#key;
     if (pair === undefined || pair === null) {
       autoResponses.delete(key);
       return;
@@ -593,12 +596,12 @@ class DurableObjectState {
   }
 
   getWebSocketAutoResponse() {
-    return autoResponses.get(objectKey(this[kAddress][0], this[kAddress][1])) ?? null;
+    return autoResponses.get(this.#key) ?? null;
   }
 
   /** When `ws` last got an auto-response, or null. */
   getWebSocketAutoResponseTimestamp(ws) {
-    return hibernatable.get(objectKey(this[kAddress][0], this[kAddress][1]))?.get(ws)?.autoResponseAt ?? null;
+    return hibernatable.get(this.#key)?.get(ws)?.autoResponseAt ?? null;
   }
 
   /** Runs `callback`; events that arrive meanwhile wait until it settles. */

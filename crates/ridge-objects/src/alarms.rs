@@ -82,16 +82,7 @@ impl Alarms {
     pub(crate) fn open(folder: Option<&Path>) -> Result<Self, StorageError> {
         let connection = match folder {
             None => Connection::open_in_memory()?,
-            Some(folder) => {
-                std::fs::create_dir_all(folder).map_err(|source| StorageError::Folder {
-                    path: folder.to_path_buf(),
-                    source,
-                })?;
-                let connection = Connection::open(folder.join("alarms.sqlite"))?;
-                connection.pragma_update(None, "journal_mode", "WAL")?;
-                connection.pragma_update(None, "synchronous", "NORMAL")?;
-                connection
-            }
+            Some(folder) => crate::open_file(folder, "alarms.sqlite")?,
         };
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS alarms (

@@ -12,7 +12,7 @@ mod operations;
 pub use alarms::{AfterRun, AlarmOwner, Alarms, DueAlarm, MAX_RETRIES};
 pub use operations::{Deletions, StoredObject};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -227,25 +227,28 @@ impl ObjectStore {
         operations::check_id(id)?;
         let connection = match self.folder(worker, class)? {
             None => Connection::open_in_memory()?,
-            Some(folder) => {
-                std::fs::create_dir_all(&folder).map_err(|source| StorageError::Folder {
-                    path: folder.clone(),
-                    source,
-                })?;
-                let connection = Connection::open(folder.join(format!("{id}.sqlite")))?;
-                // WAL: a write is durable once it returns, even if the
-                // process is killed right after (not across power loss,
-                // which synchronous = FULL would add at a cost per write).
-                connection.pragma_update(None, "journal_mode", "WAL")?;
-                connection.pragma_update(None, "synchronous", "NORMAL")?;
-                connection
-            }
+            Some(folder) => open_file(&folder, &format!("{id}.sqlite"))?,
         };
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
         )?;
         ObjectDatabase::guarded(connection)
     }
+}
+
+/// Opens (creating them if needed) database `file` in `folder`, in WAL
+/// mode: a commit is durable once it returns, even if the process is
+/// killed right after (not across power loss, which synchronous = FULL
+/// would add at a cost per commit).
+pub(crate) fn open_file(folder: &Path, file: &str) -> Result<Connection, StorageError> {
+    std::fs::create_dir_all(folder).map_err(|source| StorageError::Folder {
+        path: folder.to_path_buf(),
+        source,
+    })?;
+    let connection = Connection::open(folder.join(file))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(connection)
 }
 
 /// A value of the SQL API, either way.

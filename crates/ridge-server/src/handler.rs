@@ -337,26 +337,10 @@ impl EdgeHandler {
             cron: cron.to_string(),
             scheduled_time_ms: scheduled_ms,
         };
-        let (request_id, answer) = self.dispatch_event(&worker, "cron", Event::Scheduled(event));
-        let outcome = match answer.await {
-            Ok(WorkerReply::Done) => Outcome::Ok,
-            Ok(WorkerReply::LimitExceeded(limit)) => {
-                tracing::warn!(worker = %worker.name, cron, request = request_id, "scheduled run stopped: {limit}");
-                Outcome::Exceeded(limit)
-            }
-            Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
-                tracing::error!(worker = %worker.name, cron, request = request_id, "scheduled run failed: {message}");
-                Outcome::Exception
-            }
-            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_) | WorkerReply::Rpc(_)) => {
-                tracing::error!(worker = %worker.name, cron, request = request_id, "the worker answered a scheduled run with a Response");
-                Outcome::Exception
-            }
-            Err(_) => {
-                tracing::error!(worker = %worker.name, cron, request = request_id, "the worker stopped during a scheduled run");
-                Outcome::Exception
-            }
-        };
+        let event = Event::Scheduled(event);
+        let outcome = self
+            .run_event(&worker, "cron", event, "scheduled run", cron)
+            .await;
         self.observers
             .metrics
             .cron_runs
@@ -376,42 +360,10 @@ impl EdgeHandler {
             .workers()
             .find(|w| w.name == worker)
             .cloned()?;
-        let (class, id) = (event.object.class.clone(), event.object.id.clone());
-        let (request_id, answer) = self.dispatch_event(&version, "alarm", Event::Alarm(event));
-        let outcome = match answer.await {
-            Ok(WorkerReply::Done) => Outcome::Ok,
-            Ok(WorkerReply::LimitExceeded(limit)) => {
-                tracing::warn!(
-                    worker,
-                    class,
-                    id,
-                    request = request_id,
-                    "alarm stopped: {limit}"
-                );
-                Outcome::Exceeded(limit)
-            }
-            Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
-                tracing::error!(
-                    worker,
-                    class,
-                    id,
-                    request = request_id,
-                    "alarm failed: {message}"
-                );
-                Outcome::Exception
-            }
-            Ok(_) => Outcome::Exception,
-            Err(_) => {
-                tracing::error!(
-                    worker,
-                    class,
-                    id,
-                    request = request_id,
-                    "the worker stopped during an alarm"
-                );
-                Outcome::Exception
-            }
-        };
+        let object = format!("{}:{}", event.object.class, event.object.id);
+        let outcome = self
+            .run_event(&version, "alarm", Event::Alarm(event), "alarm", &object)
+            .await;
         self.observers
             .metrics
             .alarm_runs
@@ -421,6 +373,39 @@ impl EdgeHandler {
             })
             .inc();
         Some(outcome)
+    }
+
+    /// Runs `event` (a `what`: "scheduled run", "alarm"; `about` says which
+    /// cron or object) on `worker` and waits for its end; logs a failure.
+    async fn run_event(
+        &self,
+        worker: &Arc<WorkerVersion>,
+        route: &str,
+        event: Event,
+        what: &str,
+        about: &str,
+    ) -> Outcome {
+        let (request_id, answer) = self.dispatch_event(worker, route, event);
+        let name = &worker.name;
+        match answer.await {
+            Ok(WorkerReply::Done) => Outcome::Ok,
+            Ok(WorkerReply::LimitExceeded(limit)) => {
+                tracing::warn!(worker = %name, about, request = request_id, "{what} stopped: {limit}");
+                Outcome::Exceeded(limit)
+            }
+            Ok(WorkerReply::Error(message) | WorkerReply::NotStarted(message)) => {
+                tracing::error!(worker = %name, about, request = request_id, "{what} failed: {message}");
+                Outcome::Exception
+            }
+            Ok(WorkerReply::Response(_) | WorkerReply::WebSocket(_) | WorkerReply::Rpc(_)) => {
+                tracing::error!(worker = %name, about, request = request_id, "the worker answered a {what} with a Response");
+                Outcome::Exception
+            }
+            Err(_) => {
+                tracing::error!(worker = %name, about, request = request_id, "the worker stopped during a {what}");
+                Outcome::Exception
+            }
+        }
     }
 }
 
