@@ -337,6 +337,36 @@ impl AdminClient {
         .await
     }
 
+    pub async fn queues(&self) -> Result<Value, ClientError> {
+        self.call(self.http.get(self.url("/queues"))).await
+    }
+
+    pub async fn queue_info(&self, name: &str) -> Result<Value, ClientError> {
+        self.call(self.http.get(self.url(&format!("/queues/{}", segment(name)))))
+            .await
+    }
+
+    pub async fn create_queue(&self, name: &str) -> Result<Value, ClientError> {
+        self.call(self.http.put(self.url(&format!("/queues/{}", segment(name)))))
+            .await
+    }
+
+    pub async fn delete_queue(&self, name: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .delete(self.url(&format!("/queues/{}", segment(name)))),
+        )
+        .await
+    }
+
+    pub async fn purge_queue(&self, name: &str) -> Result<Value, ClientError> {
+        self.call(
+            self.http
+                .post(self.url(&format!("/queues/{}/purge", segment(name)))),
+        )
+        .await
+    }
+
     pub async fn kv_namespaces(&self) -> Result<Value, ClientError> {
         self.call(self.http.get(self.url("/kv/namespaces"))).await
     }

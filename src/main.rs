@@ -75,6 +75,9 @@ enum Command {
     /// Manage KV namespaces and the keys in them.
     #[command(subcommand)]
     Kv(KvCommand),
+    /// Create, list, inspect, purge or delete queues.
+    #[command(subcommand)]
+    Queues(QueuesCommand),
     /// List or delete a worker's Durable Objects stored on a node.
     #[command(subcommand, name = "do")]
     DurableObjects(ObjectCommand),
@@ -405,6 +408,39 @@ enum SecretCommand {
         secret: String,
         #[command(flatten)]
         worker: WorkerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueuesCommand {
+    /// List the queues with their backlog, messages in flight and
+    /// dead-lettered messages.
+    List(AdminArgs),
+    /// Create a queue, for workers to send to and consume.
+    Create {
+        /// 1-63 characters of a-z, 0-9, '-' and '_'.
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Show a queue's backlog, messages in flight and delayed, its oldest
+    /// message and how many were dead-lettered.
+    Info {
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete every message of a queue.
+    Purge {
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete a queue and its messages.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
 }
 
@@ -901,6 +937,7 @@ fn run() -> Result<()> {
                 Ok(())
             }
             Command::Kv(command) => kv_command(command).await,
+            Command::Queues(command) => queues_command(command).await,
             Command::DurableObjects(command) => object_command(command).await,
             Command::Tail(args) => tail(args).await,
             Command::Usage(args) => usage(args).await,
@@ -1133,6 +1170,62 @@ async fn kv_command(command: KvCommand) -> Result<()> {
                 .kv_delete(&namespace.namespace, &key)
                 .await?;
             println!("Deleted {key} from {}", namespace.namespace);
+        }
+    }
+    Ok(())
+}
+
+async fn queues_command(command: QueuesCommand) -> Result<()> {
+    match command {
+        QueuesCommand::List(admin) => {
+            let answer = admin.client()?.queues().await?;
+            let queues = answer["queues"].as_array().cloned().unwrap_or_default();
+            if queues.is_empty() {
+                println!("No queues: create one with `ridge queues create NAME`");
+            } else {
+                println!(
+                    "{:<32} {:>8} {:>10} {:>8} {:>14}",
+                    "QUEUE", "BACKLOG", "IN FLIGHT", "DELAYED", "DEAD-LETTERED"
+                );
+            }
+            for queue in queues {
+                println!(
+                    "{:<32} {:>8} {:>10} {:>8} {:>14}",
+                    queue["name"].as_str().unwrap_or("?"),
+                    queue["backlog"],
+                    queue["in_flight"],
+                    queue["delayed"],
+                    queue["dead_lettered"],
+                );
+            }
+        }
+        QueuesCommand::Create { name, admin } => {
+            admin.client()?.create_queue(&name).await?;
+            println!("Created queue {name}");
+        }
+        QueuesCommand::Info { name, admin } => {
+            let queue = admin.client()?.queue_info(&name).await?;
+            let oldest = queue["oldest_sent_at_ms"]
+                .as_i64()
+                .map_or_else(|| "none".to_string(), |ms| utc_time(ms / 1000));
+            println!("Queue:           {name}");
+            println!(
+                "Created:         {}",
+                utc_time(queue["created_at"].as_i64().unwrap_or(0))
+            );
+            println!("Backlog:         {} messages", queue["backlog"]);
+            println!("In flight:       {} messages", queue["in_flight"]);
+            println!("Delayed:         {} messages", queue["delayed"]);
+            println!("Oldest message:  {oldest}");
+            println!("Dead-lettered:   {} messages", queue["dead_lettered"]);
+        }
+        QueuesCommand::Purge { name, admin } => {
+            let answer = admin.client()?.purge_queue(&name).await?;
+            println!("Purged {} messages from queue {name}", answer["purged"]);
+        }
+        QueuesCommand::Delete { name, admin } => {
+            admin.client()?.delete_queue(&name).await?;
+            println!("Deleted queue {name} and its messages");
         }
     }
     Ok(())

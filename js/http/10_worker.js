@@ -28,6 +28,7 @@ import { setTraceExport, SPAN_FETCH, traced, traceparentFor, tracesExported } fr
 import "ext:ridge/kv/06_kv.js";
 import "ext:ridge/cache/07_cache.js";
 import "ext:ridge/assets/07_assets.js";
+import { queueBatch } from "ext:ridge/queues/09_queues.js";
 import { callRpc, rpcOutcome, rpcReceiver, serveStubs } from "ext:ridge/service/08_service.js";
 import { callObject, checkObjectClasses, serveObjectEvents } from "ext:ridge/objects/12_objects.js";
 import { clientEndRid } from "ext:ridge/websocket/08_websocket.js";
@@ -347,12 +348,13 @@ function start(namespace, configJson) {
       }
       return instance[method](event);
     };
-    handlers = { fetch: call("fetch"), scheduled: call("scheduled") };
-  } else if (has("fetch") || has("scheduled")) {
+    handlers = { fetch: call("fetch"), scheduled: call("scheduled"), queue: call("queue") };
+  } else if (has("fetch") || has("scheduled") || has("queue")) {
     format = "modules";
     handlers = {
       fetch: has("fetch") ? (request, ctx) => exported.fetch(request, env, ctx) : null,
       scheduled: has("scheduled") ? (event, ctx) => exported.scheduled(event, env, ctx) : null,
+      queue: has("queue") ? (batch, ctx) => exported.queue(batch, env, ctx) : null,
     };
   } else if (listening("fetch") || listening("scheduled")) {
     format = "service-worker";
@@ -367,10 +369,11 @@ function start(namespace, configJson) {
       scheduled: listening("scheduled")
         ? (event, ctx) => dispatchEvent(new ScheduledEvent("scheduled", event, (promise) => ctx.waitUntil(promise)))
         : null,
+      queue: null,
     };
   } else {
     throw new TypeError(
-      "The worker has no fetch handler (nor a scheduled one): export default { fetch(request, env, ctx) { ... } } " +
+      "The worker has no fetch handler (nor a scheduled or queue one): export default { fetch(request, env, ctx) { ... } } " +
         "or call addEventListener('fetch', event => event.respondWith(...))",
     );
   }
@@ -385,6 +388,7 @@ const EVENT_FETCH = 0;
 const EVENT_SCHEDULED = 1;
 const EVENT_RPC = 2;
 const EVENT_ALARM = 3;
+const EVENT_QUEUE = 4;
 
 async function serve(handlers, namespace) {
   // Sleeps until invocations arrive (false: the isolate is shutting down),
@@ -397,6 +401,7 @@ async function serve(handlers, namespace) {
         else if (next[1] === EVENT_SCHEDULED) handleScheduled(next, handlers.scheduled);
         else if (next[1] === EVENT_RPC) handleRpc(next, namespace);
         else if (next[1] === EVENT_ALARM) handleAlarm(next, namespace);
+        else if (next[1] === EVENT_QUEUE) handleQueue(next, handlers.queue);
         else throw new TypeError(`Ridge sent an event of unknown kind ${next[1]}`);
       } catch (error) {
         // Setting the invocation up failed: answer it, and keep serving.
@@ -474,6 +479,25 @@ function runObjectEvent(rid, run) {
   const result = callInContext(rid, run);
   eventDone(rid, ctx[kPending], result);
   return result;
+}
+
+/** Runs the queue handler for a batch `[rid, EVENT_QUEUE, queue,
+ * messages]`. The batch is done once the handler's promise and its
+ * `waitUntil` work settled, as workerd reports it: only then are the
+ * messages acknowledged or retried. */
+function handleQueue(next, queue) {
+  const { 0: rid, 2: name, 3: messages } = next;
+  if (queue === null) {
+    throw new TypeError("The worker has no queue handler: export default { queue(batch, env, ctx) { ... } }");
+  }
+  const ctx = new ExecutionContext(rid);
+  const result = callInContext(rid, queue, queueBatch(rid, name, messages), ctx);
+  const pending = ctx[kPending];
+  PromisePrototypeThen(
+    PromiseResolve(result),
+    () => PromisePrototypeThen(SafePromiseAllSettled(pending), () => op_ridge_event_done(rid, true)),
+    (error) => fail(rid, pending, error),
+  );
 }
 
 /** Runs a Durable Object's alarm `[rid, EVENT_ALARM, [class, id, name],

@@ -69,6 +69,17 @@ impl<'a> Compatibility<'a> {
         )
     }
 
+    /// Queue messages are sent as JSON unless the send names another
+    /// content type (`queues_json_messages`, on from 2024-03-18); V8's
+    /// serialization otherwise.
+    pub fn queues_json_messages(&self) -> bool {
+        self.on(
+            "queues_json_messages",
+            "no_queues_json_messages",
+            Some("2024-03-18"),
+        )
+    }
+
     /// Navigations that miss get the assets' not-found handling before the
     /// worker: `assets_navigation_prefers_asset_serving`, on from
     /// 2025-04-01 unless `assets_navigation_has_no_effect`.

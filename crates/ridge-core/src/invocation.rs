@@ -1,7 +1,7 @@
 //! What a worker is asked to do and how it went. Every event that reaches a
 //! worker (an HTTP request, a cron run, an RPC call, a Durable Object's
-//! alarm or WebSocket event; later queue batches) is one invocation of one [`EventKind`], and ends with one
-//! [`Outcome`], which logs, metrics, traces, the tail and usage all record.
+//! alarm or WebSocket event, a batch of queue messages) is one invocation
+//! of one [`EventKind`], and ends with one [`Outcome`], which logs, metrics, traces, the tail and usage all record.
 
 use crate::limits::LimitExceeded;
 
@@ -18,6 +18,8 @@ pub enum EventKind {
     /// A message, close or error of a WebSocket a Durable Object accepted
     /// for hibernation, for its `webSocketMessage()`, … handlers.
     WebSocket,
+    /// A batch of queue messages, for the `queue()` handler.
+    Queue,
 }
 
 impl EventKind {
@@ -29,6 +31,7 @@ impl EventKind {
             EventKind::Rpc => "rpc",
             EventKind::Alarm => "alarm",
             EventKind::WebSocket => "websocket",
+            EventKind::Queue => "queue",
         }
     }
 }

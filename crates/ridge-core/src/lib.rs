@@ -1,6 +1,7 @@
 //! Ridge's vocabulary as plain data, shared by every other crate: what a
 //! worker is asked to do ([`invocation`]) and how it went, the limits it runs
-//! under ([`limits`]), what its `env` holds ([`bindings`]), cron expressions
+//! under ([`limits`]), what its `env` holds ([`bindings`]), what a queue
+//! consumer decided about its batch ([`queue`]), cron expressions
 //! ([`cron`]), the wall clock ([`clock`]) and compatibility flags
 //! ([`compat`]).
 //!
@@ -14,10 +15,12 @@ pub mod cron;
 pub mod invocation;
 pub mod limits;
 pub mod names;
+pub mod queue;
 pub mod ttl;
 
 pub use bindings::{
-    Binding, BindingError, DurableObjectBinding, KvNamespaceBinding, ServiceBinding,
+    Binding, BindingError, DurableObjectBinding, KvNamespaceBinding, QueueConsumer,
+    QueueProducerBinding, ServiceBinding,
 };
 pub use clock::Clock;
 pub use compat::{Compatibility, NodeCompat};

@@ -1,5 +1,5 @@
-//! Rules for names users choose: workers appear in URLs and hostnames,
-//! Durable Object classes in storage paths.
+//! Rules for names users choose: workers and queues appear in URLs and
+//! hostnames, Durable Object classes in storage paths.
 
 /// Worker names appear in URLs and hostnames: 1-63 characters of a-z, 0-9,
 /// '-' and '_'.
@@ -14,6 +14,12 @@ pub fn validate_worker_name(name: &str) -> Result<(), &'static str> {
     } else {
         Err("must be 1-63 characters of a-z, 0-9, '-' and '_'")
     }
+}
+
+/// Queue names appear in URLs of the admin API: the same rule as worker
+/// names (Cloudflare's: lower case letters, digits and dashes).
+pub fn validate_queue_name(name: &str) -> Result<(), &'static str> {
+    validate_worker_name(name)
 }
 
 /// Durable Object class names are the names of exported JavaScript

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    DurableObjectBinding, KvNamespaceBinding, Limits, ServiceBinding, WorkerConfig,
+    DurableObjectBinding, KvNamespaceBinding, Limits, QueueConsumer, QueueProducerBinding,
+    ServiceBinding, WorkerConfig,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,12 @@ pub struct VersionMetadata {
     /// Left out when empty, as `services`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub durable_objects: Vec<DurableObjectBinding>,
+    /// Left out when empty, as `services`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue_producers: Vec<QueueProducerBinding>,
+    /// Left out when empty, as `services`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue_consumers: Vec<QueueConsumer>,
     #[serde(default)]
     pub routes: Vec<String>,
     #[serde(default)]
@@ -92,6 +99,8 @@ impl VersionMetadata {
             kv_namespaces: config.kv_namespaces.clone(),
             services: config.services.clone(),
             durable_objects: config.durable_objects.clone(),
+            queue_producers: config.queue_producers.clone(),
+            queue_consumers: config.queue_consumers.clone(),
             routes: config.routes.clone(),
             limits: config.limits.clone(),
             crons: config.crons.clone(),
@@ -208,6 +217,7 @@ impl VersionMetadata {
                 ));
             }
         }
+        self.validate_queues()?;
         for name in self.vars.keys() {
             if name.is_empty() {
                 return Err(error("vars", "has an empty variable name".into()));
@@ -233,6 +243,88 @@ impl VersionMetadata {
             ));
         }
         Ok(())
+    }
+}
+
+impl VersionMetadata {
+    /// Checks the queue producers (names, delays, bindings not taken) and
+    /// consumers (names, settings in range, one per queue).
+    fn validate_queues(&self) -> Result<(), MetadataError> {
+        let error = |field: String, problem: String| MetadataError { field, problem };
+        let mut taken: Vec<&str> = self
+            .vars
+            .keys()
+            .map(String::as_str)
+            .chain(self.kv_namespaces.iter().map(|kv| kv.binding.as_str()))
+            .chain(self.services.iter().map(|service| service.binding.as_str()))
+            .chain(self.durable_objects.iter().map(|object| object.name.as_str()))
+            .collect();
+        for (index, producer) in self.queue_producers.iter().enumerate() {
+            let field = format!("queue_producers[{index}]");
+            if producer.binding.is_empty() {
+                return Err(error(field, "needs a non-empty `binding`".into()));
+            }
+            if let Err(problem) = ridge_core::names::validate_queue_name(&producer.queue) {
+                return Err(error(format!("{field}.queue"), problem.to_string()));
+            }
+            if producer
+                .delivery_delay
+                .is_some_and(|delay| delay > QueueConsumer::MAX_DELAY_S)
+            {
+                return Err(error(
+                    format!("{field}.delivery_delay"),
+                    format!("must be from 0 to {}", QueueConsumer::MAX_DELAY_S),
+                ));
+            }
+            if taken.contains(&producer.binding.as_str()) {
+                return Err(error(
+                    format!("{field}.binding"),
+                    format!(
+                        "{:?} is already used by another binding or var",
+                        producer.binding
+                    ),
+                ));
+            }
+            taken.push(&producer.binding);
+        }
+        for (index, consumer) in self.queue_consumers.iter().enumerate() {
+            let field = format!("queue_consumers[{index}]");
+            let queues = std::iter::once(&consumer.queue).chain(&consumer.dead_letter_queue);
+            for queue in queues {
+                if let Err(problem) = ridge_core::names::validate_queue_name(queue) {
+                    return Err(error(field, format!("names queue {queue:?}, which {problem}")));
+                }
+            }
+            if let Err((name, problem)) = consumer.validate() {
+                return Err(error(format!("{field}.{name}"), problem));
+            }
+            if self.queue_consumers[..index]
+                .iter()
+                .any(|other| other.queue == consumer.queue)
+            {
+                return Err(error(
+                    format!("{field}.queue"),
+                    format!("{:?} has another consumer in this worker", consumer.queue),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every queue the version sends to or consumes (dead-letter queues
+    /// included), each once.
+    pub fn queues(&self) -> Vec<&str> {
+        let mut queues: Vec<&str> = self
+            .queue_producers
+            .iter()
+            .map(|producer| producer.queue.as_str())
+            .chain(self.queue_consumers.iter().flat_map(|consumer| {
+                std::iter::once(consumer.queue.as_str()).chain(consumer.dead_letter_queue.as_deref())
+            }))
+            .collect();
+        queues.sort_unstable();
+        queues.dedup();
+        queues
     }
 }
 

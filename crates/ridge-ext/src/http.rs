@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::rpc::{RemoteStubs, RpcResult, StubSender, WritableSink};
 use super::trace::TraceContext;
 use super::wire::{
-    IncomingAlarm, IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
+    IncomingAlarm, IncomingQueue, IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
 };
 
 /// Chunks in flight between a streaming response and the client.
@@ -86,6 +86,8 @@ pub enum Event {
     /// received: opened by the isolate itself (objects.rs), so that each
     /// such event is charged and recorded as an invocation.
     WebSocket(WebSocketEvent),
+    /// A batch of queue messages, for the `queue` handler.
+    Queue(crate::queues::QueueBatch),
 }
 
 /// A hibernatable WebSocket's event, for one of the object's handlers.
@@ -157,6 +159,8 @@ enum Payload {
     /// An RPC call: its arguments, the streams among them, and where calls
     /// of the stubs among them go.
     Rpc(Box<RpcCall>),
+    /// A queue batch's messages.
+    Queue(Vec<crate::queues::DeliveredMessage>),
     None,
 }
 
@@ -318,6 +322,13 @@ pub enum Trigger {
     },
     Alarm(AlarmEvent),
     WebSocket(WebSocketEvent),
+    /// A queue batch: its queue, its size, and where the handler's
+    /// verdicts go.
+    Queue {
+        queue: String,
+        size: usize,
+        verdicts: std::sync::Arc<std::sync::Mutex<ridge_core::queue::BatchVerdicts>>,
+    },
 }
 
 impl InvocationRecord {
@@ -328,6 +339,7 @@ impl InvocationRecord {
             Trigger::Rpc { .. } => EventKind::Rpc,
             Trigger::Alarm(_) => EventKind::Alarm,
             Trigger::WebSocket(_) => EventKind::WebSocket,
+            Trigger::Queue { .. } => EventKind::Queue,
         }
     }
 
@@ -433,6 +445,14 @@ impl CpuLedger {
             Event::Scheduled(event) => (Trigger::Scheduled(event), Payload::None),
             Event::Alarm(event) => (Trigger::Alarm(event), Payload::None),
             Event::WebSocket(event) => (Trigger::WebSocket(event), Payload::None),
+            Event::Queue(batch) => (
+                Trigger::Queue {
+                    queue: batch.queue,
+                    size: batch.messages.len(),
+                    verdicts: batch.verdicts,
+                },
+                Payload::Queue(batch.messages),
+            ),
             Event::Rpc(call) => (
                 Trigger::Rpc {
                     entrypoint: call.entrypoint.clone(),
@@ -757,6 +777,18 @@ pub fn op_ridge_take_invocation<'s>(
             (headers, body_rid)
         }
         Payload::Rpc(call) => return incoming_rpc(&mut state, rid, *call).to_v8(scope),
+        Payload::Queue(messages) => {
+            let requests = state.borrow::<CpuLedger>().0.borrow();
+            let Trigger::Queue { queue, .. } = &requests.open[&rid].trigger else {
+                unreachable!("a queue batch's payload is Payload::Queue")
+            };
+            return IncomingQueue {
+                rid,
+                queue,
+                messages,
+            }
+            .to_v8(scope);
+        }
         Payload::None => (http::HeaderMap::new(), None),
     };
     let requests = state.borrow::<CpuLedger>().0.borrow();
@@ -773,6 +805,7 @@ pub fn op_ridge_take_invocation<'s>(
         Trigger::Scheduled(event) => IncomingScheduled { rid, event }.to_v8(scope),
         Trigger::Alarm(event) => IncomingAlarm { rid, event }.to_v8(scope),
         Trigger::WebSocket(_) => unreachable!("opened by the isolate, never sent to it"),
+        Trigger::Queue { .. } => unreachable!("a queue batch's payload is Payload::Queue"),
         Trigger::Rpc { .. } => unreachable!("an RPC call's payload is Payload::Rpc"),
     }
 }

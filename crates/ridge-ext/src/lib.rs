@@ -5,7 +5,8 @@
 //! `websocket`, `sockets` (`cloudflare:sockets`' TCP and TLS connections),
 //! `service` (service bindings) with `rpc` (the stubs RPC calls carry),
 //! `owned` (what a request opened, closed when it ends), `objects`
-//! (Durable Object ids and storage, `js/objects/`),
+//! (Durable Object ids and storage, `js/objects/`), `queues` (producer
+//! bindings and the verdicts of a consumed batch, `js/queues/`),
 //! `trace`, `node` (the `node:*` modules of `nodejs_compat`, `js/node/`,
 //! with `crypto`, `cipher`, `keys`, `zlib` and `encoding` for their Rust
 //! parts; `crypto` also gives `crypto.subtle` its MD5), and the globals'
@@ -31,6 +32,7 @@ pub mod net;
 pub mod node;
 pub mod objects;
 pub mod owned;
+pub mod queues;
 pub mod rpc;
 pub mod service;
 pub mod sockets;
@@ -110,6 +112,8 @@ deno_core::extension!(
     objects::op_ridge_do_alarm_get,
     objects::op_ridge_do_alarm_set,
     objects::op_ridge_do_alarm_delete,
+    queues::op_ridge_queue_send,
+    queues::op_ridge_queue_verdict,
     crypto::op_ridge_hash_create,
     crypto::op_ridge_hmac_create,
     crypto::op_ridge_hash_update,
@@ -166,6 +170,7 @@ deno_core::extension!(
     "kv/06_kv.js",
     "cache/07_cache.js",
     "assets/07_assets.js",
+    "queues/09_queues.js",
     "service/08_service.js",
     "websocket/08_websocket.js",
     "objects/12_objects.js",

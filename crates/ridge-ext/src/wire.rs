@@ -68,6 +68,7 @@ pub const EVENT_FETCH: u32 = 0;
 pub const EVENT_SCHEDULED: u32 = 1;
 pub const EVENT_RPC: u32 = 2;
 pub const EVENT_ALARM: u32 = 3;
+pub const EVENT_QUEUE: u32 = 4;
 
 /// A cron run as the worker's JS takes it from `op_ridge_take_invocation`:
 /// `[rid, EVENT_SCHEDULED, cron, scheduledTime]`.
@@ -179,6 +180,49 @@ impl<'a> ToV8<'a> for IncomingRpc {
             v8::Integer::new_from_unsigned(scope, self.stubs).into(),
             writables.into(),
             object,
+        ];
+        Ok(v8::Array::new_with_elements(scope, &fields).into())
+    }
+}
+
+/// A queue batch as the worker's JS takes it from
+/// `op_ridge_take_invocation`: `[rid, EVENT_QUEUE, queue, messages]`, each
+/// message `[id, timestamp (ms), contentType, body (Uint8Array),
+/// attempts]`.
+pub struct IncomingQueue<'r> {
+    pub rid: ResourceId,
+    pub queue: &'r str,
+    pub messages: Vec<crate::queues::DeliveredMessage>,
+}
+
+impl<'a> ToV8<'a> for IncomingQueue<'_> {
+    type Error = JsErrorBox;
+
+    fn to_v8<'i>(
+        self,
+        scope: &mut v8::PinScope<'a, 'i>,
+    ) -> Result<v8::Local<'a, v8::Value>, Self::Error> {
+        let too_large = || JsErrorBox::range_error("a queue batch is too large");
+        let mut messages = Vec::with_capacity(self.messages.len());
+        for message in self.messages {
+            let length = message.body.len();
+            let store = v8::ArrayBuffer::new_backing_store_from_vec(message.body.to_vec()).make_shared();
+            let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
+            let body = v8::Uint8Array::new(scope, buffer, 0, length).ok_or_else(too_large)?;
+            let fields = [
+                v8::String::new(scope, &message.id).ok_or_else(too_large)?.into(),
+                v8::Number::new(scope, message.timestamp_ms as f64).into(),
+                v8::String::new(scope, &message.content_type).ok_or_else(too_large)?.into(),
+                body.into(),
+                v8::Integer::new_from_unsigned(scope, message.attempts).into(),
+            ];
+            messages.push(v8::Array::new_with_elements(scope, &fields).into());
+        }
+        let fields = [
+            v8::Integer::new_from_unsigned(scope, self.rid).into(),
+            v8::Integer::new_from_unsigned(scope, EVENT_QUEUE).into(),
+            v8::String::new(scope, self.queue).ok_or_else(too_large)?.into(),
+            v8::Array::new_with_elements(scope, &messages).into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())
     }

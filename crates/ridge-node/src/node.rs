@@ -2,7 +2,7 @@
 //! the Cache API, the inspector), the edge listeners, and what decides
 //! which workers they serve — one watched worker (`ridge dev`), a folder of
 //! workers (`ridge serve --workers`), or a store followed through the admin
-//! API (`ridge serve`) — with the cron and alarm runners and usage
+//! API (`ridge serve`) — with the cron, alarm and queue runners and usage
 //! metering. The CLI
 //! only fills in a [`NodeConfig`] and prints what [`Node::start`] returns.
 
@@ -20,6 +20,7 @@ use ridge_deploy::project::{ProjectError, ProjectLocation};
 use ridge_ext::net::OutboundPolicy;
 use ridge_kv::{Kv, KvError};
 use ridge_objects::ObjectStore;
+use ridge_queues::Queues;
 use ridge_runtime::isolate::worker_snapshot::{self, SnapshotUse};
 use ridge_runtime::isolate::{Directory, Scheduler, SchedulerOptions, Services, WorkerDirectory};
 use ridge_runtime::observe::trace::TraceSetupError;
@@ -33,12 +34,14 @@ use ridge_server::{
     EdgeHandler, EdgeOptions, ErrorDetail, Router, ServerHandle,
 };
 use ridge_store::kv::KvStore;
+use ridge_store::queues::QueueStore;
 use ridge_store::{Store, StoreError};
 
 use crate::alarms::AlarmRunner;
 use crate::cron::CronRunner;
 use crate::dev::inspector::InspectorHub;
 use crate::dev::{DevWorkers, Reloader};
+use crate::queues::QueueRunner;
 
 /// Why a node could not start. Each names what it could not do.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,11 @@ pub enum NodeError {
     Objects(#[from] ridge_objects::StorageError),
     #[error("worker {worker}: {source}")]
     Kv { worker: String, source: KvError },
+    #[error("worker {worker}: {source}")]
+    Queues {
+        worker: String,
+        source: ridge_queues::QueueError,
+    },
     #[error("worker {worker}: {kind} {binding} names worker {service:?}, which is not among the workers run here (ridge dev runs more with another -c FILE)")]
     MissingService {
         worker: String,
@@ -287,11 +295,11 @@ struct NodeParts {
 }
 
 impl NodeParts {
-    /// The node's services, with KV in `store` and Durable Object storage
-    /// under `objects` (a folder; `None`: in memory).
+    /// The node's services, with KV and queues in `store` and Durable
+    /// Object storage under `objects` (a folder; `None`: in memory).
     fn services(
         &self,
-        store: Option<Arc<dyn KvStore>>,
+        store: Option<(Arc<dyn KvStore>, Arc<dyn QueueStore>)>,
         objects: Option<PathBuf>,
     ) -> Result<Services, NodeError> {
         let objects = match objects {
@@ -301,7 +309,10 @@ impl NodeParts {
         Ok(Services {
             objects,
             object_idle_timeout: self.isolates.object_idle_timeout,
-            kv: store.map(|store| Kv::new(store, self.isolates.kv_cache_bytes, Clock::from_env())),
+            kv: store.as_ref().map(|(store, _)| {
+                Kv::new(store.clone(), self.isolates.kv_cache_bytes, Clock::from_env())
+            }),
+            queues: store.map(|(_, store)| Queues::new(store, Clock::from_env())),
             cache: HttpCache::new(self.isolates.cache_bytes),
             inspector: None,
             observers: self.observers.clone(),
@@ -365,15 +376,21 @@ async fn start_dev(
         .map(ProjectLocation::open)
         .collect::<Result<Vec<_>, _>>()?;
     check_dev_services(&projects)?;
-    // Local state: KV (a store opened for workers with KV bindings) and the
-    // Cache API (its file is created when first used).
-    let mut store: Option<Arc<dyn KvStore>> = None;
-    if projects.iter().any(|p| !p.config.kv_namespaces.is_empty()) {
+    // Local state: KV and queues (a store opened for workers with KV or
+    // queue bindings) and the Cache API (its file is created when first
+    // used).
+    let mut store = None;
+    let stateful = |config: &WorkerConfig| {
+        !config.kv_namespaces.is_empty()
+            || !config.queue_producers.is_empty()
+            || !config.queue_consumers.is_empty()
+    };
+    if projects.iter().any(|p| stateful(&p.config)) {
         let state_db = dev
             .state_dir
             .as_ref()
             .map_or_else(|| PathBuf::from(":memory:"), |dir| dir.join("ridge.db"));
-        store = Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&state_db)?));
+        store = Some(local_store(&state_db)?);
     }
     let objects = dev.state_dir.as_ref().map(|dir| dir.join("objects"));
     let mut services = parts.services(store, objects)?;
@@ -397,7 +414,7 @@ async fn start_dev(
         parts.isolates.warm_isolates = 0;
         no_limits = true;
     }
-    let kv = services.kv.clone();
+    let (kv, queues) = (services.kv.clone(), services.queues.clone());
     let objects = services.objects.clone();
     let alarms = objects.alarms().clone();
     let snapshots = snapshots && inspector.is_none();
@@ -412,7 +429,7 @@ async fn start_dev(
             (slot, served.clone()),
             dev.vars.clone(),
             no_limits,
-            kv.clone(),
+            (kv.clone(), queues.clone()),
             snapshots,
             handler.clone(),
             parts.asset_cache.clone(),
@@ -425,6 +442,9 @@ async fn start_dev(
         watchers.push(watcher);
     }
     AlarmRunner::new(handler.clone(), alarms).start();
+    if let Some(queues) = queues {
+        QueueRunner::new(handler.clone(), queues, parts.observers.clone()).start();
+    }
     let mut node = node(start_edge(handler, edge).await?, parts.observers.clone());
     node.objects = Some(objects);
     node._watchers = watchers;
@@ -440,14 +460,13 @@ async fn start_folder(
     base_domain: Option<String>,
     edge: EdgeOptions,
 ) -> Result<Node, NodeError> {
-    // KV for a folder of workers lives in the embedded store, opened only
-    // if some worker has a KV binding.
-    let store: Option<Arc<dyn KvStore>> = if workers
+    // KV and queues for a folder of workers live in the embedded store,
+    // opened only if some worker has a KV or queue binding.
+    let store = if workers
         .iter()
-        .any(|w| w.kv_namespace_ids().next().is_some())
+        .any(|w| w.kv_namespace_ids().next().is_some() || !w.queues.is_empty())
     {
-        let path = data_dir.join("ridge.db");
-        Some(Arc::new(ridge_store::sqlite::SqliteStore::open(&path)?))
+        Some(local_store(&data_dir.join("ridge.db"))?)
     } else {
         None
     };
@@ -462,11 +481,20 @@ async fn start_folder(
                 })?;
         }
     }
+    if let Some(queues) = &services.queues {
+        for worker in &workers {
+            create_queues(queues, worker).await?;
+        }
+    }
+    let queues = services.queues.clone();
     let objects = services.objects.clone();
     let alarms = objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
     handler.set_router(Router::new(workers.clone(), base_domain.clone())?);
     AlarmRunner::new(handler.clone(), alarms).start();
+    if let Some(queues) = queues {
+        QueueRunner::new(handler.clone(), queues, parts.observers.clone()).start();
+    }
     if snapshots {
         // Without a store, snapshots are kept in the data folder.
         tokio::spawn(attach_snapshots(
@@ -523,8 +551,12 @@ async fn start_store(
         .ok_or(NodeError::NoAdminToken)?;
     let store =
         ridge_store::open(source.url.as_deref().unwrap_or_default(), &source.data_dir).await?;
-    let services = parts.services(Some(store.clone()), Some(source.data_dir.join("objects")))?;
+    let services = parts.services(
+        Some((store.clone(), store.clone())),
+        Some(source.data_dir.join("objects")),
+    )?;
     let kv = services.kv.clone().expect("KV has a store");
+    let queues = services.queues.clone().expect("queues have a store");
     let objects = services.objects.clone();
     let alarms = objects.alarms().clone();
     let handler = parts.edge_handler(services, ErrorDetail::Opaque, false)?;
@@ -544,6 +576,7 @@ async fn start_store(
     let count = active.reload().await?;
     tracing::info!(workers = count, "workers loaded from the store");
     AlarmRunner::new(handler.clone(), alarms).start();
+    QueueRunner::new(handler.clone(), queues.clone(), parts.observers.clone()).start();
     CronRunner::new(handler.clone(), Some(store.clone()), Clock::from_env()).start();
     let flushing = parts
         .observers
@@ -553,6 +586,7 @@ async fn start_store(
         store.clone(),
         active,
         kv,
+        queues,
         objects.clone(),
         token,
     ));
@@ -579,6 +613,27 @@ async fn start_store(
     node.admin = Some(admin);
     node.usage_store = Some((store, flushing));
     Ok(node)
+}
+
+/// A local SQLite store, as KV and queues use it.
+fn local_store(path: &Path) -> Result<(Arc<dyn KvStore>, Arc<dyn QueueStore>), NodeError> {
+    let store = Arc::new(ridge_store::sqlite::SqliteStore::open(path)?);
+    Ok((store.clone(), store))
+}
+
+/// Creates the queues `worker` sends to or consumes, where nothing else
+/// creates them (`ridge dev`, a folder of workers).
+pub(crate) async fn create_queues(queues: &Queues, worker: &WorkerVersion) -> Result<(), NodeError> {
+    for queue in &worker.queues {
+        queues
+            .create(queue)
+            .await
+            .map_err(|source| NodeError::Queues {
+                worker: worker.name.clone(),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 /// The workers of a `--workers` folder: its subfolders with a ridge.toml.

@@ -32,6 +32,10 @@ pub struct WorkerVersion {
     pub compatibility_flags: Vec<String>,
     /// Cron expressions that run the worker's scheduled handler.
     pub crons: Vec<String>,
+    /// The queues whose messages its `queue()` handler receives.
+    pub queue_consumers: Vec<ridge_core::QueueConsumer>,
+    /// Every queue it sends to or consumes (dead-letter queues included).
+    pub queues: Vec<String>,
     pub limits: Limits,
     /// The version's own V8 snapshot, when one was made for this build
     /// (`isolate/worker_snapshot.rs`); cold starts restore it.
@@ -66,6 +70,12 @@ impl WorkerVersion {
                     .durable_objects
                     .iter()
                     .map(|object| object.name.as_str()),
+            )
+            .chain(
+                metadata
+                    .queue_producers
+                    .iter()
+                    .map(|producer| producer.binding.as_str()),
             )
             .collect();
         let mut bindings: Vec<Binding> = metadata
@@ -102,6 +112,16 @@ impl WorkerVersion {
                     .unwrap_or_else(|| name.to_string()),
             }
         }));
+        bindings.extend(
+            metadata
+                .queue_producers
+                .iter()
+                .map(|producer| Binding::Queue {
+                    name: producer.binding.clone(),
+                    queue: producer.queue.clone(),
+                    delivery_delay: producer.delivery_delay,
+                }),
+        );
         let assets_binding = metadata
             .assets
             .as_ref()
@@ -131,6 +151,8 @@ impl WorkerVersion {
             compatibility_date: metadata.compatibility_date.clone(),
             compatibility_flags: metadata.compatibility_flags.clone(),
             crons: metadata.crons.clone(),
+            queue_consumers: metadata.queue_consumers.clone(),
+            queues: metadata.queues().into_iter().map(String::from).collect(),
             limits: metadata.limits.clone(),
             snapshot: None,
             assets: None,
@@ -186,6 +208,8 @@ impl WorkerVersion {
             kv_namespaces: Vec::new(),
             services: Vec::new(),
             durable_objects: Vec::new(),
+            queue_producers: Vec::new(),
+            queue_consumers: Vec::new(),
             routes: routes.iter().map(|route| route.to_string()).collect(),
             limits: Limits::default(),
             crons: Vec::new(),
@@ -305,6 +329,8 @@ mod tests {
             }],
             services: Vec::new(),
             durable_objects: Vec::new(),
+            queue_producers: Vec::new(),
+            queue_consumers: Vec::new(),
             routes: Vec::new(),
             limits: Limits::default(),
             crons: Vec::new(),

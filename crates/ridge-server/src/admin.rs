@@ -13,6 +13,7 @@
 //! | `PUT /workers/{name}/secrets/{secret}` | set a secret (body: the value) |
 //! | `DELETE /workers/{name}/secrets/{secret}` | delete a secret |
 //! | `/kv/…` | KV namespaces and keys (see `admin_kv.rs`) |
+//! | `/queues/…` | queues, their messages, pull consumers (see `admin_queues.rs`) |
 //! | `/assets/…` | static asset content by hash (see `admin_assets.rs`) |
 //! | `GET /metrics`, `GET /workers/{name}/tail`, `GET /workers/{name}/usage` | metrics, live tail, usage (see `admin_observe.rs`) |
 
@@ -41,6 +42,7 @@ use ridge_store::{Store, StoreError, StoredVersion};
 pub struct AdminApi {
     pub(super) store: Arc<dyn Store>,
     pub(super) kv: Arc<Kv>,
+    pub(super) queues: Arc<ridge_queues::Queues>,
     /// The node's Durable Object storage, for `ridge do`.
     pub(super) objects: ridge_objects::ObjectStore,
     /// The node's metrics and tail hub, for `/metrics` and `ridge tail`.
@@ -68,7 +70,8 @@ pub(super) fn store_error(failure: StoreError) -> Response<WireBody> {
         StoreError::WorkerNotFound(_)
         | StoreError::VersionNotFound { .. }
         | StoreError::SecretNotFound { .. }
-        | StoreError::NamespaceNotFound(_) => StatusCode::NOT_FOUND,
+        | StoreError::NamespaceNotFound(_)
+        | StoreError::QueueNotFound(_) => StatusCode::NOT_FOUND,
         _ => {
             tracing::error!(error = %failure, "admin API store failure");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -82,12 +85,14 @@ impl AdminApi {
         store: Arc<dyn Store>,
         node: Arc<ActiveVersions>,
         kv: Arc<Kv>,
+        queues: Arc<ridge_queues::Queues>,
         objects: ridge_objects::ObjectStore,
         token: String,
     ) -> Self {
         Self {
             store,
             kv,
+            queues,
             objects,
             observers: node.observers().clone(),
             node,
@@ -191,6 +196,7 @@ impl AdminApi {
                 self.delete_object(name, class, id)
             }
             (_, ["kv", rest @ ..]) => self.kv_call(&method, rest, request).await,
+            (_, ["queues", rest @ ..]) => self.queues_call(&method, rest, request).await,
             (&Method::POST, ["assets", "missing"]) => self.missing_assets(request).await,
             (&Method::PUT, ["assets", hash]) => self.put_asset(hash, request).await,
             _ => error(
@@ -252,6 +258,9 @@ impl AdminApi {
                 }
                 Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, failure),
             }
+        }
+        if let Err(refusal) = self.check_queues(name, &metadata).await {
+            return refusal;
         }
         // Bindings to other workers: services, and Durable Objects of
         // another worker's class (`[field, binding, worker]`).
@@ -434,6 +443,65 @@ impl AdminApi {
             }
             Err(failure) => store_error(failure),
         }
+    }
+}
+
+impl AdminApi {
+    /// Refuses a version that sends to or consumes a queue that does not
+    /// exist, or consumes one another worker consumes (a queue has one
+    /// consumer). Dead-letter queues are made when first needed.
+    async fn check_queues(
+        &self,
+        name: &str,
+        metadata: &ridge_deploy::VersionMetadata,
+    ) -> Result<(), Response<WireBody>> {
+        if metadata.queue_producers.is_empty() && metadata.queue_consumers.is_empty() {
+            return Ok(());
+        }
+        let known = self.queues.list().await.map_err(|failure| {
+            error(StatusCode::INTERNAL_SERVER_ERROR, failure)
+        })?;
+        let named = metadata
+            .queue_producers
+            .iter()
+            .enumerate()
+            .map(|(index, producer)| (format!("queue_producers[{index}]"), &producer.queue))
+            .chain(
+                metadata
+                    .queue_consumers
+                    .iter()
+                    .enumerate()
+                    .map(|(index, consumer)| (format!("queue_consumers[{index}]"), &consumer.queue)),
+            );
+        for (field, queue) in named {
+            if !known.iter().any(|known| &known.name == queue) {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid metadata: `{field}` names queue {queue:?}, which does not exist; create it with `ridge queues create {queue}`"),
+                ));
+            }
+        }
+        let others = self.store.active_workers().await.map_err(store_error)?;
+        for consumer in &metadata.queue_consumers {
+            let taken = others.iter().find(|other| {
+                other.worker != name
+                    && other
+                        .metadata
+                        .queue_consumers
+                        .iter()
+                        .any(|c| c.queue == consumer.queue)
+            });
+            if let Some(other) = taken {
+                return Err(error(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "queue {:?} already has a consumer, worker {:?}: a queue has one consumer",
+                        consumer.queue, other.worker
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -375,8 +375,31 @@ impl EdgeHandler {
         Some(outcome)
     }
 
-    /// Runs `event` (a `what`: "scheduled run", "alarm"; `about` says which
-    /// cron or object) on `worker` and waits for its end; logs a failure.
+    /// Runs `worker`'s `queue()` handler on a batch, under the same limits
+    /// as a request; logs a failure and says how it went.
+    pub async fn run_queue_batch(
+        &self,
+        worker: &Arc<WorkerVersion>,
+        batch: ridge_ext::queues::QueueBatch,
+    ) -> Outcome {
+        let about = format!("{} ({} messages)", batch.queue, batch.messages.len());
+        let outcome = self
+            .run_event(worker, "queue", Event::Queue(batch), "queue batch", &about)
+            .await;
+        self.observers
+            .metrics
+            .queue_batches
+            .get_or_create(&OutcomeLabels {
+                worker: worker.name.clone(),
+                outcome: outcome.label().into(),
+            })
+            .inc();
+        outcome
+    }
+
+    /// Runs `event` (a `what`: "scheduled run", "alarm", "queue batch";
+    /// `about` says which cron, object or queue) on `worker` and waits for
+    /// its end; logs a failure.
     async fn run_event(
         &self,
         worker: &Arc<WorkerVersion>,
@@ -421,7 +444,7 @@ impl WorkerDirectory for EdgeHandler {
         let traceparent = match &event {
             Event::Fetch(request) => request.headers.get("traceparent").map(|v| v.as_bytes()),
             Event::Rpc(call) => call.traceparent.as_deref().map(str::as_bytes),
-            Event::Scheduled(_) | Event::Alarm(_) | Event::WebSocket(_) => None,
+            Event::Scheduled(_) | Event::Alarm(_) | Event::WebSocket(_) | Event::Queue(_) => None,
         };
         let trace = ridge_runtime::observe::trace::start_request(
             self.observers.traces.as_deref(),

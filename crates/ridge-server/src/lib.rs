@@ -10,6 +10,7 @@ pub mod admin;
 mod admin_assets;
 mod admin_kv;
 mod admin_objects;
+mod admin_queues;
 mod admin_observe;
 pub mod body;
 pub mod connections;

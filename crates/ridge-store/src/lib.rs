@@ -1,6 +1,6 @@
 //! Durable storage: the control plane (workers, their immutable versions,
-//! which version is active, secrets), KV namespaces (`kv.rs`) and static
-//! asset content (`assets.rs`).
+//! which version is active, secrets), KV namespaces (`kv.rs`), queues and
+//! their messages (`queues.rs`) and static asset content (`assets.rs`).
 //! Running nodes also record cron claims and usage there (`operations.rs`).
 //! `sqlite.rs` is the embedded default; `postgres.rs` is shared by several
 //! nodes. Nothing here touches V8.
@@ -9,6 +9,7 @@ pub mod assets;
 pub mod kv;
 pub mod operations;
 pub mod postgres;
+pub mod queues;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub enum StoreError {
     VersionNotFound { worker: String, version: String },
     #[error("no KV namespace {0:?}")]
     NamespaceNotFound(String),
+    #[error("no queue {0:?}: create it with `ridge queues create {0}`")]
+    QueueNotFound(String),
     #[error("worker {worker:?} has no secret {name:?}")]
     SecretNotFound { worker: String, name: String },
     #[error("unsupported store URL {0:?}: use postgres://… or sqlite:PATH (or a plain path)")]
@@ -101,7 +104,9 @@ pub struct ActiveWorker {
 /// The control-plane store, which also keeps KV. Every write is atomic: a
 /// failed or interrupted write leaves nothing half-done behind.
 #[async_trait::async_trait]
-pub trait Store: kv::KvStore + operations::OperationsStore + assets::AssetStore {
+pub trait Store:
+    kv::KvStore + queues::QueueStore + operations::OperationsStore + assets::AssetStore
+{
     /// Stores a version (a no-op if that id exists already) and makes it the
     /// worker's active version, in one transaction.
     async fn deploy(&self, version: StoredVersion) -> Result<VersionInfo, StoreError>;

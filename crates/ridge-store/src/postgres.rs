@@ -14,6 +14,7 @@ use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
 use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
@@ -55,6 +56,23 @@ CREATE TABLE IF NOT EXISTS ridge_kv_entries (
 );
 CREATE INDEX IF NOT EXISTS ridge_kv_entries_expiration ON ridge_kv_entries (expiration)
     WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ridge_queues (
+    name TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    dead_lettered BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ridge_queue_messages (
+    seq BIGSERIAL PRIMARY KEY,
+    queue TEXT NOT NULL REFERENCES ridge_queues(name) ON DELETE CASCADE,
+    id TEXT NOT NULL UNIQUE,
+    body BYTEA NOT NULL,
+    content_type TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    ready_at BIGINT NOT NULL,
+    attempts INTEGER NOT NULL,
+    lease TEXT
+);
+CREATE INDEX IF NOT EXISTS ridge_queue_messages_ready ON ridge_queue_messages (queue, ready_at);
 CREATE TABLE IF NOT EXISTS ridge_cron_runs (
     worker TEXT NOT NULL,
     cron TEXT NOT NULL,
@@ -96,6 +114,8 @@ CREATE TABLE IF NOT EXISTS ridge_worker_snapshots (
 const CHANNEL: &str = "ridge_changes";
 /// KV writes: the payload is a [`KvNotice`] as JSON, or "*" for "anything".
 const KV_CHANNEL: &str = "ridge_kv";
+/// Queues that got messages: the payload is the queue's name.
+const QUEUE_CHANNEL: &str = "ridge_queues";
 
 /// What a node announces about a KV write, so that the others drop their
 /// cached copy of the key.
@@ -118,6 +138,7 @@ pub struct PostgresStore {
     node_id: String,
     changes: broadcast::Sender<()>,
     kv_changes: broadcast::Sender<KvChange>,
+    queue_changes: broadcast::Sender<String>,
 }
 
 /// A connection for KV with the hot statement prepared once.
@@ -171,6 +192,7 @@ impl PostgresStore {
             node_id: format!("{}-{}", std::process::id(), started.as_nanos()),
             changes: broadcast::channel(16).0,
             kv_changes: broadcast::channel(1024).0,
+            queue_changes: broadcast::channel(1024).0,
         };
         store.listen();
         Ok(store)
@@ -180,10 +202,11 @@ impl PostgresStore {
     /// drops (and announcing that anything may have changed then, since
     /// notices may have been missed).
     fn listen(&self) {
-        let (url, changes, kv_changes, node_id) = (
+        let (url, changes, kv_changes, queue_changes, node_id) = (
             self.url.clone(),
             self.changes.clone(),
             self.kv_changes.clone(),
+            self.queue_changes.clone(),
             self.node_id.clone(),
         );
         tokio::spawn(async move {
@@ -195,7 +218,9 @@ impl PostgresStore {
                         let (reloads, forgets) = (changes.clone(), kv_changes.clone());
                         let listening = async move {
                             client
-                                .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {KV_CHANNEL}"))
+                                .batch_execute(&format!(
+                                    "LISTEN {CHANNEL}; LISTEN {KV_CHANNEL}; LISTEN {QUEUE_CHANNEL}"
+                                ))
                                 .await?;
                             // Listening again: what changed while nobody
                             // listened is unknown, so anything may have.
@@ -206,8 +231,12 @@ impl PostgresStore {
                             // the connection, and with it the LISTEN.
                             Ok::<_, tokio_postgres::Error>(client)
                         };
-                        let (changes, kv_changes, node_id) =
-                            (changes.clone(), kv_changes.clone(), node_id.clone());
+                        let (changes, kv_changes, queue_changes, node_id) = (
+                            changes.clone(),
+                            kv_changes.clone(),
+                            queue_changes.clone(),
+                            node_id.clone(),
+                        );
                         let forward = futures::StreamExt::for_each(messages, move |message| {
                             if let Ok(tokio_postgres::AsyncMessage::Notification(notice)) = message
                             {
@@ -215,6 +244,8 @@ impl PostgresStore {
                                     if let Some(change) = kv_change(notice.payload(), &node_id) {
                                         let _ = kv_changes.send(change);
                                     }
+                                } else if notice.channel() == QUEUE_CHANNEL {
+                                    let _ = queue_changes.send(notice.payload().to_string());
                                 } else {
                                     let _ = changes.send(());
                                 }
@@ -720,6 +751,274 @@ impl KvStore for PostgresStore {
 
     fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
         self.kv_changes.subscribe()
+    }
+}
+
+/// A failed send: the queue does not exist (a foreign key), or another
+/// failure.
+fn queue_write_error(error: tokio_postgres::Error, queue: &str) -> StoreError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+        StoreError::QueueNotFound(queue.to_string())
+    } else {
+        backend(error)
+    }
+}
+
+/// The `WHERE` clause naming messages of a queue ($1) under a lease ($2).
+const UNDER_LEASE: &str = "queue = $1 AND lease = $2";
+
+// Every queue operation is one statement on KV's shared connection, so
+// consumers and producers on every thread pipeline their statements
+// there instead of taking turns on the control plane's.
+#[async_trait::async_trait]
+impl QueueStore for PostgresStore {
+    async fn create_queue(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let connection = self.kv().await?;
+        let created = connection
+            .client
+            .execute(
+                "INSERT INTO ridge_queues (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&name, &(now_ms / 1000)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(created == 1)
+    }
+
+    async fn delete_queue(&self, name: &str) -> Result<(), StoreError> {
+        let connection = self.kv().await?;
+        let deleted = connection
+            .client
+            .execute("DELETE FROM ridge_queues WHERE name = $1", &[&name])
+            .await
+            .map_err(backend)?;
+        if deleted == 0 {
+            return Err(StoreError::QueueNotFound(name.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn queues(&self, now_ms: i64) -> Result<Vec<QueueInfo>, StoreError> {
+        let connection = self.kv().await?;
+        let rows = connection
+            .client
+            .query(
+                "SELECT q.name, q.created_at, q.dead_lettered, count(m.seq),
+                    count(m.lease) FILTER (WHERE m.ready_at > $1),
+                    count(*) FILTER (WHERE m.seq IS NOT NULL AND m.lease IS NULL AND m.ready_at > $1),
+                    min(m.sent_at)
+                 FROM ridge_queues q LEFT JOIN ridge_queue_messages m ON m.queue = q.name
+                 GROUP BY q.name ORDER BY q.name",
+                &[&now_ms],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| QueueInfo {
+                name: row.get(0),
+                created_at: row.get(1),
+                dead_lettered: row.get(2),
+                backlog: row.get(3),
+                in_flight: row.get(4),
+                delayed: row.get(5),
+                oldest_sent_at_ms: row.get(6),
+            })
+            .collect())
+    }
+
+    async fn purge_queue(&self, name: &str) -> Result<u64, StoreError> {
+        let connection = self.kv().await?;
+        let row = connection
+            .client
+            .query_one(
+                "WITH purged AS (DELETE FROM ridge_queue_messages WHERE queue = $1 RETURNING 1)
+                 SELECT EXISTS (SELECT 1 FROM ridge_queues WHERE name = $1),
+                        (SELECT count(*) FROM purged)",
+                &[&name],
+            )
+            .await
+            .map_err(backend)?;
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::QueueNotFound(name.to_string()));
+        }
+        Ok(row.get::<_, i64>(1) as u64)
+    }
+
+    async fn send(&self, queue: &str, messages: Vec<NewMessage>) -> Result<(), StoreError> {
+        let connection = self.kv().await?;
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        let bodies: Vec<&[u8]> = messages.iter().map(|m| &m.body[..]).collect();
+        let types: Vec<&str> = messages.iter().map(|m| m.content_type.as_str()).collect();
+        let sent: Vec<i64> = messages.iter().map(|m| m.sent_at_ms).collect();
+        let ready: Vec<i64> = messages.iter().map(|m| m.ready_at_ms).collect();
+        // One statement: the messages and their notice commit together.
+        connection
+            .client
+            .execute(
+                "WITH sent AS (
+                    INSERT INTO ridge_queue_messages
+                        (queue, id, body, content_type, sent_at, ready_at, attempts)
+                    SELECT $1, id, body, content_type, sent_at, ready_at, 0
+                    FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[])
+                        AS m(id, body, content_type, sent_at, ready_at)
+                    RETURNING 1)
+                 SELECT pg_notify($7, $1) FROM (SELECT 1 FROM sent LIMIT 1) AS any_sent",
+                &[&queue, &ids, &bodies, &types, &sent, &ready, &QUEUE_CHANNEL],
+            )
+            .await
+            .map_err(|error| queue_write_error(error, queue))?;
+        Ok(())
+    }
+
+    async fn readiness(&self, queue: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let connection = self.kv().await?;
+        let rows = connection
+            .client
+            .query(
+                "SELECT ready_at FROM ridge_queue_messages WHERE queue = $1
+                 ORDER BY ready_at LIMIT $2",
+                &[&queue, &i64::from(limit)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    async fn lease(
+        &self,
+        queue: &str,
+        limit: u32,
+        now_ms: i64,
+        until_ms: i64,
+        lease: &str,
+    ) -> Result<Vec<LeasedMessage>, StoreError> {
+        let connection = self.kv().await?;
+        // SKIP LOCKED: two nodes leasing at once take different messages.
+        let rows = connection
+            .client
+            .query(
+                "UPDATE ridge_queue_messages AS m
+                 SET ready_at = $4, lease = $5, attempts = m.attempts + 1
+                 FROM (SELECT seq FROM ridge_queue_messages
+                       WHERE queue = $1 AND ready_at <= $3
+                       ORDER BY ready_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) AS picked
+                 WHERE m.seq = picked.seq
+                 RETURNING m.seq, m.id, m.body, m.content_type, m.sent_at, m.attempts",
+                &[&queue, &i64::from(limit), &now_ms, &until_ms, &lease],
+            )
+            .await
+            .map_err(backend)?;
+        let mut leased: Vec<(i64, LeasedMessage)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.get(0),
+                    LeasedMessage {
+                        id: row.get(1),
+                        body: Bytes::from(row.get::<_, Vec<u8>>(2)),
+                        content_type: row.get(3),
+                        sent_at_ms: row.get(4),
+                        attempts: row.get::<_, i32>(5) as u32,
+                    },
+                )
+            })
+            .collect();
+        leased.sort_by_key(|(seq, _)| *seq);
+        Ok(leased.into_iter().map(|(_, message)| message).collect())
+    }
+
+    async fn settle(
+        &self,
+        queue: &str,
+        lease: &str,
+        now_ms: i64,
+        settlements: Vec<(String, Settlement)>,
+    ) -> Result<(), StoreError> {
+        let connection = self.kv().await?;
+        let client = &connection.client;
+        let mut acks: Vec<&str> = Vec::new();
+        let mut drops: Vec<&str> = Vec::new();
+        let (mut retries, mut retry_times): (Vec<&str>, Vec<i64>) = (Vec::new(), Vec::new());
+        let mut dead: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (id, settlement) in &settlements {
+            match settlement {
+                Settlement::Ack => acks.push(id),
+                Settlement::Drop => drops.push(id),
+                Settlement::Retry { ready_at_ms } => {
+                    retries.push(id);
+                    retry_times.push(*ready_at_ms);
+                }
+                Settlement::DeadLetter { queue: to } => dead.entry(to).or_default().push(id),
+            }
+        }
+        if !acks.is_empty() {
+            client
+                .execute(
+                    &format!("DELETE FROM ridge_queue_messages WHERE {UNDER_LEASE} AND id = ANY($3)"),
+                    &[&queue, &lease, &acks],
+                )
+                .await
+                .map_err(backend)?;
+        }
+        if !retries.is_empty() {
+            client
+                .execute(
+                    &format!(
+                        "WITH r AS (SELECT * FROM unnest($3::text[], $4::bigint[]) AS r(id, at))
+                         UPDATE ridge_queue_messages AS m SET ready_at = r.at, lease = NULL
+                         FROM r WHERE m.{UNDER_LEASE} AND m.id = r.id"
+                    ),
+                    &[&queue, &lease, &retries, &retry_times],
+                )
+                .await
+                .map_err(backend)?;
+        }
+        if !drops.is_empty() {
+            client
+                .execute(
+                    &format!(
+                        "WITH gone AS (DELETE FROM ridge_queue_messages
+                                       WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1)
+                         UPDATE ridge_queues SET dead_lettered = dead_lettered + (SELECT count(*) FROM gone)
+                         WHERE name = $1"
+                    ),
+                    &[&queue, &lease, &drops],
+                )
+                .await
+                .map_err(backend)?;
+        }
+        for (to, ids) in dead {
+            self.create_queue(to, now_ms).await?;
+            client
+                .execute(
+                    &format!(
+                        "WITH moved AS (UPDATE ridge_queue_messages
+                                        SET queue = $4, ready_at = $5, attempts = 0, lease = NULL
+                                        WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1)
+                         UPDATE ridge_queues SET dead_lettered = dead_lettered + (SELECT count(*) FROM moved)
+                         WHERE name = $1"
+                    ),
+                    &[&queue, &lease, &ids, &to, &now_ms],
+                )
+                .await
+                .map_err(backend)?;
+            client
+                .execute("SELECT pg_notify($1, $2)", &[&QUEUE_CHANNEL, &to])
+                .await
+                .map_err(backend)?;
+        }
+        if !retries.is_empty() {
+            client
+                .execute("SELECT pg_notify($1, $2)", &[&QUEUE_CHANNEL, &queue])
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn queue_changes(&self) -> broadcast::Receiver<String> {
+        self.queue_changes.subscribe()
     }
 }
 

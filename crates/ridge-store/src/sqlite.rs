@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, Semaphore};
 
 use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
@@ -52,6 +53,23 @@ CREATE TABLE IF NOT EXISTS kv_entries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kv_entries_expiration ON kv_entries (expiration)
     WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    dead_lettered INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL REFERENCES queues(name) ON DELETE CASCADE,
+    id TEXT NOT NULL UNIQUE,
+    body BLOB NOT NULL,
+    content_type TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    ready_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    lease TEXT
+);
+CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, ready_at);
 CREATE TABLE IF NOT EXISTS cron_runs (
     worker TEXT NOT NULL,
     cron TEXT NOT NULL,
@@ -97,6 +115,9 @@ pub struct SqliteStore {
     /// Never sent on: one node owns the file and its KV layer sees every
     /// write itself.
     kv_changes: broadcast::Sender<KvChange>,
+    /// Queues that got messages: sent by this store itself, for the same
+    /// reason.
+    queue_changes: broadcast::Sender<String>,
 }
 
 fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -123,6 +144,7 @@ impl SqliteStore {
             turns: Semaphore::new(1),
             changes: broadcast::channel(16).0,
             kv_changes: broadcast::channel(1).0,
+            queue_changes: broadcast::channel(256).0,
         })
     }
 
@@ -608,6 +630,277 @@ impl KvStore for SqliteStore {
     fn kv_changes(&self) -> broadcast::Receiver<KvChange> {
         self.kv_changes.subscribe()
     }
+}
+
+fn queue_exists(connection: &Connection, name: &str) -> Result<bool, StoreError> {
+    connection
+        .query_row("SELECT 1 FROM queues WHERE name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|row| row.is_some())
+        .map_err(backend)
+}
+
+#[async_trait::async_trait]
+impl QueueStore for SqliteStore {
+    async fn create_queue(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        self.with(move |connection| {
+            let created = connection
+                .execute(
+                    "INSERT INTO queues (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![name, now_ms / 1000],
+                )
+                .map_err(backend)?;
+            Ok(created == 1)
+        })
+        .await
+    }
+
+    async fn delete_queue(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.with(move |connection| {
+            let deleted = connection
+                .execute("DELETE FROM queues WHERE name = ?1", [&name])
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::QueueNotFound(name));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queues(&self, now_ms: i64) -> Result<Vec<QueueInfo>, StoreError> {
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT q.name, q.created_at, q.dead_lettered, count(m.seq),
+                        count(m.lease) FILTER (WHERE m.ready_at > ?1),
+                        count(*) FILTER (WHERE m.lease IS NULL AND m.ready_at > ?1),
+                        min(m.sent_at)
+                     FROM queues q LEFT JOIN queue_messages m ON m.queue = q.name
+                     GROUP BY q.name ORDER BY q.name",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([now_ms], |row| {
+                    Ok(QueueInfo {
+                        name: row.get(0)?,
+                        created_at: row.get(1)?,
+                        dead_lettered: row.get(2)?,
+                        backlog: row.get(3)?,
+                        in_flight: row.get(4)?,
+                        delayed: row.get(5)?,
+                        oldest_sent_at_ms: row.get(6)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_queue(&self, name: &str) -> Result<u64, StoreError> {
+        let name = name.to_string();
+        self.with(move |connection| {
+            if !queue_exists(connection, &name)? {
+                return Err(StoreError::QueueNotFound(name));
+            }
+            let purged = connection
+                .execute("DELETE FROM queue_messages WHERE queue = ?1", [&name])
+                .map_err(backend)?;
+            Ok(purged as u64)
+        })
+        .await
+    }
+
+    async fn send(&self, queue: &str, messages: Vec<NewMessage>) -> Result<(), StoreError> {
+        let name = queue.to_string();
+        self.with(move |connection| {
+            let tx = connection.transaction().map_err(backend)?;
+            if !queue_exists(&tx, &name)? {
+                return Err(StoreError::QueueNotFound(name));
+            }
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO queue_messages
+                         (queue, id, body, content_type, sent_at, ready_at, attempts)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+                    )
+                    .map_err(backend)?;
+                for message in &messages {
+                    insert
+                        .execute(params![
+                            name,
+                            message.id,
+                            &message.body[..],
+                            message.content_type,
+                            message.sent_at_ms,
+                            message.ready_at_ms
+                        ])
+                        .map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await?;
+        let _ = self.queue_changes.send(queue.to_string());
+        Ok(())
+    }
+
+    async fn readiness(&self, queue: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let queue = queue.to_string();
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT ready_at FROM queue_messages WHERE queue = ?1
+                     ORDER BY ready_at LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![queue, limit], |row| row.get(0))
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn lease(
+        &self,
+        queue: &str,
+        limit: u32,
+        now_ms: i64,
+        until_ms: i64,
+        lease: &str,
+    ) -> Result<Vec<LeasedMessage>, StoreError> {
+        let (queue, lease) = (queue.to_string(), lease.to_string());
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "UPDATE queue_messages SET ready_at = ?4, lease = ?5, attempts = attempts + 1
+                     WHERE seq IN (SELECT seq FROM queue_messages
+                                   WHERE queue = ?1 AND ready_at <= ?3
+                                   ORDER BY ready_at, seq LIMIT ?2)
+                     RETURNING seq, id, body, content_type, sent_at, attempts",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![queue, limit, now_ms, until_ms, lease], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        LeasedMessage {
+                            id: row.get(1)?,
+                            body: Bytes::from(row.get::<_, Vec<u8>>(2)?),
+                            content_type: row.get(3)?,
+                            sent_at_ms: row.get(4)?,
+                            attempts: row.get(5)?,
+                        },
+                    ))
+                })
+                .map_err(backend)?;
+            let mut leased: Vec<(i64, LeasedMessage)> =
+                rows.collect::<Result<_, _>>().map_err(backend)?;
+            leased.sort_by_key(|(seq, _)| *seq);
+            Ok(leased.into_iter().map(|(_, message)| message).collect())
+        })
+        .await
+    }
+
+    async fn settle(
+        &self,
+        queue: &str,
+        lease: &str,
+        now_ms: i64,
+        settlements: Vec<(String, Settlement)>,
+    ) -> Result<(), StoreError> {
+        let (name, lease) = (queue.to_string(), lease.to_string());
+        let mut changed: Vec<String> = settlements
+            .iter()
+            .filter_map(|(_, settlement)| match settlement {
+                Settlement::DeadLetter { queue } => Some(queue.clone()),
+                _ => None,
+            })
+            .collect();
+        changed.push(queue.to_string());
+        changed.dedup();
+        self.with(move |connection| {
+            let queue = name;
+            let tx = connection.transaction().map_err(backend)?;
+            for (id, settlement) in &settlements {
+                let mine = "queue = ?1 AND lease = ?2 AND id = ?3";
+                match settlement {
+                    Settlement::Ack => {
+                        tx.execute(
+                            &format!("DELETE FROM queue_messages WHERE {mine}"),
+                            params![queue, lease, id],
+                        )
+                        .map_err(backend)?;
+                    }
+                    Settlement::Retry { ready_at_ms } => {
+                        tx.execute(
+                            &format!(
+                                "UPDATE queue_messages SET ready_at = ?4, lease = NULL WHERE {mine}"
+                            ),
+                            params![queue, lease, id, ready_at_ms],
+                        )
+                        .map_err(backend)?;
+                    }
+                    Settlement::DeadLetter { queue: to } => {
+                        tx.execute(
+                            "INSERT INTO queues (name, created_at) VALUES (?1, ?2)
+                             ON CONFLICT DO NOTHING",
+                            params![to, now_ms / 1000],
+                        )
+                        .map_err(backend)?;
+                        let moved = tx
+                            .execute(
+                                &format!(
+                                    "UPDATE queue_messages SET queue = ?4, ready_at = ?5,
+                                     attempts = 0, lease = NULL WHERE {mine}"
+                                ),
+                                params![queue, lease, id, to, now_ms],
+                            )
+                            .map_err(backend)?;
+                        count_dead_letters(&tx, &queue, moved)?;
+                    }
+                    Settlement::Drop => {
+                        let dropped = tx
+                            .execute(
+                                &format!("DELETE FROM queue_messages WHERE {mine}"),
+                                params![queue, lease, id],
+                            )
+                            .map_err(backend)?;
+                        count_dead_letters(&tx, &queue, dropped)?;
+                    }
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await?;
+        // Retried messages, and dead letters in another queue, wait for
+        // their consumers.
+        for queue in changed {
+            let _ = self.queue_changes.send(queue);
+        }
+        Ok(())
+    }
+
+    fn queue_changes(&self) -> broadcast::Receiver<String> {
+        self.queue_changes.subscribe()
+    }
+}
+
+fn count_dead_letters(connection: &Connection, queue: &str, count: usize) -> Result<(), StoreError> {
+    if count > 0 {
+        connection
+            .execute(
+                "UPDATE queues SET dead_lettered = dead_lettered + ?2 WHERE name = ?1",
+                params![queue, count],
+            )
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -72,7 +72,7 @@ const KEYS: &[(&str, KeyUse)] = &[
     ("d1_databases", KeyUse::Unsupported("D1 databases")),
     ("r2_buckets", KeyUse::Unsupported("R2 buckets")),
     ("services", KeyUse::Applied),
-    ("queues", KeyUse::Unsupported("Queues")),
+    ("queues", KeyUse::Applied),
     ("analytics_engine_datasets", KeyUse::Unsupported("Analytics Engine datasets")),
     ("ai", KeyUse::Unsupported("Workers AI")),
     ("vectorize", KeyUse::Unsupported("Vectorize indexes")),

@@ -13,7 +13,10 @@ use ridge_core::names::validate_worker_name;
 use serde::Deserialize;
 
 pub use keys::{key_use, KeyUse};
-pub use ridge_core::{DurableObjectBinding, KvNamespaceBinding, Limits, ServiceBinding};
+pub use ridge_core::{
+    DurableObjectBinding, KvNamespaceBinding, Limits, QueueConsumer, QueueProducerBinding,
+    ServiceBinding,
+};
 
 /// Ridge's own configuration file.
 pub const CONFIG_FILE: &str = "ridge.toml";
@@ -84,6 +87,11 @@ pub struct WorkerConfig {
     pub services: Vec<ServiceBinding>,
     /// Durable Object namespaces (`durable_objects.bindings`).
     pub durable_objects: Vec<DurableObjectBinding>,
+    /// Queues this worker sends to (`queues.producers`).
+    pub queue_producers: Vec<QueueProducerBinding>,
+    /// Queues whose messages its `queue()` handler receives
+    /// (`queues.consumers` of the default type, "worker").
+    pub queue_consumers: Vec<QueueConsumer>,
     pub crons: Vec<String>,
     pub limits: Limits,
     /// `[build]`: a command that runs before the modules are collected.
@@ -151,6 +159,41 @@ struct DurableObjectBindingConfig {
     #[serde(default)]
     #[allow(dead_code)] // Cloudflare's environments of a script
     environment: Option<String>,
+}
+
+/// `queues` as wrangler writes it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueuesConfig {
+    #[serde(default)]
+    producers: Vec<QueueProducerBinding>,
+    #[serde(default)]
+    consumers: Vec<ConsumerConfig>,
+}
+
+/// One of `queues.consumers`: a worker consumer, or a pull consumer
+/// (`type = "http_pull"`), which reads through the admin API instead.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsumerConfig {
+    queue: String,
+    #[serde(default)]
+    max_batch_size: Option<u32>,
+    #[serde(default)]
+    max_batch_timeout: Option<u32>,
+    #[serde(default)]
+    max_retries: Option<u32>,
+    #[serde(default)]
+    dead_letter_queue: Option<String>,
+    #[serde(default)]
+    retry_delay: Option<u32>,
+    #[serde(default)]
+    max_concurrency: Option<u32>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    /// A pull consumer's lease time; Ridge takes it per pull request.
+    #[serde(default, rename = "visibility_timeout_ms")]
+    _visibility_timeout_ms: Option<u64>,
 }
 
 /// One of `migrations`, as wrangler writes it: which classes became Durable
@@ -284,6 +327,7 @@ struct RawConfig {
     services: Option<Vec<ServiceConfig>>,
     durable_objects: Option<DurableObjectsConfig>,
     migrations: Option<Vec<Migration>>,
+    queues: Option<QueuesConfig>,
     triggers: Option<Triggers>,
     limits: Option<Limits>,
     build: Option<Build>,
@@ -592,6 +636,8 @@ impl WorkerConfig {
             kv_namespaces: Vec::new(),
             services: Vec::new(),
             durable_objects: Vec::new(),
+            queue_producers: Vec::new(),
+            queue_consumers: Vec::new(),
             crons: Vec::new(),
             limits: Limits::default(),
             build: Build::default(),
@@ -712,6 +758,86 @@ fn durable_object_bindings(
     Ok(bindings)
 }
 
+/// The `queues` section's producers and worker consumers, checked: names,
+/// settings in range, one consumer per queue.
+fn queues(
+    path: &Path,
+    section: Option<QueuesConfig>,
+) -> Result<(Vec<QueueProducerBinding>, Vec<QueueConsumer>), ConfigError> {
+    let section = section.unwrap_or_default();
+    let field_error = |field: String, problem: String| ConfigError::Field {
+        path: path.to_path_buf(),
+        field,
+        problem,
+    };
+    for (index, producer) in section.producers.iter().enumerate() {
+        if let Err(problem) = ridge_core::names::validate_queue_name(&producer.queue) {
+            return Err(field_error(
+                format!("queues.producers[{index}].queue"),
+                format!("{:?} {problem}", producer.queue),
+            ));
+        }
+        if let Some(delay) = producer
+            .delivery_delay
+            .filter(|delay| *delay > QueueConsumer::MAX_DELAY_S)
+        {
+            return Err(field_error(
+                format!("queues.producers[{index}].delivery_delay"),
+                format!(
+                    "is {delay}: it must be from 0 to {}",
+                    QueueConsumer::MAX_DELAY_S
+                ),
+            ));
+        }
+    }
+    let mut consumers: Vec<QueueConsumer> = Vec::new();
+    for (index, consumer) in section.consumers.into_iter().enumerate() {
+        let field = |name: &str| format!("queues.consumers[{index}].{name}");
+        let settings = QueueConsumer {
+            queue: consumer.queue,
+            max_batch_size: consumer.max_batch_size,
+            max_batch_timeout: consumer.max_batch_timeout,
+            max_retries: consumer.max_retries,
+            dead_letter_queue: consumer.dead_letter_queue,
+            retry_delay: consumer.retry_delay,
+            max_concurrency: consumer.max_concurrency,
+        };
+        let queues = std::iter::once(&settings.queue).chain(&settings.dead_letter_queue);
+        for (name, queue) in ["queue", "dead_letter_queue"].into_iter().zip(queues) {
+            if let Err(problem) = ridge_core::names::validate_queue_name(queue) {
+                return Err(field_error(field(name), format!("{queue:?} {problem}")));
+            }
+        }
+        if let Err((name, problem)) = settings.validate() {
+            return Err(field_error(field(name), problem));
+        }
+        if settings.dead_letter_queue.as_ref() == Some(&settings.queue) {
+            return Err(field_error(
+                field("dead_letter_queue"),
+                "is the queue itself: name another queue".into(),
+            ));
+        }
+        match consumer.kind.as_deref() {
+            None | Some("worker") => {}
+            Some("http_pull") => continue,
+            Some(other) => {
+                return Err(field_error(
+                    field("type"),
+                    format!("is {other:?}: use \"worker\" or \"http_pull\""),
+                ))
+            }
+        }
+        if consumers.iter().any(|c| c.queue == settings.queue) {
+            return Err(field_error(
+                field("queue"),
+                format!("{:?} has another consumer in this worker", settings.queue),
+            ));
+        }
+        consumers.push(settings);
+    }
+    Ok((section.producers, consumers))
+}
+
 /// The line a key is first written on: `"key":` in JSON, `key =` or a
 /// table header naming it (`[key]`, `[[env.prod.key]]`) in TOML (1 when it
 /// cannot be found).
@@ -776,6 +902,7 @@ fn resolve(
                 kv_namespaces: environment.kv_namespaces,
                 services: environment.services,
                 durable_objects: environment.durable_objects,
+                queues: environment.queues,
                 // Migrations belong to the worker, not to an environment.
                 migrations: top.migrations,
                 triggers: environment.triggers.or(top.triggers),
@@ -846,6 +973,7 @@ fn resolve(
         .collect();
     config.durable_objects =
         durable_object_bindings(path, &config.name, raw.durable_objects, raw.migrations)?;
+    (config.queue_producers, config.queue_consumers) = queues(path, raw.queues)?;
     config.crons = raw.triggers.unwrap_or_default().crons;
     config.limits = raw.limits.unwrap_or_default();
     config.build = raw.build.unwrap_or_default();

@@ -147,6 +147,8 @@ pub struct Reloader {
     no_limits: bool,
     /// Local KV, where namespaces the worker binds are created.
     kv: Option<Arc<Kv>>,
+    /// Local queues, where the queues the worker names are created.
+    queues: Option<Arc<ridge_queues::Queues>>,
     /// Start from a snapshot of the worker, kept in `.ridge/snapshots/`.
     snapshots: bool,
     handler: Arc<EdgeHandler>,
@@ -171,7 +173,7 @@ impl Reloader {
         (slot, served): (usize, DevWorkers),
         cli_vars: BTreeMap<String, String>,
         no_limits: bool,
-        kv: Option<Arc<Kv>>,
+        (kv, queues): (Option<Arc<Kv>>, Option<Arc<ridge_queues::Queues>>),
         snapshots: bool,
         handler: Arc<EdgeHandler>,
         asset_cache: ridge_assets::HotCache,
@@ -207,6 +209,7 @@ impl Reloader {
             cli_vars,
             no_limits,
             kv,
+            queues,
             snapshots,
             handler,
             slot,
@@ -268,6 +271,16 @@ impl Reloader {
                 )));
             };
             kv.create_bound(&version.bindings)
+                .await
+                .map_err(|error| failed(format!("{error}\n")))?;
+        }
+        if let Some(queue) = version.queues.first() {
+            let Some(queues) = &self.queues else {
+                return Err(failed(format!(
+                    "the configuration now names queue {queue:?}, but ridge dev started without queues: restart it\n",
+                )));
+            };
+            crate::node::create_queues(queues, &version)
                 .await
                 .map_err(|error| failed(format!("{error}\n")))?;
         }

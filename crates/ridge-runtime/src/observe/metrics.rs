@@ -48,6 +48,18 @@ pub struct ObjectEventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    pub queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueMessageLabels {
+    pub queue: String,
+    /// "sent", "acked", "retried", "dead_lettered" or "dropped".
+    pub event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
     pub reason: &'static str,
 }
@@ -93,6 +105,11 @@ pub struct Metrics {
     pub alarm_runs: Family<OutcomeLabels, Counter>,
     pub objects_alive: Family<WorkerLabels, Gauge<i64, AtomicI64>>,
     pub object_events: Family<ObjectEventLabels, Counter>,
+    pub queue_messages: Family<QueueMessageLabels, Counter>,
+    pub queue_batches: Family<OutcomeLabels, Counter>,
+    pub queue_backlog: Family<QueueLabels, Gauge<i64, AtomicI64>>,
+    pub queue_in_flight: Family<QueueLabels, Gauge<i64, AtomicI64>>,
+    pub queue_oldest_age: Family<QueueLabels, Gauge<i64, AtomicI64>>,
     pub websockets_open: Gauge<i64, AtomicI64>,
     pub tail_dropped: Counter,
     pub console_dropped: Family<WorkerLabels, Counter>,
@@ -126,6 +143,11 @@ impl Metrics {
             alarm_runs: Family::default(),
             objects_alive: Family::default(),
             object_events: Family::default(),
+            queue_messages: Family::default(),
+            queue_batches: Family::default(),
+            queue_backlog: Family::default(),
+            queue_in_flight: Family::default(),
+            queue_oldest_age: Family::default(),
             websockets_open: Gauge::default(),
             tail_dropped: Counter::default(),
             console_dropped: Family::default(),
@@ -227,6 +249,31 @@ impl Metrics {
             metrics.websockets_open.clone(),
         );
         registry.register(
+            "queue_messages",
+            "Queue messages sent, and consumed messages acked, retried, dead-lettered or dropped, by queue",
+            metrics.queue_messages.clone(),
+        );
+        registry.register(
+            "queue_batches",
+            "Batches delivered to queue() handlers, by worker and outcome",
+            metrics.queue_batches.clone(),
+        );
+        registry.register(
+            "queue_backlog_messages",
+            "Messages in a queue not yet acknowledged (in flight and delayed included)",
+            metrics.queue_backlog.clone(),
+        );
+        registry.register(
+            "queue_in_flight_messages",
+            "Messages of a queue leased to a consumer",
+            metrics.queue_in_flight.clone(),
+        );
+        registry.register(
+            "queue_oldest_message_age_seconds",
+            "Age of the oldest message of a queue's backlog",
+            metrics.queue_oldest_age.clone(),
+        );
+        registry.register(
             "tail_dropped_events",
             "Live tail events dropped because a tail client read too slowly",
             metrics.tail_dropped.clone(),
@@ -243,6 +290,18 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+
+    /// `count` messages of `queue` went through `event` ("sent", "acked", …).
+    pub fn queue_messages(&self, queue: &str, event: &'static str, count: u64) {
+        if count > 0 {
+            self.queue_messages
+                .get_or_create(&QueueMessageLabels {
+                    queue: queue.to_string(),
+                    event,
+                })
+                .inc_by(count);
+        }
     }
 
     pub fn kv_read(&self, hit: bool) {

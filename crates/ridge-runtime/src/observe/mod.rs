@@ -81,6 +81,9 @@ pub fn request_finished(
                 format!("{}:{}", event.object.class, event.object.id),
                 outcome.to_string(),
             ),
+            Trigger::Queue { queue, size, .. } => {
+                ("queue", format!("{queue} ({size} messages)"), outcome.to_string())
+            }
         };
         tracing::info!(
             target: "ridge::request",
@@ -138,7 +141,7 @@ pub fn request_finished(
         let logs: Vec<TailLog> = record.console.iter().map(tail_log).collect();
         let event_timestamp = epoch_ms(SystemTime::now()) - wall.as_millis() as i64;
         let (mut method, mut url, mut cron, mut scheduled_time) = (None, None, None, None);
-        let (mut rpc_method, mut object) = (None, None);
+        let (mut rpc_method, mut object, mut queue, mut batch_size) = (None, None, None, None);
         match &record.trigger {
             Trigger::Fetch { method: m, url: u } => {
                 (method, url) = (Some(m.as_str()), Some(u.as_str()))
@@ -157,6 +160,9 @@ pub fn request_finished(
                 object = Some(&alarm.object);
             }
             Trigger::WebSocket(event) => object = Some(&event.object),
+            Trigger::Queue { queue: q, size, .. } => {
+                (queue, batch_size) = (Some(q.as_str()), Some(*size))
+            }
         }
         let object = object.map(|object| TailObject {
             class: &object.class,
@@ -176,6 +182,8 @@ pub fn request_finished(
                 scheduled_time,
                 rpc_method,
                 object,
+                queue,
+                batch_size,
                 caller: record.caller.as_deref(),
                 status: record.status,
                 outcome,

@@ -50,8 +50,8 @@ pub struct TailEvent<'a> {
     pub version: &'a str,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub event_timestamp: i64,
-    /// "fetch", "scheduled", "rpc", "alarm" or "websocket" (a
-    /// hibernatable WebSocket's message or close).
+    /// "fetch", "scheduled", "rpc", "alarm", "websocket" (a
+    /// hibernatable WebSocket's message or close) or "queue".
     pub event_type: &'static str,
     /// A fetch's method and URL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +70,11 @@ pub struct TailEvent<'a> {
     /// The Durable Object an RPC call, alarm or WebSocket event ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<TailObject<'a>>,
+    /// A queue batch's queue and size (workerd's `queue`, `batchSize`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     /// Who called, over a service binding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<&'a str>,

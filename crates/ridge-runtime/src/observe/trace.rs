@@ -128,6 +128,7 @@ impl TraceExporter {
                 match record.trigger {
                     Trigger::Fetch { .. } => "http",
                     Trigger::Scheduled(_) => "timer",
+                    Trigger::Queue { .. } => "pubsub",
                     Trigger::Rpc { .. } | Trigger::Alarm(_) | Trigger::WebSocket(_) => "other",
                 },
             ),
@@ -170,6 +171,7 @@ impl TraceExporter {
                 ),
                 false,
             ),
+            Trigger::Queue { queue, .. } => (format!("queue {} {queue}", version.name), false),
         };
         let mut span = self
             .tracer

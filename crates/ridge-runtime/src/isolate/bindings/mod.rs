@@ -4,12 +4,14 @@
 //! kind with node state adapts the node's service to its ops: `kv` (KV
 //! namespaces), `cache` (the Cache API), `assets` (static assets),
 //! `service` (other workers of the node, and the Durable Objects of
-//! namespaces), `objects` (Durable Object ids and storage).
+//! namespaces), `objects` (Durable Object ids and storage), `queues`
+//! (queue producers).
 
 mod assets;
 mod cache;
 mod kv;
 mod objects;
+mod queues;
 mod service;
 
 pub use service::{Directory, WorkerDirectory};
@@ -30,6 +32,8 @@ use ridge_kv::Kv;
 pub struct Services {
     /// `None` where there is no store to keep KV in.
     pub kv: Option<Arc<Kv>>,
+    /// `None` where there is no store to keep queues in.
+    pub queues: Option<Arc<ridge_queues::Queues>>,
     pub cache: Arc<HttpCache>,
     /// `ridge dev --inspect`: where new isolates offer their inspector.
     pub inspector: Option<Arc<dyn InspectorRegistry>>,
@@ -70,6 +74,7 @@ impl Services {
     pub fn without_kv(cache_bytes: u64) -> Self {
         Self {
             kv: None,
+            queues: None,
             cache: HttpCache::new(cache_bytes),
             inspector: None,
             observers: Observers::new(None),
@@ -83,6 +88,7 @@ impl Services {
     /// Gives an isolate about to run `version` its bindings.
     pub fn install(&self, state: &mut OpState, version: &WorkerVersion) {
         kv::install(state, version, self.kv.clone(), &self.observers);
+        queues::install(state, version, self.queues.clone(), &self.observers);
         cache::install(state, version, self.cache.clone(), &self.observers);
         assets::install(state, version);
         service::install(state, version, &self.workers);

@@ -1,0 +1,256 @@
+// Ridge: Queues, as a worker sees them: the producer binding in `env`
+// (`env.JOBS.send(body)`), and the batch a `queue(batch, env, ctx)`
+// handler receives.
+//
+// A producer holds only its index in the worker's binding list; Rust
+// (queues.rs in crates/ridge-ext) maps it to the queue. Bodies are
+// serialized here by content type, as workerd does, with its messages;
+// the size limits are checked in Rust (ridge-queues). A batch's verdicts
+// (ack, retry, ackAll, retryAll) follow workerd's precedence, and each one
+// that takes effect is recorded in Rust at once, so that a handler stopped
+// by a limit keeps what it acknowledged.
+import { primordials } from "ext:core/mod.js";
+import { op_ridge_queue_send, op_ridge_queue_verdict } from "ext:core/ops";
+import { log, registerBinding } from "ext:ridge/globals/00_globals.js";
+import { deserialize, serialize } from "ext:ridge/service/08_service.js";
+
+const {
+  ArrayBufferIsView,
+  ArrayIsArray,
+  ArrayPrototypeIncludes,
+  ArrayPrototypeMap,
+  ArrayPrototypePush,
+  Date,
+  JSONParse,
+  JSONStringify,
+  ObjectFreeze,
+  SafeMap,
+  StringPrototypeToLowerCase,
+  SymbolIterator,
+  TypeError,
+  TypedArrayPrototypeGetBuffer,
+  TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeSet,
+  Uint8Array,
+} = primordials;
+
+const CONTENT_TYPES = ["text", "bytes", "json", "v8"];
+/** Only Ridge creates producers and messages. */
+const kConstruct = Symbol("Queue");
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The bytes of `body` sent as `contentType` (checked first, as workerd
+ * checks it, by its lower-case form). */
+function serializeBody(body, contentType) {
+  if (body === undefined) throw new TypeError("Message body cannot be undefined");
+  switch (contentType) {
+    case "text":
+      if (typeof body !== "string") {
+        throw new TypeError(`Content Type "text" requires a value of type string, but received: ${typeof body}`);
+      }
+      return encoder.encode(body);
+    case "bytes":
+      if (!ArrayBufferIsView(body)) {
+        throw new TypeError(
+          `Content Type "bytes" requires a value of type ArrayBufferView, but received: ${typeof body}`,
+        );
+      }
+      return new Uint8Array(
+        TypedArrayPrototypeGetBuffer(body),
+        TypedArrayPrototypeGetByteOffset(body),
+        TypedArrayPrototypeGetByteLength(body),
+      );
+    case "json":
+      return encoder.encode(JSONStringify(body));
+    case "v8":
+      return serialize(body);
+  }
+  throw new TypeError(`Unsupported queue message content type: ${contentType}`);
+}
+
+/** The content type a send names, or the worker's default. */
+function contentTypeOf(options, fallback) {
+  const given = options?.contentType;
+  if (given === undefined) return fallback;
+  const lower = StringPrototypeToLowerCase(`${given}`);
+  if (!ArrayPrototypeIncludes(CONTENT_TYPES, lower)) {
+    throw new TypeError(`Unsupported queue message content type: ${given}`);
+  }
+  return lower;
+}
+
+/** Sends `messages` (`[contentType, bytes, delaySeconds]`) in one op: the
+ * bodies back to back in one buffer. */
+function sendMessages(index, messages, batch, batchDelay) {
+  let total = 0;
+  for (const { 1: bytes } of messages) total += TypedArrayPrototypeGetByteLength(bytes);
+  const bodies = new Uint8Array(total);
+  let offset = 0;
+  const meta = ArrayPrototypeMap(messages, ({ 0: contentType, 1: bytes, 2: delay }) => {
+    TypedArrayPrototypeSet(bodies, bytes, offset);
+    offset += TypedArrayPrototypeGetByteLength(bytes);
+    return [contentType, TypedArrayPrototypeGetByteLength(bytes), delay ?? null];
+  });
+  return op_ridge_queue_send(index, bodies, [meta, batchDelay ?? null], batch);
+}
+
+/** A number of seconds as given (undefined when absent). */
+function delayOf(options) {
+  const delay = options?.delaySeconds;
+  return delay === undefined ? undefined : +delay;
+}
+
+/** `env.JOBS`: sends messages to the binding's queue. */
+class Queue {
+  #index;
+  #contentType;
+
+  constructor(key, index, contentType) {
+    if (key !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#index = index;
+    this.#contentType = contentType;
+  }
+
+  /** Resolves once the message is stored. */
+  async send(body, options = undefined) {
+    const contentType = contentTypeOf(options, this.#contentType);
+    const bytes = serializeBody(body, contentType);
+    await sendMessages(this.#index, [[contentType, bytes, delayOf(options)]], false, undefined);
+  }
+
+  /** Sends every message of `messages` (`{ body, contentType,
+   * delaySeconds }`), all or none. */
+  async sendBatch(messages, options = undefined) {
+    if (messages === null || messages === undefined || typeof messages[SymbolIterator] !== "function") {
+      throw new TypeError("sendBatch() requires an iterable of messages");
+    }
+    const list = [];
+    for (const message of messages) {
+      const contentType = contentTypeOf(message, this.#contentType);
+      ArrayPrototypePush(list, [contentType, serializeBody(message?.body, contentType), delayOf(message)]);
+    }
+    if (list.length === 0) throw new TypeError("sendBatch() requires at least one message");
+    await sendMessages(this.#index, list, true, delayOf(options));
+  }
+}
+
+registerBinding("queue", (index, _name, contentType) => new Queue(kConstruct, index, contentType));
+
+/** `message.body` from its bytes. */
+function decodeBody(contentType, bytes) {
+  switch (contentType) {
+    case "text":
+      return decoder.decode(bytes);
+    case "bytes":
+      return bytes;
+    case "json":
+      return JSONParse(decoder.decode(bytes));
+    default:
+      return deserialize(bytes);
+  }
+}
+
+/** Delay seconds of `retry()`/`retryAll()` options, for Rust: -1 for
+ * "the consumer's retry_delay". */
+function retryDelay(options) {
+  const delay = delayOf(options);
+  return delay === undefined ? -1 : delay;
+}
+
+/** What a batch's handler said so far, with workerd's precedence: a
+ * message's first call wins; `ackAll()`/`retryAll()` do not override a
+ * message's own call; `retry()` after `retryAll()` still counts. */
+class Verdicts {
+  constructor(rid) {
+    this.rid = rid;
+    this.batch = undefined;
+    this.messages = new SafeMap();
+  }
+
+  message(index, id, verdict, options) {
+    const previous = this.messages.get(index);
+    const refused = (earlier) =>
+      log(
+        2,
+        `Received a call to ${verdict}() on message ${id} after ${earlier}() was already called. ` +
+          `Calling ${verdict}() on a message after calling ${earlier}() has no effect.`,
+      );
+    if (previous === "ack") return verdict === "ack" ? undefined : refused("ack");
+    if (this.batch === "ackAll") return verdict === "ack" ? undefined : refused("ackAll");
+    if (verdict === "ack" && (previous === "retry" || this.batch === "retryAll")) {
+      return refused(previous ?? "retryAll");
+    }
+    this.messages.set(index, verdict);
+    op_ridge_queue_verdict(this.rid, index, verdict === "ack", verdict === "ack" ? -1 : retryDelay(options));
+  }
+
+  all(verdict, options) {
+    if (this.batch !== undefined && this.batch !== verdict) {
+      log(
+        2,
+        `Received a call to ${verdict}() on a batch after ${this.batch}() was already called. ` +
+          `Calling ${verdict}() after calling ${this.batch}() has no effect.`,
+      );
+      return;
+    }
+    this.batch = verdict;
+    op_ridge_queue_verdict(this.rid, -1, verdict === "ackAll", verdict === "ackAll" ? -1 : retryDelay(options));
+  }
+}
+
+class Message {
+  #verdicts;
+  #index;
+
+  constructor(key, verdicts, index, id, timestamp, contentType, bytes, attempts) {
+    if (key !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#verdicts = verdicts;
+    this.#index = index;
+    this.id = id;
+    this.timestamp = new Date(timestamp);
+    this.body = decodeBody(contentType, bytes);
+    this.attempts = attempts;
+  }
+
+  ack() {
+    this.#verdicts.message(this.#index, this.id, "ack");
+  }
+
+  retry(options = undefined) {
+    this.#verdicts.message(this.#index, this.id, "retry", options);
+  }
+}
+
+class MessageBatch {
+  #verdicts;
+
+  constructor(key, verdicts, queue, messages) {
+    if (key !== kConstruct) throw new TypeError("Illegal constructor");
+    this.#verdicts = verdicts;
+    this.queue = queue;
+    this.messages = ObjectFreeze(messages);
+  }
+
+  ackAll() {
+    this.#verdicts.all("ackAll");
+  }
+
+  retryAll(options = undefined) {
+    this.#verdicts.all("retryAll", options);
+  }
+}
+
+/** The batch of invocation `rid` (`messages` as Rust sends them: `[id,
+ * timestamp, contentType, body, attempts]`). */
+export function queueBatch(rid, queue, messages) {
+  if (!ArrayIsArray(messages)) throw new TypeError("Ridge sent a malformed queue batch");
+  const verdicts = new Verdicts(rid);
+  const list = ArrayPrototypeMap(
+    messages,
+    ({ 0: id, 1: timestamp, 2: contentType, 3: body, 4: attempts }, index) =>
+      new Message(kConstruct, verdicts, index, id, timestamp, contentType, body, attempts),
+  );
+  return new MessageBatch(kConstruct, verdicts, queue, list);
+}
