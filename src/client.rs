@@ -342,13 +342,19 @@ impl AdminClient {
     }
 
     pub async fn queue_info(&self, name: &str) -> Result<Value, ClientError> {
-        self.call(self.http.get(self.url(&format!("/queues/{}", segment(name)))))
-            .await
+        self.call(
+            self.http
+                .get(self.url(&format!("/queues/{}", segment(name)))),
+        )
+        .await
     }
 
     pub async fn create_queue(&self, name: &str) -> Result<Value, ClientError> {
-        self.call(self.http.put(self.url(&format!("/queues/{}", segment(name)))))
-            .await
+        self.call(
+            self.http
+                .put(self.url(&format!("/queues/{}", segment(name)))),
+        )
+        .await
     }
 
     pub async fn delete_queue(&self, name: &str) -> Result<Value, ClientError> {

@@ -25,6 +25,7 @@ mod node_compat;
 mod objects;
 mod observability;
 mod projects;
+mod queues;
 mod routing;
 mod services;
 mod snapshots;

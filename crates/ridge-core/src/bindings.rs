@@ -119,7 +119,10 @@ impl QueueConsumer {
         self.max_batch_size.unwrap_or(Self::DEFAULT_BATCH_SIZE)
     }
     pub fn batch_timeout_ms(&self) -> i64 {
-        i64::from(self.max_batch_timeout.unwrap_or(Self::DEFAULT_BATCH_TIMEOUT_S)) * 1000
+        i64::from(
+            self.max_batch_timeout
+                .unwrap_or(Self::DEFAULT_BATCH_TIMEOUT_S),
+        ) * 1000
     }
     pub fn retries(&self) -> u32 {
         self.max_retries.unwrap_or(Self::DEFAULT_RETRIES)
@@ -131,11 +134,26 @@ impl QueueConsumer {
     /// Checks the settings' ranges: `Err((field, problem))`.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         let ranges = [
-            ("max_batch_size", self.max_batch_size, 1, Self::MAX_BATCH_SIZE),
-            ("max_batch_timeout", self.max_batch_timeout, 0, Self::MAX_BATCH_TIMEOUT_S),
+            (
+                "max_batch_size",
+                self.max_batch_size,
+                1,
+                Self::MAX_BATCH_SIZE,
+            ),
+            (
+                "max_batch_timeout",
+                self.max_batch_timeout,
+                0,
+                Self::MAX_BATCH_TIMEOUT_S,
+            ),
             ("max_retries", self.max_retries, 0, Self::MAX_RETRIES),
             ("retry_delay", self.retry_delay, 0, Self::MAX_DELAY_S),
-            ("max_concurrency", self.max_concurrency, 1, Self::MAX_CONCURRENCY),
+            (
+                "max_concurrency",
+                self.max_concurrency,
+                1,
+                Self::MAX_CONCURRENCY,
+            ),
         ];
         for (field, value, min, max) in ranges {
             if let Some(value) = value.filter(|v| !(min..=max).contains(v)) {

@@ -9,7 +9,9 @@ pub enum Verdict {
     Ack,
     /// Deliver it again, after this many seconds (`None`: the consumer's
     /// `retry_delay`).
-    Retry { delay_seconds: Option<u32> },
+    Retry {
+        delay_seconds: Option<u32>,
+    },
 }
 
 /// The verdicts of one batch so far. JavaScript applies Cloudflare's

@@ -257,7 +257,11 @@ impl VersionMetadata {
             .map(String::as_str)
             .chain(self.kv_namespaces.iter().map(|kv| kv.binding.as_str()))
             .chain(self.services.iter().map(|service| service.binding.as_str()))
-            .chain(self.durable_objects.iter().map(|object| object.name.as_str()))
+            .chain(
+                self.durable_objects
+                    .iter()
+                    .map(|object| object.name.as_str()),
+            )
             .collect();
         for (index, producer) in self.queue_producers.iter().enumerate() {
             let field = format!("queue_producers[{index}]");
@@ -292,7 +296,10 @@ impl VersionMetadata {
             let queues = std::iter::once(&consumer.queue).chain(&consumer.dead_letter_queue);
             for queue in queues {
                 if let Err(problem) = ridge_core::names::validate_queue_name(queue) {
-                    return Err(error(field, format!("names queue {queue:?}, which {problem}")));
+                    return Err(error(
+                        field,
+                        format!("names queue {queue:?}, which {problem}"),
+                    ));
                 }
             }
             if let Err((name, problem)) = consumer.validate() {
@@ -319,7 +326,8 @@ impl VersionMetadata {
             .iter()
             .map(|producer| producer.queue.as_str())
             .chain(self.queue_consumers.iter().flat_map(|consumer| {
-                std::iter::once(consumer.queue.as_str()).chain(consumer.dead_letter_queue.as_deref())
+                std::iter::once(consumer.queue.as_str())
+                    .chain(consumer.dead_letter_queue.as_deref())
             }))
             .collect();
         queues.sort_unstable();

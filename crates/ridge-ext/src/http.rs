@@ -35,7 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::rpc::{RemoteStubs, RpcResult, StubSender, WritableSink};
 use super::trace::TraceContext;
 use super::wire::{
-    IncomingAlarm, IncomingQueue, IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes, ResponseHeaders,
+    IncomingAlarm, IncomingQueue, IncomingRequest, IncomingRpc, IncomingScheduled, ResponseBytes,
+    ResponseHeaders,
 };
 
 /// Chunks in flight between a streaming response and the client.

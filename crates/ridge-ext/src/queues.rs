@@ -102,7 +102,9 @@ pub async fn op_ridge_queue_send(
     for (content_type, length, delay) in messages {
         let end = offset + length;
         if end > all.len() {
-            return Err(JsErrorBox::type_error("message bodies are shorter than said"));
+            return Err(JsErrorBox::type_error(
+                "message bodies are shorter than said",
+            ));
         }
         outgoing.push((content_type, all.slice(offset..end), delay));
         offset = end;

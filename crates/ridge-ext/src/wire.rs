@@ -206,13 +206,18 @@ impl<'a> ToV8<'a> for IncomingQueue<'_> {
         let mut messages = Vec::with_capacity(self.messages.len());
         for message in self.messages {
             let length = message.body.len();
-            let store = v8::ArrayBuffer::new_backing_store_from_vec(message.body.to_vec()).make_shared();
+            let store =
+                v8::ArrayBuffer::new_backing_store_from_vec(message.body.to_vec()).make_shared();
             let buffer = v8::ArrayBuffer::with_backing_store(scope, &store);
             let body = v8::Uint8Array::new(scope, buffer, 0, length).ok_or_else(too_large)?;
             let fields = [
-                v8::String::new(scope, &message.id).ok_or_else(too_large)?.into(),
+                v8::String::new(scope, &message.id)
+                    .ok_or_else(too_large)?
+                    .into(),
                 v8::Number::new(scope, message.timestamp_ms as f64).into(),
-                v8::String::new(scope, &message.content_type).ok_or_else(too_large)?.into(),
+                v8::String::new(scope, &message.content_type)
+                    .ok_or_else(too_large)?
+                    .into(),
                 body.into(),
                 v8::Integer::new_from_unsigned(scope, message.attempts).into(),
             ];
@@ -221,7 +226,9 @@ impl<'a> ToV8<'a> for IncomingQueue<'_> {
         let fields = [
             v8::Integer::new_from_unsigned(scope, self.rid).into(),
             v8::Integer::new_from_unsigned(scope, EVENT_QUEUE).into(),
-            v8::String::new(scope, self.queue).ok_or_else(too_large)?.into(),
+            v8::String::new(scope, self.queue)
+                .ok_or_else(too_large)?
+                .into(),
             v8::Array::new_with_elements(scope, &messages).into(),
         ];
         Ok(v8::Array::new_with_elements(scope, &fields).into())

@@ -299,7 +299,7 @@ impl NodeParts {
     /// Object storage under `objects` (a folder; `None`: in memory).
     fn services(
         &self,
-        store: Option<(Arc<dyn KvStore>, Arc<dyn QueueStore>)>,
+        store: Option<NodeStores>,
         objects: Option<PathBuf>,
     ) -> Result<Services, NodeError> {
         let objects = match objects {
@@ -310,7 +310,11 @@ impl NodeParts {
             objects,
             object_idle_timeout: self.isolates.object_idle_timeout,
             kv: store.as_ref().map(|(store, _)| {
-                Kv::new(store.clone(), self.isolates.kv_cache_bytes, Clock::from_env())
+                Kv::new(
+                    store.clone(),
+                    self.isolates.kv_cache_bytes,
+                    Clock::from_env(),
+                )
             }),
             queues: store.map(|(_, store)| Queues::new(store, Clock::from_env())),
             cache: HttpCache::new(self.isolates.cache_bytes),
@@ -615,15 +619,21 @@ async fn start_store(
     Ok(node)
 }
 
+/// One store as KV and queues use it.
+type NodeStores = (Arc<dyn KvStore>, Arc<dyn QueueStore>);
+
 /// A local SQLite store, as KV and queues use it.
-fn local_store(path: &Path) -> Result<(Arc<dyn KvStore>, Arc<dyn QueueStore>), NodeError> {
+fn local_store(path: &Path) -> Result<NodeStores, NodeError> {
     let store = Arc::new(ridge_store::sqlite::SqliteStore::open(path)?);
     Ok((store.clone(), store))
 }
 
 /// Creates the queues `worker` sends to or consumes, where nothing else
 /// creates them (`ridge dev`, a folder of workers).
-pub(crate) async fn create_queues(queues: &Queues, worker: &WorkerVersion) -> Result<(), NodeError> {
+pub(crate) async fn create_queues(
+    queues: &Queues,
+    worker: &WorkerVersion,
+) -> Result<(), NodeError> {
     for queue in &worker.queues {
         queues
             .create(queue)

@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 const LONGEST_WAIT_MS: i64 = 1000;
 /// How long a lease outlasts the worker's wall-clock limit: time to
 /// settle the batch after the handler is stopped.
-const LEASE_MARGIN_MS: u64 = 30_000;
+const LEASE_MARGIN_MS: u64 = 5_000;
 /// How often the queue gauges (backlog, in flight, oldest) are refreshed.
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 
@@ -176,12 +176,17 @@ impl QueueRunner {
             let labels = QueueLabels {
                 queue: queue.name.clone(),
             };
-            metrics.queue_backlog.get_or_create(&labels).set(queue.backlog);
+            metrics
+                .queue_backlog
+                .get_or_create(&labels)
+                .set(queue.backlog);
             metrics
                 .queue_in_flight
                 .get_or_create(&labels)
                 .set(queue.in_flight);
-            let age = queue.oldest_sent_at_ms.map_or(0, |sent| (now - sent) / 1000);
+            let age = queue
+                .oldest_sent_at_ms
+                .map_or(0, |sent| (now - sent) / 1000);
             metrics.queue_oldest_age.get_or_create(&labels).set(age);
         }
     }

@@ -307,12 +307,11 @@ impl Queues {
         let mut by_lease: std::collections::BTreeMap<&str, Vec<(String, Settlement)>> =
             Default::default();
         for answer in answers {
-            let (lease, id) = split_lease_id(&answer.lease_id).ok_or_else(|| {
-                QueueError::InvalidRequest {
+            let (lease, id) =
+                split_lease_id(&answer.lease_id).ok_or_else(|| QueueError::InvalidRequest {
                     field: "lease_id".into(),
                     problem: format!("{:?} is not a lease id this node gave", answer.lease_id),
-                }
-            })?;
+                })?;
             let settlement = match answer.retry_delay_seconds {
                 None => Settlement::Ack,
                 Some(delay) if delay <= QueueConsumer::MAX_DELAY_S => Settlement::Retry {
@@ -321,10 +320,7 @@ impl Queues {
                 Some(delay) => {
                     return Err(QueueError::InvalidRequest {
                         field: "delay_seconds".into(),
-                        problem: format!(
-                            "{delay} is not from 0 to {}",
-                            QueueConsumer::MAX_DELAY_S
-                        ),
+                        problem: format!("{delay} is not from 0 to {}", QueueConsumer::MAX_DELAY_S),
                     })
                 }
             };

@@ -458,9 +458,11 @@ impl AdminApi {
         if metadata.queue_producers.is_empty() && metadata.queue_consumers.is_empty() {
             return Ok(());
         }
-        let known = self.queues.list().await.map_err(|failure| {
-            error(StatusCode::INTERNAL_SERVER_ERROR, failure)
-        })?;
+        let known = self
+            .queues
+            .list()
+            .await
+            .map_err(|failure| error(StatusCode::INTERNAL_SERVER_ERROR, failure))?;
         let named = metadata
             .queue_producers
             .iter()
@@ -471,7 +473,9 @@ impl AdminApi {
                     .queue_consumers
                     .iter()
                     .enumerate()
-                    .map(|(index, consumer)| (format!("queue_consumers[{index}]"), &consumer.queue)),
+                    .map(|(index, consumer)| {
+                        (format!("queue_consumers[{index}]"), &consumer.queue)
+                    }),
             );
         for (field, queue) in named {
             if !known.iter().any(|known| &known.name == queue) {

@@ -127,8 +127,12 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
             return Ok(empty);
         }
     }
-    serde_json::from_slice(&body)
-        .map_err(|problem| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {problem}")))
+    serde_json::from_slice(&body).map_err(|problem| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid JSON body: {problem}"),
+        )
+    })
 }
 
 impl AdminApi {
@@ -157,7 +161,9 @@ impl AdminApi {
                 Err(failure) => queue_error(failure),
             },
             (&Method::POST, [name, "purge"]) => match self.queues.purge(name).await {
-                Ok(purged) => json_response(StatusCode::OK, json!({ "queue": name, "purged": purged })),
+                Ok(purged) => {
+                    json_response(StatusCode::OK, json!({ "queue": name, "purged": purged }))
+                }
                 Err(failure) => queue_error(failure),
             },
             (&Method::POST, [name, "messages"]) => {

@@ -14,11 +14,11 @@ use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
 use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
-use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
 };
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use ridge_deploy::{Bundle, VersionMetadata};
 
@@ -955,7 +955,9 @@ impl QueueStore for PostgresStore {
         if !acks.is_empty() {
             client
                 .execute(
-                    &format!("DELETE FROM ridge_queue_messages WHERE {UNDER_LEASE} AND id = ANY($3)"),
+                    &format!(
+                        "DELETE FROM ridge_queue_messages WHERE {UNDER_LEASE} AND id = ANY($3)"
+                    ),
                     &[&queue, &lease, &acks],
                 )
                 .await

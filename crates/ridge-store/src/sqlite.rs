@@ -12,11 +12,11 @@ use tokio::sync::{broadcast, Semaphore};
 
 use super::assets::AssetStore;
 use super::kv::{prefix_upper_bound, KvChange, KvEntry, KvKey, KvStore, NamespaceInfo};
-use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
 };
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use ridge_deploy::{Bundle, VersionMetadata};
 
@@ -891,7 +891,11 @@ impl QueueStore for SqliteStore {
     }
 }
 
-fn count_dead_letters(connection: &Connection, queue: &str, count: usize) -> Result<(), StoreError> {
+fn count_dead_letters(
+    connection: &Connection,
+    queue: &str,
+    count: usize,
+) -> Result<(), StoreError> {
     if count > 0 {
         connection
             .execute(

@@ -81,9 +81,11 @@ pub fn request_finished(
                 format!("{}:{}", event.object.class, event.object.id),
                 outcome.to_string(),
             ),
-            Trigger::Queue { queue, size, .. } => {
-                ("queue", format!("{queue} ({size} messages)"), outcome.to_string())
-            }
+            Trigger::Queue { queue, size, .. } => (
+                "queue",
+                format!("{queue} ({size} messages)"),
+                outcome.to_string(),
+            ),
         };
         tracing::info!(
             target: "ridge::request",
