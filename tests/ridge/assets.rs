@@ -2,7 +2,8 @@
 //! worker API, a VitePress site with no worker, and a folder served under
 //! every `html_handling` and `not_found_handling` mode, with and without a
 //! worker, and create-cloudflare's Durable Object templates (with and
-//! without assets, made from the npm package at test time). Each run
+//! without assets) and queue templates (made from the npm package at test
+//! time: their consumers must process what their fetch handlers sent). Each run
 //! answers as Cloudflare's own asset server does under
 //! `wrangler dev` (fixtures/assets/expected/, recorded by
 //! tests/compat/assets.py), from `ridge dev` and deployed to a node; and
@@ -23,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::control::{Backend, Node};
 use crate::support::{copy_project, root, run_in, run_scratch, Ridge, TempDir};
 
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 9] = [
     "modes",
     "static-site",
     "vite-react",
@@ -31,7 +32,16 @@ const FIXTURES: [&str; 7] = [
     "c3-durable-object-ts",
     "c3-durable-object-with-assets-js",
     "c3-durable-object-with-assets-ts",
+    "c3-queues-js",
+    "c3-queues-ts",
 ];
+
+/// The queues a project's configuration sends to or consumes.
+fn queues_of(config: &Path) -> Vec<String> {
+    let config = ridge_deploy::config::WorkerConfig::from_file(config, None).unwrap();
+    let metadata = ridge_deploy::VersionMetadata::from_config(&config);
+    metadata.queues().into_iter().map(String::from).collect()
+}
 
 /// Every fixture, copied (or made from its create-cloudflare template),
 /// installed and built once for the whole binary.
@@ -366,6 +376,13 @@ async fn projects_with_assets_answer_as_on_workerd_under_ridge_dev() {
                 .to_vec();
             let ridge = Ridge::start_in(&args, &[], &folder);
             check_run(addr(&ridge), fixture, run, None).await;
+            // A queue template's consumer logs each message its fetch
+            // handler sent (after the default batch timeout, 5 s).
+            if !queues_of(&folder.join(config)).is_empty() {
+                let sent = run["requests"].as_array().unwrap().len();
+                let lines = ridge.wait_for_logs(" processed: {\"url\":", sent);
+                assert!(lines.iter().any(|l| l.contains("\"method\":\"POST\"")), "{lines:?}");
+            }
         }
     }
 }
@@ -378,6 +395,11 @@ async fn projects_with_assets_deploy_and_answer_as_on_workerd() {
         let folder = prepared().join(fixture);
         for run in compat(fixture)["runs"].as_array().unwrap() {
             let config = folder.join(run["config"].as_str().unwrap());
+            // As with wrangler, the queues a worker names are created first.
+            for queue in queues_of(&config) {
+                let (ok, out) = node.cli(&["queues", "create", &queue], None);
+                assert!(ok || out.contains("exists"), "{fixture}: {out}");
+            }
             let (ok, out) = node.cli(
                 &[
                     "deploy",
@@ -398,7 +420,29 @@ async fn projects_with_assets_deploy_and_answer_as_on_workerd() {
                 Some(&format!("{worker}.test")),
             )
             .await;
+            // A queue template's consumer takes what its fetch handler
+            // sent; then the worker goes, as a queue has one consumer.
+            for queue in queues_of(&config) {
+                queue_drained(&node, &queue).await;
+                let (ok, out) = node.cli(&["delete", "--name", &worker], None);
+                assert!(ok, "{fixture}: {out}");
+            }
         }
+    }
+}
+
+/// Waits until `queue` on `node` has no messages left (its consumer
+/// acknowledged what was sent).
+async fn queue_drained(node: &Node, queue: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (ok, out) = node.cli(&["queues", "info", queue], None);
+        assert!(ok, "{out}");
+        if out.contains("Backlog:         0 messages") {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{out}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 
