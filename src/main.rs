@@ -85,7 +85,8 @@ enum Command {
     /// console output and uncaught exceptions.
     Tail(TailArgs),
     /// Show a worker's usage per hour (requests, CPU and wall time,
-    /// subrequests, KV operations, bytes), summed across nodes.
+    /// subrequests, KV operations, queue messages sent and received,
+    /// bytes), summed across nodes.
     Usage(UsageArgs),
 }
 
@@ -1055,7 +1056,7 @@ async fn usage(args: UsageArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<18} {:>9} {:>11} {:>11} {:>6} {:>6} {:>10} {:>10}",
+        "{:<24} {:<18} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8} {:>10} {:>10}",
         "hour",
         "version",
         "requests",
@@ -1063,6 +1064,7 @@ async fn usage(args: UsageArgs) -> Result<()> {
         "wall ms",
         "subreq",
         "kv ops",
+        "messages",
         "bytes in",
         "bytes out"
     );
@@ -1075,13 +1077,14 @@ async fn usage(args: UsageArgs) -> Result<()> {
         let number = |field: &str| row[field].as_i64().unwrap_or(0);
         let version = row["version"].as_str().unwrap_or("");
         println!(
-            "{hour:<24} {:<18} {:>9} {:>11.1} {:>11.1} {:>6} {:>6} {:>10} {:>10}",
+            "{hour:<24} {:<18} {:>9} {:>11.1} {:>11.1} {:>6} {:>6} {:>8} {:>10} {:>10}",
             &version[..version.len().min(18)],
             number("requests"),
             number("cpu_us") as f64 / 1000.0,
             number("wall_us") as f64 / 1000.0,
             number("subrequests"),
             number("kv_operations"),
+            number("queue_messages"),
             number("bytes_in"),
             number("bytes_out"),
         );

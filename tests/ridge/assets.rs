@@ -381,7 +381,10 @@ async fn projects_with_assets_answer_as_on_workerd_under_ridge_dev() {
             if !queues_of(&folder.join(config)).is_empty() {
                 let sent = run["requests"].as_array().unwrap().len();
                 let lines = ridge.wait_for_logs(" processed: {\"url\":", sent);
-                assert!(lines.iter().any(|l| l.contains("\"method\":\"POST\"")), "{lines:?}");
+                assert!(
+                    lines.iter().any(|l| l.contains("\"method\":\"POST\"")),
+                    "{lines:?}"
+                );
             }
         }
     }

@@ -442,7 +442,7 @@ async fn pull_consumers_lease_ack_and_retry_over_http() {
 #[tokio::test]
 async fn ridge_queues_and_deploys_that_name_missing_queues() {
     let backend = Backend::sqlite();
-    let node = Node::start(&backend);
+    let node = Node::start_with(&backend, &["--usage-flush-interval", "1"], &[]);
     let (ok, output) = node.cli(&["queues", "create", "jobs"], None);
     assert!(ok, "{output}");
     assert_eq!(output.trim(), "Created queue jobs");
@@ -479,6 +479,38 @@ async fn ridge_queues_and_deploys_that_name_missing_queues() {
         .upload("second", &metadata, &[("index.js", consumer)])
         .await;
     assert_eq!(status, 409, "{answer}");
+    // A producer's sends count in its usage.
+    let metadata = json!({
+        "main_module": "index.js",
+        "routes": ["producer.test/*"],
+        "queue_producers": [{ "binding": "OUT", "queue": "jobs" }],
+    })
+    .to_string();
+    let producer = br#"export default { async fetch(request, env) {
+        await env.OUT.sendBatch([{ body: 1, delaySeconds: 3600 }, { body: 2, delaySeconds: 3600 }]);
+        return new Response("sent");
+    } }"#;
+    assert_eq!(
+        node.upload("producer", &metadata, &[("index.js", producer)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        node.get("producer.test", "/").await,
+        (200, "sent".to_string())
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (ok, output) = node.cli(&["usage", "producer", "--json"], None);
+        assert!(ok, "{output}");
+        let usage: Value = serde_json::from_str(&output).unwrap();
+        if usage["total"]["queue_messages"] == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{usage}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Messages sent through the API show in the counts, then are purged.
     let send = json!({ "body": { "hello": 1 }, "delay_seconds": 3600 });
     assert_eq!(
@@ -494,15 +526,15 @@ async fn ridge_queues_and_deploys_that_name_missing_queues() {
     );
     let (ok, output) = node.cli(&["queues", "info", "jobs"], None);
     assert!(ok, "{output}");
-    assert!(output.contains("Backlog:         1 messages"), "{output}");
-    assert!(output.contains("Delayed:         1 messages"), "{output}");
+    assert!(output.contains("Backlog:         3 messages"), "{output}");
+    assert!(output.contains("Delayed:         3 messages"), "{output}");
     let (ok, output) = node.cli(&["queues", "list"], None);
     assert!(
         ok && output.lines().any(|l| l.starts_with("jobs ")),
         "{output}"
     );
     let (ok, output) = node.cli(&["queues", "purge", "jobs"], None);
-    assert!(ok && output.contains("Purged 1 messages"), "{output}");
+    assert!(ok && output.contains("Purged 3 messages"), "{output}");
     let (ok, output) = node.cli(&["queues", "delete", "jobs"], None);
     assert!(ok, "{output}");
     let (ok, output) = node.cli(&["queues", "info", "jobs"], None);
@@ -636,8 +668,9 @@ async fn acked_by(node: &Node) -> u64 {
 #[tokio::test]
 async fn two_nodes_on_postgresql_share_a_queue_without_processing_twice() {
     let backend = Backend::postgres();
-    let first = Node::start(&backend);
-    let second = Node::start(&backend);
+    let flush = ["--usage-flush-interval", "1"];
+    let first = Node::start_with(&backend, &flush, &[]);
+    let second = Node::start_with(&backend, &flush, &[]);
     assert!(first.cli(&["queues", "create", "work"], None).0);
     deploy_cluster_consumer(&first, "work", 30_000).await;
     // The second node hears of the deploy through PostgreSQL.
@@ -651,6 +684,18 @@ async fn two_nodes_on_postgresql_share_a_queue_without_processing_twice() {
     let (a, b) = (acked_by(&first).await, acked_by(&second).await);
     assert_eq!(a + b, 10_000);
     assert!(a > 0 && b > 0, "both nodes consumed: {a} and {b}");
+    // Usage counts each delivery, summed across the nodes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (ok, output) = first.cli(&["usage", "consumer", "--json"], None);
+        assert!(ok, "{output}");
+        let usage: Value = serde_json::from_str(&output).unwrap();
+        if usage["total"]["queue_messages"] == 10_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", usage["total"]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 #[tokio::test]

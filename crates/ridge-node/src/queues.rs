@@ -222,6 +222,12 @@ impl Batch {
                 .collect(),
             verdicts: verdicts.clone(),
         };
+        let delivered = self.messages.len() as i64;
+        self.observers
+            .usage
+            .record(&self.worker.name, &self.worker.version_id, |row| {
+                row.queue_messages += delivered
+            });
         let outcome = self.handler.run_queue_batch(&self.worker, batch).await;
         let verdicts = verdicts.lock().expect("verdicts").clone();
         let queue = &self.consumer.queue;

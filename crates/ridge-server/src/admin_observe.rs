@@ -110,6 +110,7 @@ impl AdminApi {
                             "wall_us": total.wall_us,
                             "subrequests": total.subrequests,
                             "kv_operations": total.kv_operations,
+                            "queue_messages": total.queue_messages,
                             "bytes_in": total.bytes_in,
                             "bytes_out": total.bytes_out,
                         },

@@ -21,6 +21,8 @@ pub struct UsageRow {
     pub wall_us: i64,
     pub subrequests: i64,
     pub kv_operations: i64,
+    /// Queue messages sent by the worker and delivered to it.
+    pub queue_messages: i64,
     pub bytes_in: i64,
     pub bytes_out: i64,
 }
@@ -33,6 +35,7 @@ impl UsageRow {
         self.wall_us += other.wall_us;
         self.subrequests += other.subrequests;
         self.kv_operations += other.kv_operations;
+        self.queue_messages += other.queue_messages;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
     }

@@ -94,6 +94,8 @@ CREATE TABLE IF NOT EXISTS ridge_usage (
     bytes_out BIGINT NOT NULL,
     PRIMARY KEY (worker, hour, version)
 );
+-- Usage rows of stores made before queues existed.
+ALTER TABLE ridge_usage ADD COLUMN IF NOT EXISTS queue_messages BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS ridge_assets (
     hash TEXT PRIMARY KEY,
     content BYTEA NOT NULL
@@ -1062,8 +1064,8 @@ impl OperationsStore for PostgresStore {
         for row in rows {
             tx.execute(
                 "INSERT INTO ridge_usage AS u (worker, version, hour, requests, cpu_us, wall_us,
-                     subrequests, kv_operations, bytes_in, bytes_out)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     subrequests, kv_operations, bytes_in, bytes_out, queue_messages)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (worker, hour, version) DO UPDATE SET
                      requests = u.requests + excluded.requests,
                      cpu_us = u.cpu_us + excluded.cpu_us,
@@ -1071,7 +1073,8 @@ impl OperationsStore for PostgresStore {
                      subrequests = u.subrequests + excluded.subrequests,
                      kv_operations = u.kv_operations + excluded.kv_operations,
                      bytes_in = u.bytes_in + excluded.bytes_in,
-                     bytes_out = u.bytes_out + excluded.bytes_out",
+                     bytes_out = u.bytes_out + excluded.bytes_out,
+                         queue_messages = u.queue_messages + excluded.queue_messages",
                 &[
                     &row.worker,
                     &row.version,
@@ -1083,6 +1086,7 @@ impl OperationsStore for PostgresStore {
                     &row.kv_operations,
                     &row.bytes_in,
                     &row.bytes_out,
+                    &row.queue_messages,
                 ],
             )
             .await
@@ -1097,7 +1101,7 @@ impl OperationsStore for PostgresStore {
             .client
             .query(
                 "SELECT worker, version, hour, requests, cpu_us, wall_us, subrequests,
-                     kv_operations, bytes_in, bytes_out
+                     kv_operations, bytes_in, bytes_out, queue_messages
                  FROM ridge_usage WHERE worker = $1 AND hour >= $2 ORDER BY hour, version",
                 &[&worker, &since],
             )
@@ -1116,6 +1120,7 @@ impl OperationsStore for PostgresStore {
                 kv_operations: row.get(7),
                 bytes_in: row.get(8),
                 bytes_out: row.get(9),
+                queue_messages: row.get(10),
             })
             .collect())
     }

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS usage (
     kv_operations INTEGER NOT NULL,
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
+    queue_messages INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (worker, hour, version)
 );
 CREATE TABLE IF NOT EXISTS assets (
@@ -139,6 +140,18 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         connection.execute_batch(SCHEMA).map_err(backend)?;
+        // Usage rows of stores made before queues existed.
+        let counts_messages = connection
+            .prepare("SELECT 1 FROM pragma_table_info('usage') WHERE name = 'queue_messages'")
+            .and_then(|mut statement| statement.exists([]))
+            .map_err(backend)?;
+        if !counts_messages {
+            connection
+                .execute_batch(
+                    "ALTER TABLE usage ADD COLUMN queue_messages INTEGER NOT NULL DEFAULT 0",
+                )
+                .map_err(backend)?;
+        }
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             turns: Semaphore::new(1),
@@ -943,8 +956,8 @@ impl OperationsStore for SqliteStore {
             for row in &rows {
                 tx.execute(
                     "INSERT INTO usage (worker, version, hour, requests, cpu_us, wall_us,
-                         subrequests, kv_operations, bytes_in, bytes_out)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         subrequests, kv_operations, bytes_in, bytes_out, queue_messages)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (worker, hour, version) DO UPDATE SET
                          requests = requests + excluded.requests,
                          cpu_us = cpu_us + excluded.cpu_us,
@@ -952,7 +965,8 @@ impl OperationsStore for SqliteStore {
                          subrequests = subrequests + excluded.subrequests,
                          kv_operations = kv_operations + excluded.kv_operations,
                          bytes_in = bytes_in + excluded.bytes_in,
-                         bytes_out = bytes_out + excluded.bytes_out",
+                         bytes_out = bytes_out + excluded.bytes_out,
+                         queue_messages = queue_messages + excluded.queue_messages",
                     params![
                         row.worker,
                         row.version,
@@ -963,7 +977,8 @@ impl OperationsStore for SqliteStore {
                         row.subrequests,
                         row.kv_operations,
                         row.bytes_in,
-                        row.bytes_out
+                        row.bytes_out,
+                        row.queue_messages
                     ],
                 )
                 .map_err(backend)?;
@@ -979,7 +994,7 @@ impl OperationsStore for SqliteStore {
             let mut statement = connection
                 .prepare(
                     "SELECT worker, version, hour, requests, cpu_us, wall_us, subrequests,
-                         kv_operations, bytes_in, bytes_out
+                         kv_operations, bytes_in, bytes_out, queue_messages
                      FROM usage WHERE worker = ?1 AND hour >= ?2 ORDER BY hour, version",
                 )
                 .map_err(backend)?;
@@ -996,6 +1011,7 @@ impl OperationsStore for SqliteStore {
                         kv_operations: row.get(7)?,
                         bytes_in: row.get(8)?,
                         bytes_out: row.get(9)?,
+                        queue_messages: row.get(10)?,
                     })
                 })
                 .map_err(backend)?;

@@ -1,7 +1,7 @@
 //! Queue producer bindings: the node's `Queues` as one worker version's
 //! ops (ridge-ext `queues.rs`) see them. A refused send (its size, count
 //! or delay) is the `Error` Cloudflare throws; each message sent counts
-//! in the `ridge_queue_messages_total` metric.
+//! in the `ridge_queue_messages_total` metric and in the worker's usage.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,6 +27,8 @@ pub(super) fn install(
         host: queues.map(|queues| {
             Rc::new(QueueAdapter {
                 queues,
+                worker: version.name.clone(),
+                version: version.version_id.clone(),
                 observers: observers.clone(),
             }) as Rc<dyn QueueHost>
         }),
@@ -47,6 +49,8 @@ pub(super) fn install(
 
 struct QueueAdapter {
     queues: Arc<Queues>,
+    worker: String,
+    version: String,
     observers: Observers,
 }
 
@@ -57,6 +61,7 @@ impl QueueHost for QueueAdapter {
             self.observers.clone(),
             queue.to_string(),
         );
+        let (worker, version) = (self.worker.clone(), self.version.clone());
         let count = send.messages.len() as u64;
         let send = Send {
             messages: send
@@ -76,6 +81,9 @@ impl QueueHost for QueueAdapter {
             match queues.send(&queue, send).await {
                 Ok(()) => {
                     observers.metrics.queue_messages(&queue, "sent", count);
+                    observers
+                        .usage
+                        .record(&worker, &version, |row| row.queue_messages += count as i64);
                     Ok(())
                 }
                 Err(QueueError::Refused(message)) => Err(JsErrorBox::generic(message)),
