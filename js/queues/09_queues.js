@@ -13,6 +13,7 @@ import { primordials } from "ext:core/mod.js";
 import { op_ridge_queue_send, op_ridge_queue_verdict } from "ext:core/ops";
 import { log, registerBinding } from "ext:ridge/globals/00_globals.js";
 import { deserialize, serialize } from "ext:ridge/service/08_service.js";
+import { SPAN_QUEUE, traced, traceparentFor } from "ext:ridge/trace/04_trace.js";
 
 const {
   ArrayBufferIsView,
@@ -82,8 +83,8 @@ function contentTypeOf(options, fallback) {
 }
 
 /** Sends `messages` (`[contentType, bytes, delaySeconds]`) in one op: the
- * bodies back to back in one buffer. */
-function sendMessages(index, messages, batch, batchDelay) {
+ * bodies back to back in one buffer; traced as span `span` (-1: not). */
+function sendMessages(index, messages, batch, batchDelay, span) {
   let total = 0;
   for (const { 1: bytes } of messages) total += TypedArrayPrototypeGetByteLength(bytes);
   const bodies = new Uint8Array(total);
@@ -93,7 +94,8 @@ function sendMessages(index, messages, batch, batchDelay) {
     offset += TypedArrayPrototypeGetByteLength(bytes);
     return [contentType, TypedArrayPrototypeGetByteLength(bytes), delay ?? null];
   });
-  return op_ridge_queue_send(index, bodies, [meta, batchDelay ?? null], batch);
+  const traceparent = span < 0 ? null : traceparentFor(span);
+  return op_ridge_queue_send(index, bodies, [meta, batchDelay ?? null, traceparent], batch);
 }
 
 /** A number of seconds as given (undefined when absent). */
@@ -105,19 +107,23 @@ function delayOf(options) {
 /** `env.JOBS`: sends messages to the binding's queue. */
 class Queue {
   #index;
+  #queue;
   #contentType;
 
-  constructor(key, index, contentType) {
+  constructor(key, index, queue, contentType) {
     if (key !== kConstruct) throw new TypeError("Illegal constructor");
     this.#index = index;
+    this.#queue = queue;
     this.#contentType = contentType;
   }
 
   /** Resolves once the message is stored. */
   async send(body, options = undefined) {
     const contentType = contentTypeOf(options, this.#contentType);
-    const bytes = serializeBody(body, contentType);
-    await sendMessages(this.#index, [[contentType, bytes, delayOf(options)]], false, undefined);
+    const message = [contentType, serializeBody(body, contentType), delayOf(options)];
+    await traced(SPAN_QUEUE, "send", this.#queue, (span) =>
+      sendMessages(this.#index, [message], false, undefined, span),
+    );
   }
 
   /** Sends every message of `messages` (`{ body, contentType,
@@ -132,11 +138,12 @@ class Queue {
       ArrayPrototypePush(list, [contentType, serializeBody(message?.body, contentType), delayOf(message)]);
     }
     if (list.length === 0) throw new TypeError("sendBatch() requires at least one message");
-    await sendMessages(this.#index, list, true, delayOf(options));
+    const delay = delayOf(options);
+    await traced(SPAN_QUEUE, "sendBatch", this.#queue, (span) => sendMessages(this.#index, list, true, delay, span));
   }
 }
 
-registerBinding("queue", (index, _name, contentType) => new Queue(kConstruct, index, contentType));
+registerBinding("queue", (index, _name, { 0: queue, 1: contentType }) => new Queue(kConstruct, index, queue, contentType));
 
 /** `message.body` from its bytes. */
 function decodeBody(contentType, bytes) {

@@ -13,6 +13,7 @@ const { PromisePrototypeThen, String } = primordials;
 export const SPAN_FETCH = 0;
 export const SPAN_KV = 1;
 export const SPAN_RPC = 2;
+export const SPAN_QUEUE = 3;
 
 let exporting = false;
 

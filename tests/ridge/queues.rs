@@ -276,6 +276,7 @@ async fn sends_over_the_limits_are_refused_with_cloudflares_errors() {
     );
     // Nothing refused reached the queue: only the last one is delivered.
     let list = wait_for(&ridge, "the one message", |list| !list.is_empty()).await;
+    assert_eq!(list[0]["n"], "128000 bytes");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(deliveries(&ridge).await.len(), 1, "{list:#?}");
 }

@@ -343,3 +343,40 @@ async fn an_rpc_call_is_a_child_span_and_the_callee_continues_the_trace() {
         Some(Value::StringValue("whoami".into()))
     );
 }
+
+#[tokio::test]
+async fn a_queue_batch_continues_the_trace_of_its_send() {
+    let collector = Collector::start().await;
+    let ridge = serve_with_env(
+        &[("queues", fixture("queues"))],
+        &["--otlp-endpoint", &format!("http://{}", collector.addr)],
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = http1()
+        .post(ridge.url("/send"))
+        .header("host", "queues-probe.localhost")
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .body(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "sent");
+    // The request, its send, and (after the batch timeout) the batch.
+    let spans = collector.trace(&hex::decode(trace).unwrap(), 3).await;
+    let find = |kind: SpanKind, name: &str| {
+        spans
+            .iter()
+            .find(|s| s.kind == kind as i32 && s.name == name)
+            .unwrap_or_else(|| panic!("no {name} span: {spans:#?}"))
+    };
+    let request = find(SpanKind::Server, "POST queues-probe");
+    let send = find(SpanKind::Client, "queue send jobs");
+    let batch = find(SpanKind::Server, "queue queues-probe jobs");
+    assert_eq!(send.parent_span_id, request.span_id);
+    assert_eq!(batch.parent_span_id, send.span_id);
+    assert_eq!(
+        attribute(send, "messaging.destination.name"),
+        Some(Value::StringValue("jobs".into()))
+    );
+}

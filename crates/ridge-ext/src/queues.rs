@@ -30,6 +30,8 @@ pub struct QueueSend {
     pub batch: bool,
     /// `sendBatch(messages, { delaySeconds })`.
     pub batch_delay_seconds: Option<f64>,
+    /// Where the send happened in a trace: kept with the messages.
+    pub traceparent: Option<String>,
 }
 
 /// What producer bindings need from the node.
@@ -54,6 +56,9 @@ pub struct QueueBatch {
     pub queue: String,
     pub messages: Vec<DeliveredMessage>,
     pub verdicts: Arc<Mutex<BatchVerdicts>>,
+    /// The trace of the send that produced its first message, which the
+    /// batch's invocation continues.
+    pub traceparent: Option<String>,
 }
 
 /// One message as the handler gets it.
@@ -67,9 +72,14 @@ pub struct DeliveredMessage {
     pub attempts: u32,
 }
 
-/// Per message `[contentType, length, delaySeconds or null]`, and the
-/// batch's delaySeconds or null.
-type SendLayout = (Vec<(String, usize, Option<f64>)>, Option<f64>);
+/// Per message `[contentType, length, delaySeconds or null]`, the
+/// batch's delaySeconds or null, and the `traceparent` of the send's span
+/// (or null), which the consumer's invocation continues.
+type SendLayout = (
+    Vec<(String, usize, Option<f64>)>,
+    Option<f64>,
+    Option<String>,
+);
 
 /// Sends the messages of one `send()` or `sendBatch()`: their bodies
 /// back to back in `bodies`, laid out as `layout` says. Resolves once they
@@ -82,7 +92,7 @@ pub async fn op_ridge_queue_send(
     #[serde] layout: SendLayout,
     batch: bool,
 ) -> Result<(), JsErrorBox> {
-    let (messages, batch_delay_seconds) = layout;
+    let (messages, batch_delay_seconds, traceparent) = layout;
     let (host, queue, delivery_delay) = {
         let state = state.borrow();
         let bindings = state.borrow::<QueueBindings>();
@@ -113,6 +123,7 @@ pub async fn op_ridge_queue_send(
         messages: outgoing,
         batch,
         batch_delay_seconds,
+        traceparent,
     };
     host.send(&queue, delivery_delay, send).await
 }

@@ -58,6 +58,8 @@ pub enum SpanKind {
     Kv,
     /// A method called over a service binding.
     Rpc,
+    /// A `send()` or `sendBatch()` to a queue.
+    Queue,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +152,8 @@ pub fn random_trace_id() -> u128 {
     (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
-/// Opens a child span of request `rid` (kind 0: subrequest, 1: KV) and
+/// Opens a child span of request `rid` (kind 0: subrequest, 1: KV, 2:
+/// RPC, 3: a queue send) and
 /// returns its number, or -1 when the request is not traced (or has too
 /// many spans already).
 #[op2(fast)]
@@ -173,6 +176,7 @@ pub fn op_ridge_span_start(
             kind: match kind {
                 0 => SpanKind::Fetch,
                 1 => SpanKind::Kv,
+                3 => SpanKind::Queue,
                 _ => SpanKind::Rpc,
             },
             operation: operation.to_string(),

@@ -221,6 +221,7 @@ impl Batch {
                 })
                 .collect(),
             verdicts: verdicts.clone(),
+            traceparent: self.messages.first().and_then(|m| m.traceparent.clone()),
         };
         let delivered = self.messages.len() as i64;
         self.observers

@@ -63,6 +63,8 @@ pub struct Send {
     pub batch_delay_seconds: Option<f64>,
     /// The producer binding's `delivery_delay`.
     pub default_delay_seconds: Option<u32>,
+    /// The trace the send belongs to, kept with each message.
+    pub traceparent: Option<String>,
 }
 
 /// How many messages of a batch went which way.
@@ -179,6 +181,7 @@ impl Queues {
                 content_type: message.content_type,
                 sent_at_ms: now,
                 ready_at_ms: now + delay,
+                traceparent: send.traceparent.clone(),
             });
         }
         if send.batch && total > MAX_BATCH_BYTES {

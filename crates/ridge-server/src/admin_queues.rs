@@ -216,6 +216,7 @@ impl AdminApi {
             batch,
             batch_delay_seconds,
             default_delay_seconds: None,
+            traceparent: None,
         };
         match self.queues.send(queue, send).await {
             Ok(()) => json_response(StatusCode::OK, json!({ "queue": queue })),

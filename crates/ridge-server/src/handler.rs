@@ -284,6 +284,15 @@ impl EdgeHandler {
     ) -> (u64, oneshot::Receiver<WorkerReply>) {
         let request_id = ridge_ext::next_request_id();
         let (reply, answer) = oneshot::channel();
+        // A queue batch continues the trace of the send of its first message.
+        let traceparent = match &event {
+            Event::Queue(batch) => batch.traceparent.as_deref().map(str::as_bytes),
+            _ => None,
+        };
+        let trace = ridge_runtime::observe::trace::start_request(
+            self.observers.traces.as_deref(),
+            traceparent,
+        );
         self.scheduler.dispatch(
             worker.clone(),
             Invocation {
@@ -292,10 +301,7 @@ impl EdgeHandler {
                 event,
                 received: Instant::now(),
                 reply,
-                trace: ridge_runtime::observe::trace::start_request(
-                    self.observers.traces.as_deref(),
-                    None,
-                ),
+                trace,
                 caller: None,
             },
         );

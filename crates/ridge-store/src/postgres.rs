@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS ridge_queue_messages (
     sent_at BIGINT NOT NULL,
     ready_at BIGINT NOT NULL,
     attempts INTEGER NOT NULL,
-    lease TEXT
+    lease TEXT,
+    traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS ridge_queue_messages_ready ON ridge_queue_messages (queue, ready_at);
 CREATE TABLE IF NOT EXISTS ridge_cron_runs (
@@ -854,19 +855,30 @@ impl QueueStore for PostgresStore {
         let types: Vec<&str> = messages.iter().map(|m| m.content_type.as_str()).collect();
         let sent: Vec<i64> = messages.iter().map(|m| m.sent_at_ms).collect();
         let ready: Vec<i64> = messages.iter().map(|m| m.ready_at_ms).collect();
+        let traces: Vec<Option<&str>> = messages.iter().map(|m| m.traceparent.as_deref()).collect();
         // One statement: the messages and their notice commit together.
         connection
             .client
             .execute(
                 "WITH sent AS (
                     INSERT INTO ridge_queue_messages
-                        (queue, id, body, content_type, sent_at, ready_at, attempts)
-                    SELECT $1, id, body, content_type, sent_at, ready_at, 0
-                    FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[])
-                        AS m(id, body, content_type, sent_at, ready_at)
+                        (queue, id, body, content_type, sent_at, ready_at, attempts, traceparent)
+                    SELECT $1, id, body, content_type, sent_at, ready_at, 0, traceparent
+                    FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[],
+                                $8::text[])
+                        AS m(id, body, content_type, sent_at, ready_at, traceparent)
                     RETURNING 1)
                  SELECT pg_notify($7, $1) FROM (SELECT 1 FROM sent LIMIT 1) AS any_sent",
-                &[&queue, &ids, &bodies, &types, &sent, &ready, &QUEUE_CHANNEL],
+                &[
+                    &queue,
+                    &ids,
+                    &bodies,
+                    &types,
+                    &sent,
+                    &ready,
+                    &QUEUE_CHANNEL,
+                    &traces,
+                ],
             )
             .await
             .map_err(|error| queue_write_error(error, queue))?;
@@ -906,7 +918,8 @@ impl QueueStore for PostgresStore {
                        WHERE queue = $1 AND ready_at <= $3
                        ORDER BY ready_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) AS picked
                  WHERE m.seq = picked.seq
-                 RETURNING m.seq, m.id, m.body, m.content_type, m.sent_at, m.attempts",
+                 RETURNING m.seq, m.id, m.body, m.content_type, m.sent_at, m.attempts,
+                           m.traceparent",
                 &[&queue, &i64::from(limit), &now_ms, &until_ms, &lease],
             )
             .await
@@ -922,6 +935,7 @@ impl QueueStore for PostgresStore {
                         content_type: row.get(3),
                         sent_at_ms: row.get(4),
                         attempts: row.get::<_, i32>(5) as u32,
+                        traceparent: row.get(6),
                     },
                 )
             })

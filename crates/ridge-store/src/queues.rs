@@ -22,6 +22,8 @@ pub struct NewMessage {
     pub sent_at_ms: i64,
     /// When it may first be delivered (later than `sent_at_ms` when delayed).
     pub ready_at_ms: i64,
+    /// The W3C `traceparent` of the send, when it was traced.
+    pub traceparent: Option<String>,
 }
 
 /// A message leased to a consumer.
@@ -33,6 +35,7 @@ pub struct LeasedMessage {
     pub sent_at_ms: i64,
     /// Deliveries so far, this one included (1 on the first).
     pub attempts: u32,
+    pub traceparent: Option<String>,
 }
 
 /// What becomes of a leased message once its consumer is done with it.

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     sent_at INTEGER NOT NULL,
     ready_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
-    lease TEXT
+    lease TEXT,
+    traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, ready_at);
 CREATE TABLE IF NOT EXISTS cron_runs (
@@ -738,8 +739,8 @@ impl QueueStore for SqliteStore {
                 let mut insert = tx
                     .prepare_cached(
                         "INSERT INTO queue_messages
-                         (queue, id, body, content_type, sent_at, ready_at, attempts)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+                         (queue, id, body, content_type, sent_at, ready_at, attempts, traceparent)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
                     )
                     .map_err(backend)?;
                 for message in &messages {
@@ -750,7 +751,8 @@ impl QueueStore for SqliteStore {
                             &message.body[..],
                             message.content_type,
                             message.sent_at_ms,
-                            message.ready_at_ms
+                            message.ready_at_ms,
+                            message.traceparent
                         ])
                         .map_err(backend)?;
                 }
@@ -795,7 +797,7 @@ impl QueueStore for SqliteStore {
                      WHERE seq IN (SELECT seq FROM queue_messages
                                    WHERE queue = ?1 AND ready_at <= ?3
                                    ORDER BY ready_at, seq LIMIT ?2)
-                     RETURNING seq, id, body, content_type, sent_at, attempts",
+                     RETURNING seq, id, body, content_type, sent_at, attempts, traceparent",
                 )
                 .map_err(backend)?;
             let rows = statement
@@ -808,6 +810,7 @@ impl QueueStore for SqliteStore {
                             content_type: row.get(3)?,
                             sent_at_ms: row.get(4)?,
                             attempts: row.get(5)?,
+                            traceparent: row.get(6)?,
                         },
                     ))
                 })

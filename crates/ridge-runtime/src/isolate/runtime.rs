@@ -457,14 +457,15 @@ impl WorkerIsolate {
                         Binding::DurableObjectNamespace {
                             class_name, worker, ..
                         } => serde_json::json!([class_name, worker, *worker == version.name]),
-                        // The content type of a send that names none.
-                        Binding::Queue { .. } => {
+                        // The queue (for traces), and the content type of a
+                        // send that names none.
+                        Binding::Queue { queue, .. } => {
                             let json = ridge_core::Compatibility::new(
                                 version.compatibility_date.as_deref(),
                                 &version.compatibility_flags,
                             )
                             .queues_json_messages();
-                            (if json { "json" } else { "v8" }).into()
+                            serde_json::json!([queue, if json { "json" } else { "v8" }])
                         }
                         Binding::KvNamespace { .. } | Binding::Assets { .. } => {
                             serde_json::Value::Null

@@ -205,6 +205,15 @@ impl TraceExporter {
                         KeyValue::new("rpc.method", child.operation.clone()),
                     ],
                 ),
+                ChildKind::Queue => (
+                    format!("queue {} {}", child.operation, child.target),
+                    vec![
+                        KeyValue::new("messaging.system", "ridge"),
+                        KeyValue::new("messaging.operation.type", "send"),
+                        KeyValue::new("messaging.operation.name", child.operation.clone()),
+                        KeyValue::new("messaging.destination.name", child.target.clone()),
+                    ],
+                ),
                 ChildKind::Kv => (
                     format!("kv {}", child.operation),
                     vec![

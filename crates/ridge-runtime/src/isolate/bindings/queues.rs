@@ -76,6 +76,7 @@ impl QueueHost for QueueAdapter {
             batch: send.batch,
             batch_delay_seconds: send.batch_delay_seconds,
             default_delay_seconds: delivery_delay,
+            traceparent: send.traceparent,
         };
         Box::pin(async move {
             match queues.send(&queue, send).await {
