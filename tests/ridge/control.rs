@@ -597,3 +597,22 @@ on_both_stores!(
 async fn a_deploy_on_one_node_is_served_by_another_through_postgres() {
     a_deploy_on_one_node_is_served_by_another(Backend::postgres()).await;
 }
+
+#[test]
+fn nodes_starting_together_on_an_empty_postgresql_database_all_start() {
+    // Each node creates the tables it needs: at once, they take turns.
+    let backend = Backend::postgres();
+    let nodes: Vec<Node> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| Node::start(&backend)))
+            .collect();
+        starting
+            .into_iter()
+            .map(|node| node.join().expect("the node started"))
+            .collect()
+    });
+    for node in &nodes {
+        let (ok, output) = node.cli(&["workers"], None);
+        assert!(ok, "{output}");
+    }
+}

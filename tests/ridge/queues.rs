@@ -734,3 +734,61 @@ async fn a_killed_consumer_nodes_batch_is_processed_by_the_other() {
         vec![0, 1, 2, 3, 4]
     );
 }
+
+#[tokio::test]
+async fn batches_show_in_the_tail_and_the_metrics() {
+    let backend = Backend::sqlite();
+    let node = Node::start(&backend);
+    assert!(node.cli(&["queues", "create", "watched"], None).0);
+    let metadata = json!({
+        "main_module": "index.js",
+        "queue_consumers": [{ "queue": "watched", "max_batch_timeout": 0 }],
+    })
+    .to_string();
+    let consumer = br#"export default { queue(batch) {
+        console.log(`got ${batch.messages.map((m) => m.body).join(",")}`);
+    } }"#;
+    assert_eq!(
+        node.upload("watcher", &metadata, &[("index.js", consumer)])
+            .await
+            .0,
+        200
+    );
+    let mut tail = crate::observability::open_tail_of(&node, "watcher", "").await;
+    let batch = json!({ "messages": [{ "body": "a", "content_type": "text" }, { "body": "b", "content_type": "text" }] });
+    let path = "/queues/watched/messages/batch";
+    assert_eq!(
+        admin(&node, reqwest::Method::POST, path, Some(batch))
+            .await
+            .0,
+        200
+    );
+    let event = tail.next().await;
+    assert_eq!(event["eventType"], "queue", "{event}");
+    assert_eq!(event["queue"], "watched");
+    assert_eq!(event["batchSize"], 2);
+    assert_eq!(event["outcome"], "ok");
+    assert_eq!(event["logs"][0]["message"], "got a,b");
+    // The batch is settled (and counted) just after its invocation ends.
+    let expected = [
+        "ridge_queue_batches_total{worker=\"watcher\",outcome=\"ok\"} 1",
+        "ridge_queue_messages_total{queue=\"watched\",event=\"acked\"} 2",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = node
+            .admin(reqwest::Method::GET, "/metrics")
+            .await
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if expected.iter().all(|line| metrics.contains(line)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{expected:?} in {metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

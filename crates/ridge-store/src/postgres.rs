@@ -113,6 +113,8 @@ CREATE TABLE IF NOT EXISTS ridge_worker_snapshots (
 );
 ";
 
+/// The advisory lock nodes take turns creating the tables under.
+const SCHEMA_LOCK: i64 = 0x7269_6467_6500;
 /// Control-plane changes: the payload is the worker's name.
 const CHANNEL: &str = "ridge_changes";
 /// KV writes: the payload is a [`KvNotice`] as JSON, or "*" for "anything".
@@ -184,7 +186,23 @@ impl PostgresStore {
     /// other nodes' changes.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let client = connect(url).await?;
-        client.batch_execute(SCHEMA).await.map_err(backend)?;
+        // Nodes starting together would race to create the same tables
+        // (PostgreSQL's IF NOT EXISTS is not safe against that): one at a
+        // time, under a session lock taken before and released after the
+        // tables' transaction commits (three statements: a multi-statement
+        // query would be one transaction, committed after the unlock).
+        let tables_error = |error: tokio_postgres::Error| {
+            let reason = error
+                .as_db_error()
+                .map_or(error.to_string(), ToString::to_string);
+            StoreError::Backend(format!("cannot create Ridge's tables: {reason}"))
+        };
+        let lock = format!("SELECT pg_advisory_lock({SCHEMA_LOCK})");
+        client.batch_execute(&lock).await.map_err(tables_error)?;
+        let created = client.batch_execute(SCHEMA).await.map_err(tables_error);
+        let unlock = format!("SELECT pg_advisory_unlock({SCHEMA_LOCK})");
+        client.batch_execute(&unlock).await.map_err(tables_error)?;
+        created?;
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
