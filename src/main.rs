@@ -1192,13 +1192,14 @@ async fn queues_command(command: QueuesCommand) -> Result<()> {
                 );
             }
             for queue in queues {
+                let count = |field: &str| queue[field].as_i64().unwrap_or(0);
                 println!(
                     "{:<32} {:>8} {:>10} {:>8} {:>14}",
                     queue["name"].as_str().unwrap_or("?"),
-                    queue["backlog"],
-                    queue["in_flight"],
-                    queue["delayed"],
-                    queue["dead_lettered"],
+                    count("backlog"),
+                    count("in_flight"),
+                    count("delayed"),
+                    count("dead_lettered"),
                 );
             }
         }
@@ -1216,15 +1217,22 @@ async fn queues_command(command: QueuesCommand) -> Result<()> {
                 "Created:         {}",
                 utc_time(queue["created_at"].as_i64().unwrap_or(0))
             );
-            println!("Backlog:         {} messages", queue["backlog"]);
-            println!("In flight:       {} messages", queue["in_flight"]);
-            println!("Delayed:         {} messages", queue["delayed"]);
+            let messages = |field: &str| match queue[field].as_i64().unwrap_or(0) {
+                1 => "1 message".to_string(),
+                n => format!("{n} messages"),
+            };
+            println!("Backlog:         {}", messages("backlog"));
+            println!("In flight:       {}", messages("in_flight"));
+            println!("Delayed:         {}", messages("delayed"));
             println!("Oldest message:  {oldest}");
-            println!("Dead-lettered:   {} messages", queue["dead_lettered"]);
+            println!("Dead-lettered:   {}", messages("dead_lettered"));
         }
         QueuesCommand::Purge { name, admin } => {
             let answer = admin.client()?.purge_queue(&name).await?;
-            println!("Purged {} messages from queue {name}", answer["purged"]);
+            match answer["purged"].as_i64().unwrap_or(0) {
+                1 => println!("Purged 1 message from queue {name}"),
+                n => println!("Purged {n} messages from queue {name}"),
+            }
         }
         QueuesCommand::Delete { name, admin } => {
             admin.client()?.delete_queue(&name).await?;

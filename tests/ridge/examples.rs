@@ -102,3 +102,30 @@ async fn websocket_echo_answers_and_runs_its_cron_on_demand() {
     );
     ridge.wait_for_log("heartbeat for * * * * * at ");
 }
+
+#[tokio::test]
+async fn jobs_are_queued_and_done_in_the_background() {
+    let ridge = Ridge::dev(&root().join("workers/jobs"), &["--no-persist"]);
+    let client = crate::support::http1();
+    let queued = client
+        .post(ridge.url("/jobs?text=count%20these%20four%20words"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 202);
+    let queued: serde_json::Value = queued.json().await.unwrap();
+    assert_eq!(queued["status"], "queued");
+    let id = queued["id"].as_str().unwrap();
+    // The consumer takes the batch after its timeout (1 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let job = ridge.json(&format!("/jobs/{id}")).await;
+        if job["status"] == "done" {
+            assert_eq!(job["words"], 4);
+            assert_eq!(job["attempts"], 1);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
