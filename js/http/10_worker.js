@@ -483,8 +483,9 @@ function runObjectEvent(rid, run) {
 
 /** Runs the queue handler for a batch `[rid, EVENT_QUEUE, queue,
  * messages]`. The batch is done once the handler's promise and its
- * `waitUntil` work settled, as workerd reports it: only then are the
- * messages acknowledged or retried. */
+ * `waitUntil` work settled, as workerd reports it, whether the handler
+ * succeeded or threw: only then are the messages acknowledged or
+ * retried. */
 function handleQueue(next, queue) {
   const { 0: rid, 2: name, 3: messages } = next;
   if (queue === null) {
@@ -493,10 +494,16 @@ function handleQueue(next, queue) {
   const ctx = new ExecutionContext(rid);
   const result = callInContext(rid, queue, queueBatch(rid, name, messages), ctx);
   const pending = ctx[kPending];
+  const afterWaitUntil = (then) => PromisePrototypeThen(SafePromiseAllSettled(pending), then);
   PromisePrototypeThen(
     PromiseResolve(result),
-    () => PromisePrototypeThen(SafePromiseAllSettled(pending), () => op_ridge_event_done(rid, true)),
-    (error) => fail(rid, pending, error),
+    () =>
+      afterWaitUntil(() => {
+        op_ridge_event_done(rid, false);
+        // Logs what waitUntil work threw, and ends the invocation.
+        settle(rid, pending);
+      }),
+    (error) => afterWaitUntil(() => fail(rid, pending, error)),
   );
 }
 

@@ -9,7 +9,7 @@
 // (ack, retry, ackAll, retryAll) follow workerd's precedence, and each one
 // that takes effect is recorded in Rust at once, so that a handler stopped
 // by a limit keeps what it acknowledged.
-import { primordials } from "ext:core/mod.js";
+import { core, primordials } from "ext:core/mod.js";
 import { op_ridge_queue_send, op_ridge_queue_verdict } from "ext:core/ops";
 import { log, registerBinding } from "ext:ridge/globals/00_globals.js";
 import { deserialize, serialize } from "ext:ridge/service/08_service.js";
@@ -18,6 +18,13 @@ import { SPAN_QUEUE, traced, traceparentFor } from "ext:ridge/trace/04_trace.js"
 const {
   ArrayBufferIsView,
   ArrayIsArray,
+  DataViewPrototype,
+  DataViewPrototypeGetBuffer,
+  DataViewPrototypeGetByteLength,
+  DataViewPrototypeGetByteOffset,
+  NumberIsInteger,
+  ObjectPrototypeIsPrototypeOf,
+  RangeError,
   ArrayPrototypeIncludes,
   ArrayPrototypeMap,
   ArrayPrototypePush,
@@ -39,8 +46,8 @@ const {
 const CONTENT_TYPES = ["text", "bytes", "json", "v8"];
 /** Only Ridge creates producers and messages. */
 const kConstruct = Symbol("Queue");
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** The longest delay of a send or a retry: 24 hours. */
+const MAX_DELAY_SECONDS = 86400;
 
 /** The bytes of `body` sent as `contentType` (checked first, as workerd
  * checks it, by its lower-case form). */
@@ -51,11 +58,18 @@ function serializeBody(body, contentType) {
       if (typeof body !== "string") {
         throw new TypeError(`Content Type "text" requires a value of type string, but received: ${typeof body}`);
       }
-      return encoder.encode(body);
+      return core.encode(body);
     case "bytes":
       if (!ArrayBufferIsView(body)) {
         throw new TypeError(
           `Content Type "bytes" requires a value of type ArrayBufferView, but received: ${typeof body}`,
+        );
+      }
+      if (ObjectPrototypeIsPrototypeOf(DataViewPrototype, body)) {
+        return new Uint8Array(
+          DataViewPrototypeGetBuffer(body),
+          DataViewPrototypeGetByteOffset(body),
+          DataViewPrototypeGetByteLength(body),
         );
       }
       return new Uint8Array(
@@ -63,8 +77,12 @@ function serializeBody(body, contentType) {
         TypedArrayPrototypeGetByteOffset(body),
         TypedArrayPrototypeGetByteLength(body),
       );
-    case "json":
-      return encoder.encode(JSONStringify(body));
+    case "json": {
+      const text = JSONStringify(body);
+      // A function or a symbol has no JSON: it could never be delivered.
+      if (text === undefined) throw new TypeError(`A ${typeof body} cannot be sent as JSON`);
+      return core.encode(text);
+    }
     case "v8":
       return serialize(body);
   }
@@ -86,7 +104,7 @@ function contentTypeOf(options, fallback) {
  * bodies back to back in one buffer; traced as span `span` (-1: not). */
 function sendMessages(index, messages, batch, batchDelay, span) {
   let total = 0;
-  for (const { 1: bytes } of messages) total += TypedArrayPrototypeGetByteLength(bytes);
+  for (let i = 0; i < messages.length; i++) total += TypedArrayPrototypeGetByteLength(messages[i][1]);
   const bodies = new Uint8Array(total);
   let offset = 0;
   const meta = ArrayPrototypeMap(messages, ({ 0: contentType, 1: bytes, 2: delay }) => {
@@ -149,11 +167,11 @@ registerBinding("queue", (index, _name, { 0: queue, 1: contentType }) => new Que
 function decodeBody(contentType, bytes) {
   switch (contentType) {
     case "text":
-      return decoder.decode(bytes);
+      return core.decode(bytes);
     case "bytes":
       return bytes;
     case "json":
-      return JSONParse(decoder.decode(bytes));
+      return JSONParse(core.decode(bytes));
     default:
       return deserialize(bytes);
   }
@@ -162,13 +180,19 @@ function decodeBody(contentType, bytes) {
 /** Delay seconds of `retry()`/`retryAll()` options, for Rust: -1 for
  * "the consumer's retry_delay". */
 function retryDelay(options) {
-  const delay = delayOf(options);
-  return delay === undefined ? -1 : delay;
+  const delay = options?.delaySeconds;
+  if (delay === undefined) return -1;
+  if (typeof delay !== "number" || !NumberIsInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+    throw new RangeError(`delaySeconds must be a whole number of seconds from 0 to ${MAX_DELAY_SECONDS}`);
+  }
+  return delay;
 }
 
-/** What a batch's handler said so far, with workerd's precedence: a
- * message's first call wins; `ackAll()`/`retryAll()` do not override a
- * message's own call; `retry()` after `retryAll()` still counts. */
+/** What a batch's handler said so far, with workerd's precedence: once a
+ * message is acknowledged nothing changes it, and an `ack()` after a
+ * retry is ignored (a second `retry()` replaces the first's delay);
+ * `ackAll()`/`retryAll()` do not override a message's own call, and
+ * `retry()` after `retryAll()` still counts. */
 class Verdicts {
   constructor(rid) {
     this.rid = rid;

@@ -261,6 +261,11 @@ async fn sends_over_the_limits_are_refused_with_cloudflares_errors() {
             "TypeError: Content Type \"text\" requires a value of type string, but received: number",
         ),
         (
+            "/send-function".into(),
+            json!(null),
+            "TypeError: A function cannot be sent as JSON",
+        ),
+        (
             "/send?options=%7B%22delaySeconds%22%3A86401%7D".into(),
             json!(1),
             "Error: Queue send failed: message delay 86401 is invalid: it must be a whole number of seconds from 0 to 86400",
@@ -269,16 +274,19 @@ async fn sends_over_the_limits_are_refused_with_cloudflares_errors() {
     for (path, body, expected) in cases {
         assert_eq!(post(&ridge, &path, &body).await, expected, "{path}");
     }
-    // At the limit, it is sent.
+    // At the limit, it is sent; so are the bytes a DataView shows.
     assert_eq!(
         post(&ridge, "/send-bytes?size=128000", &json!(null)).await,
         "sent"
     );
-    // Nothing refused reached the queue: only the last one is delivered.
-    let list = wait_for(&ridge, "the one message", |list| !list.is_empty()).await;
-    assert_eq!(list[0]["n"], "128000 bytes");
+    assert_eq!(post(&ridge, "/send-data-view", &json!(null)).await, "sent");
+    // Nothing refused reached the queue: only those two are delivered.
+    let list = wait_for(&ridge, "the two messages", |list| list.len() == 2).await;
+    let mut sizes: Vec<&str> = list.iter().map(|d| d["n"].as_str().unwrap()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, ["128000 bytes", "4 bytes"]);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(deliveries(&ridge).await.len(), 1, "{list:#?}");
+    assert_eq!(deliveries(&ridge).await.len(), 2, "{list:#?}");
 }
 
 #[tokio::test]
@@ -536,6 +544,16 @@ async fn ridge_queues_and_deploys_that_name_missing_queues() {
     );
     let (ok, output) = node.cli(&["queues", "purge", "jobs"], None);
     assert!(ok && output.contains("Purged 3 messages"), "{output}");
+    // A queue workers use is not deleted under them.
+    let (ok, output) = node.cli(&["queues", "delete", "jobs"], None);
+    assert!(
+        !ok && output.contains("queue \"jobs\" is in use"),
+        "{output}"
+    );
+    for worker in ["first", "producer"] {
+        let (ok, output) = node.cli(&["delete", "--name", worker], None);
+        assert!(ok, "{output}");
+    }
     let (ok, output) = node.cli(&["queues", "delete", "jobs"], None);
     assert!(ok, "{output}");
     let (ok, output) = node.cli(&["queues", "info", "jobs"], None);

@@ -15,7 +15,7 @@ pub enum Verdict {
 }
 
 /// The verdicts of one batch so far. JavaScript applies Cloudflare's
-/// precedence between the calls (js/queues/13_queues.js) and records only
+/// precedence between the calls (js/queues/09_queues.js) and records only
 /// the calls that take effect.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchVerdicts {

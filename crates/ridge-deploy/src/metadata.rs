@@ -305,6 +305,12 @@ impl VersionMetadata {
             if let Err((name, problem)) = consumer.validate() {
                 return Err(error(format!("{field}.{name}"), problem));
             }
+            if consumer.dead_letter_queue.as_ref() == Some(&consumer.queue) {
+                return Err(error(
+                    format!("{field}.dead_letter_queue"),
+                    "is the queue itself: name another queue".into(),
+                ));
+            }
             if self.queue_consumers[..index]
                 .iter()
                 .any(|other| other.queue == consumer.queue)
@@ -341,6 +347,30 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn queue_settings_are_checked_in_uploaded_metadata() {
+        let metadata = |consumer: serde_json::Value| {
+            serde_json::from_value::<VersionMetadata>(serde_json::json!({
+                "main_module": "index.js",
+                "queue_consumers": [consumer],
+            }))
+            .unwrap()
+            .validate()
+            .map_err(|error| error.to_string())
+        };
+        assert!(metadata(serde_json::json!({ "queue": "jobs" })).is_ok());
+        let own = metadata(serde_json::json!({ "queue": "jobs", "dead_letter_queue": "jobs" }));
+        assert!(own
+            .unwrap_err()
+            .contains("dead_letter_queue` is the queue itself"));
+        let large = metadata(serde_json::json!({ "queue": "jobs", "max_batch_size": 101 }));
+        assert!(large
+            .unwrap_err()
+            .contains("max_batch_size` is 101: it must be from 1 to 100"));
+        let named = metadata(serde_json::json!({ "queue": "Jobs!" }));
+        assert!(named.unwrap_err().contains("names queue \"Jobs!\""));
+    }
 
     #[test]
     fn compatibility_settings_reach_the_metadata() {

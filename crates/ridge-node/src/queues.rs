@@ -47,6 +47,8 @@ pub struct QueueRunner {
     running: Arc<Mutex<HashMap<String, u32>>>,
     /// Told when a batch ends.
     finished: Arc<Notify>,
+    /// The queues the gauges were last set for.
+    gauged: Mutex<Vec<String>>,
 }
 
 impl QueueRunner {
@@ -57,6 +59,7 @@ impl QueueRunner {
             observers,
             running: Arc::default(),
             finished: Arc::default(),
+            gauged: Mutex::default(),
         }
     }
 
@@ -100,8 +103,7 @@ impl QueueRunner {
         let queue = &consumer.queue;
         let size = consumer.batch_size();
         loop {
-            let running = self.running(queue);
-            if running >= consumer.concurrency() {
+            if self.running(queue) >= consumer.concurrency() {
                 return None;
             }
             let readiness = match self.queues.readiness(queue, size).await {
@@ -135,10 +137,13 @@ impl QueueRunner {
                 // Another node is leasing them: look again shortly.
                 return Some(now + 50);
             }
-            self.running
+            // Counted under the lock: batches end while this one was leased.
+            *self
+                .running
                 .lock()
                 .expect("running batches")
-                .insert(queue.clone(), running + 1);
+                .entry(queue.clone())
+                .or_default() += 1;
             let batch = Batch {
                 handler: self.handler.clone(),
                 queues: self.queues.clone(),
@@ -165,12 +170,24 @@ impl QueueRunner {
         running.get(queue).copied().unwrap_or(0)
     }
 
-    /// Sets each queue's backlog, in-flight and oldest-message gauges.
+    /// Sets each queue's backlog, in-flight and oldest-message gauges, and
+    /// drops those of queues deleted since.
     async fn refresh_gauges(&self) {
         let Ok(queues) = self.queues.list().await else {
             return;
         };
         let metrics = &self.observers.metrics;
+        let names: Vec<String> = queues.iter().map(|queue| queue.name.clone()).collect();
+        let previous = std::mem::replace(&mut *self.gauged.lock().expect("gauged"), names);
+        for gone in previous
+            .into_iter()
+            .filter(|name| !queues.iter().any(|q| &q.name == name))
+        {
+            let labels = QueueLabels { queue: gone };
+            metrics.queue_backlog.remove(&labels);
+            metrics.queue_in_flight.remove(&labels);
+            metrics.queue_oldest_age.remove(&labels);
+        }
         let now = self.queues.now_ms();
         for queue in queues {
             let labels = QueueLabels {

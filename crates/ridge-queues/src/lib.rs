@@ -31,10 +31,13 @@ pub const MAX_VISIBILITY_MS: u64 = 12 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    /// A send refused for its size, count or delay: the message names which
-    /// and says "Queue send failed: …" as Cloudflare's does.
+    /// A send refused for its size or count: the message names which and
+    /// says "Queue send failed: …" as Cloudflare's does.
     #[error("{0}")]
-    Refused(String),
+    TooLarge(String),
+    /// A send refused for its delay, in the same form.
+    #[error("{0}")]
+    InvalidDelay(String),
     #[error("invalid queue name {name:?}: it {problem}")]
     InvalidName { name: String, problem: &'static str },
     #[error("invalid {field}: {problem}")]
@@ -144,10 +147,9 @@ impl Queues {
     /// all or none; returns once they are durable.
     pub async fn send(&self, queue: &str, send: Send) -> Result<(), QueueError> {
         let now = self.now_ms();
-        let refused = |problem: String| {
-            let call = if send.batch { "sendBatch" } else { "send" };
-            QueueError::Refused(format!("Queue {call} failed: {problem}"))
-        };
+        let call = if send.batch { "sendBatch" } else { "send" };
+        let refused =
+            |problem: String| QueueError::TooLarge(format!("Queue {call} failed: {problem}"));
         if send.batch && send.messages.len() > MAX_BATCH_MESSAGES {
             return Err(refused(format!(
                 "batch message count of {} exceeds limit of {MAX_BATCH_MESSAGES}",
@@ -168,8 +170,8 @@ impl Queues {
             total += size;
             let delay = match message.delay_seconds.or(send.batch_delay_seconds) {
                 Some(delay) => delay_ms(delay).ok_or_else(|| {
-                    refused(format!(
-                        "message delay {delay} is invalid: it must be a whole number of seconds from 0 to {}",
+                    QueueError::InvalidDelay(format!(
+                        "Queue {call} failed: message delay {delay} is invalid: it must be a whole number of seconds from 0 to {}",
                         QueueConsumer::MAX_DELAY_S
                     ))
                 })?,
@@ -293,10 +295,12 @@ impl Queues {
                 problem: format!("{visibility} is not from 1 to {MAX_VISIBILITY_MS}"),
             });
         }
-        // Pulling from a queue that does not exist is an error, not an
-        // empty answer.
-        self.info(queue).await?;
         let (lease, messages) = self.lease(queue, batch_size, visibility).await?;
+        // Pulling from a queue that does not exist is an error, not an
+        // empty answer (asked only then: counting is not free).
+        if messages.is_empty() {
+            self.info(queue).await?;
+        }
         Ok(messages
             .into_iter()
             .map(|message| (format!("{lease}{}", message.id), message))

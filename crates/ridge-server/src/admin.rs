@@ -376,6 +376,10 @@ impl AdminApi {
                 if let Err(taken) = self.node.check_routes(name, &stored.metadata.routes) {
                     return error(StatusCode::CONFLICT, taken);
                 }
+                // ... or a queue deleted, or consumed by another worker, since.
+                if let Err(refusal) = self.check_queues(name, &stored.metadata).await {
+                    return refusal;
+                }
             }
             // The store says which is missing, below.
             Ok(None) => {}

@@ -6,7 +6,7 @@
 //! | `GET /queues` | every queue with its backlog, in flight, delayed, oldest message, dead-lettered |
 //! | `PUT /queues/{name}` | create a queue (409 if it exists) |
 //! | `GET /queues/{name}` | one queue's counts |
-//! | `DELETE /queues/{name}` | delete a queue and its messages |
+//! | `DELETE /queues/{name}` | delete a queue and its messages (409 while a worker uses it) |
 //! | `POST /queues/{name}/purge` | delete its messages |
 //! | `POST /queues/{name}/messages` | send `{ body, content_type: "json" \| "text", delay_seconds }` |
 //! | `POST /queues/{name}/messages/batch` | send `{ messages: [ … ], delay_seconds }` |
@@ -35,10 +35,10 @@ const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 fn queue_error(failure: QueueError) -> Response<WireBody> {
     match failure {
         QueueError::Store(failure) => store_error(failure),
-        QueueError::Refused(_) => error(StatusCode::PAYLOAD_TOO_LARGE, failure),
-        QueueError::InvalidName { .. } | QueueError::InvalidRequest { .. } => {
-            error(StatusCode::BAD_REQUEST, failure)
-        }
+        QueueError::TooLarge(_) => error(StatusCode::PAYLOAD_TOO_LARGE, failure),
+        QueueError::InvalidName { .. }
+        | QueueError::InvalidRequest { .. }
+        | QueueError::InvalidDelay(_) => error(StatusCode::BAD_REQUEST, failure),
     }
 }
 
@@ -156,9 +156,16 @@ impl AdminApi {
                 Ok(info) => json_response(StatusCode::OK, json!(info)),
                 Err(failure) => queue_error(failure),
             },
-            (&Method::DELETE, [name]) => match self.queues.delete(name).await {
-                Ok(()) => json_response(StatusCode::OK, json!({ "queue": name, "deleted": true })),
-                Err(failure) => queue_error(failure),
+            (&Method::DELETE, [name]) => match self.queue_user(name).await {
+                Ok(Some(worker)) => error(
+                    StatusCode::CONFLICT,
+                    format!("queue {name:?} is in use: worker {worker:?} sends to or consumes it; deploy it without the queue first"),
+                ),
+                Ok(None) => match self.queues.delete(name).await {
+                    Ok(()) => json_response(StatusCode::OK, json!({ "queue": name, "deleted": true })),
+                    Err(failure) => queue_error(failure),
+                },
+                Err(failure) => store_error(failure),
             },
             (&Method::POST, [name, "purge"]) => match self.queues.purge(name).await {
                 Ok(purged) => {
@@ -198,6 +205,15 @@ impl AdminApi {
                 format!("no admin API call {method} {}", request.uri().path()),
             ),
         }
+    }
+
+    /// A worker whose active version sends to or consumes `queue`.
+    async fn queue_user(&self, queue: &str) -> Result<Option<String>, ridge_store::StoreError> {
+        let workers = self.store.active_workers().await?;
+        Ok(workers
+            .into_iter()
+            .find(|worker| worker.metadata.queues().contains(&queue))
+            .map(|worker| worker.worker))
     }
 
     async fn send(

@@ -95,8 +95,14 @@ CREATE TABLE IF NOT EXISTS ridge_usage (
     bytes_out BIGINT NOT NULL,
     PRIMARY KEY (worker, hour, version)
 );
--- Usage rows of stores made before queues existed.
-ALTER TABLE ridge_usage ADD COLUMN IF NOT EXISTS queue_messages BIGINT NOT NULL DEFAULT 0;
+-- Usage rows of stores made before queues existed (an ALTER TABLE only
+-- then: it would lock the table at every start).
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_name = 'ridge_usage' AND column_name = 'queue_messages') THEN
+        ALTER TABLE ridge_usage ADD COLUMN queue_messages BIGINT NOT NULL DEFAULT 0;
+    END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS ridge_assets (
     hash TEXT PRIMARY KEY,
     content BYTEA NOT NULL

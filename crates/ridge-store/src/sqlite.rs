@@ -839,6 +839,7 @@ impl QueueStore for SqliteStore {
             })
             .collect();
         changed.push(queue.to_string());
+        changed.sort_unstable();
         changed.dedup();
         self.with(move |connection| {
             let queue = name;

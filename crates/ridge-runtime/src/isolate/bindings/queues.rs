@@ -87,7 +87,9 @@ impl QueueHost for QueueAdapter {
                         .record(&worker, &version, |row| row.queue_messages += count as i64);
                     Ok(())
                 }
-                Err(QueueError::Refused(message)) => Err(JsErrorBox::generic(message)),
+                Err(QueueError::TooLarge(message) | QueueError::InvalidDelay(message)) => {
+                    Err(JsErrorBox::generic(message))
+                }
                 Err(error) => Err(JsErrorBox::generic(format!("Queue send failed: {error}"))),
             }
         })
