@@ -422,6 +422,24 @@ async fn pull_consumers_lease_ack_and_retry_over_http() {
         (info["backlog"].clone(), info["in_flight"].clone()),
         (json!(2), json!(2))
     );
+    // Acknowledging under the lease that ran out changes nothing (the
+    // messages are another pull's now), and the answer says so.
+    let stale: Vec<Value> = pulled["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({ "lease_id": m["lease_id"] }))
+        .collect();
+    let acks = json!({ "acks": stale });
+    let path = "/queues/pulled/messages/ack";
+    let (status, answer) = admin(&node, reqwest::Method::POST, path, Some(acks)).await;
+    assert_eq!(
+        (status, answer["ackCount"].clone()),
+        (200, json!(0)),
+        "{answer}"
+    );
+    let (_, info) = admin(&node, reqwest::Method::GET, "/queues/pulled", None).await;
+    assert_eq!(info["backlog"], 2, "{info}");
     // Bad requests say what is wrong.
     let (status, answer) = pull(json!({ "batch_size": 101 })).await;
     assert_eq!(status, 400);
@@ -809,4 +827,89 @@ async fn batches_show_in_the_tail_and_the_metrics() {
         assert!(Instant::now() < deadline, "{expected:?} in {metrics}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `queue`'s counts on `node` once `done` holds of them (or fails after 20 s).
+async fn queue_info_when(node: &Node, queue: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, info) = admin(
+            node,
+            reqwest::Method::GET,
+            &format!("/queues/{queue}"),
+            None,
+        )
+        .await;
+        if status == 200 && done(&info) {
+            return info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{queue}: {info}\n{}",
+            node.ridge.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn retries_dead_letters_and_drops_on_postgresql() {
+    let backend = Backend::postgres();
+    let node = Node::start(&backend);
+    for queue in ["work", "doomed"] {
+        assert!(node.cli(&["queues", "create", queue], None).0);
+    }
+    // "work": the first message of each batch is acknowledged and the
+    // handler throws, so the rest are retried, and after one retry go to
+    // "dead" (created then). "doomed": no retries and no dead-letter queue.
+    let metadata = json!({
+        "main_module": "index.js",
+        "queue_consumers": [
+            { "queue": "work", "max_batch_timeout": 0, "max_retries": 1, "dead_letter_queue": "dead" },
+            { "queue": "doomed", "max_batch_timeout": 0, "max_retries": 0 },
+        ],
+    })
+    .to_string();
+    let consumer = br#"export default { queue(batch) {
+        if (batch.queue === "work") batch.messages[0].ack();
+        throw new Error("the batch failed");
+    } }"#;
+    assert_eq!(
+        node.upload("failing", &metadata, &[("index.js", consumer)])
+            .await
+            .0,
+        200
+    );
+    send_numbered(&node, "work", 0..3, json!({})).await;
+    send_numbered(&node, "doomed", 0..2, json!({})).await;
+    // Batch 1 acks message 0 and retries 1 and 2; batch 2 acks 1; 2 has
+    // used its retry and moves.
+    let work = queue_info_when(&node, "work", |info| info["dead_lettered"] == 1).await;
+    assert_eq!(work["backlog"], 0, "{work}");
+    let dead = queue_info_when(&node, "dead", |info| info["backlog"] == 1).await;
+    assert_eq!(dead["in_flight"], 0, "{dead}");
+    let doomed = queue_info_when(&node, "doomed", |info| info["dead_lettered"] == 2).await;
+    assert_eq!(doomed["backlog"], 0, "{doomed}");
+    // The dead letter is the third message, its attempts starting over.
+    let pulled = json!({ "batch_size": 10 });
+    let (_, pulled) = admin(
+        &node,
+        reqwest::Method::POST,
+        "/queues/dead/messages/pull",
+        Some(pulled),
+    )
+    .await;
+    let messages = pulled["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{pulled}");
+    assert_eq!(messages[0]["attempts"], 1);
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(messages[0]["body"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({ "n": 2 })
+    );
+    node.ridge
+        .wait_for_log("messages dropped after 1 failed attempts");
 }

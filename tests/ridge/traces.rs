@@ -108,6 +108,14 @@ fn attribute(span: &Span, key: &str) -> Option<Value> {
         .and_then(|a| a.value.clone()?.value)
 }
 
+/// The span of `kind` named `name` among `spans`.
+fn span_named<'a>(spans: &'a [Span], kind: SpanKind, name: &str) -> &'a Span {
+    spans
+        .iter()
+        .find(|s| s.kind == kind as i32 && s.name == name)
+        .unwrap_or_else(|| panic!("no {name} span: {spans:#?}"))
+}
+
 fn hex_id(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -327,12 +335,7 @@ async fn an_rpc_call_is_a_child_span_and_the_callee_continues_the_trace() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let spans = collector.trace(&hex::decode(trace).unwrap(), 3).await;
-    let find = |kind: SpanKind, name: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == kind as i32 && s.name == name)
-            .unwrap_or_else(|| panic!("no {name} span: {spans:#?}"))
-    };
+    let find = |kind, name| span_named(&spans, kind, name);
     let front = find(SpanKind::Server, "GET front");
     let call = find(SpanKind::Client, "rpc auth.whoami");
     let callee = find(SpanKind::Server, "rpc auth.whoami");
@@ -364,12 +367,7 @@ async fn a_queue_batch_continues_the_trace_of_its_send() {
     assert_eq!(response.text().await.unwrap(), "sent");
     // The request, its send, and (after the batch timeout) the batch.
     let spans = collector.trace(&hex::decode(trace).unwrap(), 3).await;
-    let find = |kind: SpanKind, name: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == kind as i32 && s.name == name)
-            .unwrap_or_else(|| panic!("no {name} span: {spans:#?}"))
-    };
+    let find = |kind, name| span_named(&spans, kind, name);
     let request = find(SpanKind::Server, "POST queues-probe");
     let send = find(SpanKind::Client, "queue send jobs");
     let batch = find(SpanKind::Server, "queue queues-probe jobs");

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ridge_core::queue::{BatchVerdicts, Verdict};
 use ridge_core::{Clock, QueueConsumer};
+pub use ridge_store::queues::Settled;
 use ridge_store::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
 use ridge_store::StoreError;
 use tokio::sync::broadcast;
@@ -68,15 +69,6 @@ pub struct Send {
     pub default_delay_seconds: Option<u32>,
     /// The trace the send belongs to, kept with each message.
     pub traceparent: Option<String>,
-}
-
-/// How many messages of a batch went which way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Settled {
-    pub acked: usize,
-    pub retried: usize,
-    pub dead_lettered: usize,
-    pub dropped: usize,
 }
 
 /// A pull consumer's answer for one message: acknowledged, or retried
@@ -225,7 +217,8 @@ impl Queues {
     /// Settles a batch `consumer`'s handler was given (`handler_ok`: it
     /// returned without throwing), by its verdicts: a message to retry
     /// that used its last retry goes to the dead-letter queue, or is
-    /// dropped when there is none.
+    /// dropped when there is none. Returns what the store changed (a
+    /// message whose lease ran out meanwhile is not counted).
     pub async fn settle_batch(
         &self,
         consumer: &QueueConsumer,
@@ -235,30 +228,19 @@ impl Queues {
         handler_ok: bool,
     ) -> Result<Settled, QueueError> {
         let now = self.now_ms();
-        let mut settled = Settled::default();
         let mut settlements = Vec::with_capacity(messages.len());
         for (index, message) in messages.iter().enumerate() {
             let settlement = match verdicts.outcome(index, handler_ok) {
-                Verdict::Ack => {
-                    settled.acked += 1;
-                    Settlement::Ack
-                }
+                Verdict::Ack => Settlement::Ack,
                 Verdict::Retry { .. } if message.attempts > consumer.retries() => {
                     match &consumer.dead_letter_queue {
-                        Some(queue) => {
-                            settled.dead_lettered += 1;
-                            Settlement::DeadLetter {
-                                queue: queue.clone(),
-                            }
-                        }
-                        None => {
-                            settled.dropped += 1;
-                            Settlement::Drop
-                        }
+                        Some(queue) => Settlement::DeadLetter {
+                            queue: queue.clone(),
+                        },
+                        None => Settlement::Drop,
                     }
                 }
                 Verdict::Retry { delay_seconds } => {
-                    settled.retried += 1;
                     let delay = delay_seconds.or(consumer.retry_delay).unwrap_or(0);
                     Settlement::Retry {
                         ready_at_ms: now + i64::from(delay) * 1000,
@@ -267,10 +249,10 @@ impl Queues {
             };
             settlements.push((message.id.clone(), settlement));
         }
-        self.store
+        Ok(self
+            .store
             .settle(&consumer.queue, lease, now, settlements)
-            .await?;
-        Ok(settled)
+            .await?)
     }
 
     /// A pull consumer's lease of up to `batch_size` messages for
@@ -309,8 +291,14 @@ impl Queues {
 
     /// A pull consumer's acknowledgements and retries, by lease id (a
     /// message whose lease ran out is left alone: it is delivered again).
-    pub async fn acknowledge(&self, queue: &str, answers: &[PullAck]) -> Result<(), QueueError> {
+    /// Returns what was changed.
+    pub async fn acknowledge(
+        &self,
+        queue: &str,
+        answers: &[PullAck],
+    ) -> Result<Settled, QueueError> {
         let now = self.now_ms();
+        let mut settled = Settled::default();
         let mut by_lease: std::collections::BTreeMap<&str, Vec<(String, Settlement)>> =
             Default::default();
         for answer in answers {
@@ -337,9 +325,11 @@ impl Queues {
                 .push((id.to_string(), settlement));
         }
         for (lease, settlements) in by_lease {
-            self.store.settle(queue, lease, now, settlements).await?;
+            let done = self.store.settle(queue, lease, now, settlements).await?;
+            settled.acked += done.acked;
+            settled.retried += done.retried;
         }
-        Ok(())
+        Ok(settled)
     }
 }
 

@@ -270,7 +270,6 @@ impl AdminApi {
     }
 
     async fn acknowledge(&self, queue: &str, request: AckRequest) -> Response<WireBody> {
-        let (acked, retried) = (request.acks.len(), request.retries.len());
         let answers: Vec<PullAck> = request
             .acks
             .into_iter()
@@ -284,9 +283,10 @@ impl AdminApi {
             }))
             .collect();
         match self.queues.acknowledge(queue, &answers).await {
-            Ok(()) => json_response(
+            // Messages whose lease ran out are not counted.
+            Ok(done) => json_response(
                 StatusCode::OK,
-                json!({ "ackCount": acked, "retryCount": retried, "warnings": [] }),
+                json!({ "ackCount": done.acked, "retryCount": done.retried, "warnings": [] }),
             ),
             Err(failure) => queue_error(failure),
         }

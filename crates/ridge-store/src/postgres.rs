@@ -18,7 +18,7 @@ use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
 };
-use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settled, Settlement};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use ridge_deploy::{Bundle, VersionMetadata};
 
@@ -974,8 +974,9 @@ impl QueueStore for PostgresStore {
         lease: &str,
         now_ms: i64,
         settlements: Vec<(String, Settlement)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Settled, StoreError> {
         let connection = self.kv().await?;
+        let mut settled = Settled::default();
         let client = &connection.client;
         let mut acks: Vec<&str> = Vec::new();
         let mut drops: Vec<&str> = Vec::new();
@@ -993,7 +994,7 @@ impl QueueStore for PostgresStore {
             }
         }
         if !acks.is_empty() {
-            client
+            settled.acked = client
                 .execute(
                     &format!(
                         "DELETE FROM ridge_queue_messages WHERE {UNDER_LEASE} AND id = ANY($3)"
@@ -1001,10 +1002,10 @@ impl QueueStore for PostgresStore {
                     &[&queue, &lease, &acks],
                 )
                 .await
-                .map_err(backend)?;
+                .map_err(backend)? as usize;
         }
         if !retries.is_empty() {
-            client
+            settled.retried = client
                 .execute(
                     &format!(
                         "WITH r AS (SELECT * FROM unnest($3::text[], $4::bigint[]) AS r(id, at))
@@ -1014,37 +1015,43 @@ impl QueueStore for PostgresStore {
                     &[&queue, &lease, &retries, &retry_times],
                 )
                 .await
-                .map_err(backend)?;
+                .map_err(backend)? as usize;
         }
         if !drops.is_empty() {
-            client
-                .execute(
+            let row = client
+                .query_one(
                     &format!(
                         "WITH gone AS (DELETE FROM ridge_queue_messages
-                                       WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1)
-                         UPDATE ridge_queues SET dead_lettered = dead_lettered + (SELECT count(*) FROM gone)
-                         WHERE name = $1"
+                                       WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1),
+                         counted AS (UPDATE ridge_queues
+                                     SET dead_lettered = dead_lettered + (SELECT count(*) FROM gone)
+                                     WHERE name = $1)
+                         SELECT count(*) FROM gone"
                     ),
                     &[&queue, &lease, &drops],
                 )
                 .await
                 .map_err(backend)?;
+            settled.dropped = row.get::<_, i64>(0) as usize;
         }
         for (to, ids) in dead {
             self.create_queue(to, now_ms).await?;
-            client
-                .execute(
+            let row = client
+                .query_one(
                     &format!(
                         "WITH moved AS (UPDATE ridge_queue_messages
                                         SET queue = $4, ready_at = $5, attempts = 0, lease = NULL
-                                        WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1)
-                         UPDATE ridge_queues SET dead_lettered = dead_lettered + (SELECT count(*) FROM moved)
-                         WHERE name = $1"
+                                        WHERE {UNDER_LEASE} AND id = ANY($3) RETURNING 1),
+                         counted AS (UPDATE ridge_queues
+                                     SET dead_lettered = dead_lettered + (SELECT count(*) FROM moved)
+                                     WHERE name = $1)
+                         SELECT count(*) FROM moved"
                     ),
                     &[&queue, &lease, &ids, &to, &now_ms],
                 )
                 .await
                 .map_err(backend)?;
+            settled.dead_lettered += row.get::<_, i64>(0) as usize;
             client
                 .execute("SELECT pg_notify($1, $2)", &[&QUEUE_CHANNEL, &to])
                 .await
@@ -1056,7 +1063,7 @@ impl QueueStore for PostgresStore {
                 .await
                 .map_err(backend)?;
         }
-        Ok(())
+        Ok(settled)
     }
 
     fn queue_changes(&self) -> broadcast::Receiver<String> {

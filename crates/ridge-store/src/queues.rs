@@ -52,6 +52,16 @@ pub enum Settlement {
     Drop,
 }
 
+/// How many messages a settlement changed, by what became of them (a
+/// message no longer under the lease is not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub acked: usize,
+    pub retried: usize,
+    pub dead_lettered: usize,
+    pub dropped: usize,
+}
+
 /// A queue with its counts, as `ridge queues list` and `info` show it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct QueueInfo {
@@ -102,13 +112,14 @@ pub trait QueueStore: Send + Sync {
     ) -> Result<Vec<LeasedMessage>, StoreError>;
     /// Settles messages of `lease`; a message no longer under that lease
     /// (its lease ran out and another consumer took it) is left alone.
+    /// Returns what was changed.
     async fn settle(
         &self,
         queue: &str,
         lease: &str,
         now_ms: i64,
         settlements: Vec<(String, Settlement)>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Settled, StoreError>;
     /// Names of queues that got messages (on any node, for a shared store).
     fn queue_changes(&self) -> broadcast::Receiver<String>;
 }

@@ -16,7 +16,7 @@ use super::operations::{
     OperationsStore, SnapshotOutcome, UsageRow, CRON_CLAIM_RETENTION_SECONDS,
     FOREIGN_SNAPSHOT_RETENTION_SECONDS,
 };
-use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settlement};
+use super::queues::{LeasedMessage, NewMessage, QueueInfo, QueueStore, Settled, Settlement};
 use super::{ActiveWorker, StoreError, StoredVersion, VersionInfo, WorkerInfo};
 use ridge_deploy::{Bundle, VersionMetadata};
 
@@ -829,7 +829,7 @@ impl QueueStore for SqliteStore {
         lease: &str,
         now_ms: i64,
         settlements: Vec<(String, Settlement)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Settled, StoreError> {
         let (name, lease) = (queue.to_string(), lease.to_string());
         let mut changed: Vec<String> = settlements
             .iter()
@@ -841,27 +841,30 @@ impl QueueStore for SqliteStore {
         changed.push(queue.to_string());
         changed.sort_unstable();
         changed.dedup();
-        self.with(move |connection| {
+        let settled = self.with(move |connection| {
             let queue = name;
+            let mut settled = Settled::default();
             let tx = connection.transaction().map_err(backend)?;
             for (id, settlement) in &settlements {
                 let mine = "queue = ?1 AND lease = ?2 AND id = ?3";
                 match settlement {
                     Settlement::Ack => {
-                        tx.execute(
-                            &format!("DELETE FROM queue_messages WHERE {mine}"),
-                            params![queue, lease, id],
-                        )
-                        .map_err(backend)?;
+                        settled.acked += tx
+                            .execute(
+                                &format!("DELETE FROM queue_messages WHERE {mine}"),
+                                params![queue, lease, id],
+                            )
+                            .map_err(backend)?;
                     }
                     Settlement::Retry { ready_at_ms } => {
-                        tx.execute(
-                            &format!(
-                                "UPDATE queue_messages SET ready_at = ?4, lease = NULL WHERE {mine}"
-                            ),
-                            params![queue, lease, id, ready_at_ms],
-                        )
-                        .map_err(backend)?;
+                        settled.retried += tx
+                            .execute(
+                                &format!(
+                                    "UPDATE queue_messages SET ready_at = ?4, lease = NULL WHERE {mine}"
+                                ),
+                                params![queue, lease, id, ready_at_ms],
+                            )
+                            .map_err(backend)?;
                     }
                     Settlement::DeadLetter { queue: to } => {
                         tx.execute(
@@ -880,6 +883,7 @@ impl QueueStore for SqliteStore {
                             )
                             .map_err(backend)?;
                         count_dead_letters(&tx, &queue, moved)?;
+                        settled.dead_lettered += moved;
                     }
                     Settlement::Drop => {
                         let dropped = tx
@@ -889,10 +893,12 @@ impl QueueStore for SqliteStore {
                             )
                             .map_err(backend)?;
                         count_dead_letters(&tx, &queue, dropped)?;
+                        settled.dropped += dropped;
                     }
                 }
             }
-            tx.commit().map_err(backend)
+            tx.commit().map_err(backend)?;
+            Ok(settled)
         })
         .await?;
         // Retried messages, and dead letters in another queue, wait for
@@ -900,7 +906,7 @@ impl QueueStore for SqliteStore {
         for queue in changed {
             let _ = self.queue_changes.send(queue);
         }
-        Ok(())
+        Ok(settled)
     }
 
     fn queue_changes(&self) -> broadcast::Receiver<String> {
