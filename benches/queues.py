@@ -47,6 +47,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 from http_load import cpu_seconds, free_port, log, machine_info, stop, stop_all, track  # noqa: E402
+from node_compat import get as http_get  # noqa: E402
 
 TOKEN = "bench-token"
 WORKER = """\
@@ -95,17 +96,12 @@ CONFIG = {
 }
 
 
-def get(port: int, path: str, host: str = "qbench.test") -> bytes:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("GET", path, headers={"host": host})
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"GET {path}: {response.status} {body[:200]!r}")
-        return body
-    finally:
-        connection.close()
+def get(port: int, path: str) -> bytes:
+    """The body of `GET path` on the bench worker; raises unless it is a 200."""
+    status, body = http_get(port, path, host="qbench.test")
+    if status != 200:
+        raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+    return body
 
 
 def wait_ready(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:

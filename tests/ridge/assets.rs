@@ -426,26 +426,13 @@ async fn projects_with_assets_deploy_and_answer_as_on_workerd() {
             // A queue template's consumer takes what its fetch handler
             // sent; then the worker goes, as a queue has one consumer.
             for queue in queues_of(&config) {
-                queue_drained(&node, &queue).await;
+                let drained = |info: &Value| info["backlog"] == 0;
+                let limit = std::time::Duration::from_secs(20);
+                crate::queues::queue_info_when(&node, &queue, limit, drained).await;
                 let (ok, out) = node.cli(&["delete", "--name", &worker], None);
                 assert!(ok, "{fixture}: {out}");
             }
         }
-    }
-}
-
-/// Waits until `queue` on `node` has no messages left (its consumer
-/// acknowledged what was sent).
-async fn queue_drained(node: &Node, queue: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let (ok, out) = node.cli(&["queues", "info", queue], None);
-        assert!(ok, "{out}");
-        if out.contains("Backlog:         0 messages") {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "{out}");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 

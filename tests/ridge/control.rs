@@ -104,7 +104,7 @@ impl Node {
     }
 
     /// `GET path` on the admin API: the body as text.
-    async fn admin_text(&self, path: &str) -> String {
+    pub async fn admin_text(&self, path: &str) -> String {
         let response = self
             .admin(reqwest::Method::GET, path)
             .await

@@ -636,29 +636,6 @@ async fn processed(node: &Node) -> std::collections::BTreeMap<u64, usize> {
     }
 }
 
-/// Waits until `queue` has no backlog on `node` (or fails after `limit`).
-async fn drained(node: &Node, queue: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let (_, info) = admin(
-            node,
-            reqwest::Method::GET,
-            &format!("/queues/{queue}"),
-            None,
-        )
-        .await;
-        if info["backlog"] == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "queue {queue} still holds {info}\n{}",
-            node.ridge.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Sends messages numbered `range` through node's admin API, 100 a batch.
 async fn send_numbered(node: &Node, queue: &str, range: std::ops::Range<u64>, extra: Value) {
     let numbers: Vec<u64> = range.collect();
@@ -685,15 +662,7 @@ async fn send_numbered(node: &Node, queue: &str, range: std::ops::Range<u64>, ex
 
 /// The node's count of messages it acknowledged.
 async fn acked_by(node: &Node) -> u64 {
-    let text = node
-        .admin(reqwest::Method::GET, "/metrics")
-        .await
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = node.admin_text("/metrics").await;
     text.lines()
         .filter(|line| {
             line.starts_with("ridge_queue_messages_total") && line.contains("event=\"acked\"")
@@ -713,7 +682,10 @@ async fn two_nodes_on_postgresql_share_a_queue_without_processing_twice() {
     // The second node hears of the deploy through PostgreSQL.
     tokio::time::sleep(Duration::from_secs(1)).await;
     send_numbered(&first, "work", 0..10_000, json!({})).await;
-    drained(&first, "work", Duration::from_secs(120)).await;
+    queue_info_when(&first, "work", Duration::from_secs(120), |info| {
+        info["backlog"] == 0
+    })
+    .await;
     let counts = processed(&first).await;
     assert_eq!(counts.len(), 10_000, "every message processed");
     let twice: Vec<_> = counts.iter().filter(|(_, count)| **count != 1).collect();
@@ -763,7 +735,10 @@ async fn a_killed_consumer_nodes_batch_is_processed_by_the_other() {
         .upload("consumer", &metadata, &[("index.js", patched.as_bytes())])
         .await;
     assert_eq!(status, 200, "{answer}");
-    drained(&survivor, "work", Duration::from_secs(30)).await;
+    queue_info_when(&survivor, "work", Duration::from_secs(30), |info| {
+        info["backlog"] == 0
+    })
+    .await;
     let counts = processed(&survivor).await;
     assert_eq!(
         counts.keys().copied().collect::<Vec<_>>(),
@@ -812,15 +787,7 @@ async fn batches_show_in_the_tail_and_the_metrics() {
     ];
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let metrics = node
-            .admin(reqwest::Method::GET, "/metrics")
-            .await
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = node.admin_text("/metrics").await;
         if expected.iter().all(|line| metrics.contains(line)) {
             break;
         }
@@ -829,17 +796,18 @@ async fn batches_show_in_the_tail_and_the_metrics() {
     }
 }
 
-/// `queue`'s counts on `node` once `done` holds of them (or fails after 20 s).
-async fn queue_info_when(node: &Node, queue: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// `queue`'s counts on `node` once `done` holds of them (or fails after
+/// `limit`).
+pub async fn queue_info_when(
+    node: &Node,
+    queue: &str,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
     loop {
-        let (status, info) = admin(
-            node,
-            reqwest::Method::GET,
-            &format!("/queues/{queue}"),
-            None,
-        )
-        .await;
+        let path = format!("/queues/{queue}");
+        let (status, info) = admin(node, reqwest::Method::GET, &path, None).await;
         if status == 200 && done(&info) {
             return info;
         }
@@ -884,11 +852,20 @@ async fn retries_dead_letters_and_drops_on_postgresql() {
     send_numbered(&node, "doomed", 0..2, json!({})).await;
     // Batch 1 acks message 0 and retries 1 and 2; batch 2 acks 1; 2 has
     // used its retry and moves.
-    let work = queue_info_when(&node, "work", |info| info["dead_lettered"] == 1).await;
+    let work = queue_info_when(&node, "work", Duration::from_secs(20), |info| {
+        info["dead_lettered"] == 1
+    })
+    .await;
     assert_eq!(work["backlog"], 0, "{work}");
-    let dead = queue_info_when(&node, "dead", |info| info["backlog"] == 1).await;
+    let dead = queue_info_when(&node, "dead", Duration::from_secs(20), |info| {
+        info["backlog"] == 1
+    })
+    .await;
     assert_eq!(dead["in_flight"], 0, "{dead}");
-    let doomed = queue_info_when(&node, "doomed", |info| info["dead_lettered"] == 2).await;
+    let doomed = queue_info_when(&node, "doomed", Duration::from_secs(20), |info| {
+        info["dead_lettered"] == 2
+    })
+    .await;
     assert_eq!(doomed["backlog"], 0, "{doomed}");
     // The dead letter is the third message, its attempts starting over.
     let pulled = json!({ "batch_size": 10 });

@@ -113,15 +113,15 @@ impl Queues {
 
     /// Every queue with its counts.
     pub async fn list(&self) -> Result<Vec<QueueInfo>, QueueError> {
-        Ok(self.store.queues(self.now_ms()).await?)
+        Ok(self.store.queues(self.now_ms(), None).await?)
     }
 
     /// One queue with its counts.
     pub async fn info(&self, name: &str) -> Result<QueueInfo, QueueError> {
-        self.list()
+        self.store
+            .queues(self.now_ms(), Some(name))
             .await?
-            .into_iter()
-            .find(|queue| queue.name == name)
+            .pop()
             .ok_or_else(|| StoreError::QueueNotFound(name.to_string()).into())
     }
 

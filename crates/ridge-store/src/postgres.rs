@@ -825,7 +825,7 @@ impl QueueStore for PostgresStore {
         Ok(())
     }
 
-    async fn queues(&self, now_ms: i64) -> Result<Vec<QueueInfo>, StoreError> {
+    async fn queues(&self, now_ms: i64, only: Option<&str>) -> Result<Vec<QueueInfo>, StoreError> {
         let connection = self.kv().await?;
         let rows = connection
             .client
@@ -835,8 +835,9 @@ impl QueueStore for PostgresStore {
                     count(*) FILTER (WHERE m.seq IS NOT NULL AND m.lease IS NULL AND m.ready_at > $1),
                     min(m.sent_at)
                  FROM ridge_queues q LEFT JOIN ridge_queue_messages m ON m.queue = q.name
+                 WHERE $2::text IS NULL OR q.name = $2
                  GROUP BY q.name ORDER BY q.name",
-                &[&now_ms],
+                &[&now_ms, &only],
             )
             .await
             .map_err(backend)?;

@@ -87,8 +87,9 @@ pub trait QueueStore: Send + Sync {
     async fn create_queue(&self, name: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// Deletes a queue and its messages; `QueueNotFound` if there is none.
     async fn delete_queue(&self, name: &str) -> Result<(), StoreError>;
-    /// Every queue with its counts at `now_ms`, by name.
-    async fn queues(&self, now_ms: i64) -> Result<Vec<QueueInfo>, StoreError>;
+    /// Every queue (or only the one named `only`) with its counts at
+    /// `now_ms`, by name.
+    async fn queues(&self, now_ms: i64, only: Option<&str>) -> Result<Vec<QueueInfo>, StoreError>;
     /// Deletes every message of a queue; returns how many.
     async fn purge_queue(&self, name: &str) -> Result<u64, StoreError>;
     /// Adds messages to a queue in one transaction: all are stored, or

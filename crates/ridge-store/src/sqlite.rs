@@ -684,7 +684,8 @@ impl QueueStore for SqliteStore {
         .await
     }
 
-    async fn queues(&self, now_ms: i64) -> Result<Vec<QueueInfo>, StoreError> {
+    async fn queues(&self, now_ms: i64, only: Option<&str>) -> Result<Vec<QueueInfo>, StoreError> {
+        let only = only.map(str::to_string);
         self.with(move |connection| {
             let mut statement = connection
                 .prepare(
@@ -693,11 +694,12 @@ impl QueueStore for SqliteStore {
                         count(*) FILTER (WHERE m.lease IS NULL AND m.ready_at > ?1),
                         min(m.sent_at)
                      FROM queues q LEFT JOIN queue_messages m ON m.queue = q.name
+                     WHERE ?2 IS NULL OR q.name = ?2
                      GROUP BY q.name ORDER BY q.name",
                 )
                 .map_err(backend)?;
             let rows = statement
-                .query_map([now_ms], |row| {
+                .query_map(params![now_ms, only], |row| {
                     Ok(QueueInfo {
                         name: row.get(0)?,
                         created_at: row.get(1)?,
